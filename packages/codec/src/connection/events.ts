@@ -1,0 +1,112 @@
+/**
+ * What crosses the boundary of a {@link Connection}: discriminated unions, not classes.
+ *
+ * @module
+ */
+import type { RemoteProtocolError } from "../errors.ts";
+
+/** A complete text message (RFC 6455 §5.6), UTF-8 validated. */
+export interface TextEvent {
+  readonly type: "text";
+  readonly data: string;
+}
+/** A complete binary message (RFC 6455 §5.6). */
+export interface BinaryEvent {
+  readonly type: "binary";
+  readonly data: Uint8Array;
+}
+/**
+ * A piece of a text message, delivered when the connection streams messages
+ * (`streamMessages: true`). Pieces end on code point boundaries; `first` marks the first piece
+ * of a message, `last` the final one. A message may be a single piece that is both.
+ */
+export interface TextPieceEvent {
+  readonly type: "text-piece";
+  readonly data: string;
+  readonly first: boolean;
+  readonly last: boolean;
+}
+/** A piece of a binary message, delivered when the connection streams messages. */
+export interface BinaryPieceEvent {
+  readonly type: "binary-piece";
+  readonly data: Uint8Array;
+  readonly first: boolean;
+  readonly last: boolean;
+}
+/** A ping (RFC 6455 §5.5.2). The codec does not answer it: see {@link pongFor}. */
+export interface PingEvent {
+  readonly type: "ping";
+  readonly payload: Uint8Array;
+}
+/** A pong (RFC 6455 §5.5.3). */
+export interface PongEvent {
+  readonly type: "pong";
+  readonly payload: Uint8Array;
+}
+/**
+ * The peer's close frame (RFC 6455 §5.5.1). `code` is 1005 (No Status Received) when the frame
+ * had no payload, as a browser's `CloseEvent` reports it. The codec does not answer it: see
+ * {@link closeReplyFor}.
+ */
+export interface CloseEvent {
+  readonly type: "close";
+  readonly code: number;
+  readonly reason: string;
+}
+/**
+ * The peer broke the protocol. Terminal: the connection's state is now `failed`; the
+ * adapter should send {@link Connection.failureCloseFrame} (if any) and close the transport.
+ */
+export interface FailedEvent {
+  readonly type: "failed";
+  readonly error: RemoteProtocolError;
+}
+/**
+ * The transport ended ({@link Connection.receiveEof}). `clean` is true only when both close
+ * frames had been exchanged first ("The WebSocket Connection is Closed" cleanly, RFC 6455 §7.1.4);
+ * otherwise the close code to report is 1006.
+ */
+export interface EofEvent {
+  readonly type: "eof";
+  readonly clean: boolean;
+}
+
+/** Everything {@link Connection.nextEvent} can return, besides `NEED_DATA`. */
+export type InboundEvent =
+  | TextEvent
+  | BinaryEvent
+  | TextPieceEvent
+  | BinaryPieceEvent
+  | PingEvent
+  | PongEvent
+  | CloseEvent
+  | FailedEvent
+  | EofEvent;
+
+/** Per-message send options. */
+export interface SendOptions {
+  /**
+   * Let extensions transform this message (for permessage-deflate: compress it). Default
+   * true; false sends it as is.
+   */
+  readonly compress?: boolean;
+}
+
+/** Everything {@link Connection.send} accepts. */
+export type OutboundEvent =
+  | { readonly type: "text"; readonly data: string; readonly options?: SendOptions }
+  | { readonly type: "binary"; readonly data: Uint8Array; readonly options?: SendOptions }
+  /**
+   * One piece of a message sent as a stream of frames (RFC 6455 §5.4). The first piece fixes
+   * the message's kind; `last: true` ends it. Control frames may be sent between pieces; data
+   * messages may not.
+   */
+  | {
+      readonly type: "text-piece" | "binary-piece";
+      readonly data: string | Uint8Array;
+      readonly last: boolean;
+      readonly options?: SendOptions;
+    }
+  | { readonly type: "ping"; readonly payload?: Uint8Array }
+  | { readonly type: "pong"; readonly payload?: Uint8Array }
+  | { readonly type: "close"; readonly code?: number; readonly reason?: string };
