@@ -1,0 +1,417 @@
+/**
+ * `Connection`: one WebSocket connection after the opening handshake, for either role, as a
+ * sans-I/O state machine (RFC 6455 §5–§7). Bytes in, events out; events in, bytes out. It owns
+ * no socket, timer or clock: the adapter moves the bytes and keeps the time.
+ *
+ * - `receive(bytes)` / `receiveEof()` feed what the transport delivered;
+ * - `nextEvent()` returns the next {@link InboundEvent}, or {@link NEED_DATA};
+ * - `send(event)` returns the bytes to write, as one or two buffers per frame.
+ *
+ * Policy stays with the caller: the connection does not answer pings or close frames by itself;
+ * {@link pongFor} and {@link closeReplyFor} build the usual answers.
+ *
+ * @module
+ */
+import { isControlOpcode, MAX_CONTROL_PAYLOAD, Opcode } from "../constants.ts";
+import { decodeClosePayload, encodeClosePayload } from "../close/close.ts";
+import { ErrorCode, LocalProtocolError, RemoteProtocolError } from "../errors.ts";
+import type { Extension, MessageEncoder } from "../extensions/extension.ts";
+import { FrameDecoder, type FramePiece } from "../frame/decoder.ts";
+import { encodeFrame, encodeTextFrame } from "../frame/encode.ts";
+import { frameHeaderSize, writeFrameHeader } from "../frame/header.ts";
+import { maskInto } from "../frame/mask.ts";
+import { type Limits, resolveLimits } from "../limits.ts";
+import { MessageAssembler } from "../message/assembler.ts";
+import { type RandomSource, utf8Encoder, webRandom } from "../web-globals.ts";
+import type { CloseEvent, InboundEvent, OutboundEvent, PingEvent, SendOptions } from "./events.ts";
+import { type ConnectionInput, ConnectionState, TRANSITIONS } from "./states.ts";
+
+/** Returned by {@link Connection.nextEvent} when more bytes are needed. */
+export const NEED_DATA: unique symbol = Symbol("NEED_DATA");
+
+/** Options for a {@link Connection}. */
+export interface ConnectionOptions {
+  /** This endpoint's role. A client masks what it sends and expects nothing masked back. */
+  readonly role: "client" | "server";
+  /** Overrides of the default {@link Limits}. */
+  readonly limits?: Partial<Limits>;
+  /** Extensions negotiated in the opening handshake, in the order of the response header. */
+  readonly extensions?: readonly Extension[];
+  /** Deliver data messages as `text-piece` / `binary-piece` events as they arrive. Default false. */
+  readonly streamMessages?: boolean;
+  /** Randomness for masking keys (client role). Default: `globalThis.crypto.getRandomValues`. */
+  readonly random?: RandomSource;
+}
+
+/** Masking keys are drawn from a pool refilled this many bytes at a time (ws, undici). */
+const MASK_POOL_SIZE = 8192;
+
+const EMPTY = new Uint8Array(0);
+
+/** An outbound message being sent in pieces. */
+interface OutboundMessage {
+  readonly kind: "text" | "binary";
+  readonly rsv: number;
+  readonly encoders: readonly MessageEncoder[];
+  first: boolean;
+}
+
+/**
+ * A WebSocket connection for either role, after the opening handshake.
+ *
+ * A misbehaving peer never makes it throw: `nextEvent` returns a `failed` event carrying a
+ * {@link RemoteProtocolError} with the close code to send, and the state becomes `failed`.
+ * Sending what the state forbids throws a {@link LocalProtocolError}; bad arguments throw
+ * `TypeError` / `RangeError`.
+ *
+ * @example
+ * ```ts
+ * import { Connection, NEED_DATA } from "@ws/codec";
+ * const server = new Connection({ role: "server" });
+ * const client = new Connection({ role: "client" });
+ * for (const bytes of client.send({ type: "text", data: "hi" })) server.receive(bytes);
+ * const event = server.nextEvent(); // { type: "text", data: "hi" }
+ * ```
+ */
+export class Connection {
+  /** This endpoint's role. */
+  readonly role: "client" | "server";
+  /** The limits in force. */
+  readonly limits: Limits;
+  /** The negotiated extensions. */
+  readonly extensions: readonly Extension[];
+
+  #state: ConnectionState = ConnectionState.Open;
+  readonly #decoder: FrameDecoder;
+  readonly #assembler: MessageAssembler;
+  readonly #random: RandomSource;
+  #maskPool: Uint8Array = EMPTY;
+  #maskOffset = MASK_POOL_SIZE;
+
+  #closeSent = false;
+  #closeReceived: CloseEvent | undefined;
+  #failure: RemoteProtocolError | undefined;
+  #failureReported = false;
+  #eof = false;
+  #eofReported = false;
+  #outbound: OutboundMessage | undefined;
+
+  constructor(options: ConnectionOptions) {
+    if (options.role !== "client" && options.role !== "server") {
+      throw new TypeError(`Cannot create connection: role must be "client" or "server", got ${String(options.role)}`);
+    }
+    this.role = options.role;
+    this.limits = resolveLimits(options.limits);
+    this.extensions = options.extensions ?? [];
+    this.#random = options.random ?? webRandom;
+    let allowedRsv = 0;
+    for (const extension of this.extensions) {
+      if ((allowedRsv & extension.rsvMask) !== 0) {
+        throw new TypeError(`Cannot create connection: extensions both claim RSV bits 0x${extension.rsvMask.toString(16)}`);
+      }
+      allowedRsv |= extension.rsvMask;
+    }
+    this.#decoder = new FrameDecoder({
+      role: this.role,
+      allowedRsv,
+      maxFrameSize: this.limits.maxFrameSize,
+    });
+    this.#assembler = new MessageAssembler({
+      maxMessageSize: this.limits.maxMessageSize,
+      maxFragments: this.limits.maxFragments,
+      streamMessages: options.streamMessages ?? false,
+      extensions: this.extensions,
+    });
+  }
+
+  /** The current state (see `TRANSITIONS` in `states.ts`). */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Whether we have sent a close frame. */
+  get closeSent(): boolean {
+    return this.#closeSent;
+  }
+
+  /** The peer's close frame, once received. */
+  get closeReceived(): CloseEvent | undefined {
+    return this.#closeReceived;
+  }
+
+  /** Why the connection failed, if the peer broke the protocol. */
+  get failure(): RemoteProtocolError | undefined {
+    return this.#failure;
+  }
+
+  /** Whether data messages, pings and pongs may be sent now (open, or the peer is closing). */
+  get canSend(): boolean {
+    return !this.#closeSent && !this.#eof && (this.#state === "open" || this.#state === "closing-remote");
+  }
+
+  /** Whether a close frame may be sent now (none sent yet and the transport has not ended). */
+  get canSendClose(): boolean {
+    return !this.#closeSent && !this.#eof;
+  }
+
+  /** Bytes received but not yet decoded. */
+  get bufferedAmount(): number {
+    return this.#decoder.bufferedAmount;
+  }
+
+  /**
+   * Feeds bytes from the transport. The connection takes ownership of `chunk` (payloads are
+   * unmasked in place and delivered as views of it): do not reuse the buffer. Never throws for
+   * anything the peer sent.
+   */
+  receive(chunk: Uint8Array): void {
+    if (this.#eof) throw new LocalProtocolError(ErrorCode.InvalidState, "Cannot receive data: the transport already ended");
+    // After the peer's close frame, or a failure, nothing more is read (RFC 6455 §5.5.1).
+    if (this.#closeReceived !== undefined || this.#state === ConnectionState.Failed) return;
+    this.#decoder.push(chunk);
+  }
+
+  /** Tells the connection that the transport ended (no more bytes will come). */
+  receiveEof(): void {
+    this.#eof = true;
+  }
+
+  /** Returns the next event, or {@link NEED_DATA} when the buffered bytes hold no more. */
+  nextEvent(): InboundEvent | typeof NEED_DATA {
+    if (this.#failure !== undefined) {
+      if (!this.#failureReported) {
+        this.#failureReported = true;
+        return { type: "failed", error: this.#failure };
+      }
+      return this.#eofEvent();
+    }
+    while (this.#closeReceived === undefined) {
+      let piece: FramePiece | undefined;
+      try {
+        piece = this.#decoder.next();
+        if (piece === undefined) break;
+        if (isControlOpcode(piece.opcode)) return this.#control(piece);
+        const message = this.#assembler.push(piece);
+        if (message !== undefined) return message;
+      } catch (error) {
+        if (!(error instanceof RemoteProtocolError)) throw error;
+        return this.#fail(error);
+      }
+    }
+    return this.#eofEvent();
+  }
+
+  #eofEvent(): InboundEvent | typeof NEED_DATA {
+    if (!this.#eof || this.#eofReported) return NEED_DATA;
+    this.#eofReported = true;
+    const clean = this.#state === ConnectionState.Closed;
+    this.#transition("eof");
+    return { type: "eof", clean };
+  }
+
+  #control(piece: FramePiece): InboundEvent {
+    if (piece.rsv !== 0) {
+      throw new RemoteProtocolError(ErrorCode.ReservedBits, 1002, "Cannot decode frame: RSV bits are set on a control frame");
+    }
+    if (piece.opcode === Opcode.Ping) return { type: "ping", payload: piece.data };
+    if (piece.opcode === Opcode.Pong) return { type: "pong", payload: piece.data };
+    const { code, reason } = decodeClosePayload(piece.data);
+    const event: CloseEvent = { type: "close", code, reason };
+    this.#closeReceived = event;
+    this.#transition("receive-close");
+    return event;
+  }
+
+  #fail(error: RemoteProtocolError): InboundEvent {
+    this.#failure = error;
+    this.#failureReported = true;
+    this.#transition("protocol-error");
+    return { type: "failed", error };
+  }
+
+  #transition(input: ConnectionInput): void {
+    const next = TRANSITIONS[this.#state][input];
+    if (next !== undefined) this.#state = next;
+  }
+
+  /**
+   * Encodes an outbound event and returns the bytes to write, in order. Throws a
+   * {@link LocalProtocolError} when the state forbids it: data, pings and pongs after our close
+   * frame; a second close frame; anything after the transport ended. After a failure, one close
+   * frame may still be sent (the one that fails the connection, RFC 6455 §7.1.7).
+   */
+  send(event: OutboundEvent): Uint8Array[] {
+    switch (event.type) {
+      case "text":
+        if (typeof event.data !== "string") throw new TypeError("Cannot send text: data must be a string");
+        this.#checkCanSendMessage("text");
+        return this.#sendWhole("text", event.data, event.options);
+      case "binary":
+        if (!(event.data instanceof Uint8Array)) throw new TypeError("Cannot send binary: data must be a Uint8Array");
+        this.#checkCanSendMessage("binary");
+        return this.#sendWhole("binary", event.data, event.options);
+      case "text-piece":
+      case "binary-piece":
+        return this.#sendPiece(event.type === "text-piece" ? "text" : "binary", event.data, event.last, event.options);
+      case "ping":
+      case "pong": {
+        const payload = event.payload ?? EMPTY;
+        if (!(payload instanceof Uint8Array)) throw new TypeError(`Cannot send ${event.type}: payload must be a Uint8Array`);
+        if (payload.length > MAX_CONTROL_PAYLOAD) {
+          throw new RangeError(`Cannot send ${event.type}: payload is ${payload.length} bytes, the maximum is 125`);
+        }
+        this.#checkCanSend(event.type);
+        return this.#frame(event.type === "ping" ? Opcode.Ping : Opcode.Pong, true, 0, payload);
+      }
+      case "close": {
+        const payload = encodeClosePayload(event.code, event.reason);
+        if (!this.canSendClose) {
+          throw new LocalProtocolError(
+            ErrorCode.InvalidState,
+            `Cannot send close: ${this.#closeSent ? "a close frame was already sent" : "the transport ended"}`,
+          );
+        }
+        this.#closeSent = true;
+        this.#outbound = undefined;
+        this.#transition("send-close");
+        return this.#frame(Opcode.Close, true, 0, payload);
+      }
+      default:
+        throw new TypeError(`Cannot send: unknown event type ${String((event as { type: unknown }).type)}`);
+    }
+  }
+
+  #checkCanSend(what: string): void {
+    if (!this.canSend) {
+      const why = this.#eof ? "the transport ended" : this.#closeSent ? "a close frame was sent" : `the connection is ${this.#state}`;
+      throw new LocalProtocolError(ErrorCode.InvalidState, `Cannot send ${what}: ${why}`);
+    }
+  }
+
+  #checkCanSendMessage(what: string): void {
+    this.#checkCanSend(what);
+    if (this.#outbound !== undefined) {
+      throw new LocalProtocolError(
+        ErrorCode.InvalidState,
+        `Cannot send ${what}: a ${this.#outbound.kind} message is being sent in pieces (RFC 6455 §5.4)`,
+      );
+    }
+  }
+
+  #startMessage(kind: "text" | "binary", size: number | undefined, options: SendOptions | undefined): OutboundMessage {
+    let rsv = 0;
+    const encoders: MessageEncoder[] = [];
+    for (const extension of this.extensions) {
+      const transform = extension.encodeMessage(kind, size, options);
+      if (transform === undefined) continue;
+      rsv |= transform.rsv;
+      encoders.push(transform.encoder);
+    }
+    return { kind, rsv, encoders, first: true };
+  }
+
+  #sendWhole(kind: "text" | "binary", data: string | Uint8Array, options: SendOptions | undefined): Uint8Array[] {
+    const opcode = kind === "text" ? Opcode.Text : Opcode.Binary;
+    if (this.extensions.length === 0) {
+      if (typeof data === "string") return encodeTextFrame(data, opcode, true, 0, this.#nextMaskingKey());
+      return this.#frame(opcode, true, 0, data);
+    }
+    const bytes = typeof data === "string" ? utf8Encoder.encode(data) : data;
+    const message = this.#startMessage(kind, bytes.length, options);
+    return this.#frameParts(opcode, true, message.rsv, transform(message.encoders, bytes, true));
+  }
+
+  #sendPiece(
+    kind: "text" | "binary",
+    data: string | Uint8Array,
+    last: boolean,
+    options: SendOptions | undefined,
+  ): Uint8Array[] {
+    const what = `${kind} piece`;
+    if (typeof data !== "string" && !(data instanceof Uint8Array)) {
+      throw new TypeError(`Cannot send ${what}: data must be a string or a Uint8Array`);
+    }
+    this.#checkCanSend(what);
+    let message = this.#outbound;
+    if (message === undefined) {
+      message = this.#startMessage(kind, undefined, options);
+      this.#outbound = message;
+    } else if (message.kind !== kind) {
+      throw new LocalProtocolError(ErrorCode.InvalidState, `Cannot send ${what}: a ${message.kind} message is in progress`);
+    }
+    const opcode = message.first ? (kind === "text" ? Opcode.Text : Opcode.Binary) : Opcode.Continuation;
+    const rsv = message.first ? message.rsv : 0;
+    message.first = false;
+    if (last) this.#outbound = undefined;
+    const bytes = typeof data === "string" ? utf8Encoder.encode(data) : data;
+    return this.#frameParts(opcode, last, rsv, transform(message.encoders, bytes, last));
+  }
+
+  #frame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): Uint8Array[] {
+    const maskingKey = this.#nextMaskingKey();
+    return encodeFrame(
+      maskingKey === undefined ? { opcode, fin, rsv, payload } : { opcode, fin, rsv, payload, maskingKey },
+    );
+  }
+
+  /** One frame whose payload is several parts (extension output), without joining them first. */
+  #frameParts(opcode: number, fin: boolean, rsv: number, parts: Uint8Array[]): Uint8Array[] {
+    if (parts.length === 1) return this.#frame(opcode, fin, rsv, parts[0] as Uint8Array);
+    let length = 0;
+    for (const part of parts) length += part.length;
+    const maskingKey = this.#nextMaskingKey();
+    const headerSize = frameHeaderSize(length, maskingKey !== undefined);
+    if (maskingKey === undefined) {
+      const header = new Uint8Array(headerSize);
+      writeFrameHeader(header, 0, fin, rsv, opcode, length, undefined);
+      return [header, ...parts];
+    }
+    const out = new Uint8Array(headerSize + length);
+    writeFrameHeader(out, 0, fin, rsv, opcode, length, maskingKey);
+    let offset = headerSize;
+    for (const part of parts) {
+      maskInto(part, maskingKey, out.subarray(offset, offset + part.length), (offset - headerSize) & 3);
+      offset += part.length;
+    }
+    return [out];
+  }
+
+  /** A fresh masking key for a client frame (RFC 6455 §5.3), or undefined for a server. */
+  #nextMaskingKey(): Uint8Array | undefined {
+    if (this.role === "server") return undefined;
+    if (this.#maskOffset + 4 > MASK_POOL_SIZE) {
+      // A new pool each time: handed-out keys stay valid for frames still queued.
+      this.#maskPool = new Uint8Array(MASK_POOL_SIZE);
+      this.#random(this.#maskPool);
+      this.#maskOffset = 0;
+    }
+    const key = this.#maskPool.subarray(this.#maskOffset, this.#maskOffset + 4);
+    this.#maskOffset += 4;
+    return key;
+  }
+}
+
+function transform(encoders: readonly MessageEncoder[], bytes: Uint8Array, last: boolean): Uint8Array[] {
+  let parts = [bytes];
+  for (const encoder of encoders) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      for (const out of encoder.push(parts[i] as Uint8Array, last && i === parts.length - 1)) next.push(out);
+    }
+    parts = next;
+  }
+  return parts;
+}
+
+/** Builds the pong that answers `ping` (RFC 6455 §5.5.3: the same "Application data"). */
+export function pongFor(ping: PingEvent): OutboundEvent {
+  return { type: "pong", payload: ping.payload };
+}
+
+/**
+ * Builds the close frame that answers the peer's `close` (RFC 6455 §5.5.1: an endpoint
+ * "typically echos the status code it received"). No code was received (1005): an empty close.
+ */
+export function closeReplyFor(close: CloseEvent): OutboundEvent {
+  return close.code === 1005 ? { type: "close" } : { type: "close", code: close.code };
+}

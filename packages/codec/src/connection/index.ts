@@ -1,0 +1,21 @@
+/**
+ * The connection state machine (RFC 6455 §5–§7).
+ *
+ * @module
+ */
+export { closeReplyFor, Connection, type ConnectionOptions, NEED_DATA, pongFor } from "./connection.ts";
+export type {
+  BinaryEvent,
+  BinaryPieceEvent,
+  CloseEvent,
+  EofEvent,
+  FailedEvent,
+  InboundEvent,
+  OutboundEvent,
+  PingEvent,
+  PongEvent,
+  SendOptions,
+  TextEvent,
+  TextPieceEvent,
+} from "./events.ts";
+export { type ConnectionInput, ConnectionState, TRANSITIONS, transitionsAsMermaid } from "./states.ts";

@@ -1,0 +1,13 @@
+/**
+ * The extension interface (RFC 6455 §9).
+ *
+ * @module
+ */
+export type {
+  Extension,
+  ExtensionFactory,
+  ExtensionOffer,
+  ExtensionParam,
+  MessageDecoder,
+  MessageEncoder,
+} from "./extension.ts";

@@ -1,0 +1,136 @@
+import { describe, expect, it } from "vitest";
+import { RemoteProtocolError } from "../errors.ts";
+import { decodeFrames, hex } from "../../test/helpers.ts";
+import { FRAME_EXAMPLES } from "../../test/vectors/rfc6455.ts";
+import { FrameDecoder } from "./decoder.ts";
+
+function decodeError(role: "client" | "server", bytes: string, options: { maxFrameSize?: number; allowedRsv?: number } = {}) {
+  const decoder = new FrameDecoder({ role, ...options });
+  try {
+    decodeFrames(decoder, [hex(bytes)]);
+  } catch (error) {
+    expect(error).toBeInstanceOf(RemoteProtocolError);
+    return error as RemoteProtocolError;
+  }
+  throw new Error("expected a RemoteProtocolError");
+}
+
+describe("FrameDecoder", () => {
+  it("decodes the RFC 6455 §5.7 single-frame unmasked text message", () => {
+    const [frame] = decodeFrames(new FrameDecoder({ role: "client" }), [hex(FRAME_EXAMPLES.unmaskedText)]);
+    expect(frame).toMatchObject({ fin: true, rsv: 0, opcode: 1 });
+    expect(new TextDecoder().decode(frame?.payload)).toBe("Hello");
+  });
+
+  it("decodes and unmasks the RFC 6455 §5.7 single-frame masked text message", () => {
+    const [frame] = decodeFrames(new FrameDecoder({ role: "server" }), [hex(FRAME_EXAMPLES.maskedText)]);
+    expect(new TextDecoder().decode(frame?.payload)).toBe("Hello");
+  });
+
+  it("decodes the RFC 6455 §5.7 fragmented text message as two frames", () => {
+    const frames = decodeFrames(new FrameDecoder({ role: "client" }), FRAME_EXAMPLES.fragmentedText.map(hex));
+    expect(frames.map((f) => [f.fin, f.opcode, new TextDecoder().decode(f.payload)])).toEqual([
+      [false, 1, "Hel"],
+      [true, 0, "lo"],
+    ]);
+  });
+
+  it("decodes the RFC 6455 §5.7 ping and masked pong", () => {
+    const [ping] = decodeFrames(new FrameDecoder({ role: "client" }), [hex(FRAME_EXAMPLES.unmaskedPing)]);
+    const [pong] = decodeFrames(new FrameDecoder({ role: "server" }), [hex(FRAME_EXAMPLES.maskedPong)]);
+    expect(ping?.opcode).toBe(0x9);
+    expect(pong?.opcode).toBe(0xa);
+    expect(pong?.payload).toEqual(ping?.payload);
+  });
+
+  it("decodes the RFC 6455 §5.7 256-byte and 64 KiB binary frames", () => {
+    const small = new Uint8Array(256).fill(7);
+    const big = new Uint8Array(65536).fill(9);
+    const frames = decodeFrames(new FrameDecoder({ role: "client" }), [
+      hex(FRAME_EXAMPLES.binary256Header),
+      small,
+      hex(FRAME_EXAMPLES.binary64KiBHeader),
+      big,
+    ]);
+    expect(frames.map((f) => f.payload.length)).toEqual([256, 65536]);
+    expect(frames[1]?.payload.every((b) => b === 9)).toBe(true);
+  });
+
+  it("delivers a data frame that spans chunks as pieces without buffering it whole", () => {
+    const decoder = new FrameDecoder({ role: "client" });
+    decoder.push(hex("827e0100"));
+    decoder.push(new Uint8Array(100));
+    const piece = decoder.next();
+    expect(piece).toMatchObject({ first: true, last: false, payloadLength: 256 });
+    expect(piece?.data.length).toBe(100);
+    expect(decoder.next()).toBeUndefined();
+    decoder.push(new Uint8Array(156));
+    expect(decoder.next()).toMatchObject({ first: false, last: true });
+  });
+
+  it("decodes an empty frame as one empty piece", () => {
+    const decoder = new FrameDecoder({ role: "client" });
+    decoder.push(hex("8200"));
+    expect(decoder.next()).toMatchObject({ opcode: 2, first: true, last: true, payloadLength: 0 });
+    expect(decoder.next()).toBeUndefined();
+  });
+
+  it("rejects RSV bits without an extension with 1002", () => {
+    for (const byte of ["c1", "a1", "91"]) {
+      expect(decodeError("client", `${byte}00`)).toMatchObject({ code: "RESERVED_BITS", closeCode: 1002 });
+    }
+  });
+
+  it("accepts RSV bits an extension owns", () => {
+    const frames = decodeFrames(new FrameDecoder({ role: "client", allowedRsv: 0x40 }), [hex("c100")]);
+    expect(frames[0]?.rsv).toBe(0x40);
+  });
+
+  it("rejects reserved opcodes with 1002", () => {
+    for (const opcode of [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf]) {
+      const error = decodeError("client", `8${opcode.toString(16)}00`);
+      expect(error).toMatchObject({ code: "INVALID_OPCODE", closeCode: 1002 });
+    }
+  });
+
+  it("rejects a fragmented control frame with 1002", () => {
+    expect(decodeError("client", "0900")).toMatchObject({ code: "FRAGMENTED_CONTROL_FRAME", closeCode: 1002 });
+  });
+
+  it("rejects a control frame longer than 125 bytes before reading its payload", () => {
+    expect(decodeError("client", "897e007e")).toMatchObject({ code: "CONTROL_FRAME_TOO_LONG", closeCode: 1002 });
+  });
+
+  it("rejects an unmasked frame in server mode and a masked frame in client mode", () => {
+    expect(decodeError("server", "8100")).toMatchObject({ code: "MISSING_MASK", closeCode: 1002 });
+    expect(decodeError("client", "818000000000")).toMatchObject({ code: "UNEXPECTED_MASK", closeCode: 1002 });
+  });
+
+  it("rejects a 64-bit length with the most significant bit set", () => {
+    expect(decodeError("client", "827f8000000000000000")).toMatchObject({ code: "INVALID_LENGTH", closeCode: 1002 });
+  });
+
+  it("rejects non-minimal length encodings", () => {
+    expect(decodeError("client", "827e007d")).toMatchObject({ code: "NON_MINIMAL_LENGTH", closeCode: 1002 });
+    expect(decodeError("client", "827f000000000000ffff")).toMatchObject({ code: "NON_MINIMAL_LENGTH" });
+  });
+
+  it("rejects a frame over maxFrameSize with 1009 as soon as the length is read", () => {
+    expect(decodeError("client", "827e0100", { maxFrameSize: 255 })).toMatchObject({ code: "FRAME_TOO_BIG", closeCode: 1009 });
+    expect(decodeError("client", "827f7fffffffffffffff")).toMatchObject({ code: "FRAME_TOO_BIG", closeCode: 1009 });
+  });
+
+  it("stays failed and throws the same error again", () => {
+    const decoder = new FrameDecoder({ role: "client" });
+    decoder.push(hex("8300"));
+    let first: unknown;
+    try {
+      decoder.next();
+    } catch (error) {
+      first = error;
+    }
+    expect(decoder.state).toBe("failed");
+    decoder.push(hex("8100"));
+    expect(() => decoder.next()).toThrow(first as Error);
+  });
+});

@@ -1,0 +1,304 @@
+/**
+ * `FrameDecoder`: an incremental state machine over the byte stream (RFC 6455 §5.2). It accepts
+ * any split of the input — one byte at a time or megabytes at once — and yields the same frames.
+ *
+ * Frame payloads come out as {@link FramePiece}s: views of the input chunks, unmasked in place
+ * (the decoder owns the chunks it is given), without copies. A data frame whose payload spans
+ * several input chunks comes out as several pieces, so a huge frame never has to sit in memory
+ * whole; a control frame (at most 125 bytes) always comes out as one piece.
+ *
+ * Every rule of §5.2–§5.5 that can be checked on one frame is checked as soon as the header is
+ * read, before any payload is buffered: RSV bits without an extension that owns them, reserved
+ * opcodes, fragmented or oversized control frames, the mask bit for the receiving role, the
+ * most significant bit of a 64-bit length, non-minimal length encodings (rejected: §5.2 says
+ * "the minimal number of bytes MUST be used"), and the frame size limit.
+ *
+ * @module
+ */
+import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD } from "../constants.ts";
+import { ErrorCode, RemoteProtocolError } from "../errors.ts";
+import { applyMask } from "./mask.ts";
+
+/** Options for a {@link FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /**
+   * The role of the endpoint that *receives* the frames: a server requires every frame to be
+   * masked, a client requires none to be (RFC 6455 §5.1).
+   */
+  readonly role: "client" | "server";
+  /** RSV bits owned by negotiated extensions (mask over the first byte, e.g. 0x40); default 0. */
+  readonly allowedRsv?: number;
+  /** Largest frame payload accepted, in bytes; larger ones fail with 1009. Default: no limit. */
+  readonly maxFrameSize?: number;
+}
+
+/** A piece of one frame's payload, with that frame's header fields. */
+export interface FramePiece {
+  readonly fin: boolean;
+  readonly rsv: number;
+  readonly opcode: number;
+  /** The whole frame's payload length. */
+  readonly payloadLength: number;
+  /** This piece of the payload, unmasked. Empty for an empty frame. */
+  readonly data: Uint8Array;
+  /** This is the frame's first piece (the header was just read). */
+  readonly first: boolean;
+  /** This is the frame's last piece. */
+  readonly last: boolean;
+}
+
+/** The states of the decoder, named for what they wait for. */
+export const DecoderState = {
+  ReadHeader: "read-header",
+  ReadLength16: "read-length-16",
+  ReadLength64: "read-length-64",
+  ReadMask: "read-mask",
+  ReadPayload: "read-payload",
+  Failed: "failed",
+} as const;
+/** One of the {@link DecoderState} values. */
+export type DecoderState = (typeof DecoderState)[keyof typeof DecoderState];
+
+const EMPTY = new Uint8Array(0);
+const TWO_TO_32 = 0x1_0000_0000;
+
+/**
+ * Incremental frame decoder: `push` bytes, then call `next` until it returns `undefined`.
+ *
+ * `next` throws a {@link RemoteProtocolError} when the bytes break a framing rule; the decoder
+ * then stays failed and throws the same error again.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder } from "@ws/codec/frame";
+ * const decoder = new FrameDecoder({ role: "client" });
+ * decoder.push(new Uint8Array([0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f])); // RFC 6455 §5.7
+ * const piece = decoder.next(); // { opcode: 1, fin: true, data: "Hello" bytes, first: true, last: true, … }
+ * ```
+ */
+export class FrameDecoder {
+  readonly #requireMask: boolean;
+  readonly #allowedRsv: number;
+  readonly #maxFrameSize: number;
+
+  #state: DecoderState = DecoderState.ReadHeader;
+  #error: RemoteProtocolError | undefined;
+
+  // Input: a queue of chunks, consumed from `#offset` in the first one.
+  readonly #queue: Uint8Array[] = [];
+  #offset = 0;
+  #buffered = 0;
+
+  // The frame being read.
+  #fin = false;
+  #rsv = 0;
+  #opcode = 0;
+  #masked = false;
+  #payloadLength = 0;
+  #payloadRead = 0;
+  readonly #maskingKey = new Uint8Array(4);
+
+  constructor(options: FrameDecoderOptions) {
+    this.#requireMask = options.role === "server";
+    this.#allowedRsv = options.allowedRsv ?? 0;
+    this.#maxFrameSize = options.maxFrameSize ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  /** What the decoder waits for now. */
+  get state(): DecoderState {
+    return this.#state;
+  }
+
+  /** Bytes pushed but not yet consumed. */
+  get bufferedAmount(): number {
+    return this.#buffered;
+  }
+
+  /** Adds bytes to decode. The decoder takes ownership: payloads are unmasked in place. */
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.#queue.push(chunk);
+    this.#buffered += chunk.length;
+  }
+
+  /** Returns the next frame piece, or `undefined` when more bytes are needed. */
+  next(): FramePiece | undefined {
+    for (;;) {
+      switch (this.#state) {
+        case DecoderState.ReadHeader: {
+          if (this.#buffered < 2) return undefined;
+          this.#readHeader(this.#takeByte(), this.#takeByte());
+          break;
+        }
+        case DecoderState.ReadLength16: {
+          if (this.#buffered < 2) return undefined;
+          const length = (this.#takeByte() << 8) | this.#takeByte();
+          if (length < 126) {
+            this.#fail(ErrorCode.NonMinimalLength, 1002, `a ${length}-byte payload must use the 7-bit length form`);
+          }
+          this.#lengthKnown(length);
+          break;
+        }
+        case DecoderState.ReadLength64: {
+          if (this.#buffered < 8) return undefined;
+          const high = this.#takeUint32();
+          const low = this.#takeUint32();
+          if (high >= 0x8000_0000) {
+            this.#fail(ErrorCode.InvalidLength, 1002, "the most significant bit of a 64-bit payload length is set");
+          }
+          if (high > 0x1f_ffff) {
+            // Beyond 2^53: not representable exactly, and far beyond any sane limit.
+            this.#fail(ErrorCode.FrameTooBig, 1009, "the payload length exceeds 2^53 - 1 bytes");
+          }
+          const length = high * TWO_TO_32 + low;
+          if (length < 65536) {
+            this.#fail(ErrorCode.NonMinimalLength, 1002, `a ${length}-byte payload must use the 16-bit length form`);
+          }
+          this.#lengthKnown(length);
+          break;
+        }
+        case DecoderState.ReadMask: {
+          if (this.#buffered < 4) return undefined;
+          const key = this.#maskingKey;
+          key[0] = this.#takeByte();
+          key[1] = this.#takeByte();
+          key[2] = this.#takeByte();
+          key[3] = this.#takeByte();
+          this.#state = DecoderState.ReadPayload;
+          break;
+        }
+        case DecoderState.ReadPayload:
+          return this.#readPayload();
+        case DecoderState.Failed:
+          throw this.#error;
+      }
+    }
+  }
+
+  #readHeader(b0: number, b1: number): void {
+    const fin = (b0 & 0x80) !== 0;
+    const rsv = b0 & 0x70;
+    const opcode = b0 & 0x0f;
+    const masked = (b1 & 0x80) !== 0;
+    const length7 = b1 & 0x7f;
+    if ((rsv & ~this.#allowedRsv) !== 0) {
+      this.#fail(ErrorCode.ReservedBits, 1002, `RSV bits 0x${rsv.toString(16)} are set without an extension that defines them`);
+    }
+    if (!isKnownOpcode(opcode)) {
+      this.#fail(ErrorCode.InvalidOpcode, 1002, `opcode 0x${opcode.toString(16)} is reserved`);
+    }
+    if (isControlOpcode(opcode)) {
+      if (!fin) this.#fail(ErrorCode.FragmentedControlFrame, 1002, "a control frame is fragmented");
+      if (length7 > MAX_CONTROL_PAYLOAD) {
+        this.#fail(
+          ErrorCode.ControlFrameTooLong,
+          1002,
+          `control frame payload is ${length7 === 126 ? "at least 126" : "at least 65536"} bytes, the maximum is 125`,
+        );
+      }
+    }
+    if (masked !== this.#requireMask) {
+      if (masked) this.#fail(ErrorCode.UnexpectedMask, 1002, "a frame from the server is masked");
+      this.#fail(ErrorCode.MissingMask, 1002, "a frame from the client is not masked");
+    }
+    this.#fin = fin;
+    this.#rsv = rsv;
+    this.#opcode = opcode;
+    this.#masked = masked;
+    if (length7 === 126) this.#state = DecoderState.ReadLength16;
+    else if (length7 === 127) this.#state = DecoderState.ReadLength64;
+    else this.#lengthKnown(length7);
+  }
+
+  #lengthKnown(length: number): void {
+    if (length > this.#maxFrameSize) {
+      this.#fail(ErrorCode.FrameTooBig, 1009, `frame payload is ${length} bytes, the limit is ${this.#maxFrameSize}`);
+    }
+    this.#payloadLength = length;
+    this.#payloadRead = 0;
+    this.#state = this.#masked ? DecoderState.ReadMask : DecoderState.ReadPayload;
+  }
+
+  #readPayload(): FramePiece | undefined {
+    const length = this.#payloadLength;
+    const first = this.#payloadRead === 0;
+    let data: Uint8Array;
+    if (length === 0) {
+      data = EMPTY;
+    } else if (isControlOpcode(this.#opcode)) {
+      // Control frames come out whole (≤ 125 bytes, §5.5).
+      if (this.#buffered < length) return undefined;
+      data = this.#takeBytes(length);
+      if (this.#masked) applyMask(data, this.#maskingKey);
+    } else {
+      if (this.#buffered === 0) return undefined;
+      const chunk = this.#queue[0] as Uint8Array;
+      const available = chunk.length - this.#offset;
+      const size = Math.min(available, length - this.#payloadRead);
+      data = chunk.subarray(this.#offset, this.#offset + size);
+      this.#advance(chunk, size);
+      if (this.#masked) applyMask(data, this.#maskingKey, this.#payloadRead & 3);
+    }
+    this.#payloadRead += data.length;
+    const last = this.#payloadRead === length;
+    if (last) this.#state = DecoderState.ReadHeader;
+    return {
+      fin: this.#fin,
+      rsv: this.#rsv,
+      opcode: this.#opcode,
+      payloadLength: length,
+      data,
+      first,
+      last,
+    };
+  }
+
+  #fail(code: ErrorCode, closeCode: 1002 | 1009, detail: string): never {
+    this.#error = new RemoteProtocolError(code, closeCode, `Cannot decode frame: ${detail}`);
+    this.#state = DecoderState.Failed;
+    // Drop buffered input: nothing after a failure is read.
+    this.#queue.length = 0;
+    this.#buffered = 0;
+    throw this.#error;
+  }
+
+  #advance(chunk: Uint8Array, count: number): void {
+    this.#offset += count;
+    this.#buffered -= count;
+    if (this.#offset === chunk.length) {
+      this.#queue.shift();
+      this.#offset = 0;
+    }
+  }
+
+  #takeByte(): number {
+    const chunk = this.#queue[0] as Uint8Array;
+    const byte = chunk[this.#offset] as number;
+    this.#advance(chunk, 1);
+    return byte;
+  }
+
+  #takeUint32(): number {
+    return ((this.#takeByte() << 24) | (this.#takeByte() << 16) | (this.#takeByte() << 8) | this.#takeByte()) >>> 0;
+  }
+
+  /** Takes `count` buffered bytes as one contiguous view, copying only if they span chunks. */
+  #takeBytes(count: number): Uint8Array {
+    const chunk = this.#queue[0] as Uint8Array;
+    if (chunk.length - this.#offset >= count) {
+      const view = chunk.subarray(this.#offset, this.#offset + count);
+      this.#advance(chunk, count);
+      return view;
+    }
+    const out = new Uint8Array(count);
+    let filled = 0;
+    while (filled < count) {
+      const current = this.#queue[0] as Uint8Array;
+      const size = Math.min(current.length - this.#offset, count - filled);
+      out.set(current.subarray(this.#offset, this.#offset + size), filled);
+      filled += size;
+      this.#advance(current, size);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { hex, toHex } from "../../test/helpers.ts";
+import { FRAME_EXAMPLES } from "../../test/vectors/rfc6455.ts";
+import { encodeFrame, encodeTextFrame, MERGE_THRESHOLD } from "./encode.ts";
+
+const hello = new TextEncoder().encode("Hello");
+const joined = (parts: Uint8Array[]) => parts.map(toHex).join("");
+
+describe("encodeFrame", () => {
+  it("encodes the RFC 6455 §5.7 unmasked and masked text examples", () => {
+    expect(joined(encodeFrame({ opcode: 1, payload: hello }))).toBe(FRAME_EXAMPLES.unmaskedText);
+    const maskingKey = hex("37fa213d");
+    expect(joined(encodeFrame({ opcode: 1, payload: hello, maskingKey }))).toBe(FRAME_EXAMPLES.maskedText);
+  });
+
+  it("encodes the §5.7 fragmented message and the 16- and 64-bit length headers", () => {
+    const first = encodeFrame({ opcode: 1, fin: false, payload: new TextEncoder().encode("Hel") });
+    expect(joined(first)).toBe(FRAME_EXAMPLES.fragmentedText[0]);
+    const [header256] = encodeFrame({ opcode: 2, payload: new Uint8Array(256) });
+    expect(toHex(header256?.subarray(0, 4) ?? new Uint8Array())).toBe(FRAME_EXAMPLES.binary256Header);
+    const [header64k] = encodeFrame({ opcode: 2, payload: new Uint8Array(65536) });
+    expect(toHex(header64k ?? new Uint8Array())).toBe(FRAME_EXAMPLES.binary64KiBHeader);
+  });
+
+  it("returns a large unmasked payload as the caller's own view, without a copy", () => {
+    const payload = new Uint8Array(MERGE_THRESHOLD + 1);
+    const parts = encodeFrame({ opcode: 2, payload });
+    expect(parts.length).toBe(2);
+    expect(parts[1]).toBe(payload);
+  });
+
+  it("never modifies the caller's payload when masking", () => {
+    const payload = hello.slice();
+    encodeFrame({ opcode: 1, payload, maskingKey: hex("01020304") });
+    expect(payload).toEqual(hello);
+  });
+
+  it("rejects a masking key that is not 4 bytes", () => {
+    expect(() => encodeFrame({ opcode: 1, payload: hello, maskingKey: new Uint8Array(3) })).toThrow(RangeError);
+  });
+});
+
+describe("encodeTextFrame", () => {
+  it("gives the same bytes as encoding the UTF-8 first, for every length class", () => {
+    for (const text of ["", "Hello", "é".repeat(41), "é".repeat(63), "a".repeat(125), "a".repeat(126), "€".repeat(1365), "x".repeat(70000)]) {
+      for (const maskingKey of [undefined, hex("37fa213d")]) {
+        const payload = new TextEncoder().encode(text);
+        const expected = encodeFrame(maskingKey ? { opcode: 1, payload, maskingKey } : { opcode: 1, payload });
+        expect(joined(encodeTextFrame(text, 1, true, 0, maskingKey))).toBe(joined(expected));
+      }
+    }
+  });
+});

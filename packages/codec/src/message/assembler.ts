@@ -1,0 +1,195 @@
+/**
+ * Message assembly (RFC 6455 §5.4 "Fragmentation", §5.6 "Data Frames"): data frame pieces in,
+ * whole messages (or, in streaming mode, message pieces) out.
+ *
+ * Rules enforced here: a continuation frame needs a message in progress; a new text or binary
+ * frame may not start while one is in progress; RSV bits only on a message's first frame (the
+ * extensions we support are per-message, like permessage-deflate, RFC 7692 §6); text is valid
+ * UTF-8, checked as it arrives; the message size and fragment count limits.
+ *
+ * @module
+ */
+import { Opcode } from "../constants.ts";
+import { ErrorCode, type FailureCloseCode, RemoteProtocolError } from "../errors.ts";
+import type { Extension, MessageDecoder } from "../extensions/extension.ts";
+import type { FramePiece } from "../frame/decoder.ts";
+import { StreamingUtf8Decoder } from "./utf8.ts";
+
+/** A message, or a piece of one, ready to deliver. */
+export type AssembledMessage =
+  | { readonly type: "text"; readonly data: string }
+  | { readonly type: "binary"; readonly data: Uint8Array }
+  | { readonly type: "text-piece"; readonly data: string; readonly first: boolean; readonly last: boolean }
+  | { readonly type: "binary-piece"; readonly data: Uint8Array; readonly first: boolean; readonly last: boolean };
+
+/** Options for a {@link MessageAssembler}. */
+export interface MessageAssemblerOptions {
+  readonly maxMessageSize: number;
+  readonly maxFragments: number;
+  /** Deliver messages as pieces as they arrive, instead of whole. */
+  readonly streamMessages: boolean;
+  /** Negotiated extensions, in the order of the `Sec-WebSocket-Extensions` response. */
+  readonly extensions: readonly Extension[];
+}
+
+function fail(code: ErrorCode, closeCode: FailureCloseCode, detail: string): never {
+  throw new RemoteProtocolError(code, closeCode, `Cannot assemble message: ${detail}`);
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Assembles data frame pieces into messages. Throws {@link RemoteProtocolError} on a violation. */
+export class MessageAssembler {
+  readonly #options: MessageAssemblerOptions;
+  readonly #utf8 = new StreamingUtf8Decoder();
+
+  // The message in progress: Text, Binary, or Continuation (0) for none.
+  #kind = 0;
+  #size = 0;
+  #fragments = 0;
+  #decoders: MessageDecoder[] | undefined;
+  // Whole mode: what has arrived so far.
+  #text = "";
+  #binary: Uint8Array[] = [];
+  // Streaming mode: whether a piece of the message was already delivered.
+  #delivered = false;
+
+  constructor(options: MessageAssemblerOptions) {
+    this.#options = options;
+  }
+
+  /** Whether a fragmented message is in progress. */
+  get inMessage(): boolean {
+    return this.#kind !== 0;
+  }
+
+  /**
+   * Takes one data frame piece; returns a message or message piece to deliver, if any.
+   */
+  push(piece: FramePiece): AssembledMessage | undefined {
+    if (piece.first) this.#frameStarts(piece);
+    let data = piece.data;
+    const frameEnds = piece.last;
+    const messageEnds = frameEnds && piece.fin;
+    if (this.#decoders !== undefined) {
+      data = this.#decode(data, messageEnds);
+    } else {
+      this.#size += data.length;
+    }
+    const message = this.#options.streamMessages
+      ? this.#deliverPiece(data, messageEnds)
+      : this.#collect(data, messageEnds);
+    if (messageEnds) this.#reset();
+    return message;
+  }
+
+  #frameStarts(piece: FramePiece): void {
+    if (piece.opcode === Opcode.Continuation) {
+      if (this.#kind === 0) fail(ErrorCode.UnexpectedContinuation, 1002, "a continuation frame has no message to continue");
+      if (piece.rsv !== 0) fail(ErrorCode.ReservedBits, 1002, "RSV bits are set on a continuation frame");
+      if (++this.#fragments > this.#options.maxFragments) {
+        fail(ErrorCode.TooManyFragments, 1008, `the message has more than ${this.#options.maxFragments} fragments`);
+      }
+    } else {
+      if (this.#kind !== 0) fail(ErrorCode.ExpectedContinuation, 1002, "a new message starts before the previous one ended");
+      this.#kind = piece.opcode;
+      this.#fragments = 1;
+      if (piece.rsv !== 0) this.#decoders = this.#startDecoders(piece.rsv);
+    }
+    // Without an extension the frame's length is known now: fail before buffering it.
+    if (this.#decoders === undefined && this.#size + piece.payloadLength > this.#options.maxMessageSize) {
+      fail(
+        ErrorCode.MessageTooBig,
+        1009,
+        `the message is at least ${this.#size + piece.payloadLength} bytes, the limit is ${this.#options.maxMessageSize}`,
+      );
+    }
+  }
+
+  #startDecoders(rsv: number): MessageDecoder[] | undefined {
+    const decoders: MessageDecoder[] = [];
+    // Inbound, extensions apply in the reverse of their negotiated order (RFC 6455 §9.1).
+    const extensions = this.#options.extensions;
+    for (let i = extensions.length - 1; i >= 0; i--) {
+      const extension = extensions[i] as Extension;
+      const bits = rsv & extension.rsvMask;
+      if (bits === 0) continue;
+      const decoder = extension.decodeMessage(bits);
+      if (decoder !== undefined) decoders.push(decoder);
+    }
+    return decoders.length === 0 ? undefined : decoders;
+  }
+
+  #decode(input: Uint8Array, last: boolean): Uint8Array {
+    let pieces: Uint8Array[] = [input];
+    for (const decoder of this.#decoders as MessageDecoder[]) {
+      const next: Uint8Array[] = [];
+      for (let i = 0; i < pieces.length; i++) {
+        const isLast = last && i === pieces.length - 1;
+        const room = this.#options.maxMessageSize - this.#size;
+        for (const out of decoder.push(pieces[i] as Uint8Array, isLast, room)) next.push(out);
+      }
+      if (last && pieces.length === 0) for (const out of decoder.push(EMPTY, true, 0)) next.push(out);
+      pieces = next;
+    }
+    const data = pieces.length === 1 ? (pieces[0] as Uint8Array) : concat(pieces);
+    this.#size += data.length;
+    if (this.#size > this.#options.maxMessageSize) {
+      fail(ErrorCode.MessageTooBig, 1009, `the decoded message exceeds the limit of ${this.#options.maxMessageSize} bytes`);
+    }
+    return data;
+  }
+
+  #collect(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
+    if (this.#kind === Opcode.Text) {
+      if (messageEnds && this.#text === "") {
+        return { type: "text", data: this.#utf8.decode(data, true) };
+      }
+      this.#text += this.#utf8.decode(data, messageEnds);
+      return messageEnds ? { type: "text", data: this.#text } : undefined;
+    }
+    if (data.length > 0 || this.#binary.length === 0) this.#binary.push(data);
+    if (!messageEnds) return undefined;
+    const parts = this.#binary;
+    return { type: "binary", data: parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts) };
+  }
+
+  #deliverPiece(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
+    if (this.#kind === Opcode.Text) {
+      const text = this.#utf8.decode(data, messageEnds);
+      if (text === "" && !messageEnds) return undefined;
+      return { type: "text-piece", data: text, first: this.#firstPiece(), last: messageEnds };
+    }
+    if (data.length === 0 && !messageEnds) return undefined;
+    return { type: "binary-piece", data, first: this.#firstPiece(), last: messageEnds };
+  }
+
+  #firstPiece(): boolean {
+    const first = !this.#delivered;
+    this.#delivered = true;
+    return first;
+  }
+
+  #reset(): void {
+    this.#kind = 0;
+    this.#size = 0;
+    this.#fragments = 0;
+    this.#decoders = undefined;
+    this.#text = "";
+    this.#binary = [];
+    this.#delivered = false;
+  }
+}
+
+/** Concatenates byte arrays into one new array. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,7 @@
+/**
+ * Message assembly and UTF-8 (RFC 6455 §5.4, §5.6, §8.1).
+ *
+ * @module
+ */
+export { type AssembledMessage, concat, MessageAssembler, type MessageAssemblerOptions } from "./assembler.ts";
+export { decodeUtf8, decodeValidUtf8, isValidUtf8, StreamingUtf8Decoder } from "./utf8.ts";
