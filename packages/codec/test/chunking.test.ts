@@ -71,7 +71,9 @@ describe("chunking invariance", () => {
         const client = new Connection({ role: "client" });
         const wire = concatBytes(events.flatMap((e) => client.send(e)));
         const reference = feed(new Connection({ role: "server" }), [wire]);
-        const bytewise = feed(new Connection({ role: "server" }), Array.from(wire.subarray(0, 20000), (b) => new Uint8Array([b])).concat(wire.length > 20000 ? [wire.subarray(20000)] : []));
+        const head: Uint8Array[] = Array.from(wire.subarray(0, 20000), (b) => new Uint8Array([b]));
+        const tail: Uint8Array[] = wire.length > 20000 ? [wire.subarray(20000)] : [];
+        const bytewise = feed(new Connection({ role: "server" }), [...head, ...tail]);
         expect(normalize(bytewise)).toEqual(normalize(reference));
       }),
       { numRuns: 40 },

@@ -50,10 +50,12 @@ interface Model {
 const other = (side: Side): Side => (side === "client" ? "server" : "client");
 
 class SendText implements fc.Command<Model, LinkedPair> {
-  constructor(
-    readonly side: Side,
-    readonly text: string,
-  ) {}
+  readonly side: Side;
+  readonly text: string;
+  constructor(side: Side, text: string) {
+    this.side = side;
+    this.text = text;
+  }
   check(): boolean {
     return true;
   }
@@ -71,7 +73,10 @@ class SendText implements fc.Command<Model, LinkedPair> {
 }
 
 class SendPing implements fc.Command<Model, LinkedPair> {
-  constructor(readonly side: Side) {}
+  readonly side: Side;
+  constructor(side: Side) {
+    this.side = side;
+  }
   check(): boolean {
     return true;
   }
@@ -85,7 +90,10 @@ class SendPing implements fc.Command<Model, LinkedPair> {
 }
 
 class Close implements fc.Command<Model, LinkedPair> {
-  constructor(readonly side: Side) {}
+  readonly side: Side;
+  constructor(side: Side) {
+    this.side = side;
+  }
   check(): boolean {
     return true;
   }
@@ -103,10 +111,12 @@ class Close implements fc.Command<Model, LinkedPair> {
 }
 
 class Deliver implements fc.Command<Model, LinkedPair> {
-  constructor(
-    readonly side: Side,
-    readonly count: number,
-  ) {}
+  readonly side: Side;
+  readonly count: number;
+  constructor(side: Side, count: number) {
+    this.side = side;
+    this.count = count;
+  }
   check(): boolean {
     return true;
   }

@@ -7,12 +7,21 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Receiver } from "ws";
+import * as ws from "ws";
 import { Connection, type InboundEvent } from "../src/index.ts";
 import { encodeFrame } from "../src/frame/index.ts";
 import { concatBytes, feed } from "./helpers.ts";
 
 type Seen = { kind: string; data?: unknown }[];
+
+/** ws's frame parser: exported by the package, though not in its type definitions. */
+interface WsReceiver {
+  on(event: string, listener: (...args: never[]) => void): void;
+  write(chunk: Buffer): void;
+}
+const { Receiver } = ws as unknown as {
+  Receiver: new (options: { isServer: boolean; maxPayload: number; allowSynchronousEvents: boolean }) => WsReceiver;
+};
 
 async function viaWs(bytes: Uint8Array): Promise<{ seen: Seen; error: boolean }> {
   const seen: Seen = [];

@@ -1,0 +1,226 @@
+// Codec micro-benchmark: @ws/codec against ws's Receiver/Sender on the same input, in the same
+// run, reported as ratios (ours / ws; > 1 means we are faster).
+//
+//   pnpm --filter @ws/codec bench            (builds first)
+//   node packages/codec/bench/codec-bench.mjs [--time 500] [--filter decode]
+//
+// Decode: masked client frames (what a server receives) fed as 64 KiB socket-sized chunks to a
+// server-role Connection (frame decoding + unmasking + message assembly), against ws's Receiver
+// with allowSynchronousEvents (the same work). Encode: a message to masked (client) and
+// unmasked (server) frame bytes, against ws's Sender.frame. Unmask: applyMask against a byte
+// loop and a plain memory copy. UTF-8: decodeUtf8 (validate + decode in one pass) against
+// ws's way (buffer.isUtf8 + toString).
+import { isUtf8 } from "node:buffer";
+import { Receiver, Sender } from "ws";
+import { Connection, NEED_DATA } from "../dist/index.js";
+import { applyMask, encodeFrame } from "../dist/frame/index.js";
+import { decodeUtf8 } from "../dist/message/index.js";
+
+const args = process.argv.slice(2);
+const TIME_MS = Number(args[args.indexOf("--time") + 1]) || 400;
+const FILTER = args.includes("--filter") ? args[args.indexOf("--filter") + 1] : "";
+
+const SIZES = [
+  ["16 B", 16],
+  ["1 KiB", 1024],
+  ["64 KiB", 65536],
+  ["1 MiB", 1 << 20],
+];
+const CHUNK = 65536;
+const STREAM_BYTES = 16 << 20;
+
+/** Runs fn repeatedly for TIME_MS after a warm-up; returns operations per second (best of 3). */
+function measure(fn, opsPerCall) {
+  const warmUntil = performance.now() + TIME_MS / 2;
+  while (performance.now() < warmUntil) fn();
+  let best = 0;
+  for (let round = 0; round < 3; round++) {
+    let calls = 0;
+    const start = performance.now();
+    let now = start;
+    while (now - start < TIME_MS) {
+      fn();
+      calls++;
+      now = performance.now();
+    }
+    best = Math.max(best, (calls * opsPerCall) / ((now - start) / 1000));
+  }
+  return best;
+}
+
+function chunks(bytes, size) {
+  const out = [];
+  for (let i = 0; i < bytes.length; i += size) out.push(bytes.subarray(i, Math.min(bytes.length, i + size)));
+  return out;
+}
+
+function concat(parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+const rows = [];
+function report(group, size, unit, ours, theirs, theirsName = "ws") {
+  const row = { group, size, unit, ours, theirs, theirsName, ratio: ours / theirs };
+  rows.push(row);
+  const fmt = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0));
+  console.log(
+    `${group.padEnd(22)} ${size.padEnd(7)} ours ${fmt(ours).padStart(9)} ${unit}  ${theirsName.padEnd(10)} ${fmt(theirs).padStart(9)} ${unit}  ratio ${row.ratio.toFixed(2)}×`,
+  );
+}
+
+const key = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
+
+// ---- Decode: masked binary frames (client → server) -----------------------------------------
+if ("decode".includes(FILTER) || FILTER === "") {
+  for (const [label, size] of SIZES) {
+    const payload = new Uint8Array(size).map((_, i) => i & 0xff);
+    const frame = concat(encodeFrame({ opcode: 2, payload, maskingKey: key }));
+    const count = Math.max(1, Math.floor(STREAM_BYTES / frame.length));
+    const stream = new Uint8Array(frame.length * count);
+    for (let i = 0; i < count; i++) stream.set(frame, i * frame.length);
+    const pieces = chunks(stream, CHUNK);
+    // Both decoders unmask in place, so each run gets a fresh copy of the stream; the copy is
+    // the same cost on both sides.
+    const oursRun = () => {
+      const copy = stream.slice();
+      const conn = new Connection({ role: "server" });
+      let messages = 0;
+      for (let i = 0; i < copy.length; i += CHUNK) {
+        conn.receive(copy.subarray(i, Math.min(copy.length, i + CHUNK)));
+        for (let e = conn.nextEvent(); e !== NEED_DATA; e = conn.nextEvent()) messages++;
+      }
+      if (messages !== count) throw new Error(`decoded ${messages} of ${count}`);
+    };
+    const wsRun = () => {
+      const copy = Buffer.from(stream);
+      const receiver = new Receiver({ isServer: true, maxPayload: 0, allowSynchronousEvents: true });
+      let messages = 0;
+      receiver.on("message", () => messages++);
+      for (let i = 0; i < copy.length; i += CHUNK) receiver.write(copy.subarray(i, Math.min(copy.length, i + CHUNK)));
+      if (messages !== count) throw new Error(`ws decoded ${messages} of ${count}`);
+    };
+    void pieces;
+    const ours = measure(oursRun, count);
+    const theirs = measure(wsRun, count);
+    report("decode masked binary", label, "msg/s", ours, theirs);
+  }
+  // Text messages (UTF-8 validated) from a server (unmasked).
+  for (const [label, size] of SIZES.slice(0, 3)) {
+    const text = "aé€😀".repeat(Math.ceil(size / 10)).slice(0, Math.max(1, Math.floor(size / 2.5)));
+    const payload = new TextEncoder().encode(text);
+    const frame = concat(encodeFrame({ opcode: 1, payload }));
+    const count = Math.max(1, Math.floor(STREAM_BYTES / 4 / frame.length));
+    const stream = new Uint8Array(frame.length * count);
+    for (let i = 0; i < count; i++) stream.set(frame, i * frame.length);
+    const wsStream = Buffer.from(stream);
+    const oursRun = () => {
+      const conn = new Connection({ role: "client" });
+      let messages = 0;
+      for (let i = 0; i < stream.length; i += CHUNK) {
+        conn.receive(stream.subarray(i, Math.min(stream.length, i + CHUNK)));
+        for (let e = conn.nextEvent(); e !== NEED_DATA; e = conn.nextEvent()) messages++;
+      }
+      if (messages !== count) throw new Error("text decode");
+    };
+    const wsRun = () => {
+      const receiver = new Receiver({ isServer: false, maxPayload: 0, allowSynchronousEvents: true });
+      let messages = 0;
+      // ws hands text over as bytes; a user calls toString() to get the string we deliver.
+      receiver.on("message", (data) => {
+        data.toString();
+        messages++;
+      });
+      for (let i = 0; i < wsStream.length; i += CHUNK) receiver.write(wsStream.subarray(i, Math.min(wsStream.length, i + CHUNK)));
+      if (messages !== count) throw new Error("ws text decode");
+    };
+    report("decode text → string", `${label}`, "msg/s", measure(oursRun, count), measure(wsRun, count));
+  }
+}
+
+// ---- Encode ---------------------------------------------------------------------------------
+if ("encode".includes(FILTER) || FILTER === "") {
+  for (const masked of [true, false]) {
+    for (const [label, size] of SIZES) {
+      const payload = new Uint8Array(size).map((_, i) => i & 0xff);
+      const wsPayload = Buffer.from(payload);
+      const conn = new Connection({ role: masked ? "client" : "server" });
+      const reps = Math.max(1, Math.floor((1 << 20) / (size + 16)));
+      const oursRun = () => {
+        for (let i = 0; i < reps; i++) conn.send({ type: "binary", data: payload });
+      };
+      const options = { fin: true, mask: masked, opcode: 2, readOnly: true, rsv1: false };
+      const wsRun = () => {
+        for (let i = 0; i < reps; i++) Sender.frame(wsPayload, options);
+      };
+      report(`encode ${masked ? "masked" : "unmasked"} binary`, label, "msg/s", measure(oursRun, reps), measure(wsRun, reps));
+    }
+  }
+  for (const [label, size] of SIZES.slice(0, 2)) {
+    const text = "x".repeat(size);
+    const conn = new Connection({ role: "server" });
+    const reps = Math.max(1, Math.floor((1 << 20) / (size + 16)));
+    const oursRun = () => {
+      for (let i = 0; i < reps; i++) conn.send({ type: "text", data: text });
+    };
+    const options = { fin: true, mask: false, opcode: 1, readOnly: false, rsv1: false };
+    // ws.send(string) does Buffer.from(string) then Sender.frame.
+    const wsRun = () => {
+      for (let i = 0; i < reps; i++) Sender.frame(Buffer.from(text), options);
+    };
+    report("encode text (server)", label, "msg/s", measure(oursRun, reps), measure(wsRun, reps));
+  }
+}
+
+// ---- Unmask ---------------------------------------------------------------------------------
+if ("unmask".includes(FILTER) || FILTER === "") {
+  for (const [label, size] of SIZES) {
+    const data = new Uint8Array(size).map((_, i) => i & 0xff);
+    const reps = Math.max(1, Math.floor((4 << 20) / size));
+    const target = new Uint8Array(size);
+    const ours = measure(() => {
+      for (let i = 0; i < reps; i++) applyMask(data, key);
+    }, reps * size);
+    const byteLoop = measure(() => {
+      for (let r = 0; r < reps; r++) for (let i = 0; i < size; i++) data[i] ^= key[i & 3];
+    }, reps * size);
+    const copy = measure(() => {
+      for (let i = 0; i < reps; i++) target.set(data);
+    }, reps * size);
+    report("unmask", label, "B/s", ours, byteLoop, "byte loop");
+    report("unmask vs memcpy", label, "B/s", ours, copy, "memcpy");
+  }
+}
+
+// ---- UTF-8 validation -----------------------------------------------------------------------
+if ("utf8".includes(FILTER) || FILTER === "") {
+  for (const [label, size] of SIZES) {
+    for (const [kind, unit] of [
+      ["ascii", "a"],
+      ["mixed", "aé€😀"],
+    ]) {
+      const bytes = new TextEncoder().encode(unit.repeat(Math.ceil(size / unit.length))).subarray(0, size);
+      // Cut back to a code point boundary.
+      let end = bytes.length;
+      while (end > 0 && (bytes[end - 1] & 0xc0) === 0x80) end--;
+      if (end > 0 && bytes[end - 1] >= 0xc0) end--;
+      const input = bytes.subarray(0, end);
+      const buf = Buffer.from(input);
+      const reps = Math.max(1, Math.floor((4 << 20) / size));
+      const ours = measure(() => {
+        for (let i = 0; i < reps; i++) decodeUtf8(input);
+      }, reps * input.length);
+      const theirs = measure(() => {
+        for (let i = 0; i < reps; i++) if (isUtf8(buf)) buf.toString();
+      }, reps * input.length);
+      report(`utf-8 validate+decode ${kind}`, label, "B/s", ours, theirs, "ws way");
+    }
+  }
+}
+
+if (args.includes("--json")) console.log(JSON.stringify(rows));

@@ -1,0 +1,320 @@
+/**
+ * An incremental HTTP/1.1 head parser (RFC 9112 §2–§5) for runtimes that hand us a raw socket
+ * (Deno and Bun TCP): bytes in, a parsed request or response head out, plus the bytes that
+ * followed the head (frames the peer sent right after its handshake).
+ *
+ * It is deliberately strict, since a WebSocket handshake has no reason to be exotic: a single SP
+ * between start-line parts, no whitespace before a field's colon (RFC 9112 §5.1), no obs-fold
+ * (§5.2), no bare CR (§2.2), no empty lines before the start line (the first bytes on a fresh
+ * connection are the handshake). Bare LF line endings are tolerated (§2.2 allows it). Head
+ * bytes are decoded as ISO-8859-1, one character per byte (RFC 9110 §5.5).
+ *
+ * @module
+ */
+import { ErrorCode, HandshakeError, LocalProtocolError } from "../errors.ts";
+import { DEFAULT_LIMITS, type Limits } from "../limits.ts";
+import { isToken } from "./header-tokens.ts";
+import { type HeaderField, normalizeHeaders } from "./headers.ts";
+
+/** Which head a {@link HttpHeadParser} reads: a request (server side) or a response (client side). */
+export type HttpHeadKind = "request" | "response";
+
+/** A parsed request head (RFC 9112 §3). */
+export interface HttpRequestHead {
+  readonly kind: "request";
+  /** The method, case-sensitive (RFC 9110 §9.1), e.g. `GET`. */
+  readonly method: string;
+  /** The request-target as sent, e.g. `/chat?room=1` (RFC 9112 §3.2). */
+  readonly target: string;
+  /** `major.minor`, e.g. `1.1`. */
+  readonly httpVersion: string;
+  /** The header fields in order, names as sent, values trimmed of whitespace. */
+  readonly headers: readonly HeaderField[];
+  /** Lookup by lower-case name; repeated fields joined with ", ". */
+  readonly headerMap: ReadonlyMap<string, string>;
+}
+
+/** A parsed response head (RFC 9112 §4). */
+export interface HttpResponseHead {
+  readonly kind: "response";
+  /** `major.minor`, e.g. `1.1`. */
+  readonly httpVersion: string;
+  /** The three-digit status code. */
+  readonly status: number;
+  /** The reason phrase, possibly empty. */
+  readonly statusText: string;
+  /** The header fields in order, names as sent, values trimmed of whitespace. */
+  readonly headers: readonly HeaderField[];
+  /** Lookup by lower-case name; repeated fields joined with ", ". */
+  readonly headerMap: ReadonlyMap<string, string>;
+}
+
+/** The head type a parser of kind `K` produces. */
+export type HttpHead<K extends HttpHeadKind = HttpHeadKind> = K extends "request"
+  ? HttpRequestHead
+  : HttpResponseHead;
+
+/** Limits of a {@link HttpHeadParser}; missing ones come from {@link DEFAULT_LIMITS}. */
+export type HttpHeadLimits = Partial<Pick<Limits, "maxHeadSize" | "maxHeaderCount">>;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Reads one HTTP/1.1 head from a byte stream split in any way.
+ *
+ * Errors are {@link HandshakeError}s. For a request they carry the status to answer with:
+ * 431 for `HEAD_TOO_LARGE` / `TOO_MANY_HEADERS` (RFC 6585 §5), 400 for `MALFORMED_HEAD`. For a
+ * response they carry status 0 (the response itself was unusable). Once it has thrown, the
+ * parser throws the same error again.
+ *
+ * @example
+ * ```ts
+ * import { HttpHeadParser } from "./http-head.ts";
+ * const parser = new HttpHeadParser("request");
+ * const head = new TextEncoder().encode("GET /chat HTTP/1.1\r\nHost: example.com\r\n\r\n");
+ * const bytes = new Uint8Array([...head, 0x81, 0x00]); // the head, then an empty text frame
+ * console.assert(parser.push(bytes.subarray(0, 10)) === undefined); // needs more
+ * const request = parser.push(bytes.subarray(10));
+ * console.assert(request?.method === "GET" && request.headerMap.get("host") === "example.com");
+ * console.assert(parser.rest.length === 2); // the frame that followed the head
+ * ```
+ */
+export class HttpHeadParser<K extends HttpHeadKind = HttpHeadKind> {
+  /** Which head this parser reads. */
+  readonly kind: K;
+  readonly #maxHeadSize: number;
+  readonly #maxHeaderCount: number;
+  /** The head so far, decoded at once so the caller may reuse its buffers. */
+  #text = "";
+  /** Bytes received and scanned so far. */
+  #scanned = 0;
+  /** Whether the current line is empty so far (ignoring a CR): its LF ends the head. */
+  #atLineStart = false;
+  #head: HttpHead<K> | undefined;
+  #rest: Uint8Array = EMPTY;
+  #error: HandshakeError | undefined;
+
+  /**
+   * @param kind `"request"` on a server, `"response"` on a client.
+   * @param limits `maxHeadSize` (bytes, default 16 KiB) and `maxHeaderCount` (default 100).
+   */
+  constructor(kind: K, limits: HttpHeadLimits = {}) {
+    this.kind = kind;
+    this.#maxHeadSize = limits.maxHeadSize ?? DEFAULT_LIMITS.maxHeadSize;
+    this.#maxHeaderCount = limits.maxHeaderCount ?? DEFAULT_LIMITS.maxHeaderCount;
+  }
+
+  /** The parsed head once complete, else `undefined`. */
+  get head(): HttpHead<K> | undefined {
+    return this.#head;
+  }
+
+  /**
+   * The bytes received after the head (frames already sent by the peer): empty until the head
+   * is complete. A view into the last pushed chunk: copy it if that buffer will be reused.
+   */
+  get rest(): Uint8Array {
+    return this.#rest;
+  }
+
+  /**
+   * Takes the next bytes of the stream. Returns the head once complete, `undefined` while more
+   * bytes are needed.
+   *
+   * @throws {HandshakeError} on a head that is too large, has too many fields or is malformed.
+   * @throws {LocalProtocolError} `INVALID_STATE` when called again after the head was returned.
+   */
+  push(chunk: Uint8Array): HttpHead<K> | undefined {
+    if (this.#error !== undefined) throw this.#error;
+    if (this.#head !== undefined) {
+      throw new LocalProtocolError(
+        ErrorCode.InvalidState,
+        "Cannot push to HttpHeadParser: the head is already complete",
+      );
+    }
+    try {
+      return this.#push(chunk);
+    } catch (error) {
+      if (error instanceof HandshakeError) this.#error = error;
+      throw error;
+    }
+  }
+
+  #push(chunk: Uint8Array): HttpHead<K> | undefined {
+    // Find the empty line that ends the head, scanning each byte once (RFC 9112 §2.1).
+    let end = -1;
+    const limit = this.#maxHeadSize - this.#scanned;
+    for (let i = 0; i < chunk.length; i++) {
+      if (i >= limit) {
+        throw this.#problem(
+          ErrorCode.HeadTooLarge,
+          431,
+          `the head is larger than maxHeadSize (${this.#maxHeadSize} bytes)`,
+        );
+      }
+      const byte = chunk[i]!;
+      if (byte === LF) {
+        if (this.#atLineStart) {
+          end = i + 1;
+          break;
+        }
+        this.#atLineStart = true;
+      } else if (byte !== CR) {
+        this.#atLineStart = false;
+      }
+    }
+    if (end === -1) {
+      this.#text += latin1(chunk, 0, chunk.length);
+      this.#scanned += chunk.length;
+      return undefined;
+    }
+
+    const text = this.#text + latin1(chunk, 0, end);
+    this.#text = "";
+    this.#scanned += end;
+    const head = this.#parse(text);
+    this.#rest = end < chunk.length ? chunk.subarray(end) : EMPTY;
+    this.#head = head;
+    return head;
+  }
+
+  #problem(code: ErrorCode, status: number, reason: string): HandshakeError {
+    return new HandshakeError(
+      code,
+      this.kind === "request" ? status : 0,
+      `Cannot parse HTTP ${this.kind} head: ${reason}`,
+    );
+  }
+
+  #malformed(reason: string): HandshakeError {
+    return this.#problem(ErrorCode.MalformedHead, 400, reason);
+  }
+
+  #parse(text: string): HttpHead<K> {
+    const lines = text.split("\n");
+    // The text ends with the empty line's LF: drop the "" after that LF, then the empty line,
+    // which may only hold the CR of a CRLF.
+    lines.pop();
+    const blank = lines.pop();
+    if (blank !== "" && blank !== "\r") throw this.#malformed("the line ending the head holds stray CRs");
+    const headers: HeaderField[] = [];
+    for (let index = 1; index < lines.length; index++) {
+      if (headers.length >= this.#maxHeaderCount) {
+        throw this.#problem(
+          ErrorCode.TooManyHeaders,
+          431,
+          `the head has more than maxHeaderCount (${this.#maxHeaderCount}) fields`,
+        );
+      }
+      headers.push(this.#field(this.#line(lines[index]!)));
+    }
+    const startLine = this.#line(lines[0] ?? "");
+    const headerMap = normalizeHeaders(headers);
+    return (
+      this.kind === "request"
+        ? this.#requestLine(startLine, headers, headerMap)
+        : this.#statusLine(startLine, headers, headerMap)
+    ) as HttpHead<K>;
+  }
+
+  /** A line without its CR; a CR anywhere else is a bare CR (RFC 9112 §2.2). */
+  #line(line: string): string {
+    const content = line.charCodeAt(line.length - 1) === CR ? line.slice(0, -1) : line;
+    if (content.includes("\r")) throw this.#malformed("a line holds a bare CR");
+    return content;
+  }
+
+  /** field-line = field-name ":" OWS field-value OWS (RFC 9112 §5). */
+  #field(line: string): HeaderField {
+    const colon = line.indexOf(":");
+    if (colon <= 0) {
+      if (line.charCodeAt(0) === 0x20 || line.charCodeAt(0) === 0x09)
+        throw this.#malformed("obs-fold is not accepted");
+      throw this.#malformed(
+        `the header line ${JSON.stringify(line.slice(0, 64))} has no field name and colon`,
+      );
+    }
+    const name = line.slice(0, colon);
+    if (!isToken(name))
+      throw this.#malformed(`the field name ${JSON.stringify(name.slice(0, 64))} is not a token`);
+    let start = colon + 1;
+    let end = line.length;
+    while (start < end && isOws(line.charCodeAt(start))) start++;
+    while (end > start && isOws(line.charCodeAt(end - 1))) end--;
+    // field-value characters: VCHAR / obs-text, with SP / HTAB inside (RFC 9110 §5.5).
+    for (let i = start; i < end; i++) {
+      const code = line.charCodeAt(i);
+      if ((code < 0x20 && code !== 0x09) || code === 0x7f) {
+        throw this.#malformed(`the value of ${name} holds a control character`);
+      }
+    }
+    return [name, line.slice(start, end)];
+  }
+
+  /** request-line = method SP request-target SP HTTP-version (RFC 9112 §3). */
+  #requestLine(
+    line: string,
+    headers: readonly HeaderField[],
+    headerMap: ReadonlyMap<string, string>,
+  ): HttpRequestHead {
+    const first = line.indexOf(" ");
+    const second = first === -1 ? -1 : line.indexOf(" ", first + 1);
+    if (second === -1) throw this.#malformed("the request line is not method SP target SP version");
+    const method = line.slice(0, first);
+    const target = line.slice(first + 1, second);
+    const httpVersion = this.#version(line.slice(second + 1));
+    if (!isToken(method)) throw this.#malformed("the method is not a token");
+    if (target.length === 0) throw this.#malformed("the request target is empty");
+    for (let i = 0; i < target.length; i++) {
+      const code = target.charCodeAt(i);
+      if (code <= 0x20 || code >= 0x7f)
+        throw this.#malformed("the request target holds a character outside VCHAR");
+    }
+    return { kind: "request", method, target, httpVersion, headers, headerMap };
+  }
+
+  /** status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4). */
+  #statusLine(
+    line: string,
+    headers: readonly HeaderField[],
+    headerMap: ReadonlyMap<string, string>,
+  ): HttpResponseHead {
+    const first = line.indexOf(" ");
+    if (first === -1) throw this.#malformed("the status line is not version SP status SP reason");
+    const httpVersion = this.#version(line.slice(0, first));
+    const code = line.slice(first + 1, first + 4);
+    // Some servers omit the SP before an empty reason phrase: tolerate it.
+    if (!/^[1-9][0-9][0-9]$/.test(code) || (line.length > first + 4 && line.charCodeAt(first + 4) !== 0x20)) {
+      throw this.#malformed("the status code is not three digits");
+    }
+    const statusText = line.slice(first + 5);
+    for (let i = 0; i < statusText.length; i++) {
+      const c = statusText.charCodeAt(i);
+      if ((c < 0x20 && c !== 0x09) || c === 0x7f)
+        throw this.#malformed("the reason phrase holds a control character");
+    }
+    return { kind: "response", httpVersion, status: Number(code), statusText, headers, headerMap };
+  }
+
+  /** HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3). */
+  #version(text: string): string {
+    if (!/^HTTP\/[0-9]\.[0-9]$/.test(text))
+      throw this.#malformed(`the HTTP version ${JSON.stringify(text.slice(0, 16))} is invalid`);
+    return text.slice(5);
+  }
+}
+
+function isOws(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  let text = "";
+  // String.fromCharCode in bounded batches: one char per byte is exactly ISO-8859-1.
+  for (let i = start; i < end; i += 4096) {
+    text += String.fromCharCode(...bytes.subarray(i, Math.min(end, i + 4096)));
+  }
+  return text;
+}
