@@ -13,7 +13,7 @@
 import { isUtf8 } from "node:buffer";
 import { Receiver, Sender } from "ws";
 import { Connection, NEED_DATA } from "../dist/index.js";
-import { applyMask, encodeFrame } from "../dist/frame/index.js";
+import { applyMask, encodeFrame, encodeFrameParts } from "../dist/frame/index.js";
 import { decodeUtf8 } from "../dist/message/index.js";
 
 const args = process.argv.slice(2);
@@ -159,6 +159,12 @@ if ("encode".includes(FILTER) || FILTER === "") {
         for (let i = 0; i < reps; i++) Sender.frame(wsPayload, options);
       };
       report(`encode ${masked ? "masked" : "unmasked"} binary`, label, "msg/s", measure(oursRun, reps), measure(wsRun, reps));
+      // The bare framing function against ws's bare framing function (no connection state).
+      const maskingKey = masked ? key : undefined;
+      const bareRun = () => {
+        for (let i = 0; i < reps; i++) encodeFrameParts(2, true, 0, payload, maskingKey);
+      };
+      report(`  encodeFrameParts ${masked ? "masked" : "unmasked"}`, label, "msg/s", measure(bareRun, reps), measure(wsRun, reps));
     }
   }
   for (const [label, size] of SIZES.slice(0, 2)) {

@@ -17,7 +17,7 @@ import { decodeClosePayload, encodeClosePayload } from "../close/close.ts";
 import { ErrorCode, LocalProtocolError, RemoteProtocolError } from "../errors.ts";
 import type { Extension, MessageEncoder } from "../extensions/extension.ts";
 import { FrameDecoder, type FramePiece } from "../frame/decoder.ts";
-import { encodeFrame, encodeTextFrame } from "../frame/encode.ts";
+import { encodeFrameParts, encodeTextFrame } from "../frame/encode.ts";
 import { frameHeaderSize, writeFrameHeader } from "../frame/header.ts";
 import { maskInto } from "../frame/mask.ts";
 import { type Limits, resolveLimits } from "../limits.ts";
@@ -348,10 +348,7 @@ export class Connection {
   }
 
   #frame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): Uint8Array[] {
-    const maskingKey = this.#nextMaskingKey();
-    return encodeFrame(
-      maskingKey === undefined ? { opcode, fin, rsv, payload } : { opcode, fin, rsv, payload, maskingKey },
-    );
+    return encodeFrameParts(opcode, fin, rsv, payload, this.#nextMaskingKey());
   }
 
   /** One frame whose payload is several parts (extension output), without joining them first. */

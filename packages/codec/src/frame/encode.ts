@@ -8,6 +8,7 @@
 import { frameHeaderSize, writeFrameHeader } from "./header.ts";
 import { utf8Encoder } from "../web-globals.ts";
 import { maskInto } from "./mask.ts";
+import { allocateFrame, shrinkFrame } from "./pool.ts";
 
 /** A frame to encode. */
 export interface FrameToEncode {
@@ -24,16 +25,10 @@ export interface FrameToEncode {
 }
 
 /**
- * Payloads up to this size are copied behind the header into one buffer: one small copy is
- * cheaper than a second write. Larger unmasked payloads are returned as a separate view.
- */
-export const MERGE_THRESHOLD = 1024;
-
-/**
  * Encodes a frame and returns its bytes as one or two buffers (header and payload), to be
  * written in order — with `writev`/`cork` where the transport has it. A masked frame's payload
- * is masked into a new buffer; the caller's payload is never modified, and an unmasked large
- * payload is returned as is, without a copy.
+ * is masked into a new buffer; the caller's payload is never modified, and an unmasked payload
+ * is returned as is, without a copy.
  *
  * @example
  * ```ts
@@ -44,25 +39,36 @@ export const MERGE_THRESHOLD = 1024;
  * ```
  */
 export function encodeFrame(frame: FrameToEncode): Uint8Array[] {
-  const { payload, maskingKey } = frame;
-  const length = payload.length;
+  const { maskingKey } = frame;
   if (maskingKey !== undefined && maskingKey.length !== 4) {
     throw new RangeError(`Cannot encode frame: the masking key is ${maskingKey.length} bytes, it must be 4`);
   }
-  const headerSize = frameHeaderSize(length, maskingKey !== undefined);
-  const fin = frame.fin ?? true;
-  const rsv = frame.rsv ?? 0;
-  if (maskingKey !== undefined || length <= MERGE_THRESHOLD) {
-    const out = new Uint8Array(headerSize + length);
-    writeFrameHeader(out, 0, fin, rsv, frame.opcode, length, maskingKey);
-    const body = out.subarray(headerSize);
-    if (maskingKey !== undefined) maskInto(payload, maskingKey, body);
-    else body.set(payload);
-    return [out];
+  return encodeFrameParts(frame.opcode, frame.fin ?? true, frame.rsv ?? 0, frame.payload, maskingKey);
+}
+
+/**
+ * {@link encodeFrame} with positional arguments, for hot paths (no argument object). An
+ * unmasked payload is never copied: the result is `[header, payload]`, as `ws` does, and the
+ * transport writes both with one `writev`. A masked payload is masked into the header's buffer.
+ */
+export function encodeFrameParts(
+  opcode: number,
+  fin: boolean,
+  rsv: number,
+  payload: Uint8Array,
+  maskingKey: Uint8Array | undefined,
+): Uint8Array[] {
+  const length = payload.length;
+  if (maskingKey === undefined) {
+    const header = allocateFrame(frameHeaderSize(length, false));
+    writeFrameHeader(header, 0, fin, rsv, opcode, length, undefined);
+    return length === 0 ? [header] : [header, payload];
   }
-  const header = new Uint8Array(headerSize);
-  writeFrameHeader(header, 0, fin, rsv, frame.opcode, length, undefined);
-  return [header, payload];
+  const headerSize = frameHeaderSize(length, true);
+  const out = allocateFrame(headerSize + length);
+  writeFrameHeader(out, 0, fin, rsv, opcode, length, maskingKey);
+  if (length > 0) maskInto(payload, maskingKey, out.subarray(headerSize));
+  return [out];
 }
 
 /** Strings up to this many UTF-16 code units are encoded straight into the frame buffer. */
@@ -80,23 +86,47 @@ export function encodeTextFrame(
   rsv: number,
   maskingKey: Uint8Array | undefined,
 ): Uint8Array[] {
-  if (text.length > DIRECT_TEXT_MAX) {
-    const payload = utf8Encoder.encode(text);
-    return encodeFrame(
-      maskingKey === undefined ? { opcode, fin, rsv, payload } : { opcode, fin, rsv, payload, maskingKey },
-    );
-  }
+  if (text.length > DIRECT_TEXT_MAX) return encodeFrameParts(opcode, fin, rsv, utf8Encoder.encode(text), maskingKey);
   const maskSize = maskingKey === undefined ? 0 : 4;
+  if (text.length < 126) {
+    const frame = encodeShortAscii(text, opcode, fin, rsv, maskingKey, maskSize);
+    if (frame !== undefined) return [frame];
+  }
   // UTF-8 needs at most 3 bytes per UTF-16 code unit; reserve room for a 16-bit length when
   // the bound could need one, and move the payload down if it turned out shorter than 126.
   const bound = text.length * 3;
   const reserved = 2 + (bound < 126 ? 0 : 2) + maskSize;
-  const buffer = new Uint8Array(reserved + bound);
+  const buffer = allocateFrame(reserved + bound);
   const { written } = utf8Encoder.encodeInto(text, buffer.subarray(reserved));
   const headerSize = frameHeaderSize(written, maskingKey !== undefined);
   if (headerSize !== reserved) buffer.copyWithin(headerSize, reserved, reserved + written);
   writeFrameHeader(buffer, 0, fin, rsv, opcode, written, maskingKey);
-  const frame = buffer.subarray(0, headerSize + written);
+  const frame = shrinkFrame(buffer, headerSize + written);
   if (maskingKey !== undefined) maskInto(frame.subarray(headerSize), maskingKey, frame.subarray(headerSize));
   return [frame];
+}
+
+/**
+ * Short ASCII strings (the common chat message) are copied byte by byte: cheaper than a call
+ * into the runtime's encoder. Returns undefined at the first non-ASCII character.
+ */
+function encodeShortAscii(
+  text: string,
+  opcode: number,
+  fin: boolean,
+  rsv: number,
+  maskingKey: Uint8Array | undefined,
+  maskSize: number,
+): Uint8Array | undefined {
+  const length = text.length;
+  const headerSize = 2 + maskSize;
+  const frame = allocateFrame(headerSize + length);
+  for (let i = 0; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) return undefined;
+    frame[headerSize + i] = code;
+  }
+  writeFrameHeader(frame, 0, fin, rsv, opcode, length, maskingKey);
+  if (maskingKey !== undefined) maskInto(frame.subarray(headerSize), maskingKey, frame.subarray(headerSize));
+  return frame;
 }

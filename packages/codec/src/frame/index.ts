@@ -6,6 +6,6 @@
  */
 export { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode, Rsv } from "../constants.ts";
 export { DecoderState, FrameDecoder, type FrameDecoderOptions, type FramePiece } from "./decoder.ts";
-export { encodeFrame, encodeTextFrame, type FrameToEncode, MERGE_THRESHOLD } from "./encode.ts";
+export { encodeFrame, encodeFrameParts, encodeTextFrame, type FrameToEncode } from "./encode.ts";
 export { type FrameHeader, frameHeaderSize, writeFrameHeader } from "./header.ts";
 export { applyMask, maskInto } from "./mask.ts";
