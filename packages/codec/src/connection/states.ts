@@ -44,11 +44,15 @@ export const TRANSITIONS: Readonly<
   failed: {},
 };
 
-/** Renders {@link TRANSITIONS} as a Mermaid state diagram (for the README). */
+/** Renders {@link TRANSITIONS} as a Mermaid state diagram (the README's diagram is this output). */
 export function transitionsAsMermaid(): string {
-  const lines = ["stateDiagram-v2", "  [*] --> open"];
+  // Mermaid ids may not contain "-": declare each state with its real name as the label.
+  const id = (state: string) => state.replace(/-/g, "_");
+  const lines = ["stateDiagram-v2"];
+  for (const state of Object.keys(TRANSITIONS)) lines.push(`  state "${state}" as ${id(state)}`);
+  lines.push("  [*] --> open");
   for (const [from, edges] of Object.entries(TRANSITIONS)) {
-    for (const [input, to] of Object.entries(edges)) lines.push(`  ${from} --> ${to}: ${input}`);
+    for (const [input, to] of Object.entries(edges)) lines.push(`  ${id(from)} --> ${id(to)}: ${input}`);
   }
   lines.push("  closed --> [*]", "  failed --> [*]");
   return lines.join("\n");
