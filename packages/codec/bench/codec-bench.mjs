@@ -12,8 +12,8 @@
 // ws's way (buffer.isUtf8 + toString).
 import { isUtf8 } from "node:buffer";
 import { Receiver, Sender } from "ws";
-import { Connection, NEED_DATA } from "../dist/index.js";
 import { applyMask, encodeFrame, encodeFrameParts } from "../dist/frame/index.js";
+import { Connection, NEED_DATA } from "../dist/index.js";
 import { decodeUtf8 } from "../dist/message/index.js";
 
 const args = process.argv.slice(2);
@@ -68,7 +68,8 @@ const rows = [];
 function report(group, size, unit, ours, theirs, theirsName = "ws") {
   const row = { group, size, unit, ours, theirs, theirsName, ratio: ours / theirs };
   rows.push(row);
-  const fmt = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0));
+  const fmt = (n) =>
+    n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0);
   console.log(
     `${group.padEnd(22)} ${size.padEnd(7)} ours ${fmt(ours).padStart(9)} ${unit}  ${theirsName.padEnd(10)} ${fmt(theirs).padStart(9)} ${unit}  ratio ${row.ratio.toFixed(2)}×`,
   );
@@ -102,7 +103,8 @@ if ("decode".includes(FILTER) || FILTER === "") {
       const receiver = new Receiver({ isServer: true, maxPayload: 0, allowSynchronousEvents: true });
       let messages = 0;
       receiver.on("message", () => messages++);
-      for (let i = 0; i < copy.length; i += CHUNK) receiver.write(copy.subarray(i, Math.min(copy.length, i + CHUNK)));
+      for (let i = 0; i < copy.length; i += CHUNK)
+        receiver.write(copy.subarray(i, Math.min(copy.length, i + CHUNK)));
       if (messages !== count) throw new Error(`ws decoded ${messages} of ${count}`);
     };
     void pieces;
@@ -136,7 +138,8 @@ if ("decode".includes(FILTER) || FILTER === "") {
         data.toString();
         messages++;
       });
-      for (let i = 0; i < wsStream.length; i += CHUNK) receiver.write(wsStream.subarray(i, Math.min(wsStream.length, i + CHUNK)));
+      for (let i = 0; i < wsStream.length; i += CHUNK)
+        receiver.write(wsStream.subarray(i, Math.min(wsStream.length, i + CHUNK)));
       if (messages !== count) throw new Error("ws text decode");
     };
     report("decode text → string", `${label}`, "msg/s", measure(oursRun, count), measure(wsRun, count));
@@ -158,13 +161,25 @@ if ("encode".includes(FILTER) || FILTER === "") {
       const wsRun = () => {
         for (let i = 0; i < reps; i++) Sender.frame(wsPayload, options);
       };
-      report(`encode ${masked ? "masked" : "unmasked"} binary`, label, "msg/s", measure(oursRun, reps), measure(wsRun, reps));
+      report(
+        `encode ${masked ? "masked" : "unmasked"} binary`,
+        label,
+        "msg/s",
+        measure(oursRun, reps),
+        measure(wsRun, reps),
+      );
       // The bare framing function against ws's bare framing function (no connection state).
       const maskingKey = masked ? key : undefined;
       const bareRun = () => {
         for (let i = 0; i < reps; i++) encodeFrameParts(2, true, 0, payload, maskingKey);
       };
-      report(`  encodeFrameParts ${masked ? "masked" : "unmasked"}`, label, "msg/s", measure(bareRun, reps), measure(wsRun, reps));
+      report(
+        `  encodeFrameParts ${masked ? "masked" : "unmasked"}`,
+        label,
+        "msg/s",
+        measure(bareRun, reps),
+        measure(wsRun, reps),
+      );
     }
   }
   for (const [label, size] of SIZES.slice(0, 2)) {

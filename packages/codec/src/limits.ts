@@ -40,7 +40,9 @@ export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   const limits = { ...DEFAULT_LIMITS, ...overrides };
   for (const [name, value] of Object.entries(limits)) {
     if (typeof value !== "number" || !(value >= 0) || (!Number.isSafeInteger(value) && value !== Infinity)) {
-      throw new RangeError(`Cannot use limit ${name}: ${String(value)} is not a non-negative integer or Infinity`);
+      throw new RangeError(
+        `Cannot use limit ${name}: ${String(value)} is not a non-negative integer or Infinity`,
+      );
     }
   }
   return Object.freeze(limits);

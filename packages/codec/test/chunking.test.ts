@@ -18,9 +18,11 @@ const script = fc
       text.map((data): OutboundEvent[] => [{ type: "text", data }]),
       bytes.map((data): OutboundEvent[] => [{ type: "binary", data }]),
       fc.uint8Array({ maxLength: 125 }).map((payload): OutboundEvent[] => [{ type: "ping", payload }]),
-      fc.array(text, { minLength: 1, maxLength: 4 }).map((parts): OutboundEvent[] =>
-        parts.map((data, i) => ({ type: "text-piece", data, last: i === parts.length - 1 })),
-      ),
+      fc
+        .array(text, { minLength: 1, maxLength: 4 })
+        .map((parts): OutboundEvent[] =>
+          parts.map((data, i) => ({ type: "text-piece", data, last: i === parts.length - 1 })),
+        ),
     ),
     { maxLength: 8 },
   )
@@ -56,7 +58,10 @@ describe("chunking invariance", () => {
         const client = new Connection({ role: "client" });
         const wire = concatBytes(events.flatMap((e) => client.send(e)));
         const reference = feed(new Connection({ role: "server" }), [wire]);
-        const split = splitAt(wire, cuts.map((c) => c % (wire.length + 1)));
+        const split = splitAt(
+          wire,
+          cuts.map((c) => c % (wire.length + 1)),
+        );
         const chunked = feed(new Connection({ role: "server", streamMessages: stream }), split);
         expect(normalize(joinPieces(chunked))).toEqual(normalize(reference));
         expect(reference.at(-1)).toEqual({ type: "close", code: 1000, reason: "bye" });
@@ -82,16 +87,25 @@ describe("chunking invariance", () => {
 
   it("a text message survives fragmentation at arbitrary byte offsets, even inside code points", () => {
     fc.assert(
-      fc.property(fc.string({ unit: "grapheme", minLength: 1, maxLength: 80 }), fc.array(fc.nat(), { maxLength: 6 }), (message, cuts) => {
-        const utf8 = new TextEncoder().encode(message);
-        const parts = splitAt(utf8, cuts.map((c) => c % (utf8.length + 1)));
-        const client = new Connection({ role: "client" });
-        const wire = parts.flatMap((part, i) => client.send({ type: "binary-piece", data: part, last: i === parts.length - 1 }));
-        // Re-label the frames as text: the first frame's opcode 2 → 1.
-        const first = wire[0] as Uint8Array;
-        first[0] = ((first[0] as number) & 0xf0) | 0x1;
-        expect(feed(new Connection({ role: "server" }), wire)).toEqual([{ type: "text", data: message }]);
-      }),
+      fc.property(
+        fc.string({ unit: "grapheme", minLength: 1, maxLength: 80 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (message, cuts) => {
+          const utf8 = new TextEncoder().encode(message);
+          const parts = splitAt(
+            utf8,
+            cuts.map((c) => c % (utf8.length + 1)),
+          );
+          const client = new Connection({ role: "client" });
+          const wire = parts.flatMap((part, i) =>
+            client.send({ type: "binary-piece", data: part, last: i === parts.length - 1 }),
+          );
+          // Re-label the frames as text: the first frame's opcode 2 → 1.
+          const first = wire[0] as Uint8Array;
+          first[0] = ((first[0] as number) & 0xf0) | 0x1;
+          expect(feed(new Connection({ role: "server" }), wire)).toEqual([{ type: "text", data: message }]);
+        },
+      ),
       { numRuns: 200 },
     );
   });

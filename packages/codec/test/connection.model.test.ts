@@ -10,7 +10,14 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { closeReplyFor, Connection, type InboundEvent, LocalProtocolError, NEED_DATA, pongFor } from "../src/index.ts";
+import {
+  Connection,
+  closeReplyFor,
+  type InboundEvent,
+  LocalProtocolError,
+  NEED_DATA,
+  pongFor,
+} from "../src/index.ts";
 
 type Side = "client" | "server";
 
@@ -144,7 +151,8 @@ describe("Connection pair model", () => {
         const real = new LinkedPair();
         fc.modelRun(() => ({ model, real }), cmds);
         // Finish: one side closes if neither did, then deliver everything both ways.
-        if (real.conn.client.canSendClose && real.conn.server.canSendClose) real.send("client", { type: "close", code: 1000 });
+        if (real.conn.client.canSendClose && real.conn.server.canSendClose)
+          real.send("client", { type: "close", code: 1000 });
         for (let round = 0; round < 10; round++) {
           real.deliver("server", Infinity);
           real.deliver("client", Infinity);

@@ -7,9 +7,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import * as ws from "ws";
-import { Connection, type InboundEvent } from "../src/index.ts";
 import { encodeFrame } from "../src/frame/index.ts";
+import { Connection, type InboundEvent } from "../src/index.ts";
 import { concatBytes, feed } from "./helpers.ts";
 
 type Seen = { kind: string; data?: unknown }[];
@@ -19,20 +18,33 @@ interface WsReceiver {
   on(event: string, listener: (...args: never[]) => void): void;
   write(chunk: Buffer): void;
 }
-const { Receiver } = ws as unknown as {
-  Receiver: new (options: { isServer: boolean; maxPayload: number; allowSynchronousEvents: boolean }) => WsReceiver;
+type WsModule = {
+  Receiver: new (options: {
+    isServer: boolean;
+    maxPayload: number;
+    allowSynchronousEvents: boolean;
+  }) => WsReceiver;
 };
+// Loaded by path: Bun swaps `import "ws"` for its own built-in `ws`, whose Receiver is a stub.
+const wsModule = (await import(new URL("../node_modules/ws/index.js", import.meta.url).href)) as WsModule & {
+  default?: WsModule;
+};
+const { Receiver } = wsModule.default ?? wsModule;
 
 async function viaWs(bytes: Uint8Array): Promise<{ seen: Seen; error: boolean }> {
   const seen: Seen = [];
   let error = false;
   const receiver = new Receiver({ isServer: true, maxPayload: 1 << 20, allowSynchronousEvents: true });
   receiver.on("message", (data: Buffer, isBinary: boolean) =>
-    seen.push(isBinary ? { kind: "binary", data: Array.from(data) } : { kind: "text", data: data.toString("utf8") }),
+    seen.push(
+      isBinary ? { kind: "binary", data: Array.from(data) } : { kind: "text", data: data.toString("utf8") },
+    ),
   );
   receiver.on("ping", (data: Buffer) => seen.push({ kind: "ping", data: Array.from(data) }));
   receiver.on("pong", (data: Buffer) => seen.push({ kind: "pong", data: Array.from(data) }));
-  receiver.on("conclude", (code: number, reason: Buffer) => seen.push({ kind: "close", data: [code, reason.toString()] }));
+  receiver.on("conclude", (code: number, reason: Buffer) =>
+    seen.push({ kind: "close", data: [code, reason.toString()] }),
+  );
   receiver.on("error", () => {
     error = true;
   });
@@ -43,7 +55,10 @@ async function viaWs(bytes: Uint8Array): Promise<{ seen: Seen; error: boolean }>
 }
 
 function viaCodec(bytes: Uint8Array): { seen: Seen; error: boolean; errorCode?: string } {
-  const events: InboundEvent[] = feed(new Connection({ role: "server", limits: { maxMessageSize: 1 << 20 } }), [bytes]);
+  const events: InboundEvent[] = feed(
+    new Connection({ role: "server", limits: { maxMessageSize: 1 << 20 } }),
+    [bytes],
+  );
   const seen: Seen = [];
   let error = false;
   let errorCode: string | undefined;
@@ -51,8 +66,7 @@ function viaCodec(bytes: Uint8Array): { seen: Seen; error: boolean; errorCode?: 
     if (e.type === "failed") {
       error = true;
       errorCode = e.error.code;
-    }
-    else if (e.type === "text") seen.push({ kind: "text", data: e.data });
+    } else if (e.type === "text") seen.push({ kind: "text", data: e.data });
     else if (e.type === "binary") seen.push({ kind: "binary", data: Array.from(e.data) });
     else if (e.type === "ping" || e.type === "pong") seen.push({ kind: e.type, data: Array.from(e.payload) });
     else if (e.type === "close") seen.push({ kind: "close", data: [e.code, e.reason] });

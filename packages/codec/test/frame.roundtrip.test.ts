@@ -34,9 +34,20 @@ describe("frame round trip", () => {
         const bytes = concatBytes(encodeFrame(frame));
         const role = frame.maskingKey === undefined ? "client" : "server";
         const decoder = new FrameDecoder({ role, allowedRsv: 0x70 });
-        const [decoded, ...rest] = decodeFrames(decoder, splitAt(bytes, cuts.map((c) => c % (bytes.length + 1))));
+        const [decoded, ...rest] = decodeFrames(
+          decoder,
+          splitAt(
+            bytes,
+            cuts.map((c) => c % (bytes.length + 1)),
+          ),
+        );
         expect(rest).toEqual([]);
-        expect(decoded).toEqual({ fin: frame.fin, rsv: frame.rsv, opcode: frame.opcode, payload: frame.payload });
+        expect(decoded).toEqual({
+          fin: frame.fin,
+          rsv: frame.rsv,
+          opcode: frame.opcode,
+          payload: frame.payload,
+        });
       }),
       { numRuns: 300 },
     );
@@ -57,13 +68,22 @@ describe("frame round trip", () => {
 
   it("a stream of frames decodes the same at once and one byte at a time", () => {
     fc.assert(
-      fc.property(fc.array(frameArb.filter((f) => f.payload.length < 1000 && f.maskingKey === undefined), { maxLength: 6 }), (frames) => {
-        const bytes = concatBytes(frames.flatMap((f) => encodeFrame(f)));
-        const whole = decodeFrames(new FrameDecoder({ role: "client", allowedRsv: 0x70 }), [bytes]);
-        const single = decodeFrames(new FrameDecoder({ role: "client", allowedRsv: 0x70 }), Array.from(bytes, (b) => new Uint8Array([b])));
-        expect(single).toEqual(whole);
-        expect(whole.length).toBe(frames.length);
-      }),
+      fc.property(
+        fc.array(
+          frameArb.filter((f) => f.payload.length < 1000 && f.maskingKey === undefined),
+          { maxLength: 6 },
+        ),
+        (frames) => {
+          const bytes = concatBytes(frames.flatMap((f) => encodeFrame(f)));
+          const whole = decodeFrames(new FrameDecoder({ role: "client", allowedRsv: 0x70 }), [bytes]);
+          const single = decodeFrames(
+            new FrameDecoder({ role: "client", allowedRsv: 0x70 }),
+            Array.from(bytes, (b) => new Uint8Array([b])),
+          );
+          expect(single).toEqual(whole);
+          expect(whole.length).toBe(frames.length);
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -1,6 +1,7 @@
 /** Shared helpers for the codec's test suites. */
-import { Connection, type InboundEvent, NEED_DATA } from "../src/index.ts";
-import { FrameDecoder, type FramePiece } from "../src/frame/index.ts";
+
+import type { FrameDecoder, FramePiece } from "../src/frame/index.ts";
+import { type Connection, type InboundEvent, NEED_DATA } from "../src/index.ts";
 
 export function hex(text: string): Uint8Array {
   const clean = text.replace(/\s+/g, "");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RemoteProtocolError } from "../errors.ts";
 import { hex, toHex } from "../../test/helpers.ts";
+import { RemoteProtocolError } from "../errors.ts";
 import { decodeClosePayload, encodeClosePayload, isValidCloseCode, truncateCloseReason } from "./close.ts";
 
 describe("isValidCloseCode", () => {

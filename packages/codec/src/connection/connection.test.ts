@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { concatBytes, drain, feed, hex } from "../../test/helpers.ts";
+import { FRAME_EXAMPLES } from "../../test/vectors/rfc6455.ts";
 import { LocalProtocolError } from "../errors.ts";
 import type { Extension } from "../extensions/extension.ts";
 import { encodeFrame } from "../frame/encode.ts";
-import { concatBytes, drain, feed, hex } from "../../test/helpers.ts";
-import { FRAME_EXAMPLES } from "../../test/vectors/rfc6455.ts";
-import { closeReplyFor, Connection, NEED_DATA, pongFor } from "./connection.ts";
+import { Connection, closeReplyFor, NEED_DATA, pongFor } from "./connection.ts";
 
 const KEY = hex("37fa213d");
 const fixedRandom = (target: Uint8Array) => {
@@ -13,7 +13,10 @@ const fixedRandom = (target: Uint8Array) => {
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const masked = (opcode: number, payload: Uint8Array, fin = true, rsv = 0) =>
   concatBytes(encodeFrame({ opcode, payload, fin, rsv, maskingKey: KEY }));
-const pair = () => ({ client: new Connection({ role: "client" }), server: new Connection({ role: "server" }) });
+const pair = () => ({
+  client: new Connection({ role: "client" }),
+  server: new Connection({ role: "server" }),
+});
 const pipe = (from: Uint8Array[], to: Connection) => {
   for (const bytes of from) to.receive(bytes.slice());
   return drain(to);
@@ -21,7 +24,9 @@ const pipe = (from: Uint8Array[], to: Connection) => {
 
 describe("Connection", () => {
   it("receives the RFC 6455 §5.7 masked text message as a server", () => {
-    expect(feed(new Connection({ role: "server" }), [hex(FRAME_EXAMPLES.maskedText)])).toEqual([{ type: "text", data: "Hello" }]);
+    expect(feed(new Connection({ role: "server" }), [hex(FRAME_EXAMPLES.maskedText)])).toEqual([
+      { type: "text", data: "Hello" },
+    ]);
   });
 
   it("sends the RFC 6455 §5.7 masked text message as a client with a given masking key", () => {
@@ -31,7 +36,11 @@ describe("Connection", () => {
 
   it("assembles the RFC 6455 §5.7 fragmented text message with a ping in between", () => {
     const [first, second] = FRAME_EXAMPLES.fragmentedText.map(hex);
-    const events = feed(new Connection({ role: "client" }), [first as Uint8Array, hex(FRAME_EXAMPLES.unmaskedPing), second as Uint8Array]);
+    const events = feed(new Connection({ role: "client" }), [
+      first as Uint8Array,
+      hex(FRAME_EXAMPLES.unmaskedPing),
+      second as Uint8Array,
+    ]);
     expect(events).toEqual([
       { type: "ping", payload: utf8("Hello") },
       { type: "text", data: "Hello" },
@@ -48,21 +57,37 @@ describe("Connection", () => {
 
   it("fails with 1002 on a continuation frame without a message", () => {
     const [event] = feed(new Connection({ role: "server" }), [masked(0, utf8("x"))]);
-    expect(event).toMatchObject({ type: "failed", error: { code: "UNEXPECTED_CONTINUATION", closeCode: 1002 } });
+    expect(event).toMatchObject({
+      type: "failed",
+      error: { code: "UNEXPECTED_CONTINUATION", closeCode: 1002 },
+    });
   });
 
   it("fails with 1002 on a new data frame inside a fragmented message", () => {
-    const events = feed(new Connection({ role: "server" }), [masked(1, utf8("a"), false), masked(1, utf8("b"))]);
-    expect(events).toEqual([expect.objectContaining({ type: "failed", error: expect.objectContaining({ code: "EXPECTED_CONTINUATION" }) })]);
+    const events = feed(new Connection({ role: "server" }), [
+      masked(1, utf8("a"), false),
+      masked(1, utf8("b")),
+    ]);
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: "failed",
+        error: expect.objectContaining({ code: "EXPECTED_CONTINUATION" }),
+      }),
+    ]);
   });
 
   it("fails with 1007 on invalid UTF-8 in the first fragment, before the message ends", () => {
-    const events = feed(new Connection({ role: "server" }), [masked(1, hex("cebae1bdb9cf83cebcceb5f4908080"), false)]);
+    const events = feed(new Connection({ role: "server" }), [
+      masked(1, hex("cebae1bdb9cf83cebcceb5f4908080"), false),
+    ]);
     expect(events).toMatchObject([{ type: "failed", error: { code: "INVALID_UTF8", closeCode: 1007 } }]);
   });
 
   it("fails with 1007 on a text message cut inside a code point", () => {
-    const events = feed(new Connection({ role: "server" }), [masked(1, hex("e282"), false), masked(0, hex(""))]);
+    const events = feed(new Connection({ role: "server" }), [
+      masked(1, hex("e282"), false),
+      masked(0, hex("")),
+    ]);
     expect(events).toMatchObject([{ type: "failed", error: { closeCode: 1007 } }]);
   });
 
@@ -75,14 +100,24 @@ describe("Connection", () => {
 
   it("fails with 1009 when a message exceeds maxMessageSize, as soon as the header says so", () => {
     const conn = new Connection({ role: "server", limits: { maxMessageSize: 10 } });
-    const events = feed(conn, [masked(2, new Uint8Array(6), false), masked(0, new Uint8Array(5)).subarray(0, 8)]);
+    const events = feed(conn, [
+      masked(2, new Uint8Array(6), false),
+      masked(0, new Uint8Array(5)).subarray(0, 8),
+    ]);
     expect(events).toMatchObject([{ type: "failed", error: { code: "MESSAGE_TOO_BIG", closeCode: 1009 } }]);
   });
 
   it("fails with 1008 when a message has more fragments than maxFragments", () => {
     const conn = new Connection({ role: "server", limits: { maxFragments: 3 } });
-    const frames = [masked(2, utf8("a"), false), masked(0, utf8("b"), false), masked(0, utf8("c"), false), masked(0, utf8("d"), false)];
-    expect(feed(conn, frames)).toMatchObject([{ type: "failed", error: { code: "TOO_MANY_FRAGMENTS", closeCode: 1008 } }]);
+    const frames = [
+      masked(2, utf8("a"), false),
+      masked(0, utf8("b"), false),
+      masked(0, utf8("c"), false),
+      masked(0, utf8("d"), false),
+    ];
+    expect(feed(conn, frames)).toMatchObject([
+      { type: "failed", error: { code: "TOO_MANY_FRAGMENTS", closeCode: 1008 } },
+    ]);
   });
 
   it("fails with 1002 on RSV bits on a control frame even when an extension owns them", () => {
@@ -94,7 +129,9 @@ describe("Connection", () => {
       encodeMessage: () => undefined,
     };
     const conn = new Connection({ role: "server", extensions: [extension] });
-    expect(feed(conn, [masked(9, new Uint8Array(), true, 0x40)])).toMatchObject([{ type: "failed", error: { code: "RESERVED_BITS" } }]);
+    expect(feed(conn, [masked(9, new Uint8Array(), true, 0x40)])).toMatchObject([
+      { type: "failed", error: { code: "RESERVED_BITS" } },
+    ]);
   });
 
   it("reports a failure once, then only eof", () => {
@@ -121,11 +158,15 @@ describe("Connection", () => {
   describe("close handshake", () => {
     it("completes when the client closes first", () => {
       const { client, server } = pair();
-      expect(pipe(client.send({ type: "close", code: 1000, reason: "done" }), server)).toEqual([{ type: "close", code: 1000, reason: "done" }]);
+      expect(pipe(client.send({ type: "close", code: 1000, reason: "done" }), server)).toEqual([
+        { type: "close", code: 1000, reason: "done" },
+      ]);
       expect([client.state, server.state]).toEqual(["closing-local", "closing-remote"]);
       const close = server.closeReceived;
       if (close === undefined) throw new Error("no close");
-      expect(pipe(server.send(closeReplyFor(close)), client)).toEqual([{ type: "close", code: 1000, reason: "" }]);
+      expect(pipe(server.send(closeReplyFor(close)), client)).toEqual([
+        { type: "close", code: 1000, reason: "" },
+      ]);
       expect([client.state, server.state]).toEqual(["closed", "closed"]);
       server.receiveEof();
       client.receiveEof();
@@ -162,7 +203,9 @@ describe("Connection", () => {
       expect(() => client.send({ type: "text", data: "x" })).toThrow(LocalProtocolError);
       expect(() => client.send({ type: "ping" })).toThrow(LocalProtocolError);
       expect(server.canSend).toBe(true);
-      expect(pipe(server.send({ type: "text", data: "last words" }), client)).toEqual([{ type: "text", data: "last words" }]);
+      expect(pipe(server.send({ type: "text", data: "last words" }), client)).toEqual([
+        { type: "text", data: "last words" },
+      ]);
     });
 
     it("reports an unclean eof when the transport ends mid-handshake", () => {
@@ -175,7 +218,9 @@ describe("Connection", () => {
 
     it("fails with 1002 on an invalid close code from the peer", () => {
       const events = feed(new Connection({ role: "server" }), [masked(8, hex("03ed"))]);
-      expect(events).toMatchObject([{ type: "failed", error: { code: "INVALID_CLOSE_CODE", closeCode: 1002 } }]);
+      expect(events).toMatchObject([
+        { type: "failed", error: { code: "INVALID_CLOSE_CODE", closeCode: 1002 } },
+      ]);
     });
   });
 

@@ -12,8 +12,9 @@
  *
  * @module
  */
-import { isControlOpcode, MAX_CONTROL_PAYLOAD, Opcode } from "../constants.ts";
+
 import { decodeClosePayload, encodeClosePayload } from "../close/close.ts";
+import { isControlOpcode, MAX_CONTROL_PAYLOAD, Opcode } from "../constants.ts";
 import { ErrorCode, LocalProtocolError, RemoteProtocolError } from "../errors.ts";
 import type { Extension, MessageEncoder } from "../extensions/extension.ts";
 import { FrameDecoder, type FramePiece } from "../frame/decoder.ts";
@@ -98,7 +99,9 @@ export class Connection {
 
   constructor(options: ConnectionOptions) {
     if (options.role !== "client" && options.role !== "server") {
-      throw new TypeError(`Cannot create connection: role must be "client" or "server", got ${String(options.role)}`);
+      throw new TypeError(
+        `Cannot create connection: role must be "client" or "server", got ${String(options.role)}`,
+      );
     }
     this.role = options.role;
     this.limits = resolveLimits(options.limits);
@@ -107,7 +110,9 @@ export class Connection {
     let allowedRsv = 0;
     for (const extension of this.extensions) {
       if ((allowedRsv & extension.rsvMask) !== 0) {
-        throw new TypeError(`Cannot create connection: extensions both claim RSV bits 0x${extension.rsvMask.toString(16)}`);
+        throw new TypeError(
+          `Cannot create connection: extensions both claim RSV bits 0x${extension.rsvMask.toString(16)}`,
+        );
       }
       allowedRsv |= extension.rsvMask;
     }
@@ -165,7 +170,11 @@ export class Connection {
    * anything the peer sent.
    */
   receive(chunk: Uint8Array): void {
-    if (this.#eof) throw new LocalProtocolError(ErrorCode.InvalidState, "Cannot receive data: the transport already ended");
+    if (this.#eof)
+      throw new LocalProtocolError(
+        ErrorCode.InvalidState,
+        "Cannot receive data: the transport already ended",
+      );
     // After the peer's close frame, or a failure, nothing more is read (RFC 6455 §5.5.1).
     if (this.#closeReceived !== undefined || this.#state === ConnectionState.Failed) return;
     this.#decoder.push(chunk);
@@ -211,7 +220,11 @@ export class Connection {
 
   #control(piece: FramePiece): InboundEvent {
     if (piece.rsv !== 0) {
-      throw new RemoteProtocolError(ErrorCode.ReservedBits, 1002, "Cannot decode frame: RSV bits are set on a control frame");
+      throw new RemoteProtocolError(
+        ErrorCode.ReservedBits,
+        1002,
+        "Cannot decode frame: RSV bits are set on a control frame",
+      );
     }
     if (piece.opcode === Opcode.Ping) return { type: "ping", payload: piece.data };
     if (piece.opcode === Opcode.Pong) return { type: "pong", payload: piece.data };
@@ -247,18 +260,27 @@ export class Connection {
         this.#checkCanSendMessage("text");
         return this.#sendWhole("text", event.data, event.options);
       case "binary":
-        if (!(event.data instanceof Uint8Array)) throw new TypeError("Cannot send binary: data must be a Uint8Array");
+        if (!(event.data instanceof Uint8Array))
+          throw new TypeError("Cannot send binary: data must be a Uint8Array");
         this.#checkCanSendMessage("binary");
         return this.#sendWhole("binary", event.data, event.options);
       case "text-piece":
       case "binary-piece":
-        return this.#sendPiece(event.type === "text-piece" ? "text" : "binary", event.data, event.last, event.options);
+        return this.#sendPiece(
+          event.type === "text-piece" ? "text" : "binary",
+          event.data,
+          event.last,
+          event.options,
+        );
       case "ping":
       case "pong": {
         const payload = event.payload ?? EMPTY;
-        if (!(payload instanceof Uint8Array)) throw new TypeError(`Cannot send ${event.type}: payload must be a Uint8Array`);
+        if (!(payload instanceof Uint8Array))
+          throw new TypeError(`Cannot send ${event.type}: payload must be a Uint8Array`);
         if (payload.length > MAX_CONTROL_PAYLOAD) {
-          throw new RangeError(`Cannot send ${event.type}: payload is ${payload.length} bytes, the maximum is 125`);
+          throw new RangeError(
+            `Cannot send ${event.type}: payload is ${payload.length} bytes, the maximum is 125`,
+          );
         }
         this.#checkCanSend(event.type);
         return this.#frame(event.type === "ping" ? Opcode.Ping : Opcode.Pong, true, 0, payload);
@@ -283,7 +305,11 @@ export class Connection {
 
   #checkCanSend(what: string): void {
     if (!this.canSend) {
-      const why = this.#eof ? "the transport ended" : this.#closeSent ? "a close frame was sent" : `the connection is ${this.#state}`;
+      const why = this.#eof
+        ? "the transport ended"
+        : this.#closeSent
+          ? "a close frame was sent"
+          : `the connection is ${this.#state}`;
       throw new LocalProtocolError(ErrorCode.InvalidState, `Cannot send ${what}: ${why}`);
     }
   }
@@ -298,7 +324,11 @@ export class Connection {
     }
   }
 
-  #startMessage(kind: "text" | "binary", size: number | undefined, options: SendOptions | undefined): OutboundMessage {
+  #startMessage(
+    kind: "text" | "binary",
+    size: number | undefined,
+    options: SendOptions | undefined,
+  ): OutboundMessage {
     let rsv = 0;
     const encoders: MessageEncoder[] = [];
     for (const extension of this.extensions) {
@@ -310,7 +340,11 @@ export class Connection {
     return { kind, rsv, encoders, first: true };
   }
 
-  #sendWhole(kind: "text" | "binary", data: string | Uint8Array, options: SendOptions | undefined): Uint8Array[] {
+  #sendWhole(
+    kind: "text" | "binary",
+    data: string | Uint8Array,
+    options: SendOptions | undefined,
+  ): Uint8Array[] {
     const opcode = kind === "text" ? Opcode.Text : Opcode.Binary;
     if (this.extensions.length === 0) {
       if (typeof data === "string") return encodeTextFrame(data, opcode, true, 0, this.#nextMaskingKey());
@@ -337,7 +371,10 @@ export class Connection {
       message = this.#startMessage(kind, undefined, options);
       this.#outbound = message;
     } else if (message.kind !== kind) {
-      throw new LocalProtocolError(ErrorCode.InvalidState, `Cannot send ${what}: a ${message.kind} message is in progress`);
+      throw new LocalProtocolError(
+        ErrorCode.InvalidState,
+        `Cannot send ${what}: a ${message.kind} message is in progress`,
+      );
     }
     const opcode = message.first ? (kind === "text" ? Opcode.Text : Opcode.Binary) : Opcode.Continuation;
     const rsv = message.first ? message.rsv : 0;

@@ -3,7 +3,7 @@
  *
  * @module
  */
-export { closeReplyFor, Connection, type ConnectionOptions, NEED_DATA, pongFor } from "./connection.ts";
+export { Connection, type ConnectionOptions, closeReplyFor, NEED_DATA, pongFor } from "./connection.ts";
 export type {
   BinaryEvent,
   BinaryPieceEvent,

@@ -1,10 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { RemoteProtocolError } from "../errors.ts";
 import { decodeFrames, hex } from "../../test/helpers.ts";
 import { FRAME_EXAMPLES } from "../../test/vectors/rfc6455.ts";
+import { RemoteProtocolError } from "../errors.ts";
 import { FrameDecoder } from "./decoder.ts";
 
-function decodeError(role: "client" | "server", bytes: string, options: { maxFrameSize?: number; allowedRsv?: number } = {}) {
+function decodeError(
+  role: "client" | "server",
+  bytes: string,
+  options: { maxFrameSize?: number; allowedRsv?: number } = {},
+) {
   const decoder = new FrameDecoder({ role, ...options });
   try {
     decodeFrames(decoder, [hex(bytes)]);
@@ -94,11 +98,17 @@ describe("FrameDecoder", () => {
   });
 
   it("rejects a fragmented control frame with 1002", () => {
-    expect(decodeError("client", "0900")).toMatchObject({ code: "FRAGMENTED_CONTROL_FRAME", closeCode: 1002 });
+    expect(decodeError("client", "0900")).toMatchObject({
+      code: "FRAGMENTED_CONTROL_FRAME",
+      closeCode: 1002,
+    });
   });
 
   it("rejects a control frame longer than 125 bytes before reading its payload", () => {
-    expect(decodeError("client", "897e007e")).toMatchObject({ code: "CONTROL_FRAME_TOO_LONG", closeCode: 1002 });
+    expect(decodeError("client", "897e007e")).toMatchObject({
+      code: "CONTROL_FRAME_TOO_LONG",
+      closeCode: 1002,
+    });
   });
 
   it("rejects an unmasked frame in server mode and a masked frame in client mode", () => {
@@ -107,7 +117,10 @@ describe("FrameDecoder", () => {
   });
 
   it("rejects a 64-bit length with the most significant bit set", () => {
-    expect(decodeError("client", "827f8000000000000000")).toMatchObject({ code: "INVALID_LENGTH", closeCode: 1002 });
+    expect(decodeError("client", "827f8000000000000000")).toMatchObject({
+      code: "INVALID_LENGTH",
+      closeCode: 1002,
+    });
   });
 
   it("rejects non-minimal length encodings", () => {
@@ -116,8 +129,14 @@ describe("FrameDecoder", () => {
   });
 
   it("rejects a frame over maxFrameSize with 1009 as soon as the length is read", () => {
-    expect(decodeError("client", "827e0100", { maxFrameSize: 255 })).toMatchObject({ code: "FRAME_TOO_BIG", closeCode: 1009 });
-    expect(decodeError("client", "827f7fffffffffffffff")).toMatchObject({ code: "FRAME_TOO_BIG", closeCode: 1009 });
+    expect(decodeError("client", "827e0100", { maxFrameSize: 255 })).toMatchObject({
+      code: "FRAME_TOO_BIG",
+      closeCode: 1009,
+    });
+    expect(decodeError("client", "827f7fffffffffffffff")).toMatchObject({
+      code: "FRAME_TOO_BIG",
+      closeCode: 1009,
+    });
   });
 
   it("stays failed and throws the same error again", () => {

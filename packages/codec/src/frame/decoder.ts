@@ -134,7 +134,11 @@ export class FrameDecoder {
           if (this.#buffered < 2) return undefined;
           const length = (this.#takeByte() << 8) | this.#takeByte();
           if (length < 126) {
-            this.#fail(ErrorCode.NonMinimalLength, 1002, `a ${length}-byte payload must use the 7-bit length form`);
+            this.#fail(
+              ErrorCode.NonMinimalLength,
+              1002,
+              `a ${length}-byte payload must use the 7-bit length form`,
+            );
           }
           this.#lengthKnown(length);
           break;
@@ -144,7 +148,11 @@ export class FrameDecoder {
           const high = this.#takeUint32();
           const low = this.#takeUint32();
           if (high >= 0x8000_0000) {
-            this.#fail(ErrorCode.InvalidLength, 1002, "the most significant bit of a 64-bit payload length is set");
+            this.#fail(
+              ErrorCode.InvalidLength,
+              1002,
+              "the most significant bit of a 64-bit payload length is set",
+            );
           }
           if (high > 0x1f_ffff) {
             // Beyond 2^53: not representable exactly, and far beyond any sane limit.
@@ -152,7 +160,11 @@ export class FrameDecoder {
           }
           const length = high * TWO_TO_32 + low;
           if (length < 65536) {
-            this.#fail(ErrorCode.NonMinimalLength, 1002, `a ${length}-byte payload must use the 16-bit length form`);
+            this.#fail(
+              ErrorCode.NonMinimalLength,
+              1002,
+              `a ${length}-byte payload must use the 16-bit length form`,
+            );
           }
           this.#lengthKnown(length);
           break;
@@ -182,7 +194,11 @@ export class FrameDecoder {
     const masked = (b1 & 0x80) !== 0;
     const length7 = b1 & 0x7f;
     if ((rsv & ~this.#allowedRsv) !== 0) {
-      this.#fail(ErrorCode.ReservedBits, 1002, `RSV bits 0x${rsv.toString(16)} are set without an extension that defines them`);
+      this.#fail(
+        ErrorCode.ReservedBits,
+        1002,
+        `RSV bits 0x${rsv.toString(16)} are set without an extension that defines them`,
+      );
     }
     if (!isKnownOpcode(opcode)) {
       this.#fail(ErrorCode.InvalidOpcode, 1002, `opcode 0x${opcode.toString(16)} is reserved`);
@@ -212,7 +228,11 @@ export class FrameDecoder {
 
   #lengthKnown(length: number): void {
     if (length > this.#maxFrameSize) {
-      this.#fail(ErrorCode.FrameTooBig, 1009, `frame payload is ${length} bytes, the limit is ${this.#maxFrameSize}`);
+      this.#fail(
+        ErrorCode.FrameTooBig,
+        1009,
+        `frame payload is ${length} bytes, the limit is ${this.#maxFrameSize}`,
+      );
     }
     this.#payloadLength = length;
     this.#payloadRead = 0;
@@ -279,7 +299,9 @@ export class FrameDecoder {
   }
 
   #takeUint32(): number {
-    return ((this.#takeByte() << 24) | (this.#takeByte() << 16) | (this.#takeByte() << 8) | this.#takeByte()) >>> 0;
+    return (
+      ((this.#takeByte() << 24) | (this.#takeByte() << 16) | (this.#takeByte() << 8) | this.#takeByte()) >>> 0
+    );
   }
 
   /** Takes `count` buffered bytes as one contiguous view, copying only if they span chunks. */

@@ -36,16 +36,29 @@ describe("encodeFrame", () => {
   });
 
   it("rejects a masking key that is not 4 bytes", () => {
-    expect(() => encodeFrame({ opcode: 1, payload: hello, maskingKey: new Uint8Array(3) })).toThrow(RangeError);
+    expect(() => encodeFrame({ opcode: 1, payload: hello, maskingKey: new Uint8Array(3) })).toThrow(
+      RangeError,
+    );
   });
 });
 
 describe("encodeTextFrame", () => {
   it("gives the same bytes as encoding the UTF-8 first, for every length class", () => {
-    for (const text of ["", "Hello", "é".repeat(41), "é".repeat(63), "a".repeat(125), "a".repeat(126), "€".repeat(1365), "x".repeat(70000)]) {
+    for (const text of [
+      "",
+      "Hello",
+      "é".repeat(41),
+      "é".repeat(63),
+      "a".repeat(125),
+      "a".repeat(126),
+      "€".repeat(1365),
+      "x".repeat(70000),
+    ]) {
       for (const maskingKey of [undefined, hex("37fa213d")]) {
         const payload = new TextEncoder().encode(text);
-        const expected = encodeFrame(maskingKey ? { opcode: 1, payload, maskingKey } : { opcode: 1, payload });
+        const expected = encodeFrame(
+          maskingKey ? { opcode: 1, payload, maskingKey } : { opcode: 1, payload },
+        );
         expect(joined(encodeTextFrame(text, 1, true, 0, maskingKey))).toBe(joined(expected));
       }
     }

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { frameHeaderSize, writeFrameHeader } from "./header.ts";
+
 import { utf8Encoder } from "../web-globals.ts";
+import { frameHeaderSize, writeFrameHeader } from "./header.ts";
 import { maskInto } from "./mask.ts";
 import { allocateFrame, shrinkFrame } from "./pool.ts";
 
@@ -86,7 +87,8 @@ export function encodeTextFrame(
   rsv: number,
   maskingKey: Uint8Array | undefined,
 ): Uint8Array[] {
-  if (text.length > DIRECT_TEXT_MAX) return encodeFrameParts(opcode, fin, rsv, utf8Encoder.encode(text), maskingKey);
+  if (text.length > DIRECT_TEXT_MAX)
+    return encodeFrameParts(opcode, fin, rsv, utf8Encoder.encode(text), maskingKey);
   const maskSize = maskingKey === undefined ? 0 : 4;
   if (text.length < 126) {
     const frame = encodeShortAscii(text, opcode, fin, rsv, maskingKey, maskSize);

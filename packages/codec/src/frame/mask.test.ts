@@ -23,13 +23,19 @@ describe("applyMask", () => {
 
   it("matches a byte-by-byte XOR at any alignment and key offset", () => {
     fc.assert(
-      fc.property(payload, key, fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 7 }), (data, k, offset, shift) => {
-        const backing = new Uint8Array(data.length + shift);
-        backing.set(data, shift);
-        const view = backing.subarray(shift);
-        applyMask(view, k, offset);
-        expect(view).toEqual(naiveMask(data, k, offset));
-      }),
+      fc.property(
+        payload,
+        key,
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 7 }),
+        (data, k, offset, shift) => {
+          const backing = new Uint8Array(data.length + shift);
+          backing.set(data, shift);
+          const view = backing.subarray(shift);
+          applyMask(view, k, offset);
+          expect(view).toEqual(naiveMask(data, k, offset));
+        },
+      ),
     );
   });
 

@@ -40,7 +40,12 @@ export function applyMask(data: Uint8Array, maskingKey: Uint8Array, keyOffset = 
  * at least as long). Used to mask an outbound payload into a fresh buffer in one pass, without
  * touching the caller's bytes.
  */
-export function maskInto(source: Uint8Array, maskingKey: Uint8Array, target: Uint8Array, keyOffset = 0): void {
+export function maskInto(
+  source: Uint8Array,
+  maskingKey: Uint8Array,
+  target: Uint8Array,
+  keyOffset = 0,
+): void {
   const length = source.length;
   const k0 = maskingKey[0] as number;
   const k1 = maskingKey[1] as number;

@@ -20,7 +20,12 @@ export type AssembledMessage =
   | { readonly type: "text"; readonly data: string }
   | { readonly type: "binary"; readonly data: Uint8Array }
   | { readonly type: "text-piece"; readonly data: string; readonly first: boolean; readonly last: boolean }
-  | { readonly type: "binary-piece"; readonly data: Uint8Array; readonly first: boolean; readonly last: boolean };
+  | {
+      readonly type: "binary-piece";
+      readonly data: Uint8Array;
+      readonly first: boolean;
+      readonly last: boolean;
+    };
 
 /** Options for a {@link MessageAssembler}. */
 export interface MessageAssemblerOptions {
@@ -85,13 +90,19 @@ export class MessageAssembler {
 
   #frameStarts(piece: FramePiece): void {
     if (piece.opcode === Opcode.Continuation) {
-      if (this.#kind === 0) fail(ErrorCode.UnexpectedContinuation, 1002, "a continuation frame has no message to continue");
+      if (this.#kind === 0)
+        fail(ErrorCode.UnexpectedContinuation, 1002, "a continuation frame has no message to continue");
       if (piece.rsv !== 0) fail(ErrorCode.ReservedBits, 1002, "RSV bits are set on a continuation frame");
       if (++this.#fragments > this.#options.maxFragments) {
-        fail(ErrorCode.TooManyFragments, 1008, `the message has more than ${this.#options.maxFragments} fragments`);
+        fail(
+          ErrorCode.TooManyFragments,
+          1008,
+          `the message has more than ${this.#options.maxFragments} fragments`,
+        );
       }
     } else {
-      if (this.#kind !== 0) fail(ErrorCode.ExpectedContinuation, 1002, "a new message starts before the previous one ended");
+      if (this.#kind !== 0)
+        fail(ErrorCode.ExpectedContinuation, 1002, "a new message starts before the previous one ended");
       this.#kind = piece.opcode;
       this.#fragments = 1;
       if (piece.rsv !== 0) this.#decoders = this.#startDecoders(piece.rsv);
@@ -135,7 +146,11 @@ export class MessageAssembler {
     const data = pieces.length === 1 ? (pieces[0] as Uint8Array) : concat(pieces);
     this.#size += data.length;
     if (this.#size > this.#options.maxMessageSize) {
-      fail(ErrorCode.MessageTooBig, 1009, `the decoded message exceeds the limit of ${this.#options.maxMessageSize} bytes`);
+      fail(
+        ErrorCode.MessageTooBig,
+        1009,
+        `the decoded message exceeds the limit of ${this.#options.maxMessageSize} bytes`,
+      );
     }
     return data;
   }

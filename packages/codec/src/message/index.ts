@@ -3,5 +3,10 @@
  *
  * @module
  */
-export { type AssembledMessage, concat, MessageAssembler, type MessageAssemblerOptions } from "./assembler.ts";
+export {
+  type AssembledMessage,
+  concat,
+  MessageAssembler,
+  type MessageAssemblerOptions,
+} from "./assembler.ts";
 export { decodeUtf8, decodeValidUtf8, isValidUtf8, StreamingUtf8Decoder } from "./utf8.ts";

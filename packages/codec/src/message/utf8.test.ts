@@ -37,7 +37,10 @@ function firstInvalidIndex(bytes: Uint8Array): number {
 
 /** Bytes that are mostly valid UTF-8 with some damage. */
 const utf8ish = fc
-  .tuple(fc.string({ unit: "binary", maxLength: 40 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }))
+  .tuple(
+    fc.string({ unit: "binary", maxLength: 40 }),
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }),
+  )
   .map(([text, damage]) => {
     const bytes = new TextEncoder().encode(text);
     for (const [at, value] of damage) if (bytes.length > 0) bytes[at % bytes.length] = value;
@@ -63,7 +66,7 @@ describe("StreamingUtf8Decoder", () => {
           }
           try {
             text += decoder.decode(piece, last);
-          } catch (error) {
+          } catch {
             // Only a truncated sequence at the very end may fail late.
             expect(last).toBe(true);
             expect(bad).toBe(-1);
@@ -81,7 +84,13 @@ describe("StreamingUtf8Decoder", () => {
   });
 
   it("fails on surrogates, overlongs and code points above U+10FFFF with 1007", () => {
-    for (const bad of [[0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xf4, 0x90, 0x80, 0x80], [0xff]]) {
+    for (const bad of [
+      [0xed, 0xa0, 0x80],
+      [0xc0, 0xaf],
+      [0xe0, 0x80, 0xaf],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xff],
+    ]) {
       let caught: unknown;
       try {
         new StreamingUtf8Decoder().decode(new Uint8Array(bad), false);

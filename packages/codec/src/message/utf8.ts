@@ -18,7 +18,11 @@ import { createUtf8Decoder, type TextDecoderLike, utf8Decoder } from "../web-glo
 const ASCII_FAST_PATH_MAX = 64;
 
 function invalidUtf8(where: string): RemoteProtocolError {
-  return new RemoteProtocolError(ErrorCode.InvalidUtf8, 1007, `Cannot decode ${where}: it is not valid UTF-8`);
+  return new RemoteProtocolError(
+    ErrorCode.InvalidUtf8,
+    1007,
+    `Cannot decode ${where}: it is not valid UTF-8`,
+  );
 }
 
 /** An incremental, fail-fast UTF-8 decoder for the pieces of one message after another. */
