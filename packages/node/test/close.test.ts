@@ -1,0 +1,241 @@
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
+import { type CloseEvent, connect, WebSocket, WebSocketServer } from "../src/index.ts";
+import { cleanup, closePayload, defer, nextEvent, rawClient, rawFrame, rawServer } from "./helpers.ts";
+
+afterEach(cleanup);
+
+interface Closed {
+  code: number;
+  reason: string;
+  wasClean: boolean;
+}
+
+function closed(ws: WebSocket): Promise<Closed> {
+  return nextEvent<CloseEvent>(ws, "close").then(({ code, reason, wasClean }) => ({
+    code,
+    reason,
+    wasClean,
+  }));
+}
+
+/** Our server and our client, connected. */
+async function pair(
+  serverOptions: Partial<ConstructorParameters<typeof WebSocketServer>[0]> = {},
+  clientOptions = {},
+): Promise<{
+  server: WebSocketServer;
+  serverSide: WebSocket;
+  client: WebSocket;
+  port: number;
+}> {
+  const server = defer(new WebSocketServer({ port: 0, host: "127.0.0.1", ...serverOptions }), (s) =>
+    s.close(100),
+  );
+  await new Promise((resolve) => server.once("listening", () => resolve(undefined)));
+  const port = (server.address() as AddressInfo).port;
+  const accepted = new Promise<WebSocket>((resolve) =>
+    server.once("connection", (ws) => resolve(ws as WebSocket)),
+  );
+  const client = defer(await connect(`ws://127.0.0.1:${port}`, clientOptions), (c) => c.terminate());
+  return { server, serverSide: await accepted, client, port };
+}
+
+async function wsServer(
+  options: ConstructorParameters<typeof WsServer>[0] = {},
+): Promise<{ server: WsServer; url: string }> {
+  const server = new WsServer({ host: "127.0.0.1", port: 0, ...options });
+  defer(server, (s) => {
+    for (const c of s.clients) c.terminate();
+    return new Promise((resolve) => s.close(resolve));
+  });
+  await new Promise((resolve) => server.once("listening", () => resolve(undefined)));
+  return { server, url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+describe("close handshake orderings", () => {
+  it("client first: both sides report the code and reason, cleanly", async () => {
+    const { serverSide, client } = await pair();
+    const [c, s] = [closed(client), closed(serverSide)];
+    client.close(1000, "client bye");
+    expect(client.readyState).toBe(WebSocket.CLOSING);
+    expect(await s).toEqual({ code: 1000, reason: "client bye", wasClean: true });
+    expect(await c).toEqual({ code: 1000, reason: "", wasClean: true });
+  });
+
+  it("server first: the client sees the server's code and reason", async () => {
+    const { serverSide, client } = await pair();
+    const [c, s] = [closed(client), closed(serverSide)];
+    serverSide.close(4000, "server bye");
+    expect(await c).toEqual({ code: 4000, reason: "server bye", wasClean: true });
+    expect(await s).toEqual({ code: 4000, reason: "", wasClean: true });
+  });
+
+  it("simultaneous: each side reports the other's close frame", async () => {
+    const { serverSide, client } = await pair();
+    const [c, s] = [closed(client), closed(serverSide)];
+    client.close(3001, "c");
+    serverSide.close(3002, "s");
+    expect(await c).toEqual({ code: 3002, reason: "s", wasClean: true });
+    expect(await s).toEqual({ code: 3001, reason: "c", wasClean: true });
+  });
+
+  it("close() without a code reports 1005 on both sides", async () => {
+    const { serverSide, client } = await pair();
+    const [c, s] = [closed(client), closed(serverSide)];
+    client.close();
+    expect((await s).code).toBe(1005);
+    expect((await c).code).toBe(1005);
+  });
+
+  it("peer vanishes: 1006, not clean", async () => {
+    const { serverSide, client } = await pair();
+    const c = closed(client);
+    serverSide.terminate();
+    expect(await c).toEqual({ code: 1006, reason: "", wasClean: false });
+  });
+
+  it("close timeout: a peer that never answers the close frame has its socket destroyed (1006)", async () => {
+    const peer = await rawServer();
+    const ws = defer(await connect(`ws://127.0.0.1:${peer.port}`, { closeTimeout: 100 }), (c) =>
+      c.terminate(),
+    );
+    const c = closed(ws);
+    ws.close(1000);
+    expect(await c).toEqual({ code: 1006, reason: "", wasClean: false });
+  });
+
+  it("terminate() closes at once with 1006 on our side", async () => {
+    const { client } = await pair();
+    const c = closed(client);
+    client.terminate();
+    expect(await c).toEqual({ code: 1006, reason: "", wasClean: false });
+  });
+
+  it("the server closes the TCP connection first after the handshake (RFC 6455 §7.1.1)", async () => {
+    const { server } = await pair();
+    const [serverSide] = [...server.clients];
+    const raw = await rawClient((server.address() as AddressInfo).port);
+    raw.socket.write(rawFrame(0x8, closePayload(1000, "bye")));
+    const frames = await raw.waitFrames(1);
+    expect(frames[0]?.opcode).toBe(0x8);
+    await raw.ended; // the server ended TCP without our FIN
+    expect(serverSide).toBeDefined();
+  });
+});
+
+describe("WHATWG close() argument checks", () => {
+  it("throws InvalidAccessError for codes other than 1000 and 3000–4999", async () => {
+    const { client } = await pair();
+    for (const code of [999, 1001, 1005, 2999, 5000]) {
+      expect(() => client.close(code)).toThrow(expect.objectContaining({ name: "InvalidAccessError" }));
+    }
+    expect(client.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it("throws SyntaxError for a reason over 123 UTF-8 bytes", async () => {
+    const { client } = await pair();
+    expect(() => client.close(1000, "é".repeat(62))).toThrow(
+      expect.objectContaining({ name: "SyntaxError" }),
+    );
+    expect(() => client.close(1000, "x".repeat(123))).not.toThrow();
+  });
+
+  it("rejects invalid URLs and subprotocols with SyntaxError", () => {
+    expect(() => new WebSocket("ftp://example.com")).toThrow(
+      expect.objectContaining({ name: "SyntaxError" }),
+    );
+    expect(() => new WebSocket("ws://example.com/#frag")).toThrow(
+      expect.objectContaining({ name: "SyntaxError" }),
+    );
+    expect(() => new WebSocket("ws://example.com", ["a", "a"])).toThrow(
+      expect.objectContaining({ name: "SyntaxError" }),
+    );
+    expect(() => new WebSocket("ws://example.com", "not a token")).toThrow(
+      expect.objectContaining({ name: "SyntaxError" }),
+    );
+  });
+
+  it("discards sends after close() and counts them in bufferedAmount (WHATWG)", async () => {
+    const { client } = await pair();
+    client.close();
+    client.send("abc");
+    expect(client.bufferedAmount).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe("failures and limits: the peer sees the right close code", () => {
+  it("message too big: 1009 seen by a ws client", async () => {
+    const { port } = await pair({ limits: { maxMessageSize: 1000 } });
+    const client = defer(new WsClient(`ws://127.0.0.1:${port}`), (c) => c.terminate());
+    await new Promise((resolve) => client.once("open", resolve));
+    const code = new Promise<number>((resolve) => client.once("close", (c) => resolve(c)));
+    client.send(Buffer.alloc(1001));
+    expect(await code).toBe(1009);
+  });
+
+  it("frame too big: 1009", async () => {
+    const { port } = await pair({ limits: { maxFrameSize: 100 } });
+    const raw = await rawClient(port);
+    raw.socket.write(rawFrame(0x2, new Uint8Array(101)));
+    const [frame] = await raw.waitFrames(1);
+    expect(frame?.opcode).toBe(0x8);
+    expect(frame?.payload.readUInt16BE(0)).toBe(1009);
+  });
+
+  it("too many fragments: 1008", async () => {
+    const { port } = await pair({ limits: { maxFragments: 3 } });
+    const raw = await rawClient(port);
+    raw.socket.write(rawFrame(0x2, new Uint8Array(1), { fin: false }));
+    for (let i = 0; i < 3; i++) raw.socket.write(rawFrame(0x0, new Uint8Array(1), { fin: false }));
+    const [frame] = await raw.waitFrames(1);
+    expect(frame?.payload.readUInt16BE(0)).toBe(1008);
+  });
+
+  it("invalid UTF-8 from a ws server: our client fails with 1007, reports error then close 1006", async () => {
+    const { server, url } = await wsServer();
+    const serverClose = new Promise<number>((resolve) =>
+      server.once("connection", (socket) => {
+        socket.on("close", (code) => resolve(code));
+        socket.send(Buffer.from([0xff, 0xfe]), { binary: false }); // ws sends it unchecked
+      }),
+    );
+    const ws = new WebSocket(url);
+    defer(ws, (c) => c.terminate());
+    const log: string[] = [];
+    ws.onerror = (event) =>
+      log.push(`error:${String((event as unknown as { error: { code: string } }).error.code)}`);
+    const c = closed(ws);
+    expect(await c).toEqual({ code: 1006, reason: "", wasClean: false });
+    expect(log).toEqual(["error:INVALID_UTF8"]);
+    expect(await serverClose).toBe(1007);
+  });
+
+  it("protocol errors: an unknown opcode, RSV bits, an unmasked client frame → 1002", async () => {
+    const { port } = await pair();
+    for (const frame of [
+      rawFrame(0x3, new Uint8Array(1)),
+      rawFrame(0x1, new Uint8Array(1), { rsv: 0x40 }),
+      rawFrame(0x1, new Uint8Array([0x61]), { mask: false }),
+    ]) {
+      const raw = await rawClient(port);
+      raw.socket.write(frame);
+      const [close] = await raw.waitFrames(1);
+      expect(close?.opcode).toBe(0x8);
+      expect(close?.payload.readUInt16BE(0)).toBe(1002);
+      await raw.ended;
+    }
+  });
+
+  it("send buffer full (maxBufferedAmount): error, then the peer sees 1008", async () => {
+    const { serverSide, client } = await pair({ limits: { maxBufferedAmount: 1024 } });
+    const [c, s] = [closed(client), closed(serverSide)];
+    const errors: unknown[] = [];
+    serverSide.onerror = (event) => errors.push((event as unknown as { error: unknown }).error);
+    serverSide.send(new Uint8Array(4096));
+    expect(await c).toMatchObject({ code: 1008, wasClean: true });
+    expect(await s).toMatchObject({ code: 1008, wasClean: true });
+    expect(errors).toEqual([expect.objectContaining({ code: "BUFFER_OVERFLOW" })]);
+  });
+});

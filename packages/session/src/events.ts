@@ -1,0 +1,49 @@
+/**
+ * Event classes of the WHATWG WebSocket API that not every runtime has (Node 20 has no global
+ * `CloseEvent` nor `ErrorEvent`). `MessageEvent` is a universal global and is used as is.
+ *
+ * @module
+ */
+
+/** Init dictionary of {@link CloseEvent} (WHATWG `CloseEventInit`). */
+export interface CloseEventInit extends EventInit {
+  readonly wasClean?: boolean;
+  readonly code?: number;
+  readonly reason?: string;
+}
+
+/**
+ * The WHATWG `CloseEvent`: fired once, when the connection is closed. `code` is the close code
+ * received from the peer, 1005 when its close frame had none, 1006 when the connection closed
+ * without a close frame (RFC 6455 §7.1.5, §7.4.1).
+ */
+export class CloseEvent extends Event {
+  /** Whether the close handshake completed (RFC 6455 §7.1.4 "closed cleanly"). */
+  readonly wasClean: boolean;
+  /** The WebSocket connection close code. */
+  readonly code: number;
+  /** The WebSocket connection close reason. */
+  readonly reason: string;
+  constructor(type: string, init: CloseEventInit = {}) {
+    super(type, init);
+    this.wasClean = init.wasClean ?? false;
+    this.code = init.code ?? 0;
+    this.reason = init.reason ?? "";
+  }
+}
+
+/**
+ * The `error` event. Browsers fire a plain `Event`; this one also carries what went wrong
+ * (`error`, `message`), like Node's `ErrorEvent`.
+ */
+export class WebSocketErrorEvent extends Event {
+  /** What went wrong. */
+  readonly error: unknown;
+  /** The error's message, or "". */
+  readonly message: string;
+  constructor(type: string, error: unknown) {
+    super(type);
+    this.error = error;
+    this.message = error instanceof Error ? error.message : "";
+  }
+}

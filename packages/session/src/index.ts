@@ -1,0 +1,46 @@
+/**
+ * `@ws/session`: the runtime-neutral layer between the `@ws/codec` state machine and a
+ * runtime's sockets, shared by `@ws/node`, `@ws/deno` and `@ws/bun`:
+ *
+ * - {@link Session}: one open connection over a {@link Transport} (auto-pong, close handshake
+ *   with a timeout, failure close codes, send queue and `bufferedAmount`, receive
+ *   backpressure, ping round-trip time, heartbeat, streamed messages, async iteration and
+ *   `{ readable, writable }` streams);
+ * - {@link WebSocket}: the WHATWG `WebSocket` class over a session, with {@link CloseEvent};
+ * - limits with the same defaults everywhere ({@link DEFAULT_SESSION_LIMITS}).
+ *
+ * Uses only ES2022 and universal web globals (`EventTarget`, `Event`, `MessageEvent`,
+ * `DOMException`, `AbortController`, timers, `queueMicrotask`, web streams, `Blob`, `URL`).
+ *
+ * @module
+ */
+export { HandshakeRejectedError, type HeaderPair, type SessionErrorCode, WebSocketError } from "./errors.ts";
+export { CloseEvent, type CloseEventInit, WebSocketErrorEvent } from "./events.ts";
+export { Inbox } from "./inbox.ts";
+export { DEFAULT_SESSION_LIMITS, resolveSessionLimits, type SessionLimits } from "./limits.ts";
+export { type MemoryPeer, MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
+export {
+  type CloseInfo,
+  DEFAULT_CLOSE_TIMEOUT,
+  DEFAULT_RECEIVE_HIGH_WATER_MARK,
+  type HeartbeatOptions,
+  type MessageData,
+  type MessagePiece,
+  type Received,
+  type SendStreamOptions,
+  Session,
+  type SessionHandler,
+  type SessionOptions,
+  type SessionState,
+  toBytes,
+  utf8Length,
+} from "./session.ts";
+export type { Transport } from "./transport.ts";
+export {
+  type BinaryType,
+  type Connector,
+  type ConnectRequest,
+  type SessionSettings,
+  WebSocket,
+  type WebSocketInit,
+} from "./websocket.ts";

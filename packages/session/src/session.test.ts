@@ -1,0 +1,294 @@
+import { describe, expect, it } from "vitest";
+import { type MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
+import type { SessionOptions } from "./session.ts";
+import { Session } from "./session.ts";
+
+/** Two sessions joined by in-memory transports (h11's ConnectionPair idea). */
+type Settings = Omit<SessionOptions, "role">;
+
+/** A started client/server session pair over in-memory transports. */
+function sessionPair(
+  client: Settings = {},
+  server: Settings = {},
+  highWaterMark?: number,
+): { client: Session; server: Session; clientTransport: MemoryTransport; serverTransport: MemoryTransport } {
+  const [clientTransport, serverTransport] = memoryTransportPair(highWaterMark);
+  const c = new Session(clientTransport, { role: "client", ...client });
+  const s = new Session(serverTransport, { role: "server", ...server });
+  clientTransport.receiver = c;
+  serverTransport.receiver = s;
+  return { client: c, server: s, clientTransport, serverTransport };
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe("Session", () => {
+  it("echoes text, binary and empty messages between client and server", async () => {
+    const { client, server } = sessionPair();
+    server.handler = { message: (data) => server.send(data) };
+    const got: (string | Uint8Array)[] = [];
+    client.handler = { message: (data) => got.push(data) };
+    server.start();
+    client.start();
+    client.send("hello");
+    client.send(new Uint8Array([1, 2, 3]));
+    client.send("");
+    client.send(new Uint8Array(0));
+    await tick();
+    expect(got).toEqual(["hello", new Uint8Array([1, 2, 3]), "", new Uint8Array(0)]);
+  });
+
+  it("completes a client-initiated close handshake cleanly with the code and reason", async () => {
+    const { client, server } = sessionPair();
+    server.start();
+    client.start();
+    client.close(4000, "bye");
+    expect(client.state).toBe("closing");
+    const [c, s] = await Promise.all([client.closed, server.closed]);
+    expect(c).toEqual({ code: 4000, reason: "", wasClean: true });
+    expect(s).toEqual({ code: 4000, reason: "bye", wasClean: true });
+  });
+
+  it("completes a server-initiated close; the server ends the transport first (RFC 6455 §7.1.1)", async () => {
+    const { client, server, serverTransport, clientTransport } = sessionPair();
+    server.start();
+    client.start();
+    server.close(1001, "going away");
+    const [c, s] = await Promise.all([client.closed, server.closed]);
+    expect(c).toEqual({ code: 1001, reason: "going away", wasClean: true });
+    expect(s).toEqual({ code: 1001, reason: "", wasClean: true });
+    expect(serverTransport.ended).toBe(true);
+    expect(clientTransport.ended).toBe(true);
+  });
+
+  it("handles a simultaneous close: both sides report the other's code, cleanly", async () => {
+    const { client, server } = sessionPair();
+    server.start();
+    client.start();
+    client.close(3001, "c");
+    server.close(3002, "s");
+    const [c, s] = await Promise.all([client.closed, server.closed]);
+    expect(c).toMatchObject({ code: 3002, reason: "s", wasClean: true });
+    expect(s).toMatchObject({ code: 3001, reason: "c", wasClean: true });
+  });
+
+  it("reports 1005 when the close frame has no code", async () => {
+    const { client, server } = sessionPair();
+    server.start();
+    client.start();
+    client.close();
+    expect((await server.closed).code).toBe(1005);
+    expect((await client.closed).code).toBe(1005);
+  });
+
+  it("reports 1006 when the peer vanishes", async () => {
+    const { client, server } = sessionPair();
+    server.start();
+    client.start();
+    server.terminate();
+    expect(await client.closed).toEqual({ code: 1006, reason: "", wasClean: false, error: undefined });
+    expect((await server.closed).code).toBe(1006);
+  });
+
+  it("destroys the transport when the close handshake times out", async () => {
+    const [clientTransport, serverTransport] = memoryTransportPair();
+    const client = new Session(clientTransport, { role: "client", closeTimeout: 20 });
+    clientTransport.receiver = client;
+    serverTransport.receiver = { onData() {}, onEnd() {}, onDrain() {}, onError() {} }; // a mute peer
+    client.start();
+    client.close(1000);
+    expect(client.state).toBe("closing");
+    expect(await client.closed).toMatchObject({ code: 1006, wasClean: false });
+    expect(clientTransport.destroyed).toBe(true);
+  });
+
+  it("answers pings automatically and resolves ping() with the round-trip time", async () => {
+    const { client, server } = sessionPair();
+    const pings: Uint8Array[] = [];
+    server.handler = { ping: (payload) => pings.push(payload) };
+    server.start();
+    client.start();
+    const rtt = await client.ping("abc");
+    expect(rtt).toBeGreaterThanOrEqual(0);
+    expect(new TextDecoder().decode(pings[0])).toBe("abc");
+  });
+
+  it("does not answer pings with autoPong off", async () => {
+    const { client, server } = sessionPair({}, { autoPong: false });
+    server.start();
+    client.start();
+    let answered = false;
+    client.ping().then(
+      () => (answered = true),
+      () => {},
+    );
+    await tick();
+    expect(answered).toBe(false);
+    client.terminate();
+  });
+
+  it("fails the connection with 1007 on invalid UTF-8 and the peer sees the code", async () => {
+    const [clientTransport, serverTransport] = memoryTransportPair();
+    const server = new Session(serverTransport, { role: "server" });
+    serverTransport.receiver = server;
+    const received: Uint8Array[] = [];
+    clientTransport.receiver = {
+      onData: (chunk) => received.push(chunk),
+      onEnd() {},
+      onDrain() {},
+      onError() {},
+    };
+    const errors: Error[] = [];
+    server.handler = { error: (error) => errors.push(error) };
+    server.start();
+    // A masked text frame with the payload 0xff (invalid UTF-8).
+    clientTransport.write([new Uint8Array([0x81, 0x81, 0, 0, 0, 0, 0xff])]);
+    await tick();
+    expect(errors[0]).toMatchObject({ code: "INVALID_UTF8", closeCode: 1007 });
+    const frame = Uint8Array.from(received.flatMap((chunk) => [...chunk]));
+    expect(frame[0]).toBe(0x88);
+    expect((frame[2]! << 8) | frame[3]!).toBe(1007);
+    expect(serverTransport.ended).toBe(true);
+    clientTransport.end();
+    expect(await server.closed).toMatchObject({ code: 1006, wasClean: false });
+  });
+
+  it("fails with 1009 when a message exceeds maxMessageSize", async () => {
+    const { client, server } = sessionPair({}, { limits: { maxMessageSize: 10 } });
+    server.start();
+    client.start();
+    client.send(new Uint8Array(11));
+    expect(await client.closed).toMatchObject({ code: 1009 });
+    expect(await server.closed).toMatchObject({ code: 1006, wasClean: false });
+  });
+
+  it("keeps bufferedAmount exact and signals drain", async () => {
+    const { client, server, clientTransport } = sessionPair({}, {}, 100);
+    server.start();
+    client.start();
+    expect(client.send(new Uint8Array(50))).toBe(true); // 52 bytes in flight
+    expect(client.bufferedAmount).toBe(50 + 6);
+    expect(client.send(new Uint8Array(60))).toBe(false); // transport over its mark
+    expect(client.send(new Uint8Array(10))).toBe(false); // queued by the session
+    expect(client.bufferedAmount).toBe(56 + 66 + 16);
+    expect(clientTransport.written).toBe(56 + 66);
+    await client.drained();
+    await tick();
+    expect(client.bufferedAmount).toBe(0);
+    client.terminate();
+  });
+
+  it("closes with 1008 when a send would exceed maxBufferedAmount", async () => {
+    const { client, server } = sessionPair({ limits: { maxBufferedAmount: 100 } });
+    server.start();
+    const errors: Error[] = [];
+    client.handler = { error: (e) => errors.push(e) };
+    client.start();
+    expect(client.send(new Uint8Array(200))).toBe(false);
+    expect(errors[0]).toMatchObject({ code: "BUFFER_OVERFLOW" });
+    expect(await server.closed).toMatchObject({ code: 1008 });
+  });
+
+  it("pauses the transport while the async iterator is behind, then resumes", async () => {
+    const { client, server, serverTransport } = sessionPair({}, {}, 1 << 30);
+    const iterator = server.messages();
+    server.start();
+    client.start();
+    for (let i = 0; i < 20; i++) client.send(new Uint8Array(100));
+    await tick();
+    const serverSession = server as unknown as { bufferedAmount: number };
+    expect(serverSession).toBeDefined();
+    // Tiny high-water mark: the inbox holds at most one message before pausing.
+    expect(serverTransport.other).toBeDefined();
+    let count = 0;
+    for await (const message of iterator) {
+      expect((message as Uint8Array).length).toBe(100);
+      if (++count === 20) break;
+    }
+    expect(count).toBe(20);
+    client.terminate();
+  });
+
+  it("bounds memory with receiveHighWaterMark: reading stops while nobody consumes", async () => {
+    const { client, server } = sessionPair({}, { receiveHighWaterMark: 1000 }, 1 << 30);
+    const iterator = server.messages();
+    server.start();
+    client.start();
+    for (let i = 0; i < 100; i++) client.send(new Uint8Array(100));
+    await tick();
+    // The inbox stopped at the mark; the rest waits in the (paused) transport.
+    expect(server.connection.bufferedAmount).toBeLessThanOrEqual(102 * 100);
+    let count = 0;
+    for await (const _ of iterator) if (++count === 100) break;
+    expect(count).toBe(100);
+    client.terminate();
+  });
+
+  it("sends and receives a large message as a stream of pieces", async () => {
+    const { client, server } = sessionPair({}, { streamMessages: true });
+    const pieces = server.pieces();
+    server.start();
+    client.start();
+    const parts = [new Uint8Array(1000).fill(1), new Uint8Array(1000).fill(2), new Uint8Array(10).fill(3)];
+    const sent = client.sendStream(parts);
+    client.send("after"); // waits for the streamed message (RFC 6455 §5.4)
+    await sent;
+    const got: { length: number; first: boolean; last: boolean; binary: boolean }[] = [];
+    for await (const piece of pieces) {
+      got.push({ length: piece.data.length, first: piece.first, last: piece.last, binary: piece.binary });
+      if (!piece.binary && piece.last) break;
+    }
+    expect(got).toEqual([
+      { length: 1000, first: true, last: false, binary: true },
+      { length: 1000, first: false, last: false, binary: true },
+      { length: 10, first: false, last: true, binary: true },
+      { length: 5, first: true, last: true, binary: false },
+    ]);
+    client.terminate();
+  });
+
+  it("offers a readable/writable pair with backpressure", async () => {
+    const { client, server } = sessionPair();
+    const { readable, writable } = server.stream();
+    server.start();
+    client.handler = { message: (data) => client.send(data) }; // echo
+    client.start();
+    const writer = writable.getWriter();
+    const reader = readable.getReader();
+    await writer.write("one");
+    await writer.write(new Uint8Array([2]));
+    expect((await reader.read()).value).toBe("one");
+    expect((await reader.read()).value).toEqual(new Uint8Array([2]));
+    await writer.close();
+    expect((await reader.read()).done).toBe(true);
+  });
+
+  it("heartbeat: a silent peer is closed as 1006", async () => {
+    const [clientTransport, serverTransport] = memoryTransportPair();
+    const server = new Session(serverTransport, { role: "server", heartbeat: { interval: 10, timeout: 20 } });
+    serverTransport.receiver = server;
+    clientTransport.receiver = { onData() {}, onEnd() {}, onDrain() {}, onError() {} };
+    server.start();
+    expect(await server.closed).toMatchObject({ code: 1006, wasClean: false });
+    expect(serverTransport.destroyed).toBe(true);
+  });
+
+  it("heartbeat: a live peer stays open", async () => {
+    const { client, server } = sessionPair({}, { heartbeat: { interval: 5, timeout: 100 } });
+    server.start();
+    client.start();
+    // Several heartbeat rounds; the client answers every ping.
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(server.state).toBe("open");
+    client.terminate();
+  });
+
+  it("throws a LocalProtocolError when sending after close", () => {
+    const { client } = sessionPair();
+    client.start();
+    client.close();
+    expect(() => client.send("x")).toThrow(/closing/);
+    client.terminate();
+    expect(() => client.send("x")).toThrow(/closed/);
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * The byte duplex a runtime adapter hands to a {@link Session}, as a small object of closures
+ * (hono's `WSContextInit` idea). The adapter implements it over its socket and, in the other
+ * direction, calls the session's `onData`, `onEnd`, `onDrain` and `onError`.
+ *
+ * The transport carries no protocol rules: framing, masking, UTF-8 and close codes live in the
+ * codec and the session.
+ *
+ * @module
+ */
+
+/** What a runtime adapter provides to a {@link Session}. */
+export interface Transport {
+  /**
+   * Writes the buffers in order, as one write when the runtime allows (cork / writev), so a
+   * frame's header and payload go out together. The session never reuses the buffers.
+   * Returns `false` when the runtime's buffer is over its high-water mark: the session then
+   * queues further frames itself until the adapter calls `onDrain()`.
+   */
+  write(chunks: Uint8Array[]): boolean;
+  /**
+   * Half-closes the transport after the bytes already written (TCP FIN). Called once the close
+   * handshake is done; the server closes the TCP connection first (RFC 6455 §7.1.1).
+   */
+  end(): void;
+  /** Closes the transport at once, dropping unsent bytes (TCP RST or close). */
+  destroy(): void;
+  /** Stops reading from the runtime (receive backpressure). */
+  pause(): void;
+  /** Starts reading again after `pause()`. */
+  resume(): void;
+  /**
+   * Bytes accepted by `write()` that the runtime has not yet handed to the operating system
+   * (Node's `socket.writableLength`), when the runtime can tell; else `undefined`.
+   */
+  readonly bufferedAmount?: number | undefined;
+}

@@ -1,0 +1,581 @@
+/**
+ * The WHATWG `WebSocket` interface (https://websockets.spec.whatwg.org/#the-websocket-interface)
+ * over a {@link Session}, shared by every runtime adapter. Browser code runs unchanged:
+ * `readyState`, `binaryType`, `bufferedAmount`, `protocol`, `extensions`, `url`, the four event
+ * handler attributes and `addEventListener`, `send`, `close` with the WHATWG argument checks,
+ * and the close event's `code` / `reason` / `wasClean` as a browser reports them.
+ *
+ * Extras: `ping()`, `terminate()`, `for await (const message of ws)`, `stream()`,
+ * `sendStream()`, per-send options and an `opened` promise.
+ *
+ * Opening a connection is the runtime's job: an adapter passes a {@link Connector} (the
+ * `WebSocket` exported by `@ws/node` does), or wraps a session its server accepted.
+ *
+ * @module
+ */
+import {
+  isValidCloseCode,
+  parseWebSocketUrl,
+  type SendOptions,
+  validateProtocols,
+  type WebSocketUrl,
+} from "@ws/codec";
+import { CloseEvent, WebSocketErrorEvent } from "./events.ts";
+import {
+  type CloseInfo,
+  type MessageData,
+  type MessagePiece,
+  type Received,
+  type SendStreamOptions,
+  type Session,
+  type SessionOptions,
+  toBytes,
+  utf8Length,
+} from "./session.ts";
+
+/**
+ * What `message` events carry for binary messages: a `Blob` (the WHATWG default), an
+ * `ArrayBuffer`, or a `Uint8Array` (no copy; a Node-friendly extra).
+ */
+export type BinaryType = "blob" | "arraybuffer" | "uint8array";
+
+/** The session options a `WebSocket` passes through (the handshake decides the rest). */
+export type SessionSettings = Omit<SessionOptions, "role" | "protocol" | "extensions" | "extensionsHeader">;
+
+/** What a {@link Connector} is asked to open. */
+export interface ConnectRequest {
+  /** The parsed URL. */
+  readonly url: WebSocketUrl;
+  /** The subprotocols to offer, validated. */
+  readonly protocols: readonly string[];
+  /** Aborted when the application gives up (`close()` while connecting, its own signal). */
+  readonly signal: AbortSignal;
+  /** Options for the session the connector creates. */
+  readonly session: SessionSettings;
+}
+
+/**
+ * Opens a client connection for a runtime: connects, runs the opening handshake and resolves
+ * with the session (not started), or rejects with why it failed.
+ */
+export type Connector = (request: ConnectRequest) => Promise<Session>;
+
+/** Options of the {@link WebSocket} constructor beyond the WHATWG arguments. */
+export interface WebSocketInit extends SessionSettings {
+  /** The initial `binaryType`. Default `"blob"` (WHATWG). */
+  readonly binaryType?: BinaryType | undefined;
+  /** Opens the connection; supplied by the runtime adapter. */
+  readonly connector?: Connector | undefined;
+  /** Gives up connecting when aborted: the socket fails with `error` then `close` 1006. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Wrap this already open session instead of connecting (a server's accepted connection). No
+   * `open` event is fired; the caller starts the session once its listeners are attached.
+   */
+  readonly session?: Session | undefined;
+}
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+type Handler = ((this: WebSocket, event: Event) => unknown) | null;
+
+/** Per WebIDL `[Clamp] unsigned short`. */
+function clampUnsignedShort(value: number): number {
+  const number = Number(value);
+  if (Number.isNaN(number)) return 0;
+  const clamped = Math.min(65535, Math.max(0, number));
+  const rounded = Math.round(clamped);
+  // Round half to even.
+  return Math.abs(clamped - Math.trunc(clamped)) === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
+}
+
+/**
+ * A WebSocket connection, as in browsers.
+ *
+ * @example
+ * ```ts
+ * import { WebSocket } from "@ws/node"; // the adapter supplies the connector
+ * const ws = new WebSocket("ws://127.0.0.1:8080/chat", "chat");
+ * ws.binaryType = "arraybuffer";
+ * ws.onopen = () => ws.send("hello");
+ * ws.onmessage = (event) => console.log(event.data);
+ * ws.onclose = (event) => console.log(event.code, event.reason, event.wasClean);
+ * ```
+ */
+export class WebSocket extends EventTarget {
+  /** The connection has not yet been established. */
+  static readonly CONNECTING: 0 = CONNECTING;
+  /** The connection is established and communication is possible. */
+  static readonly OPEN: 1 = OPEN;
+  /** The connection is going through the closing handshake, or `close()` was called. */
+  static readonly CLOSING: 2 = CLOSING;
+  /** The connection has been closed or could not be opened. */
+  static readonly CLOSED: 3 = CLOSED;
+  /** {@link WebSocket.CONNECTING} */
+  readonly CONNECTING: 0 = CONNECTING;
+  /** {@link WebSocket.OPEN} */
+  readonly OPEN: 1 = OPEN;
+  /** {@link WebSocket.CLOSING} */
+  readonly CLOSING: 2 = CLOSING;
+  /** {@link WebSocket.CLOSED} */
+  readonly CLOSED: 3 = CLOSED;
+
+  readonly #url: string;
+  readonly #origin: string;
+  /** A server's socket: `close()` accepts every code that may be sent (RFC 6455 §7.4). */
+  readonly #server: boolean;
+  #readyState: number = CONNECTING;
+  #binaryType: BinaryType;
+  #session: Session | undefined;
+  #abort: AbortController | undefined;
+  #error: unknown;
+  /** Bytes of sends waiting on a `Blob`, or discarded after close (WHATWG counts them). */
+  #pendingBytes = 0;
+  #sendChain: Promise<void> | undefined;
+  #chained = 0;
+  #handlers = new Map<string, Handler>();
+  #consumerWaiters: ((iterator: AsyncIterableIterator<Received> | undefined) => void)[] = [];
+  #opened: Promise<void> | undefined;
+  #openedSettle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+
+  /**
+   * @param url a `ws:`/`wss:` (or `http:`/`https:`) URL without fragment; else `SyntaxError`.
+   * @param protocols subprotocols to offer, unique tokens; else `SyntaxError`.
+   * @param init the connector and session options (see {@link WebSocketInit}).
+   */
+  constructor(url: string | URL, protocols?: string | readonly string[], init: WebSocketInit = {}) {
+    super();
+    const { binaryType, connector, signal, session, ...settings } = init;
+    this.#binaryType = binaryType ?? "blob";
+    let parsed: WebSocketUrl;
+    try {
+      parsed = parseWebSocketUrl(String(url));
+    } catch (error) {
+      throw new DOMException(error instanceof Error ? error.message : String(error), "SyntaxError");
+    }
+    this.#url = parsed.href;
+    this.#origin = new URL(parsed.href).origin;
+    this.#server = session !== undefined;
+    if (session !== undefined) {
+      this.#attach(session, false);
+      return;
+    }
+    const offered =
+      protocols === undefined ? [] : typeof protocols === "string" ? [protocols] : [...protocols];
+    try {
+      validateProtocols(offered);
+    } catch (error) {
+      throw new DOMException(error instanceof Error ? error.message : String(error), "SyntaxError");
+    }
+    if (connector === undefined) {
+      throw new TypeError(
+        "Cannot create WebSocket: no connector; use the WebSocket of @ws/node, @ws/deno or @ws/bun",
+      );
+    }
+    const abort = new AbortController();
+    this.#abort = abort;
+    if (signal !== undefined) {
+      if (signal.aborted) abort.abort(signal.reason);
+      else signal.addEventListener("abort", () => abort.abort(signal.reason), { once: true });
+    }
+    let promise: Promise<Session>;
+    try {
+      promise = connector({ url: parsed, protocols: offered, signal: abort.signal, session: settings });
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    promise.then(
+      (opened) => {
+        this.#abort = undefined;
+        if (this.#readyState !== CONNECTING) {
+          opened.terminate();
+          this.#failConnect(
+            abort.signal.reason ?? new DOMException("WebSocket was closed before it opened", "AbortError"),
+          );
+          return;
+        }
+        this.#attach(opened, true);
+      },
+      (error: unknown) => {
+        this.#abort = undefined;
+        this.#failConnect(error);
+      },
+    );
+  }
+
+  /** The URL, with a `ws:` or `wss:` scheme. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
+  get readyState(): number {
+    if (this.#readyState === OPEN && this.#session !== undefined && this.#session.state !== "open")
+      return CLOSING;
+    return this.#readyState;
+  }
+
+  /** The subprotocol the server selected, or "". */
+  get protocol(): string {
+    return this.#session?.protocol ?? "";
+  }
+
+  /** The extensions the server accepted (its `Sec-WebSocket-Extensions` value), or "". */
+  get extensions(): string {
+    return this.#session?.extensions ?? "";
+  }
+
+  /**
+   * Bytes queued by `send()` and not yet flushed by the runtime (frame headers included), plus
+   * those of sends made after the connection started closing (WHATWG keeps counting them).
+   */
+  get bufferedAmount(): number {
+    return (this.#session?.bufferedAmount ?? 0) + this.#pendingBytes;
+  }
+
+  /** What `message` events carry for binary messages. */
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+  set binaryType(value: BinaryType) {
+    // WHATWG: an unknown value is ignored (the IDL enum makes the setter a no-op).
+    if (value === "blob" || value === "arraybuffer" || value === "uint8array") this.#binaryType = value;
+  }
+
+  /** The underlying session, once open (advanced use). */
+  get session(): Session | undefined {
+    return this.#session;
+  }
+
+  /** Handler of the `open` event. */
+  get onopen(): Handler {
+    return this.#handlers.get("open") ?? null;
+  }
+  set onopen(handler: Handler) {
+    this.#setHandler("open", handler);
+  }
+  /** Handler of `message` events (`MessageEvent`). */
+  get onmessage(): Handler {
+    return this.#handlers.get("message") ?? null;
+  }
+  set onmessage(handler: Handler) {
+    this.#setHandler("message", handler);
+  }
+  /** Handler of the `error` event. */
+  get onerror(): Handler {
+    return this.#handlers.get("error") ?? null;
+  }
+  set onerror(handler: Handler) {
+    this.#setHandler("error", handler);
+  }
+  /** Handler of the `close` event ({@link CloseEvent}). */
+  get onclose(): Handler {
+    return this.#handlers.get("close") ?? null;
+  }
+  set onclose(handler: Handler) {
+    this.#setHandler("close", handler);
+  }
+
+  #setHandler(type: string, handler: Handler): void {
+    if (!this.#handlers.has(type)) {
+      this.addEventListener(type, (event) => {
+        const current = this.#handlers.get(type);
+        if (typeof current === "function") current.call(this, event);
+      });
+    }
+    this.#handlers.set(type, typeof handler === "function" ? handler : null);
+  }
+
+  /**
+   * Resolves when the connection is open; rejects with why it could not be opened (a typed
+   * error from the adapter, e.g. `HandshakeRejectedError`).
+   */
+  get opened(): Promise<void> {
+    if (this.#opened === undefined) {
+      if (this.#readyState !== CONNECTING) {
+        this.#opened = this.#session !== undefined ? Promise.resolve() : Promise.reject(this.#error);
+      } else {
+        this.#opened = new Promise((resolve, reject) => {
+          this.#openedSettle = { resolve, reject };
+        });
+      }
+    }
+    return this.#opened;
+  }
+
+  /**
+   * Sends a message: a string as text, an `ArrayBuffer`, a view or a `Blob` as binary (WHATWG).
+   * Throws `InvalidStateError` while connecting; after closing starts, the data is discarded.
+   * Returns false when the send queue is full: wait for `drained()` (an extra).
+   */
+  send(data: string | ArrayBuffer | ArrayBufferView | Blob, options?: SendOptions): boolean {
+    if (this.#readyState === CONNECTING) {
+      throw new DOMException("Cannot send: the WebSocket is still connecting", "InvalidStateError");
+    }
+    if (typeof Blob !== "undefined" && data instanceof Blob) {
+      const size = data.size;
+      this.#pendingBytes += size;
+      this.#chain(async () => {
+        const bytes = new Uint8Array(await data.arrayBuffer());
+        this.#pendingBytes -= size;
+        this.#sendNow(bytes, options);
+      });
+      return false;
+    }
+    const payload = typeof data === "string" ? data : toBytes(data as ArrayBuffer | ArrayBufferView);
+    if (this.#sendChain !== undefined) {
+      this.#pendingBytes += typeof payload === "string" ? utf8Length(payload) : payload.length;
+      this.#chain(async () => {
+        this.#pendingBytes -= typeof payload === "string" ? utf8Length(payload) : payload.length;
+        this.#sendNow(payload, options);
+      });
+      return false;
+    }
+    return this.#sendNow(payload, options);
+  }
+
+  /** Keeps sends in order behind a `Blob` being read. */
+  #chain(step: () => Promise<void>): void {
+    this.#chained++;
+    this.#sendChain = (this.#sendChain ?? Promise.resolve()).then(step).finally(() => {
+      if (--this.#chained === 0) this.#sendChain = undefined;
+    });
+    this.#sendChain.catch(() => {});
+  }
+
+  #sendNow(payload: string | Uint8Array, options: SendOptions | undefined): boolean {
+    const session = this.#session;
+    if (session === undefined || session.state !== "open" || this.#readyState !== OPEN) {
+      this.#pendingBytes += typeof payload === "string" ? utf8Length(payload) : payload.length;
+      return false;
+    }
+    return session.send(payload, options);
+  }
+
+  /** Resolves when the send queue has drained (an extra; see `send()`'s return value). */
+  drained(): Promise<void> {
+    return this.#session?.drained() ?? Promise.resolve();
+  }
+
+  /**
+   * Starts the closing handshake (WHATWG `close()`): `code` must be 1000 or 3000–4999
+   * (`InvalidAccessError`), `reason` at most 123 UTF-8 bytes (`SyntaxError`). While
+   * connecting, the connection attempt is failed. A server's socket also accepts the other
+   * codes that may be sent (1001–1003, 1007–1014, RFC 6455 §7.4).
+   */
+  close(code?: number, reason?: string): void {
+    let closeCode = code === undefined ? undefined : clampUnsignedShort(code);
+    if (this.#server) {
+      if (closeCode !== undefined && !isValidCloseCode(closeCode)) {
+        throw new DOMException(
+          `Cannot close: code ${closeCode} may not be sent (RFC 6455 §7.4)`,
+          "InvalidAccessError",
+        );
+      }
+    } else if (closeCode !== undefined && closeCode !== 1000 && !(closeCode >= 3000 && closeCode <= 4999)) {
+      throw new DOMException(
+        `Cannot close: code ${closeCode} is neither 1000 nor in 3000–4999`,
+        "InvalidAccessError",
+      );
+    }
+    const closeReason = reason === undefined ? undefined : String(reason);
+    if (closeReason !== undefined && utf8Length(closeReason) > 123) {
+      throw new DOMException("Cannot close: the reason is longer than 123 UTF-8 bytes", "SyntaxError");
+    }
+    if (this.#readyState === CLOSING || this.#readyState === CLOSED) return;
+    if (this.#readyState === CONNECTING) {
+      this.#readyState = CLOSING;
+      this.#abort?.abort(
+        new DOMException("WebSocket was closed before the connection was established", "AbortError"),
+      );
+      return;
+    }
+    if (closeReason !== undefined && closeCode === undefined) closeCode = 1000;
+    this.#readyState = CLOSING;
+    this.#session?.close(closeCode, closeReason);
+  }
+
+  /** Closes the connection at once, without a close handshake (reported as 1006). */
+  terminate(): void {
+    if (this.#readyState === CONNECTING) {
+      this.close();
+      return;
+    }
+    this.#session?.terminate();
+  }
+
+  /** Sends a ping; resolves with the round-trip time in ms when the pong arrives. */
+  ping(payload?: MessageData): Promise<number> {
+    if (this.#session === undefined || this.#readyState !== OPEN) {
+      return Promise.reject(new DOMException("Cannot ping: the WebSocket is not open", "InvalidStateError"));
+    }
+    return this.#session.ping(payload);
+  }
+
+  /**
+   * Sends one message from the pieces of `source`, one frame per piece, waiting for the send
+   * queue between pieces (for large messages).
+   */
+  async sendStream(
+    source: AsyncIterable<MessageData> | Iterable<MessageData> | ReadableStream<MessageData>,
+    options?: SendStreamOptions,
+  ): Promise<void> {
+    await this.opened;
+    await (this.#session as Session).sendStream(source, options);
+  }
+
+  /**
+   * The messages, with receive backpressure (reading pauses while the loop is behind). Binary
+   * messages are `Uint8Array`s whatever `binaryType` is. Ends when the connection closes.
+   * `message` events are dispatched too.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<string | Uint8Array> {
+    return this.#lazyIterator() as AsyncIterableIterator<string | Uint8Array>;
+  }
+
+  /** The pieces of each message as they arrive, when opened with `streamMessages: true`. */
+  pieces(): AsyncIterableIterator<MessagePiece> {
+    return this.#lazyIterator() as AsyncIterableIterator<MessagePiece>;
+  }
+
+  /**
+   * A WebSocketStream-like pair: `readable` yields messages (with receive backpressure),
+   * `writable` sends each chunk and waits for the send queue; closing it closes the socket.
+   */
+  stream(): { readable: ReadableStream<Received>; writable: WritableStream<MessageData> } {
+    const iterator = this.#lazyIterator();
+    const readable = new ReadableStream<Received>(
+      {
+        pull: async (controller) => {
+          const result = await iterator.next();
+          if (result.done) controller.close();
+          else controller.enqueue(result.value);
+        },
+        cancel: async () => {
+          await iterator.return?.();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    const writable = new WritableStream<MessageData>({
+      write: async (chunk) => {
+        await this.opened;
+        if (!this.send(typeof chunk === "string" ? chunk : toBytes(chunk))) await this.drained();
+      },
+      close: async () => {
+        this.close(1000);
+        const session = this.#session;
+        if (session !== undefined) await session.closed;
+      },
+      abort: () => {
+        this.close(1000);
+      },
+    });
+    return { readable, writable };
+  }
+
+  /** An iterator over the session's messages, attached before any message is delivered. */
+  #lazyIterator(): AsyncIterableIterator<Received> {
+    let inner: AsyncIterableIterator<Received> | undefined;
+    let ready: Promise<AsyncIterableIterator<Received> | undefined>;
+    const session = this.#session;
+    if (session !== undefined) {
+      inner = session.streamMessages ? session.pieces() : session.messages();
+      ready = Promise.resolve(inner);
+    } else if (this.#readyState === CONNECTING) {
+      ready = new Promise((resolve) => this.#consumerWaiters.push(resolve));
+    } else {
+      ready = Promise.resolve(undefined);
+    }
+    const done: IteratorResult<Received> = { done: true, value: undefined };
+    const iterator: AsyncIterableIterator<Received> = {
+      next: async () => {
+        inner ??= await ready;
+        return inner === undefined ? done : inner.next();
+      },
+      return: async () => {
+        inner ??= await ready;
+        await inner?.return?.();
+        return done;
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  #attach(session: Session, fireOpen: boolean): void {
+    this.#session = session;
+    this.#readyState = OPEN;
+    session.handler = {
+      message: (data) => this.#onMessage(data),
+      piece: (piece) => {
+        if (this.#readyState === OPEN) this.dispatchEvent(new MessageEvent("message", { data: piece }));
+      },
+      error: (error) => {
+        this.#error = error;
+      },
+      close: (info) => this.#onClose(info),
+    };
+    // Pull consumers registered while connecting attach before the first message.
+    const waiters = this.#consumerWaiters;
+    this.#consumerWaiters = [];
+    for (const resolve of waiters) resolve(session.streamMessages ? session.pieces() : session.messages());
+    this.#openedSettle?.resolve();
+    if (!fireOpen) return; // A server's socket: the server starts the session after 'connection'.
+    this.dispatchEvent(new Event("open"));
+    // Messages are delivered from the next task (as a browser queues them), so code that
+    // awaited `opened` (or `connect()`) can attach its listeners first.
+    setTimeout(() => session.start(), 0);
+  }
+
+  #onMessage(data: string | Uint8Array): void {
+    if (this.#readyState !== OPEN) return;
+    let value: string | Uint8Array | ArrayBuffer | Blob = data;
+    if (typeof data !== "string") {
+      if (this.#binaryType === "arraybuffer") {
+        value =
+          data.byteOffset === 0 &&
+          data.byteLength === data.buffer.byteLength &&
+          data.buffer instanceof ArrayBuffer
+            ? data.buffer
+            : Uint8Array.prototype.slice.call(data).buffer;
+      } else if (this.#binaryType === "blob") {
+        value = new Blob([data as Uint8Array<ArrayBuffer>]);
+      }
+    }
+    this.dispatchEvent(new MessageEvent("message", { data: value, origin: this.#origin }));
+  }
+
+  #onClose(info: CloseInfo): void {
+    this.#readyState = CLOSED;
+    // WHATWG "the WebSocket connection is closed": error first when the connection was failed.
+    if (info.error !== undefined) this.dispatchEvent(new WebSocketErrorEvent("error", info.error));
+    else if (this.#error !== undefined) this.dispatchEvent(new WebSocketErrorEvent("error", this.#error));
+    this.dispatchEvent(
+      new CloseEvent("close", { wasClean: info.wasClean, code: info.code, reason: info.reason }),
+    );
+  }
+
+  #failConnect(error: unknown): void {
+    this.#error = error;
+    this.#readyState = CLOSED;
+    for (const resolve of this.#consumerWaiters) resolve(undefined);
+    this.#consumerWaiters = [];
+    if (this.#openedSettle !== undefined) {
+      this.#openedSettle.reject(error);
+    } else if (this.#opened === undefined) {
+      this.#opened = Promise.reject(error);
+      this.#opened.catch(() => {});
+    }
+    this.dispatchEvent(new WebSocketErrorEvent("error", error));
+    this.dispatchEvent(new CloseEvent("close", { wasClean: false, code: 1006, reason: "" }));
+  }
+
+  /** Why the connection failed or could not be opened, if it did. */
+  get error(): unknown {
+    return this.#error;
+  }
+}
