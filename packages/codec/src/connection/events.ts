@@ -54,8 +54,9 @@ export interface CloseEvent {
   readonly reason: string;
 }
 /**
- * The peer broke the protocol. Terminal: the connection's state is now `failed`; the
- * adapter should send {@link Connection.failureCloseFrame} (if any) and close the transport.
+ * The peer broke the protocol. Terminal: the connection's state is now `failed`; the adapter
+ * should send a close frame with `error.closeCode` (still allowed once, if no close frame was
+ * sent before) and close the transport ("_Fail the WebSocket Connection_", RFC 6455 §7.1.7).
  */
 export interface FailedEvent {
   readonly type: "failed";
