@@ -39,7 +39,7 @@ export {
   ProtocolError,
   RemoteProtocolError,
 } from "./errors.ts";
-export type * from "./extensions/index.ts";
+export * from "./extensions/index.ts";
 export * from "./handshake/index.ts";
 export { DEFAULT_LIMITS, type Limits, resolveLimits } from "./limits.ts";
 export { isValidUtf8 } from "./message/utf8.ts";

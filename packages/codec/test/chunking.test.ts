@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Connection, type InboundEvent, type OutboundEvent } from "../src/index.ts";
-import { concatBytes, feed, normalize, splitAt } from "./helpers.ts";
+import { concatBytes, feed, normalize, splitAt, sync } from "./helpers.ts";
 
 const text = fc.string({ unit: "grapheme", maxLength: 60 });
 const bytes = fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.constant(new Uint8Array(70000).fill(3)));
@@ -56,7 +56,7 @@ describe("chunking invariance", () => {
     fc.assert(
       fc.property(script, fc.array(fc.nat(), { maxLength: 20 }), fc.boolean(), (events, cuts, stream) => {
         const client = new Connection({ role: "client" });
-        const wire = concatBytes(events.flatMap((e) => client.send(e)));
+        const wire = concatBytes(events.flatMap((e) => sync(client.send(e))));
         const reference = feed(new Connection({ role: "server" }), [wire]);
         const split = splitAt(
           wire,
@@ -74,7 +74,7 @@ describe("chunking invariance", () => {
     fc.assert(
       fc.property(script, (events) => {
         const client = new Connection({ role: "client" });
-        const wire = concatBytes(events.flatMap((e) => client.send(e)));
+        const wire = concatBytes(events.flatMap((e) => sync(client.send(e))));
         const reference = feed(new Connection({ role: "server" }), [wire]);
         const head: Uint8Array[] = Array.from(wire.subarray(0, 20000), (b) => new Uint8Array([b]));
         const tail: Uint8Array[] = wire.length > 20000 ? [wire.subarray(20000)] : [];
@@ -98,7 +98,7 @@ describe("chunking invariance", () => {
           );
           const client = new Connection({ role: "client" });
           const wire = parts.flatMap((part, i) =>
-            client.send({ type: "binary-piece", data: part, last: i === parts.length - 1 }),
+            sync(client.send({ type: "binary-piece", data: part, last: i === parts.length - 1 })),
           );
           // Re-label the frames as text: the first frame's opcode 2 → 1.
           const first = wire[0] as Uint8Array;

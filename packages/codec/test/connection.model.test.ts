@@ -10,14 +10,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import {
-  Connection,
-  closeReplyFor,
-  type InboundEvent,
-  LocalProtocolError,
-  NEED_DATA,
-  pongFor,
-} from "../src/index.ts";
+import { Connection, closeReplyFor, type InboundEvent, LocalProtocolError, pongFor } from "../src/index.ts";
+import { drain, sync } from "./helpers.ts";
 
 type Side = "client" | "server";
 
@@ -32,7 +26,7 @@ class LinkedPair {
 
   send(from: Side, event: Parameters<Connection["send"]>[0]): void {
     const to: Side = from === "client" ? "server" : "client";
-    this.inbox[to].push(...this.conn[from].send(event));
+    this.inbox[to].push(...sync(this.conn[from].send(event)));
   }
 
   /** Delivers up to `count` chunks to `side` and runs its policy on the events. */
@@ -40,7 +34,7 @@ class LinkedPair {
     const conn = this.conn[side];
     for (let i = 0; i < count && this.inbox[side].length > 0; i++) {
       conn.receive((this.inbox[side].shift() as Uint8Array).slice());
-      for (let e = conn.nextEvent(); e !== NEED_DATA; e = conn.nextEvent()) {
+      for (const e of drain(conn)) {
         this.received[side].push(e);
         if (e.type === "ping" && conn.canSend) this.send(side, pongFor(e));
         if (e.type === "close" && conn.canSendClose) this.send(side, closeReplyFor(e));

@@ -5,8 +5,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Connection, NEED_DATA, RemoteProtocolError } from "../src/index.ts";
-import { concatBytes } from "./helpers.ts";
+import { Connection, RemoteProtocolError } from "../src/index.ts";
+import { concatBytes, drain, sync } from "./helpers.ts";
 
 const TIME_LIMIT_MS = 4000;
 
@@ -15,7 +15,7 @@ function run(role: "client" | "server", chunks: readonly Uint8Array[], streamMes
   let failed = false;
   for (const chunk of chunks) {
     conn.receive(chunk);
-    for (let e = conn.nextEvent(); e !== NEED_DATA; e = conn.nextEvent()) {
+    for (const e of drain(conn)) {
       expect(failed).toBe(false);
       if (e.type === "failed") {
         failed = true;
@@ -32,11 +32,11 @@ function run(role: "client" | "server", chunks: readonly Uint8Array[], streamMes
 function validStream(seed: number): Uint8Array {
   const client = new Connection({ role: "client", random: (t) => t.fill(seed & 0xff) });
   return concatBytes([
-    ...client.send({ type: "text", data: "héllo wörld €" }),
-    ...client.send({ type: "binary-piece", data: new Uint8Array(300).fill(seed & 0xff), last: false }),
-    ...client.send({ type: "ping", payload: new Uint8Array([1, 2, 3]) }),
-    ...client.send({ type: "binary-piece", data: new Uint8Array(10), last: true }),
-    ...client.send({ type: "close", code: 1000, reason: "bye" }),
+    ...sync(client.send({ type: "text", data: "héllo wörld €" })),
+    ...sync(client.send({ type: "binary-piece", data: new Uint8Array(300).fill(seed & 0xff), last: false })),
+    ...sync(client.send({ type: "ping", payload: new Uint8Array([1, 2, 3]) })),
+    ...sync(client.send({ type: "binary-piece", data: new Uint8Array(10), last: true })),
+    ...sync(client.send({ type: "close", code: 1000, reason: "bye" })),
   ]);
 }
 

@@ -1,7 +1,7 @@
 /** Shared helpers for the codec's test suites. */
 
 import type { FrameDecoder, FramePiece } from "../src/frame/index.ts";
-import { type Connection, type InboundEvent, NEED_DATA } from "../src/index.ts";
+import { type Connection, type InboundEvent, NEED_DATA, PENDING } from "../src/index.ts";
 
 export function hex(text: string): Uint8Array {
   const clean = text.replace(/\s+/g, "");
@@ -36,11 +36,30 @@ export function splitAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[
   return out;
 }
 
-/** Drains every event from a connection until NEED_DATA. */
+/** Drains every event from a connection until NEED_DATA (no asynchronous extension here). */
 export function drain(conn: Connection): InboundEvent[] {
   const events: InboundEvent[] = [];
-  for (let e = conn.nextEvent(); e !== NEED_DATA; e = conn.nextEvent()) events.push(e);
+  for (let e = conn.nextEvent(); e !== NEED_DATA; e = conn.nextEvent()) {
+    if (e === PENDING) throw new Error("unexpected PENDING: this helper is for synchronous extensions");
+    events.push(e);
+  }
   return events;
+}
+
+/** Drains every event, waiting whenever an asynchronous extension is at work. */
+export async function drainAsync(conn: Connection): Promise<InboundEvent[]> {
+  const events: InboundEvent[] = [];
+  for (let e = conn.nextEvent(); e !== NEED_DATA; e = conn.nextEvent()) {
+    if (e === PENDING) await conn.pending;
+    else events.push(e);
+  }
+  return events;
+}
+
+/** The bytes of a send that must have completed synchronously. */
+export function sync(result: Uint8Array[] | Promise<Uint8Array[]>): Uint8Array[] {
+  if (result instanceof Promise) throw new Error("unexpected asynchronous send");
+  return result;
 }
 
 /** Feeds chunks (copied, since the connection unmasks in place) and drains all events. */

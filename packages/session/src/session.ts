@@ -27,6 +27,7 @@ import {
   LocalProtocolError,
   NEED_DATA,
   type OutboundEvent,
+  PENDING,
   pongFor,
   type RandomSource,
   type RemoteProtocolError,
@@ -247,6 +248,11 @@ export class Session {
   #blocked = false;
   #drainWaiters: (() => void)[] = [];
   #endPending = false;
+  // Sends whose bytes an asynchronous extension (permessage-deflate) is still producing, and
+  // their payload sizes (counted in bufferedAmount meanwhile).
+  #encoding = 0;
+  #encodingBytes = 0;
+  #decoding = false;
   #ended = false;
   #destroyed = false;
   #eof = false;
@@ -366,7 +372,9 @@ export class Session {
    * message to finish, and the transport's own `bufferedAmount`.
    */
   get bufferedAmount(): number {
-    return this.#queuedBytes + this.#deferredBytes + (this.#transport.bufferedAmount ?? 0);
+    return (
+      this.#queuedBytes + this.#deferredBytes + this.#encodingBytes + (this.#transport.bufferedAmount ?? 0)
+    );
   }
 
   /**
@@ -417,7 +425,7 @@ export class Session {
       this.#deferredBytes += size;
       return false;
     }
-    this.#write(this.connection.send(event));
+    this.#write(this.connection.send(event), size);
     return !this.#blocked;
   }
 
@@ -650,7 +658,37 @@ export class Session {
     throw new LocalProtocolError(ErrorCode.InvalidState, `Cannot ${what}: ${why}`);
   }
 
-  #write(chunks: Uint8Array[]): void {
+  /**
+   * Writes a send's bytes, or, when an asynchronous extension is still producing them, writes
+   * them when they are ready: the codec settles such results in call order, so the wire order
+   * is the send order. `size` is the payload counted in bufferedAmount meanwhile.
+   */
+  #write(result: Uint8Array[] | Promise<Uint8Array[]>, size = 0): void {
+    if (!(result instanceof Promise)) {
+      this.#writeNow(result);
+      return;
+    }
+    this.#encoding++;
+    this.#encodingBytes += size;
+    result.then(
+      (chunks) => {
+        this.#encodingDone(size);
+        this.#writeNow(chunks);
+        if (this.#endPending) this.#endTransport();
+      },
+      (error: unknown) => {
+        this.#encodingDone(size);
+        if (this.#state !== "closed") this.#fail(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  }
+
+  #encodingDone(size: number): void {
+    this.#encoding--;
+    this.#encodingBytes -= size;
+  }
+
+  #writeNow(chunks: Uint8Array[]): void {
     if (this.#destroyed || this.#ended) return;
     if (this.#blocked) {
       this.#queue.push(chunks);
@@ -668,6 +706,17 @@ export class Session {
       while (this.#state !== "closed" && !this.#readPaused) {
         const event = this.connection.nextEvent();
         if (event === NEED_DATA) break;
+        if (event === PENDING) {
+          // An extension decodes asynchronously: go on when it is done.
+          if (!this.#decoding) {
+            this.#decoding = true;
+            void this.connection.pending?.then(() => {
+              this.#decoding = false;
+              this.#process();
+            });
+          }
+          break;
+        }
         this.#handle(event);
       }
     } finally {
@@ -779,7 +828,7 @@ export class Session {
   /** Half-closes the transport once the queued frames are flushed. */
   #endTransport(): void {
     if (this.#ended || this.#destroyed) return;
-    if (this.#queue.length > 0) {
+    if (this.#queue.length > 0 || this.#encoding > 0) {
       this.#endPending = true;
       return;
     }
@@ -881,7 +930,7 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 async function* iterate<T>(source: AsyncIterable<T> | Iterable<T> | ReadableStream<T>): AsyncGenerator<T> {
   if (typeof (source as ReadableStream<T>).getReader === "function" && !(Symbol.asyncIterator in source)) {
-    const reader = (source as ReadableStream<T>).getReader();
+    const reader = (source as unknown as ReadableStream<T>).getReader();
     try {
       for (;;) {
         const { done, value } = await reader.read();

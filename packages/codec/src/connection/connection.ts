@@ -22,13 +22,20 @@ import { encodeFrameParts, encodeTextFrame } from "../frame/encode.ts";
 import { frameHeaderSize, writeFrameHeader } from "../frame/header.ts";
 import { maskInto } from "../frame/mask.ts";
 import { type Limits, resolveLimits } from "../limits.ts";
-import { MessageAssembler } from "../message/assembler.ts";
+import { concat, MessageAssembler } from "../message/assembler.ts";
 import { type RandomSource, utf8Encoder, webRandom } from "../web-globals.ts";
 import type { CloseEvent, InboundEvent, OutboundEvent, PingEvent, SendOptions } from "./events.ts";
 import { type ConnectionInput, ConnectionState, TRANSITIONS } from "./states.ts";
 
 /** Returned by {@link Connection.nextEvent} when more bytes are needed. */
 export const NEED_DATA: unique symbol = Symbol("NEED_DATA");
+
+/**
+ * Returned by {@link Connection.nextEvent} while an extension decodes a message asynchronously
+ * (permessage-deflate on node:zlib): wait for {@link Connection.pending}, then call
+ * `nextEvent` again. Never returned without an asynchronous extension.
+ */
+export const PENDING: unique symbol = Symbol("PENDING");
 
 /** Options for a {@link Connection}. */
 export interface ConnectionOptions {
@@ -48,6 +55,9 @@ export interface ConnectionOptions {
 const MASK_POOL_SIZE = 8192;
 
 const EMPTY = new Uint8Array(0);
+
+/** The outbound events whose bytes are always ready at once. */
+type PingPongOutbound = Extract<OutboundEvent, { readonly type: "ping" | "pong" }>;
 
 /** An outbound message being sent in pieces. */
 interface OutboundMessage {
@@ -96,6 +106,13 @@ export class Connection {
   #eof = false;
   #eofReported = false;
   #outbound: OutboundMessage | undefined;
+  // Asynchronous extension work: an inbound message being decoded, and the chain of sends
+  // whose bytes are not ready yet (later sends wait behind it to keep the wire order).
+  #inboundPending: Promise<void> | undefined;
+  #ready: InboundEvent | undefined;
+  #sendChain: Promise<void> | undefined;
+  #sendsPending = 0;
+  #extensionsClosed = false;
 
   constructor(options: ConnectionOptions) {
     if (options.role !== "client" && options.role !== "server") {
@@ -159,6 +176,14 @@ export class Connection {
     return !this.#closeSent && !this.#eof;
   }
 
+  /**
+   * While {@link nextEvent} returns {@link PENDING}: settles when an extension has finished
+   * decoding and `nextEvent` can go on. Otherwise undefined.
+   */
+  get pending(): Promise<void> | undefined {
+    return this.#inboundPending;
+  }
+
   /** Bytes received but not yet decoded. */
   get bufferedAmount(): number {
     return this.#decoder.bufferedAmount;
@@ -180,13 +205,35 @@ export class Connection {
     this.#decoder.push(chunk);
   }
 
-  /** Tells the connection that the transport ended (no more bytes will come). */
+  /**
+   * Tells the connection that the transport ended (no more bytes will come). Extensions are
+   * closed (their memory freed) once any asynchronous work has settled.
+   */
   receiveEof(): void {
+    if (this.#eof) return;
     this.#eof = true;
+    const work = [this.#inboundPending, this.#sendChain].filter((p) => p !== undefined);
+    if (work.length === 0) this.#closeExtensions();
+    else void Promise.all(work).then(() => this.#closeExtensions());
   }
 
-  /** Returns the next event, or {@link NEED_DATA} when the buffered bytes hold no more. */
-  nextEvent(): InboundEvent | typeof NEED_DATA {
+  #closeExtensions(): void {
+    if (this.#extensionsClosed) return;
+    this.#extensionsClosed = true;
+    for (const extension of this.extensions) extension.close?.();
+  }
+
+  /**
+   * Returns the next event, {@link NEED_DATA} when the buffered bytes hold no more, or
+   * {@link PENDING} while an extension decodes asynchronously.
+   */
+  nextEvent(): InboundEvent | typeof NEED_DATA | typeof PENDING {
+    if (this.#inboundPending !== undefined) return PENDING;
+    if (this.#ready !== undefined) {
+      const ready = this.#ready;
+      this.#ready = undefined;
+      return ready;
+    }
     if (this.#failure !== undefined) {
       if (!this.#failureReported) {
         this.#failureReported = true;
@@ -201,6 +248,10 @@ export class Connection {
         if (piece === undefined) break;
         if (isControlOpcode(piece.opcode)) return this.#control(piece);
         const message = this.#assembler.push(piece);
+        if (message instanceof Promise) {
+          this.#awaitMessage(message);
+          return PENDING;
+        }
         if (message !== undefined) return message;
       } catch (error) {
         if (!(error instanceof RemoteProtocolError)) throw error;
@@ -208,6 +259,21 @@ export class Connection {
       }
     }
     return this.#eofEvent();
+  }
+
+  #awaitMessage(work: Promise<InboundEvent | undefined>): void {
+    this.#inboundPending = work.then(
+      (message) => {
+        this.#inboundPending = undefined;
+        this.#ready = message;
+      },
+      (error: unknown) => {
+        this.#inboundPending = undefined;
+        // The assembler rejects with RemoteProtocolErrors only (extension faults become 1011).
+        this.#failure = error as RemoteProtocolError;
+        this.#transition("protocol-error");
+      },
+    );
   }
 
   #eofEvent(): InboundEvent | typeof NEED_DATA {
@@ -248,22 +314,35 @@ export class Connection {
   }
 
   /**
-   * Encodes an outbound event and returns the bytes to write, in order. Throws a
+   * Encodes an outbound event and returns the bytes to write. Throws a
    * {@link LocalProtocolError} when the state forbids it: data, pings and pongs after our close
    * frame; a second close frame; anything after the transport ended. After a failure, one close
    * frame may still be sent (the one that fails the connection, RFC 6455 §7.1.7).
+   *
+   * With an asynchronous extension (permessage-deflate on node:zlib), a message's bytes may come
+   * as a promise; data and close frames sent after it then come as promises too, settling in
+   * call order, so writing each result as soon as it is available keeps the wire order. Pings
+   * and pongs are always immediate (control frames may go between messages, RFC 6455 §5.4).
+   * A promise rejects with a {@link RemoteProtocolError} (1011) if an extension fails. Do not
+   * modify a payload until its bytes are out.
    */
-  send(event: OutboundEvent): Uint8Array[] {
+  send(event: PingPongOutbound): Uint8Array[];
+  send(event: OutboundEvent): Uint8Array[] | Promise<Uint8Array[]>;
+  send(event: OutboundEvent): Uint8Array[] | Promise<Uint8Array[]> {
     switch (event.type) {
-      case "text":
-        if (typeof event.data !== "string") throw new TypeError("Cannot send text: data must be a string");
+      case "text": {
+        const data = event.data;
+        if (typeof data !== "string") throw new TypeError("Cannot send text: data must be a string");
         this.#checkCanSendMessage("text");
-        return this.#sendWhole("text", event.data, event.options);
-      case "binary":
-        if (!(event.data instanceof Uint8Array))
+        return this.#inOrder(() => this.#sendWhole("text", data, event.options));
+      }
+      case "binary": {
+        const data = event.data;
+        if (!(data instanceof Uint8Array))
           throw new TypeError("Cannot send binary: data must be a Uint8Array");
         this.#checkCanSendMessage("binary");
-        return this.#sendWhole("binary", event.data, event.options);
+        return this.#inOrder(() => this.#sendWhole("binary", data, event.options));
+      }
       case "text-piece":
       case "binary-piece":
         return this.#sendPiece(
@@ -296,11 +375,32 @@ export class Connection {
         this.#closeSent = true;
         this.#outbound = undefined;
         this.#transition("send-close");
-        return this.#frame(Opcode.Close, true, 0, payload);
+        return this.#inOrder(() => this.#frame(Opcode.Close, true, 0, payload));
       }
       default:
         throw new TypeError(`Cannot send: unknown event type ${String((event as { type: unknown }).type)}`);
     }
+  }
+
+  /** Encodes now, unless earlier sends are still being encoded: then after them. */
+  #inOrder(encode: () => Uint8Array[] | Promise<Uint8Array[]>): Uint8Array[] | Promise<Uint8Array[]> {
+    let result: Uint8Array[] | Promise<Uint8Array[]>;
+    if (this.#sendChain === undefined) {
+      result = encode();
+      if (!(result instanceof Promise)) return result;
+    } else {
+      result = this.#sendChain.then(encode);
+    }
+    this.#sendsPending++;
+    this.#sendChain = result.then(
+      () => this.#sendSettled(),
+      () => this.#sendSettled(),
+    );
+    return result;
+  }
+
+  #sendSettled(): void {
+    if (--this.#sendsPending === 0) this.#sendChain = undefined;
   }
 
   #checkCanSend(what: string): void {
@@ -344,7 +444,7 @@ export class Connection {
     kind: "text" | "binary",
     data: string | Uint8Array,
     options: SendOptions | undefined,
-  ): Uint8Array[] {
+  ): Uint8Array[] | Promise<Uint8Array[]> {
     const opcode = kind === "text" ? Opcode.Text : Opcode.Binary;
     if (this.extensions.length === 0) {
       if (typeof data === "string") return encodeTextFrame(data, opcode, true, 0, this.#nextMaskingKey());
@@ -352,7 +452,7 @@ export class Connection {
     }
     const bytes = typeof data === "string" ? utf8Encoder.encode(data) : data;
     const message = this.#startMessage(kind, bytes.length, options);
-    return this.#frameParts(opcode, true, message.rsv, transform(message.encoders, bytes, true));
+    return this.#transformedFrame(opcode, true, message.rsv, message.encoders, bytes);
   }
 
   #sendPiece(
@@ -360,7 +460,7 @@ export class Connection {
     data: string | Uint8Array,
     last: boolean,
     options: SendOptions | undefined,
-  ): Uint8Array[] {
+  ): Uint8Array[] | Promise<Uint8Array[]> {
     const what = `${kind} piece`;
     if (typeof data !== "string" && !(data instanceof Uint8Array)) {
       throw new TypeError(`Cannot send ${what}: data must be a string or a Uint8Array`);
@@ -378,10 +478,25 @@ export class Connection {
     }
     const opcode = message.first ? (kind === "text" ? Opcode.Text : Opcode.Binary) : Opcode.Continuation;
     const rsv = message.first ? message.rsv : 0;
+    const encoders = message.encoders;
     message.first = false;
     if (last) this.#outbound = undefined;
     const bytes = typeof data === "string" ? utf8Encoder.encode(data) : data;
-    return this.#frameParts(opcode, last, rsv, transform(message.encoders, bytes, last));
+    return this.#inOrder(() => this.#transformedFrame(opcode, last, rsv, encoders, bytes));
+  }
+
+  /** One frame whose payload goes through the message's extension encoders first. */
+  #transformedFrame(
+    opcode: number,
+    fin: boolean,
+    rsv: number,
+    encoders: readonly MessageEncoder[],
+    bytes: Uint8Array,
+  ): Uint8Array[] | Promise<Uint8Array[]> {
+    if (encoders.length === 0) return this.#frame(opcode, fin, rsv, bytes);
+    const parts = transform(encoders, 0, [bytes], fin);
+    if (parts instanceof Promise) return parts.then((done) => this.#frameParts(opcode, fin, rsv, done));
+    return this.#frameParts(opcode, fin, rsv, parts);
   }
 
   #frame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): Uint8Array[] {
@@ -425,16 +540,41 @@ export class Connection {
   }
 }
 
-function transform(encoders: readonly MessageEncoder[], bytes: Uint8Array, last: boolean): Uint8Array[] {
-  let parts = [bytes];
-  for (const encoder of encoders) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < parts.length; i++) {
-      for (const out of encoder.push(parts[i] as Uint8Array, last && i === parts.length - 1)) next.push(out);
-    }
-    parts = next;
+/** Runs `parts` through encoder `index` and the ones after it, synchronously if they are. */
+function transform(
+  encoders: readonly MessageEncoder[],
+  index: number,
+  parts: Uint8Array[],
+  last: boolean,
+): Uint8Array[] | Promise<Uint8Array[]> {
+  if (index === encoders.length) return parts;
+  const encoder = encoders[index] as MessageEncoder;
+  const input = parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts);
+  let output: Uint8Array[] | Promise<Uint8Array[]>;
+  try {
+    output = encoder.push(input, last);
+  } catch (error) {
+    throw encodeFailure(error);
   }
-  return parts;
+  if (output instanceof Promise) {
+    return output.then(
+      (next) => transform(encoders, index + 1, next, last),
+      (error: unknown) => {
+        throw encodeFailure(error);
+      },
+    );
+  }
+  return transform(encoders, index + 1, output, last);
+}
+
+function encodeFailure(error: unknown): RemoteProtocolError {
+  if (error instanceof RemoteProtocolError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new RemoteProtocolError(
+    ErrorCode.ExtensionFailure,
+    1011,
+    `Cannot encode message: an extension failed: ${detail}`,
+  );
 }
 
 /** Builds the pong that answers `ping` (RFC 6455 §5.5.3: the same "Application data"). */

@@ -3,7 +3,14 @@
  *
  * @module
  */
-export { Connection, type ConnectionOptions, closeReplyFor, NEED_DATA, pongFor } from "./connection.ts";
+export {
+  Connection,
+  type ConnectionOptions,
+  closeReplyFor,
+  NEED_DATA,
+  PENDING,
+  pongFor,
+} from "./connection.ts";
 export type {
   BinaryEvent,
   BinaryPieceEvent,

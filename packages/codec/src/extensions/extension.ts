@@ -28,22 +28,31 @@ export interface ExtensionOffer {
   readonly params: readonly ExtensionParam[];
 }
 
-/** Decodes one inbound message's payload (for example, inflates it). Created per message. */
+/**
+ * Decodes one inbound message's payload (for example, inflates it). Created per message.
+ *
+ * Results may be promises (node:zlib's streaming API is asynchronous). The connection never
+ * calls `push` again before the previous result settled, and keeps events in order meanwhile.
+ */
 export interface MessageDecoder {
   /**
    * Takes the next piece of the message's payload and returns decoded bytes. `last` is true
-   * on the final piece. Must not produce more than `maxOutput` bytes in total for this call:
+   * on the final piece. `piece` is borrowed until the result settles. Must not produce more
+   * than `maxOutput` bytes in total for this call:
    * when it would, it throws a {@link RemoteProtocolError} with code `MESSAGE_TOO_BIG` and close
    * code 1009, having produced at most that much. Other failures throw a `RemoteProtocolError`
    * (code `EXTENSION_FAILURE`, close code 1007 for corrupt data or 1011).
    */
-  push(piece: Uint8Array, last: boolean, maxOutput: number): Uint8Array[];
+  push(piece: Uint8Array, last: boolean, maxOutput: number): Uint8Array[] | Promise<Uint8Array[]>;
 }
 
-/** Encodes one outbound message's payload (for example, deflates it). Created per message. */
+/**
+ * Encodes one outbound message's payload (for example, deflates it). Created per message.
+ * Results may be promises; the connection keeps the frames of later sends behind them.
+ */
 export interface MessageEncoder {
   /** Takes the next piece of the message's payload and returns encoded bytes; `last` ends it. */
-  push(piece: Uint8Array, last: boolean): Uint8Array[];
+  push(piece: Uint8Array, last: boolean): Uint8Array[] | Promise<Uint8Array[]>;
 }
 
 /** A negotiated extension, used by one connection. */
@@ -70,6 +79,11 @@ export interface Extension {
     size: number | undefined,
     options: SendOptions | undefined,
   ): { readonly rsv: number; readonly encoder: MessageEncoder } | undefined;
+  /**
+   * Frees the extension's resources (for example zlib memory). Called once when the connection
+   * ends (the transport ended, after pending work settled). Idempotent.
+   */
+  close?(): void;
 }
 
 /** Negotiates one kind of extension during the opening handshake (RFC 6455 §9.1). */

@@ -1,8 +1,16 @@
 /**
- * The extension interface (RFC 6455 §9).
+ * The extension interface (RFC 6455 §9) and permessage-deflate (RFC 7692).
  *
  * @module
  */
+
+export type {
+  Compressor,
+  CompressorOptions,
+  Decompressor,
+  DecompressorOptions,
+  DeflateEngine,
+} from "./deflate-engine.ts";
 export type {
   Extension,
   ExtensionFactory,
@@ -11,3 +19,22 @@ export type {
   MessageDecoder,
   MessageEncoder,
 } from "./extension.ts";
+export {
+  DEFAULT_DEFLATE_THRESHOLD,
+  type NegotiatedDeflate,
+  PERMESSAGE_DEFLATE,
+  type PermessageDeflateExtension,
+  type PermessageDeflateFactory,
+  type PermessageDeflateOptions,
+  type PermessageDeflateParams,
+  permessageDeflate,
+} from "./permessage-deflate.ts";
+export {
+  createZlibEngine,
+  DEFAULT_SYNC_MAX_SIZE,
+  DEFAULT_ZLIB_CONCURRENCY,
+  type ZlibEngineOptions,
+  type ZlibLike,
+  type ZlibOptionsLike,
+  type ZlibStreamLike,
+} from "./zlib-engine.ts";

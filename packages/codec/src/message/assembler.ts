@@ -41,8 +41,6 @@ function fail(code: ErrorCode, closeCode: FailureCloseCode, detail: string): nev
   throw new RemoteProtocolError(code, closeCode, `Cannot assemble message: ${detail}`);
 }
 
-const EMPTY = new Uint8Array(0);
-
 /** Assembles data frame pieces into messages. Throws {@link RemoteProtocolError} on a violation. */
 export class MessageAssembler {
   readonly #options: MessageAssemblerOptions;
@@ -69,18 +67,35 @@ export class MessageAssembler {
   }
 
   /**
-   * Takes one data frame piece; returns a message or message piece to deliver, if any.
+   * Takes one data frame piece; returns a message or message piece to deliver, if any. When an
+   * extension decodes asynchronously, returns a promise of that instead; the caller must not
+   * push again before it settles. Failures throw (or reject with) a {@link RemoteProtocolError}.
    */
-  push(piece: FramePiece): AssembledMessage | undefined {
+  push(piece: FramePiece): AssembledMessage | undefined | Promise<AssembledMessage | undefined> {
     if (piece.first) this.#frameStarts(piece);
-    let data = piece.data;
-    const frameEnds = piece.last;
-    const messageEnds = frameEnds && piece.fin;
-    if (this.#decoders !== undefined) {
-      data = this.#decode(data, messageEnds);
-    } else {
-      this.#size += data.length;
+    const messageEnds = piece.last && piece.fin;
+    if (this.#decoders === undefined) {
+      this.#size += piece.data.length;
+      return this.#deliver(piece.data, messageEnds);
     }
+    const decoded = this.#decodeStage(0, piece.data, messageEnds);
+    if (decoded instanceof Promise) return decoded.then((data) => this.#deliverDecoded(data, messageEnds));
+    return this.#deliverDecoded(decoded, messageEnds);
+  }
+
+  #deliverDecoded(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
+    this.#size += data.length;
+    if (this.#size > this.#options.maxMessageSize) {
+      fail(
+        ErrorCode.MessageTooBig,
+        1009,
+        `the decoded message exceeds the limit of ${this.#options.maxMessageSize} bytes`,
+      );
+    }
+    return this.#deliver(data, messageEnds);
+  }
+
+  #deliver(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
     const message = this.#options.streamMessages
       ? this.#deliverPiece(data, messageEnds)
       : this.#collect(data, messageEnds);
@@ -131,28 +146,26 @@ export class MessageAssembler {
     return decoders.length === 0 ? undefined : decoders;
   }
 
-  #decode(input: Uint8Array, last: boolean): Uint8Array {
-    let pieces: Uint8Array[] = [input];
-    for (const decoder of this.#decoders as MessageDecoder[]) {
-      const next: Uint8Array[] = [];
-      for (let i = 0; i < pieces.length; i++) {
-        const isLast = last && i === pieces.length - 1;
-        const room = this.#options.maxMessageSize - this.#size;
-        for (const out of decoder.push(pieces[i] as Uint8Array, isLast, room)) next.push(out);
-      }
-      if (last && pieces.length === 0) for (const out of decoder.push(EMPTY, true, 0)) next.push(out);
-      pieces = next;
+  /** Runs the payload through decoder `index` and the ones after it, synchronously if they are. */
+  #decodeStage(index: number, input: Uint8Array, last: boolean): Uint8Array | Promise<Uint8Array> {
+    const decoders = this.#decoders as MessageDecoder[];
+    if (index === decoders.length) return input;
+    const room = Math.max(0, this.#options.maxMessageSize - this.#size);
+    let output: Uint8Array[] | Promise<Uint8Array[]>;
+    try {
+      output = (decoders[index] as MessageDecoder).push(input, last, room);
+    } catch (error) {
+      throw asExtensionFailure(error);
     }
-    const data = pieces.length === 1 ? (pieces[0] as Uint8Array) : concat(pieces);
-    this.#size += data.length;
-    if (this.#size > this.#options.maxMessageSize) {
-      fail(
-        ErrorCode.MessageTooBig,
-        1009,
-        `the decoded message exceeds the limit of ${this.#options.maxMessageSize} bytes`,
+    if (output instanceof Promise) {
+      return output.then(
+        (parts) => this.#decodeStage(index + 1, join(parts), last),
+        (error: unknown) => {
+          throw asExtensionFailure(error);
+        },
       );
     }
-    return data;
+    return this.#decodeStage(index + 1, join(output), last);
   }
 
   #collect(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
@@ -194,6 +207,21 @@ export class MessageAssembler {
     this.#binary = [];
     this.#delivered = false;
   }
+}
+
+/** A failure inside an extension that is not the peer's fault is an internal error (1011). */
+function asExtensionFailure(error: unknown): RemoteProtocolError {
+  if (error instanceof RemoteProtocolError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new RemoteProtocolError(
+    ErrorCode.ExtensionFailure,
+    1011,
+    `Cannot decode message: an extension failed: ${detail}`,
+  );
+}
+
+function join(parts: readonly Uint8Array[]): Uint8Array {
+  return parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts);
 }
 
 /** Concatenates byte arrays into one new array. */

@@ -1,0 +1,432 @@
+/**
+ * The zlib engine on the runtime's own `node:zlib` (these tests run under Node, Deno and Bun).
+ */
+
+import process from "node:process";
+import * as zlib from "node:zlib";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { RemoteProtocolError } from "../errors.ts";
+import type { Compressor, Decompressor } from "./deflate-engine.ts";
+import { endMessage } from "./permessage-deflate.ts";
+import { createZlibEngine, type ZlibLike, type ZlibStreamLike } from "./zlib-engine.ts";
+
+const TAIL = new Uint8Array([0, 0, 0xff, 0xff]);
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const fromHex = (s: string): Uint8Array =>
+  new Uint8Array((s.match(/../g) ?? []).map((h) => Number.parseInt(h, 16)));
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+/** Byte equality (vitest's toEqual walks typed arrays slowly). */
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+const run = async (result: Uint8Array[] | Promise<Uint8Array[]>): Promise<Uint8Array> => concat(await result);
+/** A message's last output without its 00 00 ff ff, as the extension sends it (RFC 7692 §7.2.1). */
+function strip(bytes: Uint8Array): Uint8Array {
+  expect(hex(bytes.subarray(bytes.length - 4))).toBe("0000ffff");
+  return bytes.subarray(0, bytes.length - 4);
+}
+
+/** A copy of the zlib module (its own limiter) that records what the engine does with it. */
+function spyZlib(): ZlibLike & {
+  calls: string[];
+  streamOptions: object[];
+  closed: number;
+  inFlight: number;
+  maxInFlight: number;
+} {
+  const spy = {
+    calls: [] as string[],
+    streamOptions: [] as object[],
+    closed: 0,
+    inFlight: 0,
+    maxInFlight: 0,
+    constants: zlib.constants,
+    createDeflateRaw: (options: object) => wrap(zlib.createDeflateRaw(options), "createDeflateRaw", options),
+    createInflateRaw: (options: object) => wrap(zlib.createInflateRaw(options), "createInflateRaw", options),
+    deflateRawSync: (input: Uint8Array, options: object) => {
+      spy.calls.push("deflateRawSync");
+      return zlib.deflateRawSync(input, options);
+    },
+    inflateRawSync: (input: Uint8Array, options: object) => {
+      spy.calls.push("inflateRawSync");
+      return zlib.inflateRawSync(input, options);
+    },
+  };
+  function wrap(stream: zlib.DeflateRaw | zlib.InflateRaw, name: string, options: object): ZlibStreamLike {
+    spy.calls.push(name);
+    spy.streamOptions.push(options);
+    const flush = stream.flush.bind(stream);
+    const close = stream.close.bind(stream);
+    return Object.assign(stream, {
+      flush(kind: number, callback: () => void) {
+        spy.inFlight++;
+        spy.maxInFlight = Math.max(spy.maxInFlight, spy.inFlight);
+        flush(kind, () => {
+          spy.inFlight--;
+          callback();
+        });
+      },
+      close() {
+        spy.closed++;
+        close();
+      },
+    }) as unknown as ZlibStreamLike;
+  }
+  return spy;
+}
+
+function compressor(
+  noContextTakeover: boolean,
+  windowBits = 15,
+  zlibModule: ZlibLike = zlib,
+  syncMaxSize?: number,
+) {
+  const engine = createZlibEngine(zlibModule, syncMaxSize === undefined ? {} : { syncMaxSize });
+  return engine.createCompressor({ windowBits, level: -1, memLevel: 8, noContextTakeover });
+}
+function decompressor(
+  noContextTakeover: boolean,
+  windowBits = 15,
+  zlibModule: ZlibLike = zlib,
+  syncMaxSize?: number,
+) {
+  const engine = createZlibEngine(zlibModule, syncMaxSize === undefined ? {} : { syncMaxSize });
+  return engine.createDecompressor({ windowBits, noContextTakeover });
+}
+
+async function expectRemoteError(promise: unknown, code: string, closeCode: number): Promise<void> {
+  let error: unknown;
+  try {
+    await promise;
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(RemoteProtocolError);
+  expect((error as RemoteProtocolError).code).toBe(code);
+  expect((error as RemoteProtocolError).closeCode).toBe(closeCode);
+}
+
+/** Calls `fn` and turns a synchronous throw into a rejected promise. */
+function attempt<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Compressible pseudo-random bytes (a small alphabet), deterministic. */
+function sample(size: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(size);
+  let s = seed;
+  for (let i = 0; i < size; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    out[i] = 97 + ((s >>> 16) % 8);
+  }
+  return out;
+}
+
+describe("createZlibEngine", () => {
+  it('compresses "Hello" to f2 48 cd c9 c9 07 00 + 00 00 ff ff (RFC 7692 §7.2.3.1), sync and async', async () => {
+    const sync = compressor(true).compress(text("Hello"), true);
+    expect(Array.isArray(sync)).toBe(true);
+    expect(hex(await run(sync))).toBe("f248cdc9c907000000ffff");
+    const async = compressor(false).compress(text("Hello"), true);
+    expect(async).toBeInstanceOf(Promise);
+    expect(hex(await run(async))).toBe("f248cdc9c907000000ffff");
+  });
+
+  it("shares the LZ77 window between messages with context takeover (RFC 7692 §7.2.3.2)", async () => {
+    const c = compressor(false);
+    expect(hex(await run(c.compress(text("Hello"), true)))).toBe("f248cdc9c907000000ffff");
+    expect(hex(await run(c.compress(text("Hello"), true)))).toBe("f2001100000000ffff");
+    c.close();
+    const n = compressor(true);
+    expect(hex(await run(n.compress(text("Hello"), true)))).toBe("f248cdc9c907000000ffff");
+    expect(hex(await run(n.compress(text("Hello"), true)))).toBe("f248cdc9c907000000ffff");
+  });
+
+  it("returns plain Uint8Arrays, never a runtime's Buffer", async () => {
+    for (const c of [compressor(true), compressor(false)]) {
+      for (const chunk of await c.compress(sample(100), true)) {
+        expect(Object.getPrototypeOf(chunk)).toBe(Uint8Array.prototype);
+      }
+    }
+  });
+
+  it("takes the synchronous fast path only for whole small messages without context takeover", async () => {
+    const spy = spyZlib();
+    const c = compressor(true, 15, spy);
+    expect(Array.isArray(c.compress(sample(8192), true))).toBe(true);
+    expect(c.compress(sample(8193), true)).toBeInstanceOf(Promise); // larger than syncMaxSize
+    const first = c.compress(sample(10), false); // a message in pieces
+    expect(first).toBeInstanceOf(Promise);
+    expect(c.compress(sample(10), true)).toBeInstanceOf(Promise);
+    await first;
+    expect(spy.calls).toEqual(["deflateRawSync", "createDeflateRaw", "createDeflateRaw"]);
+    // After each message the stream is freed (no context takeover).
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(spy.closed).toBe(2);
+
+    const d = decompressor(true, 15, spy);
+    const small = zlib.deflateRawSync(sample(100), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    expect(Array.isArray(d.decompress([small], true, 1000))).toBe(true);
+    expect(spy.calls.at(-1)).toBe("inflateRawSync");
+    // Disabled: always a stream.
+    expect(compressor(true, 15, zlib, 0).compress(sample(10), true)).toBeInstanceOf(Promise);
+    expect(decompressor(true, 15, zlib, 0).decompress([small], true, 1000)).toBeInstanceOf(Promise);
+  });
+
+  it("never lets a synchronous result overtake a pending one", async () => {
+    const c = compressor(true);
+    const big = c.compress(sample(100_000), true);
+    const small = c.compress(sample(10), true);
+    expect(big).toBeInstanceOf(Promise);
+    expect(small).toBeInstanceOf(Promise);
+    const order: string[] = [];
+    await Promise.all([
+      (big as Promise<Uint8Array[]>).then(() => order.push("big")),
+      (small as Promise<Uint8Array[]>).then(() => order.push("small")),
+    ]);
+    expect(order).toEqual(["big", "small"]);
+    expect(Array.isArray(c.compress(sample(10), true))).toBe(true); // idle again
+  });
+
+  it("uses a 9-bit window when 8 is negotiated, which an 8-bit inflater reads (RFC 7692 §7.1.2)", async () => {
+    const spy = spyZlib();
+    const c = compressor(false, 8, spy);
+    const d = decompressor(false, 8);
+    for (let i = 0; i < 20; i++) {
+      const message = sample(3000, i + 1);
+      const compressed = strip(await run(c.compress(message, true)));
+      expect(same(await run(d.decompress([compressed, TAIL], true, 1 << 20)), message)).toBe(true);
+    }
+    expect(spy.streamOptions[0]).toMatchObject({ windowBits: 9 });
+  });
+
+  it("round-trips random messages in random pieces, every window size, with and without context takeover (fast-check)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.integer({ min: 8, max: 15 }),
+        // Pieces: incompressible bytes, or compressible ones described by (size, seed) so that a
+        // counterexample stays readable.
+        fc.array(
+          fc.array(
+            fc.oneof(
+              fc.uint8Array({ maxLength: 300 }),
+              fc.tuple(fc.nat({ max: 6000 }), fc.nat()).map(([size, seed]) => ({ size, seed })),
+            ),
+            { minLength: 1, maxLength: 3 },
+          ),
+          { minLength: 1, maxLength: 6 },
+        ),
+        async (noContextTakeover, windowBits, described) => {
+          const messages = described.map((pieces) =>
+            pieces.map((p) => (p instanceof Uint8Array ? p : sample(p.size, p.seed))),
+          );
+          const c = compressor(noContextTakeover, windowBits);
+          const d = decompressor(noContextTakeover, windowBits);
+          // Everything pushed at once: order must hold without waiting.
+          const compressed = messages.map((pieces) =>
+            pieces.map((piece, i) => c.compress(piece, i === pieces.length - 1)),
+          );
+          for (let m = 0; m < messages.length; m++) {
+            const pieces = messages[m] as Uint8Array[];
+            const parts = compressed[m] as (Uint8Array[] | Promise<Uint8Array[]>)[];
+            const out: Uint8Array[] = [];
+            for (let i = 0; i < parts.length; i++) {
+              const last = i === parts.length - 1;
+              let bytes = await run(parts[i] as Uint8Array[] | Promise<Uint8Array[]>);
+              if (last) bytes = concat(endMessage([bytes]));
+              out.push(await run(d.decompress(last ? [bytes, TAIL] : [bytes], last, 1 << 24)));
+            }
+            expect(same(concat(out), concat(pieces))).toBe(true);
+          }
+          c.close();
+          d.close();
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it("keeps order when many messages are pushed concurrently on both sides", async () => {
+    for (const noContextTakeover of [false, true]) {
+      const c = compressor(noContextTakeover);
+      const d = decompressor(noContextTakeover);
+      const messages = Array.from({ length: 300 }, (_, i) => sample(i % 3 === 0 ? 20_000 : 50 + i, i + 1));
+      const compressed = (await Promise.all(messages.map((m) => run(c.compress(m, true))))).map(strip);
+      const inflated = await Promise.all(
+        compressed.map((bytes) => run(d.decompress([bytes, TAIL], true, 1 << 20))),
+      );
+      expect(inflated.length).toBe(messages.length);
+      expect(inflated.filter((bytes, i) => !same(bytes, messages[i] as Uint8Array)).length).toBe(0);
+    }
+  });
+
+  it("ignores what follows a block with BFINAL set and starts the next message afresh (RFC 7692 §7.2.3.4)", async () => {
+    for (const noContextTakeover of [false, true]) {
+      const d = decompressor(noContextTakeover, 15, zlib, 0);
+      const final = fromHex("f348cdc9c90700");
+      expect(new TextDecoder().decode(await run(d.decompress([final, TAIL], true, 100)))).toBe("Hello");
+      expect(
+        new TextDecoder().decode(await run(d.decompress([fromHex("f248cdc9c90700"), TAIL], true, 100))),
+      ).toBe("Hello");
+      // BFINAL in the first piece of a message: the rest is ignored.
+      await run(d.decompress([fromHex("f348cd")], false, 100));
+      await run(d.decompress([fromHex("c9c90700")], false, 100));
+      expect(new TextDecoder().decode(await run(d.decompress([fromHex("0000"), TAIL], true, 100)))).toBe("");
+    }
+  });
+
+  it("fails corrupt data with EXTENSION_FAILURE and close code 1007, and stays failed", async () => {
+    for (const syncMaxSize of [0, 8192]) {
+      for (const noContextTakeover of [true, false]) {
+        const d = decompressor(noContextTakeover, 15, zlib, syncMaxSize);
+        const corrupt = fromHex("ffffffffffff");
+        await expectRemoteError(
+          attempt(() => d.decompress([corrupt, TAIL], true, 1000)),
+          "EXTENSION_FAILURE",
+          1007,
+        );
+        const ok = fromHex("f248cdc9c90700");
+        await expectRemoteError(
+          attempt(() => d.decompress([ok, TAIL], true, 1000)),
+          "EXTENSION_FAILURE",
+          1007,
+        );
+      }
+    }
+  });
+
+  it("allows exactly maxOutput bytes and fails one more with MESSAGE_TOO_BIG and 1009", async () => {
+    const hello = fromHex("f248cdc9c90700");
+    for (const syncMaxSize of [0, 8192]) {
+      const d = decompressor(true, 15, zlib, syncMaxSize);
+      expect(await run(d.decompress([hello, TAIL], true, 5))).toEqual(text("Hello"));
+      await expectRemoteError(
+        attempt(() => d.decompress([hello, TAIL], true, 4)),
+        "MESSAGE_TOO_BIG",
+        1009,
+      );
+      const zero = decompressor(true, 15, zlib, syncMaxSize);
+      await expectRemoteError(
+        attempt(() => zero.decompress([hello, TAIL], true, 0)),
+        "MESSAGE_TOO_BIG",
+        1009,
+      );
+    }
+  });
+
+  it("stops a decompression bomb at the limit: 100 KB inflating to 128 MiB costs about the limit", async () => {
+    // 128 MiB of zeros, compressed in 8 MiB slices: about 130 KB.
+    const c = compressor(false);
+    const zeros = new Uint8Array(8 << 20);
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < 16; i++) parts.push(...(await c.compress(zeros, i === 15)));
+    c.close();
+    const bomb = strip(concat(parts));
+    expect(bomb.length).toBeLessThan(200_000);
+    const limit = 1 << 20;
+    for (const syncMaxSize of [0, 1 << 20]) {
+      const d = decompressor(true, 15, zlib, syncMaxSize);
+      const before = process.memoryUsage();
+      let peak = 0;
+      const timer = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage().arrayBuffers - before.arrayBuffers);
+      }, 1);
+      try {
+        await expectRemoteError(
+          attempt(() => d.decompress([bomb, TAIL], true, limit)),
+          "MESSAGE_TOO_BIG",
+          1009,
+        );
+      } finally {
+        clearInterval(timer);
+      }
+      const after = process.memoryUsage();
+      peak = Math.max(peak, after.arrayBuffers - before.arrayBuffers);
+      // Loose bounds: the limit plus a few chunks and the runtime's own buffers, far below 128 MiB.
+      expect(peak).toBeLessThan(16 << 20);
+      expect(after.rss - before.rss).toBeLessThan(64 << 20);
+    }
+  });
+
+  it("caps concurrent zlib operations process-wide (per zlib module)", async () => {
+    const spy = spyZlib();
+    const engine = createZlibEngine(spy, { maxConcurrency: 3 });
+    const compressors: Compressor[] = [];
+    for (let i = 0; i < 20; i++) {
+      compressors.push(
+        engine.createCompressor({ windowBits: 15, level: 9, memLevel: 8, noContextTakeover: false }),
+      );
+    }
+    // A second engine on the same module shares the limit.
+    const other = createZlibEngine(spy).createCompressor({
+      windowBits: 15,
+      level: 9,
+      memLevel: 8,
+      noContextTakeover: false,
+    });
+    const work = [...compressors, other].flatMap((c, i) => [
+      c.compress(sample(50_000, i + 1), true),
+      c.compress(sample(50_000, i + 2), true),
+    ]);
+    await Promise.all(work);
+    expect(spy.maxInFlight).toBeLessThanOrEqual(3);
+    expect(spy.maxInFlight).toBeGreaterThan(1);
+    for (const c of [...compressors, other]) c.close();
+  });
+
+  it("close() frees the streams, rejects pending calls and refuses new ones", async () => {
+    const spy = spyZlib();
+    const c = compressor(false, 15, spy);
+    const d = decompressor(false, 15, spy);
+    await c.compress(sample(10), true);
+    await d.decompress([fromHex("f248cdc9c90700"), TAIL], true, 100);
+    const pending = c.compress(sample(1_000_000), true);
+    const queued = c.compress(sample(10), true);
+    c.close();
+    d.close();
+    c.close(); // idempotent
+    await expect(pending).rejects.toThrow(/closed/);
+    await expect(queued).rejects.toThrow(/closed/);
+    expect(() => c.compress(sample(10), true)).toThrow(/closed/);
+    expect(() => d.decompress([TAIL], true, 100)).toThrow(/closed/);
+    expect(spy.closed).toBe(2);
+  });
+
+  it("rejects out-of-range options", () => {
+    expect(() => createZlibEngine(zlib, { maxConcurrency: 0 })).toThrow(RangeError);
+    expect(() => createZlibEngine(zlib, { syncMaxSize: -1 })).toThrow(RangeError);
+    const engine = createZlibEngine(zlib);
+    expect(() =>
+      engine.createCompressor({ windowBits: 7, level: -1, memLevel: 8, noContextTakeover: false }),
+    ).toThrow(RangeError);
+    expect(() =>
+      engine.createCompressor({ windowBits: 15, level: 10, memLevel: 8, noContextTakeover: false }),
+    ).toThrow(RangeError);
+    expect(() => engine.createDecompressor({ windowBits: 16, noContextTakeover: false })).toThrow(RangeError);
+  });
+
+  it("accepts the runtime's node:zlib module as a ZlibLike", () => {
+    const decompressorFromModule: Decompressor = createZlibEngine(zlib).createDecompressor({
+      windowBits: 15,
+      noContextTakeover: true,
+    });
+    expect(typeof decompressorFromModule.decompress).toBe("function");
+  });
+});
