@@ -1,3 +1,4 @@
+import { Connection, NEED_DATA } from "@ws/codec";
 import { describe, expect, it } from "vitest";
 import { type MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
 import type { SessionOptions } from "./session.ts";
@@ -111,6 +112,40 @@ describe("Session", () => {
     const rtt = await client.ping("abc");
     expect(rtt).toBeGreaterThanOrEqual(0);
     expect(new TextDecoder().decode(pings[0])).toBe("abc");
+  });
+
+  it("answers only the latest ping while writes are blocked, so a ping flood cannot grow memory (RFC 6455 §5.5.3)", () => {
+    // A peer that floods pings and reads nothing: every write reports a full buffer.
+    const written: Uint8Array[][] = [];
+    const blockedTransport = {
+      write: (chunks: Uint8Array[]) => {
+        written.push(chunks);
+        return false;
+      },
+      end: () => {},
+      destroy: () => {},
+      pause: () => {},
+      resume: () => {},
+    };
+    const server = new Session(blockedTransport, { role: "server" });
+    server.start();
+    const peer = new Connection({ role: "client" });
+    for (let i = 0; i < 10_000; i++) {
+      for (const bytes of peer.send({ type: "ping", payload: new Uint8Array([i >> 8, i & 0xff]) })) server.onData(bytes);
+    }
+    expect(written.length).toBe(1);
+    expect(server.bufferedAmount).toBe(0);
+    server.onDrain();
+    expect(written.length).toBe(2);
+    for (const chunks of written) for (const chunk of chunks) peer.receive(chunk.slice());
+    const pongs: number[][] = [];
+    for (let e = peer.nextEvent(); e !== NEED_DATA; e = peer.nextEvent()) {
+      if (typeof e !== "symbol" && e.type === "pong") pongs.push(Array.from(e.payload));
+    }
+    expect(pongs).toEqual([
+      [0, 0],
+      [9999 >> 8, 9999 & 0xff],
+    ]);
   });
 
   it("does not answer pings with autoPong off", async () => {

@@ -246,6 +246,9 @@ export class Session {
   #queue: Uint8Array[][] = [];
   #queuedBytes = 0;
   #blocked = false;
+  // While writes are blocked, only the most recent ping is answered (RFC 6455 §5.5.3 allows
+  // it), so a peer that floods pings and reads nothing cannot grow our send queue.
+  #pendingPong: Uint8Array | undefined;
   #drainWaiters: (() => void)[] = [];
   #endPending = false;
   // Sends whose bytes an asynchronous extension (permessage-deflate) is still producing, and
@@ -340,6 +343,9 @@ export class Session {
       if (!this.#transport.write(chunks)) return;
     }
     this.#blocked = false;
+    const pong = this.#pendingPong;
+    this.#pendingPong = undefined;
+    if (pong !== undefined && this.connection.canSend) this.#write(this.connection.send({ type: "pong", payload: pong }));
     if (this.#endPending) this.#endTransport();
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
@@ -744,7 +750,10 @@ export class Session {
         return;
       }
       case "ping":
-        if (this.#autoPong && this.connection.canSend) this.#write(this.connection.send(pongFor(event)));
+        if (this.#autoPong && this.connection.canSend) {
+          if (this.#blocked) this.#pendingPong = event.payload;
+          else this.#write(this.connection.send(pongFor(event)));
+        }
         this.handler.ping?.(event.payload);
         return;
       case "pong":
