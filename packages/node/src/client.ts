@@ -15,22 +15,14 @@
  */
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
+import type { WebSocketUrl } from "@ws/codec";
 import {
-  buildUpgradeRequest,
-  checkUpgradeResponse,
-  DEFAULT_LIMITS,
-  generateKey,
-  type HeadersInput,
-  type HttpHeadLimits,
-  HttpHeadParser,
-  type HttpResponseHead,
-  headerEntries,
-  parseWebSocketUrl,
-  type WebSocketUrl,
-} from "@ws/codec";
-import {
+  ChunkQueue,
   type ConnectRequest,
-  HandshakeRejectedError,
+  type DialConnection,
+  type DialOptions,
+  dial,
+  readResponseHead,
   type Session,
   WebSocket as SharedWebSocket,
   WebSocketError,
@@ -38,27 +30,10 @@ import {
 } from "@ws/session";
 import { attachSocket } from "./socket-transport.ts";
 
-/** Default handshake timeout in milliseconds (see {@link ClientOptions.handshakeTimeout}). */
-export const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
+export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "@ws/session";
 
-/** Default redirect bound (see {@link ClientOptions.maxRedirects}). */
-export const DEFAULT_MAX_REDIRECTS = 10;
-
-/** At most this much of a rejection's body is read (it is for error messages). */
-const MAX_REJECTION_BODY = 64 * 1024;
-
-/** Options of the Node client: the shared {@link WebSocketInit} plus Node's network options. */
-export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session"> {
-  /** Extra request headers (cookies, authorization); handshake fields cannot be overridden. */
-  readonly headers?: HeadersInput | undefined;
-  /** The `Origin` header to send. */
-  readonly origin?: string | undefined;
-  /** Milliseconds for connecting and the whole opening handshake; 0 for none. Default 30000. */
-  readonly handshakeTimeout?: number | undefined;
-  /** Follow 301/302/303/307/308 redirects. Default false (as browsers fail on them). */
-  readonly followRedirects?: boolean | undefined;
-  /** Most redirects followed. Default 10. */
-  readonly maxRedirects?: number | undefined;
+/** Options of the Node client: the shared {@link WebSocketInit} and {@link DialOptions}, plus Node's network options. */
+export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session">, DialOptions {
   /** An HTTP proxy to tunnel through with CONNECT, e.g. `http://user:pass@proxy:3128`. */
   readonly proxy?: string | URL | undefined;
   /** Trusted CA certificates for `wss:` (default: Node's bundle). */
@@ -76,105 +51,83 @@ export interface ConnectOptions extends ClientOptions {
   readonly protocols?: string | readonly string[] | undefined;
 }
 
-function isRedirect(status: number): boolean {
-  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
-}
-
-/** Resolves with the socket once connected (and TLS-established), rejects on error. */
-function whenConnected(socket: Socket, event: "connect" | "secureConnect"): Promise<Socket> {
+/** Resolves with the socket once connected (and TLS-established), rejects on error or abort. */
+function whenConnected(
+  socket: Socket,
+  event: "connect" | "secureConnect",
+  signal: AbortSignal,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => {
+    const done = (): void => {
+      socket.off("error", onError);
       socket.off(event, onReady);
+      signal.removeEventListener("abort", onAbort);
+    };
+    const onError = (error: Error): void => {
+      done();
       reject(error);
     };
     const onReady = (): void => {
-      socket.off("error", onError);
+      done();
       resolve(socket);
     };
+    const onAbort = (): void => {
+      done();
+      socket.destroy();
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
     socket.once("error", onError);
     socket.once(event, onReady);
+    signal.addEventListener("abort", onAbort, { once: true });
   });
 }
 
-/** Reads one HTTP response head; the socket is left paused, `rest` holds what followed. */
-function readResponseHead(
-  socket: Socket,
-  limits: HttpHeadLimits = DEFAULT_LIMITS,
-): Promise<{ head: HttpResponseHead; rest: Uint8Array }> {
-  const parser = new HttpHeadParser("response", limits);
-  return new Promise((resolve, reject) => {
-    const cleanup = (): void => {
-      socket.off("data", onData);
-      socket.off("error", onError);
-      socket.off("close", onClose);
-    };
-    const onData = (chunk: Buffer): void => {
-      try {
-        const head = parser.push(chunk);
-        if (head === undefined) return;
-        cleanup();
-        socket.pause();
-        resolve({ head, rest: parser.rest });
-      } catch (error) {
-        cleanup();
-        reject(error);
-      }
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(error);
-    };
-    const onClose = (): void => {
-      cleanup();
-      reject(
-        new WebSocketError(
-          "CONNECTION_FAILED",
-          "Cannot open WebSocket connection: the server closed the connection",
-        ),
-      );
-    };
-    socket.on("data", onData);
-    socket.on("error", onError);
-    socket.on("close", onClose);
-    socket.resume();
-  });
-}
-
-/** Reads (a bounded prefix of) the body of a rejection, by Content-Length or until the end. */
-function readBody(socket: Socket, head: HttpResponseHead, rest: Uint8Array): Promise<string> {
-  const declared = Number(head.headerMap.get("content-length") ?? Number.NaN);
-  const limit = Math.min(Number.isFinite(declared) ? declared : MAX_REJECTION_BODY, MAX_REJECTION_BODY);
-  const chunks: Uint8Array[] = [rest];
-  let size = rest.length;
-  const text = (): string => new TextDecoder().decode(Buffer.concat(chunks).subarray(0, limit));
-  if (size >= limit) return Promise.resolve(text());
-  return new Promise((resolve) => {
-    const done = (): void => {
-      socket.off("data", onData);
-      socket.off("end", done);
-      socket.off("close", done);
-      socket.off("error", done);
-      resolve(text());
-    };
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= limit) done();
-    };
-    socket.on("data", onData);
-    socket.on("end", done);
-    socket.on("close", done);
-    socket.on("error", done);
-    socket.resume();
-  });
+/**
+ * A connected Node socket as a {@link DialConnection}: reads one chunk at a time (the socket
+ * is paused between reads, so the bytes after the handshake stay in order for the session).
+ */
+function dialConnection(socket: Socket): DialConnection & { detach(): void } {
+  const queue = new ChunkQueue((waiting) => (waiting ? socket.resume() : socket.pause()));
+  const onData = (chunk: Buffer): void => {
+    socket.pause();
+    queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+  };
+  const onEnd = (): void => queue.end();
+  const onError = (error: Error): void => queue.error(error);
+  socket.pause();
+  socket.on("data", onData);
+  socket.on("end", onEnd);
+  socket.on("close", onEnd);
+  socket.on("error", onError);
+  const detach = (): void => {
+    socket.off("data", onData);
+    socket.off("end", onEnd);
+    socket.off("close", onEnd);
+    socket.off("error", onError);
+  };
+  return {
+    detach,
+    write: (bytes) => {
+      socket.write(bytes);
+    },
+    read: () => queue.read(),
+    destroy: () => {
+      socket.destroy();
+    },
+    attach: (rest, options) => {
+      detach();
+      return attachSocket(socket, rest, options);
+    },
+  };
 }
 
 /** Opens a TCP (and TLS for `wss:`) connection to `url`, through `proxy` when given. */
 async function openSocket(
   url: WebSocketUrl,
   options: ClientOptions,
-  track: (socket: Socket) => void,
-): Promise<Socket> {
+  signal: AbortSignal,
+): Promise<DialConnection> {
   let socket: Socket;
   if (options.proxy !== undefined) {
     const proxy = new URL(String(options.proxy));
@@ -182,8 +135,7 @@ async function openSocket(
       host: proxy.hostname.replace(/^\[|\]$/g, ""),
       port: Number(proxy.port || 80),
     });
-    track(tunnel);
-    await whenConnected(tunnel, "connect");
+    await whenConnected(tunnel, "connect", signal);
     // RFC 9110 §9.3.6: CONNECT host:port; the authority form needs brackets for IPv6.
     const authority = `${isIP(url.hostname) === 6 ? `[${url.hostname}]` : url.hostname}:${url.port}`;
     let request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
@@ -192,21 +144,29 @@ async function openSocket(
       request += `Proxy-Authorization: Basic ${Buffer.from(credentials).toString("base64")}\r\n`;
     }
     tunnel.write(`${request}\r\n`);
-    const { head } = await readResponseHead(tunnel);
-    if (head.status < 200 || head.status > 299) {
-      tunnel.destroy();
-      throw new WebSocketError(
-        "CONNECTION_FAILED",
-        `Cannot open WebSocket connection: the proxy answered ${head.status} ${head.statusText} to CONNECT`,
-      );
+    const reader = dialConnection(tunnel);
+    const onAbort = (): void => reader.destroy();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const { head } = await readResponseHead(reader);
+      if (head.status < 200 || head.status > 299) {
+        tunnel.destroy();
+        throw new WebSocketError(
+          "CONNECTION_FAILED",
+          `Cannot open WebSocket connection: the proxy answered ${head.status} ${head.statusText} to CONNECT`,
+        );
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
     }
+    if (!url.secure) return reader;
+    reader.detach();
     socket = tunnel;
   } else {
     socket = netConnect({ host: url.hostname, port: url.port });
-    track(socket);
-    await whenConnected(socket, "connect");
+    await whenConnected(socket, "connect", signal);
+    if (!url.secure) return dialConnection(socket);
   }
-  if (!url.secure) return socket;
   const secure = tlsConnect({
     ...options.tls,
     socket,
@@ -215,100 +175,12 @@ async function openSocket(
     rejectUnauthorized: options.rejectUnauthorized ?? options.tls?.rejectUnauthorized ?? true,
     ALPNProtocols: ["http/1.1"],
   } as ConnectionOptions);
-  track(secure);
-  return whenConnected(secure, "secureConnect");
+  return dialConnection(await whenConnected(secure, "secureConnect", signal));
 }
 
-/** Drops credentials when a redirect leaves the origin (as fetch does, WHATWG Fetch §4.4). */
-function headersForRedirect(
-  headers: HeadersInput | undefined,
-  from: WebSocketUrl,
-  to: WebSocketUrl,
-): HeadersInput | undefined {
-  if (headers === undefined || (from.host === to.host && from.secure === to.secure)) return headers;
-  return headerEntries(headers).filter(([name]) => {
-    const lower = name.toLowerCase();
-    return lower !== "authorization" && lower !== "cookie";
-  });
-}
-
-/** The Node connector: connects, runs the opening handshake, follows redirects if asked. */
-async function connectNode(request: ConnectRequest, options: ClientOptions): Promise<Session> {
-  const { signal } = request;
-  let current: Socket | undefined;
-  let failure: unknown;
-  const fail = (error: unknown): void => {
-    failure ??= error;
-    current?.destroy(error instanceof Error ? error : undefined);
-  };
-  const track = (socket: Socket): void => {
-    current = socket;
-    if (failure !== undefined) socket.destroy();
-  };
-  const onAbort = (): void => fail(signal.reason);
-  signal.addEventListener("abort", onAbort, { once: true });
-  const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-  // 0 disables the timeout.
-  const timer =
-    timeout > 0
-      ? setTimeout(
-          () =>
-            fail(
-              new WebSocketError(
-                "HANDSHAKE_TIMEOUT",
-                `Cannot open WebSocket connection: no handshake within ${timeout} ms`,
-              ),
-            ),
-          timeout,
-        )
-      : undefined;
-  try {
-    if (signal.aborted) throw signal.reason;
-    let url = request.url;
-    let headers = options.headers;
-    for (let redirects = 0; ; redirects++) {
-      const socket = await openSocket(url, options, track);
-      const key = generateKey();
-      socket.write(
-        buildUpgradeRequest({ url, key, protocols: request.protocols, headers, origin: options.origin }),
-      );
-      const { head, rest } = await readResponseHead(socket, request.session.limits);
-      if (head.status === 101) {
-        const confirmed = checkUpgradeResponse(head, { key, protocols: request.protocols });
-        if (failure !== undefined) throw failure;
-        return attachSocket(socket, rest, {
-          ...request.session,
-          role: "client",
-          protocol: confirmed.protocol,
-          extensions: confirmed.extensions,
-          extensionsHeader: confirmed.extensionsHeader,
-        });
-      }
-      const location = head.headerMap.get("location");
-      if (options.followRedirects === true && isRedirect(head.status) && location !== undefined) {
-        socket.destroy();
-        if (redirects >= (options.maxRedirects ?? DEFAULT_MAX_REDIRECTS)) {
-          throw new WebSocketError(
-            "TOO_MANY_REDIRECTS",
-            `Cannot open WebSocket connection: more than ${options.maxRedirects ?? DEFAULT_MAX_REDIRECTS} redirects`,
-          );
-        }
-        const next = parseWebSocketUrl(new URL(location, url.href.replace(/^ws/, "http")).href);
-        headers = headersForRedirect(headers, url, next);
-        url = next;
-        continue;
-      }
-      const body = await readBody(socket, head, rest);
-      socket.destroy();
-      throw new HandshakeRejectedError(head.status, head.statusText, head.headers, body);
-    }
-  } catch (error) {
-    current?.destroy();
-    throw failure ?? error;
-  } finally {
-    clearTimeout(timer);
-    signal.removeEventListener("abort", onAbort);
-  }
+/** The Node connector: the shared {@link dial} over `net` / `tls` sockets. */
+function connectNode(request: ConnectRequest, options: ClientOptions): Promise<Session> {
+  return dial(request, options, (url, signal) => openSocket(url, options, signal));
 }
 
 /**

@@ -17,81 +17,33 @@ import { createServer, type Server as HttpServer, type IncomingMessage } from "n
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { buildRejectResponse } from "@ws/codec";
 import {
-  buildAcceptResponse,
-  buildRejectResponse,
-  checkUpgradeRequest,
-  HandshakeError,
-  type HeadersInput,
-  type ProtocolSelector,
-} from "@ws/codec";
-import {
-  type BinaryType,
-  DEFAULT_CLOSE_TIMEOUT,
-  type SessionSettings,
-  type WebSocketInit,
+  type AcceptVerdict,
+  type RejectVerdict,
+  ServerCore,
+  type ServerCoreOptions,
+  type UpgradeInfo as SharedUpgradeInfo,
+  type UpgradeVerdict,
 } from "@ws/session";
 import { type ClientOptions, WebSocket } from "./client.ts";
 import { attachSocket } from "./socket-transport.ts";
 
-/** What the `verify` hook learns about an upgrade request. */
-export interface UpgradeInfo {
-  /** The request (headers, method, socket …). */
-  readonly request: IncomingMessage;
-  /** The request URL, resolved against the `Host` header. */
-  readonly url: URL;
-  /** The request's headers (lower-case names). */
-  readonly headers: IncomingMessage["headers"];
-  /** The client's address. */
-  readonly remoteAddress: string | undefined;
-  /** The `Origin` header, if any (browsers always send it; check it against CSRF-style attacks). */
-  readonly origin: string | undefined;
-  /** The subprotocols the client offered, in its order. */
-  readonly offeredProtocols: readonly string[];
-  /** The subprotocol selected by the `protocols` option, if any. */
-  readonly protocol: string | undefined;
-}
+export type { AcceptVerdict, RejectVerdict, UpgradeVerdict };
 
-/** Accept the upgrade, optionally with extra 101 headers or another subprotocol (one offered). */
-export interface AcceptVerdict {
-  readonly headers?: HeadersInput | undefined;
-  readonly protocol?: string | undefined;
-}
+/** What the `verify` hook learns about an upgrade request (`request` is Node's `IncomingMessage`). */
+export type UpgradeInfo = SharedUpgradeInfo<IncomingMessage, IncomingMessage["headers"]>;
 
-/** Reject the upgrade with this HTTP response. */
-export interface RejectVerdict {
-  readonly status: number;
-  readonly headers?: HeadersInput | undefined;
-  readonly body?: string | undefined;
-}
-
-/**
- * What `verify` returns: nothing or `true` to accept, an {@link AcceptVerdict} to accept with
- * extra headers or another subprotocol, `false` to reject with 403, or a {@link RejectVerdict}.
- */
-// biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing accepts the upgrade.
-export type UpgradeVerdict = undefined | void | boolean | AcceptVerdict | RejectVerdict;
-
-/** Options of a {@link WebSocketServer}. */
-export interface WebSocketServerOptions extends SessionSettings {
+/** Options of a {@link WebSocketServer}: the shared server options plus where to listen. */
+export interface WebSocketServerOptions extends ServerCoreOptions<UpgradeInfo> {
   /** Listen on this port (0 picks a free one); creates an HTTP server that answers 426 otherwise. */
   readonly port?: number | undefined;
   /** The address to listen on with `port`. Default: Node's (all interfaces). */
   readonly host?: string | undefined;
   /** Attach to this HTTP(S) server's `'upgrade'` event. */
   readonly server?: HttpServer | HttpsServer | undefined;
-  /** Handle upgrades for this path only (other paths are left to other servers). */
-  readonly path?: string | undefined;
   /** Neither listen nor attach: call {@link WebSocketServer.handleUpgrade} yourself. */
   readonly noServer?: boolean | undefined;
-  /** Subprotocols supported, most preferred first, or a function choosing among the offers. */
-  readonly protocols?: ProtocolSelector | undefined;
-  /** Accept or reject each upgrade (origin check, authentication …), sync or async. */
-  readonly verify?: ((info: UpgradeInfo) => UpgradeVerdict | Promise<UpgradeVerdict>) | undefined;
-  /** `binaryType` of accepted sockets. Default `"uint8array"`. */
-  readonly binaryType?: BinaryType | undefined;
-  /** Keep the open sockets in {@link WebSocketServer.clients}. Default true. */
-  readonly clientTracking?: boolean | undefined;
 }
 
 /** Events of a {@link WebSocketServer}. */
@@ -144,10 +96,6 @@ function detachRoute(server: HttpServer | HttpsServer, wss: WebSocketServer): vo
   }
 }
 
-function isReject(verdict: UpgradeVerdict): verdict is RejectVerdict {
-  return typeof verdict === "object" && verdict !== null && "status" in verdict;
-}
-
 /**
  * A WebSocket server (ws-style API on the shared WHATWG `WebSocket` objects).
  *
@@ -162,30 +110,24 @@ function isReject(verdict: UpgradeVerdict): verdict is RejectVerdict {
  */
 export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** The open sockets (when `clientTracking` is on). */
-  readonly clients: Set<WebSocket> = new Set();
+  readonly clients: Set<WebSocket>;
   /** The options given. */
   readonly options: WebSocketServerOptions;
+  readonly #core: ServerCore<IncomingMessage, WebSocket, IncomingMessage["headers"]>;
   readonly #httpServer: HttpServer | HttpsServer | undefined;
   readonly #ownServer: boolean;
-  readonly #settings: SessionSettings;
-  #closing = false;
 
   constructor(options: WebSocketServerOptions = {}) {
     super();
     this.options = options;
-    const {
-      port,
-      host,
-      server,
-      path: _path,
-      noServer,
-      protocols: _protocols,
-      verify: _verify,
-      binaryType: _binaryType,
-      clientTracking: _tracking,
-      ...settings
-    } = options;
-    this.#settings = settings;
+    this.#core = new ServerCore(
+      options,
+      // The Node WebSocket class wrapping the accepted session (so `instanceof WebSocket` holds).
+      (url, init) => new WebSocket(url, undefined, init as ClientOptions),
+      ["port", "host", "server", "noServer"],
+    );
+    this.clients = this.#core.clients;
+    const { port, host, server, noServer } = options;
     const modes = Number(port !== undefined) + Number(server !== undefined) + Number(noServer === true);
     if (modes !== 1) {
       throw new TypeError(
@@ -221,11 +163,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
   /** Whether this server handles `request` (its path matches). */
   shouldHandle(request: IncomingMessage): boolean {
-    const path = this.options.path;
-    if (path === undefined) return true;
-    const url = request.url ?? "/";
-    const query = url.indexOf("?");
-    return (query === -1 ? url : url.slice(0, query)) === path;
+    return this.#core.matches(request.url ?? "/");
   }
 
   /**
@@ -238,13 +176,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     head: Buffer,
     callback?: (socket: WebSocket, request: IncomingMessage) => void,
   ): void {
-    this.#upgrade(request, socket as Socket, head, callback).catch((error: unknown) => {
-      // A hook threw (or picked a subprotocol not offered): answer 500; report the error to
-      // 'error' listeners, if any (a broken hook must not bring the whole server down).
-      reject(socket, { status: 500, body: "Internal Server Error" });
-      if (this.listenerCount("error") > 0)
-        this.emit("error", error instanceof Error ? error : new Error(String(error)));
-    });
+    void this.#upgrade(request, socket as Socket, head, callback);
   }
 
   async #upgrade(
@@ -257,77 +189,34 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       socket.destroy();
     };
     socket.on("error", onError);
-    if (this.#closing) return reject(socket, { status: 503, body: "Server is shutting down" });
-    let accepted: ReturnType<typeof checkUpgradeRequest>;
-    try {
-      accepted = checkUpgradeRequest(
-        { method: request.method ?? "", httpVersion: request.httpVersion, headers: request.headers },
-        { protocols: this.options.protocols },
-      );
-    } catch (error) {
-      if (error instanceof HandshakeError) return reject(socket, error);
-      throw error;
-    }
-    const hostHeader = request.headers.host ?? "localhost";
-    const secure = (socket as { encrypted?: boolean }).encrypted === true;
-    let url: URL;
-    try {
-      url = new URL(request.url ?? "/", `${secure ? "wss" : "ws"}://${hostHeader}`);
-    } catch {
-      return reject(socket, { status: 400, body: "Bad request target or Host" });
-    }
-    let protocol = accepted.protocol;
-    let headers: HeadersInput | undefined;
-    if (this.options.verify !== undefined) {
-      const verdict = await this.options.verify({
+    const outcome = await this.#core.handshake(
+      {
         request,
-        url,
+        method: request.method ?? "",
+        httpVersion: request.httpVersion,
+        target: request.url ?? "/",
         headers: request.headers,
+        secure: (socket as { encrypted?: boolean }).encrypted === true,
         remoteAddress: socket.remoteAddress,
-        origin: request.headers.origin,
-        offeredProtocols: accepted.offeredProtocols,
-        protocol,
-      });
-      if (socket.destroyed) return;
-      if (this.#closing) return reject(socket, { status: 503, body: "Server is shutting down" });
-      if (verdict === false) return reject(socket, { status: 403 });
-      if (isReject(verdict)) return reject(socket, verdict);
-      if (typeof verdict === "object" && verdict !== null) {
-        if ("protocol" in verdict) {
-          if (verdict.protocol !== undefined && !accepted.offeredProtocols.includes(verdict.protocol)) {
-            throw new TypeError(`Cannot select subprotocol ${verdict.protocol}: the client did not offer it`);
-          }
-          protocol = verdict.protocol;
-        }
-        headers = verdict.headers;
-      }
-    }
-    socket.write(
-      buildAcceptResponse({
-        accept: accepted.accept,
-        protocol,
-        extensionsHeader: accepted.extensionsHeader,
-        headers,
-      }),
+      },
+      () => socket.destroyed,
+      // A broken hook must not bring the whole server down: report it to 'error' listeners, if any.
+      (error) => {
+        if (this.listenerCount("error") > 0) this.emit("error", error);
+      },
     );
-    socket.off("error", onError);
-    const session = attachSocket(socket, head, {
-      ...this.#settings,
-      role: "server",
-      protocol,
-      extensions: accepted.extensions,
-      extensionsHeader: accepted.extensionsHeader,
-    });
-    // The Node WebSocket class wrapping the accepted session (so `instanceof WebSocket` holds).
-    const init: WebSocketInit = { session, binaryType: this.options.binaryType ?? "uint8array" };
-    const ws = new WebSocket(url.href, undefined, init as ClientOptions);
-    if (this.options.clientTracking !== false) {
-      this.clients.add(ws);
-      session.closed.then(() => this.clients.delete(ws));
+    if (outcome === undefined || socket.destroyed) return;
+    if (!outcome.accepted) {
+      socket.end(outcome.response);
+      return;
     }
-    if (callback !== undefined) callback(ws, request);
-    else this.emit("connection", ws, request);
-    session.start();
+    socket.write(outcome.response);
+    socket.off("error", onError);
+    const session = attachSocket(socket, head, outcome.session);
+    this.#core.open(session, outcome.url, request, (ws, req) => {
+      if (callback !== undefined) callback(ws, req);
+      else this.emit("connection", ws, req);
+    });
   }
 
   /**
@@ -335,24 +224,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
    * §7.4.1) and waits for them; sockets still open after `timeout` ms (default: the
    * session's close timeout, 5000) are terminated. Closes the HTTP server it created.
    */
-  async close(timeout: number = this.#settings.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT): Promise<void> {
-    if (!this.#closing) {
-      this.#closing = true;
-      if (this.#httpServer !== undefined) detachRoute(this.#httpServer, this);
-    }
-    const pending = [...this.clients].map((ws) => {
-      ws.close(1001);
-      return ws.session?.closed;
-    });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.all(pending),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeout);
-      }),
-    ]);
-    clearTimeout(timer);
-    this.terminate();
+  async close(timeout?: number): Promise<void> {
+    if (!this.#core.closing && this.#httpServer !== undefined) detachRoute(this.#httpServer, this);
+    await this.#core.close(timeout);
     if (this.#ownServer && this.#httpServer?.listening) {
       const server = this.#httpServer;
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -362,11 +236,6 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
   /** Terminates every socket at once (no close handshake). */
   terminate(): void {
-    for (const ws of this.clients) ws.terminate();
+    this.#core.terminate();
   }
-}
-
-function reject(socket: Duplex, rejection: HandshakeError | RejectVerdict): void {
-  if (socket.destroyed) return;
-  socket.end(buildRejectResponse(rejection));
 }

@@ -7,18 +7,46 @@
  *   backpressure, ping round-trip time, heartbeat, streamed messages, async iteration and
  *   `{ readable, writable }` streams);
  * - {@link WebSocket}: the WHATWG `WebSocket` class over a session, with {@link CloseEvent};
- * - limits with the same defaults everywhere ({@link DEFAULT_SESSION_LIMITS}).
+ * - limits with the same defaults everywhere ({@link DEFAULT_SESSION_LIMITS});
+ * - {@link ServerCore}: the runtime-neutral server logic (handshake checks, `verify`,
+ *   subprotocols, path matching, client tracking, graceful shutdown);
+ * - {@link dial}: the runtime-neutral client handshake (request, response head, checks,
+ *   redirects, timeout, abort) over an adapter's {@link Opener}.
  *
  * Uses only ES2022 and universal web globals (`EventTarget`, `Event`, `MessageEvent`,
  * `DOMException`, `AbortController`, timers, `queueMicrotask`, web streams, `Blob`, `URL`).
  *
  * @module
  */
+
+export {
+  ChunkQueue,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_MAX_REDIRECTS,
+  type DialConnection,
+  type DialOptions,
+  dial,
+  type Opener,
+  readResponseHead,
+} from "./dial.ts";
 export { HandshakeRejectedError, type HeaderPair, type SessionErrorCode, WebSocketError } from "./errors.ts";
 export { CloseEvent, type CloseEventInit, WebSocketErrorEvent } from "./events.ts";
 export { Inbox } from "./inbox.ts";
 export { DEFAULT_SESSION_LIMITS, resolveSessionLimits, type SessionLimits } from "./limits.ts";
 export { type MemoryPeer, MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
+export {
+  type AcceptVerdict,
+  type HandshakeOutcome,
+  type HandshakeRequest,
+  headerRecord,
+  type IncomingHeaders,
+  matchesPath,
+  type RejectVerdict,
+  ServerCore,
+  type ServerCoreOptions,
+  type UpgradeInfo,
+  type UpgradeVerdict,
+} from "./server-core.ts";
 export {
   type CloseInfo,
   DEFAULT_CLOSE_TIMEOUT,

@@ -1,0 +1,40 @@
+// The Deno echo server of the contract in ARCHITECTURE.md (apps/echo/targets.json), run from
+// the TypeScript sources (no build):
+//   node_modules/deno/deno run --conditions=@ws/source --allow-net=127.0.0.1 apps/echo/src/deno.ts --port <port> [--deflate]
+// Serves on 127.0.0.1:<port> with @ws/deno's startEchoServer: every text/binary message echoed
+// unchanged, subprotocols `chat` and `superchat`, the client's close code and reason echoed,
+// messages up to 64 MiB, `/close?code=C&reason=R` closed by the server at once. Prints one line
+// when listening; stops on SIGTERM.
+import { parseArgs } from "node:util";
+import { startEchoServer } from "../../../packages/deno/src/mod.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    port: { type: "string" },
+    host: { type: "string", default: "127.0.0.1" },
+    deflate: { type: "boolean" },
+  },
+});
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error("usage: deno run apps/echo/src/deno.ts --port <port> [--deflate]");
+  Deno.exit(2);
+}
+if (values.deflate) {
+  console.error(
+    "warning: --deflate given but permessage-deflate is not wired into @ws/deno yet; serving without compression",
+  );
+}
+const echo = await startEchoServer({ port, host: values.host });
+console.log(`@ws/deno echo server listening on ws://${values.host}:${echo.port}`);
+
+let stopping = false;
+const stop = (): void => {
+  if (stopping) return;
+  stopping = true;
+  // Close every connection with 1001 (Going Away), waiting at most 1 s, then exit.
+  echo.server.close(1000).finally(() => Deno.exit(0));
+};
+Deno.addSignalListener("SIGTERM", stop);
+Deno.addSignalListener("SIGINT", stop);

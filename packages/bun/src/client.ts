@@ -1,0 +1,149 @@
+/**
+ * The WebSocket client for Bun: the shared WHATWG `WebSocket` class with a connector over
+ * `Bun.connect` (TCP, TLS for `wss:`); the handshake, redirects, timeout and abort come from
+ * `@ws/session`'s `dial`. Same API and defaults as `@ws/node`'s client, minus an HTTP proxy.
+ *
+ * Bun docs relied on:
+ * - `Bun.connect` (hostname, port, tls, socket handlers, `connectError`):
+ *   https://bun.com/docs/api/tcp#connect-a-client-bun-connect
+ * - Client TLS options `ca`, `serverName`, `rejectUnauthorized`: https://bun.com/docs/api/fetch#tls
+ *
+ * @module
+ */
+import type { WebSocketUrl } from "@ws/codec";
+import {
+  ChunkQueue,
+  type ConnectRequest,
+  type DialConnection,
+  type DialOptions,
+  dial,
+  type Session,
+  WebSocket as SharedWebSocket,
+  type WebSocketInit,
+} from "@ws/session";
+import { type BunTlsOptions, bun } from "./bun-api.ts";
+import { type Pump, pumpHandlers } from "./socket-transport.ts";
+
+export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "@ws/session";
+
+/** Options of the Bun client: the shared {@link WebSocketInit} and {@link DialOptions}, plus TLS. */
+export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session">, DialOptions {
+  /** Not supported on Bun (throws): use `@ws/node` or connect directly. */
+  readonly proxy?: string | URL | undefined;
+  /** Trusted CA certificates (PEM) for `wss:` (default: Bun's bundle). */
+  readonly ca?: string | string[] | undefined;
+  /** Reject servers whose certificate does not verify. Default true. */
+  readonly rejectUnauthorized?: boolean | undefined;
+  /** The TLS SNI name. Default: the URL's host name. */
+  readonly servername?: string | undefined;
+  /** Any other Bun TLS options (client certificate …). */
+  readonly tls?: BunTlsOptions | undefined;
+}
+
+/** Options of {@link connect}: {@link ClientOptions} plus the subprotocols to offer. */
+export interface ConnectOptions extends ClientOptions {
+  readonly protocols?: string | readonly string[] | undefined;
+}
+
+/** Connects with `Bun.connect` and exposes the socket as a {@link DialConnection}. */
+async function openSocket(url: WebSocketUrl, options: ClientOptions): Promise<DialConnection> {
+  let pump: Pump | undefined;
+  const queue = new ChunkQueue((waiting) => (waiting ? pump?.resume() : pump?.pause()));
+  const tls: BunTlsOptions | undefined = url.secure
+    ? {
+        ...options.tls,
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
+        serverName: options.servername ?? url.hostname,
+        rejectUnauthorized: options.rejectUnauthorized ?? options.tls?.rejectUnauthorized ?? true,
+      }
+    : undefined;
+  const handlers = pumpHandlers((opened) => {
+    pump = opened;
+    opened.onBytes = (chunk) => queue.push(chunk);
+    opened.onGone = (error) => (error === undefined ? queue.end() : queue.error(error));
+  });
+  const socket = handlers.pumpOf(
+    await bun().connect<Pump>({
+      hostname: url.hostname,
+      port: url.port,
+      tls,
+      allowHalfOpen: true,
+      socket: handlers,
+    }),
+  );
+  return {
+    write: (bytes) => {
+      socket.write([bytes]);
+    },
+    read: () => queue.read(),
+    destroy: () => socket.destroy(),
+    attach: (rest, sessionOptions) => {
+      const session = socket.attach([rest, ...queue.drain()], sessionOptions);
+      socket.resume();
+      return session;
+    },
+  };
+}
+
+/**
+ * The WHATWG `WebSocket` for Bun (Bun's own global `WebSocket` is untouched). Also accepts
+ * ws-style `new WebSocket(url, options)`.
+ *
+ * @example
+ * ```ts
+ * import { WebSocket } from "@ws/bun";
+ * const ws = new WebSocket("ws://127.0.0.1:8080/chat", ["chat"], { handshakeTimeout: 5000 });
+ * ws.onmessage = (event) => console.log(event.data);
+ * ```
+ */
+export class WebSocket extends SharedWebSocket {
+  constructor(
+    url: string | URL,
+    protocols?: string | readonly string[] | ClientOptions,
+    options?: ClientOptions,
+  ) {
+    const optionsOnly = typeof protocols === "object" && !Array.isArray(protocols);
+    const init: ClientOptions = (optionsOnly ? (protocols as ClientOptions) : options) ?? {};
+    if (init.proxy !== undefined) {
+      throw new TypeError(
+        "Cannot create WebSocket: the proxy option is not supported by @ws/bun (use @ws/node)",
+      );
+    }
+    const {
+      headers: _headers,
+      origin: _origin,
+      handshakeTimeout: _timeout,
+      followRedirects: _follow,
+      maxRedirects: _max,
+      proxy: _proxy,
+      ca: _ca,
+      rejectUnauthorized: _reject,
+      servername: _servername,
+      tls: _tls,
+      ...shared
+    } = init;
+    super(url, optionsOnly ? undefined : (protocols as string | readonly string[] | undefined), {
+      ...shared,
+      connector: (request: ConnectRequest): Promise<Session> =>
+        dial(request, init, (target) => openSocket(target, init)),
+    });
+  }
+}
+
+/**
+ * Opens a connection and resolves with the open {@link WebSocket}; rejects with why it could
+ * not be opened (as `@ws/node`'s `connect`).
+ *
+ * @example
+ * ```ts
+ * import { connect } from "@ws/bun";
+ * const ws = await connect("ws://127.0.0.1:8080", { protocols: ["chat"] });
+ * for await (const message of ws) console.log(message);
+ * ```
+ */
+export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocket> {
+  const { protocols, ...rest } = options;
+  const ws = new WebSocket(url, protocols, rest);
+  await ws.opened;
+  return ws;
+}

@@ -1,0 +1,185 @@
+/**
+ * The WebSocket server for Bun: listens with `Bun.listen` (TCP, or TLS with `tls`), reads each
+ * request head with the codec's `HttpHeadParser`, and runs the shared handshake, `verify`
+ * hook, client tracking and shutdown of `@ws/session`'s `ServerCore`. Same API and defaults as
+ * `@ws/node`'s `WebSocketServer`.
+ *
+ * Bun docs relied on:
+ * - `Bun.listen` (hostname, port, tls, socket handlers), `listener.stop()`:
+ *   https://bun.com/docs/api/tcp#start-a-server-bun-listen
+ * - `node:events` `EventEmitter` in Bun: https://bun.com/docs/runtime/nodejs-apis#node-events
+ *
+ * @module
+ */
+import { EventEmitter } from "node:events";
+import { buildRejectResponse, HandshakeError, HttpHeadParser, type HttpRequestHead } from "@ws/codec";
+import {
+  type AcceptVerdict,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  type RejectVerdict,
+  ServerCore,
+  type ServerCoreOptions,
+  type UpgradeInfo as SharedUpgradeInfo,
+  type UpgradeVerdict,
+} from "@ws/session";
+import { type BunListener, type BunTlsOptions, bun } from "./bun-api.ts";
+import { type ClientOptions, WebSocket } from "./client.ts";
+import { type Pump, pumpHandlers } from "./socket-transport.ts";
+
+export type { AcceptVerdict, RejectVerdict, UpgradeVerdict };
+
+/** The request head as parsed from the socket, and the request headers (lower-case names). */
+export type UpgradeInfo = SharedUpgradeInfo<HttpRequestHead, Readonly<Record<string, string>>>;
+
+/** Options of a {@link WebSocketServer}: the shared server options plus where to listen. */
+export interface WebSocketServerOptions extends ServerCoreOptions<UpgradeInfo> {
+  /** Listen on this port (0 picks a free one). Other requests than upgrades get 426. */
+  readonly port?: number | undefined;
+  /** The address to listen on. Default `"0.0.0.0"` (all interfaces, as Node). */
+  readonly host?: string | undefined;
+  /** Serve `wss:`: Bun's TLS options (`cert`, `key` as PEM text …). */
+  readonly tls?: BunTlsOptions | undefined;
+  /** Not supported on Bun: use `@ws/node`'s `WebSocketServer` with `node:http` (it runs on Bun). */
+  readonly server?: undefined;
+  /** Neither listen nor attach (only `close()` / `clients` are then useful). */
+  readonly noServer?: boolean | undefined;
+}
+
+/** Events of a {@link WebSocketServer}. */
+export interface WebSocketServerEvents {
+  connection: [socket: WebSocket, request: HttpRequestHead];
+  listening: [];
+  error: [error: Error];
+  close: [];
+}
+
+/**
+ * A WebSocket server on `Bun.listen` (ws-style API on the shared WHATWG `WebSocket` objects).
+ *
+ * @example
+ * ```ts
+ * import { WebSocketServer } from "@ws/bun";
+ * const wss = new WebSocketServer({ port: 8080, protocols: ["chat"] });
+ * wss.on("connection", (ws) => {
+ *   ws.onmessage = (event) => ws.send(event.data);
+ * });
+ * ```
+ */
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+  /** The open sockets (when `clientTracking` is on). */
+  readonly clients: Set<WebSocket>;
+  /** The options given. */
+  readonly options: WebSocketServerOptions;
+  readonly #core: ServerCore<HttpRequestHead, WebSocket, Readonly<Record<string, string>>>;
+  #listener: BunListener | undefined;
+
+  constructor(options: WebSocketServerOptions = {}) {
+    super();
+    this.options = options;
+    this.#core = new ServerCore(
+      options,
+      (url, init) => new WebSocket(url, undefined, init as ClientOptions),
+      ["port", "host", "server", "noServer", "tls"],
+    );
+    this.clients = this.#core.clients;
+    if ((options as { server?: unknown }).server !== undefined) {
+      throw new TypeError(
+        "Cannot create WebSocketServer: @ws/bun does not attach to node:http servers; use @ws/node's WebSocketServer there (it runs on Bun), or give port",
+      );
+    }
+    const { port, host, noServer } = options;
+    if (Number(port !== undefined) + Number(noServer === true) !== 1) {
+      throw new TypeError("Cannot create WebSocketServer: give exactly one of port or noServer: true");
+    }
+    if (port === undefined) return;
+    try {
+      this.#listener = bun().listen<Pump>({
+        hostname: host ?? "0.0.0.0",
+        port,
+        tls: options.tls,
+        // Keep reading after our FIN (TCP half-close), as Node does: closing with unread bytes
+        // would reset the connection and could drop our close frame.
+        allowHalfOpen: true,
+        socket: pumpHandlers((pump) => this.#accept(pump)),
+      });
+    } catch (error) {
+      queueMicrotask(() => this.emit("error", error instanceof Error ? error : new Error(String(error))));
+      return;
+    }
+    queueMicrotask(() => this.emit("listening"));
+  }
+
+  /** The listening address, or null. */
+  address(): { address: string; family: string; port: number } | null {
+    const listener = this.#listener;
+    if (listener === undefined) return null;
+    const family = listener.hostname.includes(":") ? "IPv6" : "IPv4";
+    return { address: listener.hostname, family, port: listener.port };
+  }
+
+  /** Reads the request head, then runs the shared handshake (RFC 6455 §4.2). */
+  #accept(pump: Pump): void {
+    const core = this.#core;
+    const parser = new HttpHeadParser("request", core.settings.limits);
+    const early: Uint8Array[] = [];
+    let head: HttpRequestHead | undefined;
+    let gone = false;
+    const timer = setTimeout(() => pump.destroy(), DEFAULT_HANDSHAKE_TIMEOUT);
+    pump.onGone = () => {
+      gone = true;
+      clearTimeout(timer);
+    };
+    pump.onBytes = (chunk) => {
+      if (head !== undefined) return void early.push(chunk);
+      try {
+        head = parser.push(chunk);
+      } catch (error) {
+        clearTimeout(timer);
+        if (!(error instanceof HandshakeError)) throw error;
+        pump.write([new TextEncoder().encode(buildRejectResponse(error))]);
+        pump.end();
+        return;
+      }
+      if (head === undefined) return;
+      clearTimeout(timer);
+      early.push(parser.rest.slice());
+      pump.pause();
+      void this.#upgrade(pump, head, early, () => gone);
+    };
+  }
+
+  async #upgrade(pump: Pump, head: HttpRequestHead, early: Uint8Array[], gone: () => boolean): Promise<void> {
+    const outcome = await this.#core.handshakeHead(
+      head,
+      this.options.tls !== undefined,
+      pump.socket.remoteAddress,
+      gone,
+      (error) => {
+        if (this.listenerCount("error") > 0) this.emit("error", error);
+      },
+    );
+    if (outcome === undefined || gone()) return pump.destroy();
+    pump.write([new TextEncoder().encode(outcome.response)]);
+    if (!outcome.accepted) return pump.end();
+    const session = pump.attach(early, outcome.session);
+    pump.resume();
+    this.#core.open(session, outcome.url, head, (ws, request) => this.emit("connection", ws, request));
+  }
+
+  /**
+   * Graceful shutdown: stops listening, closes every socket with 1001 (Going Away, RFC 6455
+   * §7.4.1) and waits for them; sockets still open after `timeout` ms (default: the
+   * session's close timeout, 5000) are terminated.
+   */
+  async close(timeout?: number): Promise<void> {
+    this.#listener?.stop(false);
+    this.#listener = undefined;
+    await this.#core.close(timeout);
+    this.emit("close");
+  }
+
+  /** Terminates every socket at once (no close handshake). */
+  terminate(): void {
+    this.#core.terminate();
+  }
+}

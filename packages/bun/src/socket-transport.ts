@@ -1,0 +1,177 @@
+/**
+ * The byte pump: a Bun TCP socket as a `@ws/session` {@link Transport}. No protocol rules here.
+ *
+ * Bun docs relied on:
+ * - TCP socket handlers (`open`, `data`, `drain`, `end`, `close`, `error`) and per-socket
+ *   `socket.data`: https://bun.com/docs/api/tcp
+ * - Backpressure: `socket.write()` returns how many bytes it took; write the rest on `drain`:
+ *   https://bun.com/docs/api/tcp#buffering
+ * - `socket.pause()` / `socket.resume()` (stop / restart reading), `socket.end()`,
+ *   `socket.terminate()`, `socket.setNoDelay()`: https://bun.com/reference/bun/Socket
+ *
+ * @module
+ */
+import { Session, type SessionOptions, type Transport } from "@ws/session";
+import type { BunSocket, BunSocketHandler } from "./bun-api.ts";
+
+/** Frames up to this size are written as one buffer (header + payload), saving a syscall. */
+const COALESCE = 16 * 1024;
+
+/**
+ * Per-socket state (`socket.data`): the write queue and where received bytes go — to
+ * `onBytes` during the opening handshake, then to the session.
+ */
+export class Pump implements Transport {
+  readonly socket: BunSocket<Pump>;
+  /** Receives bytes until a session is attached (the opening handshake). */
+  onBytes: ((chunk: Uint8Array) => void) | undefined;
+  /** Called once when the socket ends or closes before a session is attached. */
+  onGone: ((error?: Error) => void) | undefined;
+  #session: Session | undefined;
+  /** Bytes Bun did not take yet (written on `drain`, in order). */
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
+  #endPending = false;
+  #closed = false;
+  #ended = false;
+
+  constructor(socket: BunSocket<Pump>) {
+    this.socket = socket;
+  }
+
+  /** Bytes accepted by `write()` that Bun has not taken yet. */
+  get bufferedAmount(): number {
+    return this.#pendingBytes;
+  }
+
+  /** Writes in order; false while bytes wait for `drain` (the session then queues frames itself). */
+  write(chunks: Uint8Array[]): boolean {
+    if (this.#closed) return true;
+    let list = chunks;
+    if (chunks.length > 1) {
+      let size = 0;
+      for (const chunk of chunks) size += chunk.length;
+      if (size <= COALESCE) list = [concat(chunks, size)];
+    }
+    for (let i = 0; i < list.length; i++) {
+      const chunk = list[i] as Uint8Array;
+      if (this.#pending.length > 0) {
+        this.#pending.push(chunk);
+        this.#pendingBytes += chunk.length;
+        continue;
+      }
+      const written = this.socket.write(chunk);
+      if (written < chunk.length) {
+        const rest = chunk.subarray(Math.max(written, 0));
+        this.#pending.push(rest);
+        this.#pendingBytes += rest.length;
+      }
+    }
+    return this.#pending.length === 0;
+  }
+
+  /** Half-closes once the pending bytes are written. */
+  end(): void {
+    if (this.#pending.length > 0) this.#endPending = true;
+    else this.socket.end();
+  }
+
+  destroy(): void {
+    this.#closed = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.socket.terminate();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  /** Hands the socket to a new session; `early` are bytes received after the handshake head. */
+  attach(early: readonly Uint8Array[], options: SessionOptions): Session {
+    this.onBytes = undefined;
+    this.onGone = undefined;
+    this.socket.setNoDelay?.(true);
+    const session = new Session(this, options);
+    this.#session = session;
+    for (const chunk of early) if (chunk.length > 0) session.onData(chunk);
+    if (this.#ended || this.#closed) session.onEnd();
+    return session;
+  }
+
+  data(chunk: Uint8Array): void {
+    if (this.#session !== undefined) this.#session.onData(chunk);
+    else this.onBytes?.(chunk);
+  }
+
+  drain(): void {
+    while (this.#pending.length > 0) {
+      const chunk = this.#pending[0] as Uint8Array;
+      const written = this.socket.write(chunk);
+      if (written < 0) return;
+      this.#pendingBytes -= Math.max(written, 0);
+      if (written < chunk.length) {
+        this.#pending[0] = chunk.subarray(written);
+        return;
+      }
+      this.#pending.shift();
+    }
+    if (this.#endPending) {
+      this.#endPending = false;
+      this.socket.end();
+    }
+    this.#session?.onDrain();
+  }
+
+  gone(error?: Error): void {
+    this.#ended = true;
+    const session = this.#session;
+    if (session === undefined) {
+      const onGone = this.onGone;
+      this.onGone = undefined;
+      onGone?.(error);
+    } else if (error !== undefined) session.onError(error);
+    else session.onEnd();
+  }
+}
+
+function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * Socket handlers that route Bun's events to each socket's {@link Pump}, created (and passed
+ * to `open`) on the first event: with TLS, Bun may resolve `connect()` before `open` runs.
+ */
+export function pumpHandlers(open: (pump: Pump) => void): BunSocketHandler<Pump> & {
+  pumpOf(socket: BunSocket<Pump>): Pump;
+} {
+  const pumpOf = (socket: BunSocket<Pump>): Pump => {
+    if (socket.data instanceof Pump) return socket.data;
+    socket.data = new Pump(socket);
+    open(socket.data);
+    return socket.data;
+  };
+  return {
+    pumpOf,
+    open: (socket) => void pumpOf(socket),
+    // Plain Uint8Array views of Bun's Buffers (no copy; each chunk is a fresh buffer, which the
+    // codec may unmask in place), so messages are the same type on every runtime.
+    data: (socket, chunk) =>
+      pumpOf(socket).data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)),
+    drain: (socket) => pumpOf(socket).drain(),
+    end: (socket) => pumpOf(socket).gone(),
+    close: (socket, error) => pumpOf(socket).gone(error ?? undefined),
+    error: (socket, error) => pumpOf(socket).gone(error),
+  };
+}

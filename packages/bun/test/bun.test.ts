@@ -1,0 +1,332 @@
+/**
+ * @ws/bun under `bun test`: our client and server against each other, Bun's native
+ * `WebSocket` client against our server, our client against `Bun.serve`, close orderings,
+ * limits, backpressure, ping, handshake rejections, TLS, and @ws/node attached to node:http.
+ */
+import { afterEach, describe, expect, it } from "bun:test";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  type CloseEvent,
+  connect,
+  HandshakeRejectedError,
+  startEchoServer,
+  WebSocket,
+  WebSocketServer,
+  type WebSocketServerOptions,
+} from "../src/index.ts";
+import { closePayload, nextEvent, rawClient, rawFrame, selfSigned } from "./helpers.ts";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await (cleanups.pop() as () => unknown)();
+});
+function defer<T>(value: T, close: (value: T) => unknown): T {
+  cleanups.push(() => close(value));
+  return value;
+}
+
+async function server(
+  options: Partial<WebSocketServerOptions> = {},
+): Promise<{ wss: WebSocketServer; url: string; port: number }> {
+  const wss = defer(
+    new WebSocketServer({ port: 0, host: "127.0.0.1", ...options } as WebSocketServerOptions),
+    (s) => s.close(100),
+  );
+  await new Promise((resolve) => wss.once("listening", () => resolve(undefined)));
+  const port = wss.address()!.port;
+  return { wss, port, url: `ws://127.0.0.1:${port}` };
+}
+
+async function echo(): Promise<string> {
+  const e = await startEchoServer();
+  defer(e, (s) => s.close());
+  return e.url;
+}
+
+const big = (size: number) => new Uint8Array(size).map((_, i) => i & 0xff);
+
+describe("echo", () => {
+  it("our client against our server: text, binary, empty, 1 MiB and 16 MiB; close code echoed", async () => {
+    const ws = defer(await connect(await echo(), { protocols: ["superchat", "chat"] }), (c) => c.terminate());
+    expect(ws.protocol).toBe("superchat");
+    const messages = ws[Symbol.asyncIterator]();
+    for (const data of [
+      "hello",
+      "",
+      "é ✓ 😀",
+      new Uint8Array([1, 2, 3]),
+      new Uint8Array(0),
+      big(1 << 20),
+      big(16 << 20),
+    ]) {
+      ws.send(data);
+      const got = (await messages.next()).value;
+      expect(got).toEqual(data);
+    }
+    const closed = nextEvent<CloseEvent>(ws, "close");
+    ws.close(4001, "bye");
+    const event = await closed;
+    expect([event.code, event.reason, event.wasClean]).toEqual([4001, "bye", true]);
+  });
+
+  it("Bun's native WebSocket client against our server (text, binary, close code)", async () => {
+    const native = new globalThis.WebSocket(await echo(), ["chat"]);
+    native.binaryType = "arraybuffer";
+    await nextEvent(native, "open");
+    expect(native.protocol).toBe("chat");
+    native.send("native");
+    expect((await nextEvent<MessageEvent>(native, "message")).data).toBe("native");
+    native.send(big(70_000));
+    expect(new Uint8Array((await nextEvent<MessageEvent>(native, "message")).data)).toEqual(big(70_000));
+    const closed = nextEvent<CloseEvent>(native, "close");
+    native.close(4000, "done");
+    const event = await closed;
+    expect([event.code, event.reason]).toEqual([4000, "done"]);
+  });
+
+  it("our client against Bun.serve's native WebSocket server", async () => {
+    const native = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: (request, srv) => (srv.upgrade(request) ? undefined : new Response("no", { status: 400 })),
+      websocket: { message: (socket, message) => void socket.send(message) },
+    });
+    defer(native, (s) => s.stop(true));
+    const ws = defer(await connect(`ws://127.0.0.1:${native.port}/`), (c) => c.terminate());
+    const messages = ws[Symbol.asyncIterator]();
+    ws.send("to bun");
+    expect((await messages.next()).value).toBe("to bun");
+    ws.send(big(200_000));
+    expect((await messages.next()).value).toEqual(big(200_000));
+    const closed = nextEvent<CloseEvent>(ws, "close");
+    ws.close(1000);
+    expect((await closed).code).toBe(1000);
+  });
+});
+
+describe("close orderings", () => {
+  async function pair(): Promise<{ client: WebSocket; serverSide: WebSocket }> {
+    const { wss, url } = await server();
+    const accepted = new Promise<WebSocket>((resolve) => wss.once("connection", resolve));
+    const client = defer(await connect(url), (c) => c.terminate());
+    return { client, serverSide: await accepted };
+  }
+
+  it("client first: the server sees the code and reason, the client the echoed code; both clean", async () => {
+    const { client, serverSide } = await pair();
+    const [c, s] = await Promise.all([
+      nextEvent<CloseEvent>(client, "close"),
+      nextEvent<CloseEvent>(serverSide, "close"),
+      client.close(1000, "client bye"),
+    ]);
+    expect([s!.code, s!.reason, s!.wasClean]).toEqual([1000, "client bye", true]);
+    expect([c!.code, c!.wasClean]).toEqual([1000, true]);
+  });
+
+  it("server first: the client sees the code and reason", async () => {
+    const { client, serverSide } = await pair();
+    const [c, s] = await Promise.all([
+      nextEvent<CloseEvent>(client, "close"),
+      nextEvent<CloseEvent>(serverSide, "close"),
+      serverSide.close(4000, "server bye"),
+    ]);
+    expect([c!.code, c!.reason, c!.wasClean]).toEqual([4000, "server bye", true]);
+    expect([s!.code, s!.wasClean]).toEqual([4000, true]);
+  });
+
+  it("both at once: each sees the other's code", async () => {
+    const { client, serverSide } = await pair();
+    const events = [nextEvent<CloseEvent>(client, "close"), nextEvent<CloseEvent>(serverSide, "close")];
+    client.close(3001, "c");
+    serverSide.close(3002, "s");
+    const [c, s] = await Promise.all(events);
+    expect([c!.code, s!.code]).toEqual([3002, 3001]);
+  });
+
+  it("no code: 1005 on both sides; terminate(): 1006", async () => {
+    const { client, serverSide } = await pair();
+    const events = [nextEvent<CloseEvent>(client, "close"), nextEvent<CloseEvent>(serverSide, "close")];
+    client.close();
+    for (const e of await Promise.all(events)) expect(e.code).toBe(1005);
+    const second = await pair();
+    const closed = nextEvent<CloseEvent>(second.serverSide, "close");
+    second.client.terminate();
+    expect((await closed).code).toBe(1006);
+  });
+});
+
+describe("limits seen by the peer", () => {
+  it("1009 for a message over maxMessageSize (native client sees it)", async () => {
+    const { url } = await server({ limits: { maxMessageSize: 1000 } });
+    const native = new globalThis.WebSocket(url);
+    await nextEvent(native, "open");
+    const closed = nextEvent<CloseEvent>(native, "close");
+    native.send("x".repeat(1001));
+    expect((await closed).code).toBe(1009);
+  });
+
+  it("1007 for invalid UTF-8 and 1002 for an unmasked or reserved frame (raw peer)", async () => {
+    const { port } = await server();
+    const bad = await rawClient(port);
+    expect(await bad.head).toStartWith("HTTP/1.1 101");
+    bad.write(rawFrame(0x1, new Uint8Array([0xc3, 0x28])));
+    const [frame] = await bad.waitFrames(1);
+    expect(frame!.opcode).toBe(0x8);
+    expect(new DataView(frame!.payload.buffer).getUint16(0)).toBe(1007);
+    const reserved = await rawClient(port);
+    reserved.write(rawFrame(0x3));
+    const [frame2] = await reserved.waitFrames(1);
+    expect(new DataView(frame2!.payload.buffer).getUint16(0)).toBe(1002);
+    await Promise.all([bad.ended, reserved.ended]);
+  });
+});
+
+describe("backpressure", () => {
+  it("send() returns false against a slow reader, bufferedAmount grows, then drains", async () => {
+    const { wss, port } = await server();
+    const accepted = new Promise<WebSocket>((resolve) => wss.once("connection", resolve));
+    const raw = await rawClient(port);
+    await raw.head;
+    raw.pause();
+    const ws = await accepted;
+    const chunk = big(1 << 20);
+    let sent = 0;
+    while (ws.send(chunk)) if (++sent > 256) break;
+    expect(sent).toBeLessThan(256);
+    expect(ws.bufferedAmount).toBeGreaterThan(0);
+    raw.resume();
+    await ws.drained();
+    expect(ws.bufferedAmount).toBe(0);
+    await raw.waitFrames(sent + 1);
+    raw.close();
+  });
+
+  it("a slow async-iterator consumer pauses the socket: what we hold stays bounded", async () => {
+    const { wss, url } = await server();
+    wss.on("connection", async (ws) => {
+      const chunk = big(64 * 1024);
+      for (let i = 0; i < 400; i++) if (!ws.send(chunk)) await ws.drained(); // 25 MiB
+      ws.close(1000);
+    });
+    const ws = defer(await connect(url, { receiveHighWaterMark: 256 * 1024 }), (c) => c.terminate());
+    let count = 0;
+    let maxHeld = 0;
+    for await (const _ of ws) {
+      count++;
+      if (count % 50 === 0) await Bun.sleep(20);
+      maxHeld = Math.max(maxHeld, ws.session!.inboundBufferedAmount);
+    }
+    expect(count).toBe(400);
+    expect(maxHeld).toBeLessThan(8 * 1024 * 1024);
+  });
+});
+
+describe("ping", () => {
+  it("ping() resolves with the round-trip time", async () => {
+    const ws = defer(await connect(await echo()), (c) => c.terminate());
+    const rtt = await ws.ping("x");
+    expect(rtt).toBeGreaterThanOrEqual(0);
+    expect(rtt).toBeLessThan(5000);
+  });
+});
+
+describe("handshake rejections", () => {
+  it("verify false → 403, custom rejection with headers and body, typed on the client", async () => {
+    const { url } = await server({
+      verify: (info) =>
+        info.headers.authorization === "Bearer ok"
+          ? info.origin === "https://good.example" || { status: 403 }
+          : { status: 401, headers: { "WWW-Authenticate": "Bearer" }, body: "token required" },
+    });
+    const e1 = (await connect(url).catch((e: unknown) => e)) as HandshakeRejectedError;
+    expect(e1).toBeInstanceOf(HandshakeRejectedError);
+    expect([e1.status, e1.body, e1.header("www-authenticate")]).toEqual([401, "token required", "Bearer"]);
+    const e2 = (await connect(url, { headers: { Authorization: "Bearer ok" } }).catch(
+      (e: unknown) => e,
+    )) as HandshakeRejectedError;
+    expect(e2.status).toBe(403);
+    const ok = defer(
+      await connect(url, { headers: { Authorization: "Bearer ok" }, origin: "https://good.example" }),
+      (c) => c.terminate(),
+    );
+    expect(ok.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it("426 for a wrong version and for plain HTTP; 400 for another path; error then close 1006", async () => {
+    const { url, port } = await server({ path: "/ws" });
+    const wrong = await rawClient(
+      port,
+      "/ws",
+      `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+    );
+    const head = await wrong.head;
+    expect(head).toStartWith("HTTP/1.1 426");
+    expect(head).toContain("Sec-WebSocket-Version: 13");
+    expect((await fetch(`http://127.0.0.1:${port}/ws`)).status).toBe(426);
+    const other = (await connect(`${url}/other`).catch((e: unknown) => e)) as HandshakeRejectedError;
+    expect(other.status).toBe(400);
+    const ws = new WebSocket(`${url}/other`);
+    const log: string[] = [];
+    ws.onerror = () => log.push("error");
+    const event = await nextEvent<CloseEvent>(ws, "close");
+    expect([...log, event.code]).toEqual(["error", 1006]);
+  });
+
+  it("options Bun cannot honour throw clear errors", () => {
+    expect(() => new WebSocket("ws://127.0.0.1:1", { proxy: "http://proxy:3128" })).toThrow(/proxy/);
+    expect(() => new WebSocketServer({ server: {} } as never)).toThrow(/node:http/);
+  });
+});
+
+describe("graceful shutdown", () => {
+  it("close() closes every client with 1001 and waits; then refuses connections", async () => {
+    const { wss, url } = await server();
+    const clients = await Promise.all([connect(url), connect(url)]);
+    const events = clients.map((c) => nextEvent<CloseEvent>(c, "close"));
+    await wss.close();
+    for (const e of await Promise.all(events)) expect([e.code, e.wasClean]).toEqual([1001, true]);
+    expect(wss.clients.size).toBe(0);
+    expect(await connect(url).catch((e: unknown) => e)).toBeInstanceOf(Error);
+  });
+});
+
+const certificate = selfSigned();
+describe.skipIf(typeof certificate === "string")(
+  `TLS with a self-signed certificate from the openssl CLI${typeof certificate === "string" ? ` (skipped: ${certificate})` : ""}`,
+  () => {
+    it("wss: echo with the CA given; rejected without it; accepted with rejectUnauthorized false", async () => {
+      const { cert, key } = certificate as { cert: string; key: string };
+      const e = await startEchoServer({ tls: { cert, key } });
+      defer(e, (s) => s.close());
+      const url = `wss://localhost:${e.port}/`;
+      const ws = defer(await connect(url, { ca: cert }), (c) => c.terminate());
+      ws.send("secure");
+      expect((await ws[Symbol.asyncIterator]().next()).value).toBe("secure");
+      expect(await connect(url).catch((err: unknown) => err)).toBeInstanceOf(Error);
+      const insecure = defer(await connect(url, { rejectUnauthorized: false }), (c) => c.terminate());
+      expect(insecure.readyState).toBe(WebSocket.OPEN);
+    });
+  },
+);
+
+describe("node:http under Bun", () => {
+  it("@ws/node's WebSocketServer attaches to a node:http server under Bun (the documented way)", async () => {
+    const { WebSocketServer: NodeServer } = await import("@ws/node");
+    const http = createServer();
+    defer(http, (s) => new Promise((resolve) => s.close(resolve)));
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const wss = defer(new NodeServer({ server: http }), (s) => s.close(100));
+    wss.on("connection", (ws) => {
+      ws.onmessage = (event) => ws.send(`node:${String((event as MessageEvent).data)}`);
+    });
+    const ws = defer(await connect(`ws://127.0.0.1:${(http.address() as AddressInfo).port}/`), (c) =>
+      c.terminate(),
+    );
+    ws.send("x");
+    expect((await ws[Symbol.asyncIterator]().next()).value).toBe("node:x");
+  });
+});
+
+// Keep the close frame helper referenced for future raw-peer tests.
+void closePayload;

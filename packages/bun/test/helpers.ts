@@ -1,0 +1,188 @@
+/** Helpers of the @ws/bun tests: raw TCP peers on Bun.connect, frames, certificates. */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface RawFrame {
+  readonly fin: boolean;
+  readonly opcode: number;
+  readonly payload: Uint8Array;
+}
+
+/** Parses unmasked frames (as a server sends them); returns the frames and the unused rest. */
+export function parseFrames(buffer: Uint8Array): { frames: RawFrame[]; rest: Uint8Array } {
+  const frames: RawFrame[] = [];
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  let offset = 0;
+  for (;;) {
+    if (buffer.length - offset < 2) break;
+    let length = buffer[offset + 1]! & 0x7f;
+    let header = 2;
+    if (length === 126) {
+      if (buffer.length - offset < 4) break;
+      length = view.getUint16(offset + 2);
+      header = 4;
+    } else if (length === 127) {
+      if (buffer.length - offset < 10) break;
+      length = Number(view.getBigUint64(offset + 2));
+      header = 10;
+    }
+    if (buffer.length - offset < header + length) break;
+    const b0 = buffer[offset]!;
+    frames.push({
+      fin: (b0 & 0x80) !== 0,
+      opcode: b0 & 0x0f,
+      payload: buffer.slice(offset + header, offset + header + length),
+    });
+    offset += header + length;
+  }
+  return { frames, rest: buffer.slice(offset) };
+}
+
+/** One client frame, masked with a zero key. */
+export function rawFrame(opcode: number, payload: Uint8Array = new Uint8Array(0), fin = true): Uint8Array {
+  const length = payload.length;
+  const header: number[] = [(fin ? 0x80 : 0) | opcode];
+  if (length < 126) header.push(0x80 | length);
+  else if (length < 65536) header.push(0x80 | 126, length >> 8, length & 0xff);
+  else
+    header.push(
+      0x80 | 127,
+      0,
+      0,
+      0,
+      0,
+      (length >>> 24) & 0xff,
+      (length >>> 16) & 0xff,
+      (length >>> 8) & 0xff,
+      length & 0xff,
+    );
+  header.push(0, 0, 0, 0);
+  const out = new Uint8Array(header.length + length);
+  out.set(header);
+  out.set(payload, header.length);
+  return out;
+}
+
+const KEY_REQUEST = (port: number, path: string, extra = "") =>
+  `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+  `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
+
+export interface RawClient {
+  write(bytes: Uint8Array | string): void;
+  /** The HTTP response head (and everything before the first frame). */
+  readonly head: Promise<string>;
+  readonly frames: RawFrame[];
+  waitFrames(count: number): Promise<RawFrame[]>;
+  readonly ended: Promise<void>;
+  pause(): void;
+  resume(): void;
+  close(): void;
+}
+
+/** A raw TCP client: sends `request` (default: a valid upgrade), then collects frames. */
+export async function rawClient(port: number, path = "/", request?: string): Promise<RawClient> {
+  let buffer = new Uint8Array(0);
+  let headText: string | undefined;
+  let resolveHead!: (head: string) => void;
+  const head = new Promise<string>((resolve) => (resolveHead = resolve));
+  let resolveEnded!: () => void;
+  const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
+  const frames: RawFrame[] = [];
+  const waiters: (() => void)[] = [];
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      data(_socket, chunk) {
+        const joined = new Uint8Array(buffer.length + chunk.length);
+        joined.set(buffer);
+        joined.set(chunk, buffer.length);
+        buffer = joined;
+        if (headText === undefined) {
+          const text = new TextDecoder("latin1").decode(buffer);
+          const end = text.indexOf("\r\n\r\n");
+          if (end === -1) return;
+          headText = text.slice(0, end);
+          buffer = buffer.slice(end + 4);
+          resolveHead(headText);
+        }
+        const parsed = parseFrames(buffer);
+        buffer = parsed.rest;
+        frames.push(...parsed.frames);
+        for (const wake of waiters.splice(0)) wake();
+      },
+      close() {
+        if (headText === undefined) resolveHead(new TextDecoder("latin1").decode(buffer));
+        resolveEnded();
+      },
+    },
+  });
+  socket.write(request ?? KEY_REQUEST(port, path));
+  return {
+    write: (bytes) => void socket.write(bytes),
+    head,
+    frames,
+    async waitFrames(count) {
+      while (frames.length < count) await new Promise<void>((resolve) => waiters.push(resolve));
+      return frames;
+    },
+    ended,
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
+    close: () => socket.terminate(),
+  };
+}
+
+/** A self-signed certificate for 127.0.0.1 / localhost made by the openssl CLI, or why not. */
+export function selfSigned(): { cert: string; key: string } | string {
+  try {
+    const dir = mkdtempSync(join(tmpdir(), "ws-bun-tls-"));
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+      ],
+      { stdio: "ignore" },
+    );
+    return {
+      cert: readFileSync(join(dir, "cert.pem"), "utf8"),
+      key: readFileSync(join(dir, "key.pem"), "utf8"),
+    };
+  } catch (error) {
+    return `openssl CLI unavailable: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+export function closePayload(code: number, reason = ""): Uint8Array {
+  const text = new TextEncoder().encode(reason);
+  const out = new Uint8Array(2 + text.length);
+  new DataView(out.buffer).setUint16(0, code);
+  out.set(text, 2);
+  return out;
+}
+
+export function nextEvent<E extends Event = Event>(target: EventTarget, type: string): Promise<E> {
+  return new Promise((resolve) =>
+    target.addEventListener(type, (event) => resolve(event as E), { once: true }),
+  );
+}

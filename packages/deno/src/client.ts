@@ -1,0 +1,159 @@
+/**
+ * The WebSocket client for Deno: the shared WHATWG `WebSocket` class with a connector over
+ * `Deno.connect` / `Deno.connectTls`; the handshake, redirects, timeout and abort come from
+ * `@ws/session`'s `dial`. Same API and defaults as `@ws/node`'s client, minus what Deno's TLS
+ * client cannot do (see the README).
+ *
+ * Deno docs relied on:
+ * - `Deno.connect`: https://docs.deno.com/api/deno/~/Deno.connect
+ * - `Deno.connectTls` (`caCerts`, `cert` / `key` for client certificates, `alpnProtocols`):
+ *   https://docs.deno.com/api/deno/~/Deno.connectTls
+ *
+ * @module
+ */
+import type { WebSocketUrl } from "@ws/codec";
+import {
+  type ConnectRequest,
+  type DialConnection,
+  type DialOptions,
+  dial,
+  type Session,
+  WebSocket as SharedWebSocket,
+  type WebSocketInit,
+} from "@ws/session";
+import { attachConn, chunkReader, writeAll } from "./socket-transport.ts";
+
+export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "@ws/session";
+
+/** Extra `Deno.connectTls` options (client certificate). */
+export interface ClientTlsOptions {
+  readonly cert?: string | undefined;
+  readonly key?: string | undefined;
+}
+
+/** Options of the Deno client: the shared {@link WebSocketInit} and {@link DialOptions}, plus TLS. */
+export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session">, DialOptions {
+  /** Not supported on Deno (throws): use `@ws/node` or connect directly. */
+  readonly proxy?: string | URL | undefined;
+  /** Trusted CA certificates (PEM) for `wss:` (default: Deno's root store). */
+  readonly ca?: string | string[] | undefined;
+  /** Only `true` (the default) is supported on Deno; `false` throws. */
+  readonly rejectUnauthorized?: boolean | undefined;
+  /** Not supported on Deno (the SNI name is the URL's host); throws when it differs. */
+  readonly servername?: string | undefined;
+  /** A client certificate for `Deno.connectTls`. */
+  readonly tls?: ClientTlsOptions | undefined;
+}
+
+/** Options of {@link connect}: {@link ClientOptions} plus the subprotocols to offer. */
+export interface ConnectOptions extends ClientOptions {
+  readonly protocols?: string | readonly string[] | undefined;
+}
+
+/** Connects with `Deno.connect` / `Deno.connectTls` and exposes the conn as a {@link DialConnection}. */
+async function openConn(url: WebSocketUrl, options: ClientOptions): Promise<DialConnection> {
+  const conn: Deno.Conn = url.secure
+    ? await Deno.connectTls({
+        hostname: url.hostname,
+        port: url.port,
+        alpnProtocols: ["http/1.1"],
+        ...(options.ca === undefined
+          ? {}
+          : { caCerts: typeof options.ca === "string" ? [options.ca] : options.ca }),
+        ...(options.tls?.cert === undefined || options.tls.key === undefined
+          ? {}
+          : { cert: options.tls.cert, key: options.tls.key }),
+      })
+    : await Deno.connect({ hostname: url.hostname, port: url.port });
+  const read = chunkReader(conn);
+  return {
+    write: (bytes) => writeAll(conn, bytes),
+    read,
+    destroy: () => {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    },
+    attach: (rest, sessionOptions) => attachConn(conn, [rest], sessionOptions, read),
+  };
+}
+
+/** Throws for the options Deno cannot honour. */
+function checkOptions(options: ClientOptions): void {
+  if (options.proxy !== undefined) {
+    throw new TypeError(
+      "Cannot create WebSocket: the proxy option is not supported by @ws/deno (use @ws/node)",
+    );
+  }
+  if (options.rejectUnauthorized === false) {
+    throw new TypeError(
+      "Cannot create WebSocket: rejectUnauthorized: false is not supported by Deno.connectTls; pass the server's certificate in ca instead",
+    );
+  }
+  if (options.servername !== undefined) {
+    throw new TypeError(
+      "Cannot create WebSocket: servername is not supported by Deno.connectTls (SNI is the URL's host)",
+    );
+  }
+}
+
+/**
+ * The WHATWG `WebSocket` for Deno (Deno's own global `WebSocket` is untouched). Also accepts
+ * ws-style `new WebSocket(url, options)`.
+ *
+ * @example
+ * ```ts
+ * import { WebSocket } from "@ws/deno";
+ * const ws = new WebSocket("ws://127.0.0.1:8080/chat", ["chat"], { handshakeTimeout: 5000 });
+ * ws.onmessage = (event) => console.log(event.data);
+ * ```
+ */
+export class WebSocket extends SharedWebSocket {
+  constructor(
+    url: string | URL,
+    protocols?: string | readonly string[] | ClientOptions,
+    options?: ClientOptions,
+  ) {
+    const optionsOnly = typeof protocols === "object" && !Array.isArray(protocols);
+    const init: ClientOptions = (optionsOnly ? (protocols as ClientOptions) : options) ?? {};
+    const {
+      headers: _headers,
+      origin: _origin,
+      handshakeTimeout: _timeout,
+      followRedirects: _follow,
+      maxRedirects: _max,
+      proxy: _proxy,
+      ca: _ca,
+      rejectUnauthorized: _reject,
+      servername: _servername,
+      tls: _tls,
+      ...shared
+    } = init;
+    checkOptions(init);
+    super(url, optionsOnly ? undefined : (protocols as string | readonly string[] | undefined), {
+      ...shared,
+      connector: (request: ConnectRequest): Promise<Session> =>
+        dial(request, init, (target) => openConn(target, init)),
+    });
+  }
+}
+
+/**
+ * Opens a connection and resolves with the open {@link WebSocket}; rejects with why it could
+ * not be opened (as `@ws/node`'s `connect`).
+ *
+ * @example
+ * ```ts
+ * import { connect } from "@ws/deno";
+ * const ws = await connect("ws://127.0.0.1:8080", { protocols: ["chat"] });
+ * for await (const message of ws) console.log(message);
+ * ```
+ */
+export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocket> {
+  const { protocols, ...rest } = options;
+  const ws = new WebSocket(url, protocols, rest);
+  await ws.opened;
+  return ws;
+}

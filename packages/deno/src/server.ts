@@ -1,0 +1,215 @@
+/**
+ * The WebSocket server for Deno: listens with `Deno.listen` (or `Deno.listenTls` with `tls`),
+ * reads each request head with the codec's `HttpHeadParser`, and runs the shared handshake,
+ * `verify` hook, client tracking and shutdown of `@ws/session`'s `ServerCore`. Same API and
+ * defaults as `@ws/node`'s `WebSocketServer`.
+ *
+ * Deno docs relied on:
+ * - `Deno.listen` / `Deno.Listener` (`accept`, `close`, `addr`):
+ *   https://docs.deno.com/api/deno/~/Deno.listen
+ * - `Deno.listenTls` (`cert`, `key` as PEM text): https://docs.deno.com/api/deno/~/Deno.listenTls
+ * - `node:events` in Deno: https://docs.deno.com/api/node/events/
+ *
+ * @module
+ */
+import { EventEmitter } from "node:events";
+import { buildRejectResponse, HandshakeError, HttpHeadParser, type HttpRequestHead } from "@ws/codec";
+import {
+  type AcceptVerdict,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  type RejectVerdict,
+  ServerCore,
+  type ServerCoreOptions,
+  type UpgradeInfo as SharedUpgradeInfo,
+  type UpgradeVerdict,
+} from "@ws/session";
+import { type ClientOptions, WebSocket } from "./client.ts";
+import { attachConn, chunkReader, writeAll } from "./socket-transport.ts";
+
+export type { AcceptVerdict, RejectVerdict, UpgradeVerdict };
+
+/** The request head as parsed from the socket, and the request headers (lower-case names). */
+export type UpgradeInfo = SharedUpgradeInfo<HttpRequestHead, Readonly<Record<string, string>>>;
+
+/** Certificate and key (PEM text) to serve `wss:` with `Deno.listenTls`. */
+export interface ServerTlsOptions {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** Options of a {@link WebSocketServer}: the shared server options plus where to listen. */
+export interface WebSocketServerOptions extends ServerCoreOptions<UpgradeInfo> {
+  /** Listen on this port (0 picks a free one). Other requests than upgrades get 426. */
+  readonly port?: number | undefined;
+  /** The address to listen on. Default `"0.0.0.0"` (all interfaces, as Node). */
+  readonly host?: string | undefined;
+  /** Serve `wss:` with `Deno.listenTls`. */
+  readonly tls?: ServerTlsOptions | undefined;
+  /** Not supported: use `@ws/node`'s `WebSocketServer` with `node:http` (it runs on Deno). */
+  readonly server?: undefined;
+  /** Neither listen nor attach (only `close()` / `clients` are then useful). */
+  readonly noServer?: boolean | undefined;
+}
+
+/** Events of a {@link WebSocketServer}. */
+export interface WebSocketServerEvents {
+  connection: [socket: WebSocket, request: HttpRequestHead];
+  listening: [];
+  error: [error: Error];
+  close: [];
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A WebSocket server on `Deno.listen` (ws-style API on the shared WHATWG `WebSocket` objects).
+ *
+ * @example
+ * ```ts
+ * import { WebSocketServer } from "@ws/deno";
+ * const wss = new WebSocketServer({ port: 8080, protocols: ["chat"] });
+ * wss.on("connection", (ws) => {
+ *   ws.onmessage = (event) => ws.send(event.data);
+ * });
+ * ```
+ */
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+  /** The open sockets (when `clientTracking` is on). */
+  readonly clients: Set<WebSocket>;
+  /** The options given. */
+  readonly options: WebSocketServerOptions;
+  readonly #core: ServerCore<HttpRequestHead, WebSocket, Readonly<Record<string, string>>>;
+  #listener: Deno.Listener | undefined;
+  readonly #pending = new Set<Deno.Conn>();
+
+  constructor(options: WebSocketServerOptions = {}) {
+    super();
+    this.options = options;
+    this.#core = new ServerCore(
+      options,
+      (url, init) => new WebSocket(url, undefined, init as ClientOptions),
+      ["port", "host", "server", "noServer", "tls"],
+    );
+    this.clients = this.#core.clients;
+    if ((options as { server?: unknown }).server !== undefined) {
+      throw new TypeError(
+        "Cannot create WebSocketServer: @ws/deno does not attach to node:http servers; use @ws/node's WebSocketServer there (it runs on Deno), or give port",
+      );
+    }
+    const { port, host, noServer, tls } = options;
+    if (Number(port !== undefined) + Number(noServer === true) !== 1) {
+      throw new TypeError("Cannot create WebSocketServer: give exactly one of port or noServer: true");
+    }
+    if (port === undefined) return;
+    try {
+      const hostname = host ?? "0.0.0.0";
+      this.#listener =
+        tls === undefined
+          ? Deno.listen({ hostname, port })
+          : Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key });
+    } catch (error) {
+      queueMicrotask(() => this.emit("error", error instanceof Error ? error : new Error(String(error))));
+      return;
+    }
+    queueMicrotask(() => this.emit("listening"));
+    void this.#acceptLoop(this.#listener);
+  }
+
+  /** The listening address, or null. */
+  address(): { address: string; family: string; port: number } | null {
+    const addr = this.#listener?.addr as Deno.NetAddr | undefined;
+    if (addr === undefined) return null;
+    return { address: addr.hostname, family: addr.hostname.includes(":") ? "IPv6" : "IPv4", port: addr.port };
+  }
+
+  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        return; // The listener was closed.
+      }
+      void this.#accept(conn);
+    }
+  }
+
+  /** Reads the request head, then runs the shared handshake (RFC 6455 §4.2). */
+  async #accept(conn: Deno.Conn): Promise<void> {
+    this.#pending.add(conn);
+    let gone = false;
+    const drop = (): void => {
+      gone = true;
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    };
+    const timer = setTimeout(drop, DEFAULT_HANDSHAKE_TIMEOUT);
+    try {
+      const read = chunkReader(conn);
+      const parser = new HttpHeadParser("request", this.#core.settings.limits);
+      let head: HttpRequestHead | undefined;
+      try {
+        while (head === undefined) {
+          const chunk = await read();
+          if (chunk === null) return drop();
+          head = parser.push(chunk);
+        }
+      } catch (error) {
+        if (!(error instanceof HandshakeError)) return drop();
+        await writeAll(conn, encoder.encode(buildRejectResponse(error)));
+        return drop();
+      }
+      clearTimeout(timer);
+      const outcome = await this.#core.handshakeHead(
+        head,
+        this.options.tls !== undefined,
+        (conn.remoteAddr as Deno.NetAddr).hostname,
+        () => gone,
+        (error) => {
+          if (this.listenerCount("error") > 0) this.emit("error", error);
+        },
+      );
+      if (outcome === undefined || gone) return drop();
+      await writeAll(conn, encoder.encode(outcome.response));
+      if (!outcome.accepted) return drop();
+      const session = attachConn(conn, [parser.rest], outcome.session, read);
+      this.#core.open(session, outcome.url, head, (ws, request) => this.emit("connection", ws, request));
+    } catch {
+      drop();
+    } finally {
+      clearTimeout(timer);
+      this.#pending.delete(conn);
+    }
+  }
+
+  /**
+   * Graceful shutdown: stops listening, closes every socket with 1001 (Going Away, RFC 6455
+   * §7.4.1) and waits for them; sockets still open after `timeout` ms (default: the
+   * session's close timeout, 5000) are terminated.
+   */
+  async close(timeout?: number): Promise<void> {
+    try {
+      this.#listener?.close();
+    } catch {
+      // Already closed.
+    }
+    this.#listener = undefined;
+    for (const conn of this.#pending) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+    await this.#core.close(timeout);
+    this.emit("close");
+  }
+
+  /** Terminates every socket at once (no close handshake). */
+  terminate(): void {
+    this.#core.terminate();
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * @ws/deno under `deno test`: our client and server against each other, Deno's native
+ * `WebSocket` client against our server, our client against `Deno.upgradeWebSocket`, close
+ * orderings, limits, backpressure, ping, handshake rejections, TLS, and @ws/node on node:http.
+ */
+import assert from "node:assert/strict";
+import {
+  type CloseEvent,
+  connect,
+  HandshakeRejectedError,
+  startEchoServer,
+  WebSocket,
+  WebSocketServer,
+  type WebSocketServerOptions,
+} from "../src/mod.ts";
+import { big, nextEvent, rawClient, rawFrame, selfSigned } from "./helpers.ts";
+
+/** Runs `fn` with a cleanup list, run last-first afterwards. */
+function test(
+  name: string,
+  fn: (defer: <T>(value: T, close: (value: T) => unknown) => T) => Promise<void>,
+): void {
+  Deno.test(name, async () => {
+    const cleanups: (() => unknown)[] = [];
+    try {
+      await fn((value, close) => {
+        cleanups.push(() => close(value));
+        return value;
+      });
+    } finally {
+      while (cleanups.length > 0) await (cleanups.pop() as () => unknown)();
+    }
+  });
+}
+
+async function server(
+  defer: <T>(value: T, close: (value: T) => unknown) => T,
+  options: Partial<WebSocketServerOptions> = {},
+): Promise<{ wss: WebSocketServer; url: string; port: number }> {
+  const wss = defer(
+    new WebSocketServer({ port: 0, host: "127.0.0.1", ...options } as WebSocketServerOptions),
+    (s) => s.close(100),
+  );
+  await new Promise((resolve) => wss.once("listening", () => resolve(undefined)));
+  const port = wss.address()!.port;
+  return { wss, port, url: `ws://127.0.0.1:${port}` };
+}
+
+async function echo(defer: <T>(value: T, close: (value: T) => unknown) => T): Promise<string> {
+  return defer(await startEchoServer(), (s) => s.close()).url;
+}
+
+test("echo: our client against our server (text, binary, empty, 1 MiB, 16 MiB), close code echoed", async (defer) => {
+  const ws = defer(await connect(await echo(defer), { protocols: ["superchat", "chat"] }), (c) =>
+    c.terminate(),
+  );
+  assert.equal(ws.protocol, "superchat");
+  const messages = ws[Symbol.asyncIterator]();
+  for (const data of [
+    "hello",
+    "",
+    "é ✓ 😀",
+    new Uint8Array([1, 2, 3]),
+    new Uint8Array(0),
+    big(1 << 20),
+    big(16 << 20),
+  ]) {
+    ws.send(data);
+    assert.deepEqual((await messages.next()).value, data);
+  }
+  const closed = nextEvent<CloseEvent>(ws, "close");
+  ws.close(4001, "bye");
+  const event = await closed;
+  assert.deepEqual([event.code, event.reason, event.wasClean], [4001, "bye", true]);
+});
+
+test("echo: Deno's native WebSocket client against our server", async (defer) => {
+  const native = new globalThis.WebSocket(await echo(defer), ["chat"]);
+  native.binaryType = "arraybuffer";
+  await nextEvent(native, "open");
+  assert.equal(native.protocol, "chat");
+  native.send("native");
+  assert.equal((await nextEvent<MessageEvent>(native, "message")).data, "native");
+  native.send(big(70_000));
+  assert.deepEqual(new Uint8Array((await nextEvent<MessageEvent>(native, "message")).data), big(70_000));
+  const closed = nextEvent<CloseEvent>(native, "close");
+  native.close(4000, "done");
+  const event = await closed;
+  assert.deepEqual([event.code, event.reason], [4000, "done"]);
+});
+
+test("echo: our client against Deno.serve + Deno.upgradeWebSocket", async (defer) => {
+  const native = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const { socket, response } = Deno.upgradeWebSocket(request);
+    socket.onmessage = (event) => socket.send(event.data);
+    return response;
+  });
+  defer(native, (s) => s.shutdown());
+  const ws = defer(await connect(`ws://127.0.0.1:${native.addr.port}/`), (c) => c.terminate());
+  const messages = ws[Symbol.asyncIterator]();
+  ws.send("to deno");
+  assert.equal((await messages.next()).value, "to deno");
+  ws.send(big(200_000));
+  assert.deepEqual((await messages.next()).value, big(200_000));
+  const closed = nextEvent<CloseEvent>(ws, "close");
+  ws.close(1000);
+  assert.equal((await closed).code, 1000);
+});
+
+async function pair(defer: <T>(value: T, close: (value: T) => unknown) => T) {
+  const { wss, url } = await server(defer);
+  const accepted = new Promise<WebSocket>((resolve) => wss.once("connection", resolve));
+  const client = defer(await connect(url), (c) => c.terminate());
+  return { client, serverSide: await accepted };
+}
+
+test("close: client first (server sees code+reason), server first, both at once, no code, terminate", async (defer) => {
+  {
+    const { client, serverSide } = await pair(defer);
+    const [c, s] = await Promise.all([
+      nextEvent<CloseEvent>(client, "close"),
+      nextEvent<CloseEvent>(serverSide, "close"),
+      client.close(1000, "client bye"),
+    ]);
+    assert.deepEqual(
+      [s!.code, s!.reason, s!.wasClean, c!.code, c!.wasClean],
+      [1000, "client bye", true, 1000, true],
+    );
+  }
+  {
+    const { client, serverSide } = await pair(defer);
+    const [c, s] = await Promise.all([
+      nextEvent<CloseEvent>(client, "close"),
+      nextEvent<CloseEvent>(serverSide, "close"),
+      serverSide.close(4000, "server bye"),
+    ]);
+    assert.deepEqual(
+      [c!.code, c!.reason, c!.wasClean, s!.code, s!.wasClean],
+      [4000, "server bye", true, 4000, true],
+    );
+  }
+  {
+    const { client, serverSide } = await pair(defer);
+    const events = Promise.all([
+      nextEvent<CloseEvent>(client, "close"),
+      nextEvent<CloseEvent>(serverSide, "close"),
+    ]);
+    client.close(3001, "c");
+    serverSide.close(3002, "s");
+    const [c, s] = await events;
+    assert.deepEqual([c.code, s.code], [3002, 3001]);
+  }
+  {
+    const { client, serverSide } = await pair(defer);
+    const events = Promise.all([
+      nextEvent<CloseEvent>(client, "close"),
+      nextEvent<CloseEvent>(serverSide, "close"),
+    ]);
+    client.close();
+    assert.deepEqual(
+      (await events).map((e) => e.code),
+      [1005, 1005],
+    );
+  }
+  {
+    const { client, serverSide } = await pair(defer);
+    const closed = nextEvent<CloseEvent>(serverSide, "close");
+    client.terminate();
+    assert.equal((await closed).code, 1006);
+  }
+});
+
+test("limits: 1009 for an oversized message (native client), 1007 bad UTF-8, 1002 reserved opcode (raw peer)", async (defer) => {
+  const { url, port } = await server(defer, { limits: { maxMessageSize: 1000 } });
+  const native = new globalThis.WebSocket(url);
+  await nextEvent(native, "open");
+  const closed = nextEvent<CloseEvent>(native, "close");
+  native.send("x".repeat(1001));
+  assert.equal((await closed).code, 1009);
+  for (const [frame, code] of [
+    [rawFrame(0x1, new Uint8Array([0xc3, 0x28])), 1007],
+    [rawFrame(0x3), 1002],
+  ] as const) {
+    const raw = await rawClient(port);
+    defer(raw.conn, (c) => c.close());
+    assert.match(await raw.head(), /^HTTP\/1.1 101/);
+    await raw.conn.write(frame);
+    const [close] = await raw.waitFrames(1);
+    assert.equal(close!.opcode, 0x8);
+    assert.equal(new DataView(close!.payload.buffer).getUint16(0), code);
+    await raw.ended();
+  }
+});
+
+test("backpressure: send() returns false against a slow reader, then drains", async (defer) => {
+  const { wss, port } = await server(defer);
+  const accepted = new Promise<WebSocket>((resolve) => wss.once("connection", resolve));
+  const raw = await rawClient(port);
+  defer(raw.conn, (c) => c.close());
+  await raw.head(); // then read nothing for a while
+  const ws = await accepted;
+  const chunk = big(1 << 20);
+  let sent = 0;
+  while (ws.send(chunk)) if (++sent > 256) break;
+  assert.ok(sent < 256, `send() never returned false (${sent} MiB)`);
+  assert.ok(ws.bufferedAmount > 0);
+  const drained = ws.drained();
+  const frames = raw.waitFrames(sent + 1);
+  await drained;
+  assert.equal(ws.bufferedAmount, 0);
+  assert.equal((await frames).length >= sent + 1, true);
+});
+
+test("backpressure: a slow async-iterator consumer pauses the read loop (bounded memory)", async (defer) => {
+  const { wss, url } = await server(defer);
+  wss.on("connection", async (ws) => {
+    const chunk = big(64 * 1024);
+    for (let i = 0; i < 400; i++) if (!ws.send(chunk)) await ws.drained();
+    ws.close(1000);
+  });
+  const ws = defer(await connect(url, { receiveHighWaterMark: 256 * 1024 }), (c) => c.terminate());
+  let count = 0;
+  let maxHeld = 0;
+  for await (const _ of ws) {
+    count++;
+    if (count % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    maxHeld = Math.max(maxHeld, ws.session!.inboundBufferedAmount);
+  }
+  assert.equal(count, 400);
+  assert.ok(maxHeld < 8 * 1024 * 1024, `held ${maxHeld} bytes`);
+});
+
+test("ping() resolves with the round-trip time", async (defer) => {
+  const ws = defer(await connect(await echo(defer)), (c) => c.terminate());
+  const rtt = await ws.ping("x");
+  assert.ok(rtt >= 0 && rtt < 5000);
+});
+
+test("handshake: verify rejections are typed on the client; 426 for a bad version / plain HTTP; 400 for another path", async (defer) => {
+  const { url, port } = await server(defer, {
+    path: "/ws",
+    verify: (info) =>
+      info.headers.authorization === "Bearer ok"
+        ? info.origin === "https://good.example" || { status: 403 }
+        : { status: 401, headers: { "WWW-Authenticate": "Bearer" }, body: "token required" },
+  });
+  const e1 = (await connect(`${url}/ws`).catch((e: unknown) => e)) as HandshakeRejectedError;
+  assert.ok(e1 instanceof HandshakeRejectedError);
+  assert.deepEqual([e1.status, e1.body, e1.header("www-authenticate")], [401, "token required", "Bearer"]);
+  const e2 = (await connect(`${url}/ws`, { headers: { Authorization: "Bearer ok" } }).catch(
+    (e: unknown) => e,
+  )) as HandshakeRejectedError;
+  assert.equal(e2.status, 403);
+  const ok = defer(
+    await connect(`${url}/ws`, { headers: { Authorization: "Bearer ok" }, origin: "https://good.example" }),
+    (c) => c.terminate(),
+  );
+  assert.equal(ok.readyState, WebSocket.OPEN);
+  const wrong = await rawClient(
+    port,
+    "/ws",
+    "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+  );
+  defer(wrong.conn, (c) => c.close());
+  const head = await wrong.head();
+  assert.match(head, /^HTTP\/1.1 426/);
+  assert.match(head, /Sec-WebSocket-Version: 13/);
+  const plain = await fetch(`http://127.0.0.1:${port}/ws`);
+  await plain.body?.cancel();
+  assert.equal(plain.status, 426);
+  const other = (await connect(`${url}/other`).catch((e: unknown) => e)) as HandshakeRejectedError;
+  assert.equal(other.status, 400);
+  const ws = new WebSocket(`${url}/other`);
+  const log: string[] = [];
+  ws.onerror = () => log.push("error");
+  const event = await nextEvent<CloseEvent>(ws, "close");
+  assert.deepEqual([...log, event.code], ["error", 1006]);
+});
+
+test("options Deno cannot honour throw clear errors", () => {
+  assert.throws(() => new WebSocket("ws://127.0.0.1:1", { proxy: "http://proxy:3128" }), /proxy/);
+  assert.throws(
+    () => new WebSocket("wss://127.0.0.1:1", { rejectUnauthorized: false }),
+    /rejectUnauthorized/,
+  );
+  assert.throws(() => new WebSocket("wss://127.0.0.1:1", { servername: "x" }), /servername/);
+  assert.throws(() => new WebSocketServer({ server: {} } as never), /node:http/);
+  return Promise.resolve();
+});
+
+test("graceful shutdown: close() closes every client with 1001, waits, then refuses connections", async (defer) => {
+  const { wss, url } = await server(defer);
+  const clients = await Promise.all([connect(url), connect(url)]);
+  const events = clients.map((c) => nextEvent<CloseEvent>(c, "close"));
+  await wss.close();
+  for (const e of await Promise.all(events)) assert.deepEqual([e.code, e.wasClean], [1001, true]);
+  assert.equal(wss.clients.size, 0);
+  assert.ok((await connect(url).catch((e: unknown) => e)) instanceof Error);
+});
+
+const certificate = await selfSigned();
+Deno.test({
+  name: `TLS: wss echo with a self-signed certificate (openssl CLI)${typeof certificate === "string" ? ` — skipped: ${certificate}` : ""}`,
+  ignore: typeof certificate === "string",
+  async fn() {
+    const { cert, key } = certificate as { cert: string; key: string };
+    const e = await startEchoServer({ tls: { cert, key } });
+    try {
+      const url = `wss://localhost:${e.port}/`;
+      const ws = await connect(url, { ca: cert });
+      ws.send("secure");
+      assert.equal((await ws[Symbol.asyncIterator]().next()).value, "secure");
+      ws.terminate();
+      assert.ok((await connect(url).catch((err: unknown) => err)) instanceof Error);
+    } finally {
+      await e.close();
+    }
+  },
+});
+
+test("node:http under Deno: @ws/node's WebSocketServer attaches (the documented way)", async (defer) => {
+  const { createServer } = await import("node:http");
+  const { WebSocketServer: NodeServer } = await import("@ws/node");
+  const http = createServer();
+  defer(http, (s) => new Promise((resolve) => s.close(resolve)));
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const wss = defer(new NodeServer({ server: http }), (s) => s.close(100));
+  wss.on("connection", (ws) => {
+    ws.onmessage = (event) => ws.send(`node:${String((event as MessageEvent).data)}`);
+  });
+  const port = (http.address() as { port: number }).port;
+  const ws = defer(await connect(`ws://127.0.0.1:${port}/`), (c) => c.terminate());
+  ws.send("x");
+  assert.equal((await ws[Symbol.asyncIterator]().next()).value, "node:x");
+});

@@ -1,0 +1,171 @@
+/** Helpers of the @ws/deno tests: raw TCP peers on Deno.connect, frames, certificates. */
+
+export interface RawFrame {
+  readonly fin: boolean;
+  readonly opcode: number;
+  readonly payload: Uint8Array;
+}
+
+/** Parses unmasked frames (as a server sends them); returns the frames and the unused rest. */
+export function parseFrames(buffer: Uint8Array): { frames: RawFrame[]; rest: Uint8Array } {
+  const frames: RawFrame[] = [];
+  const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  let offset = 0;
+  for (;;) {
+    if (buffer.length - offset < 2) break;
+    let length = buffer[offset + 1]! & 0x7f;
+    let header = 2;
+    if (length === 126) {
+      if (buffer.length - offset < 4) break;
+      length = view.getUint16(offset + 2);
+      header = 4;
+    } else if (length === 127) {
+      if (buffer.length - offset < 10) break;
+      length = Number(view.getBigUint64(offset + 2));
+      header = 10;
+    }
+    if (buffer.length - offset < header + length) break;
+    const b0 = buffer[offset]!;
+    frames.push({
+      fin: (b0 & 0x80) !== 0,
+      opcode: b0 & 0x0f,
+      payload: buffer.slice(offset + header, offset + header + length),
+    });
+    offset += header + length;
+  }
+  return { frames, rest: buffer.slice(offset) };
+}
+
+/** One client frame, masked with a zero key. */
+export function rawFrame(opcode: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const length = payload.length;
+  const header: number[] = [0x80 | opcode];
+  if (length < 126) header.push(0x80 | length);
+  else header.push(0x80 | 126, length >> 8, length & 0xff);
+  header.push(0, 0, 0, 0);
+  const out = new Uint8Array(header.length + length);
+  out.set(header);
+  out.set(payload, header.length);
+  return out;
+}
+
+export interface RawClient {
+  readonly conn: Deno.Conn;
+  /** The HTTP response head. */
+  head(): Promise<string>;
+  /** Reads until `count` frames arrived (or the end). */
+  waitFrames(count: number): Promise<RawFrame[]>;
+  /** Reads until EOF. */
+  ended(): Promise<void>;
+}
+
+/** A raw TCP client that sends `request` (default: a valid upgrade of `path`). */
+export async function rawClient(port: number, path = "/", request?: string): Promise<RawClient> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(
+    new TextEncoder().encode(
+      request ??
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    ),
+  );
+  let buffer = new Uint8Array(0);
+  let eof = false;
+  const frames: RawFrame[] = [];
+  const more = async (): Promise<boolean> => {
+    const chunk = new Uint8Array(65536);
+    let n: number | null = null;
+    try {
+      n = await conn.read(chunk);
+    } catch {
+      n = null;
+    }
+    if (n === null) {
+      eof = true;
+      return false;
+    }
+    const joined = new Uint8Array(buffer.length + n);
+    joined.set(buffer);
+    joined.set(chunk.subarray(0, n), buffer.length);
+    buffer = joined;
+    return true;
+  };
+  let headText: string | undefined;
+  const head = async (): Promise<string> => {
+    while (headText === undefined) {
+      const text = new TextDecoder("latin1").decode(buffer);
+      const end = text.indexOf("\r\n\r\n");
+      if (end !== -1) {
+        headText = text.slice(0, end);
+        buffer = buffer.slice(end + 4);
+        break;
+      }
+      if (!(await more())) return text;
+    }
+    return headText;
+  };
+  return {
+    conn,
+    head,
+    async waitFrames(count) {
+      await head();
+      for (;;) {
+        const parsed = parseFrames(buffer);
+        buffer = parsed.rest;
+        frames.push(...parsed.frames);
+        if (frames.length >= count || eof) return frames;
+        await more();
+      }
+    },
+    async ended() {
+      while (!eof) await more();
+    },
+  };
+}
+
+/** A self-signed certificate for localhost made by the openssl CLI, or why not. */
+export async function selfSigned(): Promise<{ cert: string; key: string } | string> {
+  try {
+    const dir = await Deno.makeTempDir({ prefix: "ws-deno-tls-" });
+    const { success } = await new Deno.Command("openssl", {
+      args: [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
+        "-keyout",
+        `${dir}/key.pem`,
+        "-out",
+        `${dir}/cert.pem`,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    if (!success) return "openssl failed";
+    const cert = await Deno.readTextFile(`${dir}/cert.pem`);
+    const key = await Deno.readTextFile(`${dir}/key.pem`);
+    await Deno.remove(dir, { recursive: true });
+    return { cert, key };
+  } catch (error) {
+    return `openssl CLI unavailable: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+export function nextEvent<E extends Event = Event>(target: EventTarget, type: string): Promise<E> {
+  return new Promise((resolve) =>
+    target.addEventListener(type, (event) => resolve(event as E), { once: true }),
+  );
+}
+
+export const big = (size: number): Uint8Array => new Uint8Array(size).map((_, i) => i & 0xff);

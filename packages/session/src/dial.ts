@@ -1,0 +1,311 @@
+/**
+ * The runtime-neutral part of opening a client connection, shared by `@ws/node`, `@ws/deno`
+ * and `@ws/bun`: the opening handshake over any byte stream (RFC 6455 §4.1) — build the
+ * request, read the response head with the codec's `HttpHeadParser`, check it — plus the
+ * redirect policy, the handshake timeout, the `AbortSignal`, and typed rejections.
+ *
+ * An adapter supplies an {@link Opener} (connect TCP / TLS, return a {@link DialConnection});
+ * {@link dial} does the rest and returns the session, not started.
+ *
+ * @module
+ */
+import {
+  buildUpgradeRequest,
+  checkUpgradeResponse,
+  DEFAULT_LIMITS,
+  generateKey,
+  type HeadersInput,
+  type HttpHeadLimits,
+  HttpHeadParser,
+  type HttpResponseHead,
+  headerEntries,
+  parseWebSocketUrl,
+  type WebSocketUrl,
+} from "@ws/codec";
+import { HandshakeRejectedError, WebSocketError } from "./errors.ts";
+import type { Session, SessionOptions } from "./session.ts";
+import type { ConnectRequest } from "./websocket.ts";
+
+/** Default handshake timeout in milliseconds (see {@link DialOptions.handshakeTimeout}). */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
+
+/** Default redirect bound (see {@link DialOptions.maxRedirects}). */
+export const DEFAULT_MAX_REDIRECTS = 10;
+
+/** At most this much of a rejection's body is read (it is for error messages). */
+const MAX_REJECTION_BODY = 64 * 1024;
+
+/** The client options every adapter shares (same names and defaults on every runtime). */
+export interface DialOptions {
+  /** Extra request headers (cookies, authorization); handshake fields cannot be overridden. */
+  readonly headers?: HeadersInput | undefined;
+  /** The `Origin` header to send. */
+  readonly origin?: string | undefined;
+  /** Milliseconds for connecting and the whole opening handshake; 0 for none. Default 30000. */
+  readonly handshakeTimeout?: number | undefined;
+  /** Follow 301/302/303/307/308 redirects. Default false (as browsers fail on them). */
+  readonly followRedirects?: boolean | undefined;
+  /** Most redirects followed. Default 10. */
+  readonly maxRedirects?: number | undefined;
+}
+
+/** A connected byte stream during the opening handshake, before a session takes it over. */
+export interface DialConnection {
+  /** Writes bytes (the request); may resolve once written. */
+  write(bytes: Uint8Array): void | Promise<void>;
+  /** The next chunk received (owned by the caller), or `null` once the peer has ended. */
+  read(): Promise<Uint8Array | null>;
+  /** Closes the connection at once. */
+  destroy(): void;
+  /** Hands the connection to a new session; `rest` holds bytes received after the 101 head. */
+  attach(rest: Uint8Array, options: SessionOptions): Session;
+}
+
+/**
+ * Connects to `url` (TCP, and TLS for `wss:`). Should stop and reject when `signal` aborts
+ * (a connection that still resolves afterwards is destroyed).
+ */
+export type Opener = (url: WebSocketUrl, signal: AbortSignal) => Promise<DialConnection>;
+
+const ascii = new TextEncoder();
+
+function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308;
+}
+
+/**
+ * Reads one HTTP response head from `connection`; `rest` holds the bytes that followed it.
+ *
+ * @throws {WebSocketError} `CONNECTION_FAILED` when the peer ends before the head is complete.
+ * @throws {HandshakeError} when the head is malformed or too large.
+ */
+export async function readResponseHead(
+  connection: DialConnection,
+  limits: HttpHeadLimits = DEFAULT_LIMITS,
+): Promise<{ head: HttpResponseHead; rest: Uint8Array }> {
+  const parser = new HttpHeadParser("response", limits);
+  for (;;) {
+    const chunk = await connection.read();
+    if (chunk === null) {
+      throw new WebSocketError(
+        "CONNECTION_FAILED",
+        "Cannot open WebSocket connection: the server closed the connection",
+      );
+    }
+    const head = parser.push(chunk);
+    if (head !== undefined) return { head, rest: parser.rest };
+  }
+}
+
+/** Reads (a bounded prefix of) the body of a rejection, by Content-Length or until the end. */
+async function readBody(
+  connection: DialConnection,
+  head: HttpResponseHead,
+  rest: Uint8Array,
+): Promise<string> {
+  const declared = Number(head.headerMap.get("content-length") ?? Number.NaN);
+  const limit = Math.min(Number.isFinite(declared) ? declared : MAX_REJECTION_BODY, MAX_REJECTION_BODY);
+  const chunks: Uint8Array[] = [rest];
+  let size = rest.length;
+  while (size < limit) {
+    let chunk: Uint8Array | null;
+    try {
+      chunk = await connection.read();
+    } catch {
+      break;
+    }
+    if (chunk === null) break;
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return new TextDecoder().decode(all.subarray(0, limit));
+}
+
+/** Drops credentials when a redirect leaves the origin (as fetch does, WHATWG Fetch §4.4). */
+function headersForRedirect(
+  headers: HeadersInput | undefined,
+  from: WebSocketUrl,
+  to: WebSocketUrl,
+): HeadersInput | undefined {
+  if (headers === undefined || (from.host === to.host && from.secure === to.secure)) return headers;
+  return headerEntries(headers).filter(([name]) => {
+    const lower = name.toLowerCase();
+    return lower !== "authorization" && lower !== "cookie";
+  });
+}
+
+/**
+ * Opens a client connection: connects with `open`, runs the opening handshake (RFC 6455
+ * §4.1), follows redirects when asked, and resolves with the session (not started). Rejects
+ * with `HandshakeRejectedError` (a non-101 answer, with status, headers and body), the codec's
+ * `HandshakeError` (an invalid 101), `WebSocketError` (`HANDSHAKE_TIMEOUT`,
+ * `TOO_MANY_REDIRECTS`, `CONNECTION_FAILED`), the signal's reason, or the runtime's error.
+ */
+export async function dial(request: ConnectRequest, options: DialOptions, open: Opener): Promise<Session> {
+  const stop = new AbortController();
+  let current: DialConnection | undefined;
+  let rejectFailed!: (error: unknown) => void;
+  const failed = new Promise<never>((_, reject) => {
+    rejectFailed = reject;
+  });
+  failed.catch(() => {});
+  const fail = (error: unknown): void => {
+    if (stop.signal.aborted) return;
+    stop.abort(error);
+    rejectFailed(error);
+    current?.destroy();
+  };
+  /** Waits for `step` unless the dial fails first. */
+  const race = <T>(step: Promise<T> | T): Promise<T> => Promise.race([step, failed]);
+  const { signal } = request;
+  const onAbort = (): void => fail(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  const timeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  const timer =
+    timeout > 0
+      ? setTimeout(
+          () =>
+            fail(
+              new WebSocketError(
+                "HANDSHAKE_TIMEOUT",
+                `Cannot open WebSocket connection: no handshake within ${timeout} ms`,
+              ),
+            ),
+          timeout,
+        )
+      : undefined;
+  try {
+    if (signal.aborted) throw signal.reason;
+    let url = request.url;
+    let headers = options.headers;
+    const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+    for (let redirects = 0; ; redirects++) {
+      const opening = open(url, stop.signal);
+      // A connection that opens after the dial failed is closed at once.
+      opening.then(
+        (connection) => {
+          if (stop.signal.aborted) connection.destroy();
+        },
+        () => {},
+      );
+      const connection = await race(opening);
+      current = connection;
+      const key = generateKey();
+      const upgrade = buildUpgradeRequest({
+        url,
+        key,
+        protocols: request.protocols,
+        headers,
+        origin: options.origin,
+      });
+      await race(connection.write(ascii.encode(upgrade)));
+      const { head, rest } = await race(readResponseHead(connection, request.session.limits));
+      if (head.status === 101) {
+        const confirmed = checkUpgradeResponse(head, { key, protocols: request.protocols });
+        if (stop.signal.aborted) throw stop.signal.reason;
+        return connection.attach(rest, {
+          ...request.session,
+          role: "client",
+          protocol: confirmed.protocol,
+          extensions: confirmed.extensions,
+          extensionsHeader: confirmed.extensionsHeader,
+        });
+      }
+      const location = head.headerMap.get("location");
+      if (options.followRedirects === true && isRedirect(head.status) && location !== undefined) {
+        connection.destroy();
+        if (redirects >= maxRedirects) {
+          throw new WebSocketError(
+            "TOO_MANY_REDIRECTS",
+            `Cannot open WebSocket connection: more than ${maxRedirects} redirects`,
+          );
+        }
+        const next = parseWebSocketUrl(new URL(location, url.href.replace(/^ws/, "http")).href);
+        headers = headersForRedirect(headers, url, next);
+        url = next;
+        continue;
+      }
+      const body = await race(readBody(connection, head, rest));
+      connection.destroy();
+      throw new HandshakeRejectedError(head.status, head.statusText, head.headers, body);
+    }
+  } catch (error) {
+    current?.destroy();
+    throw stop.signal.aborted ? stop.signal.reason : error;
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * A pull reader over a push source (a runtime's `data` callback): `push` queues chunks and
+ * wakes `read()`; `end` / `error` finish it. `onWait(waiting)` tells the source when a reader
+ * is waiting, to resume or pause the runtime's socket.
+ */
+export class ChunkQueue {
+  #chunks: Uint8Array[] = [];
+  #waiter: { resolve: (chunk: Uint8Array | null) => void; reject: (error: unknown) => void } | undefined;
+  #ended = false;
+  #error: unknown;
+  readonly #onWait: ((waiting: boolean) => void) | undefined;
+
+  constructor(onWait?: (waiting: boolean) => void) {
+    this.#onWait = onWait;
+  }
+
+  /** The source delivered a chunk. */
+  push(chunk: Uint8Array): void {
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      this.#onWait?.(false);
+      waiter.resolve(chunk);
+    } else this.#chunks.push(chunk);
+  }
+
+  /** The source ended. */
+  end(): void {
+    this.#ended = true;
+    this.#settle();
+  }
+
+  /** The source failed. */
+  error(error: unknown): void {
+    this.#error ??= error;
+    this.#settle();
+  }
+
+  /** The next chunk, `null` after the end; rejects after an error. */
+  read(): Promise<Uint8Array | null> {
+    const chunk = this.#chunks.shift();
+    if (chunk !== undefined) return Promise.resolve(chunk);
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+      this.#onWait?.(true);
+    });
+  }
+
+  /** Takes the chunks queued and not read (to hand them to a session). */
+  drain(): Uint8Array[] {
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    return chunks;
+  }
+
+  #settle(): void {
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
+    this.#waiter = undefined;
+    if (this.#error !== undefined) waiter.reject(this.#error);
+    else waiter.resolve(null);
+  }
+}
