@@ -1,0 +1,570 @@
+// The orchestrator: start every selected target, then run each measurement against all of them
+// one after another (scenario by scenario, so slow drift of the machine hits every target
+// alike), with the same load generator process. Returns the results as plain JSON data.
+
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import os from "node:os";
+import { resolve } from "node:path";
+import { GeneratorProcess } from "./generator-client.mjs";
+import { processName, processTree, treeRssKiB } from "./proc.mjs";
+import {
+  CEILING,
+  canNice,
+  freePort,
+  hasTaskset,
+  loadTargets,
+  NATIVE_PAIRS,
+  REPO_ROOT,
+  ServerProcess,
+  selectTargets,
+} from "./targets.mjs";
+
+export const SCHEMA_VERSION = 1;
+
+/**
+ * @typedef {object} ModeConfig
+ * @property {{ connections: number[], sizes: number[], binary: boolean[], window: number, warmupMs: number, durationMs: number }} small
+ * @property {{ cases: { size: number, connections: number, window: number }[], warmupMs: number, durationMs: number }} large
+ * @property {{ size: number, binary: boolean, warmup: number, samples: number, maxMs: number }} latency
+ * @property {{ connections: number, settleMs: number }} memory
+ * @property {number} rounds each throughput and latency measurement is repeated this many times,
+ *   targets interleaved, and the median is reported (memory is measured once, on fresh servers)
+ */
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+/** @type {Record<"full" | "quick" | "tiny", ModeConfig>} */
+export const MODES = {
+  full: {
+    small: {
+      connections: [1, 16, 64],
+      sizes: [16, KiB],
+      binary: [true, false],
+      window: 16,
+      warmupMs: 250,
+      durationMs: 750,
+    },
+    large: {
+      cases: [
+        { size: 64 * KiB, connections: 1, window: 8 },
+        { size: 64 * KiB, connections: 4, window: 4 },
+        { size: MiB, connections: 1, window: 2 },
+        { size: MiB, connections: 4, window: 2 },
+      ],
+      warmupMs: 250,
+      durationMs: 750,
+    },
+    latency: { size: 16, binary: true, warmup: 1000, samples: 5000, maxMs: 10_000 },
+    memory: { connections: 1000, settleMs: 3000 },
+    rounds: 3,
+  },
+  quick: {
+    small: {
+      connections: [1, 64],
+      sizes: [16, KiB],
+      binary: [true, false],
+      window: 16,
+      warmupMs: 100,
+      durationMs: 400,
+    },
+    large: {
+      cases: [
+        { size: 64 * KiB, connections: 2, window: 4 },
+        { size: MiB, connections: 2, window: 2 },
+      ],
+      warmupMs: 100,
+      durationMs: 400,
+    },
+    latency: { size: 16, binary: true, warmup: 500, samples: 3000, maxMs: 5000 },
+    memory: { connections: 200, settleMs: 1000 },
+    rounds: 1,
+  },
+  // The smoke test's mode: one scenario of each kind, well under a second each.
+  tiny: {
+    small: { connections: [4], sizes: [16], binary: [true], window: 8, warmupMs: 150, durationMs: 500 },
+    large: { cases: [{ size: 64 * KiB, connections: 1, window: 2 }], warmupMs: 150, durationMs: 500 },
+    latency: { size: 16, binary: true, warmup: 100, samples: 500, maxMs: 3000 },
+    memory: { connections: 50, settleMs: 500 },
+    rounds: 1,
+  },
+};
+
+/**
+ * @typedef {object} Scenario
+ * @property {string} id
+ * @property {"small" | "large" | "latency" | "memory"} group
+ * @property {string} label
+ * @property {Record<string, unknown>} params
+ */
+
+/** @param {number} n */
+export const sizeLabel = (n) =>
+  n >= MiB && n % MiB === 0 ? `${n / MiB} MiB` : n >= KiB && n % KiB === 0 ? `${n / KiB} KiB` : `${n} B`;
+
+/**
+ * The measurements of a mode, in the order they run (memory first, while servers are fresh).
+ * @param {ModeConfig} m
+ * @param {{ connectionsLimit: number }} limits
+ * @returns {Scenario[]}
+ */
+export function scenarios(m, { connectionsLimit }) {
+  /** @type {Scenario[]} */
+  const out = [];
+  const memConns = Math.min(m.memory.connections, connectionsLimit);
+  out.push({
+    id: `memory-c${memConns}`,
+    group: "memory",
+    label: `${memConns} idle connections`,
+    params: { connections: memConns, settleMs: m.memory.settleMs },
+  });
+  out.push({
+    id: `latency-${m.latency.binary ? "binary" : "text"}-${m.latency.size}`,
+    group: "latency",
+    label: `${sizeLabel(m.latency.size)} ${m.latency.binary ? "binary" : "text"}, 1 connection, 1 in flight`,
+    params: { ...m.latency },
+  });
+  for (const size of m.small.sizes) {
+    for (const binary of m.small.binary) {
+      for (const connections of m.small.connections) {
+        out.push({
+          id: `small-${binary ? "binary" : "text"}-${size}-c${connections}-w${m.small.window}`,
+          group: "small",
+          label: `${sizeLabel(size)} ${binary ? "binary" : "text"}, ${connections} conn × ${m.small.window}`,
+          params: {
+            size,
+            binary,
+            connections,
+            window: m.small.window,
+            warmupMs: m.small.warmupMs,
+            durationMs: m.small.durationMs,
+          },
+        });
+      }
+    }
+  }
+  for (const c of m.large.cases) {
+    out.push({
+      id: `large-binary-${c.size}-c${c.connections}-w${c.window}`,
+      group: "large",
+      label: `${sizeLabel(c.size)} binary, ${c.connections} conn × ${c.window}`,
+      params: {
+        size: c.size,
+        binary: true,
+        connections: c.connections,
+        window: c.window,
+        warmupMs: m.large.warmupMs,
+        durationMs: m.large.durationMs,
+      },
+    });
+  }
+  return out;
+}
+
+/** The soft limit on open files of this process (targets inherit it). */
+function openFilesLimit() {
+  try {
+    const m = /Max open files\s+(\d+|unlimited)/.exec(readFileSync("/proc/self/limits", "utf8"));
+    if (m !== null) return m[1] === "unlimited" ? 1 << 20 : Number(m[1]);
+  } catch {
+    // not Linux
+  }
+  return 1024;
+}
+
+/**
+ * @param {string} file
+ * @param {string[]} args
+ */
+function versionOf(file, args) {
+  const path = resolve(REPO_ROOT, file);
+  if (!existsSync(path)) return null;
+  try {
+    return (
+      execFileSync(path, args, { encoding: "utf8", timeout: 10_000, stdio: ["ignore", "pipe", "ignore"] })
+        .split("\n")[0]
+        ?.trim() ?? null
+    );
+  } catch {
+    return null;
+  }
+}
+
+function clockTicks() {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8", timeout: 2000 }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** @param {number} ms */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Read a process tree's RSS a few times and return the median (KiB).
+ * @param {number} pid
+ */
+async function steadyRss(pid) {
+  /** @type {number[]} */
+  const reads = [];
+  for (let i = 0; i < 3; i++) {
+    const r = treeRssKiB(pid);
+    if (r !== null) reads.push(r);
+    await sleep(100);
+  }
+  reads.sort((a, b) => a - b);
+  return reads.length === 0 ? null : /** @type {number} */ (reads[Math.floor(reads.length / 2)]);
+}
+
+/**
+ * Wait until RSS stops moving (two reads 200 ms apart within 0.5 %), at most `maxMs`.
+ * @param {number} pid
+ * @param {number} maxMs
+ */
+async function settledRss(pid, maxMs) {
+  const deadline = Date.now() + maxMs;
+  await sleep(Math.min(300, maxMs));
+  let last = treeRssKiB(pid);
+  while (Date.now() < deadline) {
+    await sleep(200);
+    const now = treeRssKiB(pid);
+    if (now === null || last === null) return now;
+    if (Math.abs(now - last) <= last * 0.005) return now;
+    last = now;
+  }
+  return last;
+}
+
+/**
+ * @typedef {object} RunOptions
+ * @property {"full" | "quick" | "tiny"} mode
+ * @property {string[] | null} targets names asked for (null: all but the ceiling)
+ * @property {string} baseline
+ * @property {boolean} deflate
+ * @property {boolean | null} ceiling also run tcp-ceiling (null: in full runs only)
+ * @property {boolean} pin pin server and generator to separate cores when possible
+ * @property {number | null} nice run server and generator at this niceness (null: unchanged)
+ * @property {number | null} durationMs override for the throughput measurements
+ * @property {number | null} warmupMs override for the throughput warm-up
+ * @property {(line: string) => void} log progress
+ */
+
+/**
+ * @param {RunOptions} o
+ */
+export async function runBench(o) {
+  const startedAt = new Date();
+  const log = o.log;
+  const { targets: available, notes } = loadTargets();
+  const { selected, notes: selectionNotes } = selectTargets(available, {
+    names: o.targets,
+    baseline: o.baseline,
+    ceiling: o.ceiling ?? o.mode === "full",
+  });
+  notes.push(...selectionNotes);
+
+  const mode = structuredClone(MODES[o.mode]);
+  if (o.durationMs !== null) mode.small.durationMs = mode.large.durationMs = o.durationMs;
+  if (o.warmupMs !== null) mode.small.warmupMs = mode.large.warmupMs = o.warmupMs;
+
+  const cpus = os.cpus();
+  const pinned = o.pin && cpus.length >= 2 && hasTaskset();
+  if (o.pin && !pinned)
+    notes.push(
+      cpus.length < 2
+        ? "one CPU: server and generator share it"
+        : "taskset not found: processes are not pinned",
+    );
+  let nice = o.nice;
+  if (nice !== null && !canNice(nice)) {
+    notes.push(`not allowed to run at niceness ${nice}: the priority is unchanged`);
+    nice = null;
+  }
+  const serverCpu = pinned ? 0 : null;
+  const generatorCpu = pinned ? 1 : null;
+  const nofile = openFilesLimit();
+  const plan = scenarios(mode, { connectionsLimit: Math.max(10, nofile - 256) });
+  const ticks = clockTicks();
+
+  const machine = {
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpuModel: cpus[0]?.model ?? "unknown",
+    cpus: cpus.length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    openFilesLimit: nofile,
+    pinning: pinned ? { server: serverCpu, generator: generatorCpu } : null,
+    nice,
+    versions: {
+      node: process.version,
+      deno: versionOf("node_modules/deno/deno", ["--version"]),
+      bun: versionOf("node_modules/bun/bin/bun.exe", ["--version"]),
+    },
+  };
+
+  /**
+   * @typedef {object} TargetState
+   * @property {string} name
+   * @property {string} command
+   * @property {string} source
+   * @property {"ok" | "failed"} status
+   * @property {string | null} error
+   * @property {ServerProcess | null} server
+   * @property {number} port
+   * @property {string | null} banner
+   * @property {string | null} extensions
+   * @property {string[]} processes
+   */
+  /** @type {TargetState[]} */
+  const states = [];
+  /** @type {Record<string, Record<string, any>>} */
+  const values = {};
+
+  /** @type {{ current: GeneratorProcess | null }} */
+  const gens = { current: null };
+  const newGenerator = () => {
+    gens.current?.kill();
+    gens.current = new GeneratorProcess({ cpu: generatorCpu, nice });
+    return gens.current;
+  };
+
+  try {
+    // Start every target (on its own free port), one after another.
+    for (const spec of selected) {
+      const port = await freePort();
+      const command = spec.command.replaceAll("{port}", String(port)) + (o.deflate ? " --deflate" : "");
+      /** @type {TargetState} */
+      const st = {
+        name: spec.name,
+        command: spec.command + (o.deflate ? " --deflate" : ""),
+        source: spec.source,
+        status: "ok",
+        error: null,
+        server: null,
+        port,
+        banner: null,
+        extensions: null,
+        processes: [],
+      };
+      states.push(st);
+      log(`starting ${spec.name}: ${command}`);
+      try {
+        st.server = new ServerProcess(command, { cpu: serverCpu, nice });
+        await st.server.waitReady(port, 20_000);
+        st.banner = st.server.firstLine;
+      } catch (err) {
+        st.status = "failed";
+        st.error = /** @type {Error} */ (err).message;
+        log(`  ${spec.name} did not start: ${st.error.split("\n")[0]}`);
+        await st.server?.stop();
+      }
+    }
+
+    let gen = newGenerator();
+    /**
+     * Run a job; on a timeout replace the generator so the next job starts clean.
+     * @param {{ type: string, [k: string]: unknown }} job
+     * @param {number} timeoutMs
+     * @returns {Promise<any>}
+     */
+    const runJob = async (job, timeoutMs) => {
+      try {
+        return await gen.run(job, timeoutMs);
+      } catch (err) {
+        if (gen.exited || /timed out/.test(/** @type {Error} */ (err).message)) gen = newGenerator();
+        throw err;
+      }
+    };
+
+    const alive = () => states.filter((s) => s.status === "ok");
+    /** @param {TargetState} st */
+    const checkAlive = (st) => {
+      if (st.status === "ok" && st.server !== null && st.server.exitCode !== null) {
+        st.status = "failed";
+        st.error = `exited with code ${st.server.exitCode} during the run\n${st.server.output.slice(-2000)}`;
+        log(`  ${st.name} exited during the run`);
+      }
+    };
+
+    // Probe: one text and one binary echo; records what was negotiated.
+    for (const st of alive()) {
+      try {
+        const r = await runJob({ type: "probe", port: st.port, deflate: o.deflate }, 15_000);
+        st.extensions = r.extensions;
+        const pid = /** @type {number} */ (st.server?.pid);
+        st.processes = processTree(pid).map((p) => `${p} ${processName(p) ?? "?"}`);
+        log(
+          `  ${st.name}: echo ok${r.extensions ? `, extensions: ${r.extensions}` : ""}; processes: ${st.processes.join(", ")}`,
+        );
+      } catch (err) {
+        st.status = "failed";
+        st.error = `echo probe failed: ${/** @type {Error} */ (err).message}`;
+        log(`  ${st.name}: ${st.error}`);
+      }
+      checkAlive(st);
+    }
+
+    /**
+     * One measurement of one target.
+     * @param {Scenario} sc
+     * @param {TargetState} st
+     * @returns {Promise<Record<string, any>>}
+     */
+    const measure = async (sc, st) => {
+      const pid = /** @type {number} */ (st.server?.pid);
+      if (sc.group === "memory") {
+        const before = await steadyRss(pid);
+        const opened = await runJob(
+          { type: "memoryOpen", port: st.port, deflate: o.deflate, count: sc.params.connections },
+          120_000,
+        );
+        const after = await settledRss(pid, /** @type {number} */ (sc.params.settleMs));
+        await runJob({ type: "memoryClose" }, 10_000);
+        if (before === null || after === null) throw new Error("could not read the server's RSS");
+        return {
+          connections: opened.opened,
+          rssBeforeKiB: before,
+          rssAfterKiB: after,
+          value: (after - before) / opened.opened,
+        };
+      }
+      if (sc.group === "latency") {
+        const r = await runJob(
+          { type: "latency", port: st.port, deflate: o.deflate, ...sc.params },
+          /** @type {number} */ (sc.params.maxMs) + 15_000,
+        );
+        return { ...r, value: r.p50 };
+      }
+      const p = sc.params;
+      const r = await runJob(
+        { type: "throughput", port: st.port, deflate: o.deflate, serverPid: pid, clockTicks: ticks, ...p },
+        /** @type {number} */ (p.warmupMs) + /** @type {number} */ (p.durationMs) + 30_000,
+      );
+      if (r.messages === 0) throw new Error("no messages echoed during the measurement");
+      return { ...r, value: sc.group === "small" ? r.messagesPerSecond : r.megabytesPerSecond };
+    };
+
+    for (const sc of plan) {
+      log(`${sc.group}: ${sc.label}`);
+      const rounds = sc.group === "memory" ? 1 : mode.rounds;
+      /** @type {Map<string, Record<string, any>[]>} */
+      const runs = new Map();
+      for (let round = 0; round < rounds; round++) {
+        // Interleave the targets, starting each round with a different one.
+        const list = alive();
+        const order = list.map((_, i) => /** @type {TargetState} */ (list[(i + round) % list.length]));
+        for (const st of order) {
+          /** @type {Record<string, any>} */
+          let v;
+          try {
+            v = await measure(sc, st);
+            log(`  ${st.name.padEnd(12)} ${describe(sc, v)}`);
+          } catch (err) {
+            v = { error: /** @type {Error} */ (err).message };
+            log(`  ${st.name.padEnd(12)} error: ${v.error}`);
+          }
+          runs.set(st.name, [...(runs.get(st.name) ?? []), v]);
+          checkAlive(st);
+          await sleep(sc.group === "memory" ? 500 : 200); // let the server finish tearing down
+        }
+      }
+      const cell = values[sc.id] ?? {};
+      for (const [name, list] of runs) cell[name] = combineRounds(list);
+      values[sc.id] = cell;
+    }
+  } finally {
+    await gens.current?.stop();
+    await Promise.all(states.map((s) => s.server?.stop()));
+  }
+
+  const names = states.map((s) => s.name);
+  return {
+    schema: SCHEMA_VERSION,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    mode: o.mode,
+    options: { deflate: o.deflate, baseline: o.baseline, targets: names },
+    machine,
+    generator:
+      "one Node.js process on raw node:net sockets: precomputed masked frames (fixed key), a minimal " +
+      "incremental frame reader that counts messages without copying payloads; the same for every target",
+    rounds: mode.rounds,
+    notes,
+    baseline: o.baseline,
+    comparisons: NATIVE_PAIRS.filter(([a, b]) => names.includes(a) && names.includes(b)).map(([a, b]) => ({
+      target: a,
+      against: b,
+    })),
+    targets: states.map((s) => ({
+      name: s.name,
+      command: s.command,
+      source: s.source,
+      status: s.status,
+      error: s.error,
+      banner: s.banner,
+      extensions: s.extensions,
+      processes: s.processes,
+      note:
+        s.name === CEILING
+          ? "not a WebSocket server: handshake, then raw TCP echo (the generator's ceiling)"
+          : null,
+    })),
+    scenarios: plan.map((s) => ({
+      ...s,
+      unit:
+        s.group === "small"
+          ? "messages/s"
+          : s.group === "large"
+            ? "MB/s"
+            : s.group === "latency"
+              ? "µs (p50)"
+              : "KiB/connection",
+      better: s.group === "latency" || s.group === "memory" ? "lower" : "higher",
+      values: values[s.id] ?? {},
+    })),
+  };
+}
+
+/**
+ * The median round (by `value`) of a target's repeated measurements, with every round's value.
+ * Rounds that failed are counted; the cell is an error only when every round failed.
+ * @param {Record<string, any>[]} list
+ * @returns {Record<string, any>}
+ */
+export function combineRounds(list) {
+  const ok = list.filter((v) => v.error === undefined).sort((a, b) => a.value - b.value);
+  const failed = list.length - ok.length;
+  if (ok.length === 0) return { error: list.map((v) => v.error).join("; ") };
+  const median = /** @type {Record<string, any>} */ (ok[Math.floor((ok.length - 1) / 2)]);
+  if (list.length === 1) return median;
+  return {
+    ...median,
+    rounds: list.map((v) => (v.error === undefined ? v.value : null)),
+    ...(failed > 0
+      ? { failedRounds: failed, roundErrors: list.filter((v) => v.error !== undefined).map((v) => v.error) }
+      : {}),
+  };
+}
+
+/**
+ * @param {Scenario} sc
+ * @param {Record<string, any>} v
+ */
+function describe(sc, v) {
+  const pct = (/** @type {number | null} */ x) =>
+    x === null || x === undefined ? "?" : `${Math.round(x * 100)}%`;
+  if (sc.group === "memory")
+    return `${v.value.toFixed(1)} KiB/conn (RSS ${(v.rssBeforeKiB / 1024).toFixed(1)} → ${(v.rssAfterKiB / 1024).toFixed(1)} MiB)`;
+  if (sc.group === "latency")
+    return `p50 ${v.p50.toFixed(1)} µs, p99 ${v.p99.toFixed(1)} µs (${v.samples} round trips)`;
+  const main =
+    sc.group === "small"
+      ? `${Math.round(v.messagesPerSecond).toLocaleString("en-US")} msg/s`
+      : `${v.megabytesPerSecond.toFixed(1)} MB/s`;
+  const warn =
+    (v.mismatches ?? 0) > 0 || (v.errors ?? 0) > 0
+      ? ` [${v.mismatches} bad lengths, ${v.errors} socket errors]`
+      : "";
+  return `${main}  (CPU: server ${pct(v.serverCpu)}, generator ${pct(v.generatorCpu)}, everything else ${pct(v.otherCpu)})${warn}`;
+}

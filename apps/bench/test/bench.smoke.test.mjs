@@ -1,0 +1,77 @@
+// Smoke test of the benchmark harness: a tiny run against the `ws` reference server only.
+// Checks that every measurement produced a number and that the JSON has its shape. It does
+// not assert anything about performance.
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const CLI = fileURLToPath(new URL("../src/cli.mjs", import.meta.url));
+const REPO_ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
+
+describe("bench harness (tiny run against ws)", () => {
+  const out = mkdtempSync(join(tmpdir(), "ws-bench-"));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it("measures throughput, latency and memory and writes JSON + Markdown", () => {
+    const run = spawnSync(process.execPath, [CLI, "--tiny", "--targets", "ws", "--out", out], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      timeout: 45_000,
+    });
+    expect(run.error).toBeUndefined();
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+
+    const files = readdirSync(out).sort();
+    expect(files).toContain("latest.json");
+    expect(files).toContain("latest.md");
+    expect(files.filter((f) => /^bench-.*\.json$/.test(f))).toHaveLength(1);
+
+    const res = JSON.parse(readFileSync(join(out, "latest.json"), "utf8"));
+    expect(res).toMatchObject({
+      schema: 1,
+      mode: "tiny",
+      baseline: "ws",
+      options: { deflate: false, baseline: "ws", targets: ["ws"] },
+      machine: { cpus: expect.any(Number), versions: { node: process.version } },
+    });
+    expect(res.targets).toEqual([
+      expect.objectContaining({ name: "ws", status: "ok", source: "apps/bench/targets.json", error: null }),
+    ]);
+
+    const groups = res.scenarios.map((/** @type {{ group: string }} */ s) => s.group);
+    expect(new Set(groups)).toEqual(new Set(["small", "large", "latency", "memory"]));
+    for (const sc of res.scenarios) {
+      expect(sc).toMatchObject({
+        id: expect.any(String),
+        label: expect.any(String),
+        unit: expect.any(String),
+      });
+      expect(["higher", "lower"]).toContain(sc.better);
+      const v = sc.values.ws;
+      expect(v.error, `${sc.id}: ${v.error}`).toBeUndefined();
+      expect(v.value).toBeGreaterThan(0);
+      if (sc.group === "small" || sc.group === "large") {
+        expect(v.messages).toBeGreaterThan(0);
+        expect(v.messagesPerSecond).toBeGreaterThan(0);
+        expect(v.megabytesPerSecond).toBeGreaterThan(0);
+        expect(v.mismatches).toBe(0);
+      }
+      if (sc.group === "latency") {
+        expect(v.samples).toBeGreaterThan(0);
+        expect(v.p99).toBeGreaterThanOrEqual(v.p50);
+      }
+      if (sc.group === "memory") {
+        expect(v.connections).toBe(sc.params.connections);
+        expect(v.rssAfterKiB).toBeGreaterThan(0);
+      }
+    }
+
+    const md = readFileSync(join(out, "latest.md"), "utf8");
+    expect(md).toContain("# WebSocket echo benchmark");
+    expect(md).toContain("| messages/s | ws (baseline) |");
+  });
+});
