@@ -2,6 +2,7 @@
 // in results/, and the committed summary RESULTS.md rebuilt from every run present.
 
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { firstTable, replaceReadmeSection } from "../../../tools/readme-section.mjs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compareIds } from "./cases/index.mjs";
@@ -58,7 +59,17 @@ export function saveRun(run, options = {}) {
   writeFileSync(join(dir, "results.json"), `${JSON.stringify(matrixJson(runs), null, 2)}\n`);
   writeFileSync(join(dir, "results.md"), matrixMarkdown(runs));
   const summary = options.summaryFile === undefined ? DEFAULT_SUMMARY : options.summaryFile;
-  if (summary !== null) writeFileSync(summary, summaryMarkdown(runs));
+  if (summary !== null) {
+    const markdown = summaryMarkdown(runs);
+    writeFileSync(summary, markdown);
+    // The root README shows the summary table (issue #6); only for the committed summary file.
+    if (summary === DEFAULT_SUMMARY) {
+      replaceReadmeSection(
+        "conformance",
+        `${firstTable(markdown)}\n\nPer family and every case that is not OK: [apps/autobahn/RESULTS.md](apps/autobahn/RESULTS.md).`,
+      );
+    }
+  }
   return { dir, runs };
 }
 

@@ -9,11 +9,33 @@ import { describe, expect, it } from "vitest";
 import { runClientMode } from "../src/client-mode.mjs";
 import { PROFILES } from "../src/context.mjs";
 import { loadTargets, REPO_ROOT } from "../src/process.mjs";
+import { saveRun } from "../src/report.mjs";
 import { runServerMode } from "../src/server-mode.mjs";
 
 // Overridable to try other target lists (paths relative to the repository root).
 const SERVER_TARGETS = process.env.AUTOBAHN_SERVER_TARGETS ?? "apps/echo/targets.json";
 const CLIENT_TARGETS = process.env.AUTOBAHN_CLIENT_TARGETS ?? "apps/autobahn/targets.json";
+
+/**
+ * Records a run in apps/autobahn/results/ and rebuilds RESULTS.md and the README's conformance
+ * table from it, so the published table is what the test run saw (issue #6).
+ * @param {string} mode @param {string} target @param {boolean} deflate @param {number} started
+ * @param {{ command: string, results: import('../src/server-mode.mjs').CaseResult[] }} outcome
+ */
+function record(mode, target, deflate, started, outcome) {
+  saveRun({
+    mode,
+    target,
+    deflate,
+    profile: PROFILES.quick.name,
+    cases: null,
+    command: outcome.command,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    node: process.version,
+    results: outcome.results,
+  });
+}
 
 /** @param {import('../src/server-mode.mjs').CaseResult[]} results */
 function failures(results) {
@@ -31,7 +53,9 @@ describe.concurrent(`echo servers from ${SERVER_TARGETS}`, () => {
   for (const [name, command] of Object.entries(loadTargets(file)).filter(([, c]) => c.includes("{port}"))) {
     for (const deflate of [false, true]) {
       it(`${name}${deflate ? " --deflate" : ""} has no FAILED case`, { timeout: 600_000 }, async () => {
+        const started = Date.now();
         const run = await runServerMode({ command, deflate, profile: PROFILES.quick, concurrency: 4 });
+        record("server", name, deflate, started, run);
         expect(failures(run.results), run.targetOutput.slice(-2000)).toEqual([]);
       });
     }
@@ -46,7 +70,9 @@ describe(`echo clients from ${CLIENT_TARGETS}`, () => {
   }
   for (const [name, command] of Object.entries(loadTargets(file)).filter(([, c]) => c.includes("{url}"))) {
     it(`${name} has no FAILED case`, { timeout: 600_000 }, async () => {
+      const started = Date.now();
       const run = await runClientMode({ command, agent: name, profile: PROFILES.quick });
+      record("client", name, false, started, run);
       expect(failures(run.results), run.targetOutput.slice(-2000)).toEqual([]);
     });
   }
