@@ -67,6 +67,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export class ProtocolError extends Error {
   /** A stable, machine-readable code. */
   readonly code: ErrorCode;
+  /** Creates an error with a stable code and a message. */
   constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = "ProtocolError";
@@ -84,6 +85,7 @@ export type FailureCloseCode = 1002 | 1007 | 1008 | 1009 | 1010 | 1011;
 export class RemoteProtocolError extends ProtocolError {
   /** The close code to send to the peer: 1002, 1007, 1008, 1009, 1010 or 1011. */
   readonly closeCode: FailureCloseCode;
+  /** Creates an error with a stable code, the close code to send and a message. */
   constructor(code: ErrorCode, closeCode: FailureCloseCode, message: string) {
     super(code, message);
     this.name = "RemoteProtocolError";
@@ -93,6 +95,7 @@ export class RemoteProtocolError extends ProtocolError {
 
 /** The caller asked for something the connection's state forbids. */
 export class LocalProtocolError extends ProtocolError {
+  /** Creates an error with a stable code and a message. */
   constructor(code: ErrorCode, message: string) {
     super(code, message);
     this.name = "LocalProtocolError";
@@ -110,6 +113,7 @@ export class HandshakeError extends ProtocolError {
   readonly status: number;
   /** Extra response headers that go with `status`. */
   readonly headers: Readonly<Record<string, string>>;
+  /** Creates an error with a stable code, the HTTP status, a message and extra headers. */
   constructor(
     code: ErrorCode,
     status: number,

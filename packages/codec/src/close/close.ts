@@ -22,7 +22,9 @@ export function isValidCloseCode(code: number): boolean {
 
 /** A decoded close payload. `code` is 1005 ("No Status Received") when the payload was empty. */
 export interface ClosePayload {
+  /** The close code (1005 when the payload was empty). */
   readonly code: number;
+  /** The close reason, decoded from UTF-8 (empty when absent). */
   readonly reason: string;
 }
 

@@ -57,7 +57,7 @@ const MASK_POOL_SIZE = 8192;
 const EMPTY = new Uint8Array(0);
 
 /** The outbound events whose bytes are always ready at once. */
-type PingPongOutbound = Extract<OutboundEvent, { readonly type: "ping" | "pong" }>;
+export type PingPongOutbound = Extract<OutboundEvent, { readonly type: "ping" | "pong" }>;
 
 /** An outbound message being sent in pieces. */
 interface OutboundMessage {
@@ -114,6 +114,7 @@ export class Connection {
   #sendsPending = 0;
   #extensionsClosed = false;
 
+  /** Creates a connection for `options.role`, after the opening handshake. Throws `TypeError` on bad options. */
   constructor(options: ConnectionOptions) {
     if (options.role !== "client" && options.role !== "server") {
       throw new TypeError(
@@ -326,7 +327,9 @@ export class Connection {
    * A promise rejects with a {@link RemoteProtocolError} (1011) if an extension fails. Do not
    * modify a payload until its bytes are out.
    */
+  /** Pings and pongs are always encoded at once. */
   send(event: PingPongOutbound): Uint8Array[];
+  /** Data and close frames may come as a promise when an asynchronous extension is negotiated. */
   send(event: OutboundEvent): Uint8Array[] | Promise<Uint8Array[]>;
   send(event: OutboundEvent): Uint8Array[] | Promise<Uint8Array[]> {
     switch (event.type) {

@@ -7,12 +7,16 @@ import type { RemoteProtocolError } from "../errors.ts";
 
 /** A complete text message (RFC 6455 §5.6), UTF-8 validated. */
 export interface TextEvent {
+  /** The kind of event. */
   readonly type: "text";
+  /** The message's data (or this piece of it). */
   readonly data: string;
 }
 /** A complete binary message (RFC 6455 §5.6). */
 export interface BinaryEvent {
+  /** The kind of event. */
   readonly type: "binary";
+  /** The message's data (or this piece of it). */
   readonly data: Uint8Array;
 }
 /**
@@ -21,26 +25,38 @@ export interface BinaryEvent {
  * of a message, `last` the final one. A message may be a single piece that is both.
  */
 export interface TextPieceEvent {
+  /** The kind of event. */
   readonly type: "text-piece";
+  /** The message's data (or this piece of it). */
   readonly data: string;
+  /** Whether this is the first piece of its message. */
   readonly first: boolean;
+  /** Whether this is the last piece of its message. */
   readonly last: boolean;
 }
 /** A piece of a binary message, delivered when the connection streams messages. */
 export interface BinaryPieceEvent {
+  /** The kind of event. */
   readonly type: "binary-piece";
+  /** The message's data (or this piece of it). */
   readonly data: Uint8Array;
+  /** Whether this is the first piece of its message. */
   readonly first: boolean;
+  /** Whether this is the last piece of its message. */
   readonly last: boolean;
 }
 /** A ping (RFC 6455 §5.5.2). The codec does not answer it: see {@link pongFor}. */
 export interface PingEvent {
+  /** The kind of event. */
   readonly type: "ping";
+  /** The frame's application data (at most 125 bytes). */
   readonly payload: Uint8Array;
 }
 /** A pong (RFC 6455 §5.5.3). */
 export interface PongEvent {
+  /** The kind of event. */
   readonly type: "pong";
+  /** The frame's application data (at most 125 bytes). */
   readonly payload: Uint8Array;
 }
 /**
@@ -49,8 +65,11 @@ export interface PongEvent {
  * {@link closeReplyFor}.
  */
 export interface CloseEvent {
+  /** The kind of event. */
   readonly type: "close";
+  /** The close code (1005 when the frame had no payload). */
   readonly code: number;
+  /** The close reason (empty when absent). */
   readonly reason: string;
 }
 /**
@@ -59,7 +78,9 @@ export interface CloseEvent {
  * sent before) and close the transport ("_Fail the WebSocket Connection_", RFC 6455 §7.1.7).
  */
 export interface FailedEvent {
+  /** The kind of event. */
   readonly type: "failed";
+  /** What the peer did wrong, with the close code to send. */
   readonly error: RemoteProtocolError;
 }
 /**
@@ -68,7 +89,9 @@ export interface FailedEvent {
  * otherwise the close code to report is 1006.
  */
 export interface EofEvent {
+  /** The kind of event. */
   readonly type: "eof";
+  /** Whether both close frames were exchanged before the transport ended. */
   readonly clean: boolean;
 }
 

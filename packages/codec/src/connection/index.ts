@@ -9,6 +9,7 @@ export {
   closeReplyFor,
   NEED_DATA,
   PENDING,
+  type PingPongOutbound,
   pongFor,
 } from "./connection.ts";
 export type {

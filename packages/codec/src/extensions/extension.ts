@@ -17,6 +17,7 @@ import type { SendOptions } from "../connection/events.ts";
 
 /** One parameter of an extension offer or response (RFC 6455 §9.1 `extension-param`). */
 export interface ExtensionParam {
+  /** The parameter name, e.g. `client_max_window_bits`. */
   readonly name: string;
   /** The value with quoting removed, or `null` when the parameter has no value. */
   readonly value: string | null;
@@ -24,7 +25,9 @@ export interface ExtensionParam {
 
 /** One element of a `Sec-WebSocket-Extensions` header: an extension name and its parameters. */
 export interface ExtensionOffer {
+  /** The extension name, e.g. `permessage-deflate`. */
   readonly name: string;
+  /** The parameters, in the order given. */
   readonly params: readonly ExtensionParam[];
 }
 

@@ -116,9 +116,13 @@ export interface PermessageDeflateOptions extends PermessageDeflateParams {
 
 /** What one side agreed to (RFC 7692 §7.1), with absent window sizes as 15. */
 export interface NegotiatedDeflate {
+  /** The server compresses every message with a fresh context (RFC 7692 §7.1.1.1). */
   readonly serverNoContextTakeover: boolean;
+  /** The client compresses every message with a fresh context (RFC 7692 §7.1.1.2). */
   readonly clientNoContextTakeover: boolean;
+  /** The LZ77 window the server compresses with, in bits, 8–15 (RFC 7692 §7.1.2.1). */
   readonly serverMaxWindowBits: number;
+  /** The LZ77 window the client compresses with, in bits, 8–15 (RFC 7692 §7.1.2.2). */
   readonly clientMaxWindowBits: number;
 }
 
@@ -132,7 +136,9 @@ export interface PermessageDeflateExtension extends Extension {
 
 /** The permessage-deflate {@link ExtensionFactory}. */
 export interface PermessageDeflateFactory extends ExtensionFactory {
+  /** Client: checks the server's response and returns the extension to use. */
   accept(response: ExtensionOffer): PermessageDeflateExtension;
+  /** Server: picks the first acceptable offer, or declines them all. */
   negotiate(
     offers: readonly ExtensionOffer[],
   ): { readonly response: ExtensionOffer; readonly extension: PermessageDeflateExtension } | undefined;

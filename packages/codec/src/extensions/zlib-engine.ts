@@ -48,10 +48,15 @@ import type {
 
 /** The options this engine passes to a {@link ZlibLike} module (a subset of `node:zlib`'s). */
 export interface ZlibOptionsLike {
+  /** zlib `windowBits` (8–15 for raw streams). */
   windowBits?: number;
+  /** zlib compression level (-1 to 9). */
   level?: number;
+  /** zlib `memLevel` (1–9). */
   memLevel?: number;
+  /** The flush used by one-shot calls (`Z_SYNC_FLUSH` here). */
   finishFlush?: number;
+  /** One-shot calls stop with an error past this many output bytes. */
   maxOutputLength?: number;
 }
 
@@ -59,8 +64,11 @@ export interface ZlibOptionsLike {
 export interface ZlibStreamLike {
   /** `data` (an output chunk), `error` and `end` events. */
   on(event: string, listener: (...args: never[]) => void): unknown;
+  /** Feeds input to the stream. */
   write(chunk: Uint8Array): unknown;
+  /** Flushes with the given flush kind; the callback runs once the output was emitted. */
   flush(kind: number, callback: () => void): void;
+  /** Frees the stream's zlib memory. */
   close(): void;
   /** True once the stream was destroyed (after an error or `close()`). */
   readonly destroyed?: boolean;
@@ -75,10 +83,15 @@ export interface ZlibStreamLike {
  * (`import * as zlib from "node:zlib"`). The `*Sync` functions enable the synchronous fast path.
  */
 export interface ZlibLike {
+  /** Creates a raw deflate stream (RFC 1951, no zlib header). */
   createDeflateRaw(options: ZlibOptionsLike): ZlibStreamLike;
+  /** Creates a raw inflate stream. */
   createInflateRaw(options: ZlibOptionsLike): ZlibStreamLike;
+  /** zlib constants; only `Z_SYNC_FLUSH` is used. */
   readonly constants: { readonly Z_SYNC_FLUSH: number };
+  /** One-shot raw deflate, for the synchronous fast path. */
   deflateRawSync?(input: Uint8Array, options: ZlibOptionsLike): Uint8Array;
+  /** One-shot raw inflate, for the synchronous fast path. */
   inflateRawSync?(input: Uint8Array, options: ZlibOptionsLike): Uint8Array;
 }
 

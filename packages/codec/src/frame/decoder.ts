@@ -34,8 +34,11 @@ export interface FrameDecoderOptions {
 
 /** A piece of one frame's payload, with that frame's header fields. */
 export interface FramePiece {
+  /** FIN: the frame ends its message. */
   readonly fin: boolean;
+  /** The RSV bits as they sit in the first byte (0x40 = RSV1). */
   readonly rsv: number;
+  /** The 4-bit opcode. */
   readonly opcode: number;
   /** The whole frame's payload length. */
   readonly payloadLength: number;
@@ -98,6 +101,7 @@ export class FrameDecoder {
   #payloadRead = 0;
   readonly #maskingKey = new Uint8Array(4);
 
+  /** Creates a decoder for frames received by `options.role`. */
   constructor(options: FrameDecoderOptions) {
     this.#requireMask = options.role === "server";
     this.#allowedRsv = options.allowedRsv ?? 0;

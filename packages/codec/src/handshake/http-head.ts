@@ -21,6 +21,7 @@ export type HttpHeadKind = "request" | "response";
 
 /** A parsed request head (RFC 9112 §3). */
 export interface HttpRequestHead {
+  /** Marks a request head. */
   readonly kind: "request";
   /** The method, case-sensitive (RFC 9110 §9.1), e.g. `GET`. */
   readonly method: string;
@@ -36,6 +37,7 @@ export interface HttpRequestHead {
 
 /** A parsed response head (RFC 9112 §4). */
 export interface HttpResponseHead {
+  /** Marks a response head. */
   readonly kind: "response";
   /** `major.minor`, e.g. `1.1`. */
   readonly httpVersion: string;
@@ -100,6 +102,7 @@ export class HttpHeadParser<K extends HttpHeadKind = HttpHeadKind> {
    * @param kind `"request"` on a server, `"response"` on a client.
    * @param limits `maxHeadSize` (bytes, default 16 KiB) and `maxHeaderCount` (default 100).
    */
+  /** Creates a parser for a request or response head, with optional size and header-count limits. */
   constructor(kind: K, limits: HttpHeadLimits = {}) {
     this.kind = kind;
     this.#maxHeadSize = limits.maxHeadSize ?? DEFAULT_LIMITS.maxHeadSize;

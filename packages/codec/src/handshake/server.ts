@@ -323,10 +323,13 @@ export interface RejectResponseOptions {
 
 /** The parts of a rejection response, for runtimes that build a response object. */
 export interface RejectResponseParts {
+  /** The HTTP status to answer with. */
   readonly status: number;
+  /** The status line's reason phrase. */
   readonly statusText: string;
   /** All header fields, `Content-Length` included (the body's UTF-8 length). */
   readonly headers: [string, string][];
+  /** The response body (text). */
   readonly body: string;
 }
 

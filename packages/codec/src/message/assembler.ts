@@ -29,7 +29,9 @@ export type AssembledMessage =
 
 /** Options for a {@link MessageAssembler}. */
 export interface MessageAssemblerOptions {
+  /** Largest message in bytes, after extensions decoded it (close 1009 beyond). */
   readonly maxMessageSize: number;
+  /** Most frames in one message (close 1008 beyond). */
   readonly maxFragments: number;
   /** Deliver messages as pieces as they arrive, instead of whole. */
   readonly streamMessages: boolean;
@@ -57,6 +59,7 @@ export class MessageAssembler {
   // Streaming mode: whether a piece of the message was already delivered.
   #delivered = false;
 
+  /** Creates an assembler with the given limits and extensions. */
   constructor(options: MessageAssemblerOptions) {
     this.#options = options;
   }
