@@ -3,8 +3,8 @@
 //   node_modules/deno/deno run --conditions=@ws/source --allow-net=127.0.0.1 apps/echo/src/deno.ts --port <port> [--deflate]
 // Serves on 127.0.0.1:<port> with @ws/deno's startEchoServer: every text/binary message echoed
 // unchanged, subprotocols `chat` and `superchat`, the client's close code and reason echoed,
-// messages up to 64 MiB, `/close?code=C&reason=R` closed by the server at once. Prints one line
-// when listening; stops on SIGTERM.
+// permessage-deflate with --deflate, messages up to 64 MiB, `/close?code=C&reason=R` closed by
+// the server at once. Prints one line when listening; stops on SIGTERM.
 import { parseArgs } from "node:util";
 import { startEchoServer } from "../../../packages/deno/src/mod.ts";
 
@@ -21,12 +21,10 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error("usage: deno run apps/echo/src/deno.ts --port <port> [--deflate]");
   Deno.exit(2);
 }
-if (values.deflate) {
-  console.error(
-    "warning: --deflate given but permessage-deflate is not wired into @ws/deno yet; serving without compression",
-  );
-}
-const echo = await startEchoServer({ port, host: values.host });
+// --deflate: accept permessage-deflate (RFC 7692) with every parameter combination a client
+// offers (no server-side limits: the client's window bits and no_context_takeover requests
+// are honoured as asked).
+const echo = await startEchoServer({ port, host: values.host, perMessageDeflate: values.deflate === true });
 console.log(`@ws/deno echo server listening on ws://${values.host}:${echo.port}`);
 
 let stopping = false;

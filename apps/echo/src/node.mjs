@@ -3,7 +3,7 @@
 //   node apps/echo/src/node.mjs --port <port> [--deflate]
 // Serves on 127.0.0.1:<port>: every text/binary message echoed unchanged, subprotocols `chat`
 // and `superchat` (the first one the client offers), the client's close code and reason echoed,
-// messages up to 64 MiB, `/close?code=C&reason=R` closed by the server at once with that code
+// permessage-deflate with --deflate, messages up to 64 MiB, `/close?code=C&reason=R` closed by the server at once with that code
 // and reason. Prints one line when listening; stops on SIGTERM.
 //
 // It imports the built `@ws/node` (dist/): run `pnpm build` first.
@@ -22,15 +22,10 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error("usage: node apps/echo/src/node.mjs --port <port> [--deflate]");
   process.exit(2);
 }
-if (values.deflate) {
-  // permessage-deflate (RFC 7692) is not implemented yet: serve without it (the client sees no
-  // Sec-WebSocket-Extensions in the 101 and falls back to uncompressed messages).
-  console.error(
-    "warning: --deflate given but permessage-deflate is not implemented yet; serving without compression",
-  );
-}
-
-const echo = await startEchoServer({ port, host: values.host });
+// --deflate: accept permessage-deflate (RFC 7692) with every parameter combination a client
+// offers (no server-side limits: the client's window bits and no_context_takeover requests
+// are honoured as asked).
+const echo = await startEchoServer({ port, host: values.host, perMessageDeflate: values.deflate === true });
 console.log(`@ws/node echo server listening on ws://${values.host}:${echo.port}`);
 
 let stopping = false;

@@ -22,6 +22,7 @@ import {
   type WebSocketInit,
 } from "@ws/session";
 import { type BunTlsOptions, bun } from "./bun-api.ts";
+import { deflateEngine } from "./deflate.ts";
 import { type Pump, pumpHandlers } from "./socket-transport.ts";
 
 export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "@ws/session";
@@ -120,12 +121,13 @@ export class WebSocket extends SharedWebSocket {
       rejectUnauthorized: _reject,
       servername: _servername,
       tls: _tls,
+      perMessageDeflate: _deflate,
       ...shared
     } = init;
     super(url, optionsOnly ? undefined : (protocols as string | readonly string[] | undefined), {
       ...shared,
       connector: (request: ConnectRequest): Promise<Session> =>
-        dial(request, init, (target) => openSocket(target, init)),
+        dial(request, init, (target) => openSocket(target, init), deflateEngine),
     });
   }
 }

@@ -24,6 +24,7 @@ import {
 } from "@ws/session";
 import { type BunListener, type BunTlsOptions, bun } from "./bun-api.ts";
 import { type ClientOptions, WebSocket } from "./client.ts";
+import { deflateEngine } from "./deflate.ts";
 import { type Pump, pumpHandlers } from "./socket-transport.ts";
 
 export type { AcceptVerdict, RejectVerdict, UpgradeVerdict };
@@ -80,6 +81,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       options,
       (url, init) => new WebSocket(url, undefined, init as ClientOptions),
       ["port", "host", "server", "noServer", "tls"],
+      deflateEngine,
     );
     this.clients = this.#core.clients;
     if ((options as { server?: unknown }).server !== undefined) {

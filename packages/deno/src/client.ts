@@ -21,6 +21,7 @@ import {
   WebSocket as SharedWebSocket,
   type WebSocketInit,
 } from "@ws/session";
+import { deflateEngine } from "./deflate.ts";
 import { attachConn, chunkReader, writeAll } from "./socket-transport.ts";
 
 export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "@ws/session";
@@ -129,13 +130,14 @@ export class WebSocket extends SharedWebSocket {
       rejectUnauthorized: _reject,
       servername: _servername,
       tls: _tls,
+      perMessageDeflate: _deflate,
       ...shared
     } = init;
     checkOptions(init);
     super(url, optionsOnly ? undefined : (protocols as string | readonly string[] | undefined), {
       ...shared,
       connector: (request: ConnectRequest): Promise<Session> =>
-        dial(request, init, (target) => openConn(target, init)),
+        dial(request, init, (target) => openConn(target, init), deflateEngine),
     });
   }
 }

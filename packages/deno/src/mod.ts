@@ -13,8 +13,10 @@ export {
   CloseEvent,
   type CloseInfo,
   DEFAULT_SESSION_LIMITS,
+  type DeflateOptions,
   HandshakeRejectedError,
   type MessagePiece,
+  type PerMessageDeflateOption,
   Session,
   type SessionLimits,
   WebSocketError,
@@ -29,6 +31,7 @@ export {
   DEFAULT_MAX_REDIRECTS,
   WebSocket,
 } from "./client.ts";
+export { setDeflateConcurrency } from "./deflate.ts";
 export { type EchoServer, startEchoServer } from "./echo.ts";
 export {
   type AcceptVerdict,

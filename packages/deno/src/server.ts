@@ -24,6 +24,7 @@ import {
   type UpgradeVerdict,
 } from "@ws/session";
 import { type ClientOptions, WebSocket } from "./client.ts";
+import { deflateEngine } from "./deflate.ts";
 import { attachConn, chunkReader, writeAll } from "./socket-transport.ts";
 
 export type { AcceptVerdict, RejectVerdict, UpgradeVerdict };
@@ -89,6 +90,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       options,
       (url, init) => new WebSocket(url, undefined, init as ClientOptions),
       ["port", "host", "server", "noServer", "tls"],
+      deflateEngine,
     );
     this.clients = this.#core.clients;
     if ((options as { server?: unknown }).server !== undefined) {

@@ -28,6 +28,7 @@ import {
   WebSocketError,
   type WebSocketInit,
 } from "@ws/session";
+import { deflateEngine } from "./deflate.ts";
 import { attachSocket } from "./socket-transport.ts";
 
 export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "@ws/session";
@@ -180,7 +181,7 @@ async function openSocket(
 
 /** The Node connector: the shared {@link dial} over `net` / `tls` sockets. */
 function connectNode(request: ConnectRequest, options: ClientOptions): Promise<Session> {
-  return dial(request, options, (url, signal) => openSocket(url, options, signal));
+  return dial(request, options, (url, signal) => openSocket(url, options, signal), deflateEngine);
 }
 
 /**
@@ -212,6 +213,7 @@ export class WebSocket extends SharedWebSocket {
       rejectUnauthorized: _reject,
       servername: _servername,
       tls: _tls,
+      perMessageDeflate: _deflate,
       ...shared
     } = init;
     super(url, optionsOnly ? undefined : (protocols as string | readonly string[] | undefined), {

@@ -27,6 +27,7 @@ import {
   type UpgradeVerdict,
 } from "@ws/session";
 import { type ClientOptions, WebSocket } from "./client.ts";
+import { deflateEngine } from "./deflate.ts";
 import { attachSocket } from "./socket-transport.ts";
 
 export type { AcceptVerdict, RejectVerdict, UpgradeVerdict };
@@ -125,6 +126,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       // The Node WebSocket class wrapping the accepted session (so `instanceof WebSocket` holds).
       (url, init) => new WebSocket(url, undefined, init as ClientOptions),
       ["port", "host", "server", "noServer"],
+      deflateEngine,
     );
     this.clients = this.#core.clients;
     const { port, host, server, noServer } = options;

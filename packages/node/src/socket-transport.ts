@@ -15,6 +15,9 @@
 import type { Socket } from "node:net";
 import { Session, type SessionOptions, type Transport } from "@ws/session";
 
+/** Frames totalling at most this many bytes are copied into one buffer and written at once. */
+const COALESCE = 64 * 1024;
+
 /**
  * Wraps `socket` (after the opening handshake) in a {@link Session}. `head` holds bytes that
  * arrived right after the handshake; they are decoded once the session is started.
@@ -26,12 +29,33 @@ export function attachSocket(socket: Socket, head: Uint8Array, options: SessionO
   socket.setTimeout(0);
   const transport: Transport = {
     write(chunks) {
-      if (chunks.length === 1) return socket.write(chunks[0] as Uint8Array);
-      socket.cork();
-      let ok = true;
-      for (const chunk of chunks) ok = socket.write(chunk);
-      socket.uncork();
-      return ok;
+      let ok: boolean;
+      if (chunks.length === 1) ok = socket.write(chunks[0] as Uint8Array);
+      else {
+        let size = 0;
+        for (const chunk of chunks) size += chunk.length;
+        if (size <= COALESCE) {
+          // The session hands over every frame produced while processing one received chunk
+          // (header and payload of each): copying them into one buffer is far cheaper than a
+          // Writable.write per piece (each a WriteWrap and a Buffer view) under one writev.
+          const joined = Buffer.allocUnsafe(size);
+          let offset = 0;
+          for (const chunk of chunks) {
+            joined.set(chunk, offset);
+            offset += chunk.length;
+          }
+          ok = socket.write(joined);
+        } else {
+          socket.cork();
+          ok = true;
+          for (const chunk of chunks) ok = socket.write(chunk);
+          socket.uncork();
+        }
+      }
+      // write() says false whenever the chunk takes the buffered length over the high-water
+      // mark, even when libuv then wrote it all at once; only report backpressure for bytes
+      // still waiting (the session then queues until 'drain').
+      return ok || socket.writableLength < socket.writableHighWaterMark;
     },
     end: () => {
       socket.end();

@@ -73,6 +73,8 @@ export function sleep(ms: number): Promise<void> {
 /** A frame as a raw test peer sees it. */
 export interface RawFrame {
   readonly fin: boolean;
+  /** The RSV bits as in the first header byte (RSV1 = 0x40: compressed, RFC 7692). */
+  readonly rsv: number;
   readonly opcode: number;
   readonly payload: Buffer;
 }
@@ -104,7 +106,7 @@ export function parseFrames(buffer: Buffer): { frames: RawFrame[]; rest: Buffer 
     if (masked)
       for (let i = 0; i < payload.length; i++)
         payload[i] = (payload[i] as number) ^ (buffer[maskOffset + (i & 3)] as number);
-    frames.push({ fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, payload });
+    frames.push({ fin: (b0 & 0x80) !== 0, rsv: b0 & 0x70, opcode: b0 & 0x0f, payload });
     offset += header + length;
   }
   return { frames, rest: buffer.subarray(offset) };
@@ -143,8 +145,11 @@ export function closePayload(code: number, reason = ""): Buffer {
 export async function rawClient(
   port: number,
   path = "/",
+  extraHeaders = "",
 ): Promise<{
   socket: Socket;
+  /** The 101 response head. */
+  head: string;
   frames: RawFrame[];
   ended: Promise<void>;
   waitFrames(count: number): Promise<RawFrame[]>;
@@ -153,10 +158,11 @@ export async function rawClient(
   await new Promise((resolve) => socket.once("connect", resolve));
   socket.write(
     `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extraHeaders}\r\n`,
   );
   let buffer = Buffer.alloc(0);
   let headDone = false;
+  let responseHead = "";
   const frames: RawFrame[] = [];
   const waiters: (() => void)[] = [];
   const opened = new Promise<void>((resolve, reject) => {
@@ -168,6 +174,7 @@ export async function rawClient(
         const head = buffer.subarray(0, end).toString("latin1");
         if (!head.startsWith("HTTP/1.1 101")) reject(new Error(head));
         headDone = true;
+        responseHead = head;
         buffer = buffer.subarray(end + 4);
         resolve();
       }
@@ -183,7 +190,7 @@ export async function rawClient(
     while (frames.length < count) await new Promise<void>((resolve) => waiters.push(resolve));
     return frames;
   };
-  return { socket, frames, ended, waitFrames };
+  return { socket, head: responseHead, frames, ended, waitFrames };
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   parseWebSocketUrl,
   type WebSocketUrl,
 } from "@ws/codec";
+import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
 import { HandshakeRejectedError, WebSocketError } from "./errors.ts";
 import type { Session, SessionOptions } from "./session.ts";
 import type { ConnectRequest } from "./websocket.ts";
@@ -47,6 +48,14 @@ export interface DialOptions {
   readonly followRedirects?: boolean | undefined;
   /** Most redirects followed. Default 10. */
   readonly maxRedirects?: number | undefined;
+  /**
+   * permessage-deflate (RFC 7692): offer to compress messages. Default true, as browsers and
+   * `ws` do: the offer is `permessage-deflate; client_max_window_bits`, and the server decides.
+   * `false` offers nothing; {@link DeflateOptions} tunes the offer and the compression (see
+   * there). Compressed messages cost CPU and, with context takeover, about 300 KiB of zlib memory
+   * per connection; `maxMessageSize` bounds what a message may inflate to.
+   */
+  readonly perMessageDeflate?: PerMessageDeflateOption | undefined;
 }
 
 /** A connected byte stream during the opening handshake, before a session takes it over. */
@@ -146,8 +155,17 @@ function headersForRedirect(
  * with `HandshakeRejectedError` (a non-101 answer, with status, headers and body), the codec's
  * `HandshakeError` (an invalid 101), `WebSocketError` (`HANDSHAKE_TIMEOUT`,
  * `TOO_MANY_REDIRECTS`, `CONNECTION_FAILED`), the signal's reason, or the runtime's error.
+ *
+ * `deflateEngine` supplies the adapter's engine for `options.perMessageDeflate` (on by
+ * default); without it no compression is offered unless the option asks for it (then it throws).
  */
-export async function dial(request: ConnectRequest, options: DialOptions, open: Opener): Promise<Session> {
+export async function dial(
+  request: ConnectRequest,
+  options: DialOptions,
+  open: Opener,
+  deflateEngine?: DeflateEngineSource,
+): Promise<Session> {
+  const extensions = deflateExtensions(options.perMessageDeflate, deflateEngine !== undefined, deflateEngine);
   const stop = new AbortController();
   let current: DialConnection | undefined;
   let rejectFailed!: (error: unknown) => void;
@@ -203,11 +221,12 @@ export async function dial(request: ConnectRequest, options: DialOptions, open: 
         protocols: request.protocols,
         headers,
         origin: options.origin,
+        extensions,
       });
       await race(connection.write(ascii.encode(upgrade)));
       const { head, rest } = await race(readResponseHead(connection, request.session.limits));
       if (head.status === 101) {
-        const confirmed = checkUpgradeResponse(head, { key, protocols: request.protocols });
+        const confirmed = checkUpgradeResponse(head, { key, protocols: request.protocols, extensions });
         if (stop.signal.aborted) throw stop.signal.reason;
         return connection.attach(rest, {
           ...request.session,

@@ -11,7 +11,9 @@
  * - {@link ServerCore}: the runtime-neutral server logic (handshake checks, `verify`,
  *   subprotocols, path matching, client tracking, graceful shutdown);
  * - {@link dial}: the runtime-neutral client handshake (request, response head, checks,
- *   redirects, timeout, abort) over an adapter's {@link Opener}.
+ *   redirects, timeout, abort) over an adapter's {@link Opener};
+ * - the `perMessageDeflate` option (RFC 7692) on an engine the adapter injects
+ *   ({@link zlibEngineProvider}).
  *
  * Uses only ES2022 and universal web globals (`EventTarget`, `Event`, `MessageEvent`,
  * `DOMException`, `AbortController`, timers, `queueMicrotask`, web streams, `Blob`, `URL`).
@@ -19,6 +21,14 @@
  * @module
  */
 
+export {
+  type DeflateEngineSource,
+  type DeflateOptions,
+  deflateExtensions,
+  type PerMessageDeflateOption,
+  type ZlibEngineProvider,
+  zlibEngineProvider,
+} from "./deflate.ts";
 export {
   ChunkQueue,
   DEFAULT_HANDSHAKE_TIMEOUT,

@@ -15,11 +15,13 @@ import {
   buildAcceptResponse,
   buildRejectResponse,
   checkUpgradeRequest,
+  type ExtensionFactory,
   HandshakeError,
   type HeadersInput,
   type HttpRequestHead,
   type ProtocolSelector,
 } from "@ws/codec";
+import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
 import type { Session, SessionOptions } from "./session.ts";
 import { DEFAULT_CLOSE_TIMEOUT } from "./session.ts";
 import type { BinaryType, SessionSettings, WebSocket, WebSocketInit } from "./websocket.ts";
@@ -77,6 +79,15 @@ export interface ServerCoreOptions<Info = UpgradeInfo> extends SessionSettings {
   readonly binaryType?: BinaryType | undefined;
   /** Keep the open sockets in `clients`. Default true. */
   readonly clientTracking?: boolean | undefined;
+  /**
+   * permessage-deflate (RFC 7692): accept clients' offers to compress messages. Default false,
+   * as in `ws`: with context takeover a connection holds about 300 KiB of zlib memory for its
+   * lifetime (see the codec README). `true` accepts any valid offer as the client asks;
+   * {@link DeflateOptions} sets the threshold, level, memLevel and the four parameters
+   * (`serverNoContextTakeover` and `clientNoContextTakeover` let idle connections hold no zlib
+   * memory). What a message inflates to counts against `limits.maxMessageSize` (1009 beyond).
+   */
+  readonly perMessageDeflate?: PerMessageDeflateOption | undefined;
 }
 
 /** An upgrade request as an adapter sees it. */
@@ -151,22 +162,36 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
   /** The session settings (limits, timeouts …) of accepted sockets. */
   readonly settings: SessionSettings;
   readonly #createSocket: (url: string, init: WebSocketInit) => WS;
+  readonly #extensions: readonly ExtensionFactory[];
   #closing = false;
 
   /**
    * @param options the shared options; other keys are passed to each session.
    * @param createSocket builds the adapter's `WebSocket` around an accepted session.
    * @param runtimeKeys adapter-only option names, kept out of the session settings.
+   * @param deflateEngine the adapter's deflate engine, needed for `perMessageDeflate`.
+   * @throws {TypeError} `perMessageDeflate` without `deflateEngine`.
+   * @throws {RangeError} a `perMessageDeflate` setting out of range.
    */
   constructor(
     options: ServerCoreOptions<UpgradeInfo<Request, Headers>>,
     createSocket: (url: string, init: WebSocketInit) => WS,
     runtimeKeys: readonly string[] = [],
+    deflateEngine?: DeflateEngineSource,
   ) {
     this.options = options;
     this.#createSocket = createSocket;
+    this.#extensions = deflateExtensions(options.perMessageDeflate, false, deflateEngine);
     const settings: Record<string, unknown> = { ...options };
-    for (const key of ["path", "protocols", "verify", "binaryType", "clientTracking", ...runtimeKeys]) {
+    for (const key of [
+      "path",
+      "protocols",
+      "verify",
+      "binaryType",
+      "clientTracking",
+      "perMessageDeflate",
+      ...runtimeKeys,
+    ]) {
       delete settings[key];
     }
     this.settings = settings as SessionSettings;
@@ -210,7 +235,7 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
     try {
       accepted = checkUpgradeRequest(
         { method: request.method, httpVersion: request.httpVersion, headers: request.headers },
-        { protocols: this.options.protocols },
+        { protocols: this.options.protocols, extensions: this.#extensions },
       );
     } catch (error) {
       if (error instanceof HandshakeError) return rejection(error);

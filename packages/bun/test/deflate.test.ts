@@ -1,0 +1,356 @@
+/**
+ * permessage-deflate (RFC 7692) on Bun against Bun's own implementation (uWebSockets): our
+ * client × `Bun.serve({ websocket: { perMessageDeflate } })`, Bun's native `WebSocket` client ×
+ * our server (a TCP tap checks that both really compress), our client × our server, and a
+ * decompression bomb from the native client (1009).
+ */
+import { afterEach, describe, expect, it } from "bun:test";
+import { type AddressInfo, createServer as createNetServer, connect as netConnect } from "node:net";
+import {
+  connect,
+  type DeflateOptions,
+  type WebSocket,
+  WebSocketServer,
+  type WebSocketServerOptions,
+} from "../src/index.ts";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await (cleanups.pop() as () => unknown)();
+});
+function defer<T>(value: T, close: (value: T) => unknown): T {
+  cleanups.push(() => close(value));
+  return value;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const P = "permessage-deflate";
+
+/** Deterministic words with back-references at every distance. */
+function words(size: number, seed = 1): string {
+  const vocabulary =
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi".split(" ");
+  let x = seed;
+  let out = "";
+  while (out.length < size) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out += `${vocabulary[x % vocabulary.length]}${x % 7 === 0 ? `-${x % 1000}` : ""} `;
+  }
+  return out.slice(0, size);
+}
+
+function noise(size: number, seed = 7): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    bytes[i] = x & 0xff;
+  }
+  return bytes;
+}
+
+const LARGE_TEXT = words(200 * KiB);
+const LARGE_BINARY = noise(100 * KiB);
+
+/** Messages of a WebSocket (ours or Bun's), in order. */
+function inbox(ws: { addEventListener(type: "message", listener: (event: MessageEvent) => void): void }) {
+  const queue: unknown[] = [];
+  const waiters: ((value: unknown) => void)[] = [];
+  ws.addEventListener("message", (event) => {
+    const waiter = waiters.shift();
+    if (waiter !== undefined) waiter(event.data);
+    else queue.push(event.data);
+  });
+  return (): Promise<unknown> =>
+    queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiters.push(resolve));
+}
+
+function toBytes(data: unknown): Uint8Array {
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
+}
+
+/** Reads the RSV1 bit of each data frame's first frame in one direction (after the HTTP head). */
+class FrameReader {
+  readonly starts: { rsv1: boolean; length: number }[] = [];
+  #head = "";
+  #inHead = true;
+  #header: number[] = [];
+  #skip = 0;
+
+  push(chunk: Uint8Array): void {
+    let i = 0;
+    if (this.#inHead) {
+      this.#head += Buffer.from(chunk).toString("latin1");
+      const end = this.#head.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      this.#inHead = false;
+      i = chunk.length - (this.#head.length - (end + 4));
+    }
+    while (i < chunk.length) {
+      if (this.#skip > 0) {
+        const n = Math.min(this.#skip, chunk.length - i);
+        this.#skip -= n;
+        i += n;
+        continue;
+      }
+      const h = this.#header;
+      h.push(chunk[i++] as number);
+      if (h.length < 2) continue;
+      const short = (h[1] as number) & 0x7f;
+      const need = 2 + (short === 126 ? 2 : short === 127 ? 8 : 0) + ((h[1] as number) & 0x80 ? 4 : 0);
+      if (h.length < need) continue;
+      let length = short;
+      if (short === 126) length = ((h[2] as number) << 8) | (h[3] as number);
+      else if (short === 127) length = Number(Buffer.from(h.slice(2, 10)).readBigUInt64BE());
+      const opcode = (h[0] as number) & 0x0f;
+      if (opcode === 1 || opcode === 2) this.starts.push({ rsv1: ((h[0] as number) & 0x40) !== 0, length });
+      this.#header = [];
+      this.#skip = length;
+    }
+  }
+}
+
+/** A loopback TCP proxy to `port` that reads both directions' frames. */
+async function frameTap(port: number) {
+  const tap = { toServer: new FrameReader(), toClient: new FrameReader() };
+  const server = createNetServer((client) => {
+    const upstream = netConnect({ host: "127.0.0.1", port });
+    defer(client, (s) => s.destroy());
+    defer(upstream, (s) => s.destroy());
+    client.on("data", (chunk: Buffer) => {
+      tap.toServer.push(chunk);
+      upstream.write(chunk);
+    });
+    upstream.on("data", (chunk: Buffer) => {
+      tap.toClient.push(chunk);
+      client.write(chunk);
+    });
+    client.on("end", () => upstream.end());
+    upstream.on("end", () => client.end());
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+  });
+  defer(server, (s) => new Promise((resolve) => s.close(() => resolve(undefined))));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, ...tap };
+}
+
+/** Our echo server with these permessage-deflate settings. */
+async function ourServer(perMessageDeflate: boolean | DeflateOptions, maxMessageSize = 64 * MiB) {
+  const wss = defer(
+    new WebSocketServer({
+      port: 0,
+      host: "127.0.0.1",
+      perMessageDeflate,
+      limits: { maxMessageSize },
+    } as WebSocketServerOptions),
+    (s) => s.close(100),
+  );
+  const sockets: WebSocket[] = [];
+  wss.on("connection", (ws) => {
+    sockets.push(ws);
+    ws.binaryType = "uint8array";
+    ws.onmessage = (event) => ws.send(event.data);
+  });
+  await new Promise((resolve) => wss.once("listening", () => resolve(undefined)));
+  return { port: wss.address()!.port, sockets };
+}
+
+/** `Bun.serve` echoing every message, with Bun's permessage-deflate settings. */
+function bunServe(perMessageDeflate: unknown): number {
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: (request, s) =>
+      s.upgrade(request) ? undefined : new Response("Upgrade Required", { status: 426 }),
+    websocket: {
+      perMessageDeflate: perMessageDeflate as boolean,
+      maxPayloadLength: 16 * MiB,
+      message: (ws, message) => {
+        ws.send(message);
+      },
+    },
+  });
+  defer(server, (s) => s.stop(true));
+  return server.port as number;
+}
+
+/** Small, large (twice: context takeover both ways), binary and a streamed message, echoed. */
+async function roundTrips(ws: WebSocket): Promise<void> {
+  const next = inbox(ws);
+  ws.send("hi");
+  expect(await next()).toBe("hi");
+  for (let i = 0; i < 2; i++) {
+    ws.send(LARGE_TEXT);
+    expect(await next()).toBe(LARGE_TEXT);
+  }
+  ws.send(LARGE_BINARY);
+  expect(toBytes(await next())).toEqual(LARGE_BINARY);
+  await ws.sendStream([words(20 * KiB, 2), words(20 * KiB, 3), words(20 * KiB, 4)]);
+  expect(await next()).toBe(words(20 * KiB, 2) + words(20 * KiB, 3) + words(20 * KiB, 4));
+}
+
+describe("our client × Bun.serve", () => {
+  const cases: [string, unknown, Partial<DeflateOptions> | boolean, string][] = [
+    // Bun's default (a shared compressor) asks for no context takeover both ways.
+    ["perMessageDeflate: true", true, true, `${P}; client_no_context_takeover; server_no_context_takeover`],
+    [
+      "perMessageDeflate: true",
+      true,
+      { clientMaxWindowBits: 10 },
+      `${P}; client_no_context_takeover; server_no_context_takeover`,
+    ],
+    [
+      "perMessageDeflate: true",
+      true,
+      { clientMaxWindowBits: false },
+      `${P}; client_no_context_takeover; server_no_context_takeover`,
+    ],
+    // It declines a server_max_window_bits it cannot honour: no compression, still connected.
+    ["perMessageDeflate: true", true, { serverMaxWindowBits: 10 }, ""],
+    ["dedicated compressors", { compress: "dedicated", decompress: "dedicated" }, true, P],
+    [
+      "dedicated compressors",
+      { compress: "dedicated", decompress: "dedicated" },
+      { serverNoContextTakeover: true },
+      `${P}; server_no_context_takeover`,
+    ],
+    [
+      "dedicated compressors",
+      { compress: "dedicated", decompress: "dedicated" },
+      { serverMaxWindowBits: 10 },
+      `${P}; server_max_window_bits=10`,
+    ],
+    [
+      "dedicated compressors",
+      { compress: "dedicated", decompress: "dedicated" },
+      { clientMaxWindowBits: 10 },
+      `${P}; client_max_window_bits=10`,
+    ],
+    ["a 4 KB compressor", { compress: "4KB", decompress: "32KB" }, true, `${P}; server_max_window_bits=9`],
+    [
+      "a 4 KB compressor",
+      { compress: "4KB", decompress: "32KB" },
+      { clientMaxWindowBits: 9, clientNoContextTakeover: true },
+      // uWS leaves out client_max_window_bits; our client keeps the 9 bits it offered (§7.1.2.2).
+      `${P}; client_no_context_takeover; server_max_window_bits=9`,
+    ],
+  ];
+  for (const [name, bunOptions, offer, agreed] of cases) {
+    it(`${name}, we offer ${JSON.stringify(offer)}: agreed "${agreed}", messages round-trip`, async () => {
+      const port = bunServe(bunOptions);
+      const ws = defer(
+        await connect(`ws://127.0.0.1:${port}`, {
+          binaryType: "uint8array",
+          perMessageDeflate: offer as boolean | DeflateOptions,
+        }),
+        (s) => s.terminate(),
+      );
+      expect(ws.extensions).toBe(agreed);
+      await roundTrips(ws);
+      ws.close(1000);
+    });
+  }
+});
+
+describe("Bun's native WebSocket × our server", () => {
+  const cases: [string, boolean | DeflateOptions, string][] = [
+    ["defaults", true, P],
+    [
+      "no context takeover both ways",
+      { serverNoContextTakeover: true, clientNoContextTakeover: true },
+      `${P}; server_no_context_takeover; client_no_context_takeover`,
+    ],
+    [
+      "9-bit windows both ways",
+      { serverMaxWindowBits: 9, clientMaxWindowBits: 9 },
+      `${P}; server_max_window_bits=9; client_max_window_bits=9`,
+    ],
+    ["threshold 0, level 9, memLevel 4", { threshold: 0, level: 9, memLevel: 4 }, P],
+  ];
+  for (const [name, options, agreed] of cases) {
+    it(`${name}: agreed "${agreed}", both sides compress, messages round-trip`, async () => {
+      const { port, sockets } = await ourServer(options);
+      const tap = await frameTap(port);
+      const native = defer(new globalThis.WebSocket(tap.url), (s) => s.close());
+      native.binaryType = "arraybuffer";
+      await new Promise((resolve, reject) => {
+        native.onopen = resolve;
+        native.onerror = reject;
+      });
+      expect(native.extensions).toBe(agreed);
+      expect(sockets[0]?.extensions).toBe(agreed);
+      const next = inbox(native);
+      native.send("hi");
+      expect(await next()).toBe("hi");
+      for (let i = 0; i < 2; i++) {
+        native.send(LARGE_TEXT);
+        expect(await next()).toBe(LARGE_TEXT);
+      }
+      native.send(LARGE_BINARY);
+      expect(toBytes(await next())).toEqual(LARGE_BINARY);
+      // The large text went compressed both ways (Bun's client and our server).
+      const up = tap.toServer.starts[1];
+      const down = tap.toClient.starts[1];
+      expect(up?.rsv1).toBe(true);
+      expect(down?.rsv1).toBe(true);
+      expect(up?.length).toBeLessThan(LARGE_TEXT.length / 2);
+      expect(down?.length).toBeLessThan(LARGE_TEXT.length / 2);
+      // "hi" stays below our default 1024-byte threshold.
+      expect(tap.toClient.starts[0]?.rsv1).toBe(
+        options === true ? false : (options as DeflateOptions).threshold === 0,
+      );
+    });
+  }
+
+  it("a decompression bomb (64 MiB of zeros) from the native client gets 1009", async () => {
+    const { port } = await ourServer(true, MiB);
+    const native = defer(new globalThis.WebSocket(`ws://127.0.0.1:${port}`), (s) => s.close());
+    await new Promise((resolve) => {
+      native.onopen = resolve;
+    });
+    expect(native.extensions).toBe(P);
+    const closed = new Promise<number>((resolve) => {
+      native.onclose = (event) => resolve(event.code);
+    });
+    native.send(new Uint8Array(64 * MiB));
+    expect(await closed).toBe(1009);
+  });
+});
+
+describe("our client × our server on Bun", () => {
+  const cases: [boolean | DeflateOptions, boolean | DeflateOptions, string][] = [
+    [true, true, P],
+    [
+      true,
+      { serverNoContextTakeover: true, clientNoContextTakeover: true },
+      `${P}; server_no_context_takeover; client_no_context_takeover`,
+    ],
+    [
+      true,
+      { serverMaxWindowBits: 9, clientMaxWindowBits: 9 },
+      `${P}; server_max_window_bits=9; client_max_window_bits=9`,
+    ],
+    [
+      { serverMaxWindowBits: 11, clientMaxWindowBits: 12 },
+      true,
+      `${P}; server_max_window_bits=11; client_max_window_bits=12`,
+    ],
+    [true, false, ""],
+  ];
+  for (const [server, client, agreed] of cases) {
+    it(`server ${JSON.stringify(server)}, client ${JSON.stringify(client)}: "${agreed}"`, async () => {
+      const { port, sockets } = await ourServer(server);
+      const ws = defer(
+        await connect(`ws://127.0.0.1:${port}`, { binaryType: "uint8array", perMessageDeflate: client }),
+        (s) => s.terminate(),
+      );
+      expect(ws.extensions).toBe(agreed);
+      expect(sockets[0]?.extensions).toBe(agreed);
+      await roundTrips(ws);
+    });
+  }
+});

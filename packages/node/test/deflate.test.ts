@@ -1,0 +1,618 @@
+// permessage-deflate (RFC 7692) over loopback against real peers that speak it: our server ×
+// the `ws` client and our client × the `ws` server with each parameter combination, the
+// threshold seen on the wire (a TCP tap reads the RSV1 bit of every frame), decompression
+// bombs from a `ws` client and a raw socket (1009 with bounded memory), and Chromium against
+// our server (skipped where /usr/bin/chromium is missing).
+import { existsSync } from "node:fs";
+import { type AddressInfo, createServer as createNetServer, connect as netConnect } from "node:net";
+import * as zlib from "node:zlib";
+import { afterEach, describe, expect, it } from "vitest";
+import { type PerMessageDeflateOptions, WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
+import {
+  type CloseEvent,
+  connect,
+  type DeflateOptions,
+  setDeflateConcurrency,
+  type WebSocket,
+  WebSocketServer,
+} from "../src/index.ts";
+import { cleanup, closePayload, defer, nextEvent, rawClient, rawFrame } from "./helpers.ts";
+
+afterEach(cleanup);
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const RSV1 = 0x40;
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+// ─── Payloads ─────────────────────────────────────────────────────────────────────────────
+
+/** Deterministic words with back-references at every distance (up to the 32 KiB window). */
+function words(size: number, seed = 1): string {
+  const vocabulary =
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega".split(
+      " ",
+    );
+  let x = seed;
+  let out = "";
+  while (out.length < size) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out += `${vocabulary[x % vocabulary.length]}${x % 7 === 0 ? `-${x % 1000}` : ""} `;
+  }
+  return out.slice(0, size);
+}
+
+/** Incompressible bytes. */
+function noise(size: number, seed = 7): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    bytes[i] = x & 0xff;
+  }
+  return bytes;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return (
+    Buffer.compare(
+      Buffer.from(a.buffer, a.byteOffset, a.length),
+      Buffer.from(b.buffer, b.byteOffset, b.length),
+    ) === 0
+  );
+}
+
+/**
+ * `copies` MiB of zeros as a raw DEFLATE stream without the final `00 00 ff ff`: one MiB
+ * deflated with a sync flush is about 1 KiB, and such pieces concatenate.
+ */
+function zeroBomb(copies: number): Buffer {
+  const piece = zlib.deflateRawSync(Buffer.alloc(MiB), {
+    level: 9,
+    finishFlush: zlib.constants.Z_SYNC_FLUSH,
+  });
+  const all = Buffer.concat(Array.from({ length: copies }, () => piece));
+  return all.subarray(0, all.length - 4);
+}
+
+// ─── A TCP tap: passes bytes through and reads every frame header ───────────────────────────
+
+interface TappedFrame {
+  readonly rsv1: boolean;
+  readonly opcode: number;
+  readonly fin: boolean;
+  readonly length: number;
+}
+
+/** Reads frame headers from one direction of a connection (after the HTTP head), no copies. */
+class FrameReader {
+  readonly frames: TappedFrame[] = [];
+  #head = true;
+  #headText = "";
+  #header: number[] = [];
+  #skip = 0;
+
+  push(chunk: Buffer): void {
+    let i = 0;
+    if (this.#head) {
+      this.#headText += chunk.toString("latin1");
+      const end = this.#headText.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      this.#head = false;
+      i = chunk.length - (this.#headText.length - (end + 4));
+    }
+    while (i < chunk.length) {
+      if (this.#skip > 0) {
+        const n = Math.min(this.#skip, chunk.length - i);
+        this.#skip -= n;
+        i += n;
+        continue;
+      }
+      this.#header.push(chunk[i++] as number);
+      const h = this.#header;
+      if (h.length < 2) continue;
+      const b1 = h[1] as number;
+      const short = b1 & 0x7f;
+      const need = 2 + (short === 126 ? 2 : short === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+      if (h.length < need) continue;
+      let length = short;
+      if (short === 126) length = ((h[2] as number) << 8) | (h[3] as number);
+      else if (short === 127) length = Number(Buffer.from(h.slice(2, 10)).readBigUInt64BE());
+      const b0 = h[0] as number;
+      this.frames.push({ rsv1: (b0 & RSV1) !== 0, opcode: b0 & 0x0f, fin: (b0 & 0x80) !== 0, length });
+      this.#header = [];
+      this.#skip = length;
+    }
+  }
+
+  /** The data frames that start a message (text or binary). */
+  get messageStarts(): TappedFrame[] {
+    return this.frames.filter((f) => f.opcode === 1 || f.opcode === 2);
+  }
+}
+
+/** A loopback proxy to `port` that reads both directions' frames (one connection at a time). */
+async function frameTap(
+  port: number,
+): Promise<{ url: string; toServer: FrameReader; toClient: FrameReader }> {
+  const tap = { toServer: new FrameReader(), toClient: new FrameReader() };
+  const server = createNetServer((client) => {
+    const upstream = netConnect({ host: "127.0.0.1", port });
+    defer(client, (s) => s.destroy());
+    defer(upstream, (s) => s.destroy());
+    client.on("data", (chunk: Buffer) => {
+      tap.toServer.push(chunk);
+      upstream.write(chunk);
+    });
+    upstream.on("data", (chunk: Buffer) => {
+      tap.toClient.push(chunk);
+      client.write(chunk);
+    });
+    client.on("end", () => upstream.end());
+    upstream.on("end", () => client.end());
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+  });
+  defer(server, (s) => new Promise((resolve) => s.close(resolve)));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, ...tap };
+}
+
+// ─── Peers ──────────────────────────────────────────────────────────────────────────────────
+
+/** Our server on a free port, echoing every message; `push` sends it a streamed message. */
+async function ourEchoServer(perMessageDeflate: boolean | DeflateOptions, maxMessageSize = 64 * MiB) {
+  const server = defer(
+    new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate, limits: { maxMessageSize } }),
+    (s) => s.close(0),
+  );
+  const sockets: WebSocket[] = [];
+  server.on("connection", (ws) => {
+    sockets.push(ws);
+    ws.binaryType = "uint8array";
+    ws.onmessage = (event) => {
+      const data = (event as MessageEvent).data as string | Uint8Array;
+      if (data === "stream please") {
+        void ws.sendStream([words(40 * KiB, 3), words(40 * KiB, 4), words(40 * KiB, 5)]);
+        return;
+      }
+      ws.send(data);
+    };
+  });
+  await new Promise<void>((resolve) => server.once("listening", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return { server, port, url: `ws://127.0.0.1:${port}`, sockets };
+}
+
+/** A `ws` echo server with these permessage-deflate options. */
+async function wsDeflateServer(perMessageDeflate: PerMessageDeflateOptions | boolean) {
+  const server = new WsServer({ host: "127.0.0.1", port: 0, perMessageDeflate });
+  defer(server, (s) => {
+    for (const client of s.clients) client.terminate();
+    return new Promise((resolve) => s.close(resolve));
+  });
+  await new Promise<void>((resolve) => server.once("listening", resolve));
+  server.on("connection", (socket) => {
+    socket.on("message", (data, isBinary) => {
+      if (!isBinary && data.toString() === "stream please") {
+        // A fragmented compressed message from ws.
+        socket.send(words(30 * KiB, 8), { fin: false });
+        socket.send(words(30 * KiB, 9), { fin: false });
+        socket.send(words(30 * KiB, 10), { fin: true });
+        return;
+      }
+      socket.send(data, { binary: isBinary });
+    });
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** Opens a `ws` client (offering deflate with `options`), resolves once open. */
+async function wsClient(
+  url: string,
+  perMessageDeflate: PerMessageDeflateOptions | boolean,
+): Promise<WsClient> {
+  const ws = defer(new WsClient(url, { perMessageDeflate }), (s) => s.terminate());
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+  return ws;
+}
+
+/** Messages from a `ws` client, in order. */
+function wsInbox(ws: WsClient): () => Promise<Buffer | string> {
+  const queue: (Buffer | string)[] = [];
+  const waiters: ((value: Buffer | string) => void)[] = [];
+  ws.on("message", (data: Buffer, isBinary: boolean) => {
+    const value = isBinary ? data : data.toString();
+    const waiter = waiters.shift();
+    if (waiter !== undefined) waiter(value);
+    else queue.push(value);
+  });
+  return () => {
+    const next = queue.shift();
+    if (next !== undefined) return Promise.resolve(next);
+    return new Promise((resolve) => waiters.push(resolve));
+  };
+}
+
+/** Messages of our socket, in order. */
+function ourInbox(ws: WebSocket): () => Promise<unknown> {
+  const queue: unknown[] = [];
+  const waiters: ((value: unknown) => void)[] = [];
+  ws.addEventListener("message", (event) => {
+    const data = (event as MessageEvent).data;
+    const waiter = waiters.shift();
+    if (waiter !== undefined) waiter(data);
+    else queue.push(data);
+  });
+  return () =>
+    queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiters.push(resolve));
+}
+
+/** The `ws` socket's agreed permessage-deflate parameters (ws internals). */
+function wsParams(ws: WsClient): Record<string, unknown> {
+  const extensions = (ws as unknown as { _extensions: Record<string, { params: Record<string, unknown> }> })
+    ._extensions;
+  return { ...extensions["permessage-deflate"]?.params };
+}
+
+// ─── The parameter combinations ─────────────────────────────────────────────────────────────
+
+/** Our option names and the `ws` option names are the same. */
+type Params = Pick<
+  DeflateOptions,
+  "serverNoContextTakeover" | "clientNoContextTakeover" | "serverMaxWindowBits" | "clientMaxWindowBits"
+>;
+
+interface Combination {
+  readonly name: string;
+  /** What the client offers. */
+  readonly offer: Params;
+  /** The server's own settings (default: accept what the client asks for). */
+  readonly server?: Params;
+  /** The agreed `Sec-WebSocket-Extensions` value. */
+  readonly agreed: string;
+  /** The same parameters in the order a `ws` server writes them, when it differs. */
+  readonly agreedByWs?: string;
+}
+
+const P = "permessage-deflate";
+const WINDOWS = [9, 10, 11, 12, 13, 14, 15];
+const COMBINATIONS: Combination[] = [
+  { name: "defaults (client_max_window_bits offered bare)", offer: {}, agreed: P },
+  { name: "client_max_window_bits absent", offer: { clientMaxWindowBits: false }, agreed: P },
+  {
+    name: "server_no_context_takeover",
+    offer: { serverNoContextTakeover: true },
+    agreed: `${P}; server_no_context_takeover`,
+  },
+  {
+    name: "client_no_context_takeover",
+    offer: { clientNoContextTakeover: true },
+    agreed: `${P}; client_no_context_takeover`,
+  },
+  {
+    name: "both no_context_takeover",
+    offer: { serverNoContextTakeover: true, clientNoContextTakeover: true },
+    agreed: `${P}; server_no_context_takeover; client_no_context_takeover`,
+  },
+  ...WINDOWS.map((bits) => ({
+    name: `server_max_window_bits=${bits}`,
+    offer: { serverMaxWindowBits: bits },
+    agreed: `${P}; server_max_window_bits=${bits}`,
+  })),
+  ...WINDOWS.map((bits) => ({
+    name: `client_max_window_bits=${bits}`,
+    offer: { clientMaxWindowBits: bits },
+    agreed: `${P}; client_max_window_bits=${bits}`,
+  })),
+  {
+    name: "all four parameters",
+    offer: {
+      serverNoContextTakeover: true,
+      clientNoContextTakeover: true,
+      serverMaxWindowBits: 10,
+      clientMaxWindowBits: 11,
+    },
+    agreed: `${P}; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=11`,
+  },
+  {
+    name: "the server asks for no context takeover both ways",
+    offer: {},
+    server: { serverNoContextTakeover: true, clientNoContextTakeover: true },
+    agreed: `${P}; server_no_context_takeover; client_no_context_takeover`,
+  },
+  {
+    name: "the server limits both windows to 9 bits",
+    offer: {},
+    server: { serverMaxWindowBits: 9, clientMaxWindowBits: 9 },
+    agreed: `${P}; server_max_window_bits=9; client_max_window_bits=9`,
+    agreedByWs: `${P}; client_max_window_bits=9; server_max_window_bits=9`,
+  },
+];
+
+/** The agreed parameters as `ws` keeps them. */
+function wsParamsOf(agreed: string): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const part of agreed.split("; ").slice(1)) {
+    const [name, value] = part.split("=") as [string, string | undefined];
+    params[name] = value === undefined ? true : Number(value);
+  }
+  return params;
+}
+
+const LARGE_TEXT = words(300 * KiB);
+const LARGE_BINARY = noise(200 * KiB);
+
+describe("our server × the ws client", () => {
+  for (const combination of COMBINATIONS) {
+    it(`agrees on ${combination.name} and round-trips small, large and fragmented messages`, async () => {
+      const { url, sockets } = await ourEchoServer(combination.server ?? true);
+      const ws = await wsClient(url, { ...combination.offer, threshold: 0 } as PerMessageDeflateOptions);
+      const next = wsInbox(ws);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(sockets[0]?.extensions).toBe(combination.agreed);
+      expect(wsParams(ws)).toEqual(wsParamsOf(combination.agreed));
+      // Small text, then large text twice (a compressor that kept its window when it promised
+      // not to would refer back into the first copy, which the ws inflater no longer has).
+      ws.send("hi");
+      expect(await next()).toBe("hi");
+      for (let i = 0; i < 2; i++) {
+        ws.send(LARGE_TEXT);
+        expect(await next()).toBe(LARGE_TEXT);
+      }
+      ws.send(LARGE_BINARY);
+      expect(sameBytes((await next()) as Buffer, LARGE_BINARY)).toBe(true);
+      // Fragmented by ws (compressed across three frames).
+      ws.send(words(20 * KiB, 2), { fin: false });
+      ws.send(words(20 * KiB, 3), { fin: false });
+      ws.send(words(20 * KiB, 4), { fin: true });
+      expect(await next()).toBe(words(20 * KiB, 2) + words(20 * KiB, 3) + words(20 * KiB, 4));
+      // Fragmented by us (a streamed message).
+      ws.send("stream please");
+      expect(await next()).toBe(words(40 * KiB, 3) + words(40 * KiB, 4) + words(40 * KiB, 5));
+      ws.close(1000);
+      await new Promise((resolve) => ws.once("close", resolve));
+    });
+  }
+
+  it("accepts no offer when perMessageDeflate is off (the default)", async () => {
+    const { url, sockets } = await ourEchoServer(false);
+    const ws = await wsClient(url, true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sockets[0]?.extensions).toBe("");
+    expect(ws.extensions).toBe("");
+  });
+});
+
+describe("our client × the ws server", () => {
+  for (const combination of COMBINATIONS) {
+    it(`agrees on ${combination.name} and round-trips small, large and fragmented messages`, async () => {
+      const { port } = await wsDeflateServer({
+        ...combination.server,
+        threshold: 0,
+      } as PerMessageDeflateOptions);
+      const ws = defer(
+        await connect(`ws://127.0.0.1:${port}`, {
+          binaryType: "uint8array",
+          perMessageDeflate: combination.offer,
+        }),
+        (s) => s.terminate(),
+      );
+      expect(ws.extensions).toBe(combination.agreedByWs ?? combination.agreed);
+      const next = ourInbox(ws);
+      ws.send("hi");
+      expect(await next()).toBe("hi");
+      for (let i = 0; i < 2; i++) {
+        ws.send(LARGE_TEXT);
+        expect(await next()).toBe(LARGE_TEXT);
+      }
+      ws.send(LARGE_BINARY);
+      expect(sameBytes((await next()) as Uint8Array, LARGE_BINARY)).toBe(true);
+      // Fragmented by us.
+      await ws.sendStream([words(20 * KiB, 2), words(20 * KiB, 3), words(20 * KiB, 4)]);
+      expect(await next()).toBe(words(20 * KiB, 2) + words(20 * KiB, 3) + words(20 * KiB, 4));
+      // Fragmented by ws.
+      ws.send("stream please");
+      expect(await next()).toBe(words(30 * KiB, 8) + words(30 * KiB, 9) + words(30 * KiB, 10));
+      ws.close(1000);
+      const closed = await nextEvent<CloseEvent>(ws, "close");
+      expect(closed.wasClean).toBe(true);
+    });
+  }
+
+  it("offers permessage-deflate; client_max_window_bits by default, nothing with perMessageDeflate: false", async () => {
+    const offers: (string | undefined)[] = [];
+    const { server, port } = await wsDeflateServer(true);
+    server.on("headers", (_headers, request) => offers.push(request.headers["sec-websocket-extensions"]));
+    const a = defer(await connect(`ws://127.0.0.1:${port}`), (s) => s.terminate());
+    const b = defer(await connect(`ws://127.0.0.1:${port}`, { perMessageDeflate: false }), (s) =>
+      s.terminate(),
+    );
+    expect(offers).toEqual(["permessage-deflate; client_max_window_bits", undefined]);
+    expect(a.extensions).toBe("permessage-deflate");
+    expect(b.extensions).toBe("");
+  });
+
+  it("falls back to a later offer when the server declines the first", async () => {
+    // ws declines offers without client_max_window_bits when it wants to limit the client's window.
+    const { port } = await wsDeflateServer({ clientMaxWindowBits: 10 });
+    const ws = defer(
+      await connect(`ws://127.0.0.1:${port}`, {
+        perMessageDeflate: { offers: [{ serverMaxWindowBits: 12, clientMaxWindowBits: false }, {}] },
+      }),
+      (s) => s.terminate(),
+    );
+    expect(ws.extensions).toBe(`${P}; client_max_window_bits=10`);
+    const next = ourInbox(ws);
+    ws.send(LARGE_TEXT);
+    expect(await next()).toBe(LARGE_TEXT);
+  });
+});
+
+describe("the threshold, on the wire", () => {
+  it("our server compresses messages from 1024 bytes on (RSV1), not smaller ones nor compress: false", async () => {
+    const { port, sockets } = await ourEchoServer(true);
+    const tap = await frameTap(port);
+    const ws = await wsClient(tap.url, { threshold: 100 * KiB });
+    const next = wsInbox(ws);
+    await new Promise((resolve) => setImmediate(resolve));
+    const ours = sockets[0] as WebSocket;
+    ours.send("x".repeat(1023));
+    expect(await next()).toBe("x".repeat(1023));
+    ours.send("x".repeat(1024));
+    expect(await next()).toBe("x".repeat(1024));
+    ours.send("y".repeat(4096), { compress: false });
+    expect(await next()).toBe("y".repeat(4096));
+    ours.send(new Uint8Array(10));
+    expect(sameBytes((await next()) as Buffer, new Uint8Array(10))).toBe(true);
+    expect(tap.toClient.messageStarts.map((f) => [f.rsv1, f.length])).toEqual([
+      [false, 1023],
+      [true, expect.any(Number)],
+      [false, 4096],
+      [false, 10],
+    ]);
+    // 1024 × "x" compress to a few bytes.
+    expect(tap.toClient.messageStarts[1]?.length).toBeLessThan(100);
+  });
+
+  it("our client honours its threshold option and compress: false", async () => {
+    const { port } = await wsDeflateServer(true);
+    const tap = await frameTap(port);
+    const ws = defer(
+      await connect(tap.url, { binaryType: "uint8array", perMessageDeflate: { threshold: 16 } }),
+      (s) => s.terminate(),
+    );
+    const next = ourInbox(ws);
+    ws.send("a".repeat(15));
+    expect(await next()).toBe("a".repeat(15));
+    ws.send("a".repeat(16));
+    expect(await next()).toBe("a".repeat(16));
+    ws.send("b".repeat(5000), { compress: false });
+    expect(await next()).toBe("b".repeat(5000));
+    expect(tap.toServer.messageStarts.map((f) => f.rsv1)).toEqual([false, true, false]);
+  });
+});
+
+describe("decompression bombs", () => {
+  it("a ws client's 64 MiB of zeros (64 KiB compressed) gets 1009 from a server limited to 1 MiB", async () => {
+    const { url } = await ourEchoServer(true, MiB);
+    const ws = await wsClient(url, true);
+    const closed = new Promise<number>((resolve) => ws.once("close", (code) => resolve(code)));
+    ws.send(Buffer.alloc(64 * MiB));
+    expect(await closed).toBe(1009);
+  });
+
+  for (const [name, offer, megabytes] of [
+    ["context takeover (streaming inflate)", "permessage-deflate", 512],
+    ["client_no_context_takeover (synchronous inflate)", "permessage-deflate; client_no_context_takeover", 7],
+  ] as const) {
+    it(`a raw socket's ${megabytes} MiB bomb with ${name} gets 1009, and memory stays bounded`, async () => {
+      const { port } = await ourEchoServer(true, MiB);
+      const client = await rawClient(port, "/", `Sec-WebSocket-Extensions: ${offer}\r\n`);
+      expect(client.head).toMatch(/sec-websocket-extensions: permessage-deflate/i);
+      const bomb = zeroBomb(megabytes);
+      const before = process.memoryUsage();
+      let peak = 0;
+      const sampler = setInterval(() => {
+        const now = process.memoryUsage();
+        peak = Math.max(peak, now.arrayBuffers + now.external - before.arrayBuffers - before.external);
+      }, 1);
+      try {
+        client.socket.write(rawFrame(0x2, bomb, { rsv: RSV1 }));
+        const frames = await client.waitFrames(1);
+        expect(frames[0]?.opcode).toBe(0x8);
+        expect(frames[0]?.payload.readUInt16BE(0)).toBe(1009);
+        client.socket.write(rawFrame(0x8, closePayload(1009)));
+        await client.ended;
+      } finally {
+        clearInterval(sampler);
+      }
+      // Inflating all of it would have taken `megabytes` MiB; the limit stops it at about 1 MiB.
+      expect(peak).toBeLessThan(24 * MiB);
+    });
+  }
+});
+
+describe("engine concurrency", () => {
+  it("setDeflateConcurrency checks its argument and round trips still work with a limit of 1", async () => {
+    expect(() => setDeflateConcurrency(0)).toThrow(RangeError);
+    setDeflateConcurrency(1);
+    try {
+      const { url } = await ourEchoServer(true);
+      const clients = await Promise.all(
+        [0, 1, 2, 3].map(() =>
+          connect(url, { binaryType: "uint8array" }).then((ws) => defer(ws, (s) => s.terminate())),
+        ),
+      );
+      const echoes = await Promise.all(
+        clients.map((ws, i) => {
+          const next = ourInbox(ws);
+          ws.send(words(64 * KiB, i));
+          return next();
+        }),
+      );
+      expect(echoes).toEqual([0, 1, 2, 3].map((i) => words(64 * KiB, i)));
+    } finally {
+      setDeflateConcurrency(10);
+    }
+  });
+});
+
+describe.skipIf(!existsSync(CHROMIUM))("Chromium × our server", () => {
+  it("negotiates permessage-deflate from Chromium's offer and round-trips compressible text", async () => {
+    const { port, sockets } = await ourEchoServer(true);
+    const tap = await frameTap(port);
+    const { chromium } = await import("playwright-core");
+    const browser = defer(
+      await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--disable-sync",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--no-first-run",
+        ],
+      }),
+      (b) => b.close(),
+    );
+    const page = await browser.newPage();
+    const text = words(64 * KiB, 42);
+    const result = await page.evaluate(
+      async ({ url, text }) => {
+        // The browser's own WebSocket (a bare `WebSocket` would name this module's import).
+        const ws = new globalThis.WebSocket(url);
+        await new Promise((resolve, reject) => {
+          ws.onopen = resolve;
+          ws.onerror = reject;
+        });
+        const echoed = new Promise<string>((resolve) => {
+          ws.onmessage = (event) => resolve(event.data as string);
+        });
+        ws.send(text);
+        const data = await echoed;
+        const extensions = ws.extensions;
+        ws.close(1000);
+        return { extensions, same: data === text, length: data.length };
+      },
+      { url: tap.url, text },
+    );
+    expect(result).toEqual({ extensions: "permessage-deflate", same: true, length: text.length });
+    expect(sockets[0]?.extensions).toBe("permessage-deflate");
+    // Both sides compressed the text: far fewer bytes than 64 KiB crossed the wire each way.
+    const up = tap.toServer.messageStarts[0];
+    const down = tap.toClient.messageStarts[0];
+    expect(up?.rsv1).toBe(true);
+    expect(down?.rsv1).toBe(true);
+    expect(up?.length).toBeLessThan(text.length / 2);
+    expect(down?.length).toBeLessThan(text.length / 2);
+  });
+});

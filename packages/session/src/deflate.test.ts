@@ -1,0 +1,143 @@
+import type { Extension, ZlibLike } from "@ws/codec";
+import { describe, expect, it } from "vitest";
+import { deflateExtensions, zlibEngineProvider } from "./deflate.ts";
+import { memoryTransportPair } from "./memory-transport.ts";
+import { ServerCore } from "./server-core.ts";
+import { Session } from "./session.ts";
+import { WebSocket } from "./websocket.ts";
+
+// A stand-in for node:zlib (the session has no runtime types): nothing here compresses.
+const fakeZlib = (): ZlibLike => ({
+  createDeflateRaw: () => {
+    throw new Error("not used");
+  },
+  createInflateRaw: () => {
+    throw new Error("not used");
+  },
+  constants: { Z_SYNC_FLUSH: 2 },
+});
+const provider = zlibEngineProvider(fakeZlib());
+
+function upgrade(extensions?: string) {
+  return {
+    request: null,
+    method: "GET",
+    httpVersion: "1.1",
+    target: "/",
+    headers: {
+      host: "example.com",
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-version": "13",
+      ...(extensions === undefined ? {} : { "sec-websocket-extensions": extensions }),
+    },
+    secure: false,
+    remoteAddress: "127.0.0.1",
+  };
+}
+
+const createSocket = (url: string, init: ConstructorParameters<typeof WebSocket>[2]) =>
+  new WebSocket(url, undefined, init);
+
+describe("deflateExtensions", () => {
+  it("is off for servers and on for clients by default, and offers client_max_window_bits bare", () => {
+    expect(deflateExtensions(undefined, false, provider.engine)).toEqual([]);
+    expect(deflateExtensions(false, true, provider.engine)).toEqual([]);
+    const [factory] = deflateExtensions(undefined, true, provider.engine);
+    expect(factory?.offer()).toEqual([
+      { name: "permessage-deflate", params: [{ name: "client_max_window_bits", value: null }] },
+    ]);
+  });
+
+  it("passes the settings to the codec, which checks them", () => {
+    const [factory] = deflateExtensions(
+      { serverNoContextTakeover: true, serverMaxWindowBits: 10 },
+      false,
+      provider.engine,
+    );
+    expect(factory?.offer()[0]?.params.map((p) => p.name)).toEqual([
+      "server_no_context_takeover",
+      "server_max_window_bits",
+      "client_max_window_bits",
+    ]);
+    expect(() => deflateExtensions({ serverMaxWindowBits: 16 }, false, provider.engine)).toThrow(RangeError);
+    expect(() => deflateExtensions({ level: 10 }, false, provider.engine)).toThrow(RangeError);
+  });
+
+  it("needs an engine only when compression is on", () => {
+    expect(deflateExtensions(undefined, false, undefined)).toEqual([]);
+    expect(() => deflateExtensions(true, false, undefined)).toThrow(TypeError);
+  });
+});
+
+describe("zlibEngineProvider", () => {
+  it("creates one engine, on first use, and checks the concurrency limit", () => {
+    const own = zlibEngineProvider(fakeZlib());
+    expect(own.engine()).toBe(own.engine());
+    expect(() => own.setConcurrency(0)).toThrow(RangeError);
+    expect(() => own.setConcurrency(1.5)).toThrow(RangeError);
+    own.setConcurrency(10);
+  });
+});
+
+describe("ServerCore with perMessageDeflate", () => {
+  it("accepts an offer and hands the extension and its header to the session", async () => {
+    const core = new ServerCore(
+      { perMessageDeflate: { serverNoContextTakeover: true } },
+      createSocket,
+      [],
+      provider.engine,
+    );
+    expect("perMessageDeflate" in core.settings).toBe(false);
+    const outcome = await core.handshake(upgrade("permessage-deflate; client_max_window_bits, x-other"));
+    if (outcome?.accepted !== true) throw new Error("not accepted");
+    expect(outcome.response).toContain(
+      "\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n",
+    );
+    expect(outcome.session.extensionsHeader).toBe("permessage-deflate; server_no_context_takeover");
+    expect(outcome.session.extensions?.map((e) => e.name)).toEqual(["permessage-deflate"]);
+  });
+
+  it("accepts no offer by default", async () => {
+    const core = new ServerCore({}, createSocket, [], provider.engine);
+    const outcome = await core.handshake(upgrade("permessage-deflate"));
+    if (outcome?.accepted !== true) throw new Error("not accepted");
+    expect(outcome.response).not.toContain("Sec-WebSocket-Extensions");
+    expect(outcome.session.extensions).toEqual([]);
+  });
+
+  it("throws at construction when asked for compression without an engine", () => {
+    expect(() => new ServerCore({ perMessageDeflate: true }, createSocket)).toThrow(TypeError);
+  });
+});
+
+describe("Session with an extension", () => {
+  for (const how of ["close handshake", "terminate"] as const) {
+    it(`closes the extension (frees zlib memory) after a ${how}`, async () => {
+      let closed = 0;
+      const spy: Extension = {
+        name: "x-spy",
+        rsvMask: 0x40,
+        params: [],
+        decodeMessage: () => undefined,
+        encodeMessage: () => undefined,
+        close: () => {
+          closed++;
+        },
+      };
+      const [clientTransport, serverTransport] = memoryTransportPair();
+      const client = new Session(clientTransport, { role: "client", extensions: [spy] });
+      const server = new Session(serverTransport, { role: "server" });
+      clientTransport.receiver = client;
+      serverTransport.receiver = server;
+      client.start();
+      server.start();
+      if (how === "terminate") client.terminate();
+      else client.close(1000);
+      await client.closed;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(closed).toBe(1);
+    });
+  }
+});
