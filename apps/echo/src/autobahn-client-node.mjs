@@ -1,49 +1,19 @@
 #!/usr/bin/env node
 // Autobahn client runner for the @ws/node client (apps/autobahn/targets.json):
 //   node apps/echo/src/autobahn-client-node.mjs <url> <agent>
-// The standard Autobahn client protocol: GET <url>/getCaseCount reads a number; for each case i,
-// connect to <url>/runCase?case=i&agent=<agent> and echo every message until the server
-// closes; finally <url>/updateReports?agent=<agent>.
-//
 // It imports the built `@ws/node` (dist/): run `pnpm build` first.
 import { WebSocket } from "@ws/node";
+import { runAutobahnClient } from "./autobahn-client.mjs";
 
 const [base, agent = "ws-node"] = process.argv.slice(2);
 if (base === undefined) {
   console.error("usage: node apps/echo/src/autobahn-client-node.mjs <url> <agent>");
   process.exit(2);
 }
-const root = base.replace(/\/+$/, "");
-
-/**
- * Opens `url`, calls `onMessage(ws, data)` for each message, resolves when the connection closes.
- * @param {string} url
- * @param {(ws: WebSocket, data: string | Uint8Array) => void} onMessage
- */
-function session(url, onMessage) {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, undefined, { binaryType: "uint8array", handshakeTimeout: 60_000 });
-    ws.onmessage = (event) => onMessage(ws, event.data);
-    ws.onerror = (event) => {
-      if (process.env.AUTOBAHN_CLIENT_DEBUG) console.error(url, event.message);
-    };
-    ws.onclose = (event) => resolve(event);
-  });
-}
-
-let count = 0;
-await session(`${root}/getCaseCount`, (_ws, data) => {
-  count = Number(data);
+const count = await runAutobahnClient({
+  WebSocket,
+  base,
+  agent,
+  debug: Boolean(process.env.AUTOBAHN_CLIENT_DEBUG),
 });
-if (!Number.isInteger(count) || count <= 0) {
-  console.error(`cannot read the case count from ${root}/getCaseCount`);
-  process.exit(1);
-}
-for (let i = 1; i <= count; i++) {
-  const url = `${root}/runCase?case=${i}&agent=${encodeURIComponent(agent)}`;
-  await session(url, (ws, data) => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(data);
-  });
-}
-await session(`${root}/updateReports?agent=${encodeURIComponent(agent)}`, () => {});
 console.log(`ran ${count} cases as ${agent}`);
