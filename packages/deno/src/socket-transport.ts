@@ -13,19 +13,38 @@
  */
 import { Session, type SessionOptions, type Transport } from "@ws/session";
 
-/** Size of the read buffers; a buffer is refilled (its unused tail) until less than MIN_READ is left. */
-const READ_SIZE = 64 * 1024;
-const MIN_READ = 8 * 1024;
+/**
+ * Read buffers are sized per connection, between these bounds: a pending `read()` pins its
+ * buffer for as long as the peer is silent, so an idle connection should hold a small one
+ * (a fixed 64 KiB made an idle connection cost 80 KiB), while a busy one reads big chunks.
+ * A read that fills its buffer doubles the size of the next one; a read that uses less than
+ * 1/16 of the size halves it.
+ */
+const MIN_READ_SIZE = 1024;
+const MAX_READ_SIZE = 64 * 1024;
 /** `write()` reports false while more than this many bytes wait to be written. */
 const HIGH_WATER_MARK = 64 * 1024;
+/**
+ * Queued frames up to this many bytes in all are joined into one `conn.write()`: each write is
+ * an async op (a promise and a syscall), and the session queues one write per received chunk
+ * plus whatever the application sends meanwhile.
+ */
+const COALESCE = 256 * 1024;
 
 /** Reads the next chunk into fresh memory (never handed out twice), or `null` at EOF. */
 export function chunkReader(conn: Deno.Conn): () => Promise<Uint8Array | null> {
-  let buffer = new Uint8Array(READ_SIZE);
+  let size = MIN_READ_SIZE;
+  let buffer = new Uint8Array(size);
   return async () => {
-    if (buffer.length < MIN_READ) buffer = new Uint8Array(READ_SIZE);
+    // The unread tail of the last buffer is reused until it is small next to the current size.
+    if (buffer.length < size >>> 2) buffer = new Uint8Array(size);
     const n = await conn.read(buffer);
     if (n === null) return null;
+    if (n === buffer.length) {
+      if (size < MAX_READ_SIZE) size *= 2;
+    } else if (n < size >>> 4 && size > MIN_READ_SIZE) {
+      size >>>= 1;
+    }
     // The codec owns (and unmasks in place) what it is given: hand out the bytes read, and
     // read the next chunk into the untouched tail.
     const chunk = buffer.subarray(0, n);
@@ -71,9 +90,18 @@ export function attachConn(
   const flush = async (): Promise<void> => {
     try {
       while (queue.length > 0 && !closed) {
-        const chunk = queue[0] as Uint8Array;
+        let chunk = queue[0] as Uint8Array;
+        let count = 1;
+        if (queue.length > 1) {
+          let size = chunk.length;
+          while (count < queue.length && size + (queue[count] as Uint8Array).length <= COALESCE) {
+            size += (queue[count] as Uint8Array).length;
+            count++;
+          }
+          if (count > 1) chunk = concat(queue, count, size);
+        }
         await writeAll(conn, chunk);
-        queue.shift();
+        queue.splice(0, count);
         queued -= chunk.length;
         if (blocked && queued <= HIGH_WATER_MARK) {
           blocked = false;
@@ -135,4 +163,16 @@ export function attachConn(
     close();
   })();
   return session;
+}
+
+/** The first `count` chunks of `chunks` joined into one buffer of `size` bytes. */
+function concat(chunks: readonly Uint8Array[], count: number, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (let i = 0; i < count; i++) {
+    const chunk = chunks[i] as Uint8Array;
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
 }

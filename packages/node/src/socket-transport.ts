@@ -19,6 +19,69 @@ import { Session, type SessionOptions, type Transport } from "@ws/session";
 const COALESCE = 64 * 1024;
 
 /**
+ * The transport over one socket. A class rather than an object of closures: its methods live
+ * once on the prototype instead of seven closures per connection.
+ */
+class SocketTransport implements Transport {
+  readonly #socket: Socket;
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+  }
+
+  write(chunks: Uint8Array[]): boolean {
+    const socket = this.#socket;
+    let ok: boolean;
+    if (chunks.length === 1) ok = socket.write(chunks[0] as Uint8Array);
+    else {
+      let size = 0;
+      for (const chunk of chunks) size += chunk.length;
+      if (size <= COALESCE) {
+        // The session hands over every frame produced while processing one received chunk
+        // (header and payload of each): copying them into one buffer is far cheaper than a
+        // Writable.write per piece (each a WriteWrap and a Buffer view) under one writev.
+        const joined = Buffer.allocUnsafe(size);
+        let offset = 0;
+        for (const chunk of chunks) {
+          joined.set(chunk, offset);
+          offset += chunk.length;
+        }
+        ok = socket.write(joined);
+      } else {
+        socket.cork();
+        ok = true;
+        for (const chunk of chunks) ok = socket.write(chunk);
+        socket.uncork();
+      }
+    }
+    // write() says false whenever the chunk takes the buffered length over the high-water
+    // mark, even when libuv then wrote it all at once; only report backpressure for bytes
+    // still waiting (the session then queues until 'drain').
+    return ok || socket.writableLength < socket.writableHighWaterMark;
+  }
+
+  end(): void {
+    this.#socket.end();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+
+  get bufferedAmount(): number {
+    return this.#socket.writableLength;
+  }
+}
+
+/**
  * Wraps `socket` (after the opening handshake) in a {@link Session}. `head` holds bytes that
  * arrived right after the handshake; they are decoded once the session is started.
  */
@@ -27,53 +90,7 @@ export function attachSocket(socket: Socket, head: Uint8Array, options: SessionO
   socket.setNoDelay(true);
   // The HTTP server's idle timeout no longer applies: the session has its own timers.
   socket.setTimeout(0);
-  const transport: Transport = {
-    write(chunks) {
-      let ok: boolean;
-      if (chunks.length === 1) ok = socket.write(chunks[0] as Uint8Array);
-      else {
-        let size = 0;
-        for (const chunk of chunks) size += chunk.length;
-        if (size <= COALESCE) {
-          // The session hands over every frame produced while processing one received chunk
-          // (header and payload of each): copying them into one buffer is far cheaper than a
-          // Writable.write per piece (each a WriteWrap and a Buffer view) under one writev.
-          const joined = Buffer.allocUnsafe(size);
-          let offset = 0;
-          for (const chunk of chunks) {
-            joined.set(chunk, offset);
-            offset += chunk.length;
-          }
-          ok = socket.write(joined);
-        } else {
-          socket.cork();
-          ok = true;
-          for (const chunk of chunks) ok = socket.write(chunk);
-          socket.uncork();
-        }
-      }
-      // write() says false whenever the chunk takes the buffered length over the high-water
-      // mark, even when libuv then wrote it all at once; only report backpressure for bytes
-      // still waiting (the session then queues until 'drain').
-      return ok || socket.writableLength < socket.writableHighWaterMark;
-    },
-    end: () => {
-      socket.end();
-    },
-    destroy: () => {
-      socket.destroy();
-    },
-    pause: () => {
-      socket.pause();
-    },
-    resume: () => {
-      socket.resume();
-    },
-    get bufferedAmount() {
-      return socket.writableLength;
-    },
-  };
-  const session = new Session(transport, options);
+  const session = new Session(new SocketTransport(socket), options);
   // Plain Uint8Array views (no copy), so messages are the same type on every runtime.
   socket.on("data", (chunk: Buffer) =>
     session.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)),

@@ -166,11 +166,17 @@ const EMPTY = new Uint8Array(0);
 const utf8 = new TextEncoder();
 
 /**
- * While the session processes received bytes, the frames it and the handlers send are collected
- * and handed to the transport as one `write()` when processing ends (or when this many bytes are
- * collected). A pipelining peer sends many small messages per TCP segment; writing each echo
- * separately costs one syscall per message (on Node, a `writev` per message was half the
- * server's CPU time), while one write per received chunk costs one syscall per chunk.
+ * While the session processes received bytes, the frames it and the handlers send after the
+ * first write are collected and handed to the transport as one `write()` when processing ends
+ * (or when this many bytes are collected). A pipelining peer sends many small messages per TCP
+ * segment; writing each echo separately costs one syscall per message (on Node, a `writev` per
+ * message was half the server's CPU time), one write per received chunk costs one syscall per
+ * chunk: 5–6× the messages per second with 16–64 busy connections.
+ *
+ * The first write goes out at once: a lone peer that waits for our answers (one connection,
+ * a window of messages in flight) then works on it while we process the rest, instead of both
+ * sides taking turns (measured with one connection: +5–40% over batching everything, at a
+ * quarter less throughput than full batching with 16–64 connections, still 4× per-message).
  */
 const BATCH_LIMIT = 64 * 1024;
 
@@ -251,8 +257,8 @@ export class Session {
   #state: SessionState = "open";
   #started = false;
   #processing = false;
-  // Frames written while processing received bytes, written as one batch afterwards (see
-  // BATCH_LIMIT); undefined outside processing.
+  // Frames written while processing received bytes after the first write, written as one batch
+  // afterwards (see BATCH_LIMIT); undefined outside processing and until the first write.
   #batch: Uint8Array[] | undefined;
   #batchBytes = 0;
   // Send side: frames the transport did not take yet (it returned false), and their size.
@@ -275,7 +281,8 @@ export class Session {
   // A message being sent in pieces, and the whole messages waiting for it to finish (§5.4).
   #streamsStarted = 0;
   #streamsDone = 0;
-  #streamTail: Promise<void> = Promise.resolve();
+  // Idle connections hold no promises: the stream chain and `closed` are made on first use.
+  #streamTail: Promise<void> | undefined;
   /** Whole messages sent while streams were pending; each waits for `after` streams to end. */
   #deferred: { event: OutboundEvent; size: number; after: number }[] = [];
   #deferredBytes = 0;
@@ -289,15 +296,14 @@ export class Session {
   /** An error to report with a close that is otherwise normal (the send buffer was full). */
   #closeError: Error | undefined;
   #closeInfo: CloseInfo | undefined;
-  readonly #closed: Promise<CloseInfo>;
-  #resolveClosed!: (info: CloseInfo) => void;
+  #closed: Promise<CloseInfo> | undefined;
+  #resolveClosed: ((info: CloseInfo) => void) | undefined;
   // Ping and heartbeat.
   #pings: PendingPing[] = [];
   #pingCounter = 0;
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeatDeadline: ReturnType<typeof setTimeout> | undefined;
   #heard = false;
-  readonly #heartbeatPayload = new Uint8Array(4);
 
   constructor(transport: Transport, options: SessionOptions) {
     this.#transport = transport;
@@ -322,9 +328,6 @@ export class Session {
       extensions: options.extensions ?? [],
       streamMessages: this.streamMessages,
       ...(options.random === undefined ? {} : { random: options.random }),
-    });
-    this.#closed = new Promise((resolve) => {
-      this.#resolveClosed = resolve;
     });
   }
 
@@ -361,7 +364,8 @@ export class Session {
     this.#blocked = false;
     const pong = this.#pendingPong;
     this.#pendingPong = undefined;
-    if (pong !== undefined && this.connection.canSend) this.#write(this.connection.send({ type: "pong", payload: pong }));
+    if (pong !== undefined && this.connection.canSend)
+      this.#write(this.connection.send({ type: "pong", payload: pong }));
     if (this.#endPending) this.#endTransport();
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
@@ -413,6 +417,15 @@ export class Session {
 
   /** Resolves once, with how the connection ended. */
   get closed(): Promise<CloseInfo> {
+    if (this.#closed === undefined) {
+      const info = this.#closeInfo;
+      this.#closed =
+        info !== undefined
+          ? Promise.resolve(info)
+          : new Promise((resolve) => {
+              this.#resolveClosed = resolve;
+            });
+    }
     return this.#closed;
   }
 
@@ -440,9 +453,20 @@ export class Session {
         : options === undefined
           ? { type: "binary", data: payload }
           : { type: "binary", data: payload, options };
-    const size = typeof payload === "string" ? utf8Length(payload) : payload.length;
     this.#checkOpen("send a message");
-    if (this.bufferedAmount + size > this.limits.maxBufferedAmount) {
+    // The exact UTF-8 length of a string costs a pass over it (a fifth of an echo server's time
+    // for 1 KiB text): check the limit against the upper bound (3 bytes per UTF-16 code unit)
+    // first, and count exactly only when that bound is over it or the size is kept (deferred
+    // behind a stream, or counted while an extension encodes).
+    let size = typeof payload === "string" ? payload.length * 3 : payload.length;
+    const buffered = this.bufferedAmount;
+    const boundSuffices =
+      typeof payload !== "string" ||
+      (buffered + size <= this.limits.maxBufferedAmount &&
+        this.connection.extensions.length === 0 &&
+        this.#streamsDone === this.#streamsStarted);
+    if (!boundSuffices) size = utf8Length(payload as string);
+    if (buffered + size > this.limits.maxBufferedAmount) {
       this.#overflow(size);
       return false;
     }
@@ -471,7 +495,7 @@ export class Session {
     options: SendStreamOptions = {},
   ): Promise<void> {
     this.#streamsStarted++;
-    const run = this.#streamTail.then(() => this.#sendStream(source, options));
+    const run = (this.#streamTail ?? Promise.resolve()).then(() => this.#sendStream(source, options));
     this.#streamTail = run.catch(() => {});
     return run;
   }
@@ -639,7 +663,7 @@ export class Session {
       },
       close: async () => {
         this.close(1000);
-        await this.#closed;
+        await this.closed;
       },
       abort: () => {
         this.close(1000);
@@ -731,6 +755,7 @@ export class Session {
       return;
     }
     if (!this.#transport.write(chunks)) this.#blocked = true;
+    if (this.#processing) this.#batch = [];
   }
 
   /** Writes the frames collected while processing, as one transport write. */
@@ -747,7 +772,6 @@ export class Session {
   #process(): void {
     if (!this.#started || this.#processing) return;
     this.#processing = true;
-    this.#batch = [];
     try {
       while (this.#state !== "closed" && !this.#readPaused) {
         const event = this.connection.nextEvent();
@@ -917,8 +941,9 @@ export class Session {
       this.#heard = false;
       // A bare ping: liveness is any byte from the peer, so no pong is awaited or recorded.
       if (this.#state === "open" && this.connection.canSend) {
-        new DataView(this.#heartbeatPayload.buffer).setUint32(0, ++this.#pingCounter >>> 0);
-        this.#write(this.connection.send({ type: "ping", payload: this.#heartbeatPayload.slice() }));
+        const payload = new Uint8Array(4);
+        new DataView(payload.buffer).setUint32(0, ++this.#pingCounter >>> 0);
+        this.#write(this.connection.send({ type: "ping", payload }));
       }
       this.#heartbeatDeadline = setTimeout(() => {
         this.#heartbeatDeadline = undefined;
@@ -962,7 +987,8 @@ export class Session {
     this.#deferred = [];
     this.#deferredBytes = 0;
     this.#inbox?.end();
-    this.#resolveClosed(info);
+    this.#resolveClosed?.(info);
+    this.#resolveClosed = undefined;
     this.handler.close?.(info);
   }
 

@@ -136,7 +136,8 @@ export class WebSocket extends EventTarget {
   #pendingBytes = 0;
   #sendChain: Promise<void> | undefined;
   #chained = 0;
-  #handlers = new Map<string, Handler>();
+  /** The `on<event>` handlers; made when the first one is set (a server's sockets often have none). */
+  #handlers: Map<string, Handler> | undefined;
   #consumerWaiters: ((iterator: AsyncIterableIterator<Received> | undefined) => void)[] = [];
   #opened: Promise<void> | undefined;
   #openedSettle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
@@ -252,41 +253,43 @@ export class WebSocket extends EventTarget {
 
   /** Handler of the `open` event. */
   get onopen(): Handler {
-    return this.#handlers.get("open") ?? null;
+    return this.#handlers?.get("open") ?? null;
   }
   set onopen(handler: Handler) {
     this.#setHandler("open", handler);
   }
   /** Handler of `message` events (`MessageEvent`). */
   get onmessage(): Handler {
-    return this.#handlers.get("message") ?? null;
+    return this.#handlers?.get("message") ?? null;
   }
   set onmessage(handler: Handler) {
     this.#setHandler("message", handler);
   }
   /** Handler of the `error` event. */
   get onerror(): Handler {
-    return this.#handlers.get("error") ?? null;
+    return this.#handlers?.get("error") ?? null;
   }
   set onerror(handler: Handler) {
     this.#setHandler("error", handler);
   }
   /** Handler of the `close` event ({@link CloseEvent}). */
   get onclose(): Handler {
-    return this.#handlers.get("close") ?? null;
+    return this.#handlers?.get("close") ?? null;
   }
   set onclose(handler: Handler) {
     this.#setHandler("close", handler);
   }
 
   #setHandler(type: string, handler: Handler): void {
-    if (!this.#handlers.has(type)) {
+    this.#handlers ??= new Map();
+    const handlers = this.#handlers;
+    if (!handlers.has(type)) {
       this.addEventListener(type, (event) => {
-        const current = this.#handlers.get(type);
+        const current = handlers.get(type);
         if (typeof current === "function") current.call(this, event);
       });
     }
-    this.#handlers.set(type, typeof handler === "function" ? handler : null);
+    handlers.set(type, typeof handler === "function" ? handler : null);
   }
 
   /**

@@ -337,6 +337,8 @@ export class Connection {
         const data = event.data;
         if (typeof data !== "string") throw new TypeError("Cannot send text: data must be a string");
         this.#checkCanSendMessage("text");
+        // Without earlier sends pending, encode at once: no closure per message.
+        if (this.#sendChain === undefined) return this.#tracked(this.#sendWhole("text", data, event.options));
         return this.#inOrder(() => this.#sendWhole("text", data, event.options));
       }
       case "binary": {
@@ -344,6 +346,8 @@ export class Connection {
         if (!(data instanceof Uint8Array))
           throw new TypeError("Cannot send binary: data must be a Uint8Array");
         this.#checkCanSendMessage("binary");
+        if (this.#sendChain === undefined)
+          return this.#tracked(this.#sendWhole("binary", data, event.options));
         return this.#inOrder(() => this.#sendWhole("binary", data, event.options));
       }
       case "text-piece":
@@ -387,13 +391,12 @@ export class Connection {
 
   /** Encodes now, unless earlier sends are still being encoded: then after them. */
   #inOrder(encode: () => Uint8Array[] | Promise<Uint8Array[]>): Uint8Array[] | Promise<Uint8Array[]> {
-    let result: Uint8Array[] | Promise<Uint8Array[]>;
-    if (this.#sendChain === undefined) {
-      result = encode();
-      if (!(result instanceof Promise)) return result;
-    } else {
-      result = this.#sendChain.then(encode);
-    }
+    return this.#tracked(this.#sendChain === undefined ? encode() : this.#sendChain.then(encode));
+  }
+
+  /** Makes later sends wait for `result` when it is a promise (asynchronous extension work). */
+  #tracked(result: Uint8Array[] | Promise<Uint8Array[]>): Uint8Array[] | Promise<Uint8Array[]> {
+    if (!(result instanceof Promise)) return result;
     this.#sendsPending++;
     this.#sendChain = result.then(
       () => this.#sendSettled(),
