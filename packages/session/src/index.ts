@@ -39,6 +39,13 @@ export {
   type Opener,
   readResponseHead,
 } from "./dial.ts";
+export {
+  ECHO_SERVER_OPTIONS,
+  type EchoCapableServer,
+  type EchoServer,
+  serveEcho,
+  startEcho,
+} from "./echo.ts";
 export { HandshakeRejectedError, type HeaderPair, type SessionErrorCode, WebSocketError } from "./errors.ts";
 export { CloseEvent, type CloseEventInit, WebSocketErrorEvent } from "./events.ts";
 export { Inbox } from "./inbox.ts";

@@ -1,0 +1,41 @@
+// The command line of every echo server of the contract in ARCHITECTURE.md
+// (apps/echo/targets.json), written once: `--port <port> [--host <host>] [--deflate]`, one line
+// printed when listening, SIGTERM/SIGINT close every connection with 1001 and exit. It uses
+// node:process and node:util, which Node, Deno and Bun all provide, so the per-runtime entry
+// points (node.mjs, deno.ts, bun.ts) only pick the adapter.
+import process from "node:process";
+import { parseArgs } from "node:util";
+
+/**
+ * @param {string} name the adapter, for the listening line
+ * @param {(options: { port: number, host: string, perMessageDeflate: boolean }) => Promise<{ port: number, server: { close(code?: number): Promise<void> } }>} startEchoServer
+ */
+export async function runEchoCli(name, startEchoServer) {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      port: { type: "string" },
+      host: { type: "string", default: "127.0.0.1" },
+      deflate: { type: "boolean" },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`usage: ${name} echo server --port <port> [--host <host>] [--deflate]`);
+    process.exit(2);
+  }
+  const host = values.host ?? "127.0.0.1";
+  // --deflate: accept permessage-deflate (RFC 7692) with every parameter combination a client
+  // offers (the client's window bits and no_context_takeover requests are honoured as asked).
+  const echo = await startEchoServer({ port, host, perMessageDeflate: values.deflate === true });
+  console.log(`${name} echo server listening on ws://${host}:${echo.port}`);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    // Close every connection with 1001 (Going Away), then exit.
+    echo.server.close(1000).finally(() => process.exit(0));
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
