@@ -4,8 +4,10 @@
 // right after `changeset version`.
 //
 //   node tools/sync-jsr-version.mjs          copy package.json's version into jsr.json
-//   node tools/sync-jsr-version.mjs --check  fail if a version differs, or if the JSR exports
-//                                            do not match package.json's "@ws/source" exports
+//   node tools/sync-jsr-version.mjs --check  fail if a version differs, if the JSR exports do
+//                                            not match package.json's "@ws/source" exports, or
+//                                            if a JSR package depends on a workspace package
+//                                            that is not a JSR package itself
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +16,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const check = process.argv.includes("--check");
 const problems = [];
 let synced = 0;
+/** JSR package name → its package.json's workspace dependencies (checked after the loop). */
+const jsrPackages = new Map();
 
 for (const group of ["packages", "apps"]) {
   const groupDir = join(root, group);
@@ -32,6 +36,10 @@ for (const group of ["packages", "apps"]) {
       const pkg = JSON.parse(readFileSync(pkgPath, "utf8"));
       const where = relative(root, manifestPath);
       synced++;
+      const workspaceDeps = Object.entries(pkg.dependencies ?? {})
+        .filter(([, range]) => typeof range === "string" && range.startsWith("workspace:"))
+        .map(([name]) => name);
+      jsrPackages.set(manifest.name, { where, workspaceDeps });
 
       if (manifest.version !== pkg.version) {
         if (check) {
@@ -58,6 +66,21 @@ for (const group of ["packages", "apps"]) {
         if (a !== b) {
           problems.push(`${where}: exports ${b} differ from package.json's "@ws/source" exports ${a}`);
         }
+      }
+    }
+  }
+}
+
+// `deno publish` rewrites an import of a workspace package to `jsr:` only when that package is
+// a JSR package of the workspace too; otherwise to `npm:`, so the JSR release would pull it
+// from npm. Every workspace dependency of a JSR package must be published to JSR as well.
+if (check) {
+  for (const [name, { where, workspaceDeps }] of jsrPackages) {
+    for (const dep of workspaceDeps) {
+      if (!jsrPackages.has(dep)) {
+        problems.push(
+          `${where}: ${name} depends on ${dep}, which has no JSR manifest (jsr.json or deno.json)`,
+        );
       }
     }
   }

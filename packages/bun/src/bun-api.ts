@@ -19,8 +19,18 @@ export interface BunSocket<Data> {
   data: Data;
   /** Writes; returns the bytes written (the rest was not taken), or -1 when closed. */
   write(data: Uint8Array | string): number;
-  /** Half-closes after pending writes. */
+  /**
+   * Writes what Bun buffered, then closes the descriptor (`close(2)`, not a half-close, despite
+   * older docs; oven-sh/bun#35932): unread received bytes make the kernel send a TCP RST.
+   */
   end(): void;
+  /**
+   * No argument: `shutdown(fd, SHUT_WR)`, a half-close (FIN; reading goes on, and the socket
+   * is closed once the peer's FIN arrives). `true` is `SHUT_RD`, not what the name suggests.
+   */
+  shutdown?(shutdownRead?: boolean): void;
+  /** Sends the bytes Bun has buffered (corked writes) now. */
+  flush?(): void;
   /** Closes at once. */
   terminate(): void;
   /** Stops / restarts reading. */

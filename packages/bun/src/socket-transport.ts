@@ -7,11 +7,14 @@
  * - Backpressure: `socket.write()` returns how many bytes it took; write the rest on `drain`:
  *   https://bun.com/docs/api/tcp#buffering
  * - `socket.pause()` / `socket.resume()` (stop / restart reading), `socket.end()`,
- *   `socket.terminate()`, `socket.setNoDelay()`: https://bun.com/reference/bun/Socket
+ *   `socket.shutdown()`, `socket.flush()`, `socket.terminate()`, `socket.setNoDelay()`:
+ *   https://bun.com/reference/bun/Socket (what `end()` and `shutdown()` really do at the
+ *   syscall level is in oven-sh/bun#35932: `end()` closes the descriptor, `shutdown()` is
+ *   `SHUT_WR`, `shutdown(true)` is `SHUT_RD`)
  *
  * @module
  */
-import { Session, type SessionOptions, type Transport } from "@ws/session";
+import { DEFAULT_CLOSE_TIMEOUT, Session, type SessionOptions, type Transport } from "@ws/session";
 import type { BunSocket, BunSocketHandler } from "./bun-api.ts";
 
 /** Frames up to this size are written as one buffer (header + payload), saving a syscall. */
@@ -32,6 +35,10 @@ export class Pump implements Transport {
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #endPending = false;
+  /** `end()` was called: our FIN is sent or waits for the pending bytes. */
+  #shut = false;
+  /** Without a session (a rejected handshake), how long a peer may keep the socket after our FIN. */
+  #linger: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #ended = false;
 
@@ -72,11 +79,38 @@ export class Pump implements Transport {
 
   /** Half-closes once the pending bytes are written. */
   end(): void {
+    if (this.#shut) return;
+    this.#shut = true;
     if (this.#pending.length > 0) this.#endPending = true;
-    else this.socket.end();
+    else this.#halfClose();
+  }
+
+  /**
+   * Sends our FIN after everything written. Bun's `socket.end()` is not a half-close: it
+   * flushes and then `close(2)`s the descriptor, and closing with received bytes unread (or
+   * still arriving: a peer that goes on sending after a protocol error, or its close frame)
+   * makes the kernel answer with a TCP RST, which makes the peer's kernel drop what it has not
+   * read yet: our close frame and the tail of an echo. `socket.shutdown()` (no argument) is
+   * `shutdown(fd, SHUT_WR)`: the FIN goes out after the queued bytes and reading goes on, and
+   * Bun closes the socket when the peer's FIN arrives (the `close` handler; the session's
+   * close timer terminates a peer that never sends one). Once the peer has ended, nothing is
+   * left to read, so `end()` (flush and close) is right.
+   */
+  #halfClose(): void {
+    const socket = this.socket;
+    if (this.#ended || socket.shutdown === undefined) {
+      socket.end();
+      return;
+    }
+    // Bun corks writes made in a callback; send them before the FIN.
+    socket.flush?.();
+    socket.shutdown();
+    // A session terminates a peer that never closes (its close timeout); without one, we do.
+    if (this.#session === undefined) this.#linger = setTimeout(() => this.destroy(), DEFAULT_CLOSE_TIMEOUT);
   }
 
   destroy(): void {
+    clearTimeout(this.#linger);
     this.#closed = true;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -105,7 +139,7 @@ export class Pump implements Transport {
 
   data(chunk: Uint8Array): void {
     if (this.#session !== undefined) this.#session.onData(chunk);
-    else this.onBytes?.(chunk);
+    else if (!this.#shut) this.onBytes?.(chunk);
   }
 
   drain(): void {
@@ -122,13 +156,14 @@ export class Pump implements Transport {
     }
     if (this.#endPending) {
       this.#endPending = false;
-      this.socket.end();
+      this.#halfClose();
     }
     this.#session?.onDrain();
   }
 
   gone(error?: Error): void {
     this.#ended = true;
+    clearTimeout(this.#linger);
     const session = this.#session;
     if (session === undefined) {
       const onGone = this.onGone;

@@ -131,7 +131,8 @@ describe("Session", () => {
     server.start();
     const peer = new Connection({ role: "client" });
     for (let i = 0; i < 10_000; i++) {
-      for (const bytes of peer.send({ type: "ping", payload: new Uint8Array([i >> 8, i & 0xff]) })) server.onData(bytes);
+      for (const bytes of peer.send({ type: "ping", payload: new Uint8Array([i >> 8, i & 0xff]) }))
+        server.onData(bytes);
     }
     expect(written.length).toBe(1);
     expect(server.bufferedAmount).toBe(0);
