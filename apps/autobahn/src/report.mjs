@@ -2,9 +2,9 @@
 // in results/, and the committed summary RESULTS.md rebuilt from every run present.
 
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { firstTable, replaceReadmeSection } from "../../../tools/readme-section.mjs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { firstTable, replaceReadmeSection } from "../../../tools/readme-section.mjs";
 import { compareIds } from "./cases/index.mjs";
 import { VERDICTS } from "./judge.mjs";
 
