@@ -13,6 +13,7 @@ import {
   connect,
   type DeflateOptions,
   setDeflateConcurrency,
+  startEchoServer,
   type WebSocket,
   WebSocketServer,
 } from "../src/index.ts";
@@ -615,4 +616,29 @@ describe.skipIf(!existsSync(CHROMIUM))("Chromium × our server", () => {
     expect(up?.length).toBeLessThan(text.length / 2);
     expect(down?.length).toBeLessThan(text.length / 2);
   });
+});
+
+describe("an echo server with compression, when a client vanishes mid-stream", () => {
+  it("survives messages still being inflated after the socket was destroyed", async () => {
+    const echo = defer(await startEchoServer({ perMessageDeflate: true }), (e) => e.close());
+    for (let round = 0; round < 5; round++) {
+      const client = new WsClient(echo.url, { perMessageDeflate: true });
+      await new Promise((resolve, reject) => {
+        client.once("open", resolve);
+        client.once("error", reject);
+      });
+      const text = JSON.stringify({ round, filler: "compressible ".repeat(400) });
+      for (let i = 0; i < 200; i++) client.send(text);
+      // Leave without a close handshake while the server is inflating and echoing.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      client.terminate();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The server is still serving.
+    const probe = await connect(echo.url);
+    defer(probe, (ws) => ws.terminate());
+    probe.send("still here");
+    const event = await nextEvent<MessageEvent>(probe, "message");
+    expect(event.data).toBe("still here");
+  }, 30_000);
 });

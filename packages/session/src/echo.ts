@@ -61,7 +61,9 @@ export function serveEcho(ws: WebSocket): void {
   session.handler = {
     ...session.handler,
     message: (data) => {
-      if (session.state === "open") session.send(data);
+      // A message decoded after the close began (an extension was still inflating it) is not
+      // echoed: sending then would throw, and must not take the server down.
+      if (session.state === "open" && session.connection.canSend) session.send(data);
     },
   };
 }
