@@ -14,6 +14,8 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
 }
 const deflate = args.includes("--deflate");
 const SUPPORTED = ["chat", "superchat"];
+/** permessage-deflate threshold, as for ws and our servers: smaller messages are sent uncompressed. */
+const THRESHOLD = 1024;
 
 type Data = { close: { code: number; reason: string } | null };
 
@@ -49,13 +51,21 @@ const server = Bun.serve<Data>({
     closeOnBackpressureLimit: false,
     idleTimeout: 0,
     sendPings: false,
-    perMessageDeflate: deflate,
+    // With --deflate, the same settings as ws and our servers: context takeover both ways
+    // ("dedicated": a compressor and decompressor per connection; `true` would mean Bun's shared
+    // compressor, which negotiates no context takeover), and echoes of 1 KiB or more sent
+    // compressed (Bun's send() compresses only when asked to).
+    perMessageDeflate: deflate ? { compress: "dedicated", decompress: "dedicated" } : false,
     open(ws) {
       const close = ws.data.close;
       if (close !== null) ws.close(close.code, close.reason);
     },
     message(ws, message) {
-      ws.send(message);
+      ws.send(
+        message,
+        deflate &&
+          (typeof message === "string" ? Buffer.byteLength(message) : message.byteLength) >= THRESHOLD,
+      );
     },
   },
 });

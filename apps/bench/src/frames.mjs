@@ -73,6 +73,129 @@ export function deflateMessage(payload) {
   return out.subarray(0, out.length - 4);
 }
 
+const WORDS = (
+  "alpha beta gamma delta echo status message update user channel room event payload " +
+  "created updated deleted online offline typing read delivered pending active"
+).split(" ");
+
+/**
+ * A JSON-like text message of exactly `size` bytes (ASCII, valid JSON for sizes ≥ 64): an array
+ * of records with repeated keys and varying values, like a chat or API payload. It compresses
+ * about as well as real JSON (several times), unlike `messagePayload`'s random text. `variant`
+ * changes the values, so a stream of variants is not one message repeated (which a compressor
+ * with context takeover would reduce to a back-reference).
+ * @param {number} size
+ * @param {number} [variant]
+ * @returns {Buffer}
+ */
+export function jsonPayload(size, variant = 0) {
+  let x = (0x9e3779b9 ^ Math.imul(variant + 1, 0x85ebca6b)) >>> 0;
+  const rnd = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+  const word = () => /** @type {string} */ (WORDS[Math.floor(rnd() * WORDS.length)]);
+  const head = `{"v":${variant},"items":[`;
+  const tail = '],"pad":""}';
+  let body = "";
+  for (let i = 0; head.length + body.length + tail.length < size; i++) {
+    const rec =
+      `${i === 0 ? "" : ","}{"id":${Math.floor(rnd() * 1e6)},"user":"user-${Math.floor(rnd() * 500)}",` +
+      `"type":"${word()}","room":"${word()}-${Math.floor(rnd() * 20)}","text":"${word()} ${word()} ${word()} ${word()}",` +
+      `"ts":${1_732_000_000_000 + Math.floor(rnd() * 1e9)},"read":${rnd() < 0.5}}`;
+    if (head.length + body.length + rec.length + tail.length > size) break;
+    body += rec;
+  }
+  const fill = size - head.length - body.length - tail.length;
+  const text =
+    fill >= 0
+      ? `${head}${body}],"pad":"${" ".repeat(fill)}"}`
+      : `${head}${body}${tail}`.slice(0, size).padEnd(size, " "); // tiny sizes: not JSON
+  return Buffer.from(text, "latin1");
+}
+
+/**
+ * The payload of a benchmark message of the given kind.
+ * @param {number} size
+ * @param {{ binary: boolean, kind?: "random" | "json" | undefined }} shape
+ * @param {number} [variant]
+ */
+export function payloadOf(size, { binary, kind = "random" }, variant = 0) {
+  return kind === "json" ? jsonPayload(size, variant) : messagePayload(size, binary);
+}
+
+/**
+ * A ring of masked message frames for pipelined sending: `distinct` different messages
+ * (variants of the payload; 1 for random payloads, which are all alike), stored twice back to
+ * back so that any run of up to `distinct` consecutive frames starting in the first half is one
+ * contiguous slice: `frames.subarray(offsets[i], offsets[i + k])`, then `i = (i + k) % distinct`.
+ * With one distinct message it is `max(window)` copies, like `frameTrain`.
+ * @param {{ size: number, binary: boolean, kind?: "random" | "json" | undefined, compressed: boolean,
+ *   window: number, variants?: number }} o
+ * @returns {{ frames: Buffer, offsets: number[], distinct: number, wireBytes: number }}
+ */
+export function frameRing(o) {
+  const kind = o.kind ?? "random";
+  const variants = kind === "json" ? Math.max(1, o.variants ?? 64) : 1;
+  const distinct = Math.max(variants, o.window);
+  /** @type {Buffer[]} */
+  const one = [];
+  for (let v = 0; v < variants; v++) {
+    const payload = payloadOf(o.size, { binary: o.binary, kind }, v);
+    const opcode = o.binary ? OP_BINARY : OP_TEXT;
+    one.push(
+      o.compressed ? maskedFrame(opcode, deflateMessage(payload), true) : maskedFrame(opcode, payload),
+    );
+  }
+  /** @type {Buffer[]} */
+  const list = [];
+  for (let i = 0; i < 2 * distinct; i++) list.push(/** @type {Buffer} */ (one[i % variants]));
+  /** @type {number[]} */
+  const offsets = [0];
+  for (const f of list) offsets.push(/** @type {number} */ (offsets[offsets.length - 1]) + f.length);
+  let wireBytes = 0;
+  for (const f of one) wireBytes += f.length;
+  return { frames: Buffer.concat(list), offsets, distinct, wireBytes: wireBytes / variants };
+}
+
+/**
+ * Parse complete unmasked server frames (for checking a few echoes; not for the hot path).
+ * @param {Buffer} buf
+ * @returns {{ fin: boolean, rsv1: boolean, opcode: number, payload: Buffer }[]}
+ */
+export function parseFrames(buf) {
+  /** @type {{ fin: boolean, rsv1: boolean, opcode: number, payload: Buffer }[]} */
+  const out = [];
+  let i = 0;
+  while (i + 2 <= buf.length) {
+    const b0 = /** @type {number} */ (buf[i]);
+    const b1 = /** @type {number} */ (buf[i + 1]);
+    let len = b1 & 0x7f;
+    let head = 2;
+    if (len === 126) {
+      if (i + 4 > buf.length) break;
+      len = buf.readUInt16BE(i + 2);
+      head = 4;
+    } else if (len === 127) {
+      if (i + 10 > buf.length) break;
+      len = buf.readUInt32BE(i + 2) * 2 ** 32 + buf.readUInt32BE(i + 6);
+      head = 10;
+    }
+    if (b1 & 0x80) break; // masked: not a server frame
+    if (i + head + len > buf.length) break;
+    out.push({
+      fin: (b0 & 0x80) !== 0,
+      rsv1: (b0 & 0x40) !== 0,
+      opcode: b0 & 0x0f,
+      payload: buf.subarray(i + head, i + head + len),
+    });
+    i += head + len;
+  }
+  return out;
+}
+
 /**
  * `count` copies of the same masked message frame, back to back: writing any prefix of k
  * frames sends k messages with no per-write work.
@@ -105,6 +228,10 @@ export class FrameReader {
     this.messages = 0;
     /** Messages whose uncompressed length differed from `expectedLength` (when set). */
     this.mismatches = 0;
+    /** Completed data messages that came compressed (RSV1 set on their first frame). */
+    this.compressedMessages = 0;
+    /** Payload bytes of the completed data messages as received (compressed or not). */
+    this.dataBytes = 0;
     /** @type {number | null} */
     this.expectedLength = null;
     this.closed = false;
@@ -209,6 +336,8 @@ export class FrameReader {
     if (!this.fin) return 0;
     const length = this.messageBytes;
     this.messageBytes = 0;
+    this.dataBytes += length;
+    if (this.messageCompressed) this.compressedMessages++;
     if (this.expectedLength !== null && !this.messageCompressed && length !== this.expectedLength)
       this.mismatches++;
     return 1;

@@ -3,8 +3,19 @@
 
 import { createHash } from "node:crypto";
 import net from "node:net";
-import { FrameReader, frameTrain, maskedFrame, OP_PONG } from "./frames.mjs";
-import { systemBusyTicks, treeCpuTicks } from "./proc.mjs";
+import { inflateRawSync, constants as zlibConstants } from "node:zlib";
+import {
+  deflateMessage,
+  FrameReader,
+  frameRing,
+  frameTrain,
+  jsonPayload,
+  maskedFrame,
+  OP_PONG,
+  OP_TEXT,
+  parseFrames,
+} from "./frames.mjs";
+import { systemBusyTicks, treeCpuTicks, treeRssKiB } from "./proc.mjs";
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const KEY = "dGhlIHNhbXBsZSBub25jZQ=="; // fixed: fine for a benchmark
@@ -134,8 +145,48 @@ export function closeAll(conns) {
 /** A close frame with status 1000, masked. */
 const CLOSE_1000 = maskedFrame(0x8, Buffer.from([0x03, 0xe8]));
 
+/** The size of the compressible messages the probe sends when deflate was negotiated. */
+const PROBE_DEFLATE_SIZE = 2048;
+const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
 /**
- * Echo one text and one binary message; returns what was negotiated.
+ * Reassemble the data messages of a run of server frames (skips control frames).
+ * @param {Buffer} bytes
+ */
+function dataMessages(bytes) {
+  /** @type {{ opcode: number, compressed: boolean, payload: Buffer }[]} */
+  const out = [];
+  /** @type {{ opcode: number, compressed: boolean, parts: Buffer[] } | null} */
+  let cur = null;
+  for (const f of parseFrames(bytes)) {
+    if (f.opcode >= 8) continue;
+    if (f.opcode !== 0) cur = { opcode: f.opcode, compressed: f.rsv1, parts: [] };
+    if (cur === null) continue;
+    cur.parts.push(f.payload);
+    if (f.fin) {
+      out.push({ opcode: cur.opcode, compressed: cur.compressed, payload: Buffer.concat(cur.parts) });
+      cur = null;
+    }
+  }
+  return out;
+}
+
+/**
+ * Inflate the bodies of consecutive compressed messages of one connection (context takeover:
+ * later ones may refer to earlier ones, so they are inflated as one stream).
+ * @param {Buffer[]} bodies
+ * @returns {Buffer}
+ */
+function inflateMessages(bodies) {
+  return inflateRawSync(Buffer.concat(bodies.flatMap((b) => [b, DEFLATE_TAIL])), {
+    finishFlush: zlibConstants.Z_SYNC_FLUSH,
+  });
+}
+
+/**
+ * Echo one text and one binary message; returns what was negotiated. With permessage-deflate
+ * negotiated, also echo two compressible 2 KiB text messages (above the servers' 1 KiB
+ * threshold) and check that the echoes came back compressed and inflate to what was sent.
  * @param {{ port: number, deflate: boolean }} options
  */
 export async function probe({ port, deflate }) {
@@ -143,12 +194,27 @@ export async function probe({ port, deflate }) {
   try {
     const text = frameTrain({ size: 100, binary: false, compressed: conn.compressed, count: 1 });
     const binary = frameTrain({ size: 100, binary: true, compressed: conn.compressed, count: 1 });
-    conn.reader.expectedLength = 100;
+    /** @type {Buffer[]} */
+    const sentPayloads = [];
+    /** @type {Buffer[]} */
+    const frames = [text.frames, binary.frames];
+    if (conn.compressed) {
+      for (const v of [0, 1]) {
+        const payload = jsonPayload(PROBE_DEFLATE_SIZE, v);
+        sentPayloads.push(payload);
+        frames.push(maskedFrame(OP_TEXT, deflateMessage(payload), true));
+      }
+    }
+    const expected = frames.length;
+    /** @type {Buffer[]} */
+    const received = [];
+    if (!conn.compressed) conn.reader.expectedLength = 100;
     const echoed = new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("no echo within 5 s")), 5000);
       const onData = (/** @type {Buffer} */ chunk) => {
+        received.push(chunk);
         conn.reader.push(chunk);
-        if (conn.reader.messages >= 2) {
+        if (conn.reader.messages >= expected) {
           clearTimeout(timer);
           resolve(undefined);
         }
@@ -157,11 +223,36 @@ export async function probe({ port, deflate }) {
       conn.socket.once("close", () => reject(new Error("closed before echoing")));
       if (conn.rest.length > 0) onData(conn.rest);
     });
-    conn.socket.write(Buffer.concat([text.frames, binary.frames]));
+    conn.socket.write(Buffer.concat(frames));
     await echoed;
     if (conn.reader.mismatches > 0) throw new Error("echoed messages have the wrong length");
+    /** @type {{ echoCompressed: boolean, verified: boolean, compressedBytes: number[] } | null} */
+    let deflateCheck = null;
+    if (conn.compressed) {
+      const msgs = dataMessages(Buffer.concat(received));
+      if (msgs.length < expected) throw new Error("could not parse the echoed frames");
+      // Every compressed message the server sent, in order (the 100-byte echoes are under the
+      // threshold and normally come back uncompressed).
+      const compressed = msgs.filter((m) => m.compressed);
+      const last = msgs.slice(2);
+      const echoCompressed = last.every((m) => m.compressed);
+      let verified = false;
+      try {
+        const all = inflateMessages(compressed.map((m) => m.payload));
+        const tail = all.subarray(all.length - 2 * PROBE_DEFLATE_SIZE);
+        verified = tail.equals(Buffer.concat(sentPayloads));
+      } catch {
+        verified = false;
+      }
+      if (!verified && !echoCompressed) {
+        verified = last.every((m, i) => m.payload.equals(/** @type {Buffer} */ (sentPayloads[i])));
+      }
+      if (!verified)
+        throw new Error("the echoes of the 2 KiB compressed messages do not match what was sent");
+      deflateCheck = { echoCompressed, verified, compressedBytes: last.map((m) => m.payload.length) };
+    }
     conn.socket.write(CLOSE_1000);
-    return { extensions: conn.extensions, compressed: conn.compressed };
+    return { extensions: conn.extensions, compressed: conn.compressed, deflateCheck };
   } finally {
     await sleep(20);
     closeAll([conn]);
@@ -202,37 +293,70 @@ function cpuShares(a, b, clockTicks) {
 }
 
 /**
+ * What the echoes of a set of connections looked like: the share that came back compressed
+ * and the payload bytes on the wire per payload byte sent.
+ * @param {Conn[]} conns
+ * @param {number} size uncompressed message size
+ */
+function echoStats(conns, size) {
+  let messages = 0;
+  let compressed = 0;
+  let bytes = 0;
+  for (const c of conns) {
+    messages += c.reader.messages;
+    compressed += c.reader.compressedMessages;
+    bytes += c.reader.dataBytes;
+  }
+  return {
+    echoCompressedShare: messages === 0 ? null : compressed / messages,
+    echoWireRatio: messages === 0 ? null : bytes / (messages * size),
+  };
+}
+
+/**
  * Pipelined echo throughput: `connections` connections each keep `window` messages in flight.
- * Counts messages echoed back during `durationMs` after `warmupMs`.
- * @param {{ port: number, deflate: boolean, size: number, binary: boolean, connections: number,
- *   window: number, warmupMs: number, durationMs: number, serverPid: number | null, clockTicks: number }} o
+ * Counts messages echoed back during `durationMs` after `warmupMs`. `kind: "json"` sends a
+ * rotation of distinct compressible text messages; `compressFrames` sends compressed frames
+ * even where deflate was not negotiated (for tcp-ceiling, which echoes bytes back unread).
+ * @param {{ port: number, deflate: boolean, size: number, binary: boolean, kind?: "random" | "json",
+ *   connections: number, window: number, warmupMs: number, durationMs: number,
+ *   serverPid: number | null, clockTicks: number, compressFrames?: boolean }} o
  */
 export async function throughput(o) {
   const conns = await connectMany({ port: o.port, deflate: o.deflate, count: o.connections });
   try {
-    /** @type {Map<boolean, ReturnType<typeof frameTrain>>} */
-    const trains = new Map();
-    const trainFor = (/** @type {boolean} */ compressed) => {
-      let t = trains.get(compressed);
-      if (t === undefined) {
-        t = frameTrain({ size: o.size, binary: o.binary, compressed, count: o.window });
-        trains.set(compressed, t);
+    /** @type {Map<boolean, ReturnType<typeof frameRing>>} */
+    const rings = new Map();
+    const ringFor = (/** @type {boolean} */ compressed) => {
+      let r = rings.get(compressed);
+      if (r === undefined) {
+        r = frameRing({ size: o.size, binary: o.binary, kind: o.kind, compressed, window: o.window });
+        rings.set(compressed, r);
       }
-      return t;
+      return r;
     };
     let received = 0;
     let running = true;
     let closedEarly = 0;
+    let outstanding = 0; // messages sent and not yet echoed, all connections
     for (const c of conns) {
-      const { frames, frameLength } = trainFor(c.compressed);
+      const { frames, offsets, distinct } = ringFor(c.compressed || o.compressFrames === true);
       c.reader.expectedLength = o.size;
       const socket = c.socket;
       const reader = c.reader;
+      let at = o.window % distinct;
+      outstanding += o.window;
       const onData = (/** @type {Buffer} */ chunk) => {
         const k = reader.push(chunk);
         if (k > 0) {
           received += k;
-          if (running) socket.write(frames.subarray(0, k * frameLength));
+          outstanding -= k;
+          if (running) {
+            outstanding += k;
+            // k ≤ window ≤ distinct: one contiguous slice of the doubled ring
+            socket.write(frames.subarray(/** @type {number} */ (offsets[at]), offsets[at + k]));
+            at = (at + k) % distinct;
+          }
         }
       };
       socket.on("data", onData);
@@ -240,7 +364,7 @@ export async function throughput(o) {
         if (running) closedEarly++;
       });
       if (c.rest.length > 0) onData(c.rest);
-      socket.write(frames);
+      socket.write(frames.subarray(0, offsets[o.window]));
     }
     await sleep(o.warmupMs);
     const r0 = received;
@@ -249,6 +373,12 @@ export async function throughput(o) {
     const r1 = received;
     const s1 = cpuSnapshot(o.serverPid);
     running = false;
+    // Let the messages in flight come back, then close politely (a close frame), so that the
+    // end of a measurement is not a client vanishing mid-stream (bounded: 5 s).
+    const drainUntil = Date.now() + 5000;
+    while (outstanding > 0 && closedEarly === 0 && Date.now() < drainUntil) await sleep(10);
+    for (const c of conns) c.socket.write(CLOSE_1000);
+    await sleep(20);
     const cpu = cpuShares(s0, s1, o.clockTicks);
     const messages = r1 - r0;
     const perSecond = messages / cpu.seconds;
@@ -263,6 +393,7 @@ export async function throughput(o) {
       generatorCpu: cpu.generatorCpu,
       otherCpu: cpu.otherCpu,
       compressed: conns.some((c) => c.compressed),
+      ...echoStats(conns, o.size),
       mismatches,
       errors,
     };
@@ -272,14 +403,27 @@ export async function throughput(o) {
 }
 
 /**
- * Round-trip latency: one connection, one message at a time.
- * @param {{ port: number, deflate: boolean, size: number, binary: boolean, warmup: number,
- *   samples: number, maxMs: number }} o
+ * Round-trip latency: one connection, one message at a time (a rotation of distinct messages
+ * for `kind: "json"`).
+ * @param {{ port: number, deflate: boolean, size: number, binary: boolean, kind?: "random" | "json",
+ *   warmup: number, samples: number, maxMs: number }} o
  */
 export async function latency(o) {
   const conn = await connect({ port: o.port, deflate: o.deflate, timeoutMs: 5000 });
   try {
-    const { frames } = frameTrain({ size: o.size, binary: o.binary, compressed: conn.compressed, count: 1 });
+    const ring = frameRing({
+      size: o.size,
+      binary: o.binary,
+      kind: o.kind,
+      compressed: conn.compressed,
+      window: 1,
+    });
+    let at = 0;
+    const next = () => {
+      const f = ring.frames.subarray(/** @type {number} */ (ring.offsets[at]), ring.offsets[at + 1]);
+      at = (at + 1) % ring.distinct;
+      return f;
+    };
     conn.reader.expectedLength = o.size;
     const total = o.warmup + o.samples;
     const times = new Float64Array(o.samples);
@@ -300,13 +444,13 @@ export async function latency(o) {
         n += k;
         if (n >= total) return finish(undefined);
         sentAt = process.hrtime.bigint();
-        conn.socket.write(frames);
+        conn.socket.write(next());
       };
       conn.socket.on("data", onData);
       conn.socket.once("close", () => finish(new Error(`connection closed after ${n} round trips`)));
       if (conn.rest.length > 0) onData(conn.rest);
       sentAt = process.hrtime.bigint();
-      conn.socket.write(frames);
+      conn.socket.write(next());
     });
     const measured = Math.max(0, Math.min(n - o.warmup, o.samples));
     if (measured === 0) throw new Error(`no measured round trips within ${o.maxMs} ms`);
@@ -323,6 +467,7 @@ export async function latency(o) {
       min: /** @type {number} */ (sorted[0]),
       max: /** @type {number} */ (sorted[measured - 1]),
       mean: sum / measured,
+      ...echoStats([conn], o.size),
       mismatches: conn.reader.mismatches,
     };
   } finally {
@@ -334,17 +479,31 @@ export async function latency(o) {
 let idle = [];
 
 /**
- * Open `count` connections, echo one small message on each (so per-connection buffers that
- * servers allocate lazily exist), then leave them idle.
- * @param {{ port: number, deflate: boolean, count: number }} o
+ * Open `count` connections, echo one message on each (so per-connection buffers and, with
+ * permessage-deflate and a message above the threshold, the zlib streams that context
+ * takeover keeps exist), then leave them idle. Default message: 16 bytes binary.
+ * @param {{ port: number, deflate: boolean, count: number, size?: number, binary?: boolean,
+ *   kind?: "random" | "json" }} o
  */
 export async function memoryOpen(o) {
   closeAll(idle);
   idle = await connectMany({ port: o.port, deflate: o.deflate, count: o.count });
+  const size = o.size ?? 16;
+  const shape = { size, binary: o.binary ?? true, kind: o.kind, window: 1, variants: 1 };
+  /** @type {Map<boolean, Buffer>} */
+  const frames = new Map();
+  const frameFor = (/** @type {boolean} */ compressed) => {
+    let f = frames.get(compressed);
+    if (f === undefined) {
+      const ring = frameRing({ ...shape, compressed });
+      f = ring.frames.subarray(0, ring.offsets[1]);
+      frames.set(compressed, f);
+    }
+    return f;
+  };
   const echoed = idle.map(
     (c) =>
       new Promise((resolve, reject) => {
-        const { frames } = frameTrain({ size: 16, binary: true, compressed: c.compressed, count: 1 });
         const timer = setTimeout(() => reject(new Error("no echo within 10 s")), 10_000);
         const onData = (/** @type {Buffer} */ chunk) => {
           if (c.reader.push(chunk) > 0) {
@@ -354,7 +513,7 @@ export async function memoryOpen(o) {
         };
         c.socket.on("data", onData);
         if (c.rest.length > 0) onData(c.rest);
-        c.socket.write(frames);
+        c.socket.write(frameFor(c.compressed));
       }),
   );
   try {
@@ -364,7 +523,7 @@ export async function memoryOpen(o) {
     idle = [];
     throw err;
   }
-  return { opened: idle.length };
+  return { opened: idle.length, ...echoStats(idle, size) };
 }
 
 export function memoryClose() {
@@ -372,4 +531,110 @@ export function memoryClose() {
   closeAll(idle);
   idle = [];
   return { closed };
+}
+
+/**
+ * The soak: `connections` connections, each keeping `window` messages in flight, echo
+ * `messages` messages in total (a rotation of distinct messages); the server's RSS (its process
+ * tree, /proc) is read every `sampleEvery` echoed messages, and once more after the load stops
+ * (connections still open, after `idleMs`). Bounded by `maxMs`: what was reached by then is
+ * returned with `timedOut: true`.
+ * @param {{ port: number, deflate: boolean, connections: number, window: number, size: number,
+ *   binary: boolean, kind?: "random" | "json", messages: number, sampleEvery: number,
+ *   serverPid: number, clockTicks: number, maxMs: number, idleMs?: number }} o
+ */
+export async function soak(o) {
+  const conns = await connectMany({ port: o.port, deflate: o.deflate, count: o.connections });
+  try {
+    /** @type {{ messages: number, elapsedMs: number, rssKiB: number | null, serverCpuTicks: number | null }[]} */
+    const samples = [];
+    const t0 = process.hrtime.bigint();
+    const elapsedMs = () => Number(process.hrtime.bigint() - t0) / 1e6;
+    const sample = (/** @type {number} */ messages) =>
+      samples.push({
+        messages,
+        elapsedMs: elapsedMs(),
+        rssKiB: treeRssKiB(o.serverPid),
+        serverCpuTicks: treeCpuTicks(o.serverPid),
+      });
+    sample(0);
+    let sent = 0;
+    let received = 0;
+    let nextSample = o.sampleEvery;
+    let closedEarly = 0;
+    let running = true;
+    /** @type {Map<boolean, ReturnType<typeof frameRing>>} */
+    const rings = new Map();
+    const ringFor = (/** @type {boolean} */ compressed) => {
+      let r = rings.get(compressed);
+      if (r === undefined) {
+        r = frameRing({ size: o.size, binary: o.binary, kind: o.kind, compressed, window: o.window });
+        rings.set(compressed, r);
+      }
+      return r;
+    };
+    const timedOut = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(true), o.maxMs);
+      for (const c of conns) {
+        const { frames, offsets, distinct } = ringFor(c.compressed);
+        c.reader.expectedLength = o.size;
+        let at = 0;
+        const send = (/** @type {number} */ k) => {
+          const n = Math.min(k, o.messages - sent);
+          if (n <= 0) return;
+          c.socket.write(frames.subarray(/** @type {number} */ (offsets[at]), offsets[at + n]));
+          at = (at + n) % distinct;
+          sent += n;
+        };
+        const onData = (/** @type {Buffer} */ chunk) => {
+          const k = c.reader.push(chunk);
+          if (k === 0) return;
+          received += k;
+          if (received >= nextSample) {
+            sample(received);
+            while (nextSample <= received) nextSample += o.sampleEvery;
+          }
+          if (received >= o.messages) {
+            clearTimeout(timer);
+            resolve(false);
+            return;
+          }
+          if (running) send(k);
+        };
+        c.socket.on("data", onData);
+        c.socket.once("close", () => {
+          if (running) closedEarly++;
+          if (running && closedEarly === conns.length) {
+            clearTimeout(timer);
+            resolve(false);
+          }
+        });
+        if (c.rest.length > 0) onData(c.rest);
+        send(o.window);
+      }
+    });
+    running = false;
+    const loadMs = elapsedMs();
+    if (samples[samples.length - 1]?.messages !== received) sample(received);
+    await sleep(o.idleMs ?? 2000);
+    const idleRssKiB = treeRssKiB(o.serverPid);
+    for (const c of conns) c.socket.write(CLOSE_1000);
+    await sleep(20);
+    const mismatches = conns.reduce((sum, c) => sum + c.reader.mismatches, 0);
+    const errors = conns.reduce((sum, c) => sum + c.errors, 0) + closedEarly;
+    return {
+      messages: received,
+      sent,
+      seconds: loadMs / 1000,
+      messagesPerSecond: received / (loadMs / 1000),
+      timedOut,
+      samples,
+      idleRssKiB,
+      ...echoStats(conns, o.size),
+      mismatches,
+      errors,
+    };
+  } finally {
+    closeAll(conns);
+  }
 }

@@ -1,5 +1,6 @@
 // Rendering a run's JSON as Markdown tables (printed to stdout and written to results/).
 
+import { messageLabel } from "./run.mjs";
 import { CEILING } from "./targets.mjs";
 
 /** @typedef {Awaited<ReturnType<typeof import("./run.mjs").runBench>>} BenchResult */
@@ -109,6 +110,7 @@ function columns(res) {
  */
 function groupTable(res, list, rows, corner) {
   const { targets, comparisons } = columns(res);
+  const na = new Set(res.targets.filter((t) => t.status === "n/a").map((t) => t.name));
   const header = [
     corner,
     ...targets.map((t) => (t === res.baseline ? `${t} (baseline)` : t)),
@@ -121,6 +123,7 @@ function groupTable(res, list, rows, corner) {
       const base = cellValue(sc, res.baseline, row.field);
       const ceiling = sc.better === "higher" ? ceilingOf(sc, row.field) : null;
       const cells = targets.map((t) => {
+        if (na.has(t)) return "n/a";
         const raw = /** @type {Record<string, any> | undefined} */ (sc.values[t]);
         if (raw === undefined) return "–";
         if (raw.error !== undefined) return "error";
@@ -133,6 +136,7 @@ function groupTable(res, list, rows, corner) {
         return `${row.format(v)} (${ratio(v / base)})${warn}`;
       });
       const comps = comparisons.map((c) => {
+        if (na.has(c.target) || na.has(c.against)) return "n/a";
         const a = cellValue(sc, c.target, row.field);
         const b = cellValue(sc, c.against, row.field);
         return a === null || b === null || b === 0 ? "–" : ratio(a / b);
@@ -150,11 +154,13 @@ function groupTable(res, list, rows, corner) {
  */
 function cpuTable(res, list) {
   const { targets } = columns(res);
+  const na = new Set(res.targets.filter((t) => t.status === "n/a").map((t) => t.name));
   return table(
     ["CPU: server / generator / rest of machine", ...targets],
     list.map((sc) => [
       sc.label,
       ...targets.map((t) => {
+        if (na.has(t)) return "n/a";
         const v = /** @type {Record<string, any> | undefined} */ (sc.values[t]);
         if (v === undefined || v.error !== undefined) return "–";
         return `${pct(v.serverCpu)} / ${pct(v.generatorCpu)} / ${pct(v.otherCpu)}`;
@@ -164,20 +170,69 @@ function cpuTable(res, list) {
 }
 
 /**
+ * --deflate runs: what the echoes looked like (share compressed by the server, and payload
+ * bytes on the wire ÷ uncompressed bytes). Equal ratios mean equal compression settings.
+ * @param {BenchResult} res
+ * @param {ScenarioResult[]} list
+ */
+function compressionTable(res, list) {
+  const targets = res.targets.filter((t) => t.status === "ok" && t.name !== CEILING).map((t) => t.name);
+  return table(
+    ["echoes compressed / wire bytes ÷ payload bytes", ...targets],
+    list.map((sc) => [
+      sc.label,
+      ...targets.map((t) => {
+        const v = /** @type {Record<string, any> | undefined} */ (sc.values[t]);
+        if (v === undefined || v.error !== undefined || typeof v.echoCompressedShare !== "number") return "–";
+        return `${pct(v.echoCompressedShare)} / ${typeof v.echoWireRatio === "number" ? v.echoWireRatio.toFixed(3) : "?"}`;
+      }),
+    ]),
+  );
+}
+
+/**
+ * The target table's extensions cell.
+ * @param {BenchResult["targets"][number]} t
+ * @param {boolean} deflate
+ */
+function extensionsCell(t, deflate) {
+  if (deflate && t.status === "n/a") return "n/a";
+  if (!t.extensions) return deflate && t.name !== CEILING ? "none" : "–";
+  const check = /** @type {{ echoCompressed: boolean, verified: boolean } | null | undefined} */ (
+    t.deflateCheck
+  );
+  if (check === null || check === undefined) return `\`${t.extensions}\``;
+  return `\`${t.extensions}\` (2 KiB echoes ${check.echoCompressed ? "compressed" : "**not compressed**"}${check.verified ? ", inflated and checked" : ""})`;
+}
+
+/**
  * @param {BenchResult} res
  * @returns {string}
  */
 export function renderMarkdown(res) {
   const m = res.machine;
   const out = [];
-  out.push("# WebSocket echo benchmark");
+  const deflate = res.options.deflate === true;
+  out.push(deflate ? "# WebSocket echo benchmark with permessage-deflate" : "# WebSocket echo benchmark");
   out.push("");
   out.push(
     `Run ${res.startedAt.replace("T", " ").replace(/\.\d+Z$/, " UTC")}, mode \`${res.mode}\`` +
       `${res.options.deflate ? ", servers started with `--deflate` (the generator offers permessage-deflate)" : ""}.` +
-      " Regenerate with `node apps/bench/src/cli.mjs` (see apps/bench/README.md).",
+      ` Regenerate with \`node apps/bench/src/cli.mjs${deflate ? " --deflate" : ""}\` (see apps/bench/README.md).`,
   );
   out.push("");
+  if (deflate) {
+    out.push(
+      "Compression settings, the same for every target: the client offers a bare `permessage-deflate` " +
+        "(no parameters), so context takeover is on in both directions with 15 window bits; the servers use " +
+        "zlib level 6 (the default), memLevel 8 and compress messages of 1 KiB or more (`ws` is configured " +
+        "with its defaults and `threshold: 1024`, as are our servers). The messages are compressible JSON-like " +
+        "text above the threshold (2 KiB, 16 KiB, 64 KiB), so every echo is inflated and deflated by the " +
+        "server; the compression table shows that they were, and that each server's output has about the same size. " +
+        "Targets without permessage-deflate (Deno's native server) are n/a.",
+    );
+    out.push("");
+  }
   out.push(
     `- Machine: ${m.cpuModel}, ${m.cpus} CPU${m.cpus === 1 ? "" : "s"}, ${m.memoryGiB} GiB, ${m.platform}.`,
   );
@@ -232,8 +287,12 @@ export function renderMarkdown(res) {
         `\`${t.name}\``,
         `\`${t.command}\``,
         t.source,
-        t.status === "ok" ? (t.note ?? "ok") : `**failed**: ${(t.error ?? "").split("\n")[0]}`,
-        t.extensions ? `\`${t.extensions}\`` : "–",
+        t.status === "ok"
+          ? (t.note ?? "ok")
+          : t.status === "n/a"
+            ? "n/a: no permessage-deflate, not measured"
+            : `**failed**: ${(t.error ?? "").split("\n")[0]}`,
+        extensionsCell(t, deflate),
         t.processes.length === 0
           ? "–"
           : `${t.processes.map((p) => p.replace(/^\d+ /, "")).join(" → ")}${t.processes.length > 1 ? " (a wrapper stays: RSS and CPU are summed over the tree)" : ""}`,
@@ -324,13 +383,36 @@ export function renderMarkdown(res) {
     );
   }
 
+  if (deflate) {
+    const measured = res.scenarios.filter(
+      (s) => s.group === "small" || s.group === "large" || s.group === "latency" || s.group === "memory",
+    );
+    if (measured.length > 0) {
+      out.push("");
+      out.push("## Compression check");
+      out.push("");
+      out.push(
+        "Share of the echoes the server sent compressed (RSV1), and the payload bytes it sent ÷ the uncompressed " +
+          "message bytes (lower: better compression; equal across targets: equal settings).",
+      );
+      out.push("");
+      out.push(compressionTable(res, measured));
+    }
+  }
+
   for (const sc of group("memory")) {
+    const p = /** @type {Record<string, any>} */ (sc.params);
+    const message = messageLabel(p.size ?? 16, p.binary ?? true, p.kind);
     out.push("");
-    out.push("## 4. Memory per idle connection");
+    out.push(`## 4. Memory per idle connection${deflate ? " with permessage-deflate" : ""}`);
     out.push("");
     out.push(
       `The server's resident memory (VmRSS of its process tree, from /proc) before and after opening ${sc.label.replace(" idle connections", "")} ` +
-        "connections that each echoed one 16-byte message and then stay idle; no forced GC. Lower is better.",
+        `connections that each echoed one ${message} message and then stay idle; no forced GC. Lower is better.` +
+        (deflate
+          ? " The message is above the 1 KiB threshold, so it was compressed both ways and the zlib streams that " +
+            "context takeover keeps (an inflater and a deflater per connection) exist."
+          : ""),
     );
     out.push("");
     const mib = (/** @type {number} */ n) => (n / 1024).toFixed(1);

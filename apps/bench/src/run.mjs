@@ -23,11 +23,16 @@ import {
 export const SCHEMA_VERSION = 1;
 
 /**
+ * @typedef {"random" | "json"} Kind what the messages contain: pseudo-random bytes (binary) or
+ *   printable characters (text), or compressible JSON-like text (a rotation of 64 variants)
+ */
+/**
  * @typedef {object} ModeConfig
- * @property {{ connections: number[], sizes: number[], binary: boolean[], window: number, warmupMs: number, durationMs: number }} small
- * @property {{ cases: { size: number, connections: number, window: number }[], warmupMs: number, durationMs: number }} large
- * @property {{ size: number, binary: boolean, warmup: number, samples: number, maxMs: number }} latency
- * @property {{ connections: number, settleMs: number }} memory
+ * @property {{ connections: number[], sizes: number[], binary: boolean[], kind?: Kind, window: number, warmupMs: number, durationMs: number }} small
+ * @property {{ cases: { size: number, connections: number, window: number }[], binary?: boolean, kind?: Kind, warmupMs: number, durationMs: number }} large
+ * @property {{ size: number, binary: boolean, kind?: Kind, warmup: number, samples: number, maxMs: number }} latency
+ * @property {{ connections: number, settleMs: number, size?: number, binary?: boolean, kind?: Kind }} memory
+ *   each connection echoes one message of this shape (default 16 bytes binary)
  * @property {number} rounds each throughput and latency measurement is repeated this many times,
  *   targets interleaved, and the median is reported (memory is measured once, on fresh servers)
  */
@@ -92,6 +97,82 @@ export const MODES = {
 };
 
 /**
+ * The measurements of a `--deflate` run: compressible JSON-like text above the servers' 1 KiB
+ * threshold (2 KiB and 16 KiB, and 64 KiB as "large"), so that both directions are really
+ * compressed; memory is measured after each connection echoed one such message, so the zlib
+ * streams that context takeover keeps exist.
+ * @type {Record<"full" | "quick" | "tiny", ModeConfig>}
+ */
+export const DEFLATE_MODES = {
+  full: {
+    small: {
+      connections: [1, 16, 64],
+      sizes: [2 * KiB, 16 * KiB],
+      binary: [false],
+      kind: "json",
+      window: 16,
+      warmupMs: 250,
+      durationMs: 750,
+    },
+    large: {
+      cases: [
+        { size: 64 * KiB, connections: 1, window: 8 },
+        { size: 64 * KiB, connections: 4, window: 4 },
+      ],
+      binary: false,
+      kind: "json",
+      warmupMs: 250,
+      durationMs: 750,
+    },
+    latency: { size: 2 * KiB, binary: false, kind: "json", warmup: 1000, samples: 5000, maxMs: 10_000 },
+    memory: { connections: 1000, settleMs: 3000, size: 2 * KiB, binary: false, kind: "json" },
+    rounds: 3,
+  },
+  quick: {
+    small: {
+      connections: [1, 64],
+      sizes: [2 * KiB, 16 * KiB],
+      binary: [false],
+      kind: "json",
+      window: 16,
+      warmupMs: 100,
+      durationMs: 400,
+    },
+    large: {
+      cases: [{ size: 64 * KiB, connections: 2, window: 4 }],
+      binary: false,
+      kind: "json",
+      warmupMs: 100,
+      durationMs: 400,
+    },
+    latency: { size: 2 * KiB, binary: false, kind: "json", warmup: 500, samples: 3000, maxMs: 5000 },
+    memory: { connections: 200, settleMs: 1000, size: 2 * KiB, binary: false, kind: "json" },
+    rounds: 1,
+  },
+  tiny: {
+    small: {
+      connections: [4],
+      sizes: [2 * KiB],
+      binary: [false],
+      kind: "json",
+      window: 8,
+      warmupMs: 150,
+      durationMs: 500,
+    },
+    large: {
+      cases: [{ size: 64 * KiB, connections: 1, window: 2 }],
+      binary: false,
+      kind: "json",
+      warmupMs: 150,
+      durationMs: 500,
+    },
+    latency: { size: 2 * KiB, binary: false, kind: "json", warmup: 100, samples: 500, maxMs: 3000 },
+    memory: { connections: 50, settleMs: 500, size: 2 * KiB, binary: false, kind: "json" },
+    rounds: 1,
+  },
+};
+
+/**
  * @typedef {object} Scenario
  * @property {string} id
  * @property {"small" | "large" | "latency" | "memory"} group
@@ -104,6 +185,18 @@ export const sizeLabel = (n) =>
   n >= MiB && n % MiB === 0 ? `${n / MiB} MiB` : n >= KiB && n % KiB === 0 ? `${n / KiB} KiB` : `${n} B`;
 
 /**
+ * "2 KiB JSON text", "16 B binary".
+ * @param {number} size
+ * @param {boolean} binary
+ * @param {Kind | undefined} kind
+ */
+export const messageLabel = (size, binary, kind) =>
+  `${sizeLabel(size)} ${kind === "json" ? "JSON text" : binary ? "binary" : "text"}`;
+
+/** @param {boolean} binary @param {Kind | undefined} kind */
+const kindId = (binary, kind) => (kind === "json" ? "json" : binary ? "binary" : "text");
+
+/**
  * The measurements of a mode, in the order they run (memory first, while servers are fresh).
  * @param {ModeConfig} m
  * @param {{ connectionsLimit: number }} limits
@@ -113,28 +206,32 @@ export function scenarios(m, { connectionsLimit }) {
   /** @type {Scenario[]} */
   const out = [];
   const memConns = Math.min(m.memory.connections, connectionsLimit);
+  const mem = { size: m.memory.size ?? 16, binary: m.memory.binary ?? true, kind: m.memory.kind ?? "random" };
   out.push({
-    id: `memory-c${memConns}`,
+    id: `memory-c${memConns}${mem.kind === "json" ? `-json-${mem.size}` : ""}`,
     group: "memory",
     label: `${memConns} idle connections`,
-    params: { connections: memConns, settleMs: m.memory.settleMs },
+    params: { connections: memConns, settleMs: m.memory.settleMs, ...mem },
   });
+  const lat = m.latency;
   out.push({
-    id: `latency-${m.latency.binary ? "binary" : "text"}-${m.latency.size}`,
+    id: `latency-${kindId(lat.binary, lat.kind)}-${lat.size}`,
     group: "latency",
-    label: `${sizeLabel(m.latency.size)} ${m.latency.binary ? "binary" : "text"}, 1 connection, 1 in flight`,
-    params: { ...m.latency },
+    label: `${messageLabel(lat.size, lat.binary, lat.kind)}, 1 connection, 1 in flight`,
+    params: { ...lat, kind: lat.kind ?? "random" },
   });
+  const kind = m.small.kind ?? "random";
   for (const size of m.small.sizes) {
     for (const binary of m.small.binary) {
       for (const connections of m.small.connections) {
         out.push({
-          id: `small-${binary ? "binary" : "text"}-${size}-c${connections}-w${m.small.window}`,
+          id: `small-${kindId(binary, kind)}-${size}-c${connections}-w${m.small.window}`,
           group: "small",
-          label: `${sizeLabel(size)} ${binary ? "binary" : "text"}, ${connections} conn × ${m.small.window}`,
+          label: `${messageLabel(size, binary, kind)}, ${connections} conn × ${m.small.window}`,
           params: {
             size,
             binary,
+            kind,
             connections,
             window: m.small.window,
             warmupMs: m.small.warmupMs,
@@ -144,14 +241,17 @@ export function scenarios(m, { connectionsLimit }) {
       }
     }
   }
+  const largeBinary = m.large.binary ?? true;
+  const largeKind = m.large.kind ?? "random";
   for (const c of m.large.cases) {
     out.push({
-      id: `large-binary-${c.size}-c${c.connections}-w${c.window}`,
+      id: `large-${kindId(largeBinary, largeKind)}-${c.size}-c${c.connections}-w${c.window}`,
       group: "large",
-      label: `${sizeLabel(c.size)} binary, ${c.connections} conn × ${c.window}`,
+      label: `${messageLabel(c.size, largeBinary, largeKind)}, ${c.connections} conn × ${c.window}`,
       params: {
         size: c.size,
-        binary: true,
+        binary: largeBinary,
+        kind: largeKind,
         connections: c.connections,
         window: c.window,
         warmupMs: m.large.warmupMs,
@@ -191,7 +291,7 @@ function versionOf(file, args) {
   }
 }
 
-function clockTicks() {
+export function clockTicks() {
   try {
     return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8", timeout: 2000 }).trim()) || 100;
   } catch {
@@ -265,7 +365,7 @@ export async function runBench(o) {
   });
   notes.push(...selectionNotes);
 
-  const mode = structuredClone(MODES[o.mode]);
+  const mode = structuredClone((o.deflate ? DEFLATE_MODES : MODES)[o.mode]);
   if (o.durationMs !== null) mode.small.durationMs = mode.large.durationMs = o.durationMs;
   if (o.warmupMs !== null) mode.small.warmupMs = mode.large.warmupMs = o.warmupMs;
 
@@ -308,12 +408,15 @@ export async function runBench(o) {
    * @property {string} name
    * @property {string} command
    * @property {string} source
-   * @property {"ok" | "failed"} status
+   * @property {"ok" | "failed" | "n/a"} status "n/a": a --deflate run and the target has no
+   *   permessage-deflate (a reference server without it): not measured
    * @property {string | null} error
    * @property {ServerProcess | null} server
    * @property {number} port
    * @property {string | null} banner
    * @property {string | null} extensions
+   * @property {{ echoCompressed: boolean, verified: boolean, compressedBytes: number[] } | null} deflateCheck
+   *   what the probe saw of two compressed 2 KiB messages (--deflate)
    * @property {string[]} processes
    */
   /** @type {TargetState[]} */
@@ -345,6 +448,7 @@ export async function runBench(o) {
         port,
         banner: null,
         extensions: null,
+        deflateCheck: null,
         processes: [],
       };
       states.push(st);
@@ -392,11 +496,26 @@ export async function runBench(o) {
       try {
         const r = await runJob({ type: "probe", port: st.port, deflate: o.deflate }, 15_000);
         st.extensions = r.extensions;
+        st.deflateCheck = r.deflateCheck ?? null;
         const pid = /** @type {number} */ (st.server?.pid);
         st.processes = processTree(pid).map((p) => `${p} ${processName(p) ?? "?"}`);
         log(
-          `  ${st.name}: echo ok${r.extensions ? `, extensions: ${r.extensions}` : ""}; processes: ${st.processes.join(", ")}`,
+          `  ${st.name}: echo ok${r.extensions ? `, extensions: ${r.extensions}` : ""}` +
+            `${st.deflateCheck ? `, 2 KiB echoes ${st.deflateCheck.echoCompressed ? "compressed" : "NOT compressed"} (${st.deflateCheck.compressedBytes.join(", ")} bytes), verified` : ""}` +
+            `; processes: ${st.processes.join(", ")}`,
         );
+        if (o.deflate && !r.compressed && st.name !== CEILING) {
+          // Our servers and the baseline must negotiate it; a reference server may lack it.
+          if (st.source === "apps/echo/targets.json" || st.name === o.baseline) {
+            st.status = "failed";
+            st.error = "did not negotiate permessage-deflate with --deflate";
+          } else {
+            st.status = "n/a";
+            notes.push(`${st.name} did not negotiate permessage-deflate: not measured (n/a)`);
+          }
+          log(`  ${st.name}: no permessage-deflate: ${st.status}`);
+          await st.server?.stop();
+        }
       } catch (err) {
         st.status = "failed";
         st.error = `echo probe failed: ${/** @type {Error} */ (err).message}`;
@@ -416,7 +535,15 @@ export async function runBench(o) {
       if (sc.group === "memory") {
         const before = await steadyRss(pid);
         const opened = await runJob(
-          { type: "memoryOpen", port: st.port, deflate: o.deflate, count: sc.params.connections },
+          {
+            type: "memoryOpen",
+            port: st.port,
+            deflate: o.deflate,
+            count: sc.params.connections,
+            size: sc.params.size,
+            binary: sc.params.binary,
+            kind: sc.params.kind,
+          },
           120_000,
         );
         const after = await settledRss(pid, /** @type {number} */ (sc.params.settleMs));
@@ -424,6 +551,8 @@ export async function runBench(o) {
         if (before === null || after === null) throw new Error("could not read the server's RSS");
         return {
           connections: opened.opened,
+          echoCompressedShare: opened.echoCompressedShare,
+          echoWireRatio: opened.echoWireRatio,
           rssBeforeKiB: before,
           rssAfterKiB: after,
           value: (after - before) / opened.opened,
@@ -438,7 +567,16 @@ export async function runBench(o) {
       }
       const p = sc.params;
       const r = await runJob(
-        { type: "throughput", port: st.port, deflate: o.deflate, serverPid: pid, clockTicks: ticks, ...p },
+        {
+          type: "throughput",
+          port: st.port,
+          deflate: o.deflate,
+          // tcp-ceiling echoes bytes unread: send it the same compressed frames as the others
+          compressFrames: o.deflate && st.name === CEILING,
+          serverPid: pid,
+          clockTicks: ticks,
+          ...p,
+        },
         /** @type {number} */ (p.warmupMs) + /** @type {number} */ (p.durationMs) + 30_000,
       );
       if (r.messages === 0) throw new Error("no messages echoed during the measurement");
@@ -488,7 +626,13 @@ export async function runBench(o) {
     machine,
     generator:
       "one Node.js process on raw node:net sockets: precomputed masked frames (fixed key), a minimal " +
-      "incremental frame reader that counts messages without copying payloads; the same for every target",
+      "incremental frame reader that counts messages without copying payloads; the same for every target" +
+      (o.deflate
+        ? ". With permessage-deflate it sends each message compressed on its own (no context takeover on its " +
+          "side: always valid for the server), precompressed once, from a rotation of 64 distinct JSON-like " +
+          "messages; it does not inflate the echoes but counts how many came back compressed and their bytes " +
+          "(the probe inflates two and compares)"
+        : ""),
     rounds: mode.rounds,
     notes,
     baseline: o.baseline,
@@ -504,6 +648,7 @@ export async function runBench(o) {
       error: s.error,
       banner: s.banner,
       extensions: s.extensions,
+      deflateCheck: s.deflateCheck,
       processes: s.processes,
       note:
         s.name === CEILING
@@ -555,16 +700,20 @@ function describe(sc, v) {
   const pct = (/** @type {number | null} */ x) =>
     x === null || x === undefined ? "?" : `${Math.round(x * 100)}%`;
   if (sc.group === "memory")
-    return `${v.value.toFixed(1)} KiB/conn (RSS ${(v.rssBeforeKiB / 1024).toFixed(1)} → ${(v.rssAfterKiB / 1024).toFixed(1)} MiB)`;
+    return `${v.value.toFixed(1)} KiB/conn (RSS ${(v.rssBeforeKiB / 1024).toFixed(1)} → ${(v.rssAfterKiB / 1024).toFixed(1)} MiB${typeof v.echoCompressedShare === "number" && v.echoCompressedShare > 0 ? `, ${pct(v.echoCompressedShare)} of echoes compressed` : ""})`;
   if (sc.group === "latency")
     return `p50 ${v.p50.toFixed(1)} µs, p99 ${v.p99.toFixed(1)} µs (${v.samples} round trips)`;
   const main =
     sc.group === "small"
       ? `${Math.round(v.messagesPerSecond).toLocaleString("en-US")} msg/s`
       : `${v.megabytesPerSecond.toFixed(1)} MB/s`;
+  const deflate =
+    typeof v.echoCompressedShare === "number" && v.echoCompressedShare > 0
+      ? `, ${pct(v.echoCompressedShare)} of echoes compressed to ${pct(v.echoWireRatio)}`
+      : "";
   const warn =
     (v.mismatches ?? 0) > 0 || (v.errors ?? 0) > 0
       ? ` [${v.mismatches} bad lengths, ${v.errors} socket errors]`
       : "";
-  return `${main}  (CPU: server ${pct(v.serverCpu)}, generator ${pct(v.generatorCpu)}, everything else ${pct(v.otherCpu)})${warn}`;
+  return `${main}  (CPU: server ${pct(v.serverCpu)}, generator ${pct(v.generatorCpu)}, everything else ${pct(v.otherCpu)}${deflate})${warn}`;
 }

@@ -75,3 +75,67 @@ describe("bench harness (tiny run against ws)", () => {
     expect(md).toContain("| messages/s | ws (baseline) |");
   });
 });
+
+describe("bench harness with permessage-deflate (tiny run and a short soak against ws)", () => {
+  const out = mkdtempSync(join(tmpdir(), "ws-bench-deflate-"));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it("negotiates permessage-deflate, gets compressed echoes and numbers for every measurement", () => {
+    const run = spawnSync(process.execPath, [CLI, "--tiny", "--deflate", "--targets", "ws", "--out", out], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      timeout: 45_000,
+    });
+    expect(run.error).toBeUndefined();
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const res = JSON.parse(readFileSync(join(out, "latest.json"), "utf8"));
+    expect(res.options).toMatchObject({ deflate: true, targets: ["ws"] });
+    const [ws] = res.targets;
+    expect(ws).toMatchObject({ name: "ws", status: "ok" });
+    expect(ws.extensions).toMatch(/^permessage-deflate\b/);
+    expect(ws.deflateCheck).toMatchObject({ echoCompressed: true, verified: true });
+    for (const sc of res.scenarios) {
+      expect(sc.params.kind, sc.id).toBe("json");
+      expect(sc.params.size, sc.id).toBeGreaterThan(1024); // above the servers' threshold
+      const v = sc.values.ws;
+      expect(v.error, `${sc.id}: ${v.error}`).toBeUndefined();
+      expect(v.value).toBeGreaterThan(0);
+      expect(v.echoCompressedShare, sc.id).toBeGreaterThan(0);
+    }
+    const md = readFileSync(join(out, "latest.md"), "utf8");
+    expect(md).toContain("## Compression check");
+  });
+
+  it("soak: samples the server's RSS and reports the trend", () => {
+    const run = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        "soak",
+        "--deflate",
+        "--targets",
+        "ws",
+        "--messages",
+        "6000",
+        "--sample-every",
+        "1000",
+        "--out",
+        out,
+      ],
+      { cwd: REPO_ROOT, encoding: "utf8", timeout: 45_000 },
+    );
+    expect(run.error).toBeUndefined();
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const res = JSON.parse(readFileSync(join(out, "soak-latest.json"), "utf8"));
+    expect(res).toMatchObject({ kind: "soak", options: { deflate: true, messages: 6000 } });
+    const [ws] = res.targets;
+    expect(ws).toMatchObject({ name: "ws", status: "ok", error: null, messages: 6000 });
+    expect(ws.extensions).toMatch(/^permessage-deflate\b/);
+    expect(ws.echoCompressedShare).toBeGreaterThan(0);
+    expect(ws.messagesPerSecond).toBeGreaterThan(0);
+    expect(ws.samples.length).toBeGreaterThanOrEqual(6);
+    expect(ws.rssEndKiB).toBeGreaterThan(0);
+    expect(ws.trend).toMatchObject({ verdict: expect.stringMatching(/^(flat|grows|shrinks)$/) });
+    expect(readFileSync(join(out, "soak-latest.md"), "utf8")).toContain("# Soak:");
+  });
+});
