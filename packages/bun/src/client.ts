@@ -19,6 +19,7 @@ import {
   dial,
   type Session,
   WebSocket as SharedWebSocket,
+  splitClientArguments,
   type WebSocketInit,
 } from "@ws/session";
 import { type BunTlsOptions, bun } from "./bun-api.ts";
@@ -103,29 +104,15 @@ export class WebSocket extends SharedWebSocket {
     protocols?: string | readonly string[] | ClientOptions,
     options?: ClientOptions,
   ) {
-    const optionsOnly = typeof protocols === "object" && !Array.isArray(protocols);
-    const init: ClientOptions = (optionsOnly ? (protocols as ClientOptions) : options) ?? {};
+    const split = splitClientArguments<ClientOptions>(protocols, options);
+    const init = split.options;
     if (init.proxy !== undefined) {
       throw new TypeError(
         "Cannot create WebSocket: the proxy option is not supported by @ws/bun (use @ws/node)",
       );
     }
-    const {
-      headers: _headers,
-      origin: _origin,
-      handshakeTimeout: _timeout,
-      followRedirects: _follow,
-      maxRedirects: _max,
-      proxy: _proxy,
-      ca: _ca,
-      rejectUnauthorized: _reject,
-      servername: _servername,
-      tls: _tls,
-      perMessageDeflate: _deflate,
-      ...shared
-    } = init;
-    super(url, optionsOnly ? undefined : (protocols as string | readonly string[] | undefined), {
-      ...shared,
+    super(url, split.protocols, {
+      ...(split.shared as Omit<WebSocketInit, "connector" | "session">),
       connector: (request: ConnectRequest): Promise<Session> =>
         dial(request, init, (target) => openSocket(target, init), deflateEngine),
     });

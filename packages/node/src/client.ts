@@ -25,6 +25,7 @@ import {
   readResponseHead,
   type Session,
   WebSocket as SharedWebSocket,
+  splitClientArguments,
   WebSocketError,
   type WebSocketInit,
 } from "@ws/session";
@@ -200,24 +201,10 @@ export class WebSocket extends SharedWebSocket {
     protocols?: string | readonly string[] | ClientOptions,
     options?: ClientOptions,
   ) {
-    const optionsOnly = typeof protocols === "object" && !Array.isArray(protocols);
-    const init: ClientOptions = (optionsOnly ? (protocols as ClientOptions) : options) ?? {};
-    const {
-      headers: _headers,
-      origin: _origin,
-      handshakeTimeout: _timeout,
-      followRedirects: _follow,
-      maxRedirects: _max,
-      proxy: _proxy,
-      ca: _ca,
-      rejectUnauthorized: _reject,
-      servername: _servername,
-      tls: _tls,
-      perMessageDeflate: _deflate,
-      ...shared
-    } = init;
-    super(url, optionsOnly ? undefined : (protocols as string | readonly string[] | undefined), {
-      ...shared,
+    const split = splitClientArguments<ClientOptions>(protocols, options);
+    const init = split.options;
+    super(url, split.protocols, {
+      ...(split.shared as Omit<WebSocketInit, "connector" | "session">),
       connector: (request) => connectNode(request, init),
     });
   }

@@ -328,3 +328,42 @@ export class ChunkQueue {
     else waiter.resolve(null);
   }
 }
+
+/**
+ * Option names that only say how to dial (the handshake and the transport: TLS, proxy), as
+ * opposed to the shared `WebSocket` options. Kept in one list so that every adapter's client
+ * constructor splits its arguments the same way.
+ */
+const DIAL_ONLY_OPTIONS: readonly string[] = [
+  "headers",
+  "origin",
+  "handshakeTimeout",
+  "followRedirects",
+  "maxRedirects",
+  "perMessageDeflate",
+  "proxy",
+  "ca",
+  "rejectUnauthorized",
+  "servername",
+  "tls",
+];
+
+/**
+ * Splits a client constructor's `(url, protocols | options, options)` arguments (the WHATWG
+ * form, plus an options-only form) into the subprotocols, the adapter's own options and the
+ * options for the shared `WebSocket` (without the dial-only ones).
+ */
+export function splitClientArguments<O extends object>(
+  protocols: string | readonly string[] | O | undefined,
+  options: O | undefined,
+): { protocols: string | readonly string[] | undefined; options: O; shared: Record<string, unknown> } {
+  const optionsOnly = typeof protocols === "object" && !Array.isArray(protocols);
+  const init = ((optionsOnly ? protocols : options) ?? {}) as O;
+  const shared = { ...init } as Record<string, unknown>;
+  for (const name of DIAL_ONLY_OPTIONS) delete shared[name];
+  return {
+    protocols: optionsOnly ? undefined : (protocols as string | readonly string[] | undefined),
+    options: init,
+    shared,
+  };
+}

@@ -38,6 +38,7 @@ export {
   dial,
   type Opener,
   readResponseHead,
+  splitClientArguments,
 } from "./dial.ts";
 export {
   ECHO_SERVER_OPTIONS,
