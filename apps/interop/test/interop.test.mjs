@@ -6,9 +6,9 @@
 // Narrow a run with INTEROP_SERVERS=node,ws and/or INTEROP_CLIENTS=ws,chromium (then MATRIX.md
 // is left alone).
 import { mkdirSync, writeFileSync } from "node:fs";
-import { firstTable, replaceReadmeSection } from "../../../tools/readme-section.mjs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { firstTable, replaceReadmeSection } from "../../../tools/readme-section.mjs";
 import {
   APP,
   clientTargets,
