@@ -36,6 +36,17 @@ describe("Connection", () => {
     );
   });
 
+  it("sends text given as UTF-8 bytes as it is: the same frame as the string", () => {
+    const fromString = new Connection({ role: "client", random: fixedRandom });
+    const fromBytes = new Connection({ role: "client", random: fixedRandom });
+    expect(concatBytes(sync(fromBytes.send({ type: "text", data: utf8("Hello") })))).toEqual(
+      concatBytes(sync(fromString.send({ type: "text", data: "Hello" }))),
+    );
+    expect(concatBytes(sync(fromBytes.send({ type: "text", data: utf8("€uro") })))).toEqual(
+      concatBytes(sync(fromString.send({ type: "text", data: "€uro" }))),
+    );
+  });
+
   it("assembles the RFC 6455 §5.7 fragmented text message with a ping in between", () => {
     const [first, second] = FRAME_EXAMPLES.fragmentedText.map(hex);
     const events = feed(new Connection({ role: "client" }), [

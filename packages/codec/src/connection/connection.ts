@@ -335,7 +335,8 @@ export class Connection {
     switch (event.type) {
       case "text": {
         const data = event.data;
-        if (typeof data !== "string") throw new TypeError("Cannot send text: data must be a string");
+        if (typeof data !== "string" && !(data instanceof Uint8Array))
+          throw new TypeError("Cannot send text: data must be a string or UTF-8 bytes (a Uint8Array)");
         this.#checkCanSendMessage("text");
         // Without earlier sends pending, encode at once: no closure per message.
         if (this.#sendChain === undefined) return this.#tracked(this.#sendWhole("text", data, event.options));
@@ -454,6 +455,7 @@ export class Connection {
     const opcode = kind === "text" ? Opcode.Text : Opcode.Binary;
     if (this.extensions.length === 0) {
       if (typeof data === "string") return encodeTextFrame(data, opcode, true, 0, this.#nextMaskingKey());
+      // Text already encoded as UTF-8 is framed as it is, like binary.
       return this.#frame(opcode, true, 0, data);
     }
     const bytes = typeof data === "string" ? utf8Encoder.encode(data) : data;

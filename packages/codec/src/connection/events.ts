@@ -118,7 +118,11 @@ export interface SendOptions {
 
 /** Everything {@link Connection.send} accepts. */
 export type OutboundEvent =
-  | { readonly type: "text"; readonly data: string; readonly options?: SendOptions }
+  /**
+   * A text message. A `Uint8Array` is text already encoded as UTF-8 and is sent as is: it must
+   * be valid UTF-8 (RFC 6455 §5.6), which the codec does not check.
+   */
+  | { readonly type: "text"; readonly data: string | Uint8Array; readonly options?: SendOptions }
   | { readonly type: "binary"; readonly data: Uint8Array; readonly options?: SendOptions }
   /**
    * One piece of a message sent as a stream of frames (RFC 6455 §5.4). The first piece fixes

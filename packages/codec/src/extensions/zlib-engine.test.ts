@@ -45,6 +45,8 @@ function spyZlib(): ZlibLike & {
   closed: number;
   inFlight: number;
   maxInFlight: number;
+  /** The index of the stream (in creation order) of each operation, in the order they started. */
+  operations: number[];
 } {
   const spy = {
     calls: [] as string[],
@@ -52,6 +54,7 @@ function spyZlib(): ZlibLike & {
     closed: 0,
     inFlight: 0,
     maxInFlight: 0,
+    operations: [] as number[],
     constants: zlib.constants,
     createDeflateRaw: (options: object) => wrap(zlib.createDeflateRaw(options), "createDeflateRaw", options),
     createInflateRaw: (options: object) => wrap(zlib.createInflateRaw(options), "createInflateRaw", options),
@@ -68,15 +71,26 @@ function spyZlib(): ZlibLike & {
     spy.calls.push(name);
     spy.streamOptions.push(options);
     const flush = stream.flush.bind(stream);
+    const write = stream.write.bind(stream) as (chunk: Uint8Array, callback?: () => void) => boolean;
     const close = stream.close.bind(stream);
+    const index = spy.calls.filter((call) => call.startsWith("create")).length - 1;
+    // An operation ends with a flush, or with a write that has a callback (the engine's streams
+    // flush on every write): count those in flight.
+    const track = (callback: () => void) => {
+      spy.operations.push(index);
+      spy.inFlight++;
+      spy.maxInFlight = Math.max(spy.maxInFlight, spy.inFlight);
+      return () => {
+        spy.inFlight--;
+        callback();
+      };
+    };
     return Object.assign(stream, {
       flush(kind: number, callback: () => void) {
-        spy.inFlight++;
-        spy.maxInFlight = Math.max(spy.maxInFlight, spy.inFlight);
-        flush(kind, () => {
-          spy.inFlight--;
-          callback();
-        });
+        flush(kind, track(callback));
+      },
+      write(chunk: Uint8Array, callback?: () => void) {
+        return callback === undefined ? write(chunk) : write(chunk, track(callback));
       },
       close() {
         spy.closed++;
@@ -389,6 +403,80 @@ describe("createZlibEngine", () => {
     expect(spy.maxInFlight).toBeLessThanOrEqual(3);
     expect(spy.maxInFlight).toBeGreaterThan(1);
     for (const c of [...compressors, other]) c.close();
+  });
+
+  it("runs the operations queued on one stream back to back in its slot of the limit", async () => {
+    const spy = spyZlib();
+    const engine = createZlibEngine(spy, { maxConcurrency: 1 });
+    const options = { windowBits: 15, level: 6, memLevel: 8, noContextTakeover: false };
+    const a = engine.createCompressor(options);
+    const b = engine.createCompressor(options);
+    const work = [
+      a.compress(sample(20_000, 1), true),
+      b.compress(sample(20_000, 2), true),
+      a.compress(sample(20_000, 3), true),
+      a.compress(sample(20_000, 4), true),
+      b.compress(sample(20_000, 5), true),
+    ];
+    await Promise.all(work);
+    // Stream 0 is a's, stream 1 is b's. A slot per operation would alternate: 0 1 0 1 0.
+    expect(spy.operations).toEqual([0, 0, 0, 1, 1]);
+    a.close();
+    b.close();
+  });
+
+  it("lets the event loop take turns while a long queue runs on a zlib that calls back at once (as Deno's does)", async () => {
+    // A stand-in for a zlib whose "asynchronous" calls work on the calling thread and call back
+    // in a microtask: without turns, no timer or socket would run until the queue is empty.
+    const busy = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until);
+    };
+    const stream = (): ZlibStreamLike => {
+      const listeners = new Map<string, ((chunk: Uint8Array) => void)[]>();
+      const emit = (chunk: Uint8Array) => {
+        for (const listener of listeners.get("data") ?? []) listener(chunk);
+      };
+      return {
+        on(event: string, listener: (...args: never[]) => void) {
+          listeners.set(event, [...(listeners.get(event) ?? []), listener as (chunk: Uint8Array) => void]);
+        },
+        write(chunk: Uint8Array, callback?: () => void) {
+          busy(0.2);
+          const copy = chunk.slice();
+          queueMicrotask(() => {
+            emit(copy);
+            callback?.();
+          });
+          return true;
+        },
+        flush(_kind: number, callback: () => void) {
+          queueMicrotask(callback);
+        },
+        close() {},
+      };
+    };
+    const inline: ZlibLike = { constants: zlib.constants, createDeflateRaw: stream, createInflateRaw: stream };
+    const engine = createZlibEngine(inline, { maxConcurrency: 10 });
+    const compressors = Array.from({ length: 20 }, () =>
+      engine.createCompressor({ windowBits: 15, level: 6, memLevel: 8, noContextTakeover: false }),
+    );
+    let done = 0;
+    let doneWhenTimerRan = -1;
+    setTimeout(() => {
+      doneWhenTimerRan = done;
+    }, 0);
+    const total = 200;
+    const work: Promise<unknown>[] = [];
+    for (let i = 0; i < total; i++) {
+      const c = compressors[i % compressors.length] as Compressor;
+      work.push(Promise.resolve(c.compress(text(`message ${i}`), true)).then(() => done++));
+    }
+    await Promise.all(work);
+    // 200 operations of 0.2 ms each: the timer runs after a few dozen, not after all of them.
+    expect(doneWhenTimerRan).toBeGreaterThanOrEqual(0);
+    expect(doneWhenTimerRan).toBeLessThan(total / 2);
+    for (const c of compressors) c.close();
   });
 
   it("close() frees the streams, rejects pending calls and refuses new ones", async () => {

@@ -14,6 +14,14 @@
  *   connection's lifetime. Every call writes its input and flushes with `Z_SYNC_FLUSH`
  *   (RFC 7692 §7.2.1), then returns what the stream emitted. The streaming API is asynchronous
  *   (the one-shot `*Sync` functions close their handle after one call), hence the promises.
+ * - **One thread-pool round trip per message.** The streams are created with
+ *   `flush: Z_SYNC_FLUSH`, so a `write()` is a write and a flush at once, and its callback
+ *   marks the end of its output; small inputs in several pieces (a message and the `00 00 ff ff`
+ *   tail) are joined into one write. Each `write()` or `flush()` is a separate hop to the thread
+ *   pool and back, and the usual `write()` + `flush()` pair makes two (`ws` makes two to deflate
+ *   and three to inflate). Measured on this machine, a 2 KiB compress + decompress round trip
+ *   takes 20 µs this way against 49 µs with the pair on Node 20 (Bun 24 against 41 µs; Deno,
+ *   whose zlib does not use a thread pool, 15–16 µs either way).
  * - **Order.** Calls on one compressor or decompressor are chained: each starts when the one
  *   before has settled, so output comes out in input order whatever the caller does.
  * - **A process-wide limit on concurrent zlib work** (default 10, like `ws`'s `Limiter`):
@@ -56,6 +64,8 @@ export interface ZlibOptionsLike {
   memLevel?: number;
   /** The flush used by one-shot calls (`Z_SYNC_FLUSH` here). */
   finishFlush?: number;
+  /** The flush every `write()` on a stream does (`Z_SYNC_FLUSH` here). */
+  flush?: number;
   /** One-shot calls stop with an error past this many output bytes. */
   maxOutputLength?: number;
 }
@@ -64,8 +74,8 @@ export interface ZlibOptionsLike {
 export interface ZlibStreamLike {
   /** `data` (an output chunk), `error` and `end` events. */
   on(event: string, listener: (...args: never[]) => void): unknown;
-  /** Feeds input to the stream. */
-  write(chunk: Uint8Array): unknown;
+  /** Feeds input to the stream; the callback runs once its output was emitted. */
+  write(chunk: Uint8Array, callback?: (error?: unknown) => void): unknown;
   /** Flushes with the given flush kind; the callback runs once the output was emitted. */
   flush(kind: number, callback: () => void): void;
   /** Frees the stream's zlib memory. */
@@ -115,11 +125,42 @@ export const DEFAULT_ZLIB_CONCURRENCY = 10;
 /** The default of {@link ZlibEngineOptions.syncMaxSize}. */
 export const DEFAULT_SYNC_MAX_SIZE = 8192;
 
-/** A FIFO job queue that runs at most `concurrency` jobs at once. */
+/**
+ * Jobs the limiter starts before it lets the event loop take a turn (timers, socket I/O). On
+ * Deno, zlib's "asynchronous" calls run on the main thread and call back without a turn of the
+ * event loop, so a queue of a thousand jobs would run back to back and hold every socket's I/O
+ * for hundreds of milliseconds (measured: 64 connections × 16 echoes of 16 KiB came back in
+ * bursts half a second apart). On Node and Bun the callbacks arrive as I/O events, and this
+ * rarely triggers.
+ */
+const JOBS_PER_TURN = 4;
+
+/** The timer functions used here (the codec compiles without any runtime's types). */
+const timers = globalThis as unknown as {
+  setImmediate?: (callback: () => void) => unknown;
+  setTimeout: (callback: () => void, ms: number) => unknown;
+};
+
+/** Runs `callback` after the event loop's I/O: `setImmediate` where there is one. */
+const afterIo: (callback: () => void) => void =
+  typeof timers.setImmediate === "function"
+    ? (callback) => {
+        (timers.setImmediate as (callback: () => void) => unknown)(callback);
+      }
+    : (callback) => {
+        timers.setTimeout(callback, 0);
+      };
+
+/**
+ * A FIFO job queue that runs at most `concurrency` jobs at once, and lets the event loop take a
+ * turn every {@link JOBS_PER_TURN} job starts.
+ */
 class Limiter {
   #concurrency: number;
   #running = 0;
   readonly #waiting: (() => void)[] = [];
+  #startedThisTurn = 0;
+  #turnScheduled = false;
 
   constructor(concurrency: number) {
     this.#concurrency = concurrency;
@@ -147,9 +188,23 @@ class Limiter {
   }
 
   #next(): void {
-    while (this.#running < this.#concurrency && this.#waiting.length > 0)
+    while (this.#running < this.#concurrency && this.#waiting.length > 0) {
+      // The count restarts on the event loop's next turn; past the allowance, wait for it.
+      if (!this.#turnScheduled) {
+        this.#turnScheduled = true;
+        afterIo(this.#newTurn);
+      }
+      if (this.#startedThisTurn >= JOBS_PER_TURN) return;
+      this.#startedThisTurn++;
       (this.#waiting.shift() as () => void)();
+    }
   }
+
+  readonly #newTurn = (): void => {
+    this.#turnScheduled = false;
+    this.#startedThisTurn = 0;
+    this.#next();
+  };
 }
 
 // One limiter per zlib module, i.e. per process: the thread pool is what is shared.
@@ -240,6 +295,29 @@ function tooBig(maxOutput: number): RemoteProtocolError {
   );
 }
 
+/** Inputs up to this size in several pieces are joined into one write (one thread-pool hop). */
+const JOIN_MAX_SIZE = 64 * 1024;
+
+/** The non-empty pieces of `chunks`, joined into one when there are several small ones. */
+function joinSmall(chunks: readonly Uint8Array[]): readonly Uint8Array[] {
+  let count = 0;
+  let size = 0;
+  for (const chunk of chunks) {
+    if (chunk.length === 0) continue;
+    count++;
+    size += chunk.length;
+  }
+  if (count <= 1 || size > JOIN_MAX_SIZE)
+    return count === chunks.length ? chunks : chunks.filter((chunk) => chunk.length > 0);
+  const joined = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return [joined];
+}
+
 /** The operation in progress on a stream. */
 interface StreamOp {
   data(chunk: Uint8Array): void;
@@ -301,9 +379,7 @@ class StreamRunner {
         },
       };
       this.#op = op;
-      const stream = this.#stream;
-      for (const chunk of chunks) if (chunk.length > 0) stream.write(chunk);
-      stream.flush(this.#flushKind, () => {
+      const done = (): void => {
         // Deno calls back after an error (the stream is destroyed); Node and Bun only emit it.
         if (this.#stream.destroyed === true) {
           finish(this.#stream.errored ?? new Error("the zlib stream was destroyed"), undefined);
@@ -311,7 +387,18 @@ class StreamRunner {
         } else {
           finish(undefined, out);
         }
-      });
+      };
+      const input = joinSmall(chunks);
+      if (input.length === 0) {
+        // Nothing to write (an empty last fragment): flush alone.
+        this.#stream.flush(this.#flushKind, done);
+        return;
+      }
+      // The streams are created with `flush: Z_SYNC_FLUSH`: the last write's callback
+      // runs once all the output was emitted.
+      const last = input.length - 1;
+      for (let i = 0; i < last; i++) this.#stream.write(input[i] as Uint8Array);
+      this.#stream.write(input[last] as Uint8Array, done);
     });
   }
 
@@ -325,33 +412,59 @@ class StreamRunner {
   }
 }
 
-/** Chains calls so that they run and settle in call order, and counts the pending ones. */
-class Chain {
-  #tail: Promise<unknown> | undefined;
-  #pending = 0;
+/** Operations a {@link Lane} runs back to back in one slot of the limiter. */
+const OPS_PER_SLOT = 8;
 
+/**
+ * The queue of one compressor's or decompressor's operations: they run one at a time, in call
+ * order, inside a slot of the process-wide {@link Limiter}. Operations queued while one runs
+ * follow it in the same slot (up to {@link OPS_PER_SLOT}, then the lane queues again behind
+ * the others): a burst of messages on one connection then works on one zlib stream while its
+ * state (about 300 KiB with 15 window bits) is in the CPU's caches, instead of alternating
+ * between connections. Measured on this machine with 64 connections of 16 echoes of 16 KiB
+ * each, taking a slot per operation made zlib about 10% slower.
+ */
+class Lane {
+  readonly #limiter: Limiter;
+  readonly #queue: (() => Promise<void>)[] = [];
+  #active = false;
+
+  constructor(limiter: Limiter) {
+    this.#limiter = limiter;
+  }
+
+  /** True when nothing is queued or running. */
   get idle(): boolean {
-    return this.#pending === 0;
+    return !this.#active;
   }
 
   add<T>(task: () => Promise<T>): Promise<T> {
-    this.#pending++;
-    const result = this.#tail === undefined ? task() : this.#tail.then(task);
-    const done = (): void => {
-      if (--this.#pending === 0) this.#tail = undefined;
-    };
-    this.#tail = result.then(done, done);
-    return result;
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push(() => task().then(resolve, reject));
+      if (!this.#active) {
+        this.#active = true;
+        void this.#limiter.run(this.#drain);
+      }
+    });
   }
+
+  readonly #drain = async (): Promise<void> => {
+    for (let ran = 0; ran < OPS_PER_SLOT; ran++) {
+      const next = this.#queue.shift();
+      if (next === undefined) break;
+      await next();
+    }
+    if (this.#queue.length > 0) void this.#limiter.run(this.#drain);
+    else this.#active = false;
+  };
 }
 
 class ZlibCompressor implements Compressor {
   readonly #zlib: ZlibLike;
-  readonly #limiter: Limiter;
   readonly #syncMaxSize: number;
   readonly #options: ZlibOptionsLike;
   readonly #noContextTakeover: boolean;
-  readonly #chain = new Chain();
+  readonly #lane: Lane;
   #runner: StreamRunner | undefined;
   #inMessage = false;
   #closed = false;
@@ -361,7 +474,7 @@ class ZlibCompressor implements Compressor {
     checkInteger("level", options.level, -1, 9);
     checkInteger("memLevel", options.memLevel, 1, 9);
     this.#zlib = zlib;
-    this.#limiter = limiter;
+    this.#lane = new Lane(limiter);
     this.#syncMaxSize = zlib.deflateRawSync === undefined ? -1 : syncMaxSize;
     // zlib refuses a raw deflate window of 8 bits (since zlib 1.2.9). A 9-bit window is safe
     // when 8 was negotiated: zlib's deflate never refers further back than the window size minus
@@ -379,7 +492,7 @@ class ZlibCompressor implements Compressor {
     if (this.#closed) throw closedError("compress");
     const starts = !this.#inMessage;
     this.#inMessage = !end;
-    if (starts && end && this.#noContextTakeover && input.length <= this.#syncMaxSize && this.#chain.idle) {
+    if (starts && end && this.#noContextTakeover && input.length <= this.#syncMaxSize && this.#lane.idle) {
       // The synchronous fast path (see the module comment): a whole, small message.
       const deflateRawSync = this.#zlib.deflateRawSync as NonNullable<ZlibLike["deflateRawSync"]>;
       const output = deflateRawSync(input, {
@@ -388,7 +501,7 @@ class ZlibCompressor implements Compressor {
       });
       return [plain(output)];
     }
-    return this.#chain.add(() => this.#limiter.run(() => this.#compress(input, end)));
+    return this.#lane.add(() => this.#compress(input, end));
   }
 
   async #compress(input: Uint8Array, end: boolean): Promise<Uint8Array[]> {
@@ -396,7 +509,7 @@ class ZlibCompressor implements Compressor {
     let runner = this.#runner;
     if (runner === undefined) {
       runner = new StreamRunner(
-        this.#zlib.createDeflateRaw(this.#options),
+        this.#zlib.createDeflateRaw({ ...this.#options, flush: this.#zlib.constants.Z_SYNC_FLUSH }),
         this.#zlib.constants.Z_SYNC_FLUSH,
       );
       this.#runner = runner;
@@ -426,11 +539,10 @@ class ZlibCompressor implements Compressor {
 
 class ZlibDecompressor implements Decompressor {
   readonly #zlib: ZlibLike;
-  readonly #limiter: Limiter;
   readonly #syncMaxSize: number;
   readonly #windowBits: number;
   readonly #noContextTakeover: boolean;
-  readonly #chain = new Chain();
+  readonly #lane: Lane;
   #runner: StreamRunner | undefined;
   #inMessage = false;
   #closed = false;
@@ -439,7 +551,7 @@ class ZlibDecompressor implements Decompressor {
   constructor(zlib: ZlibLike, limiter: Limiter, syncMaxSize: number, options: DecompressorOptions) {
     checkInteger("windowBits", options.windowBits, 8, 15);
     this.#zlib = zlib;
-    this.#limiter = limiter;
+    this.#lane = new Lane(limiter);
     this.#syncMaxSize = zlib.inflateRawSync === undefined ? -1 : syncMaxSize;
     this.#windowBits = options.windowBits;
     this.#noContextTakeover = options.noContextTakeover;
@@ -454,12 +566,12 @@ class ZlibDecompressor implements Decompressor {
     if (this.#failure !== undefined) throw this.#failure;
     const starts = !this.#inMessage;
     this.#inMessage = !end;
-    if (starts && end && this.#noContextTakeover && this.#chain.idle) {
+    if (starts && end && this.#noContextTakeover && this.#lane.idle) {
       let size = 0;
       for (const chunk of input) size += chunk.length;
       if (size <= this.#syncMaxSize) return this.#inflateSync(input, size, maxOutput);
     }
-    return this.#chain.add(() => this.#limiter.run(() => this.#decompress(input, end, maxOutput)));
+    return this.#lane.add(() => this.#decompress(input, end, maxOutput));
   }
 
   #inflateSync(input: readonly Uint8Array[], size: number, maxOutput: number): Uint8Array[] {
@@ -502,7 +614,10 @@ class ZlibDecompressor implements Decompressor {
     let runner = this.#runner;
     if (runner === undefined) {
       runner = new StreamRunner(
-        this.#zlib.createInflateRaw({ windowBits: this.#windowBits }),
+        this.#zlib.createInflateRaw({
+          windowBits: this.#windowBits,
+          flush: this.#zlib.constants.Z_SYNC_FLUSH,
+        }),
         this.#zlib.constants.Z_SYNC_FLUSH,
       );
       this.#runner = runner;
