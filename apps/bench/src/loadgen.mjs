@@ -481,13 +481,23 @@ let idle = [];
 /**
  * Open `count` connections, echo one message on each (so per-connection buffers and, with
  * permessage-deflate and a message above the threshold, the zlib streams that context
- * takeover keeps exist), then leave them idle. Default message: 16 bytes binary.
- * @param {{ port: number, deflate: boolean, count: number, size?: number, binary?: boolean,
- *   kind?: "random" | "json" }} o
+ * takeover keeps exist), then leave them idle. Default message: 16 bytes binary. `add` keeps
+ * the connections opened before (warm-up connections); otherwise they are closed first.
+ * @param {{ port: number, deflate: boolean, count: number, add?: boolean, size?: number,
+ *   binary?: boolean, kind?: "random" | "json" }} o
  */
 export async function memoryOpen(o) {
-  closeAll(idle);
-  idle = await connectMany({ port: o.port, deflate: o.deflate, count: o.count });
+  const kept = o.add === true ? idle : [];
+  if (o.add !== true) closeAll(idle);
+  idle = [];
+  /** @type {Conn[]} */
+  let opened;
+  try {
+    opened = await connectMany({ port: o.port, deflate: o.deflate, count: o.count });
+  } catch (err) {
+    closeAll(kept);
+    throw err;
+  }
   const size = o.size ?? 16;
   const shape = { size, binary: o.binary ?? true, kind: o.kind, window: 1, variants: 1 };
   /** @type {Map<boolean, Buffer>} */
@@ -501,7 +511,7 @@ export async function memoryOpen(o) {
     }
     return f;
   };
-  const echoed = idle.map(
+  const echoed = opened.map(
     (c) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error("no echo within 10 s")), 10_000);
@@ -519,11 +529,11 @@ export async function memoryOpen(o) {
   try {
     await Promise.all(echoed);
   } catch (err) {
-    closeAll(idle);
-    idle = [];
+    closeAll([...kept, ...opened]);
     throw err;
   }
-  return { opened: idle.length, ...echoStats(idle, size) };
+  idle = [...kept, ...opened];
+  return { opened: opened.length, ...echoStats(opened, size) };
 }
 
 export function memoryClose() {

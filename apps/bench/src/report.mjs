@@ -409,6 +409,10 @@ export function renderMarkdown(res) {
     out.push(
       `The server's resident memory (VmRSS of its process tree, from /proc) before and after opening ${sc.label.replace(" idle connections", "")} ` +
         `connections that each echoed one ${message} message and then stay idle; no forced GC. Lower is better.` +
+        (p.warmupConnections > 0
+          ? ` ${p.warmupConnections} warm-up connections (opened the same way, and kept) come before the first reading, ` +
+            "so one-time costs (compiling the handshake and echo code, the heap's first pages) are not charged to the measured ones."
+          : "") +
         (deflate
           ? " The message is above the 1 KiB threshold, so it was compressed both ways and the zlib streams that " +
             "context takeover keeps (an inflater and a deflater per connection) exist."
