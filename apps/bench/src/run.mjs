@@ -126,7 +126,14 @@ export const DEFLATE_MODES = {
       durationMs: 750,
     },
     latency: { size: 2 * KiB, binary: false, kind: "json", warmup: 1000, samples: 5000, maxMs: 10_000 },
-    memory: { connections: 1000, warmupConnections: 200, settleMs: 3000, size: 2 * KiB, binary: false, kind: "json" },
+    memory: {
+      connections: 1000,
+      warmupConnections: 200,
+      settleMs: 3000,
+      size: 2 * KiB,
+      binary: false,
+      kind: "json",
+    },
     rounds: 3,
   },
   quick: {
@@ -147,7 +154,14 @@ export const DEFLATE_MODES = {
       durationMs: 400,
     },
     latency: { size: 2 * KiB, binary: false, kind: "json", warmup: 500, samples: 3000, maxMs: 5000 },
-    memory: { connections: 400, warmupConnections: 200, settleMs: 1000, size: 2 * KiB, binary: false, kind: "json" },
+    memory: {
+      connections: 400,
+      warmupConnections: 200,
+      settleMs: 1000,
+      size: 2 * KiB,
+      binary: false,
+      kind: "json",
+    },
     rounds: 1,
   },
   tiny: {
@@ -168,7 +182,14 @@ export const DEFLATE_MODES = {
       durationMs: 500,
     },
     latency: { size: 2 * KiB, binary: false, kind: "json", warmup: 100, samples: 500, maxMs: 3000 },
-    memory: { connections: 50, warmupConnections: 10, settleMs: 500, size: 2 * KiB, binary: false, kind: "json" },
+    memory: {
+      connections: 50,
+      warmupConnections: 10,
+      settleMs: 500,
+      size: 2 * KiB,
+      binary: false,
+      kind: "json",
+    },
     rounds: 1,
   },
 };

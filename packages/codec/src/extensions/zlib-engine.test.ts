@@ -456,7 +456,11 @@ describe("createZlibEngine", () => {
         close() {},
       };
     };
-    const inline: ZlibLike = { constants: zlib.constants, createDeflateRaw: stream, createInflateRaw: stream };
+    const inline: ZlibLike = {
+      constants: zlib.constants,
+      createDeflateRaw: stream,
+      createInflateRaw: stream,
+    };
     const engine = createZlibEngine(inline, { maxConcurrency: 10 });
     const compressors = Array.from({ length: 20 }, () =>
       engine.createCompressor({ windowBits: 15, level: 6, memLevel: 8, noContextTakeover: false }),

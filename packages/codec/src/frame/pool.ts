@@ -12,7 +12,10 @@ const SLAB_SIZE = 64 * 1024;
 /** Larger requests get their own buffer: at most 1/8 of a slab can be wasted per frame. */
 export const POOLED_MAX: number = SLAB_SIZE >>> 3;
 
-let slab = new Uint8Array(0);
+// The slab's ArrayBuffer, kept: a view made with `new Uint8Array(buffer, offset, length)` costs
+// half of `subarray()` on V8 (which looks up the species constructor), and reading `.buffer`
+// again each time costs on JavaScriptCore.
+let slab = new ArrayBuffer(0);
 let slabOffset = SLAB_SIZE;
 let lastStart = -1;
 
@@ -20,10 +23,10 @@ let lastStart = -1;
 export function allocateFrame(size: number): Uint8Array {
   if (size > POOLED_MAX) return new Uint8Array(size);
   if (slabOffset + size > SLAB_SIZE) {
-    slab = new Uint8Array(SLAB_SIZE);
+    slab = new ArrayBuffer(SLAB_SIZE);
     slabOffset = 0;
   }
-  const view = slab.subarray(slabOffset, slabOffset + size);
+  const view = new Uint8Array(slab, slabOffset, size);
   lastStart = slabOffset;
   // Keep the next view 8-byte aligned so word-at-a-time masking applies.
   slabOffset = (slabOffset + size + 7) & ~7;
@@ -36,7 +39,7 @@ export function allocateFrame(size: number): Uint8Array {
  * Returns the kept part.
  */
 export function shrinkFrame(view: Uint8Array, used: number): Uint8Array {
-  if (view.buffer === slab.buffer && view.byteOffset === lastStart) {
+  if (view.byteOffset === lastStart && view.buffer === slab) {
     slabOffset = (lastStart + used + 7) & ~7;
     lastStart = -1;
   }
