@@ -491,11 +491,18 @@ describe("createZlibEngine", () => {
     await d.decompress([fromHex("f248cdc9c90700"), TAIL], true, 100);
     const pending = c.compress(sample(1_000_000), true);
     const queued = c.compress(sample(10), true);
+    // Both reject one after the other once closed: take their outcomes before either settles
+    // (Bun fails a test on a rejection that has no handler yet).
+    const outcome = (result: Uint8Array[] | Promise<Uint8Array[]>) =>
+      Promise.resolve(result).then(
+        () => "resolved",
+        (error: Error) => error.message,
+      );
+    const outcomes = Promise.all([outcome(pending), outcome(queued)]);
     c.close();
     d.close();
     c.close(); // idempotent
-    await expect(pending).rejects.toThrow(/closed/);
-    await expect(queued).rejects.toThrow(/closed/);
+    for (const message of await outcomes) expect(message).toMatch(/closed/);
     expect(() => c.compress(sample(10), true)).toThrow(/closed/);
     expect(() => d.decompress([TAIL], true, 100)).toThrow(/closed/);
     expect(spy.closed).toBe(2);
