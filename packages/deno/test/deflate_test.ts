@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import * as zlib from "node:zlib";
+import { noise, words } from "../../../tools/test-support/payloads.ts";
 import {
   connect,
   type DeflateOptions,
@@ -37,31 +38,6 @@ function test(name: string, fn: (defer: Defer) => Promise<void>): void {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const P = "permessage-deflate";
-
-/** Deterministic words with back-references at every distance. */
-function words(size: number, seed = 1): string {
-  const vocabulary =
-    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi".split(" ");
-  let x = seed;
-  let out = "";
-  while (out.length < size) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out += `${vocabulary[x % vocabulary.length]}${x % 7 === 0 ? `-${x % 1000}` : ""} `;
-  }
-  return out.slice(0, size);
-}
-
-function noise(size: number, seed = 7): Uint8Array {
-  const bytes = new Uint8Array(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    bytes[i] = x & 0xff;
-  }
-  return bytes;
-}
 
 const LARGE_TEXT = words(200 * KiB);
 const LARGE_BINARY = noise(100 * KiB);

@@ -8,6 +8,7 @@ import { type AddressInfo, createServer as createNetServer, connect as netConnec
 import * as zlib from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { type PerMessageDeflateOptions, WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
+import { noise, words } from "../../../tools/test-support/payloads.ts";
 import {
   type CloseEvent,
   connect,
@@ -27,34 +28,6 @@ const RSV1 = 0x40;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 // ─── Payloads ─────────────────────────────────────────────────────────────────────────────
-
-/** Deterministic words with back-references at every distance (up to the 32 KiB window). */
-function words(size: number, seed = 1): string {
-  const vocabulary =
-    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau upsilon phi chi psi omega".split(
-      " ",
-    );
-  let x = seed;
-  let out = "";
-  while (out.length < size) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    out += `${vocabulary[x % vocabulary.length]}${x % 7 === 0 ? `-${x % 1000}` : ""} `;
-  }
-  return out.slice(0, size);
-}
-
-/** Incompressible bytes. */
-function noise(size: number, seed = 7): Uint8Array {
-  const bytes = new Uint8Array(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    bytes[i] = x & 0xff;
-  }
-  return bytes;
-}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return (
