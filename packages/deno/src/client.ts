@@ -23,7 +23,7 @@ import {
   type WebSocketInit,
 } from "@ws/session";
 import { deflateEngine } from "./deflate.ts";
-import { attachConn, chunkReader, writeAll } from "./socket-transport.ts";
+import { attachConn, ChunkReader, writeAll } from "./socket-transport.ts";
 
 export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "@ws/session";
 
@@ -67,10 +67,10 @@ async function openConn(url: WebSocketUrl, options: ClientOptions): Promise<Dial
           : { cert: options.tls.cert, key: options.tls.key }),
       })
     : await Deno.connect({ hostname: url.hostname, port: url.port });
-  const read = chunkReader(conn);
+  const reader = new ChunkReader(conn);
   return {
     write: (bytes) => writeAll(conn, bytes),
-    read,
+    read: () => reader.read(),
     destroy: () => {
       try {
         conn.close();
@@ -78,7 +78,7 @@ async function openConn(url: WebSocketUrl, options: ClientOptions): Promise<Dial
         // Already closed.
       }
     },
-    attach: (rest, sessionOptions) => attachConn(conn, [rest], sessionOptions, read),
+    attach: (rest, sessionOptions) => attachConn(conn, [rest], sessionOptions, reader),
   };
 }
 

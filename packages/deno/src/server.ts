@@ -25,7 +25,7 @@ import {
 } from "@ws/session";
 import { type ClientOptions, WebSocket } from "./client.ts";
 import { deflateEngine } from "./deflate.ts";
-import { attachConn, chunkReader, writeAll } from "./socket-transport.ts";
+import { attachConn, ChunkReader, writeAll } from "./socket-transport.ts";
 
 export type { AcceptVerdict, RejectVerdict, UpgradeVerdict };
 
@@ -150,12 +150,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     };
     const timer = setTimeout(drop, DEFAULT_HANDSHAKE_TIMEOUT);
     try {
-      const read = chunkReader(conn);
+      const reader = new ChunkReader(conn);
       const parser = new HttpHeadParser("request", this.#core.settings.limits);
       let head: HttpRequestHead | undefined;
       try {
         while (head === undefined) {
-          const chunk = await read();
+          const chunk = await reader.read();
           if (chunk === null) return drop();
           head = parser.push(chunk);
         }
@@ -177,7 +177,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       if (outcome === undefined || gone) return drop();
       await writeAll(conn, encoder.encode(outcome.response));
       if (!outcome.accepted) return drop();
-      const session = attachConn(conn, [parser.rest], outcome.session, read);
+      const session = attachConn(conn, [parser.rest], outcome.session, reader);
       this.#core.open(session, outcome.url, head, (ws, request) => this.emit("connection", ws, request));
     } catch {
       drop();

@@ -31,26 +31,49 @@ const HIGH_WATER_MARK = 64 * 1024;
  */
 const COALESCE = 256 * 1024;
 
-/** Reads the next chunk into fresh memory (never handed out twice), or `null` at EOF. */
-export function chunkReader(conn: Deno.Conn): () => Promise<Uint8Array | null> {
-  let size = MIN_READ_SIZE;
-  let buffer = new Uint8Array(size);
-  return async () => {
+/**
+ * The read buffer of one connection. A class rather than a closure: the transport reads with
+ * `conn.read(reader.space())` itself, so an idle connection waits on one promise (Deno's own
+ * `read()`) instead of a chain of async functions, each with its generator, registers and
+ * await closures.
+ */
+export class ChunkReader {
+  readonly #conn: Deno.Conn;
+  #size = MIN_READ_SIZE;
+  #buffer = new Uint8Array(MIN_READ_SIZE);
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /** The memory the next `conn.read()` fills. */
+  space(): Uint8Array {
     // The unread tail of the last buffer is reused until it is small next to the current size.
-    if (buffer.length < size >>> 2) buffer = new Uint8Array(size);
-    const n = await conn.read(buffer);
-    if (n === null) return null;
+    if (this.#buffer.length < this.#size >>> 2) this.#buffer = new Uint8Array(this.#size);
+    return this.#buffer;
+  }
+
+  /**
+   * The `n` bytes the last read put at the start of `space()`, as fresh memory (never handed
+   * out twice): the codec owns (and unmasks in place) what it is given.
+   */
+  take(n: number): Uint8Array {
+    const buffer = this.#buffer;
     if (n === buffer.length) {
-      if (size < MAX_READ_SIZE) size *= 2;
-    } else if (n < size >>> 4 && size > MIN_READ_SIZE) {
-      size >>>= 1;
+      if (this.#size < MAX_READ_SIZE) this.#size *= 2;
+    } else if (n < this.#size >>> 4 && this.#size > MIN_READ_SIZE) {
+      this.#size >>>= 1;
     }
-    // The codec owns (and unmasks in place) what it is given: hand out the bytes read, and
-    // read the next chunk into the untouched tail.
-    const chunk = buffer.subarray(0, n);
-    buffer = buffer.subarray(n);
-    return chunk;
-  };
+    // The next chunk is read into the untouched tail.
+    this.#buffer = buffer.subarray(n);
+    return buffer.subarray(0, n);
+  }
+
+  /** Reads the next chunk, or `null` at EOF (the opening handshake reads with this). */
+  async read(): Promise<Uint8Array | null> {
+    const n = await this.#conn.read(this.space());
+    return n === null ? null : this.take(n);
+  }
 }
 
 /** Writes all of `bytes` (`conn.write` may take part of them). */
@@ -59,37 +82,85 @@ export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void
 }
 
 /**
- * Wraps `conn` (after the opening handshake) in a {@link Session}. `early` holds bytes that
- * arrived after the handshake head; `read` continues the same stream.
+ * The transport over one conn. A class rather than an object of closures: its methods live
+ * once on the prototype. Reading is a chain of `conn.read(...).then(onRead, onReadError)`
+ * with two callbacks made once per connection, not an async loop: while the peer is silent,
+ * the pending read holds one promise reaction.
  */
-export function attachConn(
-  conn: Deno.Conn,
-  early: readonly Uint8Array[],
-  options: SessionOptions,
-  read: () => Promise<Uint8Array | null> = chunkReader(conn),
-): Session {
-  (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
-  const queue: Uint8Array[] = [];
-  let queued = 0;
-  let writing: Promise<void> | undefined;
-  let blocked = false;
-  let ending = false;
-  let closed = false;
-  let paused = false;
-  let wake: (() => void) | undefined;
-  const close = (): void => {
-    if (closed) return;
-    closed = true;
-    wake?.();
+class ConnTransport implements Transport {
+  readonly #conn: Deno.Conn;
+  /** Reads with the reader's buffer; a function given to `attachConn` is called instead. */
+  readonly #reader: ChunkReader | (() => Promise<Uint8Array | null>);
+  #session: Session | undefined;
+  /** Frames not written yet, and their size. */
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #writing: Promise<void> | undefined;
+  #blocked = false;
+  #ending = false;
+  #closed = false;
+  #paused = false;
+  /** A read is pending. */
+  #reading = false;
+  /** No more reads: the peer ended, reading failed, or the conn was closed. */
+  #readDone = false;
+
+  constructor(conn: Deno.Conn, reader: ChunkReader | (() => Promise<Uint8Array | null>)) {
+    this.#conn = conn;
+    this.#reader = reader;
+  }
+
+  /** Starts reading into `session`. */
+  start(session: Session): void {
+    this.#session = session;
+    this.#read();
+  }
+
+  get bufferedAmount(): number {
+    return this.#queued;
+  }
+
+  write(chunks: Uint8Array[]): boolean {
+    if (this.#closed) return true;
+    for (const chunk of chunks) {
+      this.#queue.push(chunk);
+      this.#queued += chunk.length;
+    }
+    this.#writing ??= this.#flush();
+    this.#blocked = this.#queued > HIGH_WATER_MARK;
+    return !this.#blocked;
+  }
+
+  end(): void {
+    this.#ending = true;
+    this.#writing ??= this.#flush();
+  }
+
+  destroy(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     try {
-      conn.close();
+      this.#conn.close();
     } catch {
       // Already closed.
     }
-  };
-  const flush = async (): Promise<void> => {
+    // A paused transport has no read pending to end the reading side.
+    this.#read();
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#read();
+  }
+
+  async #flush(): Promise<void> {
+    const queue = this.#queue;
     try {
-      while (queue.length > 0 && !closed) {
+      while (queue.length > 0 && !this.#closed) {
         let chunk = queue[0] as Uint8Array;
         let count = 1;
         if (queue.length > 1) {
@@ -100,68 +171,95 @@ export function attachConn(
           }
           if (count > 1) chunk = concat(queue, count, size);
         }
-        await writeAll(conn, chunk);
+        await writeAll(this.#conn, chunk);
         queue.splice(0, count);
-        queued -= chunk.length;
-        if (blocked && queued <= HIGH_WATER_MARK) {
-          blocked = false;
-          session.onDrain();
+        this.#queued -= chunk.length;
+        if (this.#blocked && this.#queued <= HIGH_WATER_MARK) {
+          this.#blocked = false;
+          this.#session?.onDrain();
         }
       }
-      if (ending && !closed) await conn.closeWrite();
+      if (this.#ending && !this.#closed) await this.#conn.closeWrite();
     } catch (error) {
-      if (!closed) session.onError(error);
+      if (!this.#closed) this.#session?.onError(error);
     } finally {
-      writing = undefined;
+      this.#writing = undefined;
     }
+  }
+
+  /** Reads the next chunk, unless paused or a read is pending; once closed, ends reading. */
+  #read(): void {
+    if (this.#reading || this.#readDone || this.#session === undefined) return;
+    if (this.#closed) {
+      this.#endReading();
+      return;
+    }
+    if (this.#paused) return;
+    this.#reading = true;
+    const reader = this.#reader;
+    if (reader instanceof ChunkReader) this.#conn.read(reader.space()).then(this.#onRead, this.#onReadError);
+    else reader().then(this.#onRead, this.#onReadError);
+  }
+
+  /** A read settled: the number of bytes read into the reader's space, a chunk, or EOF. */
+  readonly #onRead = (result: number | Uint8Array | null): void => {
+    this.#reading = false;
+    if (result === null) {
+      this.#endReading();
+      return;
+    }
+    try {
+      const chunk = typeof result === "number" ? (this.#reader as ChunkReader).take(result) : result;
+      (this.#session as Session).onData(chunk);
+    } catch (error) {
+      this.#onReadError(error);
+      return;
+    }
+    this.#read();
   };
-  const transport: Transport = {
-    write(chunks) {
-      if (closed) return true;
-      for (const chunk of chunks) {
-        queue.push(chunk);
-        queued += chunk.length;
-      }
-      writing ??= flush();
-      blocked = queued > HIGH_WATER_MARK;
-      return !blocked;
-    },
-    end() {
-      ending = true;
-      writing ??= flush();
-    },
-    destroy: close,
-    pause() {
-      paused = true;
-    },
-    resume() {
-      paused = false;
-      wake?.();
-    },
-    get bufferedAmount() {
-      return queued;
-    },
+
+  readonly #onReadError = (error: unknown): void => {
+    this.#reading = false;
+    this.#readDone = true;
+    if (!this.#closed) (this.#session as Session).onError(error);
+    void this.#release();
   };
+
+  /** The peer ended (or the conn was closed): no more bytes will come. */
+  #endReading(): void {
+    this.#readDone = true;
+    try {
+      (this.#session as Session).onEnd();
+    } catch (error) {
+      if (!this.#closed) (this.#session as Session).onError(error);
+    }
+    void this.#release();
+  }
+
+  /** Both directions are done (or the peer vanished): release the resource. */
+  async #release(): Promise<void> {
+    await (this.#session as Session).closed;
+    await this.#writing;
+    this.destroy();
+  }
+}
+
+/**
+ * Wraps `conn` (after the opening handshake) in a {@link Session}. `early` holds bytes that
+ * arrived after the handshake head; `read` continues the same stream (the handshake's
+ * {@link ChunkReader}, or a function returning the next chunk, `null` at EOF).
+ */
+export function attachConn(
+  conn: Deno.Conn,
+  early: readonly Uint8Array[],
+  options: SessionOptions,
+  read: ChunkReader | (() => Promise<Uint8Array | null>) = new ChunkReader(conn),
+): Session {
+  (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
+  const transport = new ConnTransport(conn, read);
   const session = new Session(transport, options);
   for (const chunk of early) if (chunk.length > 0) session.onData(chunk);
-  void (async () => {
-    try {
-      while (!closed) {
-        while (paused && !closed) await new Promise<void>((resolve) => (wake = resolve));
-        if (closed) break;
-        const chunk = await read();
-        if (chunk === null) break;
-        session.onData(chunk);
-      }
-      session.onEnd();
-    } catch (error) {
-      if (!closed) session.onError(error);
-    }
-    // Both directions are done (or the peer vanished): release the resource.
-    await session.closed;
-    await writing;
-    close();
-  })();
+  transport.start(session);
   return session;
 }
 
