@@ -1,7 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RemoteProtocolError } from "../errors.ts";
-import { decodeUtf8, isValidUtf8, StreamingUtf8Decoder } from "./utf8.ts";
+import {
+  decodeUtf8,
+  decodeUtf8With,
+  isValidUtf8,
+  StreamingUtf8Decoder,
+  type WholeUtf8Strategy,
+} from "./utf8.ts";
 
 /**
  * Reference: the index of the first byte at which `bytes` can no longer be a prefix of valid
@@ -113,16 +119,67 @@ describe("StreamingUtf8Decoder", () => {
   });
 });
 
-describe("decodeUtf8", () => {
-  it("agrees with TextDecoder on valid input of any length", () => {
-    fc.assert(
-      fc.property(fc.string({ unit: "grapheme", maxLength: 100 }), (text) => {
-        expect(decodeUtf8(new TextEncoder().encode(text))).toBe(text);
-      }),
-    );
-  });
+// A loop, not describe.each: the Deno test shim has no describe.each.
+for (const strategy of ["fatal", "lax-then-check"] satisfies WholeUtf8Strategy[]) {
+  const decode = (bytes: Uint8Array): string => decodeUtf8With(strategy, bytes, "payload");
+  describe(`decodeUtf8 (${strategy})`, () => {
+    it("agrees with TextDecoder on valid input of any length", () => {
+      fc.assert(
+        fc.property(fc.string({ unit: "grapheme", maxLength: 100 }), (text) => {
+          expect(decode(new TextEncoder().encode(text))).toBe(text);
+        }),
+      );
+    });
 
-  it("rejects a truncated sequence at the end", () => {
-    expect(() => decodeUtf8(new Uint8Array([0x41, 0xe2, 0x82]))).toThrow(RemoteProtocolError);
+    it("accepts exactly the inputs the reference accepts, past the ASCII fast path too", () => {
+      // Long enough (> 64 bytes) to reach the decoder; the damage lands anywhere in it.
+      const longUtf8ish = fc
+        .tuple(
+          fc.string({ unit: "binary", minLength: 70, maxLength: 200 }),
+          fc.array(fc.nat(), { maxLength: 3 }),
+        )
+        .chain(([text, spots]) =>
+          fc.tuple(
+            fc.constant(text),
+            fc.constant(spots),
+            fc.array(fc.integer({ min: 0x80, max: 0xff }), {
+              minLength: spots.length,
+              maxLength: spots.length,
+            }),
+          ),
+        )
+        .map(([text, spots, values]) => {
+          const bytes = new TextEncoder().encode(text);
+          spots.forEach((at, i) => {
+            bytes[at % bytes.length] = values[i] as number;
+          });
+          return bytes;
+        });
+      fc.assert(
+        fc.property(longUtf8ish, (bytes) => {
+          const valid = firstInvalidIndex(bytes) === -1 && isValidUtf8(bytes);
+          if (valid) expect(decode(bytes)).toBe(new TextDecoder().decode(bytes));
+          else expect(() => decode(bytes)).toThrow(RemoteProtocolError);
+        }),
+        { numRuns: 500 },
+      );
+    });
+
+    it("keeps a literal U+FFFD, and rejects a payload whose only damage would decode to one", () => {
+      const literal = new TextEncoder().encode(`${"a".repeat(80)}\ufffd${"b".repeat(10)}`);
+      expect(decode(literal)).toBe(`${"a".repeat(80)}\ufffd${"b".repeat(10)}`);
+      const damaged = new TextEncoder().encode("a".repeat(100));
+      damaged[90] = 0xff;
+      expect(() => decode(damaged)).toThrow(
+        expect.objectContaining({ code: "INVALID_UTF8", closeCode: 1007 }),
+      );
+    });
+
+    it("rejects a truncated sequence at the end", () => {
+      expect(() => decode(new Uint8Array([0x41, 0xe2, 0x82]))).toThrow(RemoteProtocolError);
+      const long = new Uint8Array(100).fill(0x41);
+      long.set([0xe2, 0x82], 98);
+      expect(() => decode(long)).toThrow(RemoteProtocolError);
+    });
   });
-});
+}

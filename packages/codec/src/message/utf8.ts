@@ -56,10 +56,39 @@ export class StreamingUtf8Decoder {
 const fatalDecoder = /* @__PURE__ */ createUtf8Decoder(true);
 
 /**
+ * How whole payloads are validated and decoded (internal, not exported by the package). Both give the same result: a string, or a
+ * 1007 error for invalid input.
+ *
+ * - `"fatal"`: one call to a fatal `TextDecoder`.
+ * - `"lax-then-check"`: a non-fatal decode, then a search for U+FFFD. A non-fatal decoder
+ *   replaces every invalid sequence with U+FFFD (WHATWG Encoding §4.1), so a result without
+ *   one proves the input valid; a result with one (invalid input, or a literal U+FFFD, which is
+ *   rare) is decoded again fatally to tell which.
+ *
+ * Deno's fatal decoder takes a generic path (an encoding_rs decoder behind a separate op) while
+ * its non-fatal UTF-8 decoder has a fast one: measured on this machine (Deno 2, one core), 1 KiB
+ * of ASCII decodes in 576 ns fatally against 137 ns lax-then-check, 64 KiB of Latin-1 text in
+ * 103 µs against 8 µs. On Node 20 both take the same time, and on Bun the extra search makes
+ * non-ASCII text up to a third slower, so there the fatal decoder stays.
+ */
+export type WholeUtf8Strategy = "fatal" | "lax-then-check";
+
+const laxDecoder = /* @__PURE__ */ createUtf8Decoder(false);
+
+/** The strategy {@link decodeUtf8} uses in this runtime (see {@link WholeUtf8Strategy}). */
+export const WHOLE_UTF8_STRATEGY: WholeUtf8Strategy =
+  typeof (globalThis as { Deno?: unknown }).Deno === "object" ? "lax-then-check" : "fatal";
+
+/**
  * Decodes a whole UTF-8 payload, throwing a {@link RemoteProtocolError} (1007) when it is not
  * valid. `where` names the payload in the error message.
  */
 export function decodeUtf8(bytes: Uint8Array, where = "payload"): string {
+  return decodeUtf8With(WHOLE_UTF8_STRATEGY, bytes, where);
+}
+
+/** {@link decodeUtf8} with the given strategy (internal: tests check both give the same results). */
+export function decodeUtf8With(strategy: WholeUtf8Strategy, bytes: Uint8Array, where: string): string {
   const length = bytes.length;
   if (length <= ASCII_FAST_PATH_MAX) {
     let ascii = true;
@@ -70,6 +99,10 @@ export function decodeUtf8(bytes: Uint8Array, where = "payload"): string {
       }
     }
     if (ascii) return length === 0 ? "" : String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+  if (strategy === "lax-then-check") {
+    const text = laxDecoder.decode(bytes);
+    if (text.indexOf("\ufffd") === -1) return text;
   }
   try {
     return fatalDecoder.decode(bytes);
