@@ -2,7 +2,6 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RemoteProtocolError } from "../errors.ts";
 import {
-  decodeUtf8,
   decodeUtf8With,
   isValidUtf8,
   StreamingUtf8Decoder,
