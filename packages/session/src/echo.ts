@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { Session, SessionHandler } from "./session.ts";
 import type { WebSocket } from "./websocket.ts";
 
 /** The server options the echo contract needs, before the caller's own. */
@@ -59,15 +60,21 @@ export function serveEcho(ws: WebSocket): void {
   }
   const session = ws.session;
   if (session === undefined) return;
-  // The session's handler, not a `message` event: no MessageEvent per echoed message.
-  session.handler = {
-    ...session.handler,
-    message: (data) => {
-      // A message decoded after the close began (an extension was still inflating it) is not
-      // echoed: sending then would throw, and must not take the server down.
-      if (session.state === "open" && session.connection.canSend) session.send(data);
-    },
-  };
+  // The session's handler, not a `message` event: no MessageEvent per echoed message. One
+  // shared function (`this` is the handler) rather than a closure per connection.
+  const handler: EchoHandler = { ...session.handler, session, message: echoMessage };
+  session.handler = handler;
+}
+
+interface EchoHandler extends SessionHandler {
+  readonly session: Session;
+}
+
+function echoMessage(this: EchoHandler, data: string | Uint8Array): void {
+  const session = this.session;
+  // A message decoded after the close began (an extension was still inflating it) is not
+  // echoed: sending then would throw, and must not take the server down.
+  if (session.state === "open" && session.connection.canSend) session.send(data);
 }
 
 /** Makes `server` an echo server and resolves once it listens. */

@@ -28,6 +28,7 @@ import {
   type Received,
   type SendStreamOptions,
   type Session,
+  type SessionHandler,
   type SessionOptions,
   toBytes,
   utf8Length,
@@ -82,6 +83,18 @@ const CLOSED = 3;
 
 type Handler = ((this: WebSocket, event: Event) => unknown) | null;
 
+/**
+ * A socket's {@link SessionHandler}: one small object per socket whose functions are shared by
+ * every socket (`this` is the handler), instead of four closures per socket. Its members are
+ * plain own properties, so `{ ...session.handler, message }` keeps working.
+ */
+interface SocketHandler extends SessionHandler {
+  readonly socket: WebSocket;
+}
+
+/** Makes the handler of `socket` (defined in the class, to reach its private members). */
+let socketHandler: (socket: WebSocket) => SocketHandler;
+
 /** Per WebIDL `[Clamp] unsigned short`. */
 function clampUnsignedShort(value: number): number {
   const number = Number(value);
@@ -124,7 +137,8 @@ export class WebSocket extends EventTarget {
   readonly CLOSED: 3 = CLOSED;
 
   readonly #url: string;
-  readonly #origin: string;
+  /** The origin of `url` for `message` events; computed for the first one. */
+  #origin: string | undefined;
   /** A server's socket: `close()` accepts every code that may be sent (RFC 6455 §7.4). */
   readonly #server: boolean;
   #readyState: number = CONNECTING;
@@ -138,9 +152,27 @@ export class WebSocket extends EventTarget {
   #chained = 0;
   /** The `on<event>` handlers; made when the first one is set (a server's sockets often have none). */
   #handlers: Map<string, Handler> | undefined;
-  #consumerWaiters: ((iterator: AsyncIterableIterator<Received> | undefined) => void)[] = [];
+  /** Pull consumers created while connecting; made for the first one. */
+  #consumerWaiters: ((iterator: AsyncIterableIterator<Received> | undefined) => void)[] | undefined;
   #opened: Promise<void> | undefined;
   #openedSettle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+
+  static {
+    function message(this: SocketHandler, data: string | Uint8Array): void {
+      this.socket.#onMessage(data);
+    }
+    function piece(this: SocketHandler, piece: MessagePiece): void {
+      if (this.socket.#readyState === OPEN)
+        this.socket.dispatchEvent(new MessageEvent("message", { data: piece }));
+    }
+    function error(this: SocketHandler, error: Error): void {
+      this.socket.#error = error;
+    }
+    function close(this: SocketHandler, info: CloseInfo): void {
+      this.socket.#onClose(info);
+    }
+    socketHandler = (socket) => ({ socket, message, piece, error, close });
+  }
 
   /**
    * @param url a `ws:`/`wss:` (or `http:`/`https:`) URL without fragment; else `SyntaxError`.
@@ -158,7 +190,6 @@ export class WebSocket extends EventTarget {
       throw new DOMException(error instanceof Error ? error.message : String(error), "SyntaxError");
     }
     this.#url = parsed.href;
-    this.#origin = new URL(parsed.href).origin;
     this.#server = session !== undefined;
     if (session !== undefined) {
       this.#attach(session, false);
@@ -489,7 +520,10 @@ export class WebSocket extends EventTarget {
       inner = session.streamMessages ? session.pieces() : session.messages();
       ready = Promise.resolve(inner);
     } else if (this.#readyState === CONNECTING) {
-      ready = new Promise((resolve) => this.#consumerWaiters.push(resolve));
+      ready = new Promise((resolve) => {
+        this.#consumerWaiters ??= [];
+        this.#consumerWaiters.push(resolve);
+      });
     } else {
       ready = Promise.resolve(undefined);
     }
@@ -512,20 +546,13 @@ export class WebSocket extends EventTarget {
   #attach(session: Session, fireOpen: boolean): void {
     this.#session = session;
     this.#readyState = OPEN;
-    session.handler = {
-      message: (data) => this.#onMessage(data),
-      piece: (piece) => {
-        if (this.#readyState === OPEN) this.dispatchEvent(new MessageEvent("message", { data: piece }));
-      },
-      error: (error) => {
-        this.#error = error;
-      },
-      close: (info) => this.#onClose(info),
-    };
+    session.handler = socketHandler(this);
     // Pull consumers registered while connecting attach before the first message.
     const waiters = this.#consumerWaiters;
-    this.#consumerWaiters = [];
-    for (const resolve of waiters) resolve(session.streamMessages ? session.pieces() : session.messages());
+    this.#consumerWaiters = undefined;
+    if (waiters !== undefined) {
+      for (const resolve of waiters) resolve(session.streamMessages ? session.pieces() : session.messages());
+    }
     this.#openedSettle?.resolve();
     if (!fireOpen) return; // A server's socket: the server starts the session after 'connection'.
     this.dispatchEvent(new Event("open"));
@@ -549,6 +576,7 @@ export class WebSocket extends EventTarget {
         value = new Blob([data as Uint8Array<ArrayBuffer>]);
       }
     }
+    this.#origin ??= new URL(this.#url).origin;
     this.dispatchEvent(new MessageEvent("message", { data: value, origin: this.#origin }));
   }
 
@@ -565,8 +593,8 @@ export class WebSocket extends EventTarget {
   #failConnect(error: unknown): void {
     this.#error = error;
     this.#readyState = CLOSED;
-    for (const resolve of this.#consumerWaiters) resolve(undefined);
-    this.#consumerWaiters = [];
+    for (const resolve of this.#consumerWaiters ?? []) resolve(undefined);
+    this.#consumerWaiters = undefined;
     if (this.#openedSettle !== undefined) {
       this.#openedSettle.reject(error);
     } else if (this.#opened === undefined) {
