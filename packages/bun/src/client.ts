@@ -29,7 +29,7 @@ import { type Pump, pumpHandlers } from "./socket-transport.ts";
 export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "@ws/session";
 
 /** Options of the Bun client: the shared {@link WebSocketInit} and {@link DialOptions}, plus TLS. */
-export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session">, DialOptions {
+export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session" | "clients">, DialOptions {
   /** Not supported on Bun (throws): use `@ws/node` or connect directly. */
   readonly proxy?: string | URL | undefined;
   /** Trusted CA certificates (PEM) for `wss:` (default: Bun's bundle). */
@@ -112,7 +112,7 @@ export class WebSocket extends SharedWebSocket {
       );
     }
     super(url, split.protocols, {
-      ...(split.shared as Omit<WebSocketInit, "connector" | "session">),
+      ...(split.shared as Omit<WebSocketInit, "connector" | "session" | "clients">),
       connector: (request: ConnectRequest): Promise<Session> =>
         dial(request, init, (target) => openSocket(target, init), deflateEngine),
     });

@@ -34,7 +34,7 @@ export interface ClientTlsOptions {
 }
 
 /** Options of the Deno client: the shared {@link WebSocketInit} and {@link DialOptions}, plus TLS. */
-export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session">, DialOptions {
+export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session" | "clients">, DialOptions {
   /** Not supported on Deno (throws): use `@ws/node` or connect directly. */
   readonly proxy?: string | URL | undefined;
   /** Trusted CA certificates (PEM) for `wss:` (default: Deno's root store). */
@@ -122,7 +122,7 @@ export class WebSocket extends SharedWebSocket {
     const init = split.options;
     checkOptions(init);
     super(url, split.protocols, {
-      ...(split.shared as Omit<WebSocketInit, "connector" | "session">),
+      ...(split.shared as Omit<WebSocketInit, "connector" | "session" | "clients">),
       connector: (request: ConnectRequest): Promise<Session> =>
         dial(request, init, (target) => openConn(target, init), deflateEngine),
     });

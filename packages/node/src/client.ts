@@ -35,7 +35,7 @@ import { attachSocket } from "./socket-transport.ts";
 export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "@ws/session";
 
 /** Options of the Node client: the shared {@link WebSocketInit} and {@link DialOptions}, plus Node's network options. */
-export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session">, DialOptions {
+export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session" | "clients">, DialOptions {
   /** An HTTP proxy to tunnel through with CONNECT, e.g. `http://user:pass@proxy:3128`. */
   readonly proxy?: string | URL | undefined;
   /** Trusted CA certificates for `wss:` (default: Node's bundle). */
@@ -204,7 +204,7 @@ export class WebSocket extends SharedWebSocket {
     const split = splitClientArguments<ClientOptions>(protocols, options);
     const init = split.options;
     super(url, split.protocols, {
-      ...(split.shared as Omit<WebSocketInit, "connector" | "session">),
+      ...(split.shared as Omit<WebSocketInit, "connector" | "session" | "clients">),
       connector: (request) => connectNode(request, init),
     });
   }

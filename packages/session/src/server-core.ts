@@ -337,10 +337,18 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
    * (the `callback` of `handleUpgrade`, or an emitter of `'connection'`), then starts it.
    */
   open(session: Session, url: URL, request: Request, deliver: (socket: WS, request: Request) => void): WS {
-    const ws = this.#createSocket(url.href, { session, binaryType: this.options.binaryType ?? "uint8array" });
-    if (this.options.clientTracking !== false) {
+    const tracked = this.options.clientTracking !== false;
+    // A tracked socket leaves `clients` by itself once closed, rather than by a reaction to
+    // `session.closed` (a promise and a closure per connection).
+    const ws = this.#createSocket(url.href, {
+      session,
+      binaryType: this.options.binaryType ?? "uint8array",
+      clients: tracked ? (this.clients as Set<WebSocket>) : undefined,
+    });
+    if (tracked) {
       this.clients.add(ws);
-      session.closed.then(() => this.clients.delete(ws));
+      // Closed before its socket existed (no close to report to it): leave at once.
+      if (session.state === "closed") queueMicrotask(() => this.clients.delete(ws));
     }
     deliver(ws, request);
     session.start();

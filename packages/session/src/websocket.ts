@@ -74,6 +74,11 @@ export interface WebSocketInit extends SessionSettings {
    * `open` event is fired; the caller starts the session once its listeners are attached.
    */
   readonly session?: Session | undefined;
+  /**
+   * A server's `clients` set (`clientTracking`): the socket leaves it once closed, in a
+   * microtask after the `close` event. Set by the server, with `session`.
+   */
+  readonly clients?: Set<WebSocket> | undefined;
 }
 
 const CONNECTING = 0;
@@ -154,6 +159,8 @@ export class WebSocket extends EventTarget {
   #handlers: Map<string, Handler> | undefined;
   /** Pull consumers created while connecting; made for the first one. */
   #consumerWaiters: ((iterator: AsyncIterableIterator<Received> | undefined) => void)[] | undefined;
+  /** The server's client set this socket leaves once closed. */
+  #clients: Set<WebSocket> | undefined;
   #opened: Promise<void> | undefined;
   #openedSettle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
 
@@ -181,7 +188,7 @@ export class WebSocket extends EventTarget {
    */
   constructor(url: string | URL, protocols?: string | readonly string[], init: WebSocketInit = {}) {
     super();
-    const { binaryType, connector, signal, session, ...settings } = init;
+    const { binaryType, connector, signal, session, clients, ...settings } = init;
     this.#binaryType = binaryType ?? "blob";
     let parsed: WebSocketUrl;
     try {
@@ -191,6 +198,7 @@ export class WebSocket extends EventTarget {
     }
     this.#url = parsed.href;
     this.#server = session !== undefined;
+    this.#clients = clients;
     if (session !== undefined) {
       this.#attach(session, false);
       return;
@@ -582,6 +590,11 @@ export class WebSocket extends EventTarget {
 
   #onClose(info: CloseInfo): void {
     this.#readyState = CLOSED;
+    const clients = this.#clients;
+    if (clients !== undefined) {
+      this.#clients = undefined;
+      queueMicrotask(() => clients.delete(this));
+    }
     // WHATWG "the WebSocket connection is closed": error first when the connection was failed.
     if (info.error !== undefined) this.dispatchEvent(new WebSocketErrorEvent("error", info.error));
     else if (this.#error !== undefined) this.dispatchEvent(new WebSocketErrorEvent("error", this.#error));
