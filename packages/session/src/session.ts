@@ -261,14 +261,16 @@ export class Session {
   // afterwards (see BATCH_LIMIT); undefined outside processing and until the first write.
   #batch: Uint8Array[] | undefined;
   #batchBytes = 0;
+  // The queues below are made on first use: most connections never need them, and an empty
+  // array is 32 bytes per connection each.
   // Send side: frames the transport did not take yet (it returned false), and their size.
-  #queue: Uint8Array[][] = [];
+  #queue: Uint8Array[][] | undefined;
   #queuedBytes = 0;
   #blocked = false;
   // While writes are blocked, only the most recent ping is answered (RFC 6455 §5.5.3 allows
   // it), so a peer that floods pings and reads nothing cannot grow our send queue.
   #pendingPong: Uint8Array | undefined;
-  #drainWaiters: (() => void)[] = [];
+  #drainWaiters: (() => void)[] | undefined;
   #endPending = false;
   // Sends whose bytes an asynchronous extension (permessage-deflate) is still producing, and
   // their payload sizes (counted in bufferedAmount meanwhile).
@@ -284,7 +286,7 @@ export class Session {
   // Idle connections hold no promises: the stream chain and `closed` are made on first use.
   #streamTail: Promise<void> | undefined;
   /** Whole messages sent while streams were pending; each waits for `after` streams to end. */
-  #deferred: { event: OutboundEvent; size: number; after: number }[] = [];
+  #deferred: { event: OutboundEvent; size: number; after: number }[] | undefined;
   #deferredBytes = 0;
   // Receive side.
   #inbox: Inbox<Received> | undefined;
@@ -299,7 +301,7 @@ export class Session {
   #closed: Promise<CloseInfo> | undefined;
   #resolveClosed: ((info: CloseInfo) => void) | undefined;
   // Ping and heartbeat.
-  #pings: PendingPing[] = [];
+  #pings: PendingPing[] | undefined;
   #pingCounter = 0;
   #heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeatDeadline: ReturnType<typeof setTimeout> | undefined;
@@ -356,7 +358,8 @@ export class Session {
     // A transport may report a drain nobody waits for (Node emits 'drain' after a write that
     // returned false even when the bytes then went out at once): nothing is queued then.
     if (!this.#blocked) return;
-    while (this.#queue.length > 0) {
+    // Read afresh on each turn: a write may destroy the transport, which drops the queue.
+    while (this.#queue !== undefined && this.#queue.length > 0) {
       const chunks = this.#queue.shift() as Uint8Array[];
       for (const chunk of chunks) this.#queuedBytes -= chunk.length;
       if (!this.#transport.write(chunks)) return;
@@ -368,8 +371,8 @@ export class Session {
       this.#write(this.connection.send({ type: "pong", payload: pong }));
     if (this.#endPending) this.#endTransport();
     const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const resolve of waiters) resolve();
+    this.#drainWaiters = undefined;
+    if (waiters !== undefined) for (const resolve of waiters) resolve();
     this.handler.drain?.();
   }
 
@@ -478,7 +481,7 @@ export class Session {
       return false;
     }
     if (this.#streamsDone < this.#streamsStarted) {
-      this.#deferred.push({ event, size, after: this.#streamsStarted });
+      (this.#deferred ??= []).push({ event, size, after: this.#streamsStarted });
       this.#deferredBytes += size;
       return false;
     }
@@ -489,7 +492,7 @@ export class Session {
   /** Resolves when the send queue is no longer blocked (at once if it is not). */
   drained(): Promise<void> {
     if (!this.#blocked || this.#state === "closed") return Promise.resolve();
-    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+    return new Promise((resolve) => (this.#drainWaiters ??= []).push(resolve));
   }
 
   /**
@@ -527,6 +530,7 @@ export class Session {
       this.#streamsDone++;
       // The whole messages sent before the next stream started go now, in order.
       while (
+        this.#deferred !== undefined &&
         this.#deferred.length > 0 &&
         (this.#deferred[0] as { after: number }).after <= this.#streamsDone
       ) {
@@ -568,7 +572,7 @@ export class Session {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      this.#pings.push({ payload: bytes, sentAt: now(), resolve, reject });
+      (this.#pings ??= []).push({ payload: bytes, sentAt: now(), resolve, reject });
     });
   }
 
@@ -748,7 +752,7 @@ export class Session {
   #writeNow(chunks: Uint8Array[]): void {
     if (this.#destroyed || this.#ended) return;
     if (this.#blocked) {
-      this.#queue.push(chunks);
+      (this.#queue ??= []).push(chunks);
       for (const chunk of chunks) this.#queuedBytes += chunk.length;
       return;
     }
@@ -865,9 +869,11 @@ export class Session {
   }
 
   #settlePings(payload: Uint8Array): void {
-    const index = this.#pings.findIndex((ping) => equalBytes(ping.payload, payload));
+    const pings = this.#pings;
+    if (pings === undefined) return;
+    const index = pings.findIndex((ping) => equalBytes(ping.payload, payload));
     if (index === -1) return;
-    const answered = this.#pings.splice(0, index + 1);
+    const answered = pings.splice(0, index + 1);
     const time = now();
     for (const ping of answered) ping.resolve(time - ping.sentAt);
   }
@@ -911,7 +917,7 @@ export class Session {
   #endTransport(): void {
     if (this.#ended || this.#destroyed) return;
     this.#flushBatch();
-    if (this.#queue.length > 0 || this.#encoding > 0) {
+    if ((this.#queue?.length ?? 0) > 0 || this.#encoding > 0) {
       this.#endPending = true;
       return;
     }
@@ -923,7 +929,7 @@ export class Session {
   #destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#queue = [];
+    this.#queue = undefined;
     this.#queuedBytes = 0;
     if (this.#batch !== undefined) this.#batch = [];
     this.#batchBytes = 0;
@@ -987,11 +993,11 @@ export class Session {
         : { code: 1006, reason: "", wasClean: false, error: this.#failure ?? this.#closeError };
     this.#closeInfo = info;
     const closedError = new WebSocketError("CONNECTION_FAILED", `Connection closed (${info.code})`);
-    for (const ping of this.#pings) ping.reject(closedError);
-    this.#pings = [];
-    for (const resolve of this.#drainWaiters) resolve();
-    this.#drainWaiters = [];
-    this.#deferred = [];
+    for (const ping of this.#pings ?? []) ping.reject(closedError);
+    this.#pings = undefined;
+    for (const resolve of this.#drainWaiters ?? []) resolve();
+    this.#drainWaiters = undefined;
+    this.#deferred = undefined;
     this.#deferredBytes = 0;
     this.#inbox?.end();
     this.#resolveClosed?.(info);
