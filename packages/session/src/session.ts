@@ -36,7 +36,7 @@ import {
 } from "@ws/codec";
 import { WebSocketError } from "./errors.ts";
 import { Inbox } from "./inbox.ts";
-import { resolveSessionLimits, type SessionLimits } from "./limits.ts";
+import { codecLimits, resolveSessionLimits, type SessionLimits } from "./limits.ts";
 import type { Transport } from "./transport.ts";
 
 /** Default close timeout in milliseconds (see {@link SessionOptions.closeTimeout}). */
@@ -323,10 +323,9 @@ export class Session {
       checkDuration("heartbeat.timeout", options.heartbeat.timeout);
     }
     this.#heartbeat = options.heartbeat;
-    const { maxBufferedAmount: _, ...codecLimits } = this.limits;
     this.connection = new Connection({
       role: options.role,
-      limits: codecLimits,
+      limits: codecLimits(this.limits),
       extensions: options.extensions ?? [],
       streamMessages: this.streamMessages,
       ...(options.random === undefined ? {} : { random: options.random }),
