@@ -46,7 +46,9 @@ function fail(code: ErrorCode, closeCode: FailureCloseCode, detail: string): nev
 /** Assembles data frame pieces into messages. Throws {@link RemoteProtocolError} on a violation. */
 export class MessageAssembler {
   readonly #options: MessageAssemblerOptions;
-  readonly #utf8 = new StreamingUtf8Decoder();
+  // Made for the first text message: an idle connection, or one that only gets binary
+  // messages, does not need one.
+  #utf8: StreamingUtf8Decoder | undefined;
 
   // The message in progress: Text, Binary, or Continuation (0) for none.
   #kind = 0;
@@ -55,7 +57,8 @@ export class MessageAssembler {
   #decoders: MessageDecoder[] | undefined;
   // Whole mode: what has arrived so far.
   #text = "";
-  #binary: Uint8Array[] = [];
+  // The frames of a fragmented binary message; a message in one frame needs no list.
+  #binary: Uint8Array[] | undefined;
   // Streaming mode: whether a piece of the message was already delivered.
   #delivered = false;
 
@@ -174,25 +177,35 @@ export class MessageAssembler {
   #collect(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
     if (this.#kind === Opcode.Text) {
       if (messageEnds && this.#text === "") {
-        return { type: "text", data: this.#utf8.decode(data, true) };
+        return { type: "text", data: this.#textDecoder().decode(data, true) };
       }
-      this.#text += this.#utf8.decode(data, messageEnds);
+      this.#text += this.#textDecoder().decode(data, messageEnds);
       return messageEnds ? { type: "text", data: this.#text } : undefined;
     }
-    if (data.length > 0 || this.#binary.length === 0) this.#binary.push(data);
-    if (!messageEnds) return undefined;
     const parts = this.#binary;
+    if (parts === undefined) {
+      if (messageEnds) return { type: "binary", data };
+      this.#binary = [data];
+      return undefined;
+    }
+    if (data.length > 0) parts.push(data);
+    if (!messageEnds) return undefined;
     return { type: "binary", data: parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts) };
   }
 
   #deliverPiece(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
     if (this.#kind === Opcode.Text) {
-      const text = this.#utf8.decode(data, messageEnds);
+      const text = this.#textDecoder().decode(data, messageEnds);
       if (text === "" && !messageEnds) return undefined;
       return { type: "text-piece", data: text, first: this.#firstPiece(), last: messageEnds };
     }
     if (data.length === 0 && !messageEnds) return undefined;
     return { type: "binary-piece", data, first: this.#firstPiece(), last: messageEnds };
+  }
+
+  #textDecoder(): StreamingUtf8Decoder {
+    this.#utf8 ??= new StreamingUtf8Decoder();
+    return this.#utf8;
   }
 
   #firstPiece(): boolean {
@@ -207,7 +220,7 @@ export class MessageAssembler {
     this.#fragments = 0;
     this.#decoders = undefined;
     this.#text = "";
-    this.#binary = [];
+    this.#binary = undefined;
     this.#delivered = false;
   }
 }
