@@ -56,6 +56,9 @@ const MASK_POOL_SIZE = 8192;
 
 const EMPTY = new Uint8Array(0);
 
+/** Connections without extensions (most) share this one instead of an empty array each. */
+const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
+
 /** The outbound events whose bytes are always ready at once. */
 export type PingPongOutbound = Extract<OutboundEvent, { readonly type: "ping" | "pong" }>;
 
@@ -123,7 +126,8 @@ export class Connection {
     }
     this.role = options.role;
     this.limits = resolveLimits(options.limits);
-    this.extensions = options.extensions ?? [];
+    const extensions = options.extensions ?? NO_EXTENSIONS;
+    this.extensions = extensions.length === 0 ? NO_EXTENSIONS : extensions;
     this.#random = options.random ?? webRandom;
     let allowedRsv = 0;
     for (const extension of this.extensions) {
