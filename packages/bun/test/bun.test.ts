@@ -15,6 +15,7 @@ import {
   WebSocketServer,
   type WebSocketServerOptions,
 } from "../src/index.ts";
+import { Pump } from "../src/socket-transport.ts";
 import { closePayload, nextEvent, rawClient, rawFrame, selfSigned } from "./helpers.ts";
 
 const cleanups: (() => unknown)[] = [];
@@ -200,6 +201,100 @@ describe("backpressure", () => {
     expect(ws.bufferedAmount).toBe(0);
     await raw.waitFrames(sent + 1);
     raw.close();
+  });
+
+  it("the transport's write groups survive a socket that takes a few bytes at a time", () => {
+    // Small chunks are copied together into a reused buffer; a rest Bun did not take may point
+    // into it, so it must not be reused while anything is pending. A fake socket takes at most
+    // `allowance` bytes per write, and records them.
+    const taken: number[] = [];
+    let allowance = 0;
+    const socket = {
+      data: undefined as unknown as Pump,
+      write(bytes: Uint8Array | string) {
+        const data = bytes as Uint8Array;
+        const n = Math.min(allowance, data.length);
+        for (let i = 0; i < n; i++) taken.push(data[i]!);
+        allowance -= n;
+        return n;
+      },
+      end() {},
+      terminate() {},
+      pause() {},
+      resume() {},
+      remoteAddress: "127.0.0.1",
+    };
+    const pump = new Pump(socket);
+    // 300 chunks of 1–500 bytes (about 75 KiB: more than one group), each byte telling its place.
+    const chunks: Uint8Array[] = [];
+    let sent = 0;
+    for (let i = 0; i < 300; i++) {
+      const chunk = new Uint8Array(1 + ((i * 131) % 500));
+      for (let j = 0; j < chunk.length; j++) chunk[j] = (sent + j) % 251;
+      sent += chunk.length;
+      chunks.push(chunk);
+    }
+    allowance = 1000; // less than the first group: the rest of it is pending
+    expect(pump.write(chunks)).toBe(false);
+    expect(pump.bufferedAmount).toBe(sent - 1000);
+    // Another socket's write meanwhile (its bytes all taken) reuses the shared buffer.
+    const other = new Pump({ ...socket, write: (bytes: Uint8Array | string) => bytes.length });
+    expect(other.write([new Uint8Array(3000).fill(0xee), new Uint8Array(3000).fill(0xdd)])).toBe(true);
+    // More writes while bytes are pending queue behind them.
+    const more = new Uint8Array(200).map((_, j) => (sent + j) % 251);
+    sent += more.length;
+    pump.write([more.subarray(0, 100), more.subarray(100)]);
+    while (taken.length < sent) {
+      allowance = 777;
+      pump.drain();
+    }
+    expect(pump.bufferedAmount).toBe(0);
+    expect(taken.every((byte, i) => byte === i % 251)).toBe(true);
+  });
+
+  it("frames joined into one socket write arrive intact and in order, also after partial writes", async () => {
+    // The transport copies small frames together into a reused buffer before each
+    // socket.write(); what Bun does not take must be copied out before that buffer is reused.
+    const payload = (i: number) =>
+      `${i}:${"abcdefghijklmnopqrstuvwxyz".repeat(1 + (i % 97)).slice(0, 1 + ((i * 37) % 2500))}`;
+    const { wss, port } = await server();
+    const accepted = new Promise<WebSocket>((resolve) => wss.once("connection", resolve));
+    const raw = await rawClient(port);
+    await raw.head;
+    raw.pause();
+    const ws = await accepted;
+    // Send until Bun takes only part of a write (the session then queues), then some more.
+    let count = 0;
+    while (ws.send(payload(count++))) if (count > 20_000) break;
+    expect(count).toBeLessThan(20_000);
+    for (const end = count + 500; count < end; count++) ws.send(payload(count));
+    raw.resume();
+    const frames = await raw.waitFrames(count);
+    const decoder = new TextDecoder();
+    for (let i = 0; i < count; i++) expect(decoder.decode(frames[i]!.payload)).toBe(payload(i));
+    raw.close();
+
+    // Echoes of messages received together go out in batches of many frames (several groups
+    // per write); the peer reads nothing for a while, so Bun takes only part of some.
+    const echoPort = Number(new URL(await echo()).port);
+    const peer = await rawClient(echoPort);
+    await peer.head;
+    peer.pause();
+    const batch = 2000; // about 9 MB each way
+    const encoder = new TextEncoder();
+    const request = new Uint8Array(10_000 * batch);
+    let offset = 0;
+    for (let i = 0; i < batch; i++) {
+      const frame = rawFrame(0x1, encoder.encode(payload(i)));
+      request.set(frame, offset);
+      offset += frame.length;
+    }
+    peer.write(request.subarray(0, offset));
+    await Bun.sleep(200);
+    peer.resume();
+    const echoed = await peer.waitFrames(batch);
+    for (let i = 0; i < batch; i++) expect(decoder.decode(echoed[i]!.payload)).toBe(payload(i));
+    peer.close();
   });
 
   it("a slow async-iterator consumer pauses the socket: what we hold stays bounded", async () => {

@@ -34,10 +34,19 @@ export async function rawClient(port: number, path = "/", request?: string): Pro
   const ended = new Promise<void>((resolve) => (resolveEnded = resolve));
   const frames: RawFrame[] = [];
   const waiters: (() => void)[] = [];
+  // Bun's socket.write() takes what the kernel accepts; the rest is written on drain.
+  let unsent = new Uint8Array(0);
+  const send = (socket: { write(bytes: Uint8Array): number }): void => {
+    const written = socket.write(unsent);
+    unsent = unsent.subarray(Math.max(written, 0));
+  };
   const socket = await Bun.connect({
     hostname: "127.0.0.1",
     port,
     socket: {
+      drain(socket) {
+        if (unsent.length > 0) send(socket);
+      },
       data(_socket, chunk) {
         const joined = new Uint8Array(buffer.length + chunk.length);
         joined.set(buffer);
@@ -64,7 +73,14 @@ export async function rawClient(port: number, path = "/", request?: string): Pro
   });
   socket.write(request ?? KEY_REQUEST(port, path));
   return {
-    write: (bytes) => void socket.write(bytes),
+    write(bytes) {
+      const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+      const joined = new Uint8Array(unsent.length + data.length);
+      joined.set(unsent);
+      joined.set(data, unsent.length);
+      unsent = joined;
+      send(socket);
+    },
     head,
     frames,
     async waitFrames(count) {

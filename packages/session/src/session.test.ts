@@ -114,6 +114,52 @@ describe("Session", () => {
     expect(new TextDecoder().decode(pings[0])).toBe("abc");
   });
 
+  it("replies to one received chunk: the first at once when alone in the turn, else all in one write", async () => {
+    const peer = new Connection({ role: "client" });
+    const chunkOf = (count: number): Uint8Array => {
+      const parts = [];
+      for (let i = 0; i < count; i++) parts.push(...peer.send({ type: "text", data: `m${i}` }));
+      const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+      let offset = 0;
+      for (const part of parts) {
+        out.set(part, offset);
+        offset += part.length;
+      }
+      return out;
+    };
+    const echoServer = (): { session: Session; writes: number[] } => {
+      const writes: number[] = []; // frames per transport write
+      const session = new Session(
+        {
+          write: (chunks) => {
+            writes.push(chunks.length); // a short text frame is one chunk
+            return true;
+          },
+          end: () => {},
+          destroy: () => {},
+          pause: () => {},
+          resume: () => {},
+        },
+        { role: "server" },
+      );
+      session.handler = { message: (data) => session.send(data) };
+      session.start();
+      return { session, writes };
+    };
+    const a = echoServer();
+    const b = echoServer();
+    await new Promise((resolve) => setTimeout(resolve, 1)); // a fresh turn of the event loop
+    a.session.onData(chunkOf(3));
+    expect(a.writes).toEqual([1, 2]); // alone: the first echo went out before the others
+    b.session.onData(chunkOf(3));
+    a.session.onData(chunkOf(2));
+    expect(b.writes).toEqual([3]); // a busy turn: one write per chunk
+    expect(a.writes).toEqual([1, 2, 2]);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    b.session.onData(chunkOf(2));
+    expect(b.writes).toEqual([3, 1, 1]); // alone again
+  });
+
   it("answers only the latest ping while writes are blocked, so a ping flood cannot grow memory (RFC 6455 §5.5.3)", () => {
     // A peer that floods pings and reads nothing: every write reports a full buffer.
     const written: Uint8Array[][] = [];
