@@ -511,7 +511,8 @@ export class Session {
       return false;
     }
     if (this.#streamsDone < this.#streamsStarted) {
-      (this.#deferred ??= []).push({ event, size, after: this.#streamsStarted });
+      this.#deferred ??= [];
+      this.#deferred.push({ event, size, after: this.#streamsStarted });
       this.#deferredBytes += size;
       return false;
     }
@@ -522,7 +523,10 @@ export class Session {
   /** Resolves when the send queue is no longer blocked (at once if it is not). */
   drained(): Promise<void> {
     if (!this.#blocked || this.#state === "closed") return Promise.resolve();
-    return new Promise((resolve) => (this.#drainWaiters ??= []).push(resolve));
+    return new Promise((resolve) => {
+      this.#drainWaiters ??= [];
+      this.#drainWaiters.push(resolve);
+    });
   }
 
   /**
@@ -602,7 +606,8 @@ export class Session {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      (this.#pings ??= []).push({ payload: bytes, sentAt: now(), resolve, reject });
+      this.#pings ??= [];
+      this.#pings.push({ payload: bytes, sentAt: now(), resolve, reject });
     });
   }
 
@@ -782,7 +787,8 @@ export class Session {
   #writeNow(chunks: Uint8Array[]): void {
     if (this.#destroyed || this.#ended) return;
     if (this.#blocked) {
-      (this.#queue ??= []).push(chunks);
+      this.#queue ??= [];
+      this.#queue.push(chunks);
       for (const chunk of chunks) this.#queuedBytes += chunk.length;
       return;
     }
