@@ -171,7 +171,10 @@ class ConnTransport implements Transport {
           }
           if (count > 1) chunk = concat(queue, count, size);
         }
-        await writeAll(this.#conn, chunk);
+        // writeAll() inlined: one async frame less per write on the echo path.
+        for (let offset = 0; offset < chunk.length; ) {
+          offset += await this.#conn.write(offset === 0 ? chunk : chunk.subarray(offset));
+        }
         queue.splice(0, count);
         this.#queued -= chunk.length;
         if (this.#blocked && this.#queued <= HIGH_WATER_MARK) {
