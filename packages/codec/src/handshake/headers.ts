@@ -82,12 +82,25 @@ function isOws(code: number): boolean {
  * ```
  */
 export function normalizeHeaders(input: HeadersInput): ReadonlyMap<string, string> {
+  // The fields in headerEntries() order, without copying them into a list of pairs first
+  // (a server normalizes every handshake's headers).
   const map = new Map<string, string>();
-  for (const [name, rawValue] of headerEntries(input)) {
-    const key = name.toLowerCase();
-    const value = trimOws(rawValue);
-    const previous = map.get(key);
-    map.set(key, previous === undefined ? value : `${previous}, ${value}`);
+  if (isIterable(input)) {
+    for (const [name, value] of input) addField(map, name, value);
+    return map;
+  }
+  for (const name of Object.keys(input)) {
+    const value = input[name];
+    if (value === undefined) continue;
+    if (typeof value === "string") addField(map, name, value);
+    else for (const item of value) addField(map, name, item);
   }
   return map;
+}
+
+function addField(map: Map<string, string>, name: string, rawValue: string): void {
+  const key = name.toLowerCase();
+  const value = trimOws(rawValue);
+  const previous = map.get(key);
+  map.set(key, previous === undefined ? value : `${previous}, ${value}`);
 }
