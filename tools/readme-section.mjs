@@ -26,7 +26,11 @@ export function replaceReadmeSection(name, markdown) {
   return true;
 }
 
-/** The first Markdown table in `markdown` (consecutive lines starting with `|`). */
+/**
+ * The first Markdown table in `markdown` (consecutive lines starting with `|`).
+ * @param {string} markdown
+ * @returns {string}
+ */
 export function firstTable(markdown) {
   const lines = markdown.split("\n");
   const start = lines.findIndex((line) => line.startsWith("|"));

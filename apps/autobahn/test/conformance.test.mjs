@@ -19,7 +19,7 @@ const CLIENT_TARGETS = process.env.AUTOBAHN_CLIENT_TARGETS ?? "apps/autobahn/tar
 /**
  * Records a run in apps/autobahn/results/ and rebuilds RESULTS.md and the README's conformance
  * table from it, so the published table is what the test run saw (issue #6).
- * @param {string} mode @param {string} target @param {boolean} deflate @param {number} started
+ * @param {"client" | "server"} mode @param {string} target @param {boolean} deflate @param {number} started
  * @param {{ command: string, results: import('../src/server-mode.mjs').CaseResult[] }} outcome
  */
 function record(mode, target, deflate, started, outcome) {

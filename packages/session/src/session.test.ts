@@ -117,8 +117,10 @@ describe("Session", () => {
   it("replies to one received chunk: the first at once when alone in the turn, else all in one write", async () => {
     const peer = new Connection({ role: "client" });
     const chunkOf = (count: number): Uint8Array => {
-      const parts = [];
-      for (let i = 0; i < count; i++) parts.push(...peer.send({ type: "text", data: `m${i}` }));
+      const parts: Uint8Array[] = [];
+      // No extensions: send() returns the frame's bytes synchronously.
+      for (let i = 0; i < count; i++)
+        parts.push(...(peer.send({ type: "text", data: `m${i}` }) as Uint8Array[]));
       const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
       let offset = 0;
       for (const part of parts) {

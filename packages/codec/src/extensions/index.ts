@@ -31,9 +31,11 @@ export {
 } from "./permessage-deflate.ts";
 export {
   createZlibEngine,
-  DEFAULT_SYNC_MAX_SIZE,
+  DEFAULT_SYNC_DEFLATE_MAX_SIZE,
+  DEFAULT_SYNC_INFLATE_MAX_SIZE,
   DEFAULT_ZLIB_CONCURRENCY,
   type ZlibEngineOptions,
+  type ZlibHandleLike,
   type ZlibLike,
   type ZlibOptionsLike,
   type ZlibStreamLike,

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { RemoteProtocolError } from "../errors.ts";
 import type { Compressor, Decompressor } from "./deflate-engine.ts";
 import { endMessage } from "./permessage-deflate.ts";
-import { createZlibEngine, type ZlibLike, type ZlibStreamLike } from "./zlib-engine.ts";
+import { createZlibEngine, hasSyncStep, type ZlibLike, type ZlibStreamLike } from "./zlib-engine.ts";
 
 const TAIL = new Uint8Array([0, 0, 0xff, 0xff]);
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -107,7 +107,10 @@ function compressor(
   zlibModule: ZlibLike = zlib,
   syncMaxSize?: number,
 ) {
-  const engine = createZlibEngine(zlibModule, syncMaxSize === undefined ? {} : { syncMaxSize });
+  const engine = createZlibEngine(
+    zlibModule,
+    syncMaxSize === undefined ? {} : { syncDeflateMaxSize: syncMaxSize },
+  );
   return engine.createCompressor({ windowBits, level: -1, memLevel: 8, noContextTakeover });
 }
 function decompressor(
@@ -116,7 +119,10 @@ function decompressor(
   zlibModule: ZlibLike = zlib,
   syncMaxSize?: number,
 ) {
-  const engine = createZlibEngine(zlibModule, syncMaxSize === undefined ? {} : { syncMaxSize });
+  const engine = createZlibEngine(
+    zlibModule,
+    syncMaxSize === undefined ? {} : { syncInflateMaxSize: syncMaxSize },
+  );
   return engine.createDecompressor({ windowBits, noContextTakeover });
 }
 
@@ -157,7 +163,7 @@ describe("createZlibEngine", () => {
     const sync = compressor(true).compress(text("Hello"), true);
     expect(Array.isArray(sync)).toBe(true);
     expect(hex(await run(sync))).toBe("f248cdc9c907000000ffff");
-    const async = compressor(false).compress(text("Hello"), true);
+    const async = compressor(false, 15, zlib, 0).compress(text("Hello"), true);
     expect(async).toBeInstanceOf(Promise);
     expect(hex(await run(async))).toBe("f248cdc9c907000000ffff");
   });
@@ -183,8 +189,8 @@ describe("createZlibEngine", () => {
   it("takes the synchronous fast path only for whole small messages without context takeover", async () => {
     const spy = spyZlib();
     const c = compressor(true, 15, spy);
-    expect(Array.isArray(c.compress(sample(8192), true))).toBe(true);
-    expect(c.compress(sample(8193), true)).toBeInstanceOf(Promise); // larger than syncMaxSize
+    expect(Array.isArray(c.compress(sample(32768), true))).toBe(true);
+    expect(c.compress(sample(32769), true)).toBeInstanceOf(Promise); // larger than syncDeflateMaxSize
     const first = c.compress(sample(10), false); // a message in pieces
     expect(first).toBeInstanceOf(Promise);
     expect(c.compress(sample(10), true)).toBeInstanceOf(Promise);
@@ -201,6 +207,50 @@ describe("createZlibEngine", () => {
     // Disabled: always a stream.
     expect(compressor(true, 15, zlib, 0).compress(sample(10), true)).toBeInstanceOf(Promise);
     expect(decompressor(true, 15, zlib, 0).decompress([small], true, 1000)).toBeInstanceOf(Promise);
+  });
+
+  it("steps the streams synchronously with context takeover where zlib reports errors at once (Node, Bun)", async () => {
+    // Measured: Node's and Bun's handles destroy the stream inside writeSync() on corrupt data,
+    // Deno's reports it later, so Deno keeps the asynchronous path.
+    expect(hasSyncStep(zlib)).toBe(!("Deno" in globalThis));
+    const spy = spyZlib();
+    const c = compressor(false, 15, spy);
+    const d = decompressor(false, 15, spy);
+    const expectSync = hasSyncStep(zlib);
+    for (let i = 0; i < 6; i++) {
+      // 8000 bytes compress to about 3 KB: both ways on the calling thread.
+      const message = sample(i % 2 === 0 ? 8000 : 300, i + 1);
+      const compressed = c.compress(message, true);
+      expect(Array.isArray(compressed)).toBe(expectSync);
+      const inflated = d.decompress([strip(await run(compressed)), TAIL], true, 1 << 20);
+      expect(Array.isArray(inflated)).toBe(expectSync);
+      expect(same(await run(inflated), message)).toBe(true);
+    }
+    // The window is shared: the same message again is a few back-references.
+    const again = strip(await run(c.compress(sample(8000, 1), true)));
+    expect(again.length).toBeLessThan(200); // about 3 KB from an empty window
+    // (The decompressor must see every message, or its window would differ.)
+    expect(same(await run(d.decompress([again, TAIL], true, 1 << 20)), sample(8000, 1))).toBe(true);
+    // Larger than syncDeflateMaxSize, or in pieces: through the thread pool. 32 KiB + 1 compress
+    // to about 12 KB, more than syncInflateMaxSize: inflated in the thread pool too.
+    const larger = c.compress(sample(32769, 9), true);
+    expect(larger).toBeInstanceOf(Promise);
+    const largerBytes = strip(await run(larger));
+    expect(largerBytes.length).toBeGreaterThan(8192);
+    const largerInflated = d.decompress([largerBytes, TAIL], true, 1 << 20);
+    expect(largerInflated).toBeInstanceOf(Promise);
+    expect(same(await run(largerInflated), sample(32769, 9))).toBe(true);
+    const first = c.compress(sample(10), false);
+    expect(first).toBeInstanceOf(Promise);
+    // Behind a pending operation: queued, in order.
+    const queued = c.compress(sample(10), true);
+    expect(queued).toBeInstanceOf(Promise);
+    await Promise.all([first, queued]);
+    // One stream each way for the connection's lifetime (and the probe's inflater).
+    expect(spy.calls.filter((call) => call === "createDeflateRaw").length).toBe(1);
+    expect(spy.calls.filter((call) => call === "createInflateRaw").length).toBe(2);
+    c.close();
+    d.close();
   });
 
   it("never lets a synchronous result overtake a pending one", async () => {
@@ -227,7 +277,7 @@ describe("createZlibEngine", () => {
       const compressed = strip(await run(c.compress(message, true)));
       expect(same(await run(d.decompress([compressed, TAIL], true, 1 << 20)), message)).toBe(true);
     }
-    expect(spy.streamOptions[0]).toMatchObject({ windowBits: 9 });
+    expect(spy.streamOptions[spy.calls.indexOf("createDeflateRaw")]).toMatchObject({ windowBits: 9 });
   });
 
   it("round-trips random messages in random pieces, every window size, with and without context takeover (fast-check)", async () => {
@@ -292,8 +342,12 @@ describe("createZlibEngine", () => {
   });
 
   it("ignores what follows a block with BFINAL set and starts the next message afresh (RFC 7692 §7.2.3.4)", async () => {
-    for (const noContextTakeover of [false, true]) {
-      const d = decompressor(noContextTakeover, 15, zlib, 0);
+    for (const [noContextTakeover, syncMaxSize] of [
+      [false, 0],
+      [false, 8192],
+      [true, 0],
+    ] as const) {
+      const d = decompressor(noContextTakeover, 15, zlib, syncMaxSize);
       const final = fromHex("f348cdc9c90700");
       expect(new TextDecoder().decode(await run(d.decompress([final, TAIL], true, 100)))).toBe("Hello");
       expect(
@@ -328,15 +382,19 @@ describe("createZlibEngine", () => {
 
   it("allows exactly maxOutput bytes and fails one more with MESSAGE_TOO_BIG and 1009", async () => {
     const hello = fromHex("f248cdc9c90700");
-    for (const syncMaxSize of [0, 8192]) {
-      const d = decompressor(true, 15, zlib, syncMaxSize);
+    for (const [noContextTakeover, syncMaxSize] of [
+      [true, 0],
+      [true, 8192],
+      [false, 8192],
+    ] as const) {
+      const d = decompressor(noContextTakeover, 15, zlib, syncMaxSize);
       expect(await run(d.decompress([hello, TAIL], true, 5))).toEqual(text("Hello"));
       await expectRemoteError(
         attempt(() => d.decompress([hello, TAIL], true, 4)),
         "MESSAGE_TOO_BIG",
         1009,
       );
-      const zero = decompressor(true, 15, zlib, syncMaxSize);
+      const zero = decompressor(noContextTakeover, 15, zlib, syncMaxSize);
       await expectRemoteError(
         attempt(() => zero.decompress([hello, TAIL], true, 0)),
         "MESSAGE_TOO_BIG",
@@ -355,8 +413,12 @@ describe("createZlibEngine", () => {
     const bomb = strip(concat(parts));
     expect(bomb.length).toBeLessThan(200_000);
     const limit = 1 << 20;
-    for (const syncMaxSize of [0, 1 << 20]) {
-      const d = decompressor(true, 15, zlib, syncMaxSize);
+    for (const [noContextTakeover, syncMaxSize] of [
+      [true, 0],
+      [true, 1 << 20],
+      [false, 1 << 20],
+    ] as const) {
+      const d = decompressor(noContextTakeover, 15, zlib, syncMaxSize);
       const before = process.memoryUsage();
       let peak = 0;
       const timer = setInterval(() => {
@@ -407,7 +469,7 @@ describe("createZlibEngine", () => {
 
   it("runs the operations queued on one stream back to back in its slot of the limit", async () => {
     const spy = spyZlib();
-    const engine = createZlibEngine(spy, { maxConcurrency: 1 });
+    const engine = createZlibEngine(spy, { maxConcurrency: 1, syncDeflateMaxSize: 0 });
     const options = { windowBits: 15, level: 6, memLevel: 8, noContextTakeover: false };
     const a = engine.createCompressor(options);
     const b = engine.createCompressor(options);
@@ -485,8 +547,8 @@ describe("createZlibEngine", () => {
 
   it("close() frees the streams, rejects pending calls and refuses new ones", async () => {
     const spy = spyZlib();
-    const c = compressor(false, 15, spy);
-    const d = decompressor(false, 15, spy);
+    const c = compressor(false, 15, spy, 0);
+    const d = decompressor(false, 15, spy, 0);
     await c.compress(sample(10), true);
     await d.decompress([fromHex("f248cdc9c90700"), TAIL], true, 100);
     const pending = c.compress(sample(1_000_000), true);
@@ -510,7 +572,8 @@ describe("createZlibEngine", () => {
 
   it("rejects out-of-range options", () => {
     expect(() => createZlibEngine(zlib, { maxConcurrency: 0 })).toThrow(RangeError);
-    expect(() => createZlibEngine(zlib, { syncMaxSize: -1 })).toThrow(RangeError);
+    expect(() => createZlibEngine(zlib, { syncDeflateMaxSize: -1 })).toThrow(RangeError);
+    expect(() => createZlibEngine(zlib, { syncInflateMaxSize: 1.5 })).toThrow(RangeError);
     const engine = createZlibEngine(zlib);
     expect(() =>
       engine.createCompressor({ windowBits: 7, level: -1, memLevel: 8, noContextTakeover: false }),

@@ -1,12 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RemoteProtocolError } from "../errors.ts";
-import {
-  decodeUtf8With,
-  isValidUtf8,
-  StreamingUtf8Decoder,
-  type WholeUtf8Strategy,
-} from "./utf8.ts";
+import { decodeUtf8With, isValidUtf8, StreamingUtf8Decoder, type WholeUtf8Strategy } from "./utf8.ts";
 
 /**
  * Reference: the index of the first byte at which `bytes` can no longer be a prefix of valid
