@@ -63,7 +63,7 @@ export const MODES = {
       durationMs: 750,
     },
     latency: { size: 16, binary: true, warmup: 1000, samples: 5000, maxMs: 10_000 },
-    memory: { connections: 1000, warmupConnections: 200, settleMs: 3000 },
+    memory: { connections: 1000, warmupConnections: 600, settleMs: 3000 },
     rounds: 3,
   },
   quick: {
@@ -84,7 +84,7 @@ export const MODES = {
       durationMs: 400,
     },
     latency: { size: 16, binary: true, warmup: 500, samples: 3000, maxMs: 5000 },
-    memory: { connections: 400, warmupConnections: 200, settleMs: 1000 },
+    memory: { connections: 400, warmupConnections: 600, settleMs: 1000 },
     rounds: 1,
   },
   // The smoke test's mode: one scenario of each kind, well under a second each.
@@ -128,7 +128,7 @@ export const DEFLATE_MODES = {
     latency: { size: 2 * KiB, binary: false, kind: "json", warmup: 1000, samples: 5000, maxMs: 10_000 },
     memory: {
       connections: 1000,
-      warmupConnections: 200,
+      warmupConnections: 600,
       settleMs: 3000,
       size: 2 * KiB,
       binary: false,
@@ -156,7 +156,7 @@ export const DEFLATE_MODES = {
     latency: { size: 2 * KiB, binary: false, kind: "json", warmup: 500, samples: 3000, maxMs: 5000 },
     memory: {
       connections: 400,
-      warmupConnections: 200,
+      warmupConnections: 600,
       settleMs: 1000,
       size: 2 * KiB,
       binary: false,
