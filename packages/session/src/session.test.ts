@@ -1,4 +1,5 @@
 import { Connection, NEED_DATA } from "@ws/codec";
+import { concat } from "@ws/codec/message";
 import { describe, expect, it } from "vitest";
 import { type MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
 import type { SessionOptions } from "./session.ts";
@@ -119,15 +120,8 @@ describe("Session", () => {
     const chunkOf = (count: number): Uint8Array => {
       const parts: Uint8Array[] = [];
       // No extensions: send() returns the frame's bytes synchronously.
-      for (let i = 0; i < count; i++)
-        parts.push(...(peer.send({ type: "text", data: `m${i}` }) as Uint8Array[]));
-      const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
-      let offset = 0;
-      for (const part of parts) {
-        out.set(part, offset);
-        offset += part.length;
-      }
-      return out;
+      for (let i = 0; i < count; i++) parts.push(...(peer.send({ type: "text", data: `m${i}` }) as Uint8Array[]));
+      return concat(parts);
     };
     const echoServer = (): { session: Session; writes: number[] } => {
       const writes: number[] = []; // frames per transport write

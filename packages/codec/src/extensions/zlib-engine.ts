@@ -171,7 +171,7 @@ export const DEFAULT_ZLIB_CONCURRENCY = 10;
 /** The default of {@link ZlibEngineOptions.syncDeflateMaxSize}. */
 export const DEFAULT_SYNC_DEFLATE_MAX_SIZE: number = 32 * 1024;
 /** The default of {@link ZlibEngineOptions.syncInflateMaxSize}. */
-export const DEFAULT_SYNC_INFLATE_MAX_SIZE = 8192;
+export const DEFAULT_SYNC_INFLATE_MAX_SIZE: number = 8192;
 
 /**
  * Jobs the limiter starts before it lets the event loop take a turn (timers, socket I/O). On
