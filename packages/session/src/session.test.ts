@@ -120,7 +120,8 @@ describe("Session", () => {
     const chunkOf = (count: number): Uint8Array => {
       const parts: Uint8Array[] = [];
       // No extensions: send() returns the frame's bytes synchronously.
-      for (let i = 0; i < count; i++) parts.push(...(peer.send({ type: "text", data: `m${i}` }) as Uint8Array[]));
+      for (let i = 0; i < count; i++)
+        parts.push(...(peer.send({ type: "text", data: `m${i}` }) as Uint8Array[]));
       return concat(parts);
     };
     const echoServer = (): { session: Session; writes: number[] } => {
