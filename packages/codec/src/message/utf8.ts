@@ -14,8 +14,14 @@
 import { ErrorCode, RemoteProtocolError } from "../errors.ts";
 import { createUtf8Decoder, type TextDecoderLike, utf8Decoder } from "../web-globals.ts";
 
-/** Payloads up to this size are checked for pure ASCII first: a JS loop beats a decoder call. */
-const ASCII_FAST_PATH_MAX = 64;
+/**
+ * With the lax-then-check strategy (Deno), payloads up to this size are checked for pure ASCII
+ * first and made into a string in JavaScript: below it, that beats a call into Deno's decoder
+ * (measured: 62 against 90 ns at 16 bytes, even at 24). On Node and Bun the decoder call is
+ * cheaper at every size (16 bytes: 50 against 97 ns on Node, 33 against 103 ns on Bun), so
+ * there the fatal decoder does everything.
+ */
+const ASCII_FAST_PATH_MAX = 20;
 
 function invalidUtf8(where: string): RemoteProtocolError {
   return new RemoteProtocolError(
@@ -90,7 +96,7 @@ export function decodeUtf8(bytes: Uint8Array, where = "payload"): string {
 /** {@link decodeUtf8} with the given strategy (internal: tests check both give the same results). */
 export function decodeUtf8With(strategy: WholeUtf8Strategy, bytes: Uint8Array, where: string): string {
   const length = bytes.length;
-  if (length <= ASCII_FAST_PATH_MAX) {
+  if (strategy === "lax-then-check" && length <= ASCII_FAST_PATH_MAX) {
     let ascii = true;
     for (let i = 0; i < length; i++) {
       if ((bytes[i] as number) >= 0x80) {
