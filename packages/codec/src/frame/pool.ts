@@ -17,7 +17,10 @@ export const POOLED_MAX: number = SLAB_SIZE >>> 3;
 // again each time costs on JavaScriptCore.
 let slab = new ArrayBuffer(0);
 let slabOffset = SLAB_SIZE;
-let lastStart = -1;
+// The most recent slab allocation and where it starts, for shrinkFrame(): compared by identity,
+// because reading a view's `buffer` and `byteOffset` is slow on JavaScriptCore.
+let lastView: Uint8Array | undefined;
+let lastStart = 0;
 
 /** Returns a zero-based view of `size` bytes, from the shared slab when it is small. */
 export function allocateFrame(size: number): Uint8Array {
@@ -27,6 +30,7 @@ export function allocateFrame(size: number): Uint8Array {
     slabOffset = 0;
   }
   const view = new Uint8Array(slab, slabOffset, size);
+  lastView = view;
   lastStart = slabOffset;
   // Keep the next view 8-byte aligned so word-at-a-time masking applies.
   slabOffset = (slabOffset + size + 7) & ~7;
@@ -39,9 +43,9 @@ export function allocateFrame(size: number): Uint8Array {
  * Returns the kept part.
  */
 export function shrinkFrame(view: Uint8Array, used: number): Uint8Array {
-  if (view.byteOffset === lastStart && view.buffer === slab) {
+  if (view === lastView) {
     slabOffset = (lastStart + used + 7) & ~7;
-    lastStart = -1;
+    lastView = undefined;
   }
   return view.subarray(0, used);
 }
