@@ -5,7 +5,7 @@
  * decompression bomb from the native client (1009).
  */
 import { afterEach, describe, expect, it } from "bun:test";
-import { type AddressInfo, createServer as createNetServer, connect as netConnect } from "node:net";
+import { frameTap } from "../../../tools/test-support/frame-tap.ts";
 import { noise, words } from "../../../tools/test-support/payloads.ts";
 import {
   connect,
@@ -46,72 +46,6 @@ function inbox(ws: { addEventListener(type: "message", listener: (event: Message
 
 function toBytes(data: unknown): Uint8Array {
   return data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
-}
-
-/** Reads the RSV1 bit of each data frame's first frame in one direction (after the HTTP head). */
-class FrameReader {
-  readonly starts: { rsv1: boolean; length: number }[] = [];
-  #head = "";
-  #inHead = true;
-  #header: number[] = [];
-  #skip = 0;
-
-  push(chunk: Uint8Array): void {
-    let i = 0;
-    if (this.#inHead) {
-      this.#head += Buffer.from(chunk).toString("latin1");
-      const end = this.#head.indexOf("\r\n\r\n");
-      if (end === -1) return;
-      this.#inHead = false;
-      i = chunk.length - (this.#head.length - (end + 4));
-    }
-    while (i < chunk.length) {
-      if (this.#skip > 0) {
-        const n = Math.min(this.#skip, chunk.length - i);
-        this.#skip -= n;
-        i += n;
-        continue;
-      }
-      const h = this.#header;
-      h.push(chunk[i++] as number);
-      if (h.length < 2) continue;
-      const short = (h[1] as number) & 0x7f;
-      const need = 2 + (short === 126 ? 2 : short === 127 ? 8 : 0) + ((h[1] as number) & 0x80 ? 4 : 0);
-      if (h.length < need) continue;
-      let length = short;
-      if (short === 126) length = ((h[2] as number) << 8) | (h[3] as number);
-      else if (short === 127) length = Number(Buffer.from(h.slice(2, 10)).readBigUInt64BE());
-      const opcode = (h[0] as number) & 0x0f;
-      if (opcode === 1 || opcode === 2) this.starts.push({ rsv1: ((h[0] as number) & 0x40) !== 0, length });
-      this.#header = [];
-      this.#skip = length;
-    }
-  }
-}
-
-/** A loopback TCP proxy to `port` that reads both directions' frames. */
-async function frameTap(port: number) {
-  const tap = { toServer: new FrameReader(), toClient: new FrameReader() };
-  const server = createNetServer((client) => {
-    const upstream = netConnect({ host: "127.0.0.1", port });
-    defer(client, (s) => s.destroy());
-    defer(upstream, (s) => s.destroy());
-    client.on("data", (chunk: Buffer) => {
-      tap.toServer.push(chunk);
-      upstream.write(chunk);
-    });
-    upstream.on("data", (chunk: Buffer) => {
-      tap.toClient.push(chunk);
-      client.write(chunk);
-    });
-    client.on("end", () => upstream.end());
-    upstream.on("end", () => client.end());
-    client.on("error", () => upstream.destroy());
-    upstream.on("error", () => client.destroy());
-  });
-  defer(server, (s) => new Promise((resolve) => s.close(() => resolve(undefined))));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, ...tap };
 }
 
 /** Our echo server with these permessage-deflate settings. */
@@ -250,7 +184,7 @@ describe("Bun's native WebSocket × our server", () => {
   for (const [name, options, agreed] of cases) {
     it(`${name}: agreed "${agreed}", both sides compress, messages round-trip`, async () => {
       const { port, sockets } = await ourServer(options);
-      const tap = await frameTap(port);
+      const tap = await frameTap(port, defer);
       const native = defer(new globalThis.WebSocket(tap.url), (s) => s.close());
       native.binaryType = "arraybuffer";
       await new Promise((resolve, reject) => {
@@ -269,14 +203,14 @@ describe("Bun's native WebSocket × our server", () => {
       native.send(LARGE_BINARY);
       expect(toBytes(await next())).toEqual(LARGE_BINARY);
       // The large text went compressed both ways (Bun's client and our server).
-      const up = tap.toServer.starts[1];
-      const down = tap.toClient.starts[1];
+      const up = tap.toServer.messageStarts[1];
+      const down = tap.toClient.messageStarts[1];
       expect(up?.rsv1).toBe(true);
       expect(down?.rsv1).toBe(true);
       expect(up?.length).toBeLessThan(LARGE_TEXT.length / 2);
       expect(down?.length).toBeLessThan(LARGE_TEXT.length / 2);
       // "hi" stays below our default 1024-byte threshold.
-      expect(tap.toClient.starts[0]?.rsv1).toBe(
+      expect(tap.toClient.messageStarts[0]?.rsv1).toBe(
         options === true ? false : (options as DeflateOptions).threshold === 0,
       );
     });

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import * as zlib from "node:zlib";
+import { type Defer, frameTap } from "../../../tools/test-support/frame-tap.ts";
 import { noise, words } from "../../../tools/test-support/payloads.ts";
 import {
   connect,
@@ -17,8 +18,6 @@ import {
   type WebSocketServerOptions,
 } from "../src/mod.ts";
 import { rawClient } from "./helpers.ts";
-
-type Defer = <T>(value: T, close: (value: T) => unknown) => T;
 
 /** Runs `fn` with a cleanup list, run last-first afterwards. */
 function test(name: string, fn: (defer: Defer) => Promise<void>): void {
@@ -86,89 +85,6 @@ async function ourServer(
   });
   await new Promise((resolve) => wss.once("listening", () => resolve(undefined)));
   return { port: wss.address()!.port, sockets };
-}
-
-/** Reads the RSV1 bit of each data message's first frame in one direction (after the HTTP head). */
-class FrameReader {
-  readonly starts: { rsv1: boolean; length: number }[] = [];
-  #head = "";
-  #inHead = true;
-  #header: number[] = [];
-  #skip = 0;
-
-  push(chunk: Uint8Array): void {
-    let i = 0;
-    if (this.#inHead) {
-      this.#head += new TextDecoder("latin1").decode(chunk);
-      const end = this.#head.indexOf("\r\n\r\n");
-      if (end === -1) return;
-      this.#inHead = false;
-      i = chunk.length - (this.#head.length - (end + 4));
-    }
-    while (i < chunk.length) {
-      if (this.#skip > 0) {
-        const n = Math.min(this.#skip, chunk.length - i);
-        this.#skip -= n;
-        i += n;
-        continue;
-      }
-      const h = this.#header;
-      h.push(chunk[i++] as number);
-      if (h.length < 2) continue;
-      const short = (h[1] as number) & 0x7f;
-      const need = 2 + (short === 126 ? 2 : short === 127 ? 8 : 0) + ((h[1] as number) & 0x80 ? 4 : 0);
-      if (h.length < need) continue;
-      let length = short;
-      if (short === 126) length = ((h[2] as number) << 8) | (h[3] as number);
-      else if (short === 127)
-        length = Number(new DataView(new Uint8Array(h.slice(2, 10)).buffer).getBigUint64(0));
-      const opcode = (h[0] as number) & 0x0f;
-      if (opcode === 1 || opcode === 2) this.starts.push({ rsv1: ((h[0] as number) & 0x40) !== 0, length });
-      this.#header = [];
-      this.#skip = length;
-    }
-  }
-}
-
-/** A loopback TCP proxy to `port` (Deno.listen / Deno.connect) reading both directions' frames. */
-function frameTap(defer: Defer, port: number) {
-  const listener = defer(Deno.listen({ hostname: "127.0.0.1", port: 0 }), (l) => l.close());
-  const tap = { toServer: new FrameReader(), toClient: new FrameReader() };
-  const pipe = async (from: Deno.Conn, to: Deno.Conn, reader: FrameReader): Promise<void> => {
-    const buffer = new Uint8Array(64 * KiB);
-    try {
-      for (;;) {
-        const n = await from.read(buffer);
-        if (n === null) break;
-        const chunk = buffer.subarray(0, n);
-        reader.push(chunk);
-        let written = 0;
-        while (written < n) written += await to.write(chunk.subarray(written));
-      }
-      await to.closeWrite();
-    } catch {
-      // The other side went away.
-    }
-  };
-  const conns: Deno.Conn[] = [];
-  defer(conns, (all) => {
-    for (const conn of all) {
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
-    }
-  });
-  void (async () => {
-    for await (const client of listener) {
-      const upstream = await Deno.connect({ hostname: "127.0.0.1", port });
-      conns.push(client, upstream);
-      void pipe(client, upstream, tap.toServer);
-      void pipe(upstream, client, tap.toClient);
-    }
-  })().catch(() => {});
-  return { url: `ws://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`, ...tap };
 }
 
 /** Small, large (twice), binary, streamed by us and streamed by the server: all echoed. */
@@ -263,7 +179,7 @@ test("deflate: off on the server by default; perMessageDeflate: false on the cli
 
 test("deflate: threshold and compress: false, read off the wire", async (defer) => {
   const { port, sockets } = await ourServer(defer, true);
-  const tap = frameTap(defer, port);
+  const tap = await frameTap(port, defer);
   const ws = defer(
     await connect(tap.url, { binaryType: "uint8array", perMessageDeflate: { threshold: 100 } }),
     (s) => s.terminate(),
@@ -284,13 +200,13 @@ test("deflate: threshold and compress: false, read off the wire", async (defer) 
   assert.equal(await next(), "c".repeat(1024));
   // Client → server: 99 (below 100), 100, 2000 with compress: false.
   assert.deepEqual(
-    tap.toServer.starts.map((f) => f.rsv1),
+    tap.toServer.messageStarts.map((f) => f.rsv1),
     [false, true, false],
   );
   // Server → client (default threshold 1024): the echoes of 99 and 100 bytes go plain, the
   // 2000-byte echo is compressed, then 1023 plain and 1024 compressed.
   assert.deepEqual(
-    tap.toClient.starts.map((f) => f.rsv1),
+    tap.toClient.messageStarts.map((f) => f.rsv1),
     [false, false, true, false, true],
   );
 });

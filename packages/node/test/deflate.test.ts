@@ -4,10 +4,11 @@
 // bombs from a `ws` client and a raw socket (1009 with bounded memory), and Chromium against
 // our server (skipped where /usr/bin/chromium is missing).
 import { existsSync } from "node:fs";
-import { type AddressInfo, createServer as createNetServer, connect as netConnect } from "node:net";
+import type { AddressInfo } from "node:net";
 import * as zlib from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { type PerMessageDeflateOptions, WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
+import { frameTap } from "../../../tools/test-support/frame-tap.ts";
 import { noise, words } from "../../../tools/test-support/payloads.ts";
 import {
   type CloseEvent,
@@ -51,88 +52,7 @@ function zeroBomb(copies: number): Buffer {
   return all.subarray(0, all.length - 4);
 }
 
-// ─── A TCP tap: passes bytes through and reads every frame header ───────────────────────────
-
-interface TappedFrame {
-  readonly rsv1: boolean;
-  readonly opcode: number;
-  readonly fin: boolean;
-  readonly length: number;
-}
-
-/** Reads frame headers from one direction of a connection (after the HTTP head), no copies. */
-class FrameReader {
-  readonly frames: TappedFrame[] = [];
-  #head = true;
-  #headText = "";
-  #header: number[] = [];
-  #skip = 0;
-
-  push(chunk: Buffer): void {
-    let i = 0;
-    if (this.#head) {
-      this.#headText += chunk.toString("latin1");
-      const end = this.#headText.indexOf("\r\n\r\n");
-      if (end === -1) return;
-      this.#head = false;
-      i = chunk.length - (this.#headText.length - (end + 4));
-    }
-    while (i < chunk.length) {
-      if (this.#skip > 0) {
-        const n = Math.min(this.#skip, chunk.length - i);
-        this.#skip -= n;
-        i += n;
-        continue;
-      }
-      this.#header.push(chunk[i++] as number);
-      const h = this.#header;
-      if (h.length < 2) continue;
-      const b1 = h[1] as number;
-      const short = b1 & 0x7f;
-      const need = 2 + (short === 126 ? 2 : short === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
-      if (h.length < need) continue;
-      let length = short;
-      if (short === 126) length = ((h[2] as number) << 8) | (h[3] as number);
-      else if (short === 127) length = Number(Buffer.from(h.slice(2, 10)).readBigUInt64BE());
-      const b0 = h[0] as number;
-      this.frames.push({ rsv1: (b0 & RSV1) !== 0, opcode: b0 & 0x0f, fin: (b0 & 0x80) !== 0, length });
-      this.#header = [];
-      this.#skip = length;
-    }
-  }
-
-  /** The data frames that start a message (text or binary). */
-  get messageStarts(): TappedFrame[] {
-    return this.frames.filter((f) => f.opcode === 1 || f.opcode === 2);
-  }
-}
-
-/** A loopback proxy to `port` that reads both directions' frames (one connection at a time). */
-async function frameTap(
-  port: number,
-): Promise<{ url: string; toServer: FrameReader; toClient: FrameReader }> {
-  const tap = { toServer: new FrameReader(), toClient: new FrameReader() };
-  const server = createNetServer((client) => {
-    const upstream = netConnect({ host: "127.0.0.1", port });
-    defer(client, (s) => s.destroy());
-    defer(upstream, (s) => s.destroy());
-    client.on("data", (chunk: Buffer) => {
-      tap.toServer.push(chunk);
-      upstream.write(chunk);
-    });
-    upstream.on("data", (chunk: Buffer) => {
-      tap.toClient.push(chunk);
-      client.write(chunk);
-    });
-    client.on("end", () => upstream.end());
-    upstream.on("end", () => client.end());
-    client.on("error", () => upstream.destroy());
-    upstream.on("error", () => client.destroy());
-  });
-  defer(server, (s) => new Promise((resolve) => s.close(resolve)));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`, ...tap };
-}
+// The TCP tap that reads every frame header is tools/test-support/frame-tap.ts.
 
 // ─── Peers ──────────────────────────────────────────────────────────────────────────────────
 
@@ -431,7 +351,7 @@ describe("our client × the ws server", () => {
 describe("the threshold, on the wire", () => {
   it("our server compresses messages from 1024 bytes on (RSV1), not smaller ones nor compress: false", async () => {
     const { port, sockets } = await ourEchoServer(true);
-    const tap = await frameTap(port);
+    const tap = await frameTap(port, defer);
     const ws = await wsClient(tap.url, { threshold: 100 * KiB });
     const next = wsInbox(ws);
     await new Promise((resolve) => setImmediate(resolve));
@@ -456,7 +376,7 @@ describe("the threshold, on the wire", () => {
 
   it("our client honours its threshold option and compress: false", async () => {
     const { port } = await wsDeflateServer(true);
-    const tap = await frameTap(port);
+    const tap = await frameTap(port, defer);
     const ws = defer(
       await connect(tap.url, { binaryType: "uint8array", perMessageDeflate: { threshold: 16 } }),
       (s) => s.terminate(),
@@ -540,7 +460,7 @@ describe("engine concurrency", () => {
 describe.skipIf(!existsSync(CHROMIUM))("Chromium × our server", () => {
   it("negotiates permessage-deflate from Chromium's offer and round-trips compressible text", async () => {
     const { port, sockets } = await ourEchoServer(true);
-    const tap = await frameTap(port);
+    const tap = await frameTap(port, defer);
     const { chromium } = await import("playwright-core");
     const browser = defer(
       await chromium.launch({
