@@ -81,6 +81,22 @@ export function treeRssKiB(pid) {
 }
 
 /**
+ * A process tree's RSS read three times 100 ms apart: the median, in KiB (null if unreadable).
+ * @param {number} pid
+ */
+export async function steadyRss(pid) {
+  /** @type {number[]} */
+  const reads = [];
+  for (let i = 0; i < 3; i++) {
+    const r = treeRssKiB(pid);
+    if (r !== null) reads.push(r);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  reads.sort((a, b) => a - b);
+  return reads.length === 0 ? null : /** @type {number} */ (reads[Math.floor(reads.length / 2)]);
+}
+
+/**
  * User + system CPU time of one process (all its threads) in clock ticks, or null.
  * @param {number} pid
  * @returns {number | null}

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import { resolve } from "node:path";
 import { GeneratorProcess } from "./generator-client.mjs";
-import { processName, processTree, treeRssKiB } from "./proc.mjs";
+import { processName, processTree, steadyRss, treeRssKiB } from "./proc.mjs";
 import {
   CEILING,
   canNice,
@@ -328,22 +328,6 @@ export function clockTicks() {
 
 /** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Read a process tree's RSS a few times and return the median (KiB).
- * @param {number} pid
- */
-async function steadyRss(pid) {
-  /** @type {number[]} */
-  const reads = [];
-  for (let i = 0; i < 3; i++) {
-    const r = treeRssKiB(pid);
-    if (r !== null) reads.push(r);
-    await sleep(100);
-  }
-  reads.sort((a, b) => a - b);
-  return reads.length === 0 ? null : /** @type {number} */ (reads[Math.floor(reads.length / 2)]);
-}
 
 /**
  * Wait until RSS stops moving (two reads 200 ms apart within 0.5 %), at most `maxMs`.

@@ -4,7 +4,7 @@
 
 import os from "node:os";
 import { GeneratorProcess } from "./generator-client.mjs";
-import { processName, processTree, treeRssKiB } from "./proc.mjs";
+import { processName, processTree, steadyRss, treeRssKiB } from "./proc.mjs";
 import { clockTicks, messageLabel } from "./run.mjs";
 import { canNice, freePort, hasTaskset, loadTargets, ServerProcess } from "./targets.mjs";
 
@@ -30,19 +30,6 @@ export const SOAK_SCHEMA_VERSION = 1;
 
 /** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** @param {number} pid */
-async function steadyRss(pid) {
-  /** @type {number[]} */
-  const reads = [];
-  for (let i = 0; i < 3; i++) {
-    const r = treeRssKiB(pid);
-    if (r !== null) reads.push(r);
-    await sleep(100);
-  }
-  reads.sort((a, b) => a - b);
-  return reads.length === 0 ? null : /** @type {number} */ (reads[Math.floor(reads.length / 2)]);
-}
 
 /**
  * Least-squares line through (messages, RSS) of the samples after warm-up: the slope in KiB per
