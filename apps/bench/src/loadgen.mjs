@@ -314,6 +314,24 @@ function echoStats(conns, size) {
 }
 
 /**
+ * The frames a load of this shape sends, made on first use for compressed and for plain
+ * connections (one ring each; a target may negotiate deflate on some connections only).
+ * @param {{ size: number, binary: boolean, kind?: "random" | "json", window: number }} o
+ */
+function ringsFor(o) {
+  /** @type {Map<boolean, ReturnType<typeof frameRing>>} */
+  const rings = new Map();
+  return (/** @type {boolean} */ compressed) => {
+    let r = rings.get(compressed);
+    if (r === undefined) {
+      r = frameRing({ size: o.size, binary: o.binary, kind: o.kind, compressed, window: o.window });
+      rings.set(compressed, r);
+    }
+    return r;
+  };
+}
+
+/**
  * Pipelined echo throughput: `connections` connections each keep `window` messages in flight.
  * Counts messages echoed back during `durationMs` after `warmupMs`. `kind: "json"` sends a
  * rotation of distinct compressible text messages; `compressFrames` sends compressed frames
@@ -325,16 +343,7 @@ function echoStats(conns, size) {
 export async function throughput(o) {
   const conns = await connectMany({ port: o.port, deflate: o.deflate, count: o.connections });
   try {
-    /** @type {Map<boolean, ReturnType<typeof frameRing>>} */
-    const rings = new Map();
-    const ringFor = (/** @type {boolean} */ compressed) => {
-      let r = rings.get(compressed);
-      if (r === undefined) {
-        r = frameRing({ size: o.size, binary: o.binary, kind: o.kind, compressed, window: o.window });
-        rings.set(compressed, r);
-      }
-      return r;
-    };
+    const ringFor = ringsFor(o);
     let received = 0;
     let running = true;
     let closedEarly = 0;
@@ -573,16 +582,7 @@ export async function soak(o) {
     let nextSample = o.sampleEvery;
     let closedEarly = 0;
     let running = true;
-    /** @type {Map<boolean, ReturnType<typeof frameRing>>} */
-    const rings = new Map();
-    const ringFor = (/** @type {boolean} */ compressed) => {
-      let r = rings.get(compressed);
-      if (r === undefined) {
-        r = frameRing({ size: o.size, binary: o.binary, kind: o.kind, compressed, window: o.window });
-        rings.set(compressed, r);
-      }
-      return r;
-    };
+    const ringFor = ringsFor(o);
     const timedOut = await new Promise((resolve) => {
       const timer = setTimeout(() => resolve(true), o.maxMs);
       for (const c of conns) {
