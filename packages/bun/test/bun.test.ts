@@ -3,7 +3,7 @@
  * `WebSocket` client against our server, our client against `Bun.serve`, close orderings,
  * limits, backpressure, ping, handshake rejections, TLS, and @ws/node attached to node:http.
  */
-import { afterEach, describe, expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
@@ -16,16 +16,9 @@ import {
   type WebSocketServerOptions,
 } from "../src/index.ts";
 import { Pump } from "../src/socket-transport.ts";
-import { closePayload, nextEvent, rawClient, rawFrame, selfSigned } from "./helpers.ts";
+import { cleanupAfterEach, closePayload, nextEvent, rawClient, rawFrame, selfSigned } from "./helpers.ts";
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await (cleanups.pop() as () => unknown)();
-});
-function defer<T>(value: T, close: (value: T) => unknown): T {
-  cleanups.push(() => close(value));
-  return value;
-}
+const defer = cleanupAfterEach();
 
 async function server(
   options: Partial<WebSocketServerOptions> = {},

@@ -4,7 +4,7 @@
  * our server (a TCP tap checks that both really compress), our client × our server, and a
  * decompression bomb from the native client (1009).
  */
-import { afterEach, describe, expect, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import { frameTap } from "../../../tools/test-support/frame-tap.ts";
 import { noise, words } from "../../../tools/test-support/payloads.ts";
 import {
@@ -14,15 +14,9 @@ import {
   WebSocketServer,
   type WebSocketServerOptions,
 } from "../src/index.ts";
+import { cleanupAfterEach } from "./helpers.ts";
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await (cleanups.pop() as () => unknown)();
-});
-function defer<T>(value: T, close: (value: T) => unknown): T {
-  cleanups.push(() => close(value));
-  return value;
-}
+const defer = cleanupAfterEach();
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

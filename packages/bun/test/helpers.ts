@@ -1,4 +1,5 @@
 /** Helpers of the @ws/bun tests: raw TCP peers on Bun.connect, frames, certificates. */
+import { afterEach } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -144,4 +145,19 @@ export function nextEvent<E extends Event = Event>(target: EventTarget, type: st
   return new Promise((resolve) =>
     target.addEventListener(type, (event) => resolve(event as E), { once: true }),
   );
+}
+
+/**
+ * A `defer(value, close)` for the calling test file: `close(value)` runs after each test,
+ * last-first. Call once at the top of a file (it registers that file's `afterEach`).
+ */
+export function cleanupAfterEach(): <T>(value: T, close: (value: T) => unknown) => T {
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    while (cleanups.length > 0) await (cleanups.pop() as () => unknown)();
+  });
+  return (value, close) => {
+    cleanups.push(() => close(value));
+    return value;
+  };
 }

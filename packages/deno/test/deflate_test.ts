@@ -17,22 +17,7 @@ import {
   WebSocketServer,
   type WebSocketServerOptions,
 } from "../src/mod.ts";
-import { rawClient } from "./helpers.ts";
-
-/** Runs `fn` with a cleanup list, run last-first afterwards. */
-function test(name: string, fn: (defer: Defer) => Promise<void>): void {
-  Deno.test(name, async () => {
-    const cleanups: (() => unknown)[] = [];
-    try {
-      await fn((value, close) => {
-        cleanups.push(() => close(value));
-        return value;
-      });
-    } finally {
-      while (cleanups.length > 0) await (cleanups.pop() as () => unknown)();
-    }
-  });
-}
+import { rawClient, test } from "./helpers.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

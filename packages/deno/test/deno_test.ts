@@ -13,25 +13,7 @@ import {
   WebSocketServer,
   type WebSocketServerOptions,
 } from "../src/mod.ts";
-import { big, nextEvent, rawClient, rawFrame, selfSigned } from "./helpers.ts";
-
-/** Runs `fn` with a cleanup list, run last-first afterwards. */
-function test(
-  name: string,
-  fn: (defer: <T>(value: T, close: (value: T) => unknown) => T) => Promise<void>,
-): void {
-  Deno.test(name, async () => {
-    const cleanups: (() => unknown)[] = [];
-    try {
-      await fn((value, close) => {
-        cleanups.push(() => close(value));
-        return value;
-      });
-    } finally {
-      while (cleanups.length > 0) await (cleanups.pop() as () => unknown)();
-    }
-  });
-}
+import { big, nextEvent, rawClient, rawFrame, selfSigned, test } from "./helpers.ts";
 
 async function server(
   defer: <T>(value: T, close: (value: T) => unknown) => T,

@@ -1,7 +1,9 @@
 /** Helpers of the @ws/deno tests: raw TCP peers on Deno.connect, frames, certificates. */
 
+import type { Defer } from "../../../tools/test-support/frame-tap.ts";
 import { parseFrames, type RawFrame } from "../../../tools/test-support/raw-frames.ts";
 
+export type { Defer } from "../../../tools/test-support/frame-tap.ts";
 export { parseFrames, type RawFrame, rawFrame } from "../../../tools/test-support/raw-frames.ts";
 
 export interface RawClient {
@@ -124,3 +126,18 @@ export function nextEvent<E extends Event = Event>(target: EventTarget, type: st
 }
 
 export const big = (size: number): Uint8Array => new Uint8Array(size).map((_, i) => i & 0xff);
+
+/** A `Deno.test` whose `fn` gets a `defer` for cleanups, run last-first afterwards. */
+export function test(name: string, fn: (defer: Defer) => Promise<void>): void {
+  Deno.test(name, async () => {
+    const cleanups: (() => unknown)[] = [];
+    try {
+      await fn((value, close) => {
+        cleanups.push(() => close(value));
+        return value;
+      });
+    } finally {
+      while (cleanups.length > 0) await (cleanups.pop() as () => unknown)();
+    }
+  });
+}
