@@ -25,7 +25,8 @@ const TCHAR: Uint8Array = /* @__PURE__ */ (() => {
   return table;
 })();
 
-function isTchar(code: number): boolean {
+/** Whether the byte or char code `code` is an RFC 9110 §5.6.2 `tchar`. */
+export function isTchar(code: number): boolean {
   return code < 128 && TCHAR[code] === 1;
 }
 

@@ -232,6 +232,42 @@ describe("HttpHeadParser", () => {
     }
   });
 
+  it("HttpHeadParser refuses bytes that cannot start a request line at once, before the head ends", () => {
+    // Each prefix is already wrong; none holds the empty line that ends a head.
+    const prefixes = [
+      "\u0016\u0003\u0001\u0002\u0000", // a TLS ClientHello on a cleartext port
+      "hello world, no line ending",
+      "G(T",
+      "GET /a\u0000",
+      "GET / HTTP/1.1x",
+      "GET / FTP",
+      "GET / HTTP/1.1 ",
+      " GET",
+      "\r\n",
+    ];
+    for (const text of prefixes) {
+      const parser = new HttpHeadParser("request");
+      expect({ text, outcome: outcome(errorOf(() => parser.push(latin1(text)))) }).toEqual({
+        text,
+        outcome: { code: ErrorCode.MalformedHead, status: 400 },
+      });
+    }
+  });
+
+  it("HttpHeadParser waits for more when a request line is valid so far, in any split", () => {
+    const line = "GET /chat?room=1 HTTP/1.1\r\n";
+    for (let cut = 0; cut <= line.length; cut++) {
+      const parser = new HttpHeadParser("request");
+      expect(parser.push(latin1(line.slice(0, cut)))).toBeUndefined();
+      expect(parser.push(latin1(line.slice(cut)))).toBeUndefined();
+      expect(parser.push(latin1("Host: a\r\n\r\n"))?.target).toBe("/chat?room=1");
+    }
+  });
+
+  it("HttpHeadParser does not check a response's status line before the head ends", () => {
+    expect(new HttpHeadParser("response").push(latin1("hello"))).toBeUndefined();
+  });
+
   it("HttpHeadParser rejects malformed status lines with status 0", () => {
     for (const text of [
       "HTTP/1.1 1010 X\r\n\r\n",

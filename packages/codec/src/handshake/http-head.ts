@@ -9,11 +9,16 @@
  * connection are the handshake). Bare LF line endings are tolerated (§2.2 allows it). Head
  * bytes are decoded as ISO-8859-1, one character per byte (RFC 9110 §5.5).
  *
+ * A request's start line is also checked byte by byte as it arrives, so that bytes that cannot
+ * be an HTTP request (a TLS ClientHello on a cleartext port, a method that is not a token, a
+ * target with a control character, a version that is not `HTTP/d.d`) are refused with 400 at
+ * once instead of after `maxHeadSize` bytes or the server's handshake timeout.
+ *
  * @module
  */
 import { ErrorCode, HandshakeError, LocalProtocolError } from "../errors.ts";
 import { DEFAULT_LIMITS, type Limits } from "../limits.ts";
-import { isToken } from "./header-tokens.ts";
+import { isTchar, isToken } from "./header-tokens.ts";
 import { type HeaderField, normalizeHeaders } from "./headers.ts";
 
 /** Which head a {@link HttpHeadParser} reads: a request (server side) or a response (client side). */
@@ -61,6 +66,17 @@ export type HttpHeadLimits = Partial<Pick<Limits, "maxHeadSize" | "maxHeaderCoun
 
 const LF = 0x0a;
 const CR = 0x0d;
+const SP = 0x20;
+
+/**
+ * The parts of a request line (RFC 9112 §3) as the incremental check walks it: the method, the
+ * target, the version, then done (the rest is checked once the whole head is there).
+ */
+const StartLine = { Method: 0, Target: 1, Version: 2, Done: 3 } as const;
+type StartLine = (typeof StartLine)[keyof typeof StartLine];
+
+/** HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3): `D` stands for a digit. */
+const VERSION_PATTERN = "HTTP/D.D";
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -95,6 +111,10 @@ export class HttpHeadParser<K extends HttpHeadKind = HttpHeadKind> {
   /** Whether the current line is empty so far (ignoring a CR): its LF ends the head. */
   #atLineStart = false;
   #head: HttpHead<K> | undefined;
+  /** Where the incremental request-line check stands (responses skip it). */
+  #startLine: StartLine;
+  /** Bytes of the current start-line part seen so far. */
+  #partLength = 0;
   #rest: Uint8Array = EMPTY;
   #error: HandshakeError | undefined;
 
@@ -105,6 +125,7 @@ export class HttpHeadParser<K extends HttpHeadKind = HttpHeadKind> {
   /** Creates a parser for a request or response head, with optional size and header-count limits. */
   constructor(kind: K, limits: HttpHeadLimits = {}) {
     this.kind = kind;
+    this.#startLine = kind === "request" ? StartLine.Method : StartLine.Done;
     this.#maxHeadSize = limits.maxHeadSize ?? DEFAULT_LIMITS.maxHeadSize;
     this.#maxHeaderCount = limits.maxHeaderCount ?? DEFAULT_LIMITS.maxHeaderCount;
   }
@@ -146,6 +167,7 @@ export class HttpHeadParser<K extends HttpHeadKind = HttpHeadKind> {
   }
 
   #push(chunk: Uint8Array): HttpHead<K> | undefined {
+    if (this.#startLine !== StartLine.Done) this.#checkStartLine(chunk);
     // Find the empty line that ends the head, scanning each byte once (RFC 9112 §2.1).
     let end = -1;
     const limit = this.#maxHeadSize - this.#scanned;
@@ -181,6 +203,42 @@ export class HttpHeadParser<K extends HttpHeadKind = HttpHeadKind> {
     this.#rest = end < chunk.length ? chunk.subarray(end) : EMPTY;
     this.#head = head;
     return head;
+  }
+
+  /**
+   * Walks the request line in `chunk` until it ends (RFC 9112 §3: method SP request-target SP
+   * HTTP-version), throwing at the first byte that cannot belong to it. Only the start line is
+   * walked, so a head costs this check once per start-line byte.
+   */
+  #checkStartLine(chunk: Uint8Array): void {
+    let part: StartLine = this.#startLine;
+    let length = this.#partLength;
+    for (let i = 0; i < chunk.length && part !== StartLine.Done; i++) {
+      const byte = chunk[i]!;
+      if (part === StartLine.Method) {
+        if (byte === SP && length > 0) {
+          part = StartLine.Target;
+          length = 0;
+        } else if (isTchar(byte)) length++;
+        else throw this.#malformed("the request does not start with a method token (not HTTP/1.1)");
+      } else if (part === StartLine.Target) {
+        if (byte === SP && length > 0) {
+          part = StartLine.Version;
+          length = 0;
+        } else if (byte > SP && byte < 0x7f) length++;
+        else throw this.#malformed("the request target holds a character outside VCHAR");
+      } else if (length === VERSION_PATTERN.length) {
+        if (byte !== CR && byte !== LF) throw this.#malformed("the request line goes on after the HTTP version");
+        part = StartLine.Done;
+      } else {
+        const expected = VERSION_PATTERN.charCodeAt(length);
+        const ok = expected === 0x44 /* D */ ? byte >= 0x30 && byte <= 0x39 : byte === expected;
+        if (!ok) throw this.#malformed("the request line does not end with an HTTP version");
+        length++;
+      }
+    }
+    this.#startLine = part;
+    this.#partLength = length;
   }
 
   #problem(code: ErrorCode, status: number, reason: string): HandshakeError {
