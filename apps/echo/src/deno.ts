@@ -1,7 +1,8 @@
 // The Deno echo server of the contract in ARCHITECTURE.md (apps/echo/targets.json), run from
 // the TypeScript sources (no build):
 //   node_modules/deno/deno run --conditions=@ws/source --allow-net=127.0.0.1 apps/echo/src/deno.ts --port <port> [--deflate]
-import { startEchoServer } from "../../../packages/deno/src/mod.ts";
+import { WebSocketServer } from "../../../packages/deno/src/mod.ts";
+import { startEchoServer } from "./echo.mjs";
 import { runEchoCli } from "./echo-cli.mjs";
 
-await runEchoCli("@ws/deno", startEchoServer);
+await runEchoCli("@ws/deno", (options) => startEchoServer(WebSocketServer, options));

@@ -2,7 +2,8 @@
 // The Node echo server of the contract in ARCHITECTURE.md (apps/echo/targets.json):
 //   node apps/echo/src/node.mjs --port <port> [--deflate]
 // It imports the built `@ws/node` (dist/): run `pnpm build` first.
-import { startEchoServer } from "@ws/node";
+import { WebSocketServer } from "@ws/node";
+import { startEchoServer } from "./echo.mjs";
 import { runEchoCli } from "./echo-cli.mjs";
 
-await runEchoCli("@ws/node", startEchoServer);
+await runEchoCli("@ws/node", (options) => startEchoServer(WebSocketServer, options));

@@ -12,7 +12,6 @@
  */
 import type { WebSocketUrl } from "@ws/codec";
 import {
-  ChunkQueue,
   type ConnectRequest,
   type DialConnection,
   type DialOptions,
@@ -24,9 +23,7 @@ import {
 } from "@ws/session";
 import { type BunTlsOptions, bun } from "./bun-api.ts";
 import { deflateEngine } from "./deflate.ts";
-import { type Pump, pumpHandlers } from "./socket-transport.ts";
-
-export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "@ws/session";
+import { handshakeConnection, type SocketTransport, socketHandlers } from "./socket-transport.ts";
 
 /** Options of the Bun client: the shared {@link WebSocketInit} and {@link DialOptions}, plus TLS. */
 export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session" | "clients">, DialOptions {
@@ -49,8 +46,6 @@ export interface ConnectOptions extends ClientOptions {
 
 /** Connects with `Bun.connect` and exposes the socket as a {@link DialConnection}. */
 async function openSocket(url: WebSocketUrl, options: ClientOptions): Promise<DialConnection> {
-  let pump: Pump | undefined;
-  const queue = new ChunkQueue((waiting) => (waiting ? pump?.resume() : pump?.pause()));
   const tls: BunTlsOptions | undefined = url.secure
     ? {
         ...options.tls,
@@ -59,13 +54,13 @@ async function openSocket(url: WebSocketUrl, options: ClientOptions): Promise<Di
         rejectUnauthorized: options.rejectUnauthorized ?? options.tls?.rejectUnauthorized ?? true,
       }
     : undefined;
-  const handlers = pumpHandlers((opened) => {
-    pump = opened;
-    opened.onBytes = (chunk) => queue.push(chunk);
-    opened.onGone = (error) => (error === undefined ? queue.end() : queue.error(error));
+  let connection: DialConnection | undefined;
+  // Made on the socket's first event, so no byte or error escapes it.
+  const handlers = socketHandlers((transport) => {
+    connection = handshakeConnection(transport, url.secure);
   });
-  const socket = handlers.pumpOf(
-    await bun().connect<Pump>({
+  handlers.transportOf(
+    await bun().connect<SocketTransport>({
       hostname: url.hostname,
       port: url.port,
       tls,
@@ -73,18 +68,7 @@ async function openSocket(url: WebSocketUrl, options: ClientOptions): Promise<Di
       socket: handlers,
     }),
   );
-  return {
-    write: (bytes) => {
-      socket.write([bytes]);
-    },
-    read: () => queue.read(),
-    destroy: () => socket.destroy(),
-    attach: (rest, sessionOptions) => {
-      const session = socket.attach([rest, ...queue.drain()], sessionOptions);
-      socket.resume();
-      return session;
-    },
-  };
+  return connection as DialConnection;
 }
 
 /**

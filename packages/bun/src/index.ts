@@ -8,38 +8,19 @@
  * @module
  */
 
-export { HandshakeError, RemoteProtocolError } from "@ws/codec";
-export {
-  CloseEvent,
-  type CloseInfo,
-  DEFAULT_SESSION_LIMITS,
-  type DeflateOptions,
-  HandshakeRejectedError,
-  type MessagePiece,
-  type PerMessageDeflateOption,
-  Session,
-  type SessionLimits,
-  WebSocketError,
-  WebSocketErrorEvent,
-} from "@ws/session";
+// The shared names (errors, events, limits, `Session`, verdict types), listed once.
+export * from "@ws/session/public";
 export type { BunTlsOptions } from "./bun-api.ts";
 export {
   type ClientOptions,
   type ConnectOptions,
   connect,
-  DEFAULT_HANDSHAKE_TIMEOUT,
-  DEFAULT_MAX_REDIRECTS,
   WebSocket,
 } from "./client.ts";
 export { setDeflateConcurrency } from "./deflate.ts";
-export { type EchoServer, startEchoServer } from "./echo.ts";
 export {
-  type AcceptVerdict,
-  type RejectVerdict,
   type UpgradeInfo,
-  type UpgradeVerdict,
   WebSocketServer,
   type WebSocketServerEvents,
   type WebSocketServerOptions,
 } from "./server.ts";
-export { Pump } from "./socket-transport.ts";

@@ -12,22 +12,12 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { buildRejectResponse, HandshakeError, HttpHeadParser, type HttpRequestHead } from "@ws/codec";
-import {
-  type AcceptVerdict,
-  DEFAULT_HANDSHAKE_TIMEOUT,
-  type RejectVerdict,
-  ServerCore,
-  type ServerCoreOptions,
-  type UpgradeInfo as SharedUpgradeInfo,
-  type UpgradeVerdict,
-} from "@ws/session";
+import type { HttpRequestHead } from "@ws/codec";
+import { ServerCore, type ServerCoreOptions, type UpgradeInfo as SharedUpgradeInfo } from "@ws/session";
 import { type BunListener, type BunTlsOptions, bun } from "./bun-api.ts";
 import { type ClientOptions, WebSocket } from "./client.ts";
 import { deflateEngine } from "./deflate.ts";
-import { type Pump, pumpHandlers } from "./socket-transport.ts";
-
-export type { AcceptVerdict, RejectVerdict, UpgradeVerdict };
+import { handshakeConnection, type SocketTransport, socketHandlers } from "./socket-transport.ts";
 
 /** The request head as parsed from the socket, and the request headers (lower-case names). */
 export type UpgradeInfo = SharedUpgradeInfo<HttpRequestHead, Readonly<Record<string, string>>>;
@@ -95,14 +85,18 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     }
     if (port === undefined) return;
     try {
-      this.#listener = bun().listen<Pump>({
+      this.#listener = bun().listen<SocketTransport>({
         hostname: host ?? "0.0.0.0",
         port,
         tls: options.tls,
         // Keep reading after our FIN (TCP half-close), as Node does: closing with unread bytes
         // would reset the connection and could drop our close frame.
         allowHalfOpen: true,
-        socket: pumpHandlers((pump) => this.#accept(pump)),
+        // The head read, handshake, limits and response are the shared accept path's.
+        socket: socketHandlers((transport) => {
+          const connection = handshakeConnection(transport, options.tls !== undefined);
+          void this.#core.accept(connection, this.#deliver, this.#onError);
+        }),
       });
     } catch (error) {
       queueMicrotask(() => this.emit("error", error instanceof Error ? error : new Error(String(error))));
@@ -119,54 +113,14 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return { address: listener.hostname, family, port: listener.port };
   }
 
-  /** Reads the request head, then runs the shared handshake (RFC 6455 §4.2). */
-  #accept(pump: Pump): void {
-    const core = this.#core;
-    const parser = new HttpHeadParser("request", core.settings.limits);
-    const early: Uint8Array[] = [];
-    let head: HttpRequestHead | undefined;
-    let gone = false;
-    const timer = setTimeout(() => pump.destroy(), DEFAULT_HANDSHAKE_TIMEOUT);
-    pump.onGone = () => {
-      gone = true;
-      clearTimeout(timer);
-    };
-    pump.onBytes = (chunk) => {
-      if (head !== undefined) return void early.push(chunk);
-      try {
-        head = parser.push(chunk);
-      } catch (error) {
-        clearTimeout(timer);
-        if (!(error instanceof HandshakeError)) throw error;
-        pump.write([new TextEncoder().encode(buildRejectResponse(error))]);
-        pump.end();
-        return;
-      }
-      if (head === undefined) return;
-      clearTimeout(timer);
-      early.push(parser.rest.slice());
-      pump.pause();
-      void this.#upgrade(pump, head, early, () => gone);
-    };
-  }
+  readonly #deliver = (ws: WebSocket, request: HttpRequestHead): void => {
+    this.emit("connection", ws, request);
+  };
 
-  async #upgrade(pump: Pump, head: HttpRequestHead, early: Uint8Array[], gone: () => boolean): Promise<void> {
-    const outcome = await this.#core.handshakeHead(
-      head,
-      this.options.tls !== undefined,
-      pump.socket.remoteAddress,
-      gone,
-      (error) => {
-        if (this.listenerCount("error") > 0) this.emit("error", error);
-      },
-    );
-    if (outcome === undefined || gone()) return pump.destroy();
-    pump.write([new TextEncoder().encode(outcome.response)]);
-    if (!outcome.accepted) return pump.end();
-    const session = pump.attach(early, outcome.session);
-    pump.resume();
-    this.#core.open(session, outcome.url, head, (ws, request) => this.emit("connection", ws, request));
-  }
+  /** A broken hook or listener must not bring the server down: reported to 'error' listeners, if any. */
+  readonly #onError = (error: Error): void => {
+    if (this.listenerCount("error") > 0) this.emit("error", error);
+  };
 
   /**
    * Graceful shutdown: stops listening, closes every socket with 1001 (Going Away, RFC 6455

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { DEFAULT_CLOSE_TIMEOUT, Session, type SessionOptions, type Transport } from "@ws/session";
+import { type AcceptConnection, ChunkQueue, Session, type SessionOptions, type Transport } from "@ws/session";
 import type { BunSocket, BunSocketHandler } from "./bun-api.ts";
 
 /**
@@ -29,8 +29,8 @@ const COALESCE = 64 * 1024;
  * Per-socket state (`socket.data`): the write queue and where received bytes go — to
  * `onBytes` during the opening handshake, then to the session.
  */
-export class Pump implements Transport {
-  readonly socket: BunSocket<Pump>;
+export class SocketTransport implements Transport {
+  readonly socket: BunSocket<SocketTransport>;
   /** Receives bytes until a session is attached (the opening handshake). */
   onBytes: ((chunk: Uint8Array) => void) | undefined;
   /** Called once when the socket ends or closes before a session is attached. */
@@ -42,12 +42,10 @@ export class Pump implements Transport {
   #endPending = false;
   /** `end()` was called: our FIN is sent or waits for the pending bytes. */
   #shut = false;
-  /** Without a session (a rejected handshake), how long a peer may keep the socket after our FIN. */
-  #linger: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #ended = false;
 
-  constructor(socket: BunSocket<Pump>) {
+  constructor(socket: BunSocket<SocketTransport>) {
     this.socket = socket;
   }
 
@@ -117,8 +115,9 @@ export class Pump implements Transport {
    * read yet: our close frame and the tail of an echo. `socket.shutdown()` (no argument) is
    * `shutdown(fd, SHUT_WR)`: the FIN goes out after the queued bytes and reading goes on, and
    * Bun closes the socket when the peer's FIN arrives (the `close` handler; the session's
-   * close timer terminates a peer that never sends one). Once the peer has ended, nothing is
-   * left to read, so `end()` (flush and close) is right.
+   * close timer terminates a peer that never sends one; after a rejected handshake, the shared
+   * accept path's linger does). Once the peer has ended, nothing is left to read, so `end()`
+   * (flush and close) is right.
    */
   #halfClose(): void {
     const socket = this.socket;
@@ -129,12 +128,9 @@ export class Pump implements Transport {
     // Bun corks writes made in a callback; send them before the FIN.
     socket.flush?.();
     socket.shutdown();
-    // A session terminates a peer that never closes (its close timeout); without one, we do.
-    if (this.#session === undefined) this.#linger = setTimeout(() => this.destroy(), DEFAULT_CLOSE_TIMEOUT);
   }
 
   destroy(): void {
-    clearTimeout(this.#linger);
     this.#closed = true;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -163,7 +159,7 @@ export class Pump implements Transport {
 
   data(chunk: Uint8Array): void {
     if (this.#session !== undefined) this.#session.onData(chunk);
-    else if (!this.#shut) this.onBytes?.(chunk);
+    else this.onBytes?.(chunk);
   }
 
   drain(): void {
@@ -187,7 +183,6 @@ export class Pump implements Transport {
 
   gone(error?: Error): void {
     this.#ended = true;
-    clearTimeout(this.#linger);
     const session = this.#session;
     if (session === undefined) {
       const onGone = this.onGone;
@@ -213,28 +208,66 @@ function concat(chunks: readonly Uint8Array[], start: number, end: number, out: 
 }
 
 /**
- * Socket handlers that route Bun's events to each socket's {@link Pump}, created (and passed
- * to `open`) on the first event: with TLS, Bun may resolve `connect()` before `open` runs.
+ * Socket handlers that route Bun's events to each socket's {@link SocketTransport}, created
+ * (and passed to `open`) on the first event: with TLS, Bun may resolve `connect()` before
+ * `open` runs.
  */
-export function pumpHandlers(open: (pump: Pump) => void): BunSocketHandler<Pump> & {
-  pumpOf(socket: BunSocket<Pump>): Pump;
+export function socketHandlers(
+  open: (transport: SocketTransport) => void,
+): BunSocketHandler<SocketTransport> & {
+  transportOf(socket: BunSocket<SocketTransport>): SocketTransport;
 } {
-  const pumpOf = (socket: BunSocket<Pump>): Pump => {
-    if (socket.data instanceof Pump) return socket.data;
-    socket.data = new Pump(socket);
+  const transportOf = (socket: BunSocket<SocketTransport>): SocketTransport => {
+    if (socket.data instanceof SocketTransport) return socket.data;
+    socket.data = new SocketTransport(socket);
     open(socket.data);
     return socket.data;
   };
   return {
-    pumpOf,
-    open: (socket) => void pumpOf(socket),
+    transportOf,
+    open: (socket) => void transportOf(socket),
     // Plain Uint8Array views of Bun's Buffers (no copy; each chunk is a fresh buffer, which the
     // codec may unmask in place), so messages are the same type on every runtime.
     data: (socket, chunk) =>
-      pumpOf(socket).data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)),
-    drain: (socket) => pumpOf(socket).drain(),
-    end: (socket) => pumpOf(socket).gone(),
-    close: (socket, error) => pumpOf(socket).gone(error ?? undefined),
-    error: (socket, error) => pumpOf(socket).gone(error),
+      transportOf(socket).data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)),
+    drain: (socket) => transportOf(socket).drain(),
+    end: (socket) => transportOf(socket).gone(),
+    close: (socket, error) => transportOf(socket).gone(error ?? undefined),
+    error: (socket, error) => transportOf(socket).gone(error),
+  };
+}
+
+/**
+ * The socket during the opening handshake, for `dial` (client) and `ServerCore.accept`
+ * (server): received bytes wait in a queue, and Bun reads only while someone waits for them,
+ * so the bytes after the head stay in order for the session.
+ */
+export function handshakeConnection(transport: SocketTransport, secure: boolean): AcceptConnection {
+  const queue = new ChunkQueue((waiting) => (waiting ? transport.resume() : transport.pause()));
+  let gone = false;
+  transport.onBytes = (chunk) => queue.push(chunk);
+  transport.onGone = (error) => {
+    gone = true;
+    if (error === undefined) queue.end();
+    else queue.error(error);
+  };
+  return {
+    secure,
+    remoteAddress: transport.socket.remoteAddress,
+    read: () => queue.read(),
+    write: (bytes) => {
+      transport.write([bytes]);
+    },
+    end: () => transport.end(),
+    destroy: () => {
+      gone = true;
+      transport.destroy();
+    },
+    gone: () => gone,
+    attach: (rest, options) => {
+      const session = transport.attach([rest, ...queue.drain()], options);
+      transport.resume();
+      return session;
+    },
   };
 }

@@ -10,13 +10,20 @@ import {
   type CloseEvent,
   connect,
   HandshakeRejectedError,
-  startEchoServer,
   WebSocket,
   WebSocketServer,
   type WebSocketServerOptions,
 } from "../src/index.ts";
-import { Pump } from "../src/socket-transport.ts";
-import { cleanupAfterEach, closePayload, nextEvent, rawClient, rawFrame, selfSigned } from "./helpers.ts";
+import { SocketTransport } from "../src/socket-transport.ts";
+import {
+  cleanupAfterEach,
+  closePayload,
+  nextEvent,
+  rawClient,
+  rawFrame,
+  selfSigned,
+  startEchoServer,
+} from "./helpers.ts";
 
 const defer = cleanupAfterEach();
 
@@ -203,7 +210,7 @@ describe("backpressure", () => {
     const taken: number[] = [];
     let allowance = 0;
     const socket = {
-      data: undefined as unknown as Pump,
+      data: undefined as unknown as SocketTransport,
       write(bytes: Uint8Array | string) {
         const data = bytes as Uint8Array;
         const n = Math.min(allowance, data.length);
@@ -217,7 +224,7 @@ describe("backpressure", () => {
       resume() {},
       remoteAddress: "127.0.0.1",
     };
-    const pump = new Pump(socket);
+    const transport = new SocketTransport(socket);
     // 300 chunks of 1–500 bytes (about 75 KiB: more than one group), each byte telling its place.
     const chunks: Uint8Array[] = [];
     let sent = 0;
@@ -228,20 +235,20 @@ describe("backpressure", () => {
       chunks.push(chunk);
     }
     allowance = 1000; // less than the first group: the rest of it is pending
-    expect(pump.write(chunks)).toBe(false);
-    expect(pump.bufferedAmount).toBe(sent - 1000);
+    expect(transport.write(chunks)).toBe(false);
+    expect(transport.bufferedAmount).toBe(sent - 1000);
     // Another socket's write meanwhile (its bytes all taken) reuses the shared buffer.
-    const other = new Pump({ ...socket, write: (bytes: Uint8Array | string) => bytes.length });
+    const other = new SocketTransport({ ...socket, write: (bytes: Uint8Array | string) => bytes.length });
     expect(other.write([new Uint8Array(3000).fill(0xee), new Uint8Array(3000).fill(0xdd)])).toBe(true);
     // More writes while bytes are pending queue behind them.
     const more = new Uint8Array(200).map((_, j) => (sent + j) % 251);
     sent += more.length;
-    pump.write([more.subarray(0, 100), more.subarray(100)]);
+    transport.write([more.subarray(0, 100), more.subarray(100)]);
     while (taken.length < sent) {
       allowance = 777;
-      pump.drain();
+      transport.drain();
     }
-    expect(pump.bufferedAmount).toBe(0);
+    expect(transport.bufferedAmount).toBe(0);
     expect(taken.every((byte, i) => byte === i % 251)).toBe(true);
   });
 

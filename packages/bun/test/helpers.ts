@@ -4,8 +4,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
+import { type EchoServer, startEchoServer as startEcho } from "../../../apps/echo/src/echo.mjs";
 import { parseFrames, type RawFrame } from "../../../tools/test-support/raw-frames.ts";
+import { WebSocketServer, type WebSocketServerOptions } from "../src/index.ts";
 
 export { parseFrames, type RawFrame, rawFrame } from "../../../tools/test-support/raw-frames.ts";
 
@@ -160,4 +161,11 @@ export function cleanupAfterEach(): <T>(value: T, close: (value: T) => unknown) 
     cleanups.push(() => close(value));
     return value;
   };
+}
+
+/** The echo contract's server (apps/echo/src/echo.mjs) on this adapter's `WebSocketServer`. */
+export function startEchoServer(
+  options: Partial<WebSocketServerOptions> = {},
+): Promise<EchoServer<WebSocketServer>> {
+  return startEcho(WebSocketServer, options);
 }

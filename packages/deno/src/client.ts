@@ -23,9 +23,7 @@ import {
   type WebSocketInit,
 } from "@ws/session";
 import { deflateEngine } from "./deflate.ts";
-import { attachConn, ChunkReader, writeAll } from "./socket-transport.ts";
-
-export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "@ws/session";
+import { handshakeConnection } from "./socket-transport.ts";
 
 /** Extra `Deno.connectTls` options (client certificate). */
 export interface ClientTlsOptions {
@@ -67,19 +65,7 @@ async function openConn(url: WebSocketUrl, options: ClientOptions): Promise<Dial
           : { cert: options.tls.cert, key: options.tls.key }),
       })
     : await Deno.connect({ hostname: url.hostname, port: url.port });
-  const reader = new ChunkReader(conn);
-  return {
-    write: (bytes) => writeAll(conn, bytes),
-    read: () => reader.read(),
-    destroy: () => {
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
-    },
-    attach: (rest, sessionOptions) => attachConn(conn, [rest], sessionOptions, reader),
-  };
+  return handshakeConnection(conn, url.secure);
 }
 
 /** Throws for the options Deno cannot honour. */

@@ -13,21 +13,11 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { buildRejectResponse, HandshakeError, HttpHeadParser, type HttpRequestHead } from "@ws/codec";
-import {
-  type AcceptVerdict,
-  DEFAULT_HANDSHAKE_TIMEOUT,
-  type RejectVerdict,
-  ServerCore,
-  type ServerCoreOptions,
-  type UpgradeInfo as SharedUpgradeInfo,
-  type UpgradeVerdict,
-} from "@ws/session";
+import type { HttpRequestHead } from "@ws/codec";
+import { ServerCore, type ServerCoreOptions, type UpgradeInfo as SharedUpgradeInfo } from "@ws/session";
 import { type ClientOptions, WebSocket } from "./client.ts";
 import { deflateEngine } from "./deflate.ts";
-import { attachConn, ChunkReader, writeAll } from "./socket-transport.ts";
-
-export type { AcceptVerdict, RejectVerdict, UpgradeVerdict };
+import { handshakeConnection } from "./socket-transport.ts";
 
 /** The request head as parsed from the socket, and the request headers (lower-case names). */
 export type UpgradeInfo = SharedUpgradeInfo<HttpRequestHead, Readonly<Record<string, string>>>;
@@ -60,8 +50,6 @@ export interface WebSocketServerEvents {
   close: [];
 }
 
-const encoder = new TextEncoder();
-
 /**
  * A WebSocket server on `Deno.listen` (ws-style API on the shared WHATWG `WebSocket` objects).
  *
@@ -81,7 +69,6 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly options: WebSocketServerOptions;
   readonly #core: ServerCore<HttpRequestHead, WebSocket, Readonly<Record<string, string>>>;
   #listener: Deno.Listener | undefined;
-  readonly #pending = new Set<Deno.Conn>();
 
   constructor(options: WebSocketServerOptions = {}) {
     super();
@@ -125,6 +112,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   }
 
   async #acceptLoop(listener: Deno.Listener): Promise<void> {
+    const secure = this.options.tls !== undefined;
     for (;;) {
       let conn: Deno.Conn;
       try {
@@ -132,60 +120,19 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       } catch {
         return; // The listener was closed.
       }
-      void this.#accept(conn);
+      // The head read, handshake, limits and response are the shared accept path's.
+      void this.#core.accept(handshakeConnection(conn, secure), this.#deliver, this.#onError);
     }
   }
 
-  /** Reads the request head, then runs the shared handshake (RFC 6455 §4.2). */
-  async #accept(conn: Deno.Conn): Promise<void> {
-    this.#pending.add(conn);
-    let gone = false;
-    const drop = (): void => {
-      gone = true;
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
-    };
-    const timer = setTimeout(drop, DEFAULT_HANDSHAKE_TIMEOUT);
-    try {
-      const reader = new ChunkReader(conn);
-      const parser = new HttpHeadParser("request", this.#core.settings.limits);
-      let head: HttpRequestHead | undefined;
-      try {
-        while (head === undefined) {
-          const chunk = await reader.read();
-          if (chunk === null) return drop();
-          head = parser.push(chunk);
-        }
-      } catch (error) {
-        if (!(error instanceof HandshakeError)) return drop();
-        await writeAll(conn, encoder.encode(buildRejectResponse(error)));
-        return drop();
-      }
-      clearTimeout(timer);
-      const outcome = await this.#core.handshakeHead(
-        head,
-        this.options.tls !== undefined,
-        (conn.remoteAddr as Deno.NetAddr).hostname,
-        () => gone,
-        (error) => {
-          if (this.listenerCount("error") > 0) this.emit("error", error);
-        },
-      );
-      if (outcome === undefined || gone) return drop();
-      await writeAll(conn, encoder.encode(outcome.response));
-      if (!outcome.accepted) return drop();
-      const session = attachConn(conn, [parser.rest], outcome.session, reader);
-      this.#core.open(session, outcome.url, head, (ws, request) => this.emit("connection", ws, request));
-    } catch {
-      drop();
-    } finally {
-      clearTimeout(timer);
-      this.#pending.delete(conn);
-    }
-  }
+  readonly #deliver = (ws: WebSocket, request: HttpRequestHead): void => {
+    this.emit("connection", ws, request);
+  };
+
+  /** A broken hook or listener must not bring the server down: reported to 'error' listeners, if any. */
+  readonly #onError = (error: Error): void => {
+    if (this.listenerCount("error") > 0) this.emit("error", error);
+  };
 
   /**
    * Graceful shutdown: stops listening, closes every socket with 1001 (Going Away, RFC 6455
@@ -199,13 +146,6 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       // Already closed.
     }
     this.#listener = undefined;
-    for (const conn of this.#pending) {
-      try {
-        conn.close();
-      } catch {
-        // Already closed.
-      }
-    }
     await this.#core.close(timeout);
     this.emit("close");
   }

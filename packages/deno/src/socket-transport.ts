@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { Session, type SessionOptions, type Transport } from "@ws/session";
+import { type AcceptConnection, Session, type SessionOptions, type Transport } from "@ws/session";
 
 /**
  * Read buffers are sized per connection, between these bounds: a pending `read()` pins its
@@ -37,7 +37,7 @@ const COALESCE = 256 * 1024;
  * `read()`) instead of a chain of async functions, each with its generator, registers and
  * await closures.
  */
-export class ChunkReader {
+class ChunkReader {
   readonly #conn: Deno.Conn;
   #size = MIN_READ_SIZE;
   #buffer = new Uint8Array(MIN_READ_SIZE);
@@ -77,7 +77,7 @@ export class ChunkReader {
 }
 
 /** Writes all of `bytes` (`conn.write` may take part of them). */
-export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let offset = 0; offset < bytes.length; ) offset += await conn.write(bytes.subarray(offset));
 }
 
@@ -87,10 +87,10 @@ export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void
  * with two callbacks made once per connection, not an async loop: while the peer is silent,
  * the pending read holds one promise reaction.
  */
-class ConnTransport implements Transport {
+class SocketTransport implements Transport {
   readonly #conn: Deno.Conn;
-  /** Reads with the reader's buffer; a function given to `attachConn` is called instead. */
-  readonly #reader: ChunkReader | (() => Promise<Uint8Array | null>);
+  /** The read buffer (the handshake's, continued). */
+  readonly #reader: ChunkReader;
   #session: Session | undefined;
   /** Frames not written yet, and their size. */
   #queue: Uint8Array[] = [];
@@ -105,7 +105,7 @@ class ConnTransport implements Transport {
   /** No more reads: the peer ended, reading failed, or the conn was closed. */
   #readDone = false;
 
-  constructor(conn: Deno.Conn, reader: ChunkReader | (() => Promise<Uint8Array | null>)) {
+  constructor(conn: Deno.Conn, reader: ChunkReader) {
     this.#conn = conn;
     this.#reader = reader;
   }
@@ -199,21 +199,18 @@ class ConnTransport implements Transport {
     }
     if (this.#paused) return;
     this.#reading = true;
-    const reader = this.#reader;
-    if (reader instanceof ChunkReader) this.#conn.read(reader.space()).then(this.#onRead, this.#onReadError);
-    else reader().then(this.#onRead, this.#onReadError);
+    this.#conn.read(this.#reader.space()).then(this.#onRead, this.#onReadError);
   }
 
-  /** A read settled: the number of bytes read into the reader's space, a chunk, or EOF. */
-  readonly #onRead = (result: number | Uint8Array | null): void => {
+  /** A read settled: the number of bytes read into the reader's space, or EOF. */
+  readonly #onRead = (result: number | null): void => {
     this.#reading = false;
     if (result === null) {
       this.#endReading();
       return;
     }
     try {
-      const chunk = typeof result === "number" ? (this.#reader as ChunkReader).take(result) : result;
-      (this.#session as Session).onData(chunk);
+      (this.#session as Session).onData(this.#reader.take(result));
     } catch (error) {
       this.#onReadError(error);
       return;
@@ -248,18 +245,46 @@ class ConnTransport implements Transport {
 }
 
 /**
- * Wraps `conn` (after the opening handshake) in a {@link Session}. `early` holds bytes that
- * arrived after the handshake head; `read` continues the same stream (the handshake's
- * {@link ChunkReader}, or a function returning the next chunk, `null` at EOF).
+ * `conn` during the opening handshake, for `dial` (client) and `ServerCore.accept` (server):
+ * reads with one {@link ChunkReader}, which the session then goes on reading with.
  */
-export function attachConn(
+export function handshakeConnection(conn: Deno.Conn, secure: boolean): AcceptConnection {
+  const reader = new ChunkReader(conn);
+  let closed = false;
+  return {
+    secure,
+    remoteAddress: (conn.remoteAddr as Deno.NetAddr).hostname,
+    read: () => reader.read(),
+    write: (bytes) => writeAll(conn, bytes),
+    end: () => {
+      conn.closeWrite().catch(() => {});
+    },
+    destroy: () => {
+      if (closed) return;
+      closed = true;
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    },
+    gone: () => closed,
+    attach: (rest, options) => attachConn(conn, [rest], options, reader),
+  };
+}
+
+/**
+ * Wraps `conn` (after the opening handshake) in a {@link Session}. `early` holds bytes that
+ * arrived after the handshake head; `read` continues the same stream.
+ */
+function attachConn(
   conn: Deno.Conn,
   early: readonly Uint8Array[],
   options: SessionOptions,
-  read: ChunkReader | (() => Promise<Uint8Array | null>) = new ChunkReader(conn),
+  read: ChunkReader,
 ): Session {
   (conn as Partial<Deno.TcpConn>).setNoDelay?.(true);
-  const transport = new ConnTransport(conn, read);
+  const transport = new SocketTransport(conn, read);
   const session = new Session(transport, options);
   for (const chunk of early) if (chunk.length > 0) session.onData(chunk);
   transport.start(session);

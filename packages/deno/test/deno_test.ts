@@ -8,12 +8,11 @@ import {
   type CloseEvent,
   connect,
   HandshakeRejectedError,
-  startEchoServer,
   WebSocket,
   WebSocketServer,
   type WebSocketServerOptions,
 } from "../src/mod.ts";
-import { big, nextEvent, rawClient, rawFrame, selfSigned, test } from "./helpers.ts";
+import { big, nextEvent, rawClient, rawFrame, selfSigned, startEchoServer, test } from "./helpers.ts";
 
 async function server(
   defer: <T>(value: T, close: (value: T) => unknown) => T,

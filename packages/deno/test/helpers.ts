@@ -1,7 +1,9 @@
 /** Helpers of the @ws/deno tests: raw TCP peers on Deno.connect, frames, certificates. */
 
+import { type EchoServer, startEchoServer as startEcho } from "../../../apps/echo/src/echo.mjs";
 import type { Defer } from "../../../tools/test-support/frame-tap.ts";
 import { parseFrames, type RawFrame } from "../../../tools/test-support/raw-frames.ts";
+import { WebSocketServer, type WebSocketServerOptions } from "../src/mod.ts";
 
 export type { Defer } from "../../../tools/test-support/frame-tap.ts";
 export { parseFrames, type RawFrame, rawFrame } from "../../../tools/test-support/raw-frames.ts";
@@ -140,4 +142,11 @@ export function test(name: string, fn: (defer: Defer) => Promise<void>): void {
       while (cleanups.length > 0) await (cleanups.pop() as () => unknown)();
     }
   });
+}
+
+/** The echo contract's server (apps/echo/src/echo.mjs) on this adapter's `WebSocketServer`. */
+export function startEchoServer(
+  options: Partial<WebSocketServerOptions> = {},
+): Promise<EchoServer<WebSocketServer>> {
+  return startEcho(WebSocketServer, options);
 }

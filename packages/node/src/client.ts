@@ -17,7 +17,6 @@ import { isIP, connect as netConnect, type Socket } from "node:net";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import type { WebSocketUrl } from "@ws/codec";
 import {
-  ChunkQueue,
   type ConnectRequest,
   type DialConnection,
   type DialOptions,
@@ -30,9 +29,7 @@ import {
   type WebSocketInit,
 } from "@ws/session";
 import { deflateEngine } from "./deflate.ts";
-import { attachSocket } from "./socket-transport.ts";
-
-export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "@ws/session";
+import { handshakeConnection } from "./socket-transport.ts";
 
 /** Options of the Node client: the shared {@link WebSocketInit} and {@link DialOptions}, plus Node's network options. */
 export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session" | "clients">, DialOptions {
@@ -85,45 +82,6 @@ function whenConnected(
   });
 }
 
-/**
- * A connected Node socket as a {@link DialConnection}: reads one chunk at a time (the socket
- * is paused between reads, so the bytes after the handshake stay in order for the session).
- */
-function dialConnection(socket: Socket): DialConnection & { detach(): void } {
-  const queue = new ChunkQueue((waiting) => (waiting ? socket.resume() : socket.pause()));
-  const onData = (chunk: Buffer): void => {
-    socket.pause();
-    queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-  };
-  const onEnd = (): void => queue.end();
-  const onError = (error: Error): void => queue.error(error);
-  socket.pause();
-  socket.on("data", onData);
-  socket.on("end", onEnd);
-  socket.on("close", onEnd);
-  socket.on("error", onError);
-  const detach = (): void => {
-    socket.off("data", onData);
-    socket.off("end", onEnd);
-    socket.off("close", onEnd);
-    socket.off("error", onError);
-  };
-  return {
-    detach,
-    write: (bytes) => {
-      socket.write(bytes);
-    },
-    read: () => queue.read(),
-    destroy: () => {
-      socket.destroy();
-    },
-    attach: (rest, options) => {
-      detach();
-      return attachSocket(socket, rest, options);
-    },
-  };
-}
-
 /** Opens a TCP (and TLS for `wss:`) connection to `url`, through `proxy` when given. */
 async function openSocket(
   url: WebSocketUrl,
@@ -146,7 +104,7 @@ async function openSocket(
       request += `Proxy-Authorization: Basic ${Buffer.from(credentials).toString("base64")}\r\n`;
     }
     tunnel.write(`${request}\r\n`);
-    const reader = dialConnection(tunnel);
+    const reader = handshakeConnection(tunnel);
     const onAbort = (): void => reader.destroy();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
@@ -167,7 +125,7 @@ async function openSocket(
   } else {
     socket = netConnect({ host: url.hostname, port: url.port });
     await whenConnected(socket, "connect", signal);
-    if (!url.secure) return dialConnection(socket);
+    if (!url.secure) return handshakeConnection(socket);
   }
   const secure = tlsConnect({
     ...options.tls,
@@ -177,7 +135,7 @@ async function openSocket(
     rejectUnauthorized: options.rejectUnauthorized ?? options.tls?.rejectUnauthorized ?? true,
     ALPNProtocols: ["http/1.1"],
   } as ConnectionOptions);
-  return dialConnection(await whenConnected(secure, "secureConnect", signal));
+  return handshakeConnection(await whenConnected(secure, "secureConnect", signal));
 }
 
 /** The Node connector: the shared {@link dial} over `net` / `tls` sockets. */

@@ -13,24 +13,29 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { createServer, type Server as HttpServer, type IncomingMessage } from "node:http";
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { buildRejectResponse } from "@ws/codec";
 import {
-  type AcceptVerdict,
-  type RejectVerdict,
+  type Admission,
+  NO_ENDPOINT,
+  refuse,
+  rejection,
   ServerCore,
   type ServerCoreOptions,
   type UpgradeInfo as SharedUpgradeInfo,
-  type UpgradeVerdict,
+  TOO_MANY_HANDSHAKES,
+  UPGRADE_REQUIRED,
 } from "@ws/session";
 import { type ClientOptions, WebSocket } from "./client.ts";
 import { deflateEngine } from "./deflate.ts";
-import { attachSocket } from "./socket-transport.ts";
-
-export type { AcceptVerdict, RejectVerdict, UpgradeVerdict };
+import { handshakeConnection } from "./socket-transport.ts";
 
 /** What the `verify` hook learns about an upgrade request (`request` is Node's `IncomingMessage`). */
 export type UpgradeInfo = SharedUpgradeInfo<IncomingMessage, IncomingMessage["headers"]>;
@@ -55,6 +60,13 @@ export interface WebSocketServerEvents {
   close: [];
 }
 
+/** The server this one creates answers plain HTTP requests 426 Upgrade Required, then closes. */
+function answerPlainRequest(_request: IncomingMessage, response: ServerResponse): void {
+  const answer = rejection(UPGRADE_REQUIRED);
+  response.writeHead(answer.status, answer.statusText, answer.headers.flat());
+  response.end(answer.body);
+}
+
 /** One `'upgrade'` listener per HTTP server, dispatching to the WebSocket servers by path. */
 const routes = new WeakMap<HttpServer | HttpsServer, Set<WebSocketServer>>();
 type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -75,9 +87,8 @@ function attachRoute(server: HttpServer | HttpsServer, wss: WebSocketServer): vo
       }
       // No WebSocket server wants this path: leave it to other 'upgrade' listeners, or
       // reject it when there are none (ws semantics).
-      if (server.listenerCount("upgrade") === 1) {
-        socket.end(buildRejectResponse({ status: 400, body: "No WebSocket endpoint at this path" }));
-      }
+      if (server.listenerCount("upgrade") === 1)
+        void refuse(handshakeConnection(socket as Socket), NO_ENDPOINT);
     };
     server.on("upgrade", listener);
     routeListeners.set(server, listener);
@@ -117,6 +128,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly #core: ServerCore<IncomingMessage, WebSocket, IncomingMessage["headers"]>;
   readonly #httpServer: HttpServer | HttpsServer | undefined;
   readonly #ownServer: boolean;
+  /** Handshakes in progress on the server this one created, by socket. */
+  readonly #admissions = new WeakMap<Duplex, Admission>();
 
   constructor(options: WebSocketServerOptions = {}) {
     super();
@@ -137,15 +150,9 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       );
     }
     if (port !== undefined) {
-      const own = createServer((_request, response) => {
-        const body = "Upgrade Required";
-        response.writeHead(426, {
-          "Content-Type": "text/plain",
-          "Content-Length": body.length,
-          Upgrade: "websocket",
-        });
-        response.end(body);
-      });
+      const own = createServer(answerPlainRequest);
+      // The handshake clock starts when the connection opens, so it bounds the head read too.
+      own.on("connection", this.#admit);
       this.#httpServer = own;
       this.#ownServer = true;
       own.on("listening", () => this.emit("listening"));
@@ -170,7 +177,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
 
   /**
    * Runs the opening handshake on an upgrade request (RFC 6455 §4.2) and calls `callback` with
-   * the open socket (else emits `'connection'`). Rejections are answered and the socket closed.
+   * the open socket (else emits `'connection'`). Rejections are answered and the socket closed
+   * (after the client closes, or 2 s).
    */
   handleUpgrade(
     request: IncomingMessage,
@@ -178,48 +186,47 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     head: Buffer,
     callback?: (socket: WebSocket, request: IncomingMessage) => void,
   ): void {
-    void this.#upgrade(request, socket as Socket, head, callback);
-  }
-
-  async #upgrade(
-    request: IncomingMessage,
-    socket: Socket,
-    head: Buffer,
-    callback: ((socket: WebSocket, request: IncomingMessage) => void) | undefined,
-  ): Promise<void> {
-    const onError = (): void => {
-      socket.destroy();
-    };
-    socket.on("error", onError);
-    const outcome = await this.#core.handshake(
+    const admission = this.#admissions.get(socket);
+    this.#admissions.delete(socket);
+    const connection = handshakeConnection(socket as Socket);
+    // The limits, checks, `verify`, response and attach are the shared accept path's.
+    void this.#core.acceptRequest(
       {
         request,
         method: request.method ?? "",
         httpVersion: request.httpVersion,
         target: request.url ?? "/",
         headers: request.headers,
-        secure: (socket as { encrypted?: boolean }).encrypted === true,
-        remoteAddress: socket.remoteAddress,
+        secure: connection.secure,
+        remoteAddress: connection.remoteAddress,
       },
-      () => socket.destroyed,
-      // A broken hook must not bring the whole server down: report it to 'error' listeners, if any.
-      (error) => {
-        if (this.listenerCount("error") > 0) this.emit("error", error);
-      },
+      connection,
+      head,
+      callback ?? this.#deliver,
+      this.#onError,
+      admission,
     );
-    if (outcome === undefined || socket.destroyed) return;
-    if (!outcome.accepted) {
-      socket.end(outcome.response);
+  }
+
+  readonly #deliver = (ws: WebSocket, request: IncomingMessage): void => {
+    this.emit("connection", ws, request);
+  };
+
+  /** A broken hook or listener must not bring the server down: reported to 'error' listeners, if any. */
+  readonly #onError = (error: Error): void => {
+    if (this.listenerCount("error") > 0) this.emit("error", error);
+  };
+
+  /** A connection to the server this one created: its handshake clock starts now. */
+  readonly #admit = (socket: Socket): void => {
+    const admission = this.#core.admit(() => socket.destroy());
+    if (admission === undefined) {
+      void refuse(handshakeConnection(socket), TOO_MANY_HANDSHAKES);
       return;
     }
-    socket.write(outcome.response);
-    socket.off("error", onError);
-    const session = attachSocket(socket, head, outcome.session);
-    this.#core.open(session, outcome.url, request, (ws, req) => {
-      if (callback !== undefined) callback(ws, req);
-      else this.emit("connection", ws, req);
-    });
-  }
+    this.#admissions.set(socket, admission);
+    socket.once("close", () => admission.done());
+  };
 
   /**
    * Graceful shutdown: stops accepting, closes every socket with 1001 (Going Away, RFC 6455

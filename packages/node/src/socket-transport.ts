@@ -13,7 +13,7 @@
  * @module
  */
 import type { Socket } from "node:net";
-import { Session, type SessionOptions, type Transport } from "@ws/session";
+import { type AcceptConnection, ChunkQueue, Session, type SessionOptions, type Transport } from "@ws/session";
 
 /** Frames totalling at most this many bytes are copied into one buffer and written at once. */
 const COALESCE = 64 * 1024;
@@ -82,10 +82,57 @@ class SocketTransport implements Transport {
 }
 
 /**
+ * A Node socket during the opening handshake, for `dial` (client) and the shared accept path
+ * (server): reads one chunk at a time (the socket is paused between reads, so the bytes after
+ * the handshake stay in order for the session). `detach()` gives the socket back (a proxy
+ * tunnel before TLS).
+ */
+export function handshakeConnection(socket: Socket): AcceptConnection & { detach(): void } {
+  const queue = new ChunkQueue((waiting) => (waiting ? socket.resume() : socket.pause()));
+  const onData = (chunk: Buffer): void => {
+    socket.pause();
+    queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+  };
+  const onEnd = (): void => queue.end();
+  const onError = (error: Error): void => queue.error(error);
+  socket.pause();
+  socket.on("data", onData);
+  socket.on("end", onEnd);
+  socket.on("close", onEnd);
+  socket.on("error", onError);
+  const detach = (): void => {
+    socket.off("data", onData);
+    socket.off("end", onEnd);
+    socket.off("close", onEnd);
+    socket.off("error", onError);
+  };
+  return {
+    detach,
+    secure: (socket as { encrypted?: boolean }).encrypted === true,
+    remoteAddress: socket.remoteAddress,
+    write: (bytes) => {
+      socket.write(bytes);
+    },
+    read: () => queue.read(),
+    end: () => {
+      socket.end();
+    },
+    destroy: () => {
+      socket.destroy();
+    },
+    gone: () => socket.destroyed,
+    attach: (rest, options) => {
+      detach();
+      return attachSocket(socket, rest, options);
+    },
+  };
+}
+
+/**
  * Wraps `socket` (after the opening handshake) in a {@link Session}. `head` holds bytes that
  * arrived right after the handshake; they are decoded once the session is started.
  */
-export function attachSocket(socket: Socket, head: Uint8Array, options: SessionOptions): Session {
+function attachSocket(socket: Socket, head: Uint8Array, options: SessionOptions): Session {
   // Frames are written whole (header and payload corked together); Nagle would only delay them.
   socket.setNoDelay(true);
   // The HTTP server's idle timeout no longer applies: the session has its own timers.

@@ -16,12 +16,11 @@ import {
   type CloseEvent,
   connect,
   HandshakeRejectedError,
-  startEchoServer,
   WebSocket,
   WebSocketError,
   WebSocketServer,
 } from "../src/index.ts";
-import { cleanup, defer, httpServer, nextEvent } from "./helpers.ts";
+import { cleanup, defer, httpServer, nextEvent, startEchoServer } from "./helpers.ts";
 
 afterEach(cleanup);
 

@@ -15,11 +15,10 @@ import {
   connect,
   type DeflateOptions,
   setDeflateConcurrency,
-  startEchoServer,
   type WebSocket,
   WebSocketServer,
 } from "../src/index.ts";
-import { cleanup, closePayload, defer, nextEvent, rawClient, rawFrame } from "./helpers.ts";
+import { cleanup, closePayload, defer, nextEvent, rawClient, rawFrame, startEchoServer } from "./helpers.ts";
 
 afterEach(cleanup);
 

@@ -9,6 +9,8 @@ import {
 } from "node:net";
 import { computeAcceptKey } from "@ws/codec";
 import { WebSocketServer as WsServer } from "ws";
+import { type EchoServer, startEchoServer as startEcho } from "../../../apps/echo/src/echo.mjs";
+import { WebSocketServer, type WebSocketServerOptions } from "../src/index.ts";
 
 const cleanups: (() => unknown)[] = [];
 
@@ -222,4 +224,11 @@ export async function rawServer(
   defer(server, (s) => new Promise((resolve) => s.close(resolve)));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** The echo contract's server (apps/echo/src/echo.mjs) on this adapter's `WebSocketServer`. */
+export function startEchoServer(
+  options: Partial<WebSocketServerOptions> = {},
+): Promise<EchoServer<WebSocketServer>> {
+  return startEcho(WebSocketServer, options);
 }

@@ -1,8 +1,8 @@
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket as WsClient } from "ws";
-import { type CloseEvent, connect, startEchoServer, WebSocket, WebSocketServer } from "../src/index.ts";
-import { cleanup, defer, nextEvent, wsEchoServer } from "./helpers.ts";
+import { type CloseEvent, connect, WebSocket, WebSocketServer } from "../src/index.ts";
+import { cleanup, defer, nextEvent, startEchoServer, wsEchoServer } from "./helpers.ts";
 
 afterEach(cleanup);
 

@@ -3,8 +3,8 @@
 // byte, and it counts the bytes it tunnels, so a test knows the tunnel carried the connection.
 import { type AddressInfo, createServer, connect as netConnect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { connect, startEchoServer, WebSocketError } from "../src/index.ts";
-import { cleanup, defer, nextEvent } from "./helpers.ts";
+import { connect, WebSocketError } from "../src/index.ts";
+import { cleanup, defer, nextEvent, startEchoServer } from "./helpers.ts";
 
 afterEach(cleanup);
 

@@ -8,8 +8,9 @@
  *   `{ readable, writable }` streams);
  * - {@link WebSocket}: the WHATWG `WebSocket` class over a session, with {@link CloseEvent};
  * - limits with the same defaults everywhere ({@link DEFAULT_SESSION_LIMITS});
- * - {@link ServerCore}: the runtime-neutral server logic (handshake checks, `verify`,
- *   subprotocols, path matching, client tracking, graceful shutdown);
+ * - {@link ServerCore}: the runtime-neutral server logic (the accept path of `accept.ts`:
+ *   head read, handshake timeout and limits, checks, `verify`, subprotocols, the response as
+ *   data, rejections; path matching, client tracking, graceful shutdown);
  * - {@link dial}: the runtime-neutral client handshake (request, response head, checks,
  *   redirects, timeout, abort) over an adapter's {@link Opener};
  * - the `perMessageDeflate` option (RFC 7692) on an engine the adapter injects
@@ -21,6 +22,14 @@
  * @module
  */
 
+export {
+  type AcceptConnection,
+  Admission,
+  type Deliver,
+  REJECTION_LINGER,
+  refuse,
+  TOO_MANY_HANDSHAKES,
+} from "./accept.ts";
 export {
   type DeflateEngineSource,
   type DeflateOptions,
@@ -40,13 +49,6 @@ export {
   readResponseHead,
   splitClientArguments,
 } from "./dial.ts";
-export {
-  ECHO_SERVER_OPTIONS,
-  type EchoCapableServer,
-  type EchoServer,
-  serveEcho,
-  startEcho,
-} from "./echo.ts";
 export { HandshakeRejectedError, type HeaderPair, type SessionErrorCode, WebSocketError } from "./errors.ts";
 export { CloseEvent, type CloseEventInit, WebSocketErrorEvent } from "./events.ts";
 export { Inbox } from "./inbox.ts";
@@ -54,14 +56,21 @@ export { DEFAULT_SESSION_LIMITS, resolveSessionLimits, type SessionLimits } from
 export { type MemoryPeer, MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
 export {
   type AcceptVerdict,
+  DEFAULT_MAX_PENDING_HANDSHAKES,
+  DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
+  HandshakeAccepted,
   type HandshakeOutcome,
+  HandshakeRejected,
   type HandshakeRequest,
   headerRecord,
   type IncomingHeaders,
   matchesPath,
+  NO_ENDPOINT,
   type RejectVerdict,
+  rejection,
   ServerCore,
   type ServerCoreOptions,
+  UPGRADE_REQUIRED,
   type UpgradeInfo,
   type UpgradeVerdict,
 } from "./server-core.ts";

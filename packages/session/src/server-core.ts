@@ -1,26 +1,40 @@
 /**
  * The runtime-neutral part of a WebSocket server, shared by `@ws/node`, `@ws/deno` and
  * `@ws/bun`: checking the opening handshake (RFC 6455 §4.2) with `@ws/codec`, the `verify`
- * hook, subprotocol selection, the 101 or rejection response, path matching, client tracking
- * and graceful shutdown (close 1001 for all, wait with a deadline, then terminate).
+ * hook, subprotocol selection, the 101 or rejection response as data, the server's limits on
+ * handshakes and connections, path matching, client tracking and graceful shutdown (close 1001
+ * for all, wait with a deadline, then terminate).
  *
- * An adapter turns its runtime's request into a {@link HandshakeRequest}, calls
- * {@link ServerCore.handshake}, writes the response it gets, and for an accepted upgrade wraps
- * the socket in a `Session` and hands it to {@link ServerCore.open}.
+ * An adapter hands each new connection to {@link ServerCore.accept} (a raw byte stream: Deno,
+ * Bun) or {@link ServerCore.acceptRequest} (a request its HTTP server already parsed: Node,
+ * an HTTP/2 stream); `accept.ts` runs the rest. {@link ServerCore.handshake} alone is the
+ * decision, for adapters that answer in their own way.
  *
  * @module
  */
 import {
   type AcceptedUpgrade,
+  acceptResponseHeaders,
   buildAcceptResponse,
   buildRejectResponse,
+  type CheckUpgradeRequestOptions,
   checkUpgradeRequest,
   type ExtensionFactory,
   HandshakeError,
   type HeadersInput,
   type HttpRequestHead,
   type ProtocolSelector,
+  rejectResponseParts,
+  type UpgradeRequest,
 } from "@ws/codec";
+import {
+  type AcceptConnection,
+  type Admission,
+  acceptConnection,
+  acceptRequest,
+  admit,
+  type Deliver,
+} from "./accept.ts";
 import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
 import type { Session, SessionOptions } from "./session.ts";
 import { DEFAULT_CLOSE_TIMEOUT } from "./session.ts";
@@ -88,7 +102,30 @@ export interface ServerCoreOptions<Info = UpgradeInfo> extends SessionSettings {
    * memory). What a message inflates to counts against `limits.maxMessageSize` (1009 beyond).
    */
   readonly perMessageDeflate?: PerMessageDeflateOption | undefined;
+  /**
+   * Milliseconds a new connection has to complete its opening handshake (request head read,
+   * `verify` run, 101 written); it is closed when the time is up. 0 for none. Default 10000.
+   * On Node this covers the head read only on a server the `WebSocketServer` creates (`port`);
+   * an attached `node:http` server reads heads under its own `headersTimeout`.
+   */
+  readonly handshakeTimeout?: number | undefined;
+  /**
+   * Most handshakes in progress at once; a connection beyond it is answered 503 (Service
+   * Unavailable) and closed without its head being read. Default 1024.
+   */
+  readonly maxPendingHandshakes?: number | undefined;
+  /**
+   * Most open WebSocket connections; an upgrade beyond it is answered 503 (Service Unavailable).
+   * Default: no limit (the process's file descriptor limit is the bound).
+   */
+  readonly maxConnections?: number | undefined;
 }
+
+/** Default server-side handshake timeout in milliseconds ({@link ServerCoreOptions.handshakeTimeout}). */
+export const DEFAULT_SERVER_HANDSHAKE_TIMEOUT = 10_000;
+
+/** Default cap on handshakes in progress ({@link ServerCoreOptions.maxPendingHandshakes}). */
+export const DEFAULT_MAX_PENDING_HANDSHAKES = 1024;
 
 /** An upgrade request as an adapter sees it. */
 export interface HandshakeRequest<Request, Headers extends IncomingHeaders = IncomingHeaders> {
@@ -106,34 +143,124 @@ export interface HandshakeRequest<Request, Headers extends IncomingHeaders = Inc
   readonly secure: boolean;
   /** The client's address. */
   readonly remoteAddress: string | undefined;
+  /**
+   * How the request is checked; default the RFC 6455 §4.2.1 upgrade (`checkUpgradeRequest`).
+   * An HTTP/2 adapter passes its RFC 8441 §4–5 check of an Extended CONNECT (no key: it
+   * returns an empty `accept`).
+   */
+  readonly check?:
+    | ((request: UpgradeRequest, options: CheckUpgradeRequestOptions) => AcceptedUpgrade)
+    | undefined;
 }
 
-/** The outcome of {@link ServerCore.handshake}: the bytes to write, and what was agreed. */
-export type HandshakeOutcome =
-  | {
-      readonly accepted: true;
-      /** The 101 response head. */
-      readonly response: string;
-      /** The request URL (`ws:`/`wss:`). */
-      readonly url: URL;
-      /** Options for the server-side session. */
-      readonly session: SessionOptions;
-    }
-  | {
-      readonly accepted: false;
-      /** The rejection response (head and body); close the connection after it. */
-      readonly response: string;
-    };
+/**
+ * An accepted handshake, as data: what was agreed and the 101 response's header fields. An
+ * HTTP/1.1 adapter writes {@link HandshakeAccepted.response}; an HTTP/2 one answers the stream
+ * with `:status 200` and the `protocol`, `extensionsHeader` and `extraHeaders` (RFC 8441 §5).
+ */
+export class HandshakeAccepted {
+  readonly accepted = true as const;
+  /** 101 Switching Protocols (HTTP/1.1). */
+  readonly status = 101 as const;
+  /** The request URL (`ws:`/`wss:`). */
+  readonly url: URL;
+  /** Options for the server-side session. */
+  readonly session: SessionOptions;
+  /** The selected subprotocol (`Sec-WebSocket-Protocol`), if any. */
+  readonly protocol: string | undefined;
+  /** The negotiated extensions (`Sec-WebSocket-Extensions`), if any. */
+  readonly extensionsHeader: string | undefined;
+  /** Header fields the `verify` hook added. */
+  readonly extraHeaders: HeadersInput | undefined;
+  /** The `Sec-WebSocket-Accept` value (empty for an HTTP/2 request, which has no key). */
+  readonly accept: string;
+  /** The 101 response's header fields, in order (HTTP/1.1). */
+  readonly headers: readonly (readonly [string, string])[];
+
+  constructor(
+    accepted: AcceptedUpgrade,
+    protocol: string | undefined,
+    extra: HeadersInput | undefined,
+    url: URL,
+    session: SessionOptions,
+  ) {
+    this.url = url;
+    this.session = session;
+    this.protocol = protocol;
+    this.extensionsHeader = accepted.extensionsHeader;
+    this.extraHeaders = extra;
+    this.accept = accepted.accept;
+    // Built (and the extra fields checked: a reserved name throws) while `verify`'s errors
+    // still become a 500.
+    this.headers = acceptResponseHeaders({
+      accept: accepted.accept,
+      protocol,
+      extensionsHeader: accepted.extensionsHeader,
+      headers: extra,
+    });
+  }
+
+  /** The 101 response head to write (HTTP/1.1, ASCII). */
+  get response(): string {
+    return buildAcceptResponse({
+      accept: this.accept,
+      protocol: this.protocol,
+      extensionsHeader: this.extensionsHeader,
+      headers: this.extraHeaders,
+    });
+  }
+}
+
+/** A rejected handshake, as data: the response to send before closing. */
+export class HandshakeRejected {
+  readonly accepted = false as const;
+  /** The HTTP status (400, 403, 426, 431, 500, 503 …). */
+  readonly status: number;
+  /** The status line's reason phrase. */
+  readonly statusText: string;
+  /** The response's header fields, `Content-Length` and `Connection: close` included. */
+  readonly headers: readonly (readonly [string, string])[];
+  /** The response body (text). */
+  readonly body: string;
+  readonly #rejection: HandshakeError | RejectVerdict;
+
+  constructor(rejection: HandshakeError | RejectVerdict) {
+    const parts = rejectResponseParts(rejection);
+    this.status = parts.status;
+    this.statusText = parts.statusText;
+    this.headers = parts.headers;
+    this.body = parts.body;
+    this.#rejection = rejection;
+  }
+
+  /** The whole HTTP/1.1 response (head and body) to write, then close. */
+  get response(): string {
+    return buildRejectResponse(this.#rejection);
+  }
+}
+
+/** The outcome of {@link ServerCore.handshake}. */
+export type HandshakeOutcome = HandshakeAccepted | HandshakeRejected;
 
 function isReject(verdict: UpgradeVerdict): verdict is RejectVerdict {
   return typeof verdict === "object" && verdict !== null && "status" in verdict;
 }
 
-function rejection(verdict: HandshakeError | RejectVerdict): HandshakeOutcome {
-  return { accepted: false, response: buildRejectResponse(verdict) };
+/** The rejection response for `verdict`. */
+export function rejection(verdict: HandshakeError | RejectVerdict): HandshakeRejected {
+  return new HandshakeRejected(verdict);
 }
 
 const SHUTTING_DOWN: RejectVerdict = { status: 503, body: "Server is shutting down" };
+/** The answer to a request for a path no WebSocket server handles. */
+export const NO_ENDPOINT: RejectVerdict = { status: 400, body: "No WebSocket endpoint at this path" };
+/** The answer to a plain HTTP request (no `Upgrade`) on a WebSocket-only server (RFC 9110 §15.5.22). */
+export const UPGRADE_REQUIRED: RejectVerdict = {
+  status: 426,
+  headers: { Upgrade: "websocket" },
+  body: "Upgrade Required",
+};
+const TOO_MANY_CONNECTIONS: RejectVerdict = { status: 503, body: "Too many connections" };
 
 /** Whether the request target's path (before any `?`) is `path`; any path when undefined. */
 export function matchesPath(path: string | undefined, target: string): boolean {
@@ -161,17 +288,29 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
   readonly options: ServerCoreOptions<UpgradeInfo<Request, Headers>>;
   /** The session settings (limits, timeouts …) of accepted sockets. */
   readonly settings: SessionSettings;
+  /** Milliseconds a connection has to complete its handshake (0: no limit). */
+  readonly handshakeTimeout: number;
+  /** Most handshakes in progress at once. */
+  readonly maxPendingHandshakes: number;
+  /** Most open connections. */
+  readonly maxConnections: number;
   readonly #createSocket: (url: string, init: WebSocketInit) => WS;
   readonly #extensions: readonly ExtensionFactory[];
   #closing = false;
+  /** The handshakes in progress (see `accept.ts`); closed by {@link ServerCore.close}. */
+  readonly pendingHandshakes: Set<Admission> = new Set();
+  /** Connections accepted and not closed yet. */
+  #connections = 0;
+  /** Called when a connection accepted under `maxConnections` closes. */
+  readonly #release = (): void => this.release();
 
   /**
    * @param options the shared options; other keys are passed to each session.
    * @param createSocket builds the adapter's `WebSocket` around an accepted session.
    * @param runtimeKeys adapter-only option names, kept out of the session settings.
    * @param deflateEngine the adapter's deflate engine, needed for `perMessageDeflate`.
-   * @throws {TypeError} `perMessageDeflate` without `deflateEngine`.
-   * @throws {RangeError} a `perMessageDeflate` setting out of range.
+   * @throws {TypeError} `perMessageDeflate` without `deflateEngine`, a limit that is not a number.
+   * @throws {RangeError} a `perMessageDeflate` setting or a limit out of range.
    */
   constructor(
     options: ServerCoreOptions<UpgradeInfo<Request, Headers>>,
@@ -182,6 +321,17 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
     this.options = options;
     this.#createSocket = createSocket;
     this.#extensions = deflateExtensions(options.perMessageDeflate, false, deflateEngine);
+    this.handshakeTimeout = limit(
+      "handshakeTimeout",
+      options.handshakeTimeout,
+      DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
+    );
+    this.maxPendingHandshakes = limit(
+      "maxPendingHandshakes",
+      options.maxPendingHandshakes,
+      DEFAULT_MAX_PENDING_HANDSHAKES,
+    );
+    this.maxConnections = limit("maxConnections", options.maxConnections, Number.POSITIVE_INFINITY);
     const settings: Record<string, unknown> = { ...options };
     for (const key of [
       "path",
@@ -190,6 +340,9 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
       "binaryType",
       "clientTracking",
       "perMessageDeflate",
+      "handshakeTimeout",
+      "maxPendingHandshakes",
+      "maxConnections",
       ...runtimeKeys,
     ]) {
       delete settings[key];
@@ -205,6 +358,70 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
   /** Whether this server handles a request for `target` (its path matches). */
   matches(target: string): boolean {
     return matchesPath(this.options.path, target);
+  }
+
+  /**
+   * Takes a place among `maxConnections` for an accepted handshake, before its response is
+   * sent; false when the server is full (answer 503 instead). {@link ServerCore.open} gives the
+   * place back when the session closes; call {@link ServerCore.release} if it never opens.
+   */
+  reserve(): boolean {
+    if (this.maxConnections === Number.POSITIVE_INFINITY) return true;
+    if (this.#connections >= this.maxConnections) return false;
+    this.#connections++;
+    return true;
+  }
+
+  /** Gives back a place taken by {@link ServerCore.reserve} for a session that never opened. */
+  release(): void {
+    if (this.maxConnections !== Number.POSITIVE_INFINITY) this.#connections--;
+  }
+
+  /**
+   * Serves a new connection of a raw-socket runtime (Deno and Bun TCP): reads the request head
+   * with the codec's `HttpHeadParser`, answers it, and on success attaches a session, hands the
+   * socket to `deliver` and starts it. Bounded by `handshakeTimeout` and `maxPendingHandshakes`;
+   * bytes that are not HTTP get 400 at once. Never rejects; errors of the `verify` hook go to
+   * `onError`. See `accept.ts` for what happens after a rejection.
+   */
+  accept(
+    connection: AcceptConnection,
+    deliver: Deliver<WS, Request>,
+    onError?: (error: Error) => void,
+  ): Promise<void> {
+    return acceptConnection(
+      this as unknown as ServerCore<HttpRequestHead, WS, Headers>,
+      connection,
+      deliver as unknown as Deliver<WS, HttpRequestHead>,
+      onError,
+    );
+  }
+
+  /**
+   * Serves a request its runtime's HTTP server already parsed (Node's `'upgrade'`; an HTTP/2
+   * stream's Extended CONNECT): `rest` holds the bytes that followed the head. Same limits and
+   * rejection behaviour as {@link ServerCore.accept}, without the head read; `admission` is the
+   * one taken when the connection opened, if any ({@link ServerCore.admit}).
+   */
+  acceptRequest(
+    request: HandshakeRequest<Request, Headers>,
+    connection: AcceptConnection,
+    rest: Uint8Array,
+    deliver: Deliver<WS, Request>,
+    onError?: (error: Error) => void,
+    admission?: Admission,
+  ): Promise<void> {
+    return acceptRequest(this, request, connection, rest, deliver, onError, admission);
+  }
+
+  /**
+   * Starts a handshake's clock and takes its place among `maxPendingHandshakes` (`destroy`
+   * closes the connection when the time runs out); `undefined` when too many are in progress
+   * (answer 503). For an adapter whose HTTP server reads the head: admit when the connection
+   * opens, then pass the admission to {@link ServerCore.acceptRequest}.
+   */
+  admit(destroy: () => void): Admission | undefined {
+    return admit(this, destroy);
   }
 
   /**
@@ -231,9 +448,10 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
     gone: () => boolean,
   ): Promise<HandshakeOutcome | undefined> {
     if (this.#closing) return rejection(SHUTTING_DOWN);
+    if (this.#connections >= this.maxConnections) return rejection(TOO_MANY_CONNECTIONS);
     let accepted: AcceptedUpgrade;
     try {
-      accepted = checkUpgradeRequest(
+      accepted = (request.check ?? checkUpgradeRequest)(
         { method: request.method, httpVersion: request.httpVersion, headers: request.headers },
         { protocols: this.options.protocols, extensions: this.#extensions },
       );
@@ -267,6 +485,7 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
       });
       if (gone()) return undefined;
       if (this.#closing) return rejection(SHUTTING_DOWN);
+      if (this.#connections >= this.maxConnections) return rejection(TOO_MANY_CONNECTIONS);
       if (verdict === false) return rejection({ status: 403 });
       if (isReject(verdict)) return rejection(verdict);
       if (typeof verdict === "object" && verdict !== null) {
@@ -279,23 +498,13 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
         headers = verdict.headers;
       }
     }
-    return {
-      accepted: true,
-      response: buildAcceptResponse({
-        accept: accepted.accept,
-        protocol,
-        extensionsHeader: accepted.extensionsHeader,
-        headers,
-      }),
-      url,
-      session: {
-        ...this.settings,
-        role: "server",
-        protocol,
-        extensions: accepted.extensions,
-        extensionsHeader: accepted.extensionsHeader,
-      },
-    };
+    return new HandshakeAccepted(accepted, protocol, headers, url, {
+      ...this.settings,
+      role: "server",
+      protocol,
+      extensions: accepted.extensions,
+      extensionsHeader: accepted.extensionsHeader,
+    });
   }
 
   /**
@@ -312,14 +521,8 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
     onError?: (error: Error) => void,
   ): Promise<HandshakeOutcome | undefined> {
     const headers = headerRecord(head.headerMap) as unknown as Headers;
-    if (head.headerMap.get("upgrade") === undefined) {
-      return Promise.resolve(
-        rejection({ status: 426, headers: { Upgrade: "websocket" }, body: "Upgrade Required" }),
-      );
-    }
-    if (!this.matches(head.target)) {
-      return Promise.resolve(rejection({ status: 400, body: "No WebSocket endpoint at this path" }));
-    }
+    if (head.headerMap.get("upgrade") === undefined) return Promise.resolve(rejection(UPGRADE_REQUIRED));
+    if (!this.matches(head.target)) return Promise.resolve(rejection(NO_ENDPOINT));
     const request = {
       request: head as unknown as Request,
       method: head.method,
@@ -334,9 +537,16 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
 
   /**
    * Wraps an accepted session in the adapter's `WebSocket`, tracks it, hands it to `deliver`
-   * (the `callback` of `handleUpgrade`, or an emitter of `'connection'`), then starts it.
+   * (the `callback` of `handleUpgrade`, or an emitter of `'connection'`), then starts it. The
+   * place among `maxConnections` must have been taken with {@link ServerCore.reserve}; it is
+   * given back when the session closes.
+   *
+   * @throws what `deliver` throws (the session is started all the same).
    */
-  open(session: Session, url: URL, request: Request, deliver: (socket: WS, request: Request) => void): WS {
+  open(session: Session, url: URL, request: Request, deliver: Deliver<WS, Request>): WS {
+    // The place was taken by `reserve()`; counted only under a limit (a reaction to
+    // `session.closed` per connection otherwise).
+    if (this.maxConnections !== Number.POSITIVE_INFINITY) session.closed.then(this.#release, this.#release);
     const tracked = this.options.clientTracking !== false;
     // A tracked socket leaves `clients` by itself once closed, rather than by a reaction to
     // `session.closed` (a promise and a closure per connection).
@@ -350,18 +560,25 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
       // Closed before its socket existed (no close to report to it): leave at once.
       if (session.state === "closed") queueMicrotask(() => this.clients.delete(ws));
     }
-    deliver(ws, request);
-    session.start();
+    try {
+      deliver(ws, request);
+    } finally {
+      // Started even when a listener threw (the error is the caller's to report).
+      session.start();
+    }
     return ws;
   }
 
   /**
-   * Graceful shutdown: new upgrades get 503, every socket is closed with 1001 (Going Away,
+   * Graceful shutdown: handshakes in progress are dropped, new upgrades get 503, every socket
+   * is closed with 1001 (Going Away,
    * RFC 6455 §7.4.1) and awaited; those still open after `timeout` ms (default: the session's
    * close timeout, 5000) are terminated.
    */
   async close(timeout: number = this.settings.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT): Promise<void> {
     this.#closing = true;
+    // Handshakes still in progress are dropped (those past `verify` get 503 anyway).
+    for (const admission of [...this.pendingHandshakes]) admission.abort();
     const pending = [...this.clients].map((ws) => {
       ws.close(1001);
       return ws.session?.closed;
@@ -381,6 +598,26 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
   terminate(): void {
     for (const ws of this.clients) ws.terminate();
   }
+}
+
+/**
+ * A limit option, `fallback` when undefined: milliseconds ≥ 0 for the timeout (0: none), else
+ * a count ≥ 1 (`Infinity`: none).
+ */
+function limit(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const timeout = name === "handshakeTimeout";
+  if (typeof value !== "number" || Number.isNaN(value)) {
+    throw new TypeError(
+      `Cannot create WebSocketServer: ${name} must be a number of ${timeout ? "milliseconds" : "connections"}, got ${typeof value}`,
+    );
+  }
+  if (value < (timeout ? 0 : 1)) {
+    throw new RangeError(
+      `Cannot create WebSocketServer: ${name} must be at least ${timeout ? 0 : 1}, got ${value}`,
+    );
+  }
+  return value;
 }
 
 /** Lower-case header record from a parsed head's `headerMap` (repeated fields joined by ", "). */

@@ -228,7 +228,8 @@ export class HttpHeadParser<K extends HttpHeadKind = HttpHeadKind> {
         } else if (byte > SP && byte < 0x7f) length++;
         else throw this.#malformed("the request target holds a character outside VCHAR");
       } else if (length === VERSION_PATTERN.length) {
-        if (byte !== CR && byte !== LF) throw this.#malformed("the request line goes on after the HTTP version");
+        if (byte !== CR && byte !== LF)
+          throw this.#malformed("the request line goes on after the HTTP version");
         part = StartLine.Done;
       } else {
         const expected = VERSION_PATTERN.charCodeAt(length);

@@ -1,0 +1,259 @@
+/**
+ * The server side of opening a connection, written once for every adapter: the twin of
+ * `dial.ts`. An adapter hands over a byte stream as an {@link AcceptConnection} (and, when its
+ * HTTP server already parsed the request, that request and the bytes that followed it); this
+ * module bounds the handshake, reads and answers the request, and attaches the session.
+ *
+ * | step                          | on failure                                                    |
+ * | ----------------------------- | ------------------------------------------------------------- |
+ * | admit (`maxPendingHandshakes`)| 503 at once, head not read                                    |
+ * | read the head (`HttpHeadParser`) | 400 at the first byte that is not HTTP, 431 too large     |
+ * | path, `Upgrade` (raw sockets) | 400 another path, 426 not an upgrade                          |
+ * | check + `verify` (`ServerCore.handshake`) | 400/403/405/426/500 or the hook's verdict; 503 shutting down |
+ * | reserve (`maxConnections`)    | 503                                                           |
+ * | respond (101, or the connection's own answer: HTTP/2) | connection closed             |
+ * | attach the session, hand it out, start it |                                               |
+ *
+ * The whole handshake, from admission to the response, must finish within `handshakeTimeout`
+ * (default 10 s), else the connection is closed without a response (the peer has not finished
+ * asking, as with a slow or stalled head).
+ *
+ * After a rejection, one behaviour on every runtime: the response, then a half-close (our
+ * FIN); what the client still sends is read and dropped until it closes its side or
+ * {@link REJECTION_LINGER} ms have passed, then the connection is closed. Closing at once with
+ * unread bytes would make the kernel answer with a TCP RST, which can destroy the response
+ * before the client has read it.
+ *
+ * @module
+ */
+import { HandshakeError, HttpHeadParser, type HttpRequestHead } from "@ws/codec";
+import type { DialConnection } from "./dial.ts";
+import {
+  type HandshakeOutcome,
+  type HandshakeRejected,
+  type HandshakeRequest,
+  type IncomingHeaders,
+  type RejectVerdict,
+  rejection,
+  type ServerCore,
+} from "./server-core.ts";
+import type { WebSocket } from "./websocket.ts";
+
+/** How long a rejected connection may linger after our response and FIN, in milliseconds. */
+export const REJECTION_LINGER = 2000;
+
+/** Hands an open socket to the application (`'connection'` or `handleUpgrade`'s callback). */
+export type Deliver<WS, Request> = (socket: WS, request: Request) => void;
+
+/**
+ * A connection during the server's opening handshake, before a session takes it over: the
+ * twin of the client's {@link DialConnection}, and usually the same object in an adapter.
+ */
+export interface AcceptConnection extends DialConnection {
+  /** Whether the connection is TLS (URLs get `wss:`). */
+  readonly secure: boolean;
+  /** The client's address. */
+  readonly remoteAddress: string | undefined;
+  /** Half-closes after the bytes written (TCP FIN); reading goes on. */
+  end(): void;
+  /** Whether the peer is known to be gone (looked at after the `verify` hook ran). */
+  gone?(): boolean;
+  /**
+   * Answers the handshake in the transport's own way instead of writing
+   * `outcome.response` as HTTP/1.1 bytes: an HTTP/2 stream answers an Extended CONNECT with
+   * `:status 200` and the agreed fields (RFC 8441 §5), or the rejection's status.
+   */
+  respond?(outcome: HandshakeOutcome): void | Promise<void>;
+}
+
+const encoder = new TextEncoder();
+
+/** The answer beyond `maxPendingHandshakes`. */
+export const TOO_MANY_HANDSHAKES: RejectVerdict = { status: 503, body: "Too many handshakes in progress" };
+const TOO_MANY_CONNECTIONS: RejectVerdict = { status: 503, body: "Too many connections" };
+
+/**
+ * A handshake's place among `maxPendingHandshakes` and its timer. Made by {@link admit}; an
+ * adapter whose HTTP server reads the head (Node) admits at the connection's start and passes
+ * the admission on, so the timeout covers the head read there too.
+ */
+export class Admission {
+  /** The time ran out, or the server closed: the connection was destroyed. */
+  timedOut = false;
+  readonly #pending: Set<Admission>;
+  readonly #destroy: () => void;
+  readonly #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(pending: Set<Admission>, timeout: number, destroy: () => void) {
+    this.#pending = pending;
+    this.#destroy = destroy;
+    pending.add(this);
+    this.#timer = timeout > 0 ? setTimeout(() => this.abort(), timeout) : undefined;
+  }
+
+  /** Closes the connection (time is up, or the server is closing). */
+  abort(): void {
+    this.timedOut = true;
+    this.done();
+    this.#destroy();
+  }
+
+  /** The handshake is over (answered, or the connection is gone): frees the place. */
+  done(): void {
+    clearTimeout(this.#timer);
+    this.#pending.delete(this);
+  }
+}
+
+/**
+ * Admits a new connection under `maxPendingHandshakes`, starting its handshake timer
+ * (`destroy` closes it when the time runs out); `undefined` when too many are in progress.
+ */
+export function admit<Request, WS extends WebSocket, Headers extends IncomingHeaders>(
+  core: ServerCore<Request, WS, Headers>,
+  destroy: () => void,
+): Admission | undefined {
+  if (core.pendingHandshakes.size >= core.maxPendingHandshakes) return undefined;
+  return new Admission(core.pendingHandshakes, core.handshakeTimeout, destroy);
+}
+
+/** Serves a raw byte stream (Deno, Bun): see {@link ServerCore.accept}. */
+export async function acceptConnection<WS extends WebSocket, Headers extends IncomingHeaders>(
+  core: ServerCore<HttpRequestHead, WS, Headers>,
+  connection: AcceptConnection,
+  deliver: Deliver<WS, HttpRequestHead>,
+  onError: ((error: Error) => void) | undefined,
+): Promise<void> {
+  const admission = admit(core, () => connection.destroy());
+  if (admission === undefined) return reject(connection, rejection(TOO_MANY_HANDSHAKES));
+  try {
+    const parser = new HttpHeadParser("request", core.settings.limits);
+    let head: HttpRequestHead | undefined;
+    try {
+      while (head === undefined) {
+        const chunk = await connection.read();
+        if (chunk === null) break;
+        head = parser.push(chunk);
+      }
+    } catch (error) {
+      admission.done();
+      if (admission.timedOut || !(error instanceof HandshakeError)) return connection.destroy();
+      return reject(connection, rejection(error));
+    }
+    if (head === undefined) {
+      admission.done();
+      return connection.destroy();
+    }
+    const gone = (): boolean => admission.timedOut || connection.gone?.() === true;
+    const outcome = await core.handshakeHead(
+      head,
+      connection.secure,
+      connection.remoteAddress,
+      gone,
+      onError,
+    );
+    await finish(core, admission, connection, outcome, head, parser.rest, deliver, onError);
+  } catch {
+    connection.destroy();
+  } finally {
+    admission.done();
+  }
+}
+
+/** Serves a request its HTTP server already parsed (Node, HTTP/2): see {@link ServerCore.acceptRequest}. */
+export async function acceptRequest<Request, WS extends WebSocket, Headers extends IncomingHeaders>(
+  core: ServerCore<Request, WS, Headers>,
+  request: HandshakeRequest<Request, Headers>,
+  connection: AcceptConnection,
+  rest: Uint8Array,
+  deliver: Deliver<WS, Request>,
+  onError: ((error: Error) => void) | undefined,
+  admitted?: Admission,
+): Promise<void> {
+  const admission = admitted ?? admit(core, () => connection.destroy());
+  if (admission === undefined) return reject(connection, rejection(TOO_MANY_HANDSHAKES));
+  try {
+    const gone = (): boolean => admission.timedOut || connection.gone?.() === true;
+    const outcome = await core.handshake(request, gone, onError);
+    await finish(core, admission, connection, outcome, request.request, rest, deliver, onError);
+  } catch {
+    connection.destroy();
+  } finally {
+    admission.done();
+  }
+}
+
+/** Answers the outcome, then attaches and opens the session, or closes after a rejection. */
+async function finish<Request, WS extends WebSocket, Headers extends IncomingHeaders>(
+  core: ServerCore<Request, WS, Headers>,
+  admission: Admission,
+  connection: AcceptConnection,
+  outcome: HandshakeOutcome | undefined,
+  request: Request,
+  rest: Uint8Array,
+  deliver: Deliver<WS, Request>,
+  onError: ((error: Error) => void) | undefined,
+): Promise<void> {
+  if (outcome === undefined || admission.timedOut || connection.gone?.() === true) {
+    return connection.destroy();
+  }
+  if (!outcome.accepted) {
+    admission.done();
+    return reject(connection, outcome);
+  }
+  // Taken in the same turn as the answer is decided, so `maxConnections` is never overshot.
+  if (!core.reserve()) {
+    admission.done();
+    return reject(connection, rejection(TOO_MANY_CONNECTIONS));
+  }
+  let opened = false;
+  try {
+    await respond(connection, outcome);
+    if (admission.timedOut || connection.gone?.() === true) return connection.destroy();
+    admission.done();
+    const session = connection.attach(rest, outcome.session);
+    opened = true;
+    core.open(session, outcome.url, request, deliver);
+  } catch (error) {
+    // Before `open`: the write or the attach failed. After: a `'connection'` listener threw
+    // (the session is started all the same); reported, never thrown into the event loop.
+    if (!opened) return connection.destroy();
+    onError?.(error instanceof Error ? error : new Error(String(error)));
+  } finally {
+    if (!opened) core.release();
+  }
+}
+
+/** Writes the HTTP/1.1 response, unless the connection answers in its own way. */
+function respond(connection: AcceptConnection, outcome: HandshakeOutcome): void | Promise<void> {
+  if (connection.respond !== undefined) return connection.respond(outcome);
+  return connection.write(encoder.encode(outcome.response));
+}
+
+/**
+ * Answers `connection` with `verdict` and closes it as after any rejection (see the module
+ * comment): for requests no `WebSocketServer` handles, answered by the adapter.
+ */
+export function refuse(connection: AcceptConnection, verdict: RejectVerdict): Promise<void> {
+  return reject(connection, rejection(verdict));
+}
+
+/**
+ * Sends the rejection, half-closes, and drops what the client still sends until it closes or
+ * {@link REJECTION_LINGER} ms have passed (see the module comment).
+ */
+async function reject(connection: AcceptConnection, outcome: HandshakeRejected): Promise<void> {
+  const timer = setTimeout(() => connection.destroy(), REJECTION_LINGER);
+  try {
+    await respond(connection, outcome);
+    connection.end();
+    while ((await connection.read()) !== null) {
+      // Dropped: the connection is done.
+    }
+  } catch {
+    // The peer went away: nothing more to do.
+  } finally {
+    clearTimeout(timer);
+    connection.destroy();
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * The names every adapter (`@ws/node`, `@ws/deno`, `@ws/bun`) exports to its users from the
+ * shared layers, listed once: each adapter's root module re-exports this module
+ * (`export * from "@ws/session/public"`) beside its own `WebSocket`, `connect` and
+ * `WebSocketServer`. Internals (`ServerCore`, transports, `dial`) are not here.
+ *
+ * @module
+ */
+
+export { HandshakeError, RemoteProtocolError } from "@ws/codec";
+export type { DeflateOptions, PerMessageDeflateOption } from "./deflate.ts";
+export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "./dial.ts";
+export { HandshakeRejectedError, WebSocketError } from "./errors.ts";
+export { CloseEvent, WebSocketErrorEvent } from "./events.ts";
+export { DEFAULT_SESSION_LIMITS, type SessionLimits } from "./limits.ts";
+export {
+  type AcceptVerdict,
+  DEFAULT_MAX_PENDING_HANDSHAKES,
+  DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
+  type RejectVerdict,
+  type UpgradeVerdict,
+} from "./server-core.ts";
+export { type CloseInfo, type MessagePiece, Session } from "./session.ts";
