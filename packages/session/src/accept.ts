@@ -20,7 +20,8 @@
  *
  * After a rejection, one behaviour on every runtime: the response, then a half-close (our
  * FIN); what the client still sends is read and dropped until it closes its side or
- * {@link REJECTION_LINGER} ms have passed, then the connection is closed. Closing at once with
+ * {@link REJECTION_LINGER} ms (at most `handshakeTimeout`) have passed, then the connection is
+ * closed. Closing at once with
  * unread bytes would make the kernel answer with a TCP RST, which can destroy the response
  * before the client has read it.
  *
@@ -125,7 +126,7 @@ export async function acceptConnection<WS extends WebSocket, Headers extends Inc
   onError: ((error: Error) => void) | undefined,
 ): Promise<void> {
   const admission = admit(core, () => connection.destroy());
-  if (admission === undefined) return reject(connection, rejection(TOO_MANY_HANDSHAKES));
+  if (admission === undefined) return reject(connection, rejection(TOO_MANY_HANDSHAKES), linger(core));
   try {
     const parser = new HttpHeadParser("request", core.settings.limits);
     let head: HttpRequestHead | undefined;
@@ -138,7 +139,7 @@ export async function acceptConnection<WS extends WebSocket, Headers extends Inc
     } catch (error) {
       admission.done();
       if (admission.timedOut || !(error instanceof HandshakeError)) return connection.destroy();
-      return reject(connection, rejection(error));
+      return reject(connection, rejection(error), linger(core));
     }
     if (head === undefined) {
       admission.done();
@@ -171,7 +172,7 @@ export async function acceptRequest<Request, WS extends WebSocket, Headers exten
   admitted?: Admission,
 ): Promise<void> {
   const admission = admitted ?? admit(core, () => connection.destroy());
-  if (admission === undefined) return reject(connection, rejection(TOO_MANY_HANDSHAKES));
+  if (admission === undefined) return reject(connection, rejection(TOO_MANY_HANDSHAKES), linger(core));
   try {
     const gone = (): boolean => admission.timedOut || connection.gone?.() === true;
     const outcome = await core.handshake(request, gone, onError);
@@ -199,12 +200,12 @@ async function finish<Request, WS extends WebSocket, Headers extends IncomingHea
   }
   if (!outcome.accepted) {
     admission.done();
-    return reject(connection, outcome);
+    return reject(connection, outcome, linger(core));
   }
   // Taken in the same turn as the answer is decided, so `maxConnections` is never overshot.
   if (!core.reserve()) {
     admission.done();
-    return reject(connection, rejection(TOO_MANY_CONNECTIONS));
+    return reject(connection, rejection(TOO_MANY_CONNECTIONS), linger(core));
   }
   let opened = false;
   try {
@@ -235,15 +236,25 @@ function respond(connection: AcceptConnection, outcome: HandshakeOutcome): void 
  * comment): for requests no `WebSocketServer` handles, answered by the adapter.
  */
 export function refuse(connection: AcceptConnection, verdict: RejectVerdict): Promise<void> {
-  return reject(connection, rejection(verdict));
+  return reject(connection, rejection(verdict), REJECTION_LINGER);
+}
+
+/** How long a connection `core` rejected may linger. */
+function linger(core: { readonly handshakeTimeout: number }): number {
+  const timeout = core.handshakeTimeout;
+  return timeout > 0 && timeout < REJECTION_LINGER ? timeout : REJECTION_LINGER;
 }
 
 /**
  * Sends the rejection, half-closes, and drops what the client still sends until it closes or
- * {@link REJECTION_LINGER} ms have passed (see the module comment).
+ * `lingerTime` ms have passed (see the module comment).
  */
-async function reject(connection: AcceptConnection, outcome: HandshakeRejected): Promise<void> {
-  const timer = setTimeout(() => connection.destroy(), REJECTION_LINGER);
+async function reject(
+  connection: AcceptConnection,
+  outcome: HandshakeRejected,
+  lingerTime: number,
+): Promise<void> {
+  const timer = setTimeout(() => connection.destroy(), lingerTime);
   try {
     await respond(connection, outcome);
     connection.end();

@@ -1,0 +1,341 @@
+import { HttpHeadParser, type HttpRequestHead, type HttpResponseHead } from "@ws/codec";
+import { describe, expect, it } from "vitest";
+import { type AcceptConnection, REJECTION_LINGER } from "./accept.ts";
+import { memoryTransportPair } from "./memory-transport.ts";
+import {
+  HandshakeAccepted,
+  type HandshakeOutcome,
+  HandshakeRejected,
+  ServerCore,
+  type ServerCoreOptions,
+  type UpgradeInfo,
+} from "./server-core.ts";
+import { Session, type SessionOptions } from "./session.ts";
+import { WebSocket } from "./websocket.ts";
+
+const ascii = new TextEncoder();
+
+const UPGRADE =
+  "GET /chat HTTP/1.1\r\nHost: example.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+
+/**
+ * A connection as an adapter hands it over: the test pushes the client's bytes, reads what the
+ * server wrote, and sees whether it was ended (FIN), destroyed or attached to a session.
+ */
+class FakeConnection implements AcceptConnection {
+  readonly secure = false;
+  readonly remoteAddress = "192.0.2.1";
+  readonly written: Uint8Array[] = [];
+  ended = false;
+  destroyed = false;
+  attached: { rest: Uint8Array; options: SessionOptions; session: Session } | undefined;
+  readonly #chunks: (Uint8Array | null)[] = [];
+  #waiter: ((chunk: Uint8Array | null) => void) | undefined;
+  readonly #destroyedWaiters: (() => void)[] = [];
+
+  respond?: (outcome: HandshakeOutcome) => void;
+
+  /** The client sends `text` (or ends with `null`). */
+  push(text: string | Uint8Array | null): void {
+    const chunk = typeof text === "string" ? ascii.encode(text) : text;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    if (waiter !== undefined) waiter(chunk);
+    else this.#chunks.push(chunk);
+  }
+
+  read(): Promise<Uint8Array | null> {
+    if (this.destroyed) return Promise.resolve(null);
+    if (this.#chunks.length > 0) return Promise.resolve(this.#chunks.shift() as Uint8Array | null);
+    return new Promise((resolve) => {
+      this.#waiter = resolve;
+    });
+  }
+
+  write(bytes: Uint8Array): void {
+    this.written.push(bytes);
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.#waiter?.(null);
+    this.#waiter = undefined;
+    for (const resolve of this.#destroyedWaiters.splice(0)) resolve();
+  }
+
+  gone(): boolean {
+    return this.destroyed;
+  }
+
+  attach(rest: Uint8Array, options: SessionOptions): Session {
+    const [server] = memoryTransportPair();
+    const session = new Session(server, options);
+    this.attached = { rest, options, session };
+    return session;
+  }
+
+  /** Resolves once destroyed. */
+  whenDestroyed(): Promise<void> {
+    if (this.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.#destroyedWaiters.push(resolve));
+  }
+
+  /** The response the server wrote, parsed. */
+  response(): { head: HttpResponseHead; body: string } {
+    const parser = new HttpHeadParser("response");
+    let head: HttpResponseHead | undefined;
+    for (const chunk of this.written) head ??= parser.push(chunk);
+    if (head === undefined) throw new Error("no complete response written");
+    return { head, body: new TextDecoder().decode(parser.rest) };
+  }
+}
+
+function core(
+  options: ServerCoreOptions<UpgradeInfo<HttpRequestHead>> = {},
+): ServerCore<HttpRequestHead, WebSocket> {
+  return new ServerCore<HttpRequestHead, WebSocket>(
+    options,
+    (url, init) => new WebSocket(url, undefined, init),
+  );
+}
+
+const ticks = (n = 5): Promise<void> =>
+  (async () => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+  })();
+
+describe("ServerCore.accept (raw byte streams)", () => {
+  it("reads the head in pieces, answers 101, attaches the session with the bytes after the head", async () => {
+    const server = core();
+    const connection = new FakeConnection();
+    const delivered: WebSocket[] = [];
+    const done = server.accept(connection, (ws) => delivered.push(ws));
+    connection.push(UPGRADE.slice(0, 20));
+    connection.push(new Uint8Array([...ascii.encode(UPGRADE.slice(20)), 0x81]));
+    await done;
+    expect(connection.response().head.status).toBe(101);
+    expect([...(connection.attached?.rest ?? [])]).toEqual([0x81]);
+    expect(delivered.length).toBe(1);
+    expect(server.pendingHandshakes.size).toBe(0);
+  });
+
+  it("answers bytes that are not HTTP with 400 at once, then half-closes and lingers until the client ends", async () => {
+    const connection = new FakeConnection();
+    const done = core().accept(connection, () => {});
+    connection.push("\u0016\u0003\u0001 not http, no line ending");
+    await ticks();
+    expect(connection.response().head.status).toBe(400);
+    expect(connection.ended).toBe(true);
+    // Still reading (and dropping) what the client sends, not yet destroyed.
+    expect(connection.destroyed).toBe(false);
+    connection.push("more garbage");
+    connection.push(null);
+    await done;
+    expect(connection.destroyed).toBe(true);
+  });
+
+  it("answers 431 for a head over maxHeadSize", async () => {
+    const connection = new FakeConnection();
+    const done = core({ limits: { maxHeadSize: 64 } }).accept(connection, () => {});
+    connection.push(UPGRADE);
+    connection.push(null);
+    await done;
+    expect(connection.response().head.status).toBe(431);
+  });
+
+  it("closes a connection whose head is not complete within handshakeTimeout, without a response", async () => {
+    const server = core({ handshakeTimeout: 30 });
+    const connection = new FakeConnection();
+    const done = server.accept(connection, () => {});
+    connection.push(UPGRADE.slice(0, 40)); // a slowloris: half a head, then nothing
+    expect(server.pendingHandshakes.size).toBe(1);
+    await connection.whenDestroyed();
+    await done;
+    expect(connection.written).toEqual([]);
+    expect(server.pendingHandshakes.size).toBe(0);
+  });
+
+  it("closes a connection whose verify hook outlasts handshakeTimeout", async () => {
+    let release!: () => void;
+    const hook = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const connection = new FakeConnection();
+    const done = core({ handshakeTimeout: 20, verify: () => hook }).accept(connection, () => {});
+    connection.push(UPGRADE);
+    await connection.whenDestroyed();
+    release();
+    await done;
+    expect(connection.written).toEqual([]);
+    expect(connection.attached).toBeUndefined();
+  });
+
+  it("answers 503 beyond maxPendingHandshakes without reading the head, and admits again once one is done", async () => {
+    const server = core({ maxPendingHandshakes: 2 });
+    const slow = [new FakeConnection(), new FakeConnection()];
+    const pending = slow.map((c) => server.accept(c, () => {}));
+    const third = new FakeConnection();
+    const refused = server.accept(third, () => {});
+    await ticks();
+    expect(third.response().head.status).toBe(503);
+    expect(third.response().body).toBe("Too many handshakes in progress");
+    third.push(null);
+    await refused;
+    (slow[0] as FakeConnection).push(UPGRADE);
+    await pending[0];
+    const fourth = new FakeConnection();
+    const admitted = server.accept(fourth, () => {});
+    fourth.push(UPGRADE);
+    await admitted;
+    expect(fourth.response().head.status).toBe(101);
+    (slow[1] as FakeConnection).push(null);
+    await pending[1];
+  });
+
+  it("answers 503 beyond maxConnections, and accepts again once a connection closed", async () => {
+    const server = core({ maxConnections: 1 });
+    const first = new FakeConnection();
+    const opened: WebSocket[] = [];
+    const accepting = server.accept(first, (ws) => opened.push(ws));
+    first.push(UPGRADE);
+    await accepting;
+    const second = new FakeConnection();
+    const refused = server.accept(second, () => {});
+    second.push(UPGRADE);
+    second.push(null);
+    await refused;
+    expect(second.response()).toMatchObject({ head: { status: 503 }, body: "Too many connections" });
+    (opened[0] as WebSocket).terminate();
+    await (opened[0] as WebSocket).session?.closed;
+    const third = new FakeConnection();
+    const again = server.accept(third, () => {});
+    third.push(UPGRADE);
+    await again;
+    expect(third.response().head.status).toBe(101);
+  });
+
+  it("closes a rejected connection after REJECTION_LINGER ms (at most handshakeTimeout) when the client never closes", async () => {
+    expect(REJECTION_LINGER).toBe(2000);
+    const connection = new FakeConnection();
+    const done = core({ verify: () => false, handshakeTimeout: 40 }).accept(connection, () => {});
+    connection.push(UPGRADE);
+    await ticks();
+    expect(connection.response().head.status).toBe(403);
+    expect([connection.ended, connection.destroyed]).toEqual([true, false]);
+    await done;
+    expect(connection.destroyed).toBe(true);
+  });
+
+  it("reports a throwing 'connection' listener to onError and still starts the session", async () => {
+    const connection = new FakeConnection();
+    const errors: Error[] = [];
+    const done = core().accept(
+      connection,
+      () => {
+        throw new Error("listener bug");
+      },
+      (error) => errors.push(error),
+    );
+    connection.push(UPGRADE);
+    await done;
+    expect(errors.map((e) => e.message)).toEqual(["listener bug"]);
+    expect(connection.attached?.session.state).toBe("open");
+  });
+
+  it("drops the handshakes in progress on close()", async () => {
+    const server = core();
+    const connection = new FakeConnection();
+    const done = server.accept(connection, () => {});
+    connection.push("GET /chat HTTP/1.1\r\n");
+    await ticks();
+    await server.close(10);
+    await done;
+    expect(connection.destroyed).toBe(true);
+    expect(server.pendingHandshakes.size).toBe(0);
+  });
+});
+
+describe("ServerCore.acceptRequest (a request already parsed: Node, HTTP/2)", () => {
+  const request = {
+    request: "the runtime's request",
+    method: "GET",
+    httpVersion: "1.1",
+    target: "/chat",
+    headers: {
+      host: "example.test",
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-version": "13",
+      "sec-websocket-protocol": "chat",
+    },
+    secure: false,
+    remoteAddress: "192.0.2.1",
+  };
+
+  it("lets the connection answer in its own way from the outcome as data (an HTTP/2 stream)", async () => {
+    const server = new ServerCore<string, WebSocket>(
+      { protocols: ["chat"], verify: () => ({ headers: { "X-Extra": "1" } }) },
+      (url, init) => new WebSocket(url, undefined, init),
+    );
+    const connection = new FakeConnection();
+    const answers: unknown[] = [];
+    connection.respond = (outcome) => {
+      answers.push(outcome);
+    };
+    await server.acceptRequest(request, connection, new Uint8Array(0), () => {});
+    expect(connection.written).toEqual([]);
+    const outcome = answers[0] as HandshakeAccepted;
+    expect(outcome).toBeInstanceOf(HandshakeAccepted);
+    expect(outcome).toMatchObject({ status: 101, protocol: "chat", extensionsHeader: undefined });
+    expect(outcome.extraHeaders).toEqual({ "X-Extra": "1" });
+    expect(outcome.headers).toContainEqual(["Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="]);
+    expect(connection.attached?.options.protocol).toBe("chat");
+  });
+
+  it("hands a rejection to respond() as status, headers and body", async () => {
+    const server = new ServerCore<string, WebSocket>(
+      { verify: () => ({ status: 401, body: "who are you" }) },
+      (url, init) => new WebSocket(url, undefined, init),
+    );
+    const connection = new FakeConnection();
+    const answers: unknown[] = [];
+    connection.respond = (outcome) => {
+      answers.push(outcome);
+    };
+    const done = server.acceptRequest(request, connection, new Uint8Array(0), () => {});
+    await ticks();
+    connection.push(null);
+    await done;
+    const outcome = answers[0] as HandshakeRejected;
+    expect(outcome).toBeInstanceOf(HandshakeRejected);
+    expect(outcome).toMatchObject({ status: 401, statusText: "Unauthorized", body: "who are you" });
+    expect(outcome.headers).toContainEqual(["Content-Length", "11"]);
+  });
+});
+
+describe("ServerCore limit options", () => {
+  it("throws a TypeError or RangeError naming a bad handshakeTimeout, maxPendingHandshakes or maxConnections", () => {
+    expect(() => core({ handshakeTimeout: "5s" as unknown as number })).toThrow(/handshakeTimeout/);
+    expect(() => core({ handshakeTimeout: -1 })).toThrow(RangeError);
+    expect(() => core({ maxPendingHandshakes: 0 })).toThrow(/maxPendingHandshakes/);
+    expect(() => core({ maxConnections: Number.NaN })).toThrow(TypeError);
+    expect(core({ handshakeTimeout: 0, maxConnections: Number.POSITIVE_INFINITY }).handshakeTimeout).toBe(0);
+  });
+
+  it("defaults to a 10 s handshake timeout, 1024 handshakes in progress, no connection limit", () => {
+    const server = core();
+    expect([server.handshakeTimeout, server.maxPendingHandshakes, server.maxConnections]).toEqual([
+      10_000,
+      1024,
+      Number.POSITIVE_INFINITY,
+    ]);
+    expect("handshakeTimeout" in server.settings).toBe(false);
+  });
+});
