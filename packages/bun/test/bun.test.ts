@@ -425,3 +425,50 @@ describe("node:http under Bun", () => {
 
 // Keep the close frame helper referenced for future raw-peer tests.
 void closePayload;
+
+/** A raw TCP peer: sends `bytes`, then reads what the server answers until it ends the connection. */
+async function probe(port: number, bytes: string): Promise<{ closed: Promise<string> }> {
+  const { connect: netConnect } = await import("node:net");
+  const socket = defer(netConnect({ host: "127.0.0.1", port }), (s) => s.destroy());
+  await new Promise((resolve) => socket.once("connect", resolve));
+  socket.write(Buffer.from(bytes, "latin1"));
+  let text = "";
+  socket.on("data", (chunk: Buffer) => {
+    text += chunk.toString("latin1");
+  });
+  socket.on("error", () => {});
+  // Our half-close after a rejection: the peer closes too, as a browser or `ws` does.
+  socket.on("end", () => socket.end());
+  return { closed: new Promise((resolve) => socket.once("close", () => resolve(text))) };
+}
+
+const HALF_HEAD = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n";
+
+describe("bounded handshakes", () => {
+  it("closes a half-sent head (slowloris) after handshakeTimeout, unanswered", async () => {
+    const { port } = await server({ handshakeTimeout: 100 });
+    expect(await (await probe(port, HALF_HEAD)).closed).toBe("");
+  });
+
+  it("answers bytes that are not HTTP with 400 at once", async () => {
+    const { port } = await server();
+    const garbage = await probe(port, "\u0016\u0003\u0001\u0002\u0000 not http, no line ending");
+    expect(await garbage.closed).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
+  it("answers 503 beyond maxPendingHandshakes and beyond maxConnections", async () => {
+    const { port, url } = await server({ maxPendingHandshakes: 1, maxConnections: 1, handshakeTimeout: 300 });
+    const slow = await probe(port, HALF_HEAD);
+    expect(await (await probe(port, "")).closed).toMatch(
+      /^HTTP\/1\.1 503 [^]*Too many handshakes in progress$/,
+    );
+    expect(await slow.closed).toBe("");
+    defer(await connect(url), (c) => c.terminate());
+    const full = await connect(url).catch((e: unknown) => e);
+    expect(full).toBeInstanceOf(HandshakeRejectedError);
+    expect([(full as HandshakeRejectedError).status, (full as HandshakeRejectedError).body]).toEqual([
+      503,
+      "Too many connections",
+    ]);
+  });
+});

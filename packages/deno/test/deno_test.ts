@@ -12,7 +12,16 @@ import {
   WebSocketServer,
   type WebSocketServerOptions,
 } from "../src/mod.ts";
-import { big, nextEvent, rawClient, rawFrame, selfSigned, startEchoServer, test } from "./helpers.ts";
+import {
+  big,
+  type Defer,
+  nextEvent,
+  rawClient,
+  rawFrame,
+  selfSigned,
+  startEchoServer,
+  test,
+} from "./helpers.ts";
 
 async function server(
   defer: <T>(value: T, close: (value: T) => unknown) => T,
@@ -313,4 +322,58 @@ test("node:http under Deno: @ws/node's WebSocketServer attaches (the documented 
   const ws = defer(await connect(`ws://127.0.0.1:${port}/`), (c) => c.terminate());
   ws.send("x");
   assert.equal((await ws[Symbol.asyncIterator]().next()).value, "node:x");
+});
+
+/** A raw TCP peer: sends `bytes`, then reads what the server answers until it ends the connection. */
+async function probe(defer: Defer, port: number, bytes: string): Promise<{ closed: Promise<string> }> {
+  const conn = defer(await Deno.connect({ hostname: "127.0.0.1", port }), (c) => {
+    try {
+      c.close();
+    } catch {
+      // Already closed.
+    }
+  });
+  await conn.write(Uint8Array.from(bytes, (c) => c.charCodeAt(0)));
+  const read = async (): Promise<string> => {
+    let text = "";
+    const buffer = new Uint8Array(4096);
+    for (;;) {
+      const n = await conn.read(buffer).catch(() => null);
+      if (n === null) break;
+      text += String.fromCharCode(...buffer.subarray(0, n));
+    }
+    return text;
+  };
+  return { closed: read() };
+}
+
+const HALF_HEAD = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n";
+
+test("bounded handshakes: a half-sent head (slowloris) is closed after handshakeTimeout, unanswered", async (defer) => {
+  const { port } = await server(defer, { handshakeTimeout: 100 });
+  assert.equal(await (await probe(defer, port, HALF_HEAD)).closed, "");
+});
+
+test("bounded handshakes: bytes that are not HTTP get 400 at once", async (defer) => {
+  const { port } = await server(defer);
+  const garbage = await probe(defer, port, "\u0016\u0003\u0001\u0002\u0000 not http, no line ending");
+  assert.match(await garbage.closed, /^HTTP\/1\.1 400 /);
+});
+
+test("bounded handshakes: 503 beyond maxPendingHandshakes and beyond maxConnections", async (defer) => {
+  const { port, url } = await server(defer, {
+    maxPendingHandshakes: 1,
+    maxConnections: 1,
+    handshakeTimeout: 300,
+  });
+  const slow = await probe(defer, port, HALF_HEAD);
+  assert.match(
+    await (await probe(defer, port, "")).closed,
+    /^HTTP\/1\.1 503 [^]*Too many handshakes in progress$/,
+  );
+  assert.equal(await slow.closed, "");
+  defer(await connect(url), (c) => c.terminate());
+  const full = (await connect(url).catch((e: unknown) => e)) as HandshakeRejectedError;
+  assert.ok(full instanceof HandshakeRejectedError);
+  assert.deepEqual([full.status, full.body], [503, "Too many connections"]);
 });

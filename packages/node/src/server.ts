@@ -221,7 +221,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly #admit = (socket: Socket): void => {
     const admission = this.#core.admit(() => socket.destroy());
     if (admission === undefined) {
-      void refuse(handshakeConnection(socket), TOO_MANY_HANDSHAKES);
+      void refuse(handshakeConnection(socket), TOO_MANY_HANDSHAKES, this.#core);
       return;
     }
     this.#admissions.set(socket, admission);

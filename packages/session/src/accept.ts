@@ -233,10 +233,16 @@ function respond(connection: AcceptConnection, outcome: HandshakeOutcome): void 
 
 /**
  * Answers `connection` with `verdict` and closes it as after any rejection (see the module
- * comment): for requests no `WebSocketServer` handles, answered by the adapter.
+ * comment; lingering at most `core.handshakeTimeout` when given): for connections the adapter
+ * answers itself (no `WebSocketServer` handles the path; over `maxPendingHandshakes` before
+ * its HTTP server read the head).
  */
-export function refuse(connection: AcceptConnection, verdict: RejectVerdict): Promise<void> {
-  return reject(connection, rejection(verdict), REJECTION_LINGER);
+export function refuse(
+  connection: AcceptConnection,
+  verdict: RejectVerdict,
+  core?: { readonly handshakeTimeout: number },
+): Promise<void> {
+  return reject(connection, rejection(verdict), core === undefined ? REJECTION_LINGER : linger(core));
 }
 
 /** How long a connection `core` rejected may linger. */
