@@ -276,9 +276,8 @@ export function matchesPath(path: string | undefined, target: string): boolean {
  * @example
  * ```ts
  * const core = new ServerCore(options, (url, init) => new WebSocket(url, undefined, init));
- * const outcome = await core.handshake(request, () => socketIsGone);
- * write(outcome.response);
- * if (outcome.accepted) core.open(new Session(transport, outcome.session), outcome.url, request.request, emit);
+ * // A raw-socket runtime: each new connection, as an AcceptConnection.
+ * void core.accept(handshakeConnection(socket), (ws, head) => emit("connection", ws, head), reportError);
  * ```
  */
 export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingHeaders = IncomingHeaders> {
