@@ -360,19 +360,11 @@ test("bounded handshakes: bytes that are not HTTP get 400 at once", async (defer
   assert.match(await garbage.closed, /^HTTP\/1\.1 400 /);
 });
 
-test("bounded handshakes: 503 beyond maxPendingHandshakes and beyond maxConnections", async (defer) => {
-  const { port, url } = await server(defer, {
-    maxPendingHandshakes: 1,
-    maxConnections: 1,
-    handshakeTimeout: 300,
-  });
+test("bounded handshakes: the oldest stalled handshake makes room beyond maxPendingHandshakes; 503 beyond maxConnections", async (defer) => {
+  const { port, url } = await server(defer, { maxPendingHandshakes: 1, maxConnections: 1 });
   const slow = await probe(defer, port, HALF_HEAD);
-  assert.match(
-    await (await probe(defer, port, "")).closed,
-    /^HTTP\/1\.1 503 [\s\S]*Too many handshakes in progress$/,
-  );
-  assert.equal(await slow.closed, "");
   defer(await connect(url), (c) => c.terminate());
+  assert.equal(await slow.closed, "");
   const full = (await connect(url).catch((e: unknown) => e)) as HandshakeRejectedError;
   assert.ok(full instanceof HandshakeRejectedError);
   assert.deepEqual([full.status, full.body], [503, "Too many connections"]);

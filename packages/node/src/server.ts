@@ -30,7 +30,6 @@ import {
   ServerCore,
   type ServerCoreOptions,
   type UpgradeInfo as SharedUpgradeInfo,
-  TOO_MANY_HANDSHAKES,
   UPGRADE_REQUIRED,
 } from "@ws/session";
 import { type ClientOptions, WebSocket } from "./client.ts";
@@ -220,10 +219,6 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** A connection to the server this one created: its handshake clock starts now. */
   readonly #admit = (socket: Socket): void => {
     const admission = this.#core.admit(() => socket.destroy());
-    if (admission === undefined) {
-      void refuse(handshakeConnection(socket), TOO_MANY_HANDSHAKES, this.#core);
-      return;
-    }
     this.#admissions.set(socket, admission);
     socket.once("close", () => admission.done());
   };

@@ -176,26 +176,24 @@ describe("ServerCore.accept (raw byte streams)", () => {
     expect(connection.attached).toBeUndefined();
   });
 
-  it("answers 503 beyond maxPendingHandshakes without reading the head, and admits again once one is done", async () => {
+  it("beyond maxPendingHandshakes drops the oldest handshake in progress (unanswered) and serves the newcomer", async () => {
     const server = core({ maxPendingHandshakes: 2 });
     const slow = [new FakeConnection(), new FakeConnection()];
     const pending = slow.map((c) => server.accept(c, () => {}));
-    const third = new FakeConnection();
-    const refused = server.accept(third, () => {});
-    await ticks();
-    expect(third.response().head.status).toBe(503);
-    expect(third.response().body).toBe("Too many handshakes in progress");
-    third.push(null);
-    await refused;
-    (slow[0] as FakeConnection).push(UPGRADE);
+    for (const c of slow) c.push("GET / HTTP/1.1\r\n"); // stalled heads
+    const fresh = new FakeConnection();
+    const accepting = server.accept(fresh, () => {});
+    await (slow[0] as FakeConnection).whenDestroyed();
+    expect((slow[0] as FakeConnection).written).toEqual([]);
+    expect((slow[1] as FakeConnection).destroyed).toBe(false);
+    expect(server.pendingHandshakes.size).toBe(2);
+    fresh.push(UPGRADE);
+    await accepting;
+    expect(fresh.response().head.status).toBe(101);
     await pending[0];
-    const fourth = new FakeConnection();
-    const admitted = server.accept(fourth, () => {});
-    fourth.push(UPGRADE);
-    await admitted;
-    expect(fourth.response().head.status).toBe(101);
     (slow[1] as FakeConnection).push(null);
     await pending[1];
+    expect(server.pendingHandshakes.size).toBe(0);
   });
 
   it("answers 503 beyond maxConnections, and accepts again once a connection closed", async () => {

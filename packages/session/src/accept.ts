@@ -6,7 +6,7 @@
  *
  * | step                          | on failure                                                    |
  * | ----------------------------- | ------------------------------------------------------------- |
- * | admit (`maxPendingHandshakes`)| 503 at once, head not read                                    |
+ * | admit (`maxPendingHandshakes`)| the oldest handshake in progress is dropped to make room       |
  * | read the head (`HttpHeadParser`) | 400 at the first byte that is not HTTP, 431 too large     |
  * | path, `Upgrade` (raw sockets) | 400 another path, 426 not an upgrade                          |
  * | check + `verify` (`ServerCore.handshake`) | 400/403/405/426/500 or the hook's verdict; 503 shutting down |
@@ -69,8 +69,6 @@ export interface AcceptConnection extends DialConnection {
 
 const encoder = new TextEncoder();
 
-/** The answer beyond `maxPendingHandshakes`. */
-export const TOO_MANY_HANDSHAKES: RejectVerdict = { status: 503, body: "Too many handshakes in progress" };
 const TOO_MANY_CONNECTIONS: RejectVerdict = { status: 503, body: "Too many connections" };
 
 /**
@@ -79,7 +77,7 @@ const TOO_MANY_CONNECTIONS: RejectVerdict = { status: 503, body: "Too many conne
  * the admission on, so the timeout covers the head read there too.
  */
 export class Admission {
-  /** The time ran out, or the server closed: the connection was destroyed. */
+  /** The time ran out, the server closed, or a newer handshake took its place: destroyed. */
   timedOut = false;
   readonly #pending: Set<Admission>;
   readonly #destroy: () => void;
@@ -92,7 +90,7 @@ export class Admission {
     this.#timer = timeout > 0 ? setTimeout(() => this.abort(), timeout) : undefined;
   }
 
-  /** Closes the connection (time is up, or the server is closing). */
+  /** Closes the connection (time is up, the server is closing, or its place is needed). */
   abort(): void {
     this.timedOut = true;
     this.done();
@@ -107,15 +105,25 @@ export class Admission {
 }
 
 /**
- * Admits a new connection under `maxPendingHandshakes`, starting its handshake timer
- * (`destroy` closes it when the time runs out); `undefined` when too many are in progress.
+ * Admits a new connection, starting its handshake timer (`destroy` closes it when the time
+ * runs out). At `maxPendingHandshakes`, the oldest handshake in progress is dropped to make
+ * room: under a slowloris flood the stalled connections are the oldest, so fresh clients are
+ * still served while memory stays bounded (refusing the newcomer instead would hand the
+ * server to whoever holds the most stalled connections).
  */
 export function admit<Request, WS extends WebSocket, Headers extends IncomingHeaders>(
   core: ServerCore<Request, WS, Headers>,
   destroy: () => void,
-): Admission | undefined {
-  if (core.pendingHandshakes.size >= core.maxPendingHandshakes) return undefined;
-  return new Admission(core.pendingHandshakes, core.handshakeTimeout, destroy);
+): Admission {
+  const pending = core.pendingHandshakes;
+  if (pending.size >= core.maxPendingHandshakes) {
+    // A Set iterates in insertion order: the first is the oldest.
+    for (const oldest of pending) {
+      oldest.abort();
+      break;
+    }
+  }
+  return new Admission(pending, core.handshakeTimeout, destroy);
 }
 
 /** Serves a raw byte stream (Deno, Bun): see {@link ServerCore.accept}. */
@@ -126,7 +134,6 @@ export async function acceptConnection<WS extends WebSocket, Headers extends Inc
   onError: ((error: Error) => void) | undefined,
 ): Promise<void> {
   const admission = admit(core, () => connection.destroy());
-  if (admission === undefined) return reject(connection, rejection(TOO_MANY_HANDSHAKES), linger(core));
   try {
     const parser = new HttpHeadParser("request", core.settings.limits);
     let head: HttpRequestHead | undefined;
@@ -172,7 +179,6 @@ export async function acceptRequest<Request, WS extends WebSocket, Headers exten
   admitted?: Admission,
 ): Promise<void> {
   const admission = admitted ?? admit(core, () => connection.destroy());
-  if (admission === undefined) return reject(connection, rejection(TOO_MANY_HANDSHAKES), linger(core));
   try {
     const gone = (): boolean => admission.timedOut || connection.gone?.() === true;
     const outcome = await core.handshake(request, gone, onError);
@@ -233,16 +239,10 @@ function respond(connection: AcceptConnection, outcome: HandshakeOutcome): void 
 
 /**
  * Answers `connection` with `verdict` and closes it as after any rejection (see the module
- * comment; lingering at most `core.handshakeTimeout` when given): for connections the adapter
- * answers itself (no `WebSocketServer` handles the path; over `maxPendingHandshakes` before
- * its HTTP server read the head).
+ * comment): for a request no `WebSocketServer` handles, answered by the adapter.
  */
-export function refuse(
-  connection: AcceptConnection,
-  verdict: RejectVerdict,
-  core?: { readonly handshakeTimeout: number },
-): Promise<void> {
-  return reject(connection, rejection(verdict), core === undefined ? REJECTION_LINGER : linger(core));
+export function refuse(connection: AcceptConnection, verdict: RejectVerdict): Promise<void> {
+  return reject(connection, rejection(verdict), REJECTION_LINGER);
 }
 
 /** How long a connection `core` rejected may linger. */

@@ -28,7 +28,6 @@ export {
   type Deliver,
   REJECTION_LINGER,
   refuse,
-  TOO_MANY_HANDSHAKES,
 } from "./accept.ts";
 export {
   type DeflateEngineSource,

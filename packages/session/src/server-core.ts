@@ -110,8 +110,9 @@ export interface ServerCoreOptions<Info = UpgradeInfo> extends SessionSettings {
    */
   readonly handshakeTimeout?: number | undefined;
   /**
-   * Most handshakes in progress at once; a connection beyond it is answered 503 (Service
-   * Unavailable) and closed without its head being read. Default 1024.
+   * Most handshakes in progress at once; when a new connection arrives with all of them taken,
+   * the oldest one is closed (unanswered) to make room, so a flood of stalled handshakes
+   * (slowloris) cannot lock fresh clients out. Default 1024.
    */
   readonly maxPendingHandshakes?: number | undefined;
   /**
@@ -379,7 +380,8 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
   /**
    * Serves a new connection of a raw-socket runtime (Deno and Bun TCP): reads the request head
    * with the codec's `HttpHeadParser`, answers it, and on success attaches a session, hands the
-   * socket to `deliver` and starts it. Bounded by `handshakeTimeout` and `maxPendingHandshakes`;
+   * socket to `deliver` and starts it. Bounded by `handshakeTimeout`, `maxPendingHandshakes`
+   * and `maxConnections`;
    * bytes that are not HTTP get 400 at once. Never rejects; errors of the `verify` hook go to
    * `onError`. See `accept.ts` for what happens after a rejection.
    */
@@ -414,12 +416,13 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
   }
 
   /**
-   * Starts a handshake's clock and takes its place among `maxPendingHandshakes` (`destroy`
-   * closes the connection when the time runs out); `undefined` when too many are in progress
-   * (answer 503). For an adapter whose HTTP server reads the head: admit when the connection
-   * opens, then pass the admission to {@link ServerCore.acceptRequest}.
+   * Starts a handshake's clock and takes its place among `maxPendingHandshakes`, dropping the
+   * oldest handshake in progress when they are all taken (`destroy` closes the connection when
+   * its time runs out or its place is needed). For an adapter whose HTTP server reads the
+   * head: admit when the connection opens, then pass the admission to
+   * {@link ServerCore.acceptRequest}.
    */
-  admit(destroy: () => void): Admission | undefined {
+  admit(destroy: () => void): Admission {
     return admit(this, destroy);
   }
 
