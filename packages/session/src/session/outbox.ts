@@ -1,0 +1,267 @@
+/**
+ * The send side of a session: every frame it writes goes through one {@link Outbox}, which
+ * owns the transport's write side. It batches the frames written while received bytes are
+ * processed, queues frames while the transport is over its high-water mark (send
+ * backpressure), keeps `bufferedAmount` exact, and half-closes or destroys the transport once.
+ *
+ * @module
+ */
+import type { Connection } from "@ws/codec";
+import type { Transport } from "../transport.ts";
+
+/**
+ * While the session processes received bytes, the frames it and the handlers send after the
+ * first write are collected and handed to the transport as one `write()` when processing ends
+ * (or when this many bytes are collected). A pipelining peer sends many small messages per TCP
+ * segment; writing each echo separately costs one syscall per message (on Node, a `writev` per
+ * message was half the server's CPU time), one write per received chunk costs one syscall per
+ * chunk: 5–6× the messages per second with 16–64 busy connections.
+ *
+ * The first write goes out at once when this session is the only one that received data in
+ * this turn of the event loop: a lone peer that waits for our answers (one connection, a window
+ * of messages in flight) then works on it while we process the rest, instead of both sides
+ * taking turns (measured with one connection: +5–40% over batching everything). When several
+ * sessions received data in the same turn, the server is busy and peers have our other answers
+ * to work on, so the first write waits for the batch too: one write per received chunk instead
+ * of two (Bun, 64 connections echoing 16-byte messages: 98 038 `sendto` calls for 49 019
+ * `recvfrom` with the early write, one per `recvfrom` without).
+ */
+const BATCH_LIMIT = 64 * 1024;
+
+/**
+ * Data events in the current turn of the event loop, across every session of this module
+ * instance; reset after the turn's I/O (`setImmediate`, or `setTimeout(0)` where there is none).
+ */
+let dataEventsThisTurn = 0;
+let turnEndScheduled = false;
+const timers = globalThis as { setImmediate?: (callback: () => void) => unknown };
+const afterIo: (callback: () => void) => void =
+  typeof timers.setImmediate === "function"
+    ? (callback) => void (timers.setImmediate as (callback: () => void) => unknown)(callback)
+    : (callback) => void setTimeout(callback, 0);
+function turnEnds(): void {
+  dataEventsThisTurn = 0;
+  turnEndScheduled = false;
+}
+
+/**
+ * Counts a data event; true when another one happened earlier in the same turn (the server is
+ * busy: batch from the first write, see {@link BATCH_LIMIT}).
+ */
+export function busyTurn(): boolean {
+  if (!turnEndScheduled) {
+    turnEndScheduled = true;
+    afterIo(turnEnds);
+  }
+  return ++dataEventsThisTurn > 1;
+}
+
+/** The frames a session writes, on their way to the transport. */
+export class Outbox {
+  readonly #transport: Transport;
+  readonly #connection: Connection;
+  /** Received bytes are being processed: writes after the first are batched. */
+  #collecting = false;
+  // Frames written while processing received bytes, written as one batch afterwards (see
+  // BATCH_LIMIT); undefined outside processing and, unless the turn is busy, until the first
+  // write.
+  #batch: Uint8Array[] | undefined;
+  #batchBytes = 0;
+  // The queues below are made on first use: most connections never need them, and an empty
+  // array is 32 bytes per connection each.
+  // Frames the transport did not take yet (it returned false), and their size.
+  #queue: Uint8Array[][] | undefined;
+  #queuedBytes = 0;
+  #blocked = false;
+  // While writes are blocked, only the most recent ping is answered (RFC 6455 §5.5.3 allows
+  // it), so a peer that floods pings and reads nothing cannot grow our send queue.
+  #pendingPong: Uint8Array | undefined;
+  #drainWaiters: (() => void)[] | undefined;
+  #endPending = false;
+  // Sends whose bytes an asynchronous extension (permessage-deflate) is still producing, and
+  // their payload sizes (counted in bufferedAmount meanwhile).
+  #encoding = 0;
+  #encodingBytes = 0;
+  #ended = false;
+  #destroyed = false;
+
+  constructor(transport: Transport, connection: Connection) {
+    this.#transport = transport;
+    this.#connection = connection;
+  }
+
+  /** Whether the transport is over its high-water mark (writes are queued until it drains). */
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+
+  /** Whether the transport was half-closed or destroyed: nothing more is written. */
+  get done(): boolean {
+    return this.#ended || this.#destroyed;
+  }
+
+  /** Whether the transport was destroyed. */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /**
+   * Bytes written and not yet flushed by the runtime: queued and batched frames, payloads an
+   * extension is still encoding, and the transport's own `bufferedAmount`.
+   */
+  get bufferedAmount(): number {
+    return this.#queuedBytes + this.#batchBytes + this.#encodingBytes + (this.#transport.bufferedAmount ?? 0);
+  }
+
+  /**
+   * Received bytes are being processed: collect what is written into one batch, from the
+   * first write when the turn is busy, else from the second (see {@link BATCH_LIMIT}).
+   */
+  collect(fromFirstWrite: boolean): void {
+    this.#collecting = true;
+    if (fromFirstWrite) this.#batch = [];
+  }
+
+  /** Processing ended: the collected frames go out as one transport write. */
+  release(): void {
+    this.#collecting = false;
+    this.#flushBatch();
+    this.#batch = undefined;
+  }
+
+  /** Writes a frame's bytes: at once, into the batch, or into the queue while blocked. */
+  write(chunks: Uint8Array[]): void {
+    if (this.#destroyed || this.#ended) return;
+    if (this.#blocked) {
+      this.#queue ??= [];
+      this.#queue.push(chunks);
+      for (const chunk of chunks) this.#queuedBytes += chunk.length;
+      return;
+    }
+    const batch = this.#batch;
+    if (batch !== undefined) {
+      for (const chunk of chunks) {
+        batch.push(chunk);
+        this.#batchBytes += chunk.length;
+      }
+      if (this.#batchBytes >= BATCH_LIMIT) this.#flushBatch();
+      return;
+    }
+    if (!this.#transport.write(chunks)) this.#blocked = true;
+    if (this.#collecting) this.#batch = [];
+  }
+
+  /**
+   * Writes a send's bytes when an asynchronous extension has produced them: the codec settles
+   * such results in call order, so the wire order is the send order. `size` is the payload,
+   * counted in `bufferedAmount` meanwhile. `failed` is told when the extension fails.
+   */
+  writeWhenReady(result: Promise<Uint8Array[]>, size: number, failed: (error: Error) => void): void {
+    this.#encoding++;
+    this.#encodingBytes += size;
+    result.then(
+      (chunks) => {
+        this.#encodingDone(size);
+        this.write(chunks);
+        if (this.#endPending) this.end();
+      },
+      (error: unknown) => {
+        this.#encodingDone(size);
+        failed(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  }
+
+  #encodingDone(size: number): void {
+    this.#encoding--;
+    this.#encodingBytes -= size;
+  }
+
+  /**
+   * Answers a ping (RFC 6455 §5.5.2). While blocked, only the latest ping is answered, once the
+   * transport drains (§5.5.3).
+   */
+  pong(payload: Uint8Array): void {
+    if (this.#blocked) this.#pendingPong = payload;
+    else this.write(this.#connection.send({ type: "pong", payload }));
+  }
+
+  /**
+   * The transport drained: writes what was queued. True when the queue is empty again (the
+   * application is told), false when the transport filled up again or was not blocked.
+   */
+  drain(): boolean {
+    // A transport may report a drain nobody waits for (Node emits 'drain' after a write that
+    // returned false even when the bytes then went out at once): nothing is queued then.
+    if (!this.#blocked) return false;
+    // Read afresh on each turn: a write may destroy the transport, which drops the queue.
+    while (this.#queue !== undefined && this.#queue.length > 0) {
+      const chunks = this.#queue.shift() as Uint8Array[];
+      for (const chunk of chunks) this.#queuedBytes -= chunk.length;
+      if (!this.#transport.write(chunks)) return false;
+    }
+    this.#blocked = false;
+    const pong = this.#pendingPong;
+    this.#pendingPong = undefined;
+    if (pong !== undefined && this.#connection.canSend)
+      this.write(this.#connection.send({ type: "pong", payload: pong }));
+    if (this.#endPending) this.end();
+    this.#wake();
+    return true;
+  }
+
+  /** Resolves when the queue is no longer blocked (at once if it is not). */
+  drained(): Promise<void> {
+    if (!this.#blocked) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#drainWaiters ??= [];
+      this.#drainWaiters.push(resolve);
+    });
+  }
+
+  /** Resolves every `drained()` promise (the queue drained, or the connection closed). */
+  #wake(): void {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = undefined;
+    if (waiters !== undefined) for (const resolve of waiters) resolve();
+  }
+
+  /** The connection is closed: nobody waits for a drain any more. */
+  closed(): void {
+    this.#wake();
+  }
+
+  /** Writes the frames collected while processing, as one transport write. */
+  #flushBatch(): void {
+    const batch = this.#batch;
+    if (batch === undefined || batch.length === 0) return;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    if (this.#destroyed || this.#ended) return;
+    if (!this.#transport.write(batch)) this.#blocked = true;
+  }
+
+  /** Half-closes the transport once the queued frames are flushed. */
+  end(): void {
+    if (this.#ended || this.#destroyed) return;
+    this.#flushBatch();
+    if ((this.#queue?.length ?? 0) > 0 || this.#encoding > 0) {
+      this.#endPending = true;
+      return;
+    }
+    this.#ended = true;
+    this.#endPending = false;
+    this.#transport.end();
+  }
+
+  /** Closes the transport at once, dropping what is queued. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#queue = undefined;
+    this.#queuedBytes = 0;
+    if (this.#batch !== undefined) this.#batch = [];
+    this.#batchBytes = 0;
+    this.#transport.destroy();
+  }
+}
