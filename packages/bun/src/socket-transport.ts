@@ -18,14 +18,6 @@ import { type AcceptConnection, ChunkQueue, Session, type SessionOptions, type T
 import type { BunSocket, BunSocketHandler } from "./bun-api.ts";
 
 /**
- * Chunks smaller than this are copied together into writes of up to this many bytes; larger
- * ones are written as they are. Each `socket.write()` outside Bun's corking is a syscall, and a
- * busy session hands over a batch of frames per received chunk (16 echoes of 1 KiB are 32
- * chunks, 16.5 KiB): copying them costs less than one extra `sendto`.
- */
-const COALESCE = 64 * 1024;
-
-/**
  * Per-socket state (`socket.data`): the write queue and where received bytes go — to
  * `onBytes` during the opening handshake, then to the session.
  */
@@ -54,46 +46,29 @@ export class SocketTransport implements Transport {
     return this.#pendingBytes;
   }
 
-  /** Writes in order; false while bytes wait for `drain` (the session then queues frames itself). */
+  /**
+   * Writes in order; false while bytes wait for `drain` (the session then queues frames
+   * itself). Each `socket.write()` outside Bun's corking is a syscall: the session hands over
+   * small frames already joined into one buffer (`WRITE_BATCH_LIMIT` in `@ws/session`), so
+   * several buffers come only with large payloads.
+   */
   write(chunks: Uint8Array[]): boolean {
     if (this.#closed) return true;
-    let start = 0;
-    let size = 0;
-    for (let i = 0; i < chunks.length; i++) {
-      const length = (chunks[i] as Uint8Array).length;
-      if (size + length <= COALESCE) {
-        size += length;
-        continue;
-      }
-      if (i > start) this.#writeGroup(chunks, start, i, size);
-      start = i;
-      size = length;
-    }
-    if (chunks.length > start) this.#writeGroup(chunks, start, chunks.length, size);
+    for (const chunk of chunks) this.#writeChunk(chunk);
     return this.#pending.length === 0;
   }
 
-  /** Writes `chunks[start..end)` (`size` bytes in all) with one `socket.write()`. */
-  #writeGroup(chunks: Uint8Array[], start: number, end: number, size: number): void {
-    const joined = end - start > 1;
+  #writeChunk(chunk: Uint8Array): void {
     if (this.#pending.length > 0) {
-      // Behind bytes still pending: the group waits too, in memory of its own.
-      const chunk = joined ? concat(chunks, start, end, new Uint8Array(size)) : (chunks[start] as Uint8Array);
+      // Behind bytes still pending: waits too (the session never reuses a buffer it wrote).
       this.#pending.push(chunk);
       this.#pendingBytes += chunk.length;
       return;
     }
-    // Joined in the shared scratch buffer: Bun's `write()` is unbuffered (it sends, or copies
-    // into its TLS or cork buffer, what it reports as written), so the buffer is free again
-    // when it returns.
-    const chunk = joined
-      ? concat(chunks, start, end, scratch.subarray(0, size))
-      : (chunks[start] as Uint8Array);
     const written = this.socket.write(chunk);
     if (written < chunk.length) {
-      // What Bun did not take waits for `drain`: copied out of the scratch buffer, which the
-      // next write of any socket reuses.
-      const rest = joined ? chunk.slice(Math.max(written, 0)) : chunk.subarray(Math.max(written, 0));
+      // What Bun did not take waits for `drain`.
+      const rest = chunk.subarray(Math.max(written, 0));
       this.#pending.push(rest);
       this.#pendingBytes += rest.length;
     }
@@ -191,20 +166,6 @@ export class SocketTransport implements Transport {
     } else if (error !== undefined) session.onError(error);
     else session.onEnd();
   }
-}
-
-/** Where small chunks are joined for one `socket.write()`, shared by every socket. */
-const scratch = new Uint8Array(COALESCE);
-
-/** Copies `chunks[start..end)` into `out` (exactly their size) and returns it. */
-function concat(chunks: readonly Uint8Array[], start: number, end: number, out: Uint8Array): Uint8Array {
-  let offset = 0;
-  for (let i = start; i < end; i++) {
-    const chunk = chunks[i] as Uint8Array;
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 /**

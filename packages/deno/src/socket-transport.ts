@@ -11,7 +11,13 @@
  *
  * @module
  */
-import { type AcceptConnection, Session, type SessionOptions, type Transport } from "@ws/session";
+import {
+  type AcceptConnection,
+  Session,
+  type SessionOptions,
+  type Transport,
+  WRITE_BATCH_LIMIT,
+} from "@ws/session";
 
 /**
  * Read buffers are sized per connection, between these bounds: a pending `read()` pins its
@@ -25,11 +31,13 @@ const MAX_READ_SIZE = 64 * 1024;
 /** `write()` reports false while more than this many bytes wait to be written. */
 const HIGH_WATER_MARK = 64 * 1024;
 /**
- * Queued frames up to this many bytes in all are joined into one `conn.write()`: each write is
- * an async op (a promise and a syscall), and the session queues one write per received chunk
- * plus whatever the application sends meanwhile.
+ * Buffers queued behind a `conn.write()` in flight, up to this many bytes in all, are joined
+ * into the next one: each write is an async op (a promise and a syscall), and the application
+ * may send many messages while one is in flight. This is Deno's stand-in for what Node's
+ * stream does with the writes buffered behind a pending one (one `writev`), not a second
+ * batching policy: the session decides what goes out together, with the same threshold.
  */
-const COALESCE = 256 * 1024;
+const COALESCE = WRITE_BATCH_LIMIT;
 
 /**
  * The read buffer of one connection. A class rather than a closure: the transport reads with

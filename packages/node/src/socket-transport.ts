@@ -15,9 +15,6 @@
 import type { Socket } from "node:net";
 import { type AcceptConnection, ChunkQueue, Session, type SessionOptions, type Transport } from "@ws/session";
 
-/** Frames totalling at most this many bytes are copied into one buffer and written at once. */
-const COALESCE = 64 * 1024;
-
 /**
  * The transport over one socket. A class rather than an object of closures: its methods live
  * once on the prototype instead of seven closures per connection.
@@ -29,30 +26,20 @@ class SocketTransport implements Transport {
     this.#socket = socket;
   }
 
+  /**
+   * The session hands over small frames already joined into one buffer (`WRITE_BATCH_LIMIT` in
+   * `@ws/session`): several buffers come only with large payloads, written under one cork
+   * (one `writev`).
+   */
   write(chunks: Uint8Array[]): boolean {
     const socket = this.#socket;
     let ok: boolean;
     if (chunks.length === 1) ok = socket.write(chunks[0] as Uint8Array);
     else {
-      let size = 0;
-      for (const chunk of chunks) size += chunk.length;
-      if (size <= COALESCE) {
-        // The session hands over every frame produced while processing one received chunk
-        // (header and payload of each): copying them into one buffer is far cheaper than a
-        // Writable.write per piece (each a WriteWrap and a Buffer view) under one writev.
-        const joined = Buffer.allocUnsafe(size);
-        let offset = 0;
-        for (const chunk of chunks) {
-          joined.set(chunk, offset);
-          offset += chunk.length;
-        }
-        ok = socket.write(joined);
-      } else {
-        socket.cork();
-        ok = true;
-        for (const chunk of chunks) ok = socket.write(chunk);
-        socket.uncork();
-      }
+      socket.cork();
+      ok = true;
+      for (const chunk of chunks) ok = socket.write(chunk);
+      socket.uncork();
     }
     // write() says false whenever the chunk takes the buffered length over the high-water
     // mark, even when libuv then wrote it all at once; only report backpressure for bytes

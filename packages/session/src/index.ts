@@ -73,6 +73,7 @@ export {
   type UpgradeInfo,
   type UpgradeVerdict,
 } from "./server-core.ts";
+export { WRITE_BATCH_LIMIT } from "./session/outbox.ts";
 export {
   type CloseInfo,
   DEFAULT_CLOSE_TIMEOUT,

@@ -2,6 +2,7 @@ import { Connection, NEED_DATA } from "@ws/codec";
 import { concat } from "@ws/codec/message";
 import { describe, expect, it } from "vitest";
 import { type MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
+import { WRITE_BATCH_LIMIT } from "./session/outbox.ts";
 import type { SessionOptions } from "./session.ts";
 import { Session } from "./session.ts";
 
@@ -129,7 +130,10 @@ describe("Session", () => {
       const session = new Session(
         {
           write: (chunks) => {
-            writes.push(chunks.length); // a short text frame is one chunk
+            // Each echo ("m0", "m1", …) is a 4-byte frame: 2 header bytes and 2 of text.
+            let bytes = 0;
+            for (const chunk of chunks) bytes += chunk.length;
+            writes.push(bytes / 4);
             return true;
           },
           end: () => {},
@@ -155,6 +159,31 @@ describe("Session", () => {
     await new Promise((resolve) => setTimeout(resolve, 1));
     b.session.onData(chunkOf(2));
     expect(b.writes).toEqual([3, 1, 1]); // alone again
+  });
+
+  it("hands the transport small frames joined into one buffer, and large payloads as they are", () => {
+    const writes: Uint8Array[][] = [];
+    const session = new Session(
+      {
+        write: (chunks) => {
+          writes.push(chunks);
+          return true;
+        },
+        end: () => {},
+        destroy: () => {},
+        pause: () => {},
+        resume: () => {},
+      },
+      { role: "server" },
+    );
+    session.start();
+    session.send(new Uint8Array(10).fill(7)); // a 2-byte header and the payload: one buffer
+    expect(writes[0]).toEqual([new Uint8Array([0x82, 10, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7])]);
+    const large = new Uint8Array(WRITE_BATCH_LIMIT + 1);
+    session.send(large); // its header, then the payload itself (not copied)
+    expect(writes[1]).toHaveLength(2);
+    expect(writes[1]?.[0]).toHaveLength(10);
+    expect(writes[1]?.[1]).toBe(large);
   });
 
   it("answers only the latest ping while writes are blocked, so a ping flood cannot grow memory (RFC 6455 §5.5.3)", () => {

@@ -12,8 +12,10 @@
 /** What a runtime adapter provides to a {@link Session}. */
 export interface Transport {
   /**
-   * Writes the buffers in order, as one write when the runtime allows (cork / writev), so a
-   * frame's header and payload go out together. The session never reuses the buffers.
+   * Writes the buffers in order, as one write when the runtime allows (cork / writev). The
+   * session has already batched its frames and joined the small ones (`WRITE_BATCH_LIMIT`):
+   * write the buffers as they are, without coalescing them again. The session never reuses
+   * the buffers.
    * Returns `false` when the runtime's buffer is over its high-water mark: the session then
    * queues further frames itself until the adapter calls `onDrain()`.
    */

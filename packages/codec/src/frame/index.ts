@@ -9,3 +9,4 @@ export { DecoderState, FrameDecoder, type FrameDecoderOptions, type FramePiece }
 export { encodeFrame, encodeFrameParts, encodeTextFrame, type FrameToEncode } from "./encode.ts";
 export { type FrameHeader, frameHeaderSize, writeFrameHeader } from "./header.ts";
 export { applyMask, maskInto } from "./mask.ts";
+export { allocateFrame } from "./pool.ts";

@@ -1,15 +1,22 @@
 /**
  * The send side of a session: every frame it writes goes through one {@link Outbox}, which
  * owns the transport's write side. It batches the frames written while received bytes are
- * processed, queues frames while the transport is over its high-water mark (send
- * backpressure), keeps `bufferedAmount` exact, and half-closes or destroys the transport once.
+ * processed, joins small frames into one buffer per write, queues frames while the transport
+ * is over its high-water mark (send backpressure), keeps `bufferedAmount` exact, and
+ * half-closes or destroys the transport once.
+ *
+ * This is the one place that decides which bytes go out together: the transports write each
+ * buffer they are given, in order, as they are (see {@link WRITE_BATCH_LIMIT}).
  *
  * @module
  */
 import type { Connection } from "@ws/codec";
+import { allocateFrame } from "@ws/codec/frame";
 import type { Transport } from "../transport.ts";
 
 /**
+ * The write batching threshold, the one for the session and every transport.
+ *
  * While the session processes received bytes, the frames it and the handlers send after the
  * first write are collected and handed to the transport as one `write()` when processing ends
  * (or when this many bytes are collected). A pipelining peer sends many small messages per TCP
@@ -25,8 +32,17 @@ import type { Transport } from "../transport.ts";
  * to work on, so the first write waits for the batch too: one write per received chunk instead
  * of two (Bun, 64 connections echoing 16-byte messages: 98 038 `sendto` calls for 49 019
  * `recvfrom` with the early write, one per `recvfrom` without).
+ *
+ * Each write's small chunks (frame headers, short payloads) are joined here, up to this many
+ * bytes per buffer, and larger chunks are handed over as they are. Why here and not in each
+ * transport: the runtimes all want one buffer per write (Node's `writev` costs a `WriteWrap` and
+ * a `Buffer` per piece, Bun has no `writev` and sends each `write()` at once, Deno's
+ * `conn.write()` is one asynchronous op per buffer), so the joining is the same everywhere; the
+ * session knows the frames and their sizes; and one threshold for batching and joining means
+ * one number to tune. Joining copies a small frame once, which costs less than a syscall or a
+ * `WriteWrap`; a large payload is never copied.
  */
-const BATCH_LIMIT = 64 * 1024;
+export const WRITE_BATCH_LIMIT: number = 64 * 1024;
 
 /**
  * Data events in the current turn of the event loop, across every session of this module
@@ -46,7 +62,7 @@ function turnEnds(): void {
 
 /**
  * Counts a data event; true when another one happened earlier in the same turn (the server is
- * busy: batch from the first write, see {@link BATCH_LIMIT}).
+ * busy: batch from the first write, see {@link WRITE_BATCH_LIMIT}).
  */
 export function busyTurn(): boolean {
   if (!turnEndScheduled) {
@@ -63,7 +79,7 @@ export class Outbox {
   /** Received bytes are being processed: writes after the first are batched. */
   #collecting = false;
   // Frames written while processing received bytes, written as one batch afterwards (see
-  // BATCH_LIMIT); undefined outside processing and, unless the turn is busy, until the first
+  // WRITE_BATCH_LIMIT); undefined outside processing and, unless the turn is busy, until the first
   // write.
   #batch: Uint8Array[] | undefined;
   #batchBytes = 0;
@@ -115,7 +131,7 @@ export class Outbox {
 
   /**
    * Received bytes are being processed: collect what is written into one batch, from the
-   * first write when the turn is busy, else from the second (see {@link BATCH_LIMIT}).
+   * first write when the turn is busy, else from the second (see {@link WRITE_BATCH_LIMIT}).
    */
   collect(fromFirstWrite: boolean): void {
     this.#collecting = true;
@@ -144,10 +160,10 @@ export class Outbox {
         batch.push(chunk);
         this.#batchBytes += chunk.length;
       }
-      if (this.#batchBytes >= BATCH_LIMIT) this.#flushBatch();
+      if (this.#batchBytes >= WRITE_BATCH_LIMIT) this.#flushBatch();
       return;
     }
-    if (!this.#transport.write(chunks)) this.#blocked = true;
+    if (!this.#hand(chunks)) this.#blocked = true;
     if (this.#collecting) this.#batch = [];
   }
 
@@ -198,7 +214,7 @@ export class Outbox {
     while (this.#queue !== undefined && this.#queue.length > 0) {
       const chunks = this.#queue.shift() as Uint8Array[];
       for (const chunk of chunks) this.#queuedBytes -= chunk.length;
-      if (!this.#transport.write(chunks)) return false;
+      if (!this.#hand(chunks)) return false;
     }
     this.#blocked = false;
     const pong = this.#pendingPong;
@@ -238,7 +254,32 @@ export class Outbox {
     this.#batch = [];
     this.#batchBytes = 0;
     if (this.#destroyed || this.#ended) return;
-    if (!this.#transport.write(batch)) this.#blocked = true;
+    if (!this.#hand(batch)) this.#blocked = true;
+  }
+
+  /**
+   * One transport write of `chunks`, each run of small chunks joined into one buffer (see
+   * {@link WRITE_BATCH_LIMIT}). Returns what the transport returned.
+   */
+  #hand(chunks: Uint8Array[]): boolean {
+    if (chunks.length === 1) return this.#transport.write(chunks);
+    let out: Uint8Array[] | undefined;
+    let start = 0;
+    let size = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const length = (chunks[i] as Uint8Array).length;
+      if (size + length <= WRITE_BATCH_LIMIT) {
+        size += length;
+        continue;
+      }
+      out ??= [];
+      out.push(join(chunks, start, i, size));
+      start = i;
+      size = length;
+    }
+    if (out === undefined) return this.#transport.write([join(chunks, start, chunks.length, size)]);
+    out.push(join(chunks, start, chunks.length, size));
+    return this.#transport.write(out);
   }
 
   /** Half-closes the transport once the queued frames are flushed. */
@@ -264,4 +305,19 @@ export class Outbox {
     this.#batchBytes = 0;
     this.#transport.destroy();
   }
+}
+
+/** `chunks[start..end)` (`size` bytes in all) as one buffer: the chunk itself when it is alone. */
+function join(chunks: readonly Uint8Array[], start: number, end: number, size: number): Uint8Array {
+  if (end - start === 1) return chunks[start] as Uint8Array;
+  // From the codec's slab of outbound frames: a fresh ArrayBuffer per small write costs more
+  // than the copy.
+  const out = allocateFrame(size);
+  let offset = 0;
+  for (let i = start; i < end; i++) {
+    const chunk = chunks[i] as Uint8Array;
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
 }
