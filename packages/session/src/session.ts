@@ -43,6 +43,12 @@ import { controlPayloadOf, payloadOf, utf8, utf8Length } from "./session/bytes.t
 import { Consumers, streamPair } from "./session/consumers.ts";
 import { KeepAlive } from "./session/keep-alive.ts";
 import { busyTurn, Outbox } from "./session/outbox.ts";
+import {
+  SESSION_ALLOWED,
+  SESSION_TRANSITIONS,
+  type SessionAllowed,
+  type SessionInput,
+} from "./session/states.ts";
 import { type PieceSource, StreamedSends } from "./session/streamed-sends.ts";
 import {
   type CloseInfo,
@@ -120,6 +126,8 @@ export class Session {
   #keepAlive: KeepAlive | undefined;
 
   #state: SessionState = "open";
+  /** What the state allows, from the lifecycle table (`SESSION_ALLOWED[#state]`, `states.ts`). */
+  #allowed: SessionAllowed = SESSION_ALLOWED.open;
   #started = false;
   #processing = false;
   #decoding = false;
@@ -313,7 +321,7 @@ export class Session {
   sendStream(source: PieceSource, options: SendStreamOptions = {}): Promise<void> {
     this.#streams ??= new StreamedSends({
       sendFrame: (event) => this.#write(this.connection.send(event)),
-      canSend: () => this.#state === "open" && this.connection.canSend,
+      canSend: () => this.#maySend(),
       blocked: () => this.#outbox.blocked,
       drained: () => this.drained(),
     });
@@ -352,7 +360,7 @@ export class Session {
    * @throws {RangeError} for a code that may not be sent or a reason over 123 UTF-8 bytes.
    */
   close(code?: number, reason?: string): void {
-    if (this.#state !== "open" || !this.connection.canSendClose) return;
+    if (!this.#allowed.close || !this.connection.canSendClose) return;
     const event: OutboundEvent =
       code === undefined
         ? { type: "close" }
@@ -360,7 +368,7 @@ export class Session {
           ? { type: "close", code }
           : { type: "close", code, reason };
     this.#write(this.connection.send(event));
-    this.#state = "closing";
+    this.#transition("close");
     this.#armCloseTimer();
   }
 
@@ -433,8 +441,7 @@ export class Session {
   #keepAliveOf(): KeepAlive {
     this.#keepAlive ??= new KeepAlive({
       sendPing: (payload) => {
-        if (this.#state === "open" && this.connection.canSend)
-          this.#write(this.connection.send({ type: "ping", payload }));
+        if (this.#maySend()) this.#write(this.connection.send({ type: "ping", payload }));
       },
       lost: () => {
         this.#outbox.destroy();
@@ -444,9 +451,14 @@ export class Session {
     return this.#keepAlive;
   }
 
+  /** Whether messages, pings and pongs may be sent: both the session's and the codec's tables say so. */
+  #maySend(): boolean {
+    return this.#allowed.send && this.connection.canSend;
+  }
+
   /** Throws the codec's precise LocalProtocolError when data may not be sent. */
   #checkOpen(what: string): void {
-    if (this.#state === "open" && this.connection.canSend) return;
+    if (this.#maySend()) return;
     const why = this.#state === "closed" ? "the connection is closed" : "the connection is closing";
     throw new LocalProtocolError(ErrorCode.InvalidState, `Cannot ${what}: ${why}`);
   }
@@ -531,7 +543,7 @@ export class Session {
               : closeReplyFor(event);
           this.#write(this.connection.send(reply));
         }
-        this.#state = "closing";
+        this.#transition("receive-close");
         this.#handshakeDone();
         return;
       case "failed":
@@ -564,7 +576,7 @@ export class Session {
       const code = "closeCode" in error && typeof error.closeCode === "number" ? error.closeCode : 1008;
       this.#write(this.connection.send({ type: "close", code, reason: truncateCloseReason(error.message) }));
     }
-    this.#state = "closing";
+    this.#transition("fail");
     this.#outbox.end();
     this.#armCloseTimer();
   }
@@ -579,9 +591,17 @@ export class Session {
     // WHATWG: the buffer is full, so the WebSocket is closed (the close frame is not counted).
     if (this.connection.canSendClose) {
       this.#write(this.connection.send({ type: "close", code: 1008, reason: "Send buffer is full" }));
-      this.#state = "closing";
+      this.#transition("close");
       this.#armCloseTimer();
     }
+  }
+
+  /** Moves along the lifecycle table; an input without an entry leaves the state as it is. */
+  #transition(input: SessionInput): void {
+    const next = SESSION_TRANSITIONS[this.#state][input];
+    if (next === undefined) return;
+    this.#state = next;
+    this.#allowed = SESSION_ALLOWED[next];
   }
 
   #armCloseTimer(): void {
@@ -597,7 +617,7 @@ export class Session {
   /** The connection is closed: report once and release everything. */
   #finish(): void {
     if (this.#state === "closed") return;
-    this.#state = "closed";
+    this.#transition("end");
     clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
     // No more bytes will be read: extensions free their memory (zlib) once their work settles,

@@ -5,6 +5,7 @@ import { LocalProtocolError } from "../errors.ts";
 import type { Extension } from "../extensions/extension.ts";
 import { encodeFrame } from "../frame/encode.ts";
 import { Connection, closeReplyFor, NEED_DATA, pongFor } from "./connection.ts";
+import { ConnectionState, TRANSITIONS } from "./states.ts";
 
 const KEY = hex("37fa213d");
 const fixedRandom = (target: Uint8Array) => {
@@ -151,7 +152,8 @@ describe("Connection", () => {
     const conn = new Connection({ role: "server" });
     conn.receive(hex("8300"));
     expect(conn.nextEvent()).toMatchObject({ type: "failed" });
-    expect(conn.state).toBe("failed");
+    // Failing: nothing more is read, only the failing close frame may still be sent (§7.1.7).
+    expect([conn.state, conn.canSend, conn.canSendClose]).toEqual(["failing", false, true]);
     conn.receive(masked(1, utf8("ignored")));
     expect(conn.nextEvent()).toBe(NEED_DATA);
     conn.receiveEof();
@@ -167,6 +169,7 @@ describe("Connection", () => {
     expect(concatBytes(sync(conn.send({ type: "close", code: failed.error.closeCode })))).toEqual(
       hex("880203ea"),
     );
+    expect([conn.state, conn.canSendClose]).toEqual(["failed", false]);
     expect(() => conn.send({ type: "close" })).toThrow(LocalProtocolError);
   });
 
@@ -303,4 +306,55 @@ describe("Connection", () => {
     expect((bytes[0]?.[0] ?? 0) & 0x40).toBe(0x40);
     expect(pipe(bytes, server)).toEqual([{ type: "text", data: "abc" }]);
   });
+});
+
+describe("the transition table decides what may be sent and read", () => {
+  /** A server connection driven into each state through the wire. */
+  const reach: Record<ConnectionState, () => Connection> = {
+    open: () => new Connection({ role: "server" }),
+    "closing-local": () => {
+      const conn = new Connection({ role: "server" });
+      conn.send({ type: "close", code: 1000 });
+      return conn;
+    },
+    "closing-remote": () => {
+      const conn = new Connection({ role: "server" });
+      feed(conn, [masked(8, hex("03e8"))]);
+      return conn;
+    },
+    failing: () => {
+      const conn = new Connection({ role: "server" });
+      feed(conn, [hex("8300")]); // unmasked from a client: 1002
+      return conn;
+    },
+    closed: () => {
+      const conn = new Connection({ role: "server" });
+      conn.send({ type: "close", code: 1000 });
+      feed(conn, [masked(8, hex("03e8"))]);
+      return conn;
+    },
+    failed: () => {
+      const conn = new Connection({ role: "server" });
+      conn.receiveEof();
+      drain(conn);
+      return conn;
+    },
+  };
+
+  for (const state of Object.values(ConnectionState)) {
+    it(`${state}: canSend, canSendClose and reading follow TRANSITIONS`, () => {
+      const conn = reach[state]();
+      expect(conn.state).toBe(state);
+      const edges = TRANSITIONS[state];
+      expect(conn.canSend).toBe(edges["send-frame"] !== undefined);
+      expect(conn.canSendClose).toBe(edges["send-close"] !== undefined);
+      if (edges["send-frame"] === undefined)
+        expect(() => conn.send({ type: "ping" })).toThrow(LocalProtocolError);
+      else expect(() => conn.send({ type: "ping" })).not.toThrow();
+      if (state === "failed") return; // the transport ended: receive() is a caller error there
+      conn.receive(masked(9, utf8("p")));
+      const read = drain(conn).some((event) => event.type === "ping");
+      expect(read).toBe(edges["receive-frame"] !== undefined);
+    });
+  }
 });

@@ -25,7 +25,7 @@ import { type Limits, resolveLimits } from "../limits.ts";
 import { concat, MessageAssembler } from "../message/assembler.ts";
 import { type RandomSource, utf8Encoder, webRandom } from "../web-globals.ts";
 import type { CloseEvent, InboundEvent, OutboundEvent, PingEvent, SendOptions } from "./events.ts";
-import { type ConnectionInput, ConnectionState, TRANSITIONS } from "./states.ts";
+import { ALLOWED, type AllowedInputs, type ConnectionInput, ConnectionState, TRANSITIONS } from "./states.ts";
 
 /** Returned by {@link Connection.nextEvent} when more bytes are needed. */
 export const NEED_DATA: unique symbol = Symbol("NEED_DATA");
@@ -96,6 +96,8 @@ export class Connection {
   readonly extensions: readonly Extension[];
 
   #state: ConnectionState = ConnectionState.Open;
+  /** What the state allows, from the transition table (`ALLOWED[#state]`). */
+  #allowed: AllowedInputs = ALLOWED.open;
   readonly #decoder: FrameDecoder;
   readonly #assembler: MessageAssembler;
   readonly #random: RandomSource;
@@ -171,14 +173,20 @@ export class Connection {
     return this.#failure;
   }
 
-  /** Whether data messages, pings and pongs may be sent now (open, or the peer is closing). */
+  /**
+   * Whether data messages, pings and pongs may be sent now (open, or the peer is closing): the
+   * state has a `send-frame` entry in the transition table.
+   */
   get canSend(): boolean {
-    return !this.#closeSent && !this.#eof && (this.#state === "open" || this.#state === "closing-remote");
+    return this.#allowed["send-frame"];
   }
 
-  /** Whether a close frame may be sent now (none sent yet and the transport has not ended). */
+  /**
+   * Whether a close frame may be sent now (none sent yet and the transport has not ended): the
+   * state has a `send-close` entry in the transition table.
+   */
   get canSendClose(): boolean {
-    return !this.#closeSent && !this.#eof;
+    return this.#allowed["send-close"];
   }
 
   /**
@@ -206,7 +214,7 @@ export class Connection {
         "Cannot receive data: the transport already ended",
       );
     // After the peer's close frame, or a failure, nothing more is read (RFC 6455 §5.5.1).
-    if (this.#closeReceived !== undefined || this.#state === ConnectionState.Failed) return;
+    if (!this.#allowed["receive-frame"]) return;
     this.#decoder.push(chunk);
   }
 
@@ -246,7 +254,7 @@ export class Connection {
       }
       return this.#eofEvent();
     }
-    while (this.#closeReceived === undefined) {
+    while (this.#allowed["receive-frame"]) {
       let piece: FramePiece | undefined;
       try {
         piece = this.#decoder.next();
@@ -315,7 +323,9 @@ export class Connection {
 
   #transition(input: ConnectionInput): void {
     const next = TRANSITIONS[this.#state][input];
-    if (next !== undefined) this.#state = next;
+    if (next === undefined) return;
+    this.#state = next;
+    this.#allowed = ALLOWED[next];
   }
 
   /**

@@ -26,4 +26,12 @@ export type {
   TextEvent,
   TextPieceEvent,
 } from "./events.ts";
-export { type ConnectionInput, ConnectionState, TRANSITIONS, transitionsAsMermaid } from "./states.ts";
+export {
+  ALLOWED,
+  type AllowedInputs,
+  CONNECTION_INPUTS,
+  type ConnectionInput,
+  ConnectionState,
+  TRANSITIONS,
+  transitionsAsMermaid,
+} from "./states.ts";
