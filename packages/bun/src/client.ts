@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { WebSocketUrl } from "@ws/codec";
+import type { WebSocketUrl } from "@ws/codec/handshake";
 import {
   type ConnectRequest,
   type DialConnection,

@@ -12,7 +12,7 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import type { HttpRequestHead } from "@ws/codec";
+import type { HttpRequestHead } from "@ws/codec/handshake";
 import { ServerCore, type ServerCoreOptions, type UpgradeInfo as SharedUpgradeInfo } from "@ws/session";
 import { type BunListener, type BunTlsOptions, bun } from "./bun-api.ts";
 import { type ClientOptions, WebSocket } from "./client.ts";

@@ -3,9 +3,12 @@
  * every JavaScript runtime. Bytes in, events out; events in, bytes out. No sockets, timers or
  * clocks: adapters (`@ws/node`, `@ws/deno`, `@ws/bun`) or your own code move the bytes.
  *
- * Subpaths expose each layer on its own: `@ws/codec/handshake` (RFC 6455 §4),
+ * The root holds what a user of the codec alone needs after the opening handshake: the
+ * `Connection`, its events, errors and limits, and `CloseCode`. Each layer is on its own subpath,
+ * with everything it has: `@ws/codec/handshake` (RFC 6455 §4: the opening handshake, HTTP heads),
  * `@ws/codec/frame` (§5), `@ws/codec/message` (§5.4, §5.6), `@ws/codec/close` (§5.5.1, §7),
- * `@ws/codec/connection` and `@ws/codec/extensions` (§9).
+ * `@ws/codec/connection` (§5–§7: also the transition table) and `@ws/codec/extensions` (§9,
+ * RFC 7692).
  *
  * @example
  * ```ts
@@ -20,17 +23,31 @@
  *
  * @module
  */
-export * from "./close/index.ts";
-export * from "./connection/index.ts";
+
+// The connection: bytes in, events out; events in, bytes out.
 export {
-  isControlOpcode,
-  isKnownOpcode,
-  MAX_CONTROL_PAYLOAD,
-  Opcode,
-  Rsv,
-  WEBSOCKET_GUID,
-  WEBSOCKET_VERSION,
-} from "./constants.ts";
+  type BinaryEvent,
+  type BinaryPieceEvent,
+  type CloseReceived,
+  Connection,
+  type ConnectionOptions,
+  ConnectionState,
+  closeReplyFor,
+  type EofEvent,
+  type FailedEvent,
+  type InboundEvent,
+  NEED_DATA,
+  type OutboundEvent,
+  PENDING,
+  type PingEvent,
+  type PingPongOutbound,
+  type PongEvent,
+  pongFor,
+  type SendOptions,
+  type TextEvent,
+  type TextPieceEvent,
+} from "./connection/index.ts";
+export { CloseCode } from "./constants.ts";
 export {
   ErrorCode,
   type FailureCloseCode,
@@ -39,8 +56,6 @@ export {
   ProtocolError,
   RemoteProtocolError,
 } from "./errors.ts";
-export * from "./extensions/index.ts";
-export * from "./handshake/index.ts";
-export { DEFAULT_LIMITS, type Limits, resolveLimits } from "./limits.ts";
-export { isValidUtf8 } from "./message/utf8.ts";
+export type { Extension } from "./extensions/extension.ts";
+export { DEFAULT_LIMITS, type Limits } from "./limits.ts";
 export type { RandomSource } from "./web-globals.ts";

@@ -6,19 +6,15 @@
 import * as zlib from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { createZlibEngine, type Extension, permessageDeflate } from "../src/extensions/index.ts";
 import { encodeFrame } from "../src/frame/index.ts";
 import {
-  Connection,
   checkUpgradeRequest,
   checkUpgradeResponse,
-  createZlibEngine,
-  type Extension,
   generateKey,
-  type InboundEvent,
-  type OutboundEvent,
-  permessageDeflate,
   upgradeRequestHeaders,
-} from "../src/index.ts";
+} from "../src/handshake/index.ts";
+import { Connection, type InboundEvent, type OutboundEvent } from "../src/index.ts";
 import { concatBytes, drainAsync } from "./helpers.ts";
 
 const engine = createZlibEngine(zlib);

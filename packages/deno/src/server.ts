@@ -13,7 +13,7 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import type { HttpRequestHead } from "@ws/codec";
+import type { HttpRequestHead } from "@ws/codec/handshake";
 import { ServerCore, type ServerCoreOptions, type UpgradeInfo as SharedUpgradeInfo } from "@ws/session";
 import { type ClientOptions, WebSocket } from "./client.ts";
 import { deflateEngine } from "./deflate.ts";

@@ -15,7 +15,7 @@
  */
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
-import type { WebSocketUrl } from "@ws/codec";
+import type { WebSocketUrl } from "@ws/codec/handshake";
 import {
   type ConnectRequest,
   type DialConnection,

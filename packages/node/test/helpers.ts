@@ -7,7 +7,7 @@ import {
   connect as netConnect,
   type Socket,
 } from "node:net";
-import { computeAcceptKey } from "@ws/codec";
+import { computeAcceptKey } from "@ws/codec/handshake";
 import { WebSocketServer as WsServer } from "ws";
 import { type EchoServer, startEchoServer as startEcho } from "../../../apps/echo/src/echo.mjs";
 import { WebSocketServer, type WebSocketServerOptions } from "../src/index.ts";

@@ -1,4 +1,4 @@
-import { HttpHeadParser, type HttpRequestHead, type HttpResponseHead } from "@ws/codec";
+import { HttpHeadParser, type HttpRequestHead, type HttpResponseHead } from "@ws/codec/handshake";
 import { describe, expect, it } from "vitest";
 import { type AcceptConnection, REJECTION_LINGER } from "./accept.ts";
 import { memoryTransportPair } from "./memory-transport.ts";

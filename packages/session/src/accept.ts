@@ -27,7 +27,8 @@
  *
  * @module
  */
-import { HandshakeError, HttpHeadParser, type HttpRequestHead } from "@ws/codec";
+import { HandshakeError } from "@ws/codec";
+import { HttpHeadParser, type HttpRequestHead } from "@ws/codec/handshake";
 import type { DialConnection } from "./dial.ts";
 import {
   type HandshakeOutcome,

@@ -1,4 +1,5 @@
-import type { Extension, ZlibLike } from "@ws/codec";
+import type { Extension } from "@ws/codec";
+import type { ZlibLike } from "@ws/codec/extensions";
 import { describe, expect, it } from "vitest";
 import { deflateExtensions, zlibEngineProvider } from "./deflate.ts";
 import { memoryTransportPair } from "./memory-transport.ts";

@@ -15,7 +15,7 @@ import {
   type PermessageDeflateOptions,
   permessageDeflate,
   type ZlibLike,
-} from "@ws/codec";
+} from "@ws/codec/extensions";
 
 /**
  * The permessage-deflate settings of a server or client: the codec's

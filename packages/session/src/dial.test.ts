@@ -1,11 +1,10 @@
+import { Connection, HandshakeError } from "@ws/codec";
 import {
-  Connection,
-  HandshakeError,
   HttpHeadParser,
   type HttpRequestHead,
   parseWebSocketUrl,
   type WebSocketUrl,
-} from "@ws/codec";
+} from "@ws/codec/handshake";
 import { describe, expect, it } from "vitest";
 import { type DialConnection, type DialOptions, dial, type Opener } from "./dial.ts";
 import { HandshakeRejectedError, WebSocketError } from "./errors.ts";

@@ -9,10 +9,11 @@
  *
  * @module
  */
+
+import { DEFAULT_LIMITS } from "@ws/codec";
 import {
   buildUpgradeRequest,
   checkUpgradeResponse,
-  DEFAULT_LIMITS,
   generateKey,
   type HeadersInput,
   type HttpHeadLimits,
@@ -21,7 +22,7 @@ import {
   headerEntries,
   parseWebSocketUrl,
   type WebSocketUrl,
-} from "@ws/codec";
+} from "@ws/codec/handshake";
 import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
 import { HandshakeRejectedError, WebSocketError } from "./errors.ts";
 import type { Session, SessionOptions } from "./session.ts";

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { DEFAULT_LIMITS, type Limits, resolveLimits } from "@ws/codec";
+import { DEFAULT_LIMITS, type Limits } from "@ws/codec";
+import { resolveLimits } from "@ws/codec/connection";
 
 /** The codec's limits plus the session's. */
 export interface SessionLimits extends Limits {

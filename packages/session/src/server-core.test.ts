@@ -1,4 +1,9 @@
-import { computeAcceptKey, HttpHeadParser, type HttpRequestHead, type HttpResponseHead } from "@ws/codec";
+import {
+  computeAcceptKey,
+  HttpHeadParser,
+  type HttpRequestHead,
+  type HttpResponseHead,
+} from "@ws/codec/handshake";
 import { describe, expect, it } from "vitest";
 import { memoryTransportPair } from "./memory-transport.ts";
 import {

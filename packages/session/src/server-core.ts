@@ -12,6 +12,9 @@
  *
  * @module
  */
+
+import { HandshakeError } from "@ws/codec";
+import type { ExtensionFactory } from "@ws/codec/extensions";
 import {
   type AcceptedUpgrade,
   acceptResponseHeaders,
@@ -19,14 +22,12 @@ import {
   buildRejectResponse,
   type CheckUpgradeRequestOptions,
   checkUpgradeRequest,
-  type ExtensionFactory,
-  HandshakeError,
   type HeadersInput,
   type HttpRequestHead,
   type ProtocolSelector,
   rejectResponseParts,
   type UpgradeRequest,
-} from "@ws/codec";
+} from "@ws/codec/handshake";
 import {
   type AcceptConnection,
   type Admission,

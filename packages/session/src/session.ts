@@ -24,7 +24,7 @@
  * @module
  */
 import {
-  type CloseEvent as CodecCloseEvent,
+  type CloseReceived,
   Connection,
   closeReplyFor,
   ErrorCode,
@@ -35,8 +35,8 @@ import {
   PENDING,
   type RemoteProtocolError,
   type SendOptions,
-  truncateCloseReason,
 } from "@ws/codec";
+import { truncateCloseReason } from "@ws/codec/close";
 import { WebSocketError } from "./errors.ts";
 import { codecLimits, resolveSessionLimits, type SessionLimits } from "./limits.ts";
 import { controlPayloadOf, payloadOf, utf8, utf8Length } from "./session/bytes.ts";
@@ -135,7 +135,7 @@ export class Session {
   #readPaused = false;
   // Close.
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #closeReceived: CodecCloseEvent | undefined;
+  #closeReceived: CloseReceived | undefined;
   #failure: Error | undefined;
   /** An error to report with a close that is otherwise normal (the send buffer was full). */
   #closeError: Error | undefined;

@@ -13,13 +13,10 @@
  *
  * @module
  */
-import {
-  isValidCloseCode,
-  parseWebSocketUrl,
-  type SendOptions,
-  validateProtocols,
-  type WebSocketUrl,
-} from "@ws/codec";
+
+import type { SendOptions } from "@ws/codec";
+import { isValidCloseCode } from "@ws/codec/close";
+import { parseWebSocketUrl, validateProtocols, type WebSocketUrl } from "@ws/codec/handshake";
 import { CloseEvent, WebSocketErrorEvent } from "./events.ts";
 import {
   type CloseInfo,

@@ -24,7 +24,7 @@ import { maskInto } from "../frame/mask.ts";
 import { type Limits, resolveLimits } from "../limits.ts";
 import { concat, MessageAssembler } from "../message/assembler.ts";
 import { type RandomSource, utf8Encoder, webRandom } from "../web-globals.ts";
-import type { CloseEvent, InboundEvent, OutboundEvent, PingEvent, SendOptions } from "./events.ts";
+import type { CloseReceived, InboundEvent, OutboundEvent, PingEvent, SendOptions } from "./events.ts";
 import { ALLOWED, type AllowedInputs, type ConnectionInput, ConnectionState, TRANSITIONS } from "./states.ts";
 
 /** Returned by {@link Connection.nextEvent} when more bytes are needed. */
@@ -105,7 +105,7 @@ export class Connection {
   #maskOffset = MASK_POOL_SIZE;
 
   #closeSent = false;
-  #closeReceived: CloseEvent | undefined;
+  #closeReceived: CloseReceived | undefined;
   #failure: RemoteProtocolError | undefined;
   #failureReported = false;
   #eof = false;
@@ -164,7 +164,7 @@ export class Connection {
   }
 
   /** The peer's close frame, once received. */
-  get closeReceived(): CloseEvent | undefined {
+  get closeReceived(): CloseReceived | undefined {
     return this.#closeReceived;
   }
 
@@ -308,7 +308,7 @@ export class Connection {
     if (piece.opcode === Opcode.Ping) return { type: "ping", payload: piece.data };
     if (piece.opcode === Opcode.Pong) return { type: "pong", payload: piece.data };
     const { code, reason } = decodeClosePayload(piece.data);
-    const event: CloseEvent = { type: "close", code, reason };
+    const event: CloseReceived = { type: "close", code, reason };
     this.#closeReceived = event;
     this.#transition("receive-close");
     return event;
@@ -608,6 +608,6 @@ export function pongFor(ping: PingEvent): OutboundEvent {
  * Builds the close frame that answers the peer's `close` (RFC 6455 §5.5.1: an endpoint
  * "typically echos the status code it received"). No code was received (1005): an empty close.
  */
-export function closeReplyFor(close: CloseEvent): OutboundEvent {
+export function closeReplyFor(close: CloseReceived): OutboundEvent {
   return close.code === 1005 ? { type: "close" } : { type: "close", code: close.code };
 }

@@ -60,11 +60,12 @@ export interface PongEvent {
   readonly payload: Uint8Array;
 }
 /**
- * The peer's close frame (RFC 6455 §5.5.1). `code` is 1005 (No Status Received) when the frame
- * had no payload, as a browser's `CloseEvent` reports it. The codec does not answer it: see
- * {@link closeReplyFor}.
+ * The peer's close frame was received (RFC 6455 §5.5.1). `code` is 1005 (No Status Received)
+ * when the frame had no payload, as a browser's `CloseEvent` reports it. The codec does not
+ * answer it: see {@link closeReplyFor}. (Named apart from the DOM's `CloseEvent`, which is what
+ * a `WebSocket` fires when the connection is closed.)
  */
-export interface CloseEvent {
+export interface CloseReceived {
   /** The kind of event. */
   readonly type: "close";
   /** The close code (1005 when the frame had no payload). */
@@ -103,7 +104,7 @@ export type InboundEvent =
   | BinaryPieceEvent
   | PingEvent
   | PongEvent
-  | CloseEvent
+  | CloseReceived
   | FailedEvent
   | EofEvent;
 

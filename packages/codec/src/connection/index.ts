@@ -3,6 +3,9 @@
  *
  * @module
  */
+
+export { DEFAULT_LIMITS, type Limits, resolveLimits } from "../limits.ts";
+export type { RandomSource } from "../web-globals.ts";
 export {
   Connection,
   type ConnectionOptions,
@@ -15,7 +18,7 @@ export {
 export type {
   BinaryEvent,
   BinaryPieceEvent,
-  CloseEvent,
+  CloseReceived,
   EofEvent,
   FailedEvent,
   InboundEvent,

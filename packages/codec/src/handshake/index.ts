@@ -20,6 +20,9 @@
  *
  * @module
  */
+export { WEBSOCKET_GUID, WEBSOCKET_VERSION } from "../constants.ts";
+export { HandshakeError } from "../errors.ts";
+export type { RandomSource } from "../web-globals.ts";
 export { computeAcceptKey, generateKey, isValidKey } from "./accept-key.ts";
 export {
   buildUpgradeRequest,
