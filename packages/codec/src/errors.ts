@@ -14,6 +14,7 @@
  *
  * @module
  */
+import type { CloseCode } from "./constants.ts";
 
 /** Stable string codes carried by every {@link ProtocolError}. */
 export const ErrorCode = {
@@ -35,7 +36,6 @@ export const ErrorCode = {
   // RFC 6455 §5.5.1, §7.4 close
   InvalidClosePayload: "INVALID_CLOSE_PAYLOAD",
   InvalidCloseCode: "INVALID_CLOSE_CODE",
-  DataAfterClose: "DATA_AFTER_CLOSE",
   // Limits (RFC 6455 §10.4)
   MessageTooBig: "MESSAGE_TOO_BIG",
   FrameTooBig: "FRAME_TOO_BIG",
@@ -76,7 +76,13 @@ export class ProtocolError extends Error {
 }
 
 /** Close codes a connection may fail with because of the peer (RFC 6455 §7.4.1). */
-export type FailureCloseCode = 1002 | 1007 | 1008 | 1009 | 1010 | 1011;
+export type FailureCloseCode =
+  | typeof CloseCode.ProtocolError
+  | typeof CloseCode.InvalidFramePayloadData
+  | typeof CloseCode.PolicyViolation
+  | typeof CloseCode.MessageTooBig
+  | typeof CloseCode.MandatoryExtension
+  | typeof CloseCode.InternalError;
 
 /**
  * The peer broke the protocol. Carries the close code the endpoint should send before it

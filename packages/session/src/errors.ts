@@ -46,8 +46,6 @@ export class HandshakeRejectedError extends Error {
 /** Why a connection was closed abnormally by the session itself (not by the peer). */
 export type SessionErrorCode =
   | "BUFFER_OVERFLOW"
-  | "CLOSE_TIMEOUT"
-  | "HEARTBEAT_TIMEOUT"
   | "TRANSPORT_ERROR"
   | "HANDSHAKE_TIMEOUT"
   | "TOO_MANY_REDIRECTS"

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { HandshakeError } from "@ws/codec";
+import { CloseCode, HandshakeError } from "@ws/codec";
 import type { ExtensionFactory } from "@ws/codec/extensions";
 import {
   type AcceptedUpgrade,
@@ -583,7 +583,7 @@ export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingH
     // Handshakes still in progress are dropped (those past `verify` get 503 anyway).
     for (const admission of [...this.pendingHandshakes]) admission.abort();
     const pending = [...this.clients].map((ws) => {
-      ws.close(1001);
+      ws.close(CloseCode.GoingAway);
       return ws.session?.closed;
     });
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -24,6 +24,7 @@
  * @module
  */
 import {
+  CloseCode,
   type CloseReceived,
   Connection,
   closeReplyFor,
@@ -538,7 +539,7 @@ export class Session {
         this.#closeReceived = event;
         if (this.connection.canSendClose) {
           const reply =
-            this.#echoCloseReason && event.code !== 1005
+            this.#echoCloseReason && event.code !== CloseCode.NoStatusReceived
               ? { type: "close" as const, code: event.code, reason: event.reason }
               : closeReplyFor(event);
           this.#write(this.connection.send(reply));
@@ -573,7 +574,10 @@ export class Session {
     this.#failure ??= error;
     this.handler.error?.(error);
     if (this.connection.canSendClose && !this.#outbox.done) {
-      const code = "closeCode" in error && typeof error.closeCode === "number" ? error.closeCode : 1008;
+      const code =
+        "closeCode" in error && typeof error.closeCode === "number"
+          ? error.closeCode
+          : CloseCode.PolicyViolation;
       this.#write(this.connection.send({ type: "close", code, reason: truncateCloseReason(error.message) }));
     }
     this.#transition("fail");
@@ -590,7 +594,13 @@ export class Session {
     this.handler.error?.(error);
     // WHATWG: the buffer is full, so the WebSocket is closed (the close frame is not counted).
     if (this.connection.canSendClose) {
-      this.#write(this.connection.send({ type: "close", code: 1008, reason: "Send buffer is full" }));
+      this.#write(
+        this.connection.send({
+          type: "close",
+          code: CloseCode.PolicyViolation,
+          reason: "Send buffer is full",
+        }),
+      );
       this.#transition("close");
       this.#armCloseTimer();
     }
@@ -630,7 +640,12 @@ export class Session {
     const info: CloseInfo =
       clean || (received !== undefined && this.#failure === undefined)
         ? { code: received.code, reason: received.reason, wasClean: clean, error: this.#closeError }
-        : { code: 1006, reason: "", wasClean: false, error: this.#failure ?? this.#closeError };
+        : {
+            code: CloseCode.AbnormalClosure,
+            reason: "",
+            wasClean: false,
+            error: this.#failure ?? this.#closeError,
+          };
     this.#closeInfo = info;
     this.#keepAlive?.stop(info.code);
     this.#outbox.closed();

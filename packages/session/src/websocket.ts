@@ -15,6 +15,7 @@
  */
 
 import type { SendOptions } from "@ws/codec";
+import { CloseCode } from "@ws/codec";
 import { isValidCloseCode } from "@ws/codec/close";
 import { parseWebSocketUrl, validateProtocols, type WebSocketUrl } from "@ws/codec/handshake";
 import { CloseEvent, WebSocketErrorEvent } from "./events.ts";
@@ -414,7 +415,11 @@ export class WebSocket extends EventTarget {
           "InvalidAccessError",
         );
       }
-    } else if (closeCode !== undefined && closeCode !== 1000 && !(closeCode >= 3000 && closeCode <= 4999)) {
+    } else if (
+      closeCode !== undefined &&
+      closeCode !== CloseCode.NormalClosure &&
+      !(closeCode >= 3000 && closeCode <= 4999)
+    ) {
       throw new DOMException(
         `Cannot close: code ${closeCode} is neither 1000 nor in 3000–4999`,
         "InvalidAccessError",
@@ -432,7 +437,7 @@ export class WebSocket extends EventTarget {
       );
       return;
     }
-    if (closeReason !== undefined && closeCode === undefined) closeCode = 1000;
+    if (closeReason !== undefined && closeCode === undefined) closeCode = CloseCode.NormalClosure;
     this.#readyState = CLOSING;
     this.#session?.close(closeCode, closeReason);
   }
@@ -505,12 +510,12 @@ export class WebSocket extends EventTarget {
         if (!this.send(typeof chunk === "string" ? chunk : toBytes(chunk))) await this.drained();
       },
       close: async () => {
-        this.close(1000);
+        this.close(CloseCode.NormalClosure);
         const session = this.#session;
         if (session !== undefined) await session.closed;
       },
       abort: () => {
-        this.close(1000);
+        this.close(CloseCode.NormalClosure);
       },
     });
     return { readable, writable };
@@ -612,7 +617,9 @@ export class WebSocket extends EventTarget {
       this.#opened.catch(() => {});
     }
     this.dispatchEvent(new WebSocketErrorEvent("error", error));
-    this.dispatchEvent(new CloseEvent("close", { wasClean: false, code: 1006, reason: "" }));
+    this.dispatchEvent(
+      new CloseEvent("close", { wasClean: false, code: CloseCode.AbnormalClosure, reason: "" }),
+    );
   }
 
   /** Why the connection failed or could not be opened, if it did. */

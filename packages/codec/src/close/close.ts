@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { MAX_CLOSE_REASON_BYTES } from "../constants.ts";
+import { CloseCode, MAX_CLOSE_REASON_BYTES } from "../constants.ts";
 import { ErrorCode, RemoteProtocolError } from "../errors.ts";
 import { decodeUtf8 } from "../message/utf8.ts";
 import { utf8Encoder } from "../web-globals.ts";
@@ -16,7 +16,9 @@ import { utf8Encoder } from "../web-globals.ts";
 export function isValidCloseCode(code: number): boolean {
   return (
     Number.isInteger(code) &&
-    ((code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999))
+    ((code >= CloseCode.NormalClosure && code <= CloseCode.UnsupportedData) ||
+      (code >= CloseCode.InvalidFramePayloadData && code <= CloseCode.BadGateway) ||
+      (code >= 3000 && code <= 4999))
   );
 }
 
@@ -70,11 +72,11 @@ export function encodeClosePayload(code?: number, reason = ""): Uint8Array {
  * ```
  */
 export function decodeClosePayload(payload: Uint8Array): ClosePayload {
-  if (payload.length === 0) return { code: 1005, reason: "" };
+  if (payload.length === 0) return { code: CloseCode.NoStatusReceived, reason: "" };
   if (payload.length === 1) {
     throw new RemoteProtocolError(
       ErrorCode.InvalidClosePayload,
-      1002,
+      CloseCode.ProtocolError,
       "Cannot decode close payload: it is 1 byte, a code needs 2",
     );
   }
@@ -82,7 +84,7 @@ export function decodeClosePayload(payload: Uint8Array): ClosePayload {
   if (!isValidCloseCode(code)) {
     throw new RemoteProtocolError(
       ErrorCode.InvalidCloseCode,
-      1002,
+      CloseCode.ProtocolError,
       `Cannot decode close payload: code ${code} may not be sent`,
     );
   }

@@ -14,7 +14,7 @@
  */
 
 import { decodeClosePayload, encodeClosePayload } from "../close/close.ts";
-import { isControlOpcode, MAX_CONTROL_PAYLOAD, Opcode } from "../constants.ts";
+import { CloseCode, isControlOpcode, MAX_CONTROL_PAYLOAD, Opcode } from "../constants.ts";
 import { ErrorCode, LocalProtocolError, RemoteProtocolError } from "../errors.ts";
 import type { Extension, MessageEncoder } from "../extensions/extension.ts";
 import { FrameDecoder, type FramePiece } from "../frame/decoder.ts";
@@ -301,7 +301,7 @@ export class Connection {
     if (piece.rsv !== 0) {
       throw new RemoteProtocolError(
         ErrorCode.ReservedBits,
-        1002,
+        CloseCode.ProtocolError,
         "Cannot decode frame: RSV bits are set on a control frame",
       );
     }
@@ -594,7 +594,7 @@ function encodeFailure(error: unknown): RemoteProtocolError {
   const detail = error instanceof Error ? error.message : String(error);
   return new RemoteProtocolError(
     ErrorCode.ExtensionFailure,
-    1011,
+    CloseCode.InternalError,
     `Cannot encode message: an extension failed: ${detail}`,
   );
 }
@@ -609,5 +609,5 @@ export function pongFor(ping: PingEvent): OutboundEvent {
  * "typically echos the status code it received"). No code was received (1005): an empty close.
  */
 export function closeReplyFor(close: CloseReceived): OutboundEvent {
-  return close.code === 1005 ? { type: "close" } : { type: "close", code: close.code };
+  return close.code === CloseCode.NoStatusReceived ? { type: "close" } : { type: "close", code: close.code };
 }

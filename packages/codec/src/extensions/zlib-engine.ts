@@ -57,6 +57,8 @@
  *
  * @module
  */
+
+import { CloseCode } from "../constants.ts";
 import { ErrorCode, RemoteProtocolError } from "../errors.ts";
 import type {
   Compressor,
@@ -330,17 +332,25 @@ function inflateError(error: unknown): RemoteProtocolError {
   const code = errorCode(error);
   if (code === undefined || code === "Z_MEM_ERROR" || !code.startsWith("Z_")) {
     // Not the data's fault (out of memory, or an engine failure): an internal error.
-    return new RemoteProtocolError(ErrorCode.ExtensionFailure, 1011, `Cannot inflate message: ${message}`);
+    return new RemoteProtocolError(
+      ErrorCode.ExtensionFailure,
+      CloseCode.InternalError,
+      `Cannot inflate message: ${message}`,
+    );
   }
   // RFC 7692 §8 leaves the code to the implementation; corrupt data is "inconsistent with the
   // type of the message" (RFC 6455 §7.4.1, 1007), as ws and most implementations answer.
-  return new RemoteProtocolError(ErrorCode.ExtensionFailure, 1007, `Cannot inflate message: ${message}`);
+  return new RemoteProtocolError(
+    ErrorCode.ExtensionFailure,
+    CloseCode.InvalidFramePayloadData,
+    `Cannot inflate message: ${message}`,
+  );
 }
 
 function tooBig(maxOutput: number): RemoteProtocolError {
   return new RemoteProtocolError(
     ErrorCode.MessageTooBig,
-    1009,
+    CloseCode.MessageTooBig,
     `Cannot inflate message: it inflates to more than the ${maxOutput} bytes left under the message size limit`,
   );
 }

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD } from "../constants.ts";
+import { CloseCode, isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD } from "../constants.ts";
 import { ErrorCode, RemoteProtocolError } from "../errors.ts";
 import { applyMask } from "./mask.ts";
 
@@ -147,7 +147,7 @@ export class FrameDecoder {
           if (length < 126) {
             this.#fail(
               ErrorCode.NonMinimalLength,
-              1002,
+              CloseCode.ProtocolError,
               `a ${length}-byte payload must use the 7-bit length form`,
             );
           }
@@ -161,19 +161,23 @@ export class FrameDecoder {
           if (high >= 0x8000_0000) {
             this.#fail(
               ErrorCode.InvalidLength,
-              1002,
+              CloseCode.ProtocolError,
               "the most significant bit of a 64-bit payload length is set",
             );
           }
           if (high > 0x1f_ffff) {
             // Beyond 2^53: not representable exactly, and far beyond any sane limit.
-            this.#fail(ErrorCode.FrameTooBig, 1009, "the payload length exceeds 2^53 - 1 bytes");
+            this.#fail(
+              ErrorCode.FrameTooBig,
+              CloseCode.MessageTooBig,
+              "the payload length exceeds 2^53 - 1 bytes",
+            );
           }
           const length = high * TWO_TO_32 + low;
           if (length < 65536) {
             this.#fail(
               ErrorCode.NonMinimalLength,
-              1002,
+              CloseCode.ProtocolError,
               `a ${length}-byte payload must use the 16-bit length form`,
             );
           }
@@ -203,26 +207,36 @@ export class FrameDecoder {
     if ((rsv & ~this.#allowedRsv) !== 0) {
       this.#fail(
         ErrorCode.ReservedBits,
-        1002,
+        CloseCode.ProtocolError,
         `RSV bits 0x${rsv.toString(16)} are set without an extension that defines them`,
       );
     }
     if (!isKnownOpcode(opcode)) {
-      this.#fail(ErrorCode.InvalidOpcode, 1002, `opcode 0x${opcode.toString(16)} is reserved`);
+      this.#fail(
+        ErrorCode.InvalidOpcode,
+        CloseCode.ProtocolError,
+        `opcode 0x${opcode.toString(16)} is reserved`,
+      );
     }
     if (isControlOpcode(opcode)) {
-      if (!fin) this.#fail(ErrorCode.FragmentedControlFrame, 1002, "a control frame is fragmented");
+      if (!fin)
+        this.#fail(
+          ErrorCode.FragmentedControlFrame,
+          CloseCode.ProtocolError,
+          "a control frame is fragmented",
+        );
       if (length7 > MAX_CONTROL_PAYLOAD) {
         this.#fail(
           ErrorCode.ControlFrameTooLong,
-          1002,
+          CloseCode.ProtocolError,
           `control frame payload is ${length7 === 126 ? "at least 126" : "at least 65536"} bytes, the maximum is 125`,
         );
       }
     }
     if (masked !== this.#requireMask) {
-      if (masked) this.#fail(ErrorCode.UnexpectedMask, 1002, "a frame from the server is masked");
-      this.#fail(ErrorCode.MissingMask, 1002, "a frame from the client is not masked");
+      if (masked)
+        this.#fail(ErrorCode.UnexpectedMask, CloseCode.ProtocolError, "a frame from the server is masked");
+      this.#fail(ErrorCode.MissingMask, CloseCode.ProtocolError, "a frame from the client is not masked");
     }
     this.#fin = fin;
     this.#rsv = rsv;
@@ -237,7 +251,7 @@ export class FrameDecoder {
     if (length > this.#maxFrameSize) {
       this.#fail(
         ErrorCode.FrameTooBig,
-        1009,
+        CloseCode.MessageTooBig,
         `frame payload is ${length} bytes, the limit is ${this.#maxFrameSize}`,
       );
     }
@@ -290,7 +304,11 @@ export class FrameDecoder {
     return scratchKey;
   }
 
-  #fail(code: ErrorCode, closeCode: 1002 | 1009, detail: string): never {
+  #fail(
+    code: ErrorCode,
+    closeCode: typeof CloseCode.ProtocolError | typeof CloseCode.MessageTooBig,
+    detail: string,
+  ): never {
     this.#error = new RemoteProtocolError(code, closeCode, `Cannot decode frame: ${detail}`);
     this.#state = DecoderState.Failed;
     // Drop buffered input: nothing after a failure is read.

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Opcode } from "../constants.ts";
+import { CloseCode, Opcode } from "../constants.ts";
 import { ErrorCode, type FailureCloseCode, RemoteProtocolError } from "../errors.ts";
 import type { Extension, MessageDecoder } from "../extensions/extension.ts";
 import type { FramePiece } from "../frame/decoder.ts";
@@ -94,7 +94,7 @@ export class MessageAssembler {
     if (this.#size > this.#options.maxMessageSize) {
       fail(
         ErrorCode.MessageTooBig,
-        1009,
+        CloseCode.MessageTooBig,
         `the decoded message exceeds the limit of ${this.#options.maxMessageSize} bytes`,
       );
     }
@@ -112,18 +112,27 @@ export class MessageAssembler {
   #frameStarts(piece: FramePiece): void {
     if (piece.opcode === Opcode.Continuation) {
       if (this.#kind === 0)
-        fail(ErrorCode.UnexpectedContinuation, 1002, "a continuation frame has no message to continue");
-      if (piece.rsv !== 0) fail(ErrorCode.ReservedBits, 1002, "RSV bits are set on a continuation frame");
+        fail(
+          ErrorCode.UnexpectedContinuation,
+          CloseCode.ProtocolError,
+          "a continuation frame has no message to continue",
+        );
+      if (piece.rsv !== 0)
+        fail(ErrorCode.ReservedBits, CloseCode.ProtocolError, "RSV bits are set on a continuation frame");
       if (++this.#fragments > this.#options.maxFragments) {
         fail(
           ErrorCode.TooManyFragments,
-          1008,
+          CloseCode.PolicyViolation,
           `the message has more than ${this.#options.maxFragments} fragments`,
         );
       }
     } else {
       if (this.#kind !== 0)
-        fail(ErrorCode.ExpectedContinuation, 1002, "a new message starts before the previous one ended");
+        fail(
+          ErrorCode.ExpectedContinuation,
+          CloseCode.ProtocolError,
+          "a new message starts before the previous one ended",
+        );
       this.#kind = piece.opcode;
       this.#fragments = 1;
       if (piece.rsv !== 0) this.#decoders = this.#startDecoders(piece.rsv);
@@ -132,7 +141,7 @@ export class MessageAssembler {
     if (this.#decoders === undefined && this.#size + piece.payloadLength > this.#options.maxMessageSize) {
       fail(
         ErrorCode.MessageTooBig,
-        1009,
+        CloseCode.MessageTooBig,
         `the message is at least ${this.#size + piece.payloadLength} bytes, the limit is ${this.#options.maxMessageSize}`,
       );
     }
@@ -231,7 +240,7 @@ function asExtensionFailure(error: unknown): RemoteProtocolError {
   const detail = error instanceof Error ? error.message : String(error);
   return new RemoteProtocolError(
     ErrorCode.ExtensionFailure,
-    1011,
+    CloseCode.InternalError,
     `Cannot decode message: an extension failed: ${detail}`,
   );
 }

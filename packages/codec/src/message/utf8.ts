@@ -11,6 +11,8 @@
  *
  * @module
  */
+
+import { CloseCode } from "../constants.ts";
 import { ErrorCode, RemoteProtocolError } from "../errors.ts";
 import { createUtf8Decoder, type TextDecoderLike, utf8Decoder } from "../web-globals.ts";
 
@@ -26,7 +28,7 @@ const ASCII_FAST_PATH_MAX = 20;
 function invalidUtf8(where: string): RemoteProtocolError {
   return new RemoteProtocolError(
     ErrorCode.InvalidUtf8,
-    1007,
+    CloseCode.InvalidFramePayloadData,
     `Cannot decode ${where}: it is not valid UTF-8`,
   );
 }

@@ -7,6 +7,8 @@
  *
  * @module
  */
+
+import { CloseCode } from "@ws/codec";
 import { Inbox } from "../inbox.ts";
 import type { CloseInfo, MessageData, Received } from "./types.ts";
 
@@ -113,11 +115,11 @@ export function streamPair(
       if (!writer.send(chunk)) await writer.drained();
     },
     close: async () => {
-      writer.close(1000);
+      writer.close(CloseCode.NormalClosure);
       await writer.closed;
     },
     abort: () => {
-      writer.close(1000);
+      writer.close(CloseCode.NormalClosure);
     },
   });
   return { readable, writable };
