@@ -41,7 +41,7 @@ export class MemoryTransport implements Transport {
   get destroyed(): boolean {
     return this.#destroyed;
   }
-  /** Whether the other end paused reading from us. */
+  /** Whether this end's receiver paused reading (`pause()`): what the other end wrote waits. */
   get paused(): boolean {
     return this.#paused;
   }

@@ -298,34 +298,35 @@ describe("Session", () => {
   });
 
   it("pauses the transport while the async iterator is behind, then resumes", async () => {
-    const { client, server, serverTransport } = sessionPair({}, {}, 1 << 30);
+    // A high-water mark of one message: the inbox holds one before reading stops.
+    const { client, server, serverTransport } = sessionPair({}, { receiveHighWaterMark: 100 }, 1 << 30);
     const iterator = server.messages();
     server.start();
     client.start();
     for (let i = 0; i < 20; i++) client.send(new Uint8Array(100));
     await tick();
-    const serverSession = server as unknown as { bufferedAmount: number };
-    expect(serverSession).toBeDefined();
-    // Tiny high-water mark: the inbox holds at most one message before pausing.
-    expect(serverTransport.other).toBeDefined();
+    expect(serverTransport.paused).toBe(true);
+    expect(server.inboundBufferedAmount).toBe(100); // the other 19 wait in the transport
     let count = 0;
     for await (const message of iterator) {
       expect((message as Uint8Array).length).toBe(100);
       if (++count === 20) break;
     }
     expect(count).toBe(20);
+    expect(serverTransport.paused).toBe(false);
     client.terminate();
   });
 
   it("bounds memory with receiveHighWaterMark: reading stops while nobody consumes", async () => {
-    const { client, server } = sessionPair({}, { receiveHighWaterMark: 1000 }, 1 << 30);
+    const { client, server, serverTransport } = sessionPair({}, { receiveHighWaterMark: 1000 }, 1 << 30);
     const iterator = server.messages();
     server.start();
     client.start();
     for (let i = 0; i < 100; i++) client.send(new Uint8Array(100));
     await tick();
-    // The inbox stopped at the mark; the rest waits in the (paused) transport.
-    expect(server.connection.bufferedAmount).toBeLessThanOrEqual(102 * 100);
+    // The inbox stopped at the mark (10 messages); the rest waits in the (paused) transport.
+    expect(serverTransport.paused).toBe(true);
+    expect(server.inboundBufferedAmount).toBe(1000);
     let count = 0;
     for await (const _ of iterator) if (++count === 100) break;
     expect(count).toBe(100);
