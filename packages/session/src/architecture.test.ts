@@ -2,7 +2,6 @@
  * ARCHITECTURE.md (at the repository root) stays true to the code: its state diagrams are the
  * output of the tables in the code, and the layering it describes holds (nothing imports upward).
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { transitionsAsMermaid } from "@ws/codec/connection";
 import { describe, expect, it } from "vitest";
 import { sessionStatesAsMermaid } from "./session/states.ts";
@@ -10,12 +9,19 @@ import { sessionStatesAsMermaid } from "./session/states.ts";
 const root = new URL("../../../", import.meta.url);
 // Deno's test run of this package has no read permission (`deno test --allow-env src`).
 const skip = "Deno" in globalThis;
+// This package compiles without Node's types (its portability proof), so node:fs is loaded
+// by name, with the two functions used typed here; Node and Bun run this test.
+const fsModule: string = "node:fs";
+const { readdirSync, readFileSync } = (skip ? {} : await import(fsModule)) as {
+  readdirSync(dir: URL, options: { recursive: true }): string[];
+  readFileSync(file: URL, encoding: "utf8"): string;
+};
 
 /** The module specifiers imported by the library sources (not tests) of `packages/<name>/src`. */
 function importsOf(name: string): { file: string; specifier: string }[] {
   const dir = new URL(`packages/${name}/src/`, root);
   const found: { file: string; specifier: string }[] = [];
-  for (const file of readdirSync(dir, { recursive: true }) as string[]) {
+  for (const file of readdirSync(dir, { recursive: true })) {
     if (!file.endsWith(".ts") || file.endsWith(".test.ts")) continue;
     const text = readFileSync(new URL(file, dir), "utf8");
     for (const match of text.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s+"([^"]+)"/gm))
