@@ -1,20 +1,41 @@
 // Codec micro-benchmark: @ws/codec against ws's Receiver/Sender on the same input, in the same
-// run, reported as ratios (ours / ws; > 1 means we are faster).
+// run, reported as ratios (ours / ws; > 1 means we are faster). ws is measured twice: with
+// bufferutil (its native masking addon, which its README recommends and real deployments
+// install: "ws+bu") and without it ("ws"), each a row of its own.
 //
 //   pnpm --filter @ws/codec bench            (builds first)
 //   node packages/codec/bench/codec-bench.mjs [--time 500] [--filter decode]
+//   bun packages/codec/bench/codec-bench.mjs; deno run -A packages/codec/bench/codec-bench.mjs
 //
 // Decode: masked client frames (what a server receives) fed as 64 KiB socket-sized chunks to a
 // server-role Connection (frame decoding + unmasking + message assembly), against ws's Receiver
 // with allowSynchronousEvents (the same work). Encode: a message to masked (client) and
-// unmasked (server) frame bytes, against ws's Sender.frame. Unmask: applyMask against a byte
-// loop and a plain memory copy. UTF-8: decodeUtf8 (validate + decode in one pass) against
-// ws's way (buffer.isUtf8 + toString).
+// unmasked (server) frame bytes, against ws's Sender.frame. Unmask: applyMask against
+// bufferutil's unmask, a byte loop and a plain memory copy. UTF-8: decodeUtf8 (validate +
+// decode in one pass) against ws's way (buffer.isUtf8 + toString).
 import { isUtf8 } from "node:buffer";
-import { Receiver, Sender } from "ws";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import { applyMask, encodeFrame, encodeFrameParts } from "../dist/frame/index.js";
 import { Connection, NEED_DATA } from "../dist/index.js";
 import { decodeUtf8 } from "../dist/message/index.js";
+import { simdMaskAvailable } from "../dist/frame/mask-simd.js";
+
+// Two copies of ws: ws reads WS_NO_BUFFER_UTIL when it is loaded, so the second is loaded
+// afresh (outside the module cache) with it set.
+const require = createRequire(import.meta.url);
+const wsRoot = dirname(require.resolve("ws/package.json"));
+const wsBu = require("ws");
+const bufferUtil = createRequire(require.resolve("ws")).call(null, "bufferutil");
+for (const id of Object.keys(require.cache)) if (id.startsWith(wsRoot)) delete require.cache[id];
+process.env.WS_NO_BUFFER_UTIL = "1";
+const wsPlain = require("ws");
+delete process.env.WS_NO_BUFFER_UTIL;
+console.log(
+  `runtime ${typeof Bun !== "undefined" ? `bun ${Bun.version}` : typeof Deno !== "undefined" ? `deno ${Deno.version.deno}` : `node ${process.version}`};`,
+  `bufferutil native: ${!String(bufferUtil.mask).includes("output[offset + i]")};`,
+  `two ws copies: ${wsBu !== wsPlain}; WebAssembly SIMD masking: ${simdMaskAvailable()}`,
+);
 
 const args = process.argv.slice(2);
 const TIME_MS = Number(args[args.indexOf("--time") + 1]) || 400;
@@ -65,6 +86,11 @@ function concat(parts) {
 }
 
 const rows = [];
+/** Reports ours against ws with bufferutil and ws without it, each run once. */
+function reportWs(group, size, unit, ours, runFor, opsPerCall) {
+  report(group, size, unit, ours, measure(runFor(wsBu), opsPerCall), "ws+bu");
+  report(group, size, unit, ours, measure(runFor(wsPlain), opsPerCall), "ws");
+}
 function report(group, size, unit, ours, theirs, theirsName = "ws") {
   const row = { group, size, unit, ours, theirs, theirsName, ratio: ours / theirs };
   rows.push(row);
@@ -98,9 +124,9 @@ if ("decode".includes(FILTER) || FILTER === "") {
       }
       if (messages !== count) throw new Error(`decoded ${messages} of ${count}`);
     };
-    const wsRun = () => {
+    const wsRun = (ws) => () => {
       const copy = Buffer.from(stream);
-      const receiver = new Receiver({ isServer: true, maxPayload: 0, allowSynchronousEvents: true });
+      const receiver = new ws.Receiver({ isServer: true, maxPayload: 0, allowSynchronousEvents: true });
       let messages = 0;
       receiver.on("message", () => messages++);
       for (let i = 0; i < copy.length; i += CHUNK)
@@ -108,9 +134,7 @@ if ("decode".includes(FILTER) || FILTER === "") {
       if (messages !== count) throw new Error(`ws decoded ${messages} of ${count}`);
     };
     void pieces;
-    const ours = measure(oursRun, count);
-    const theirs = measure(wsRun, count);
-    report("decode masked binary", label, "msg/s", ours, theirs);
+    reportWs("decode masked binary", label, "msg/s", measure(oursRun, count), wsRun, count);
   }
   // Text messages (UTF-8 validated) from a server (unmasked).
   for (const [label, size] of SIZES.slice(0, 3)) {
@@ -131,7 +155,7 @@ if ("decode".includes(FILTER) || FILTER === "") {
       if (messages !== count) throw new Error("text decode");
     };
     const wsRun = () => {
-      const receiver = new Receiver({ isServer: false, maxPayload: 0, allowSynchronousEvents: true });
+      const receiver = new wsBu.Receiver({ isServer: false, maxPayload: 0, allowSynchronousEvents: true });
       let messages = 0;
       // ws hands text over as bytes; a user calls toString() to get the string we deliver.
       receiver.on("message", (data) => {
@@ -158,15 +182,16 @@ if ("encode".includes(FILTER) || FILTER === "") {
         for (let i = 0; i < reps; i++) conn.send({ type: "binary", data: payload });
       };
       const options = { fin: true, mask: masked, opcode: 2, readOnly: true, rsv1: false };
-      const wsRun = () => {
-        for (let i = 0; i < reps; i++) Sender.frame(wsPayload, options);
+      const wsRun = (ws) => () => {
+        for (let i = 0; i < reps; i++) ws.Sender.frame(wsPayload, options);
       };
-      report(
+      reportWs(
         `encode ${masked ? "masked" : "unmasked"} binary`,
         label,
         "msg/s",
         measure(oursRun, reps),
-        measure(wsRun, reps),
+        wsRun,
+        reps,
       );
       // The bare framing function against ws's bare framing function (no connection state).
       const maskingKey = masked ? key : undefined;
@@ -178,7 +203,8 @@ if ("encode".includes(FILTER) || FILTER === "") {
         label,
         "msg/s",
         measure(bareRun, reps),
-        measure(wsRun, reps),
+        measure(wsRun(wsBu), reps),
+        "ws+bu",
       );
     }
   }
@@ -192,7 +218,7 @@ if ("encode".includes(FILTER) || FILTER === "") {
     const options = { fin: true, mask: false, opcode: 1, readOnly: false, rsv1: false };
     // ws.send(string) does Buffer.from(string) then Sender.frame.
     const wsRun = () => {
-      for (let i = 0; i < reps; i++) Sender.frame(Buffer.from(text), options);
+      for (let i = 0; i < reps; i++) wsBu.Sender.frame(Buffer.from(text), options);
     };
     report("encode text (server)", label, "msg/s", measure(oursRun, reps), measure(wsRun, reps));
   }
@@ -213,6 +239,12 @@ if ("unmask".includes(FILTER) || FILTER === "") {
     const copy = measure(() => {
       for (let i = 0; i < reps; i++) target.set(data);
     }, reps * size);
+    const buffer = Buffer.from(data);
+    const bufferKey = Buffer.from(key);
+    const native = measure(() => {
+      for (let i = 0; i < reps; i++) bufferUtil.unmask(buffer, bufferKey);
+    }, reps * size);
+    report("unmask", label, "B/s", ours, native, "bufferutil");
     report("unmask", label, "B/s", ours, byteLoop, "byte loop");
     report("unmask vs memcpy", label, "B/s", ours, copy, "memcpy");
   }
