@@ -144,6 +144,8 @@ export class Connection {
       role: this.role,
       allowedRsv,
       maxFrameSize: this.limits.maxFrameSize,
+      // Whole messages: a frame spanning input chunks is unmasked straight into one buffer.
+      gatherDataFrames: options.streamMessages !== true,
     });
     this.#assembler = new MessageAssembler({
       maxMessageSize: this.limits.maxMessageSize,

@@ -3,6 +3,7 @@ import { decodeFrames, hex } from "../../test/helpers.ts";
 import { FRAME_EXAMPLES } from "../../test/vectors/rfc6455.ts";
 import { RemoteProtocolError } from "../errors.ts";
 import { FrameDecoder } from "./decoder.ts";
+import { encodeFrame } from "./encode.ts";
 
 function decodeError(
   role: "client" | "server",
@@ -70,6 +71,67 @@ describe("FrameDecoder", () => {
     expect(decoder.next()).toBeUndefined();
     decoder.push(new Uint8Array(156));
     expect(decoder.next()).toMatchObject({ first: false, last: true });
+  });
+
+  describe("gatherDataFrames", () => {
+    const key = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
+    function maskedFrame(payload: Uint8Array, rsv = 0): Uint8Array {
+      const parts = encodeFrame({ opcode: 2, rsv, payload, maskingKey: key });
+      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let offset = 0;
+      for (const part of parts) {
+        out.set(part, offset);
+        offset += part.length;
+      }
+      return out;
+    }
+    const payload = new Uint8Array(70_000).map((_, i) => (i * 31) & 0xff);
+
+    it("announces a frame spanning chunks with an empty first piece, then delivers it whole and unmasked", () => {
+      const frame = maskedFrame(payload);
+      for (const cut of [8, 14, 15, 1000, 65536, frame.length - 1]) {
+        const decoder = new FrameDecoder({ role: "server", gatherDataFrames: true });
+        decoder.push(frame.slice(0, cut));
+        const announced = decoder.next();
+        if (cut >= 14) {
+          expect(announced).toMatchObject({ first: true, last: false, payloadLength: payload.length });
+          expect(announced?.data.length).toBe(0);
+        } else {
+          expect(announced).toBeUndefined();
+        }
+        expect(decoder.next()).toBeUndefined();
+        decoder.push(frame.slice(cut));
+        const whole = decoder.next();
+        expect(whole).toMatchObject({ first: cut < 14, last: true, fin: true, opcode: 2 });
+        expect(whole?.data).toEqual(payload);
+        expect(decoder.next()).toBeUndefined();
+        expect(decoder.bufferedAmount).toBe(0);
+      }
+    });
+
+    it("gathers a frame from many small chunks, and leaves a frame within one chunk as a view", () => {
+      const frames = new Uint8Array([...maskedFrame(payload), ...maskedFrame(payload.subarray(0, 300))]);
+      const decoder = new FrameDecoder({ role: "server", gatherDataFrames: true });
+      const pieces = [];
+      for (let offset = 0; offset < 70_014; offset += 4093) {
+        decoder.push(frames.slice(offset, Math.min(70_014, offset + 4093)));
+        for (let piece = decoder.next(); piece !== undefined; piece = decoder.next()) pieces.push(piece);
+      }
+      const rest = frames.slice(70_014);
+      decoder.push(rest);
+      const small = decoder.next();
+      expect(pieces.map((piece) => piece.data.length)).toEqual([0, payload.length]);
+      expect(pieces[1]?.data).toEqual(payload);
+      expect(small?.data).toEqual(payload.subarray(0, 300));
+      expect(small?.data.buffer).toBe(rest.buffer);
+    });
+
+    it("leaves a frame with RSV bits (an extension's) in pieces as they arrive", () => {
+      const frame = maskedFrame(payload, 0x40);
+      const decoder = new FrameDecoder({ role: "server", gatherDataFrames: true, allowedRsv: 0x40 });
+      decoder.push(frame.slice(0, 1000));
+      expect(decoder.next()?.data.length).toBe(1000 - 14);
+    });
   });
 
   it("decodes an empty frame as one empty piece", () => {

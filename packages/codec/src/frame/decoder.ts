@@ -17,7 +17,7 @@
  */
 import { CloseCode, isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD } from "../constants.ts";
 import { ErrorCode, RemoteProtocolError } from "../errors.ts";
-import { applyMask } from "./mask.ts";
+import { applyMask, maskInto } from "./mask.ts";
 
 /** Options for a {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
@@ -30,6 +30,15 @@ export interface FrameDecoderOptions {
   readonly allowedRsv?: number;
   /** Largest frame payload accepted, in bytes; larger ones fail with 1009. Default: no limit. */
   readonly maxFrameSize?: number;
+  /**
+   * Deliver a data frame without RSV bits whose payload spans input chunks in one piece: the
+   * decoder waits until the whole payload is buffered, then unmasks it straight from the input
+   * chunks into one new buffer (one pass, instead of unmasking each chunk in place and joining
+   * them later). Before that it delivers an empty first piece, so that a consumer can check the
+   * frame (limits, continuation rules) before its payload is buffered. For consumers that want
+   * whole messages; default false (pieces as the input arrives).
+   */
+  readonly gatherDataFrames?: boolean;
 }
 
 /** A piece of one frame's payload, with that frame's header fields. */
@@ -89,6 +98,7 @@ export class FrameDecoder {
   readonly #requireMask: boolean;
   readonly #allowedRsv: number;
   readonly #maxFrameSize: number;
+  readonly #gather: boolean;
 
   #state: DecoderState = DecoderState.ReadHeader;
   #error: RemoteProtocolError | undefined;
@@ -107,12 +117,15 @@ export class FrameDecoder {
   #payloadRead = 0;
   /** The masking key, big-endian (byte 0 in the top bits). */
   #maskingKey = 0;
+  /** The empty first piece of a frame being gathered went out. */
+  #announced = false;
 
   /** Creates a decoder for frames received by `options.role`. */
   constructor(options: FrameDecoderOptions) {
     this.#requireMask = options.role === "server";
     this.#allowedRsv = options.allowedRsv ?? 0;
     this.#maxFrameSize = options.maxFrameSize ?? Number.MAX_SAFE_INTEGER;
+    this.#gather = options.gatherDataFrames ?? false;
   }
 
   /** What the decoder waits for now. */
@@ -262,7 +275,7 @@ export class FrameDecoder {
 
   #readPayload(): FramePiece | undefined {
     const length = this.#payloadLength;
-    const first = this.#payloadRead === 0;
+    let first = this.#payloadRead === 0;
     let data: Uint8Array;
     if (length === 0) {
       data = EMPTY;
@@ -270,24 +283,41 @@ export class FrameDecoder {
       // Control frames come out whole (≤ 125 bytes, §5.5).
       if (this.#buffered < length) return undefined;
       data = this.#takeBytes(length);
-      if (this.#masked) applyMask(data, this.#key());
     } else {
-      if (this.#buffered === 0) return undefined;
-      const chunk = this.#queue[0] as Uint8Array;
-      const available = chunk.length - this.#offset;
-      const size = Math.min(available, length - this.#payloadRead);
-      data = chunk.subarray(this.#offset, this.#offset + size);
-      this.#advance(chunk, size);
-      if (this.#masked) applyMask(data, this.#key(), this.#payloadRead & 3);
+      const chunk = this.#queue[0];
+      const available = chunk === undefined ? 0 : chunk.length - this.#offset;
+      if (first && this.#gather && this.#rsv === 0 && available < length) {
+        if (this.#buffered < length) {
+          if (this.#announced) return undefined;
+          this.#announced = true;
+          return this.#piece(EMPTY, true, false);
+        }
+        data = this.#takeBytes(length);
+      } else {
+        if (chunk === undefined) return undefined;
+        const size = Math.min(available, length - this.#payloadRead);
+        data = chunk.subarray(this.#offset, this.#offset + size);
+        this.#advance(chunk, size);
+        if (this.#masked) applyMask(data, this.#key(), this.#payloadRead & 3);
+      }
+    }
+    if (this.#announced) {
+      // The empty first piece went out already (the rest may have arrived in one chunk).
+      first = false;
+      this.#announced = false;
     }
     this.#payloadRead += data.length;
     const last = this.#payloadRead === length;
     if (last) this.#state = DecoderState.ReadHeader;
+    return this.#piece(data, first, last);
+  }
+
+  #piece(data: Uint8Array, first: boolean, last: boolean): FramePiece {
     return {
       fin: this.#fin,
       rsv: this.#rsv,
       opcode: this.#opcode,
-      payloadLength: length,
+      payloadLength: this.#payloadLength,
       data,
       first,
       last,
@@ -339,20 +369,27 @@ export class FrameDecoder {
     );
   }
 
-  /** Takes `count` buffered bytes as one contiguous view, copying only if they span chunks. */
+  /**
+   * Takes `count` buffered payload bytes (all of them buffered), unmasked: a view of the input
+   * when they lie in one chunk, else one new buffer they are unmasked into from the chunks.
+   */
   #takeBytes(count: number): Uint8Array {
     const chunk = this.#queue[0] as Uint8Array;
     if (chunk.length - this.#offset >= count) {
       const view = chunk.subarray(this.#offset, this.#offset + count);
       this.#advance(chunk, count);
+      if (this.#masked) applyMask(view, this.#key());
       return view;
     }
     const out = new Uint8Array(count);
+    const key = this.#masked ? this.#key() : undefined;
     let filled = 0;
     while (filled < count) {
       const current = this.#queue[0] as Uint8Array;
       const size = Math.min(current.length - this.#offset, count - filled);
-      out.set(current.subarray(this.#offset, this.#offset + size), filled);
+      const part = current.subarray(this.#offset, this.#offset + size);
+      if (key === undefined) out.set(part, filled);
+      else maskInto(part, key, out.subarray(filled, filled + size), filled & 3);
       filled += size;
       this.#advance(current, size);
     }

@@ -194,7 +194,9 @@ export class MessageAssembler {
     const parts = this.#binary;
     if (parts === undefined) {
       if (messageEnds) return { type: "binary", data };
-      this.#binary = [data];
+      // An empty first piece (a frame the decoder gathers whole) starts no list: a message
+      // in one frame then arrives without a copy.
+      if (data.length > 0) this.#binary = [data];
       return undefined;
     }
     if (data.length > 0) parts.push(data);
