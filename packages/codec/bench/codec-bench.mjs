@@ -17,9 +17,9 @@ import { isUtf8 } from "node:buffer";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { applyMask, encodeFrame, encodeFrameParts } from "../dist/frame/index.js";
+import { simdMaskAvailable } from "../dist/frame/mask-simd.js";
 import { Connection, NEED_DATA } from "../dist/index.js";
 import { decodeUtf8 } from "../dist/message/index.js";
-import { simdMaskAvailable } from "../dist/frame/mask-simd.js";
 
 // Two copies of ws: ws reads WS_NO_BUFFER_UTIL when it is loaded, so the second is loaded
 // afresh (outside the module cache) with it set.
