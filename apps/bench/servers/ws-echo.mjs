@@ -5,7 +5,21 @@
 //
 // Usage: node apps/bench/servers/ws-echo.mjs --port N [--deflate]
 
+import { createRequire } from "node:module";
 import { WebSocketServer } from "ws";
+
+// ws masks and unmasks with the bufferutil addon when it can load it (its README recommends
+// installing it; the bench installs it) unless WS_NO_BUFFER_UTIL is set (the `ws-nobu` target).
+// Said in the ready line, so the report shows which one ran.
+let bufferUtil = "not used (WS_NO_BUFFER_UTIL)";
+if (!process.env.WS_NO_BUFFER_UTIL) {
+  try {
+    createRequire(createRequire(import.meta.url).resolve("ws"))("bufferutil");
+    bufferUtil = "native";
+  } catch {
+    bufferUtil = "not installed";
+  }
+}
 
 const args = process.argv.slice(2);
 const portIndex = args.indexOf("--port");
@@ -48,7 +62,9 @@ wss.on("connection", (ws, req) => {
 });
 
 wss.on("listening", () => {
-  console.log(`ws echo server listening on 127.0.0.1:${port}${deflate ? " (permessage-deflate)" : ""}`);
+  console.log(
+    `ws echo server listening on 127.0.0.1:${port}${deflate ? " (permessage-deflate)" : ""}; bufferutil: ${bufferUtil}`,
+  );
 });
 
 process.on("SIGTERM", () => {

@@ -33,6 +33,8 @@ const USAGE = `Usage: node apps/bench/src/cli.mjs [options]
   --nice            run server and generator at niceness -10 (needs privileges), so other
                     work on a shared machine disturbs the numbers less
   --niceness n      the same with niceness n (-20..19)
+  --only a,b        only these measurement groups (small, large, latency, setup, memory), for
+                    quick A/B comparisons; never writes RESULTS.md
   --duration ms     measured time of each throughput measurement
   --warmup ms       warm-up before each throughput measurement
   --out dir         where to write the JSON and Markdown (default: apps/bench/results)
@@ -83,6 +85,7 @@ function parse() {
         "no-pin": { type: "boolean", default: false },
         nice: { type: "boolean", default: false },
         niceness: { type: "string" },
+        only: { type: "string" },
         duration: { type: "string" },
         warmup: { type: "string" },
         out: { type: "string" },
@@ -251,7 +254,7 @@ const writeResultsMd =
     ? false
     : values["results-md"] === true
       ? true
-      : mode === "full" && values.out === undefined;
+      : mode === "full" && values.out === undefined && values.only === undefined;
 
 const log = (/** @type {string} */ line) => console.log(line);
 
@@ -271,6 +274,7 @@ const result = await runBench({
   nice: values.niceness !== undefined ? niceness(values.niceness) : values.nice === true ? -10 : null,
   durationMs: ms(values.duration, "duration"),
   warmupMs: ms(values.warmup, "warmup"),
+  only: typeof values.only === "string" ? values.only.split(",").map((s) => s.trim()) : null,
   log,
 });
 

@@ -412,6 +412,66 @@ export async function throughput(o) {
 }
 
 /**
+ * Connection setup rate: `concurrency` clients each open a connection (TCP connect and the
+ * opening handshake), close it the WebSocket way (a close frame; the server answers with its
+ * own and ends the TCP connection, RFC 6455 §7.1.1) and start over. Counts the connections
+ * completed during `durationMs` after `warmupMs`.
+ * @param {{ port: number, deflate: boolean, concurrency: number, warmupMs: number, durationMs: number,
+ *   serverPid: number | null, clockTicks: number }} o
+ */
+export async function setupRate(o) {
+  let completed = 0;
+  let errors = 0;
+  let running = true;
+  /** One connection's whole life; resolves when the server has closed the TCP connection. */
+  const lifecycle = async () => {
+    const conn = await connect({ port: o.port, deflate: o.deflate, timeoutMs: 10_000 });
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        conn.socket.destroy();
+        reject(new Error("the server did not close within 10 s"));
+      }, 10_000);
+      conn.socket.once("close", () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      });
+      conn.socket.on("data", () => {}); // read the server's close frame and the end of the stream
+      conn.socket.write(CLOSE_1000);
+    });
+  };
+  const worker = async () => {
+    while (running) {
+      try {
+        await lifecycle();
+        completed++;
+      } catch {
+        errors++;
+        await sleep(10);
+      }
+    }
+  };
+  const workers = Array.from({ length: o.concurrency }, worker);
+  await sleep(o.warmupMs);
+  const c0 = completed;
+  const s0 = cpuSnapshot(o.serverPid);
+  await sleep(o.durationMs);
+  const c1 = completed;
+  const s1 = cpuSnapshot(o.serverPid);
+  running = false;
+  await Promise.all(workers);
+  const cpu = cpuShares(s0, s1, o.clockTicks);
+  return {
+    connections: c1 - c0,
+    seconds: cpu.seconds,
+    connectionsPerSecond: (c1 - c0) / cpu.seconds,
+    serverCpu: cpu.serverCpu,
+    generatorCpu: cpu.generatorCpu,
+    otherCpu: cpu.otherCpu,
+    errors,
+  };
+}
+
+/**
  * Round-trip latency: one connection, one message at a time (a rotation of distinct messages
  * for `kind: "json"`).
  * @param {{ port: number, deflate: boolean, size: number, binary: boolean, kind?: "random" | "json",

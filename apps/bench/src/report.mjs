@@ -434,6 +434,28 @@ export function renderMarkdown(res) {
     );
   }
 
+  const setup = group("setup");
+  if (setup.length > 0) {
+    out.push("");
+    out.push("## 5. Connection setup");
+    out.push("");
+    out.push(
+      "Connections per second that went through a whole life (higher is better): TCP connect, the opening handshake, " +
+        "a close frame from the client, the server's close frame and the end of the TCP connection; then the client " +
+        `starts over. ${setup[0]?.params.warmupMs} ms warm-up, then ${setup[0]?.params.durationMs} ms measured.`,
+    );
+    out.push("");
+    out.push(
+      groupTable(res, setup, (sc) => [{ label: sc.label, field: "value", format: compact }], "connections/s"),
+    );
+    out.push("");
+    out.push("<details><summary>CPU use during these measurements (share of one core)</summary>");
+    out.push("");
+    out.push(cpuTable(res, setup));
+    out.push("");
+    out.push("</details>");
+  }
+
   const errors = res.scenarios.flatMap((sc) =>
     Object.entries(sc.values)
       .filter(([, v]) => v.error !== undefined)

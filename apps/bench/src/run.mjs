@@ -31,6 +31,8 @@ export const SCHEMA_VERSION = 1;
  * @property {{ connections: number[], sizes: number[], binary: boolean[], kind?: Kind, window: number, warmupMs: number, durationMs: number }} small
  * @property {{ cases: { size: number, connections: number, window: number }[], binary?: boolean, kind?: Kind, warmupMs: number, durationMs: number }} large
  * @property {{ size: number, binary: boolean, kind?: Kind, warmup: number, samples: number, maxMs: number }} latency
+ * @property {{ concurrency: number, warmupMs: number, durationMs: number }} [setup] connection setup
+ *   rate: this many clients at a time each connect, handshake, close and start over
  * @property {{ connections: number, warmupConnections: number, settleMs: number, size?: number, binary?: boolean, kind?: Kind }} memory
  *   each connection echoes one message of this shape (default 16 bytes binary); the
  *   warm-up connections are opened (and kept) before the "before" reading
@@ -63,7 +65,8 @@ export const MODES = {
       durationMs: 750,
     },
     latency: { size: 16, binary: true, warmup: 1000, samples: 5000, maxMs: 10_000 },
-    memory: { connections: 1000, warmupConnections: 600, settleMs: 3000 },
+    setup: { concurrency: 16, warmupMs: 250, durationMs: 1000 },
+    memory: { connections: 10_000, warmupConnections: 600, settleMs: 3000 },
     rounds: 3,
   },
   quick: {
@@ -84,6 +87,7 @@ export const MODES = {
       durationMs: 400,
     },
     latency: { size: 16, binary: true, warmup: 500, samples: 3000, maxMs: 5000 },
+    setup: { concurrency: 16, warmupMs: 150, durationMs: 500 },
     memory: { connections: 400, warmupConnections: 600, settleMs: 1000 },
     rounds: 1,
   },
@@ -92,6 +96,7 @@ export const MODES = {
     small: { connections: [4], sizes: [16], binary: [true], window: 8, warmupMs: 150, durationMs: 500 },
     large: { cases: [{ size: 64 * KiB, connections: 1, window: 2 }], warmupMs: 150, durationMs: 500 },
     latency: { size: 16, binary: true, warmup: 100, samples: 500, maxMs: 3000 },
+    setup: { concurrency: 4, warmupMs: 100, durationMs: 300 },
     memory: { connections: 50, warmupConnections: 10, settleMs: 500 },
     rounds: 1,
   },
@@ -197,7 +202,7 @@ export const DEFLATE_MODES = {
 /**
  * @typedef {object} Scenario
  * @property {string} id
- * @property {"small" | "large" | "latency" | "memory"} group
+ * @property {"small" | "large" | "latency" | "setup" | "memory"} group
  * @property {string} label
  * @property {Record<string, unknown>} params
  */
@@ -247,6 +252,14 @@ export function scenarios(m, { connectionsLimit }) {
     label: `${messageLabel(lat.size, lat.binary, lat.kind)}, 1 connection, 1 in flight`,
     params: { ...lat, kind: lat.kind ?? "random" },
   });
+  if (m.setup !== undefined) {
+    out.push({
+      id: `setup-c${m.setup.concurrency}`,
+      group: "setup",
+      label: `connect + handshake + close, ${m.setup.concurrency} clients at a time`,
+      params: { ...m.setup },
+    });
+  }
   const kind = m.small.kind ?? "random";
   for (const size of m.small.sizes) {
     for (const binary of m.small.binary) {
@@ -359,6 +372,7 @@ async function settledRss(pid, maxMs) {
  * @property {number | null} nice run server and generator at this niceness (null: unchanged)
  * @property {number | null} durationMs override for the throughput measurements
  * @property {number | null} warmupMs override for the throughput warm-up
+ * @property {string[] | null} [only] run only the scenarios of these groups
  * @property {(line: string) => void} log progress
  */
 
@@ -396,7 +410,15 @@ export async function runBench(o) {
   const serverCpu = pinned ? 0 : null;
   const generatorCpu = pinned ? 1 : null;
   const nofile = openFilesLimit();
-  const plan = scenarios(mode, { connectionsLimit: Math.max(10, nofile - 256) });
+  const groups = ["small", "large", "latency", "setup", "memory"];
+  const unknownGroups = (o.only ?? []).filter((g) => !groups.includes(g));
+  if (unknownGroups.length > 0)
+    throw new TypeError(
+      `unknown measurement group(s) ${unknownGroups.join(", ")}; known: ${groups.join(", ")}`,
+    );
+  const plan = scenarios(mode, { connectionsLimit: Math.max(10, nofile - 256) }).filter(
+    (sc) => o.only === null || o.only === undefined || o.only.includes(sc.group),
+  );
   const ticks = clockTicks();
 
   const machine = {
@@ -585,6 +607,21 @@ export async function runBench(o) {
         );
         return { ...r, value: r.p50 };
       }
+      if (sc.group === "setup") {
+        const r = await runJob(
+          {
+            type: "setupRate",
+            port: st.port,
+            deflate: o.deflate,
+            serverPid: pid,
+            clockTicks: ticks,
+            ...sc.params,
+          },
+          /** @type {number} */ (sc.params.warmupMs) + /** @type {number} */ (sc.params.durationMs) + 30_000,
+        );
+        if (r.connections === 0) throw new Error("no connection completed during the measurement");
+        return { ...r, value: r.connectionsPerSecond };
+      }
       const p = sc.params;
       const r = await runJob(
         {
@@ -613,6 +650,8 @@ export async function runBench(o) {
         const list = alive();
         const order = list.map((_, i) => /** @type {TargetState} */ (list[(i + round) % list.length]));
         for (const st of order) {
+          // tcp-ceiling echoes the close frame instead of closing: no lifecycle to measure.
+          if (sc.group === "setup" && st.name === CEILING) continue;
           /** @type {Record<string, any>} */
           let v;
           try {
@@ -684,7 +723,9 @@ export async function runBench(o) {
             ? "MB/s"
             : s.group === "latency"
               ? "µs (p50)"
-              : "KiB/connection",
+              : s.group === "setup"
+                ? "connections/s"
+                : "KiB/connection",
       better: s.group === "latency" || s.group === "memory" ? "lower" : "higher",
       values: values[s.id] ?? {},
     })),
@@ -723,6 +764,8 @@ function describe(sc, v) {
     return `${v.value.toFixed(1)} KiB/conn (RSS ${(v.rssBeforeKiB / 1024).toFixed(1)} → ${(v.rssAfterKiB / 1024).toFixed(1)} MiB${typeof v.echoCompressedShare === "number" && v.echoCompressedShare > 0 ? `, ${pct(v.echoCompressedShare)} of echoes compressed` : ""})`;
   if (sc.group === "latency")
     return `p50 ${v.p50.toFixed(1)} µs, p99 ${v.p99.toFixed(1)} µs (${v.samples} round trips)`;
+  if (sc.group === "setup")
+    return `${Math.round(v.connectionsPerSecond).toLocaleString("en-US")} connections/s  (CPU: server ${pct(v.serverCpu)}, generator ${pct(v.generatorCpu)}, everything else ${pct(v.otherCpu)})${v.errors > 0 ? ` [${v.errors} failed]` : ""}`;
   const main =
     sc.group === "small"
       ? `${Math.round(v.messagesPerSecond).toLocaleString("en-US")} msg/s`

@@ -25,7 +25,7 @@ export const NATIVE_PAIRS = /** @type {const} */ ([
 ]);
 
 /** Display order (others follow in file order). */
-const ORDER = ["ws", "node", "deno-native", "deno", "bun-native", "bun"];
+const ORDER = ["ws", "ws-nobu", "node", "deno-native", "deno", "bun-native", "bun"];
 
 /**
  * @typedef {object} TargetSpec

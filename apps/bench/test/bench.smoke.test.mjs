@@ -16,7 +16,7 @@ describe("bench harness (tiny run against ws)", () => {
   const out = mkdtempSync(join(tmpdir(), "ws-bench-"));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  it("measures throughput, latency and memory and writes JSON + Markdown", () => {
+  it("measures throughput, latency, connection setup and memory and writes JSON + Markdown", () => {
     const run = spawnSync(process.execPath, [CLI, "--tiny", "--targets", "ws", "--out", out], {
       cwd: REPO_ROOT,
       encoding: "utf8",
@@ -43,7 +43,7 @@ describe("bench harness (tiny run against ws)", () => {
     ]);
 
     const groups = res.scenarios.map((/** @type {{ group: string }} */ s) => s.group);
-    expect(new Set(groups)).toEqual(new Set(["small", "large", "latency", "memory"]));
+    expect(new Set(groups)).toEqual(new Set(["small", "large", "latency", "setup", "memory"]));
     for (const sc of res.scenarios) {
       expect(sc).toMatchObject({
         id: expect.any(String),
@@ -64,6 +64,11 @@ describe("bench harness (tiny run against ws)", () => {
         expect(v.samples).toBeGreaterThan(0);
         expect(v.p99).toBeGreaterThanOrEqual(v.p50);
       }
+      if (sc.group === "setup") {
+        expect(v.connections).toBeGreaterThan(0);
+        expect(v.connectionsPerSecond).toBeGreaterThan(0);
+        expect(v.errors).toBe(0);
+      }
       if (sc.group === "memory") {
         expect(v.connections).toBe(sc.params.connections);
         expect(v.rssAfterKiB).toBeGreaterThan(0);
@@ -73,6 +78,7 @@ describe("bench harness (tiny run against ws)", () => {
     const md = readFileSync(join(out, "latest.md"), "utf8");
     expect(md).toContain("# WebSocket echo benchmark");
     expect(md).toContain("| messages/s | ws (baseline) |");
+    expect(md).toContain("| connections/s | ws (baseline) |");
   });
 });
 
