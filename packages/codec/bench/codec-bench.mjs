@@ -26,11 +26,12 @@ import { decodeUtf8 } from "../dist/message/index.js";
 const require = createRequire(import.meta.url);
 const wsRoot = dirname(require.resolve("ws/package.json"));
 const wsBu = require("ws");
-const bufferUtil = createRequire(require.resolve("ws")).call(null, "bufferutil");
+const bufferUtil = createRequire(`${wsRoot}/index.js`)("bufferutil");
 for (const id of Object.keys(require.cache)) if (id.startsWith(wsRoot)) delete require.cache[id];
+const noBufferUtil = process.env.WS_NO_BUFFER_UTIL;
 process.env.WS_NO_BUFFER_UTIL = "1";
 const wsPlain = require("ws");
-delete process.env.WS_NO_BUFFER_UTIL;
+if (noBufferUtil === undefined) delete process.env.WS_NO_BUFFER_UTIL;
 console.log(
   `runtime ${typeof Bun !== "undefined" ? `bun ${Bun.version}` : typeof Deno !== "undefined" ? `deno ${Deno.version.deno}` : `node ${process.version}`};`,
   `bufferutil native: ${!String(bufferUtil.mask).includes("output[offset + i]")};`,
@@ -100,6 +101,13 @@ function concat(parts) {
 const rows = [];
 /** Reports ours against ws with bufferutil and ws without it, each run once. */
 function reportWs(group, size, unit, oursFn, runFor, opsPerCall) {
+  if (wsPlain === wsBu) {
+    // This runtime's module cache gave the same copy back (Bun): one row, run the bench again
+    // with WS_NO_BUFFER_UTIL=1 for ws without bufferutil.
+    const [ours, theirs] = compare([oursFn, runFor(wsBu)], opsPerCall);
+    report(group, size, unit, ours, theirs, process.env.WS_NO_BUFFER_UTIL ? "ws" : "ws+bu");
+    return;
+  }
   const [ours, bu, plain] = compare([oursFn, runFor(wsBu), runFor(wsPlain)], opsPerCall);
   report(group, size, unit, ours, bu, "ws+bu");
   report(group, size, unit, ours, plain, "ws");
