@@ -22,9 +22,9 @@ const rotatedKey = new Uint8Array(4);
 const rotatedKeyWord = new Uint32Array(rotatedKey.buffer);
 
 /** Below this many bytes the byte loop is faster than setting up the word view. */
-const WORD_LOOP_MIN = 32;
+const WORD_LOOP_MIN = 64;
 /** From this many bytes on, WebAssembly SIMD is faster than the word loop (the call and the copies cost). */
-const SIMD_MIN = 512;
+const SIMD_MIN = 256;
 
 /**
  * XORs `data` in place with the masking key, starting at position `keyOffset` of the key
