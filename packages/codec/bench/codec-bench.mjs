@@ -25,12 +25,13 @@ import { decodeUtf8 } from "../dist/message/index.js";
 // afresh (outside the module cache) with it set.
 const require = createRequire(import.meta.url);
 const wsRoot = dirname(require.resolve("ws/package.json"));
-const wsBu = require("ws");
+// By path: Bun answers the bare specifier "ws" with its own client-only shim.
+const wsBu = require(`${wsRoot}/index.js`);
 const bufferUtil = createRequire(`${wsRoot}/index.js`)("bufferutil");
 for (const id of Object.keys(require.cache)) if (id.startsWith(wsRoot)) delete require.cache[id];
 const noBufferUtil = process.env.WS_NO_BUFFER_UTIL;
 process.env.WS_NO_BUFFER_UTIL = "1";
-const wsPlain = require("ws");
+const wsPlain = require(`${wsRoot}/index.js`);
 if (noBufferUtil === undefined) delete process.env.WS_NO_BUFFER_UTIL;
 console.log(
   `runtime ${typeof Bun !== "undefined" ? `bun ${Bun.version}` : typeof Deno !== "undefined" ? `deno ${Deno.version.deno}` : `node ${process.version}`};`,

@@ -27,11 +27,16 @@ interface WebAssemblyLike {
   };
 }
 
-/** `mask(length, key)`: XORs bytes [0, length rounded up to 64) of the memory with the key word. */
-type MaskFunction = (length: number, key: number) => void;
+/** `mask(start, end, key)`: XORs bytes [start, end rounded up to 64 past start) of the memory with the key word. */
+type MaskFunction = (start: number, end: number, key: number) => void;
 
-/** Bytes masked per call into the module; the memory holds this much plus the 64-byte overrun. */
+/** Bytes masked per call into the module. */
 export const SIMD_BLOCK: number = 64 * 1024;
+/**
+ * The memory is 2 pages (128 KiB): a block starts anywhere in the first 4 KiB (see
+ * {@link scratchStart}), plus the block, plus the loop's overrun of up to 63 bytes.
+ */
+const PAGE = 4096;
 
 /** One section of a module: id, size (all ours are under 128 bytes: one LEB128 byte), content. */
 function section(id: number, content: readonly number[]): number[] {
@@ -46,8 +51,8 @@ function name(text: string): number[] {
 /** `v128.store offset=N (local.get i) (v128.xor (v128.load offset=N (local.get i)) (local.get k))`. */
 function maskVector(offset: number): number[] {
   return [
-    [0x20, 2], // local.get $i (store address)
-    [0x20, 2], // local.get $i (load address)
+    [0x20, 0], // local.get $i (store address)
+    [0x20, 0], // local.get $i (load address)
     [0xfd, 0x00, 4, offset], // v128.load align=16 offset
     [0x20, 3], // local.get $k
     [0xfd, 0x51], // v128.xor
@@ -60,40 +65,55 @@ function maskVector(offset: number): number[] {
  *
  *     (module
  *       (memory (export "memory") 2)
- *       (func (export "mask") (param $length i32) (param $key i32) (local $i i32) (local $k v128)
+ *       (func (export "mask") (param $i i32) (param $end i32) (param $key i32) (local $k v128)
  *         (local.set $k (i32x4.splat (local.get $key)))
  *         (block (loop
- *           (br_if 1 (i32.ge_u (local.get $i) (local.get $length)))
+ *           (br_if 1 (i32.ge_u (local.get $i) (local.get $end)))
  *           ;; four vectors (64 bytes) per iteration, at offsets 0, 16, 32, 48
  *           (v128.store offset=0 (local.get $i) (v128.xor (v128.load offset=0 (local.get $i)) (local.get $k)))
  *           …
  *           (local.set $i (i32.add (local.get $i) (i32.const 64)))
  *           (br 0)))))
  *
- * The loop runs over whole 64-byte steps, so it may XOR up to 63 bytes past `length`: the memory
- * (2 pages, 128 KiB) has room for that behind a block, and those bytes are never copied out.
+ * The loop runs over whole 64-byte steps, so it may XOR up to 63 bytes past `end`: the memory
+ * has room for that behind a block, and those bytes are never copied out.
  */
 function moduleBytes(): Uint8Array {
   const body = [
-    ...[2, 1, 0x7f, 1, 0x7b], // locals: one i32 ($i), one v128 ($k)
-    ...[0x20, 1, 0xfd, 0x11, 0x21, 3], // $k = i32x4.splat($key)
+    ...[1, 1, 0x7b], // locals: one v128 ($k, local 3 after the three parameters)
+    ...[0x20, 2, 0xfd, 0x11, 0x21, 3], // $k = i32x4.splat($key)
     ...[0x02, 0x40, 0x03, 0x40], // block, loop
-    ...[0x20, 2, 0x20, 0, 0x4f, 0x0d, 1], // br_if 1 ($i >= $length)
+    ...[0x20, 0, 0x20, 1, 0x4f, 0x0d, 1], // br_if 1 ($i >= $end)
     ...maskVector(0),
     ...maskVector(16),
     ...maskVector(32),
     ...maskVector(48),
-    ...[0x20, 2, 0x41, 0xc0, 0x00, 0x6a, 0x21, 2], // $i += 64
+    ...[0x20, 0, 0x41, 0xc0, 0x00, 0x6a, 0x21, 0], // $i += 64
     ...[0x0c, 0, 0x0b, 0x0b, 0x0b], // br 0, end loop, end block, end func
   ];
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
-    ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]), // types: (i32, i32) -> ()
+    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]), // types: (i32, i32, i32) -> ()
     ...section(3, [1, 0]), // functions: one, of type 0
     ...section(5, [1, 0x00, 2]), // memories: one, 2 pages minimum, no maximum
     ...section(7, [2, ...name("memory"), 0x02, 0, ...name("mask"), 0x00, 0]), // exports
     ...section(10, [1, body.length, ...body]), // code
   ]);
+}
+
+/**
+ * Where in the memory to put a block. A forward memory copy whose target lies a few bytes
+ * after its source modulo 4 KiB runs many times slower on x86 (loads alias the stores just
+ * made: "4K aliasing"), and JavaScriptCore's copies hit it: Bun copied a block out to a payload
+ * 6 bytes into its buffer at a tenth of the speed. So the block goes half a page away from both
+ * the source and the target, taking their offsets in their buffers for their addresses modulo
+ * 4 KiB (true of page-aligned buffers, and the large ones are).
+ */
+function scratchStart(sourceOffset: number, targetOffset: number): number {
+  const start = (targetOffset + PAGE / 2) & (PAGE - 1);
+  // Copying in, the block is the target: keep it out of the 64 bytes after the source too.
+  const fromSource = (start - sourceOffset) & (PAGE - 1);
+  return fromSource === 0 || fromSource >= 64 ? start : (start + 64) & (PAGE - 1);
 }
 
 interface SimdMasker {
@@ -148,18 +168,14 @@ export function maskIntoSimd(
     ((maskingKey[(keyOffset + 3) & 3] as number) << 24) |
     0;
   const length = source.length;
-  if (length <= SIMD_BLOCK) {
-    memory.set(source);
-    mask(length, key);
-    target.set(length === SIMD_BLOCK ? memory.subarray(0, SIMD_BLOCK) : memory.subarray(0, length));
-    return true;
-  }
+  const start = scratchStart(source.byteOffset, target.byteOffset);
   // Every block but the last is SIMD_BLOCK long, a multiple of 4: the key phase stays the same.
   for (let offset = 0; offset < length; offset += SIMD_BLOCK) {
     const size = Math.min(SIMD_BLOCK, length - offset);
-    memory.set(source.subarray(offset, offset + size));
-    mask(size, key);
-    target.set(memory.subarray(0, size), offset);
+    const block = memory.subarray(start, start + size);
+    block.set(offset === 0 && size === length ? source : source.subarray(offset, offset + size));
+    mask(start, start + size, key);
+    target.set(block, offset);
   }
   return true;
 }
