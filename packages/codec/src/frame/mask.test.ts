@@ -114,8 +114,9 @@ describe("both masking paths", () => {
           fc.oneof(fc.integer({ min: 0, max: 1100 }), fc.integer({ min: 0, max: 2 * SIMD_BLOCK + 100 })),
           key,
           fc.integer({ min: 0, max: 3 }),
-          fc.integer({ min: 0, max: 15 }),
-          fc.integer({ min: 0, max: 15 }),
+          // Offsets across a 4 KiB page too: the SIMD path places its block by them.
+          fc.oneof(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 8191 })),
+          fc.oneof(fc.integer({ min: 0, max: 15 }), fc.integer({ min: 0, max: 8191 })),
           fc.boolean(),
           fc.integer(),
           (length, k, keyOffset, sourceShift, targetShift, inPlace, seed) => {
@@ -166,6 +167,20 @@ describe("both masking paths", () => {
       }
     });
   }
+
+  it("source and target half a page apart (the SIMD block moves away from both) mask the same", () => {
+    const k = new Uint8Array([9, 8, 7, 6]);
+    for (const [, mask] of paths) {
+      for (const gap of [2048 - 70, 2048 - 64, 2048 - 1, 2048, 2048 + 1, 2048 + 63]) {
+        const data = randomBytes(3000, gap);
+        const source = new Uint8Array(3000 + 8192).subarray(100, 3100);
+        source.set(data);
+        const target = new Uint8Array(3000 + 8192).subarray(100 + gap, 3100 + gap);
+        mask(source, k, target, 1);
+        expect(firstDifference(target, naiveMask(data, k, 1))).toBe(-1);
+      }
+    }
+  });
 
   it("masking in place in the middle of a shared buffer leaves the bytes around it alone", () => {
     const k = new Uint8Array([1, 2, 3, 4]);
