@@ -33,8 +33,9 @@ type MaskFunction = (start: number, end: number, key: number) => void;
 /** Bytes masked per call into the module. */
 export const SIMD_BLOCK: number = 64 * 1024;
 /**
- * The memory is 2 pages (128 KiB): a block starts anywhere in the first 4 KiB (see
- * {@link scratchStart}), plus the block, plus the loop's overrun of up to 63 bytes.
+ * A page of the address space (not a WebAssembly page): a block starts anywhere in the
+ * memory's first 4 KiB (see {@link scratchStart}). The module's 2 WebAssembly pages (128 KiB)
+ * hold that, the block and the loop's overrun of up to 63 bytes.
  */
 const PAGE = 4096;
 
