@@ -126,6 +126,21 @@ describe("FrameDecoder", () => {
       expect(small?.data.buffer).toBe(rest.buffer);
     });
 
+    it("leaves text frames and continuations in pieces, so that invalid UTF-8 fails fast", () => {
+      for (const opcode of [1, 0]) {
+        const parts = encodeFrame({ opcode, fin: opcode === 1, payload, maskingKey: key });
+        const frame = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let offset = 0;
+        for (const part of parts) {
+          frame.set(part, offset);
+          offset += part.length;
+        }
+        const decoder = new FrameDecoder({ role: "server", gatherDataFrames: true });
+        decoder.push(frame.slice(0, 1000));
+        expect(decoder.next()?.data).toEqual(payload.subarray(0, 1000 - 14));
+      }
+    });
+
     it("leaves a frame with RSV bits (an extension's) in pieces as they arrive", () => {
       const frame = maskedFrame(payload, 0x40);
       const decoder = new FrameDecoder({ role: "server", gatherDataFrames: true, allowedRsv: 0x40 });

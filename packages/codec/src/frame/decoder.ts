@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { CloseCode, isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD } from "../constants.ts";
+import { CloseCode, isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode } from "../constants.ts";
 import { ErrorCode, RemoteProtocolError } from "../errors.ts";
 import { applyMask, maskInto } from "./mask.ts";
 
@@ -31,12 +31,14 @@ export interface FrameDecoderOptions {
   /** Largest frame payload accepted, in bytes; larger ones fail with 1009. Default: no limit. */
   readonly maxFrameSize?: number;
   /**
-   * Deliver a data frame without RSV bits whose payload spans input chunks in one piece: the
-   * decoder waits until the whole payload is buffered, then unmasks it straight from the input
-   * chunks into one new buffer (one pass, instead of unmasking each chunk in place and joining
-   * them later). Before that it delivers an empty first piece, so that a consumer can check the
-   * frame (limits, continuation rules) before its payload is buffered. For consumers that want
-   * whole messages; default false (pieces as the input arrives).
+   * Deliver a binary frame (opcode 2) without RSV bits whose payload spans input chunks in one
+   * piece: the decoder waits until the whole payload is buffered, then unmasks it straight from
+   * the input chunks into one new buffer (one pass, instead of unmasking each chunk in place and
+   * joining them later). Before that it delivers an empty first piece, so that a consumer can
+   * check the frame (limits, continuation rules) before its payload is buffered. Text frames
+   * (and continuations, which may be text) still come in pieces as they arrive, so invalid
+   * UTF-8 fails the connection as soon as it is certain. For consumers that want whole
+   * messages; default false.
    */
   readonly gatherDataFrames?: boolean;
 }
@@ -286,7 +288,7 @@ export class FrameDecoder {
     } else {
       const chunk = this.#queue[0];
       const available = chunk === undefined ? 0 : chunk.length - this.#offset;
-      if (first && this.#gather && this.#rsv === 0 && available < length) {
+      if (first && this.#gather && this.#opcode === Opcode.Binary && this.#rsv === 0 && available < length) {
         if (this.#buffered < length) {
           if (this.#announced) return undefined;
           this.#announced = true;
