@@ -13,6 +13,7 @@
  *
  * @module
  */
+import "./node-version.ts";
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import type { WebSocketUrl } from "@ws/codec/handshake";

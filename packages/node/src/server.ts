@@ -12,6 +12,7 @@
  *
  * @module
  */
+import "./node-version.ts";
 import { EventEmitter } from "node:events";
 import {
   createServer,
