@@ -44,4 +44,6 @@ if (examples.length === 0) {
   console.error("no examples found in dist/");
   process.exit(1);
 }
+// The closing line tools/test-summary.mjs reads (deno test's format): one test per example.
+console.log(`${failed > 0 ? "FAILED" : "ok"} | ${examples.length - failed} passed | ${failed} failed`);
 if (failed > 0) process.exit(1);

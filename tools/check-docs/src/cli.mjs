@@ -279,9 +279,14 @@ if (failures.length === 0) {
 }
 
 const summary = `${checked.length} code blocks in ${files.length} Markdown files: ${tscBlocks.length} checked with tsc --strict, ${denoBlocks.length} with deno check, ${ran} run; ${ignored} shell/text blocks ignored, ${skipped} skipped with a reason`;
+// The closing line tools/test-summary.mjs reads (deno test's format): one test per code block.
+const failedBlocks = new Set(failures.map((failure) => failure.split(": ")[0]));
+const result = `${Math.max(0, checked.length - failedBlocks.size)} passed | ${failedBlocks.size} failed`;
 if (failures.length > 0) {
   console.error(failures.join("\n"));
   console.error(`\n${failures.length} problem(s). ${summary}`);
+  console.log(`FAILED | ${result}`);
   process.exit(1);
 }
 console.log(summary);
+console.log(`ok | ${result}`);

@@ -176,7 +176,11 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
+// The closing line tools/test-summary.mjs reads (deno test's format): one test per project.
+const result = `${PROJECTS.length - failures.length} passed | ${failures.length} failed`;
 if (failures.length > 0) {
   console.error(failures.join("\n"));
+  console.log(`FAILED | ${result}`);
   process.exit(1);
 }
+console.log(`ok | ${result}`);

@@ -16,6 +16,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 if (!existsSync(CHROMIUM)) {
   // Skipped, not passed: say so loudly. Install Debian's chromium (apt-get install -y chromium).
   console.log(`docs-site browser test: skipped: no Chromium at ${CHROMIUM}`);
+  console.log("ok | 0 passed | 0 failed | 1 ignored"); // read by tools/test-summary.mjs
   process.exit(0);
 }
 
@@ -116,7 +117,12 @@ try {
   server.close();
   rmSync(profile, { recursive: true, force: true });
 }
+// The closing line tools/test-summary.mjs reads (deno test's format): one test per page, plus the search.
+const failedPages = new Set(problems.map((problem) => problem.split(":")[0]));
+const result = `${Math.max(0, pages.length + 1 - failedPages.size)} passed | ${failedPages.size} failed`;
 if (problems.length > 0) {
   console.error(problems.join("\n"));
+  console.log(`FAILED | ${result}`);
   process.exit(1);
 }
+console.log(`ok | ${result}`);

@@ -79,8 +79,10 @@ for (const page of pages) {
 if (problems.length > 0) {
   console.error(problems.join("\n"));
   console.error(`\n${problems.length} broken link(s) in ${pages.length} pages`);
+  console.log("FAILED | 0 passed | 1 failed"); // read by tools/test-summary.mjs
   process.exit(1);
 }
+console.log("ok | 1 passed | 0 failed"); // read by tools/test-summary.mjs: the link check
 console.log(
   `${pages.length} pages, ${checked} relative links and resources resolve; ${external.size} external links (not fetched offline)`,
 );
