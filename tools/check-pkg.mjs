@@ -3,8 +3,10 @@
 //   1. `pnpm pack` (so `workspace:` ranges and publishConfig are applied as on release),
 //   2. the file list: no tests, fixtures or benchmarks; package.json, README and dist present,
 //   3. `publint run <tarball> --strict`,
-//   4. `attw <tarball> --profile esm-only` (are-the-types-wrong; CJS resolution is ignored
-//      because the packages are ESM-only).
+//   4. `attw <tarball> --ignore-rules cjs-resolves-to-esm` (are-the-types-wrong, every
+//      resolution mode: node10, node16 CJS and ESM, bundler). The packages are ESM-only; a
+//      CommonJS `require()` loads them on Node >= 20.19 (`require(esm)`), so the one rule
+//      ignored is the note that CommonJS resolves to ESM. tools/consumers builds real projects.
 // Run from a package directory after its build (turbo's check:pkg depends on build).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -75,7 +77,12 @@ try {
   for (const file of files) {
     if (FORBIDDEN.some((re) => re.test(file))) problems.push(`must not be published: ${file}`);
   }
-  for (const required of ["package/package.json", "package/README.md"]) {
+  for (const required of [
+    "package/package.json",
+    "package/README.md",
+    "package/LICENSE",
+    "package/CHANGELOG.md",
+  ]) {
     if (!files.includes(required)) problems.push(`missing from the tarball: ${required}`);
   }
   if (!files.some((f) => f.startsWith("package/dist/"))) problems.push("missing from the tarball: dist/");
@@ -86,7 +93,7 @@ try {
   }
 
   run("publint", ["run", tarball, "--strict"]);
-  run("attw", [tarball, "--profile", "esm-only", "--format", "table-flipped"]);
+  run("attw", [tarball, "--ignore-rules", "cjs-resolves-to-esm", "--format", "table-flipped"]);
 } catch (error) {
   console.error(`check-pkg: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;

@@ -4,5 +4,9 @@ export default defineConfig({
   // Test the sources of the workspace packages, never a stale dist (`ssr` is the Node environment).
   resolve: { conditions: ["@ws/source"] },
   ssr: { resolve: { conditions: ["@ws/source", "node"] } },
-  test: { include: ["src/**/*.test.ts", "test/**/*.test.ts"] },
+  test: {
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    // Type tests (`*.test-d.ts`): `tsc` checks them with tsconfig.json, a type regression fails.
+    typecheck: { enabled: true, include: ["test/**/*.test-d.ts"], tsconfig: "tsconfig.json" },
+  },
 });

@@ -12,6 +12,7 @@
  */
 import type { WebSocketUrl } from "@ws/codec/handshake";
 import {
+  type BinaryType,
   type ConnectRequest,
   type DialConnection,
   type DialOptions,
@@ -26,7 +27,9 @@ import { deflateEngine } from "./deflate.ts";
 import { handshakeConnection, type SocketTransport, socketHandlers } from "./socket-transport.ts";
 
 /** Options of the Bun client: the shared {@link WebSocketInit} and {@link DialOptions}, plus TLS. */
-export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session" | "clients">, DialOptions {
+export interface ClientOptions<B extends BinaryType = BinaryType>
+  extends Omit<WebSocketInit<B>, "connector" | "session" | "clients">,
+    DialOptions {
   /** Not supported on Bun (throws): use `@ws/node` or connect directly. */
   readonly proxy?: string | URL | undefined;
   /** Trusted CA certificates (PEM) for `wss:` (default: Bun's bundle). */
@@ -40,7 +43,7 @@ export interface ClientOptions extends Omit<WebSocketInit, "connector" | "sessio
 }
 
 /** Options of {@link connect}: {@link ClientOptions} plus the subprotocols to offer. */
-export interface ConnectOptions extends ClientOptions {
+export interface ConnectOptions<B extends BinaryType = BinaryType> extends ClientOptions<B> {
   readonly protocols?: string | readonly string[] | undefined;
 }
 
@@ -82,13 +85,13 @@ async function openSocket(url: WebSocketUrl, options: ClientOptions): Promise<Di
  * ws.onmessage = (event) => console.log(event.data);
  * ```
  */
-export class WebSocket extends SharedWebSocket {
+export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocket<B> {
   constructor(
     url: string | URL,
-    protocols?: string | readonly string[] | ClientOptions,
-    options?: ClientOptions,
+    protocols?: string | readonly string[] | ClientOptions<B>,
+    options?: ClientOptions<B>,
   ) {
-    const split = splitClientArguments<ClientOptions>(protocols, options);
+    const split = splitClientArguments<ClientOptions<B>>(protocols, options);
     const init = split.options;
     if (init.proxy !== undefined) {
       throw new TypeError(
@@ -96,7 +99,7 @@ export class WebSocket extends SharedWebSocket {
       );
     }
     super(url, split.protocols, {
-      ...(split.shared as Omit<WebSocketInit, "connector" | "session" | "clients">),
+      ...(split.shared as Omit<WebSocketInit<B>, "connector" | "session" | "clients">),
       connector: (request: ConnectRequest): Promise<Session> =>
         dial(request, init, (target) => openSocket(target, init), deflateEngine),
     });
@@ -114,9 +117,12 @@ export class WebSocket extends SharedWebSocket {
  * for await (const message of ws) console.log(message);
  * ```
  */
-export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocket> {
+export async function connect<B extends BinaryType = BinaryType>(
+  url: string | URL,
+  options: ConnectOptions<B> = {},
+): Promise<WebSocket<B>> {
   const { protocols, ...rest } = options;
-  const ws = new WebSocket(url, protocols, rest);
+  const ws = new WebSocket<B>(url, protocols, rest);
   await ws.opened;
   return ws;
 }

@@ -13,7 +13,12 @@
  */
 import { EventEmitter } from "node:events";
 import type { HttpRequestHead } from "@ws/codec/handshake";
-import { ServerCore, type ServerCoreOptions, type UpgradeInfo as SharedUpgradeInfo } from "@ws/session";
+import {
+  type BinaryType,
+  ServerCore,
+  type ServerCoreOptions,
+  type UpgradeInfo as SharedUpgradeInfo,
+} from "@ws/session";
 import { type BunListener, type BunTlsOptions, bun } from "./bun-api.ts";
 import { type ClientOptions, WebSocket } from "./client.ts";
 import { deflateEngine } from "./deflate.ts";
@@ -23,7 +28,8 @@ import { handshakeConnection, type SocketTransport, socketHandlers } from "./soc
 export type UpgradeInfo = SharedUpgradeInfo<HttpRequestHead, Readonly<Record<string, string>>>;
 
 /** Options of a {@link WebSocketServer}: the shared server options plus where to listen. */
-export interface WebSocketServerOptions extends ServerCoreOptions<UpgradeInfo> {
+export interface WebSocketServerOptions<B extends BinaryType = "uint8array">
+  extends ServerCoreOptions<UpgradeInfo, B> {
   /** Listen on this port (0 picks a free one). Other requests than upgrades get 426. */
   readonly port?: number | undefined;
   /** The address to listen on. Default `"0.0.0.0"` (all interfaces, as Node). */
@@ -36,9 +42,9 @@ export interface WebSocketServerOptions extends ServerCoreOptions<UpgradeInfo> {
   readonly noServer?: boolean | undefined;
 }
 
-/** Events of a {@link WebSocketServer}. */
-export interface WebSocketServerEvents {
-  connection: [socket: WebSocket, request: HttpRequestHead];
+/** Events of a {@link WebSocketServer}; `B` is the sockets' `binaryType` type. */
+export interface WebSocketServerEvents<B extends BinaryType = "uint8array"> {
+  connection: [socket: WebSocket<B>, request: HttpRequestHead];
   listening: [];
   error: [error: Error];
   close: [];
@@ -56,20 +62,22 @@ export interface WebSocketServerEvents {
  * });
  * ```
  */
-export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventEmitter<
+  WebSocketServerEvents<B>
+> {
   /** The open sockets (when `clientTracking` is on). */
-  readonly clients: Set<WebSocket>;
+  readonly clients: Set<WebSocket<B>>;
   /** The options given. */
-  readonly options: WebSocketServerOptions;
-  readonly #core: ServerCore<HttpRequestHead, WebSocket, Readonly<Record<string, string>>>;
+  readonly options: WebSocketServerOptions<B>;
+  readonly #core: ServerCore<HttpRequestHead, WebSocket<B>, Readonly<Record<string, string>>>;
   #listener: BunListener | undefined;
 
-  constructor(options: WebSocketServerOptions = {}) {
+  constructor(options: WebSocketServerOptions<B> = {}) {
     super();
     this.options = options;
     this.#core = new ServerCore(
       options,
-      (url, init) => new WebSocket(url, undefined, init as ClientOptions),
+      (url, init) => new WebSocket<B>(url, undefined, init as ClientOptions<B>),
       ["port", "host", "server", "noServer", "tls"],
       deflateEngine,
     );
@@ -113,7 +121,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     return { address: listener.hostname, family, port: listener.port };
   }
 
-  readonly #deliver = (ws: WebSocket, request: HttpRequestHead): void => {
+  readonly #deliver = (ws: WebSocket<B>, request: HttpRequestHead): void => {
     this.emit("connection", ws, request);
   };
 

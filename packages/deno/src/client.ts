@@ -13,6 +13,7 @@
  */
 import type { WebSocketUrl } from "@ws/codec/handshake";
 import {
+  type BinaryType,
   type ConnectRequest,
   type DialConnection,
   type DialOptions,
@@ -32,7 +33,9 @@ export interface ClientTlsOptions {
 }
 
 /** Options of the Deno client: the shared {@link WebSocketInit} and {@link DialOptions}, plus TLS. */
-export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session" | "clients">, DialOptions {
+export interface ClientOptions<B extends BinaryType = BinaryType>
+  extends Omit<WebSocketInit<B>, "connector" | "session" | "clients">,
+    DialOptions {
   /** Not supported on Deno (throws): use `@ws/node` or connect directly. */
   readonly proxy?: string | URL | undefined;
   /** Trusted CA certificates (PEM) for `wss:` (default: Deno's root store). */
@@ -46,7 +49,7 @@ export interface ClientOptions extends Omit<WebSocketInit, "connector" | "sessio
 }
 
 /** Options of {@link connect}: {@link ClientOptions} plus the subprotocols to offer. */
-export interface ConnectOptions extends ClientOptions {
+export interface ConnectOptions<B extends BinaryType = BinaryType> extends ClientOptions<B> {
   readonly protocols?: string | readonly string[] | undefined;
 }
 
@@ -98,17 +101,17 @@ function checkOptions(options: ClientOptions): void {
  * ws.onmessage = (event) => console.log(event.data);
  * ```
  */
-export class WebSocket extends SharedWebSocket {
+export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocket<B> {
   constructor(
     url: string | URL,
-    protocols?: string | readonly string[] | ClientOptions,
-    options?: ClientOptions,
+    protocols?: string | readonly string[] | ClientOptions<B>,
+    options?: ClientOptions<B>,
   ) {
-    const split = splitClientArguments<ClientOptions>(protocols, options);
+    const split = splitClientArguments<ClientOptions<B>>(protocols, options);
     const init = split.options;
     checkOptions(init);
     super(url, split.protocols, {
-      ...(split.shared as Omit<WebSocketInit, "connector" | "session" | "clients">),
+      ...(split.shared as Omit<WebSocketInit<B>, "connector" | "session" | "clients">),
       connector: (request: ConnectRequest): Promise<Session> =>
         dial(request, init, (target) => openConn(target, init), deflateEngine),
     });
@@ -126,9 +129,12 @@ export class WebSocket extends SharedWebSocket {
  * for await (const message of ws) console.log(message);
  * ```
  */
-export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocket> {
+export async function connect<B extends BinaryType = BinaryType>(
+  url: string | URL,
+  options: ConnectOptions<B> = {},
+): Promise<WebSocket<B>> {
   const { protocols, ...rest } = options;
-  const ws = new WebSocket(url, protocols, rest);
+  const ws = new WebSocket<B>(url, protocols, rest);
   await ws.opened;
   return ws;
 }

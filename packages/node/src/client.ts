@@ -13,10 +13,12 @@
  *
  * @module
  */
+import "./node-version.ts";
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import type { WebSocketUrl } from "@ws/codec/handshake";
 import {
+  type BinaryType,
   type ConnectRequest,
   type DialConnection,
   type DialOptions,
@@ -32,7 +34,9 @@ import { deflateEngine } from "./deflate.ts";
 import { handshakeConnection } from "./socket-transport.ts";
 
 /** Options of the Node client: the shared {@link WebSocketInit} and {@link DialOptions}, plus Node's network options. */
-export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session" | "clients">, DialOptions {
+export interface ClientOptions<B extends BinaryType = BinaryType>
+  extends Omit<WebSocketInit<B>, "connector" | "session" | "clients">,
+    DialOptions {
   /** An HTTP proxy to tunnel through with CONNECT, e.g. `http://user:pass@proxy:3128`. */
   readonly proxy?: string | URL | undefined;
   /** Trusted CA certificates for `wss:` (default: Node's bundle). */
@@ -46,7 +50,7 @@ export interface ClientOptions extends Omit<WebSocketInit, "connector" | "sessio
 }
 
 /** Options of {@link connect}: {@link ClientOptions} plus the subprotocols to offer. */
-export interface ConnectOptions extends ClientOptions {
+export interface ConnectOptions<B extends BinaryType = BinaryType> extends ClientOptions<B> {
   readonly protocols?: string | readonly string[] | undefined;
 }
 
@@ -153,16 +157,16 @@ function connectNode(request: ConnectRequest, options: ClientOptions): Promise<S
  * ws.onmessage = (event) => console.log(event.data);
  * ```
  */
-export class WebSocket extends SharedWebSocket {
+export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocket<B> {
   constructor(
     url: string | URL,
-    protocols?: string | readonly string[] | ClientOptions,
-    options?: ClientOptions,
+    protocols?: string | readonly string[] | ClientOptions<B>,
+    options?: ClientOptions<B>,
   ) {
-    const split = splitClientArguments<ClientOptions>(protocols, options);
+    const split = splitClientArguments<ClientOptions<B>>(protocols, options);
     const init = split.options;
     super(url, split.protocols, {
-      ...(split.shared as Omit<WebSocketInit, "connector" | "session" | "clients">),
+      ...(split.shared as Omit<WebSocketInit<B>, "connector" | "session" | "clients">),
       connector: (request) => connectNode(request, init),
     });
   }
@@ -181,9 +185,12 @@ export class WebSocket extends SharedWebSocket {
  * for await (const message of ws) console.log(message);
  * ```
  */
-export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocket> {
+export async function connect<B extends BinaryType = BinaryType>(
+  url: string | URL,
+  options: ConnectOptions<B> = {},
+): Promise<WebSocket<B>> {
   const { protocols, ...rest } = options;
-  const ws = new WebSocket(url, protocols, rest);
+  const ws = new WebSocket<B>(url, protocols, rest);
   await ws.opened;
   return ws;
 }

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import "./node-version.ts";
 import { EventEmitter } from "node:events";
 import {
   createServer,
@@ -24,6 +25,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import {
   type Admission,
+  type BinaryType,
   NO_ENDPOINT,
   refuse,
   rejection,
@@ -40,7 +42,8 @@ import { handshakeConnection } from "./socket-transport.ts";
 export type UpgradeInfo = SharedUpgradeInfo<IncomingMessage, IncomingMessage["headers"]>;
 
 /** Options of a {@link WebSocketServer}: the shared server options plus where to listen. */
-export interface WebSocketServerOptions extends ServerCoreOptions<UpgradeInfo> {
+export interface WebSocketServerOptions<B extends BinaryType = "uint8array">
+  extends ServerCoreOptions<UpgradeInfo, B> {
   /** Listen on this port (0 picks a free one); creates an HTTP server that answers 426 otherwise. */
   readonly port?: number | undefined;
   /** The address to listen on with `port`. Default: Node's (all interfaces). */
@@ -51,9 +54,9 @@ export interface WebSocketServerOptions extends ServerCoreOptions<UpgradeInfo> {
   readonly noServer?: boolean | undefined;
 }
 
-/** Events of a {@link WebSocketServer}. */
-export interface WebSocketServerEvents {
-  connection: [socket: WebSocket, request: IncomingMessage];
+/** Events of a {@link WebSocketServer}; `B` is the sockets' `binaryType` type. */
+export interface WebSocketServerEvents<B extends BinaryType = "uint8array"> {
+  connection: [socket: WebSocket<B>, request: IncomingMessage];
   listening: [];
   error: [error: Error];
   close: [];
@@ -66,15 +69,21 @@ function answerPlainRequest(_request: IncomingMessage, response: ServerResponse)
   response.end(answer.body);
 }
 
+/** What the shared `'upgrade'` listener needs of a {@link WebSocketServer} (of any `binaryType`). */
+interface Route {
+  shouldHandle(request: IncomingMessage): boolean;
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
 /** One `'upgrade'` listener per HTTP server, dispatching to the WebSocket servers by path. */
-const routes = new WeakMap<HttpServer | HttpsServer, Set<WebSocketServer>>();
+const routes = new WeakMap<HttpServer | HttpsServer, Set<Route>>();
 type UpgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
 const routeListeners = new WeakMap<HttpServer | HttpsServer, UpgradeListener>();
 
-function attachRoute(server: HttpServer | HttpsServer, wss: WebSocketServer): void {
+function attachRoute(server: HttpServer | HttpsServer, wss: Route): void {
   let set = routes.get(server);
   if (set === undefined) {
-    const servers = new Set<WebSocketServer>();
+    const servers = new Set<Route>();
     set = servers;
     routes.set(server, servers);
     const listener: UpgradeListener = (request, socket, head) => {
@@ -95,7 +104,7 @@ function attachRoute(server: HttpServer | HttpsServer, wss: WebSocketServer): vo
   set.add(wss);
 }
 
-function detachRoute(server: HttpServer | HttpsServer, wss: WebSocketServer): void {
+function detachRoute(server: HttpServer | HttpsServer, wss: Route): void {
   const set = routes.get(server);
   if (set === undefined) return;
   set.delete(wss);
@@ -119,24 +128,26 @@ function detachRoute(server: HttpServer | HttpsServer, wss: WebSocketServer): vo
  * });
  * ```
  */
-export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
+export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventEmitter<
+  WebSocketServerEvents<B>
+> {
   /** The open sockets (when `clientTracking` is on). */
-  readonly clients: Set<WebSocket>;
+  readonly clients: Set<WebSocket<B>>;
   /** The options given. */
-  readonly options: WebSocketServerOptions;
-  readonly #core: ServerCore<IncomingMessage, WebSocket, IncomingMessage["headers"]>;
+  readonly options: WebSocketServerOptions<B>;
+  readonly #core: ServerCore<IncomingMessage, WebSocket<B>, IncomingMessage["headers"]>;
   readonly #httpServer: HttpServer | HttpsServer | undefined;
   readonly #ownServer: boolean;
   /** Handshakes in progress on the server this one created, by socket. */
   readonly #admissions = new WeakMap<Duplex, Admission>();
 
-  constructor(options: WebSocketServerOptions = {}) {
+  constructor(options: WebSocketServerOptions<B> = {}) {
     super();
     this.options = options;
     this.#core = new ServerCore(
       options,
       // The Node WebSocket class wrapping the accepted session (so `instanceof WebSocket` holds).
-      (url, init) => new WebSocket(url, undefined, init as ClientOptions),
+      (url, init) => new WebSocket<B>(url, undefined, init as ClientOptions<B>),
       ["port", "host", "server", "noServer"],
       deflateEngine,
     );
@@ -183,7 +194,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     request: IncomingMessage,
     socket: Duplex,
     head: Buffer,
-    callback?: (socket: WebSocket, request: IncomingMessage) => void,
+    callback?: (socket: WebSocket<B>, request: IncomingMessage) => void,
   ): void {
     const admission = this.#admissions.get(socket);
     this.#admissions.delete(socket);
@@ -207,7 +218,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     );
   }
 
-  readonly #deliver = (ws: WebSocket, request: IncomingMessage): void => {
+  readonly #deliver = (ws: WebSocket<B>, request: IncomingMessage): void => {
     this.emit("connection", ws, request);
   };
 

@@ -1,15 +1,19 @@
 import type { Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { connect, type MessagePiece, WebSocket, WebSocketServer } from "../src/index.ts";
+import {
+  connect,
+  type MessagePiece,
+  WebSocket,
+  WebSocketServer,
+  type WebSocketServerOptions,
+} from "../src/index.ts";
 import { cleanup, defer, nextEvent, rawClient, rawFrame, rawServer, sleep, wsEchoServer } from "./helpers.ts";
 
 afterEach(cleanup);
 
 const MiB = 1024 * 1024;
 
-async function listeningServer(
-  options: Partial<ConstructorParameters<typeof WebSocketServer>[0]> = {},
-): Promise<{
+async function listeningServer(options: WebSocketServerOptions = {}): Promise<{
   server: WebSocketServer;
   port: number;
 }> {

@@ -1,7 +1,13 @@
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
-import { type CloseEvent, connect, WebSocket, WebSocketServer } from "../src/index.ts";
+import {
+  type CloseEvent,
+  connect,
+  WebSocket,
+  WebSocketServer,
+  type WebSocketServerOptions,
+} from "../src/index.ts";
 import { cleanup, closePayload, defer, nextEvent, rawClient, rawFrame, rawServer } from "./helpers.ts";
 
 afterEach(cleanup);
@@ -22,7 +28,7 @@ function closed(ws: WebSocket): Promise<Closed> {
 
 /** Our server and our client, connected. */
 async function pair(
-  serverOptions: Partial<ConstructorParameters<typeof WebSocketServer>[0]> = {},
+  serverOptions: WebSocketServerOptions = {},
   clientOptions = {},
 ): Promise<{
   server: WebSocketServer;

@@ -9,12 +9,13 @@ import {
   type UpgradeInfo,
   WebSocket,
   WebSocketServer,
+  type WebSocketServerOptions,
 } from "../src/index.ts";
 import { cleanup, defer, httpServer, nextEvent, rawClient } from "./helpers.ts";
 
 afterEach(cleanup);
 
-async function ownServer(options: Partial<ConstructorParameters<typeof WebSocketServer>[0]> = {}): Promise<{
+async function ownServer(options: WebSocketServerOptions = {}): Promise<{
   server: WebSocketServer;
   url: string;
 }> {

@@ -11,7 +11,7 @@ import { HandshakeRejectedError, WebSocketError } from "./errors.ts";
 import { memoryTransportPair } from "./memory-transport.ts";
 import { ServerCore } from "./server-core.ts";
 import { Session, type SessionOptions } from "./session.ts";
-import { WebSocket } from "./websocket.ts";
+import { type BinaryType, WebSocket } from "./websocket.ts";
 
 const ascii = new TextEncoder();
 
@@ -110,7 +110,7 @@ function request(
 
 /** A 101 answer built by a real ServerCore (the shared server logic). */
 async function accept101(head: HttpRequestHead, protocols: string[] = []): Promise<string> {
-  const core = new ServerCore<HttpRequestHead, WebSocket>(
+  const core = new ServerCore<HttpRequestHead, WebSocket<BinaryType>>(
     { protocols },
     (url, init) => new WebSocket(url, undefined, init),
   );

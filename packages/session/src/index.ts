@@ -93,9 +93,16 @@ export {
 export type { Transport } from "./transport.ts";
 export {
   type BinaryType,
+  type BinaryTypeMap,
   type Connector,
   type ConnectRequest,
+  type MessageEventData,
   type SessionSettings,
+  type StandardBinaryType,
+  type StoredEventHandler,
   WebSocket,
+  type WebSocketEventHandler,
+  type WebSocketEventMap,
   type WebSocketInit,
+  type WebSocketListener,
 } from "./websocket.ts";

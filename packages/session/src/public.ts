@@ -21,3 +21,13 @@ export {
   type UpgradeVerdict,
 } from "./server-core.ts";
 export { type CloseInfo, type MessagePiece, Session } from "./session.ts";
+export type {
+  BinaryType,
+  BinaryTypeMap,
+  MessageEventData,
+  StandardBinaryType,
+  StoredEventHandler,
+  WebSocketEventHandler,
+  WebSocketEventMap,
+  WebSocketListener,
+} from "./websocket.ts";

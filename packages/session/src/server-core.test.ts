@@ -16,15 +16,18 @@ import {
   type UpgradeInfo,
 } from "./server-core.ts";
 import { Session } from "./session.ts";
-import { WebSocket } from "./websocket.ts";
+import { type BinaryType, WebSocket } from "./websocket.ts";
 
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 const ascii = new TextEncoder();
 
 type Options = ServerCoreOptions<UpgradeInfo<string, IncomingHeaders>>;
 
-function core(options: Options = {}): ServerCore<string, WebSocket> {
-  return new ServerCore<string, WebSocket>(options, (url, init) => new WebSocket(url, undefined, init));
+function core(options: Options = {}): ServerCore<string, WebSocket<BinaryType>> {
+  return new ServerCore<string, WebSocket<BinaryType>>(
+    options,
+    (url, init) => new WebSocket(url, undefined, init),
+  );
 }
 
 /** A valid upgrade request (RFC 6455 §4.1), with `headers` added or replaced (undefined removes). */
@@ -294,7 +297,7 @@ describe("matchesPath", () => {
 
 describe("ServerCore.open and close", () => {
   /** Accepts an upgrade and opens it against a client session over memory transports. */
-  async function connected(server: ServerCore<string, WebSocket>, answer = true) {
+  async function connected(server: ServerCore<string, WebSocket<BinaryType>>, answer = true) {
     const outcome = await server.handshake(upgrade());
     if (!outcome?.accepted) throw new Error("rejected");
     const [serverTransport, clientTransport] = memoryTransportPair();
@@ -305,7 +308,7 @@ describe("ServerCore.open and close", () => {
     clientTransport.receiver = answer
       ? client
       : { onData: () => {}, onEnd: () => {}, onDrain: () => {}, onError: () => {} };
-    const delivered: [WebSocket, string][] = [];
+    const delivered: [WebSocket<BinaryType>, string][] = [];
     const ws = server.open(serverSession, outcome.url, "req", (socket, request) =>
       delivered.push([socket, request]),
     );

@@ -82,8 +82,12 @@ export interface RejectVerdict {
 // biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing accepts the upgrade.
 export type UpgradeVerdict = undefined | void | boolean | AcceptVerdict | RejectVerdict;
 
-/** The server options every adapter shares (same names and defaults on every runtime). */
-export interface ServerCoreOptions<Info = UpgradeInfo> extends SessionSettings {
+/**
+ * The server options every adapter shares (same names and defaults on every runtime). `B` is
+ * the type of `binaryType`, which types the accepted sockets' `message` events.
+ */
+export interface ServerCoreOptions<Info = UpgradeInfo, B extends BinaryType = BinaryType>
+  extends SessionSettings {
   /** Handle upgrades for this path only (other paths are left to other servers). */
   readonly path?: string | undefined;
   /** Subprotocols supported, most preferred first, or a function choosing among the offers. */
@@ -91,7 +95,7 @@ export interface ServerCoreOptions<Info = UpgradeInfo> extends SessionSettings {
   /** Accept or reject each upgrade (origin check, authentication …), sync or async. */
   readonly verify?: ((info: Info) => UpgradeVerdict | Promise<UpgradeVerdict>) | undefined;
   /** `binaryType` of accepted sockets. Default `"uint8array"`. */
-  readonly binaryType?: BinaryType | undefined;
+  readonly binaryType?: B | undefined;
   /** Keep the open sockets in `clients`. Default true. */
   readonly clientTracking?: boolean | undefined;
   /**
@@ -282,7 +286,12 @@ export function matchesPath(path: string | undefined, target: string): boolean {
  * void core.accept(handshakeConnection(socket), (ws, head) => emit("connection", ws, head), reportError);
  * ```
  */
-export class ServerCore<Request, WS extends WebSocket, Headers extends IncomingHeaders = IncomingHeaders> {
+export class ServerCore<
+  Request,
+  // biome-ignore lint/suspicious/noExplicitAny: the adapter's socket type, whatever its binaryType.
+  WS extends WebSocket<any>,
+  Headers extends IncomingHeaders = IncomingHeaders,
+> {
   /** The open sockets (when `clientTracking` is on). */
   readonly clients: Set<WS> = new Set();
   /** The options given. */

@@ -34,9 +34,56 @@ import {
 
 /**
  * What `message` events carry for binary messages: a `Blob` (the WHATWG default), an
- * `ArrayBuffer`, or a `Uint8Array` (no copy; a Node-friendly extra).
+ * `ArrayBuffer`, or a `Uint8Array` (no copy; a Node-friendly extra, not in the WHATWG enum).
  */
 export type BinaryType = "blob" | "arraybuffer" | "uint8array";
+
+/** The `binaryType` values of the WHATWG standard (and of the DOM `WebSocket` type). */
+export type StandardBinaryType = "blob" | "arraybuffer";
+
+/** The type of a binary message's `data` for each {@link BinaryType}. */
+export interface BinaryTypeMap {
+  blob: Blob;
+  arraybuffer: ArrayBuffer;
+  uint8array: Uint8Array;
+}
+
+/**
+ * The `data` of a `message` event on a socket whose `binaryType` is one of `B`: a string for
+ * text messages, the {@link BinaryTypeMap} type for binary ones.
+ */
+export type MessageEventData<B extends BinaryType = BinaryType> = string | BinaryTypeMap[B];
+
+/**
+ * The events of a {@link WebSocket} (like the DOM's `WebSocketEventMap`), for
+ * `addEventListener` and the `on<event>` handlers. `B` is the socket's `binaryType` type.
+ */
+export interface WebSocketEventMap<B extends BinaryType = BinaryType> {
+  /** The connection is open. */
+  open: Event;
+  /** A message arrived; `data` follows `binaryType`. */
+  message: MessageEvent<MessageEventData<B>>;
+  /** The connection failed; `error` says why (a browser fires a plain `Event`). */
+  error: WebSocketErrorEvent;
+  /** The connection closed: `code`, `reason`, `wasClean`. */
+  close: CloseEvent;
+}
+
+/** A listener of `addEventListener`: a function (with `this` the socket) or a `handleEvent` object. */
+export type WebSocketListener<This, E extends Event> =
+  | ((this: This, event: E) => unknown)
+  | { handleEvent(event: E): unknown };
+
+/** The value of an `on<event>` handler attribute: a function with `this` the socket, or null. */
+export type WebSocketEventHandler<This, E extends Event> = ((this: This, event: E) => unknown) | null;
+
+/**
+ * What reading an `on<event>` attribute gives. Typed as loosely as the DOM's `WebSocket` does
+ * (`this` any `EventTarget`, the event any `Event`) so that a socket is assignable to the DOM
+ * type and `WebSocket<"uint8array">` to `WebSocket`; what you assign is typed precisely
+ * ({@link WebSocketEventHandler}).
+ */
+export type StoredEventHandler = ((this: EventTarget, event: Event) => unknown) | null;
 
 /** The session options a `WebSocket` passes through (the handshake decides the rest). */
 export type SessionSettings = Omit<SessionOptions, "role" | "protocol" | "extensions" | "extensionsHeader">;
@@ -59,10 +106,16 @@ export interface ConnectRequest {
  */
 export type Connector = (request: ConnectRequest) => Promise<Session>;
 
-/** Options of the {@link WebSocket} constructor beyond the WHATWG arguments. */
-export interface WebSocketInit extends SessionSettings {
-  /** The initial `binaryType`. Default `"blob"` (WHATWG). */
-  readonly binaryType?: BinaryType | undefined;
+/**
+ * Options of the {@link WebSocket} constructor beyond the WHATWG arguments. `B` is the type of
+ * `binaryType`, inferred from the `binaryType` given here.
+ */
+export interface WebSocketInit<B extends BinaryType = BinaryType> extends SessionSettings {
+  /**
+   * The initial `binaryType`. Default `"blob"` (WHATWG). Also sets the socket's type: with
+   * `"uint8array"` here, `event.data` is typed `string | Uint8Array`.
+   */
+  readonly binaryType?: B | undefined;
   /** Opens the connection; supplied by the runtime adapter. */
   readonly connector?: Connector | undefined;
   /** Gives up connecting when aborted: the socket fails with `error` then `close` 1006. */
@@ -76,7 +129,8 @@ export interface WebSocketInit extends SessionSettings {
    * A server's `clients` set (`clientTracking`): the socket leaves it once closed, in a
    * microtask after the `close` event. Set by the server, with `session`.
    */
-  readonly clients?: Set<WebSocket> | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: a server's set holds sockets of any binaryType.
+  readonly clients?: Set<WebSocket<any>> | undefined;
 }
 
 const CONNECTING = 0;
@@ -84,7 +138,7 @@ const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
 
-type Handler = ((this: WebSocket, event: Event) => unknown) | null;
+type Handler = ((this: unknown, event: Event) => unknown) | null;
 
 /**
  * A socket's {@link SessionHandler}: one small object per socket whose functions are shared by
@@ -92,11 +146,13 @@ type Handler = ((this: WebSocket, event: Event) => unknown) | null;
  * plain own properties, so `{ ...session.handler, message }` keeps working.
  */
 interface SocketHandler extends SessionHandler {
-  readonly socket: WebSocket;
+  // biome-ignore lint/suspicious/noExplicitAny: one handler type for sockets of every binaryType.
+  readonly socket: WebSocket<any>;
 }
 
 /** Makes the handler of `socket` (defined in the class, to reach its private members). */
-let socketHandler: (socket: WebSocket) => SocketHandler;
+// biome-ignore lint/suspicious/noExplicitAny: one handler type for sockets of every binaryType.
+let socketHandler: (socket: WebSocket<any>) => SocketHandler;
 
 /** Per WebIDL `[Clamp] unsigned short`. */
 function clampUnsignedShort(value: number): number {
@@ -120,8 +176,17 @@ function clampUnsignedShort(value: number): number {
  * ws.onmessage = (event) => console.log(event.data);
  * ws.onclose = (event) => console.log(event.code, event.reason, event.wasClean);
  * ```
+ *
+ * Types: `B` is the type of `binaryType` and decides the type of `event.data` in `message`
+ * events ({@link WebSocketEventMap}). It is inferred from the `binaryType` constructor option
+ * (`new WebSocket(url, [], { binaryType: "arraybuffer" })` gives `string | ArrayBuffer`), and
+ * is every {@link BinaryType} otherwise, so that the setter accepts them all and `WebSocket`
+ * alone names a socket of any `binaryType` (a server's sockets are `WebSocket<"uint8array">`).
+ * A socket whose `B` is `"blob"`, `"arraybuffer"` or both is assignable to the DOM `WebSocket`
+ * type; `"uint8array"` is our extra, outside the WHATWG enum.
  */
-export class WebSocket extends EventTarget {
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below only types EventTarget's inherited methods.
+export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
   /** The connection has not yet been established. */
   static readonly CONNECTING: 0 = CONNECTING;
   /** The connection is established and communication is possible. */
@@ -158,7 +223,8 @@ export class WebSocket extends EventTarget {
   /** Pull consumers created while connecting; made for the first one. */
   #consumerWaiters: ((iterator: AsyncIterableIterator<Received> | undefined) => void)[] | undefined;
   /** The server's client set this socket leaves once closed. */
-  #clients: Set<WebSocket> | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: a server's set holds sockets of any binaryType.
+  #clients: Set<WebSocket<any>> | undefined;
   #opened: Promise<void> | undefined;
   #openedSettle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
 
@@ -184,7 +250,7 @@ export class WebSocket extends EventTarget {
    * @param protocols subprotocols to offer, unique tokens; else `SyntaxError`.
    * @param init the connector and session options (see {@link WebSocketInit}).
    */
-  constructor(url: string | URL, protocols?: string | readonly string[], init: WebSocketInit = {}) {
+  constructor(url: string | URL, protocols?: string | readonly string[], init: WebSocketInit<B> = {}) {
     super();
     const { binaryType, connector, signal, session, clients, ...settings } = init;
     this.#binaryType = binaryType ?? "blob";
@@ -275,10 +341,10 @@ export class WebSocket extends EventTarget {
   }
 
   /** What `message` events carry for binary messages. */
-  get binaryType(): BinaryType {
-    return this.#binaryType;
+  get binaryType(): B {
+    return this.#binaryType as B;
   }
-  set binaryType(value: BinaryType) {
+  set binaryType(value: B) {
     // WHATWG: an unknown value is ignored (the IDL enum makes the setter a no-op).
     if (value === "blob" || value === "arraybuffer" || value === "uint8array") this.#binaryType = value;
   }
@@ -289,32 +355,32 @@ export class WebSocket extends EventTarget {
   }
 
   /** Handler of the `open` event. */
-  get onopen(): Handler {
-    return this.#handlers?.get("open") ?? null;
+  get onopen(): StoredEventHandler {
+    return (this.#handlers?.get("open") ?? null) as StoredEventHandler;
   }
-  set onopen(handler: Handler) {
-    this.#setHandler("open", handler);
+  set onopen(handler: WebSocketEventHandler<this, WebSocketEventMap<B>["open"]>) {
+    this.#setHandler("open", handler as Handler);
   }
   /** Handler of `message` events (`MessageEvent`). */
-  get onmessage(): Handler {
-    return this.#handlers?.get("message") ?? null;
+  get onmessage(): StoredEventHandler {
+    return (this.#handlers?.get("message") ?? null) as StoredEventHandler;
   }
-  set onmessage(handler: Handler) {
-    this.#setHandler("message", handler);
+  set onmessage(handler: WebSocketEventHandler<this, WebSocketEventMap<B>["message"]>) {
+    this.#setHandler("message", handler as Handler);
   }
   /** Handler of the `error` event. */
-  get onerror(): Handler {
-    return this.#handlers?.get("error") ?? null;
+  get onerror(): StoredEventHandler {
+    return (this.#handlers?.get("error") ?? null) as StoredEventHandler;
   }
-  set onerror(handler: Handler) {
-    this.#setHandler("error", handler);
+  set onerror(handler: WebSocketEventHandler<this, WebSocketEventMap<B>["error"]>) {
+    this.#setHandler("error", handler as Handler);
   }
   /** Handler of the `close` event ({@link CloseEvent}). */
-  get onclose(): Handler {
-    return this.#handlers?.get("close") ?? null;
+  get onclose(): StoredEventHandler {
+    return (this.#handlers?.get("close") ?? null) as StoredEventHandler;
   }
-  set onclose(handler: Handler) {
-    this.#setHandler("close", handler);
+  set onclose(handler: WebSocketEventHandler<this, WebSocketEventMap<B>["close"]>) {
+    this.#setHandler("close", handler as Handler);
   }
 
   #setHandler(type: string, handler: Handler): void {
@@ -626,4 +692,32 @@ export class WebSocket extends EventTarget {
   get error(): unknown {
     return this.#error;
   }
+}
+
+/**
+ * The typed `addEventListener` / `removeEventListener` of {@link WebSocket}: the methods are
+ * `EventTarget`'s, inherited unchanged; this declaration only adds the overloads that give each
+ * event its type ({@link WebSocketEventMap}), as the DOM's own `WebSocket` interface does.
+ */
+export interface WebSocket<B extends BinaryType = BinaryType> {
+  addEventListener<K extends keyof WebSocketEventMap<B>>(
+    type: K,
+    listener: WebSocketListener<this, WebSocketEventMap<B>[K]> | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof WebSocketEventMap<B>>(
+    type: K,
+    listener: WebSocketListener<this, WebSocketEventMap<B>[K]> | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
 }
