@@ -70,7 +70,7 @@ describe.skipIf(!existsSync(CHROMIUM))("Chromium opens WebSockets over HTTP/2 (R
       requests.push(request);
       connections.add((request as Http2ConnectRequest).stream?.session);
       ws.onmessage = (event) => ws.send(`echo: ${String((event as MessageEvent).data)}`);
-      ws.onclose = (event) => closes.push(event.code);
+      ws.onclose = (event) => closes.push((event as CloseEvent).code);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;
