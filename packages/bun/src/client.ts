@@ -29,6 +29,11 @@ import { handshakeConnection, type SocketTransport, socketHandlers } from "./soc
 export interface ClientOptions extends Omit<WebSocketInit, "connector" | "session" | "clients">, DialOptions {
   /** Not supported on Bun (throws): use `@ws/node` or connect directly. */
   readonly proxy?: string | URL | undefined;
+  /**
+   * WebSockets over HTTP/2 (RFC 8441): not in `@ws/bun` (throws unless `false`); `@ws/node`'s
+   * `WebSocket` with `http2` runs on Bun's `node:http2` (see the README).
+   */
+  readonly http2?: false | undefined;
   /** Trusted CA certificates (PEM) for `wss:` (default: Bun's bundle). */
   readonly ca?: string | string[] | undefined;
   /** Reject servers whose certificate does not verify. Default true. */
@@ -90,6 +95,11 @@ export class WebSocket extends SharedWebSocket {
   ) {
     const split = splitClientArguments<ClientOptions>(protocols, options);
     const init = split.options;
+    if ((init.http2 ?? false) !== false) {
+      throw new TypeError(
+        "Cannot create WebSocket: the http2 option is not supported by @ws/bun (use @ws/node's WebSocket, which runs on Bun's node:http2)",
+      );
+    }
     if (init.proxy !== undefined) {
       throw new TypeError(
         "Cannot create WebSocket: the proxy option is not supported by @ws/bun (use @ws/node)",
