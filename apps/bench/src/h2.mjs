@@ -183,8 +183,8 @@ export async function runH2Bench(options) {
         const after = (await steadyRss(pid)) ?? 0;
         const messagesPerSecond = await throughput(opened.sockets, profile);
         opened.close();
-        figures[mode.name] ??= { openMs: [], kibPerSocket: [], messagesPerSecond: [] };
-        const entry = figures[mode.name];
+        const entry = figures[mode.name] ?? { openMs: [], kibPerSocket: [], messagesPerSecond: [] };
+        figures[mode.name] = entry;
         entry.openMs.push(openMs);
         entry.kibPerSocket.push((after - before) / options.sockets);
         entry.messagesPerSecond.push(messagesPerSecond);
