@@ -272,6 +272,12 @@ export async function dialHttp2(
     let pooled: PooledSession | undefined;
     try {
       pooled = await Promise.race([pooledSession(request, options), failure]);
+      // A pooled connection that is closing (a GOAWAY not processed yet, an idle close) takes
+      // no new stream: open a fresh one.
+      if (pooled !== undefined && (pooled.session.closed || pooled.session.destroyed)) {
+        if (pool.get(key) !== undefined) pool.delete(key);
+        pooled = await Promise.race([pooledSession(request, options), failure]);
+      }
     } catch (error) {
       // "auto": a server that does not speak HTTP/2 at all (no h2 in ALPN, or an HTTP/1.1
       // server sent the connection preface) ends the connection before any SETTINGS.

@@ -363,6 +363,31 @@ describe("client option http2", () => {
     expect((error as { code?: string }).code).toBe("CONNECTION_FAILED");
   });
 
+  it("reuses the pooled connection for later sockets, and opens a new one after a GOAWAY", async () => {
+    const server = createServer({ settings: { enableConnectProtocol: true } });
+    const wss = defer(new WebSocketServer({ server }), (s) => s.close(100));
+    const connections: import("node:http2").Http2Session[] = [];
+    wss.on("connection", (ws, request) => {
+      connections.push((request as Http2ConnectRequest).stream.session as import("node:http2").Http2Session);
+      ws.onmessage = (event) => ws.send((event as MessageEvent).data as string);
+    });
+    const port = await listen(server);
+    const url = `ws://127.0.0.1:${port}/pool`;
+    const first = await connect(url, { http2: true });
+    first.close();
+    await new Promise((resolve) => first.addEventListener("close", resolve));
+    const second = defer(await connect(url, { http2: true }), (c) => c.terminate());
+    expect(connections[1]).toBe(connections[0]);
+    // The server closes the connection gracefully (GOAWAY): the open socket finishes, the next
+    // one gets a new connection.
+    connections[0]?.close();
+    await sleep(50);
+    const third = defer(await connect(url, { http2: true }), (c) => c.terminate());
+    expect(connections[2]).not.toBe(connections[0]);
+    expect(await echoOnce(third, "fresh")).toBe("fresh");
+    expect(await echoOnce(second, "still open")).toBe("still open");
+  });
+
   it('"auto" uses HTTP/2 when the server enables it', async () => {
     const { url } = await h2Echo({ allowHTTP1: true });
     const ws = defer(await connect(url, { http2: "auto", ca: cert }), (c) => c.terminate());
