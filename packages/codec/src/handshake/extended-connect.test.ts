@@ -52,7 +52,7 @@ describe("checkExtendedConnectRequest (RFC 8441 §4–5)", () => {
     expect(accepted.offeredProtocols).toEqual([]);
   });
 
-  it.each([
+  const rejections: [Record<string, string | undefined>, number, string][] = [
     [{ ":method": "GET" }, 405, ErrorCode.BadMethod],
     [{ ":protocol": undefined }, 400, ErrorCode.BadUpgrade],
     [{ ":protocol": "connect-udp" }, 400, ErrorCode.BadUpgrade],
@@ -65,11 +65,14 @@ describe("checkExtendedConnectRequest (RFC 8441 §4–5)", () => {
     [{ "sec-websocket-version": "8" }, 400, ErrorCode.UnsupportedVersion],
     [{ "sec-websocket-protocol": "chat, chat" }, 400, ErrorCode.BadSubprotocol],
     [{ "sec-websocket-extensions": "permessage-deflate; =" }, 400, ErrorCode.BadExtensions],
-  ])("rejects %o with %i %s", (headers, status, code) => {
-    const error = errorOf(() => checkExtendedConnectRequest(request(headers)));
-    expect(error.status).toBe(status);
-    expect(error.code).toBe(code);
-  });
+  ];
+  for (const [headers, status, code] of rejections) {
+    it(`rejects ${JSON.stringify(headers)} with ${status} ${code}`, () => {
+      const error = errorOf(() => checkExtendedConnectRequest(request(headers)));
+      expect(error.status).toBe(status);
+      expect(error.code).toBe(code);
+    });
+  }
 
   it("answers a version mismatch with sec-websocket-version: 13 and no Upgrade (400, not 426)", () => {
     const error = errorOf(() => checkExtendedConnectRequest(request({ "sec-websocket-version": "8" })));
@@ -127,12 +130,11 @@ describe("extendedConnectResponseHeaders", () => {
     ]);
   });
 
-  it.each(["Connection", "upgrade", "Transfer-Encoding", ":status", "Sec-WebSocket-Accept"])(
-    "refuses the extra field %s",
-    (name) => {
+  for (const name of ["Connection", "upgrade", "Transfer-Encoding", ":status", "Sec-WebSocket-Accept"]) {
+    it(`refuses the extra field ${name}`, () => {
       expect(() => extendedConnectResponseHeaders({ headers: { [name]: "x" } })).toThrow(TypeError);
-    },
-  );
+    });
+  }
 });
 
 describe("extendedConnectRejection", () => {
@@ -190,14 +192,13 @@ describe("extendedConnectRequestHeaders", () => {
     expect(fields).toContainEqual(["sec-websocket-extensions", "permessage-deflate; client_max_window_bits"]);
   });
 
-  it.each(["Host", "Connection", ":path", "Sec-WebSocket-Key", "Content-Length"])(
-    "refuses the extra field %s",
-    (name) => {
+  for (const name of ["Host", "Connection", ":path", "Sec-WebSocket-Key", "Content-Length"]) {
+    it(`refuses the extra field ${name}`, () => {
       expect(() => extendedConnectRequestHeaders({ url: "ws://a/", headers: { [name]: "x" } })).toThrow(
         TypeError,
       );
-    },
-  );
+    });
+  }
 
   it("refuses duplicate subprotocols", () => {
     expect(() => extendedConnectRequestHeaders({ url: "ws://a/", protocols: ["a", "a"] })).toThrow(TypeError);
