@@ -35,7 +35,12 @@ function run(
   child.stderr?.on("data", (chunk) => {
     output += chunk;
   });
-  defer(child, (c) => c.kill());
+  defer(child, (c) => {
+    if (c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((resolve) => c.once("exit", resolve));
+    c.kill("SIGKILL");
+    return exited;
+  });
   return { child, output: () => output };
 }
 
