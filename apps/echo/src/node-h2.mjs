@@ -10,20 +10,8 @@
 import { readFileSync } from "node:fs";
 import { createSecureServer, createServer } from "node:http2";
 import { WebSocketServer } from "@ws/node";
+import { ECHO_SERVER_OPTIONS, serveEcho } from "./echo.mjs";
 import { runEchoCli } from "./echo-cli.mjs";
-
-/** The echo contract on one connection (as `startEchoServer` of @ws/node serves it). */
-function serveEcho(ws) {
-  const url = new URL(ws.url);
-  if (url.pathname === "/close") {
-    ws.close(Number(url.searchParams.get("code") ?? 1000), url.searchParams.get("reason") ?? "");
-    return;
-  }
-  ws.binaryType = "uint8array";
-  ws.onmessage = (event) => {
-    if (ws.readyState === ws.OPEN) ws.send(event.data);
-  };
-}
 
 await runEchoCli("@ws/node over HTTP/2", async (options) => {
   const settings = { enableConnectProtocol: true };
@@ -39,14 +27,9 @@ await runEchoCli("@ws/node over HTTP/2", async (options) => {
     sessions.add(session);
     session.on("close", () => sessions.delete(session));
   });
-  const wss = new WebSocketServer({
-    server,
-    protocols: ["chat", "superchat"],
-    echoCloseReason: true,
-    // The contract: no message-size limit below 16 MiB (as the `node` target).
-    limits: { maxMessageSize: 32 * 1024 * 1024, maxFrameSize: 32 * 1024 * 1024 },
-    perMessageDeflate: options.perMessageDeflate,
-  });
+  // The echo contract's options, attached to the HTTP/2 server instead of listening.
+  const { host: _host, port: _port, ...echoOptions } = ECHO_SERVER_OPTIONS;
+  const wss = new WebSocketServer({ ...echoOptions, server, perMessageDeflate: options.perMessageDeflate });
   wss.on("connection", serveEcho);
   await new Promise((resolve, reject) => {
     server.once("error", reject);

@@ -196,6 +196,14 @@ describe("WebSocketServer on an HTTP/2 server", () => {
     ]);
   });
 
+  it("applies the server's limits to HTTP/2 streams too (maxConnections: 503)", async () => {
+    const { url } = await h2cEcho({ maxConnections: 1 });
+    const first = defer(await connect(url, { http2: true }), (c) => c.terminate());
+    const error = await connect(url, { http2: true }).catch((e: unknown) => e);
+    expect((error as HandshakeRejectedError).status).toBe(503);
+    expect(await echoOnce(first, "the first one lives")).toBe("the first one lives");
+  });
+
   it("answers 400 for a path no WebSocket server handles", async () => {
     const { url } = await h2cEcho({ path: "/ws" });
     const error = await connect(`${url}/other`, { http2: true }).catch((e: unknown) => e);
