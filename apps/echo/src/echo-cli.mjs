@@ -9,7 +9,7 @@ import { parseArgs } from "node:util";
 
 /**
  * @param {string} name the adapter, for the listening line
- * @param {(options: { port: number, host: string, perMessageDeflate: boolean, tls: boolean }) => Promise<{ port: number, server: { close(code?: number): Promise<void> } }>} startEchoServer
+ * @param {(options: { port: number, host: string, perMessageDeflate: boolean, tls?: boolean }) => Promise<{ port: number, server: { close(code?: number): Promise<void> } }>} startEchoServer
  */
 export async function runEchoCli(name, startEchoServer) {
   const { values } = parseArgs({
@@ -30,7 +30,14 @@ export async function runEchoCli(name, startEchoServer) {
   // --deflate: accept permessage-deflate (RFC 7692) with every parameter combination a client
   // offers (the client's window bits and no_context_takeover requests are honoured as asked).
   const tls = values.tls === true;
-  const echo = await startEchoServer({ port, host, perMessageDeflate: values.deflate === true, tls });
+  // `tls` is passed only when asked for: the adapters' own servers take a `tls` option of
+  // their own (certificate and key), which `false` must not reach.
+  const echo = await startEchoServer({
+    port,
+    host,
+    perMessageDeflate: values.deflate === true,
+    ...(tls ? { tls } : {}),
+  });
   console.log(`${name} echo server listening on ${tls ? "wss" : "ws"}://${host}:${echo.port}`);
   let stopping = false;
   const stop = () => {

@@ -15,13 +15,14 @@ import { runEchoCli } from "./echo-cli.mjs";
 
 await runEchoCli("@ws/node over HTTP/2", async (options) => {
   const settings = { enableConnectProtocol: true };
-  const server = options.tls
-    ? createSecureServer({
-        cert: readFileSync(new URL("../tls/cert.pem", import.meta.url)),
-        key: readFileSync(new URL("../tls/key.pem", import.meta.url)),
-        settings,
-      })
-    : createServer({ settings });
+  const server =
+    options.tls === true
+      ? createSecureServer({
+          cert: readFileSync(new URL("../tls/cert.pem", import.meta.url)),
+          key: readFileSync(new URL("../tls/key.pem", import.meta.url)),
+          settings,
+        })
+      : createServer({ settings });
   const sessions = new Set();
   server.on("session", (session) => {
     sessions.add(session);
