@@ -25,7 +25,7 @@ import {
   type SecureClientSessionOptions,
 } from "node:http2";
 import { isIP } from "node:net";
-import { checkExtendedConnectResponse, extendedConnectRequestHeaders } from "@ws/codec";
+import { checkExtendedConnectResponse, extendedConnectRequestHeaders } from "@ws/codec/handshake";
 import {
   type ConnectRequest,
   DEFAULT_HANDSHAKE_TIMEOUT,

@@ -38,7 +38,7 @@ import {
   extendedConnectResponseHeaders,
   type HeaderField,
   isExtendedConnect,
-} from "@ws/codec";
+} from "@ws/codec/handshake";
 import { type AcceptConnection, ChunkQueue, type ServerCore } from "@ws/session";
 import type { WebSocket } from "./client.ts";
 import { attachStream } from "./http2-transport.ts";

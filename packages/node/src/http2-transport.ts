@@ -22,9 +22,6 @@
 import { constants, type Http2Stream } from "node:http2";
 import { Session, type SessionOptions, type Transport } from "@ws/session";
 
-/** Frames totalling at most this many bytes are copied into one buffer and written at once. */
-const COALESCE = 64 * 1024;
-
 /** The transport over one HTTP/2 stream (a class: its methods live once on the prototype). */
 class Http2StreamTransport implements Transport {
   readonly #stream: Http2Stream;
@@ -33,29 +30,22 @@ class Http2StreamTransport implements Transport {
     this.#stream = stream;
   }
 
+  /**
+   * The session hands over small frames already joined into one buffer (`WRITE_BATCH_LIMIT` in
+   * `@ws/session`): several buffers come only with large payloads, written under one cork.
+   */
   write(chunks: Uint8Array[]): boolean {
     const stream = this.#stream;
     if (stream.destroyed || stream.writableEnded) return true;
     let ok = true;
     if (chunks.length === 1) ok = stream.write(chunks[0] as Uint8Array);
     else {
-      let size = 0;
-      for (const chunk of chunks) size += chunk.length;
-      if (size <= COALESCE) {
-        // One DATA frame rather than one per frame header and payload.
-        const joined = Buffer.allocUnsafe(size);
-        let offset = 0;
-        for (const chunk of chunks) {
-          joined.set(chunk, offset);
-          offset += chunk.length;
-        }
-        ok = stream.write(joined);
-      } else {
-        stream.cork();
-        for (const chunk of chunks) ok = stream.write(chunk);
-        stream.uncork();
-      }
+      stream.cork();
+      for (const chunk of chunks) ok = stream.write(chunk);
+      stream.uncork();
     }
+    // As on a socket: backpressure only for bytes still waiting (for the peer's flow-control
+    // window or the connection).
     return ok || stream.writableLength < stream.writableHighWaterMark;
   }
 
