@@ -10,6 +10,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { runClientMode } from "./client-mode.mjs";
 import { PROFILES } from "./context.mjs";
+import { http2TransportOf } from "./http2.mjs";
 import { loadTargets, REPO_ROOT, stopAllTargets } from "./process.mjs";
 import { countVerdicts, DEFAULT_RESULTS_DIR, DEFAULT_SUMMARY, runKey, saveRun } from "./report.mjs";
 import { runServerMode } from "./server-mode.mjs";
@@ -125,6 +126,7 @@ export async function main(argv) {
               ...(values.cases === undefined ? {} : { cases: values.cases }),
               profile,
               concurrency: Math.max(1, Number(values.concurrency) || 4),
+              http2: http2TransportOf(name),
               onResult,
             })
           : await runClientMode({
@@ -132,6 +134,7 @@ export async function main(argv) {
               agent: name,
               ...(values.cases === undefined ? {} : { cases: values.cases }),
               profile,
+              http2: http2TransportOf(name) !== null,
               onResult,
             });
     } catch (err) {

@@ -11,6 +11,7 @@ import { selectCases } from "./cases/index.mjs";
 import { CaseContext } from "./context.mjs";
 import { OPCODE } from "./frame.mjs";
 import { computeAccept, hasToken, readHead } from "./handshake.mjs";
+import { checkClientConnect, createConnectServer, streamAsSocket } from "./http2.mjs";
 import { combine, failed } from "./judge.mjs";
 import { Peer } from "./peer.mjs";
 import { fillCommand, TargetProcess } from "./process.mjs";
@@ -54,6 +55,7 @@ export function checkClientRequest(head) {
  * @property {import('./context.mjs').Profile} profile
  * @property {(r: import('./server-mode.mjs').CaseResult) => void} [onResult]
  * @property {number} [idleTimeoutMs] stop when the client opens no connection for this long
+ * @property {boolean} [http2] serve h2c and take each WebSocket as an Extended CONNECT stream (RFC 8441)
  */
 
 /**
@@ -73,6 +75,66 @@ export async function runClientMode(options) {
   let lastActivity = performance.now();
   let active = 0;
   let reportsUpdated = false;
+
+  /**
+   * Runs what the request asks for on an open connection (the 101 or 200 already sent).
+   * @param {Peer} peer @param {URL} url @param {string[]} problems in the client's handshake
+   */
+  const serve = async (peer, url, problems) => {
+    const ctx = new CaseContext(peer, options.profile);
+    if (url.pathname === "/getCaseCount") {
+      await peer.sendFrame({ opcode: OPCODE.TEXT, payload: Buffer.from(String(selected.length)) });
+      await peer.sendClose(1000);
+      await ctx.finishClose();
+    } else if (url.pathname === "/runCase") {
+      const n = Number(url.searchParams.get("case"));
+      const c = selected[n - 1];
+      if (c === undefined) {
+        await peer.sendClose(1008, "no such case");
+        await ctx.finishClose();
+        return;
+      }
+      const started = performance.now();
+      const limit = c.serial === true ? options.profile.bigCaseTimeoutMs : options.profile.caseTimeoutMs;
+      /** @type {ReturnType<typeof setTimeout> | undefined} */
+      let timer;
+      let verdict;
+      try {
+        verdict = await Promise.race([
+          c.run(ctx),
+          new Promise((resolve) => {
+            timer = setTimeout(() => resolve(failed(`case did not finish within ${limit} ms`)), limit);
+          }),
+        ]);
+      } catch (err) {
+        verdict = failed(`runner error: ${err instanceof Error ? err.message : String(err)}`);
+      } finally {
+        clearTimeout(timer);
+      }
+      const v = combine([
+        /** @type {import('./judge.mjs').Verdict} */ (verdict),
+        ...problems.map((p) => failed(`client handshake: ${p}`)),
+      ]);
+      const r = {
+        id: c.id,
+        description: c.description,
+        verdict: v.verdict,
+        reason: v.reason,
+        durationMs: Math.round(performance.now() - started),
+      };
+      if (!results.has(n)) {
+        results.set(n, r);
+        options.onResult?.(r);
+      }
+    } else if (url.pathname === "/updateReports") {
+      reportsUpdated = true;
+      await peer.sendClose(1000);
+      await ctx.finishClose();
+    } else {
+      await peer.sendClose(1008, "unknown path");
+      await ctx.finishClose();
+    }
+  };
 
   /** @param {net.Socket} socket */
   const handle = async (socket) => {
@@ -99,59 +161,7 @@ export async function runClientMode(options) {
         `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${computeAccept(key)}\r\n\r\n`,
       );
       peer = new Peer(socket, { role: "server", leftover: res.rest });
-      const ctx = new CaseContext(peer, options.profile);
-      if (url.pathname === "/getCaseCount") {
-        await peer.sendFrame({ opcode: OPCODE.TEXT, payload: Buffer.from(String(selected.length)) });
-        await peer.sendClose(1000);
-        await ctx.finishClose();
-      } else if (url.pathname === "/runCase") {
-        const n = Number(url.searchParams.get("case"));
-        const c = selected[n - 1];
-        if (c === undefined) {
-          await peer.sendClose(1008, "no such case");
-          await ctx.finishClose();
-          return;
-        }
-        const started = performance.now();
-        const limit = c.serial === true ? options.profile.bigCaseTimeoutMs : options.profile.caseTimeoutMs;
-        /** @type {ReturnType<typeof setTimeout> | undefined} */
-        let timer;
-        let verdict;
-        try {
-          verdict = await Promise.race([
-            c.run(ctx),
-            new Promise((resolve) => {
-              timer = setTimeout(() => resolve(failed(`case did not finish within ${limit} ms`)), limit);
-            }),
-          ]);
-        } catch (err) {
-          verdict = failed(`runner error: ${err instanceof Error ? err.message : String(err)}`);
-        } finally {
-          clearTimeout(timer);
-        }
-        const v = combine([
-          /** @type {import('./judge.mjs').Verdict} */ (verdict),
-          ...problems.map((p) => failed(`client handshake: ${p}`)),
-        ]);
-        const r = {
-          id: c.id,
-          description: c.description,
-          verdict: v.verdict,
-          reason: v.reason,
-          durationMs: Math.round(performance.now() - started),
-        };
-        if (!results.has(n)) {
-          results.set(n, r);
-          options.onResult?.(r);
-        }
-      } else if (url.pathname === "/updateReports") {
-        reportsUpdated = true;
-        await peer.sendClose(1000);
-        await ctx.finishClose();
-      } else {
-        await peer.sendClose(1008, "unknown path");
-        await ctx.finishClose();
-      }
+      await serve(peer, url, problems);
     } finally {
       peer?.destroy();
       socket.destroy();
@@ -160,7 +170,48 @@ export async function runClientMode(options) {
     }
   };
 
-  const server = net.createServer((socket) => void handle(socket));
+  /**
+   * HTTP/2 mode: one Extended CONNECT stream (RFC 8441 §4–§5) plays the socket.
+   * @param {import("node:http2").ServerHttp2Stream} stream
+   * @param {import("node:http2").IncomingHttpHeaders} headers
+   */
+  const handleStream = async (stream, headers) => {
+    sockets.add(stream);
+    stream.on("close", () => sockets.delete(stream));
+    active++;
+    lastActivity = performance.now();
+    /** @type {Peer | null} */
+    let peer = null;
+    try {
+      const problems = checkClientConnect(headers);
+      if (headers[":protocol"] !== "websocket") {
+        stream.respond({ ":status": 400 });
+        stream.end();
+        return;
+      }
+      const url = new URL(String(headers[":path"] ?? "/"), "http://127.0.0.1");
+      // RFC 8441 §5: 200 opens the tunnel. No extension or subprotocol is accepted.
+      stream.respond({ ":status": 200 });
+      peer = new Peer(streamAsSocket(stream), { role: "server" });
+      await serve(peer, url, problems);
+    } finally {
+      peer?.destroy();
+      if (!stream.destroyed) stream.destroy();
+      active--;
+      lastActivity = performance.now();
+    }
+  };
+
+  const server =
+    options.http2 === true
+      ? createConnectServer((stream, headers) => void handleStream(stream, headers))
+      : net.createServer((socket) => void handle(socket));
+  /** @type {Set<import("node:http2").ServerHttp2Session>} */
+  const connections = new Set();
+  server.on("session", (/** @type {import("node:http2").ServerHttp2Session} */ session) => {
+    connections.add(session);
+    session.on("close", () => connections.delete(session));
+  });
   await new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve(undefined));
@@ -193,6 +244,7 @@ export async function runClientMode(options) {
   } finally {
     await proc.stop();
     for (const s of sockets) /** @type {net.Socket} */ (s).destroy();
+    for (const session of connections) session.destroy();
     await new Promise((resolve) => server.close(() => resolve(undefined)));
   }
   const why =

@@ -2,15 +2,18 @@
 
 import { acceptedDeflate, PerMessageDeflate } from "./deflate.mjs";
 import { buildClientRequest, checkServerResponse, connectTcp, readHead } from "./handshake.mjs";
+import { openStream, streamAsSocket } from "./http2.mjs";
 import { Peer } from "./peer.mjs";
 
 /**
- * Open a WebSocket connection to the target and complete the handshake (RFC 6455 §4.1).
+ * Open a WebSocket connection to the target and complete the handshake (RFC 6455 §4.1), or
+ * with `http2` an Extended CONNECT stream (RFC 8441, see http2.mjs).
  * @param {number} port
- * @param {{ path?: string, offer?: string, timeoutMs?: number }} [options]
+ * @param {{ path?: string, offer?: string, timeoutMs?: number, http2?: import('./http2.mjs').Http2Transport | null }} [options]
  * @returns {Promise<{ peer: Peer, deflateParams: import('./deflate.mjs').DeflateParams | null } | { error: string }>}
  */
 export async function openPeer(port, options = {}) {
+  if (options.http2 != null) return openStreamPeer(port, { ...options, transport: options.http2 });
   let socket;
   try {
     socket = await connectTcp(port, options.timeoutMs ?? 5000);
@@ -51,6 +54,31 @@ export async function openPeer(port, options = {}) {
   const peer = new Peer(socket, {
     role: "client",
     leftover: res.rest,
+    deflate: deflateParams === null ? null : new PerMessageDeflate(deflateParams, "client"),
+  });
+  return { peer, deflateParams };
+}
+
+/**
+ * {@link openPeer} over HTTP/2: the stream plays the socket (RFC 8441 §5).
+ * @param {number} port
+ * @param {{ path?: string, offer?: string, timeoutMs?: number, transport: import('./http2.mjs').Http2Transport }} options
+ * @returns {Promise<{ peer: Peer, deflateParams: import('./deflate.mjs').DeflateParams | null } | { error: string }>}
+ */
+async function openStreamPeer(port, options) {
+  const opened = await openStream(port, options);
+  if ("error" in opened) return opened;
+  let deflateParams = null;
+  if (opened.extensions !== undefined) {
+    const accepted = acceptedDeflate(opened.extensions, options.offer ?? "");
+    if (typeof accepted === "string") {
+      opened.stream.destroy();
+      return { error: accepted };
+    }
+    deflateParams = accepted;
+  }
+  const peer = new Peer(streamAsSocket(opened.stream), {
+    role: "client",
     deflate: deflateParams === null ? null : new PerMessageDeflate(deflateParams, "client"),
   });
   return { peer, deflateParams };

@@ -63,7 +63,8 @@ export class Peer {
     /** @type {Set<() => void>} */
     this.waiters = new Set();
 
-    socket.setNoDelay(true);
+    // An HTTP/2 stream (RFC 8441 mode) has no Nagle to turn off.
+    socket.setNoDelay?.(true);
     socket.on("data", (chunk) => this.onData(chunk));
     socket.on("end", () => {
       this.peerEndedAt ??= this.now();

@@ -4,6 +4,7 @@ import { performance } from "node:perf_hooks";
 import { selectCases } from "./cases/index.mjs";
 import { openPeer } from "./connect.mjs";
 import { CaseContext } from "./context.mjs";
+import { closeConnections } from "./http2.mjs";
 import { failed, unimplemented } from "./judge.mjs";
 import { fillCommand, freePort, TargetProcess } from "./process.mjs";
 
@@ -32,6 +33,7 @@ export async function runServerCase(c, env) {
   const work = (async () => {
     if (c.kind === "raw") return c.run(env);
     const opened = await openPeer(env.port, {
+      http2: env.http2 ?? null,
       ...(c.path === undefined ? {} : { path: c.path }),
       ...(c.offer === undefined ? {} : { offer: c.offer }),
     });
@@ -95,6 +97,8 @@ export async function pool(items, limit, fn) {
  * @property {number} [concurrency] cases in flight at once (performance/resource cases run alone)
  * @property {(r: CaseResult) => void} [onResult]
  * @property {number} [startTimeoutMs]
+ * @property {import('./http2.mjs').Http2Transport | null} [http2] run over HTTP/2 streams (RFC 8441);
+ *   the raw cases, which write HTTP/1.1 bytes themselves, are left out
  */
 
 /**
@@ -110,12 +114,18 @@ export async function runServerMode(options) {
   try {
     await proc.waitReady(port, options.startTimeoutMs ?? 20_000);
     /** @type {import('./cases/define.mjs').RawEnv} */
-    const env = { port, profile: options.profile, serverRss: () => proc.rss(), deflate: options.deflate };
+    const env = {
+      port,
+      profile: options.profile,
+      serverRss: () => proc.rss(),
+      deflate: options.deflate,
+      http2: options.http2 ?? null,
+    };
     const selected = selectCases({
       mode: "server",
       deflate: options.deflate,
       ...(options.cases === undefined ? {} : { cases: options.cases }),
-    });
+    }).filter((c) => options.http2 == null || c.kind !== "raw");
     /** @param {import('./cases/define.mjs').CaseDef} c */
     const run = async (c) => {
       /** @type {CaseResult} */
@@ -153,6 +163,7 @@ export async function runServerMode(options) {
     const results = selected.map((c) => /** @type {CaseResult} */ (byId.get(c.id)));
     return { command, results, targetOutput: proc.output };
   } finally {
+    await closeConnections();
     await proc.stop();
   }
 }

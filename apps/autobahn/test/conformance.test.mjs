@@ -1,6 +1,7 @@
 // Our own implementations, as listed by the contract files (ARCHITECTURE.md, "Contracts other
 // tools rely on"): every echo server in apps/echo/targets.json (with and without --deflate)
-// and every echo client in apps/autobahn/targets.json must have no FAILED case.
+// and every echo client in apps/autobahn/targets.json must have no FAILED case. Targets named
+// `*-h2` / `*-h2-tls` run over HTTP/2 streams (RFC 8441, src/http2.mjs).
 // While a file does not exist yet, its tests are skipped with the reason.
 
 import { existsSync } from "node:fs";
@@ -8,6 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runClientMode } from "../src/client-mode.mjs";
 import { PROFILES } from "../src/context.mjs";
+import { http2TransportOf } from "../src/http2.mjs";
 import { loadTargets, REPO_ROOT } from "../src/process.mjs";
 import { saveRun } from "../src/report.mjs";
 import { runServerMode } from "../src/server-mode.mjs";
@@ -54,7 +56,13 @@ describe.concurrent(`echo servers from ${SERVER_TARGETS}`, () => {
     for (const deflate of [false, true]) {
       it(`${name}${deflate ? " --deflate" : ""} has no FAILED case`, { timeout: 600_000 }, async () => {
         const started = Date.now();
-        const run = await runServerMode({ command, deflate, profile: PROFILES.quick, concurrency: 4 });
+        const run = await runServerMode({
+          command,
+          deflate,
+          profile: PROFILES.quick,
+          concurrency: 4,
+          http2: http2TransportOf(name),
+        });
         record("server", name, deflate, started, run);
         expect(failures(run.results), run.targetOutput.slice(-2000)).toEqual([]);
       });
@@ -71,7 +79,12 @@ describe(`echo clients from ${CLIENT_TARGETS}`, () => {
   for (const [name, command] of Object.entries(loadTargets(file)).filter(([, c]) => c.includes("{url}"))) {
     it(`${name} has no FAILED case`, { timeout: 600_000 }, async () => {
       const started = Date.now();
-      const run = await runClientMode({ command, agent: name, profile: PROFILES.quick });
+      const run = await runClientMode({
+        command,
+        agent: name,
+        profile: PROFILES.quick,
+        http2: http2TransportOf(name) !== null,
+      });
       record("client", name, false, started, run);
       expect(failures(run.results), run.targetOutput.slice(-2000)).toEqual([]);
     });

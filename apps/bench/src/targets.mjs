@@ -36,10 +36,13 @@ const ORDER = ["ws", "ws-nobu", "node", "deno-native", "deno", "bun-native", "bu
 
 /**
  * Read every targets file that exists. A missing or broken apps/echo/targets.json is a note,
- * not an error (it is written by another team and may not exist yet).
+ * not an error (it is written by another team and may not exist yet). The HTTP/2 targets
+ * (`*-h2`, `*-h2-tls`: RFC 8441, which this HTTP/1.1 load generator does not speak) are left
+ * out unless `includeHttp2`; `h2.mjs` measures them.
+ * @param {{ includeHttp2?: boolean }} [options]
  * @returns {{ targets: Map<string, TargetSpec>, notes: string[] }}
  */
-export function loadTargets() {
+export function loadTargets(options = {}) {
   /** @type {Map<string, TargetSpec>} */
   const targets = new Map();
   /** @type {string[]} */
@@ -75,6 +78,10 @@ export function loadTargets() {
       }
       if (targets.has(name)) {
         notes.push(`${file}: target ${name} is also in ${targets.get(name)?.source}; that one is used`);
+        continue;
+      }
+      if (options.includeHttp2 !== true && /-h2(-tls)?$/.test(name)) {
+        notes.push(`${file}: target ${name} is served over HTTP/2 (measured by src/h2.mjs); skipped`);
         continue;
       }
       targets.set(name, { name, command, source: file });

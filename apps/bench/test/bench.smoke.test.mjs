@@ -145,3 +145,16 @@ describe("bench harness with permessage-deflate (tiny run and a short soak again
     expect(readFileSync(join(out, "soak-latest.md"), "utf8")).toContain("# Soak:");
   });
 });
+
+describe("HTTP/2 against HTTP/1.1 (tiny run of src/h2.mjs: node-h2 and node of apps/echo/targets.json)", () => {
+  it("opens the sockets both ways and measures time to open, memory and throughput", async () => {
+    const { runH2Bench } = await import("../src/h2.mjs");
+    const result = await runH2Bench({ sockets: 10, profile: "tiny" });
+    expect(Object.keys(result)).toEqual(["HTTP/1.1 (N TCP connections)", "HTTP/2 (N streams, 1 connection)"]);
+    for (const figures of Object.values(result)) {
+      expect(figures.openMs).toBeGreaterThan(0);
+      expect(Number.isFinite(figures.kibPerSocket)).toBe(true);
+      expect(figures.messagesPerSecond).toBeGreaterThan(0);
+    }
+  }, 60_000);
+});

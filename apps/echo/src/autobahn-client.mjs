@@ -6,10 +6,11 @@
 
 /**
  * Runs every case against the fuzzing server at `base`; resolves with the case count.
- * @param {{ WebSocket: any, base: string, agent: string, debug?: boolean }} options
+ * `options` are extra options of each `WebSocket` (e.g. `{ http2: true }` on Node).
+ * @param {{ WebSocket: any, base: string, agent: string, debug?: boolean, options?: object }} options
  * @returns {Promise<number>}
  */
-export async function runAutobahnClient({ WebSocket, base, agent, debug = false }) {
+export async function runAutobahnClient({ WebSocket, base, agent, debug = false, options = {} }) {
   const root = base.replace(/\/+$/, "");
   /**
    * Opens `url`, calls `onMessage(ws, data)` for each message, resolves when it closes.
@@ -17,7 +18,11 @@ export async function runAutobahnClient({ WebSocket, base, agent, debug = false 
    */
   const session = (url, onMessage) =>
     new Promise((resolve) => {
-      const ws = new WebSocket(url, undefined, { binaryType: "uint8array", handshakeTimeout: 60_000 });
+      const ws = new WebSocket(url, undefined, {
+        ...options,
+        binaryType: "uint8array",
+        handshakeTimeout: 60_000,
+      });
       ws.onmessage = (/** @type {{ data: unknown }} */ event) => onMessage(ws, event.data);
       ws.onerror = (/** @type {{ message?: string }} */ event) => {
         if (debug) console.error(url, event.message);

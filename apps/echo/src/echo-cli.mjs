@@ -1,5 +1,6 @@
 // The command line of every echo server of the contract in ARCHITECTURE.md
-// (apps/echo/targets.json), written once: `--port <port> [--host <host>] [--deflate]`, one line
+// (apps/echo/targets.json), written once: `--port <port> [--host <host>] [--deflate] [--tls]`
+// (`--tls` only where the entry point serves TLS: node-h2.mjs), one line
 // printed when listening, SIGTERM/SIGINT close every connection with 1001 and exit. It uses
 // node:process and node:util, which Node, Deno and Bun all provide, so the per-runtime entry
 // points (node.mjs, deno.ts, bun.ts) only pick the adapter.
@@ -8,7 +9,7 @@ import { parseArgs } from "node:util";
 
 /**
  * @param {string} name the adapter, for the listening line
- * @param {(options: { port: number, host: string, perMessageDeflate: boolean }) => Promise<{ port: number, server: { close(code?: number): Promise<void> } }>} startEchoServer
+ * @param {(options: { port: number, host: string, perMessageDeflate: boolean, tls?: boolean }) => Promise<{ port: number, server: { close(code?: number): Promise<void> } }>} startEchoServer
  */
 export async function runEchoCli(name, startEchoServer) {
   const { values } = parseArgs({
@@ -17,6 +18,7 @@ export async function runEchoCli(name, startEchoServer) {
       port: { type: "string" },
       host: { type: "string", default: "127.0.0.1" },
       deflate: { type: "boolean" },
+      tls: { type: "boolean" },
     },
   });
   const port = Number(values.port);
@@ -27,8 +29,16 @@ export async function runEchoCli(name, startEchoServer) {
   const host = values.host ?? "127.0.0.1";
   // --deflate: accept permessage-deflate (RFC 7692) with every parameter combination a client
   // offers (the client's window bits and no_context_takeover requests are honoured as asked).
-  const echo = await startEchoServer({ port, host, perMessageDeflate: values.deflate === true });
-  console.log(`${name} echo server listening on ws://${host}:${echo.port}`);
+  const tls = values.tls === true;
+  // `tls` is passed only when asked for: the adapters' own servers take a `tls` option of
+  // their own (certificate and key), which `false` must not reach.
+  const echo = await startEchoServer({
+    port,
+    host,
+    perMessageDeflate: values.deflate === true,
+    ...(tls ? { tls } : {}),
+  });
+  console.log(`${name} echo server listening on ${tls ? "wss" : "ws"}://${host}:${echo.port}`);
   let stopping = false;
   const stop = () => {
     if (stopping) return;

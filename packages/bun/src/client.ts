@@ -32,6 +32,11 @@ export interface ClientOptions<B extends BinaryType = BinaryType>
     DialOptions {
   /** Not supported on Bun (throws): use `@ws/node` or connect directly. */
   readonly proxy?: string | URL | undefined;
+  /**
+   * WebSockets over HTTP/2 (RFC 8441): not in `@ws/bun` (throws unless `false`); `@ws/node`'s
+   * `WebSocket` with `http2` runs on Bun's `node:http2` (see the README).
+   */
+  readonly http2?: false | undefined;
   /** Trusted CA certificates (PEM) for `wss:` (default: Bun's bundle). */
   readonly ca?: string | string[] | undefined;
   /** Reject servers whose certificate does not verify. Default true. */
@@ -93,6 +98,11 @@ export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocke
   ) {
     const split = splitClientArguments<ClientOptions<B>>(protocols, options);
     const init = split.options;
+    if ((init.http2 ?? false) !== false) {
+      throw new TypeError(
+        "Cannot create WebSocket: the http2 option is not supported by @ws/bun (use @ws/node's WebSocket, which runs on Bun's node:http2)",
+      );
+    }
     if (init.proxy !== undefined) {
       throw new TypeError(
         "Cannot create WebSocket: the proxy option is not supported by @ws/bun (use @ws/node)",

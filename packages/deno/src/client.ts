@@ -38,6 +38,11 @@ export interface ClientOptions<B extends BinaryType = BinaryType>
     DialOptions {
   /** Not supported on Deno (throws): use `@ws/node` or connect directly. */
   readonly proxy?: string | URL | undefined;
+  /**
+   * WebSockets over HTTP/2 (RFC 8441): not in `@ws/deno` (throws unless `false`); `@ws/node`'s
+   * `WebSocket` with `http2` runs on Deno's `node:http2` (see the README).
+   */
+  readonly http2?: false | undefined;
   /** Trusted CA certificates (PEM) for `wss:` (default: Deno's root store). */
   readonly ca?: string | string[] | undefined;
   /** Only `true` (the default) is supported on Deno; `false` throws. */
@@ -73,6 +78,11 @@ async function openConn(url: WebSocketUrl, options: ClientOptions): Promise<Dial
 
 /** Throws for the options Deno cannot honour. */
 function checkOptions(options: ClientOptions): void {
+  if ((options.http2 ?? false) !== false) {
+    throw new TypeError(
+      "Cannot create WebSocket: the http2 option is not supported by @ws/deno (use @ws/node's WebSocket, which runs on Deno's node:http2)",
+    );
+  }
   if (options.proxy !== undefined) {
     throw new TypeError(
       "Cannot create WebSocket: the proxy option is not supported by @ws/deno (use @ws/node)",

@@ -31,7 +31,10 @@ import {
   type WebSocketInit,
 } from "@ws/session";
 import { deflateEngine } from "./deflate.ts";
+import { dialHttp2, type Http2Option } from "./http2-client.ts";
 import { handshakeConnection } from "./socket-transport.ts";
+
+export type { Http2Option };
 
 /** Options of the Node client: the shared {@link WebSocketInit} and {@link DialOptions}, plus Node's network options. */
 export interface ClientOptions<B extends BinaryType = BinaryType>
@@ -47,6 +50,17 @@ export interface ClientOptions<B extends BinaryType = BinaryType>
   readonly servername?: string | undefined;
   /** Any other `tls.connect()` options (client certificates, ciphers …). */
   readonly tls?: ConnectionOptions | undefined;
+  /**
+   * WebSockets over HTTP/2 (RFC 8441): `true` opens the socket as a stream of an HTTP/2
+   * connection to the origin (TLS with ALPN `h2` for `wss:`, prior knowledge for `ws:`), shared
+   * by every socket to that origin with the same TLS options, and fails when the server does not
+   * enable the Extended CONNECT protocol. `"auto"` tries that and falls back to HTTP/1.1 when
+   * the server does not speak HTTP/2 or does not send SETTINGS_ENABLE_CONNECT_PROTOCOL (the
+   * origin is then dialled over HTTP/1.1 for a minute). Default `false` (HTTP/1.1). The
+   * socket's {@link WebSocket.httpVersion} tells which one was used. Not with `proxy`; over
+   * HTTP/2, redirects are not followed.
+   */
+  readonly http2?: Http2Option | undefined;
 }
 
 /** Options of {@link connect}: {@link ClientOptions} plus the subprotocols to offer. */
@@ -142,9 +156,39 @@ async function openSocket(
   return handshakeConnection(await whenConnected(secure, "secureConnect", signal));
 }
 
-/** The Node connector: the shared {@link dial} over `net` / `tls` sockets. */
-function connectNode(request: ConnectRequest, options: ClientOptions): Promise<Session> {
-  return dial(request, options, (url, signal) => openSocket(url, options, signal), deflateEngine);
+/** The HTTP version each socket's connection uses (set once it is known). */
+const httpVersions = new WeakMap<SharedWebSocket, "1.1" | "2">();
+
+/** Records the HTTP version a server's socket runs over. */
+export function markHttpVersion(socket: SharedWebSocket, version: "1.1" | "2"): void {
+  httpVersions.set(socket, version);
+}
+
+/**
+ * The Node connector: over HTTP/2 when asked ({@link dialHttp2}), else the shared {@link dial}
+ * over `net` / `tls` sockets. `opened` learns which HTTP version was used.
+ */
+async function connectNode(
+  request: ConnectRequest,
+  options: ClientOptions,
+  opened: (version: "1.1" | "2") => void,
+): Promise<Session> {
+  const http2 = options.http2 ?? false;
+  if (http2 !== false) {
+    const session = await dialHttp2(request, options, http2 === "auto");
+    if (session !== undefined) {
+      opened("2");
+      return session;
+    }
+  }
+  const session = await dial(
+    request,
+    options,
+    (url, signal) => openSocket(url, options, signal),
+    deflateEngine,
+  );
+  opened("1.1");
+  return session;
 }
 
 /**
@@ -165,10 +209,36 @@ export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocke
   ) {
     const split = splitClientArguments<ClientOptions<B>>(protocols, options);
     const init = split.options;
+    const http2 = init.http2;
+    if (http2 !== undefined && http2 !== true && http2 !== false && http2 !== "auto") {
+      throw new TypeError(
+        `Cannot create WebSocket: http2 must be true, false or "auto", not ${String(http2)}`,
+      );
+    }
+    if ((http2 ?? false) !== false && init.proxy !== undefined) {
+      throw new TypeError("Cannot create WebSocket: the http2 option cannot be used with proxy");
+    }
+    // The connector runs before `this` exists: it records the version in this holder.
+    const holder: { socket?: WebSocket; version?: "1.1" | "2" } = {};
     super(url, split.protocols, {
       ...(split.shared as Omit<WebSocketInit<B>, "connector" | "session" | "clients">),
-      connector: (request) => connectNode(request, init),
+      connector: (request) =>
+        connectNode(request, init, (version) => {
+          holder.version = version;
+          if (holder.socket !== undefined) httpVersions.set(holder.socket, version);
+        }),
     });
+    holder.socket = this;
+    if (holder.version !== undefined) httpVersions.set(this, holder.version);
+  }
+
+  /**
+   * The HTTP version of the connection the socket runs over: `"2"` for a stream of an HTTP/2
+   * connection (RFC 8441), `"1.1"` for an upgraded HTTP/1.1 connection, `undefined` until a
+   * client socket's handshake succeeded. See the `http2` option.
+   */
+  get httpVersion(): "1.1" | "2" | undefined {
+    return httpVersions.get(this);
   }
 }
 

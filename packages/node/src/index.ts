@@ -1,7 +1,8 @@
 /**
  * `@ws/node`: WebSockets for Node.js on `@ws/codec` (the protocol) and `@ws/session` (the
  * runtime-neutral session and WHATWG `WebSocket` class): a {@link WebSocketServer} that
- * attaches to an `http`/`https` server or listens on its own, the WHATWG {@link WebSocket}
+ * attaches to an `http`/`https` or `http2` server (WebSockets over HTTP/2, RFC 8441) or listens
+ * on its own, the WHATWG {@link WebSocket}
  * client with Node options (TLS, proxy, redirects, timeouts, `AbortSignal`) and
  * {@link connect}, a promise-based opener.
  *
@@ -14,11 +15,14 @@ export {
   type ClientOptions,
   type ConnectOptions,
   connect,
+  type Http2Option,
   WebSocket,
 } from "./client.ts";
 export { setDeflateConcurrency } from "./deflate.ts";
 export {
+  type Http2ConnectRequest,
   type UpgradeInfo,
+  type UpgradeRequest,
   WebSocketServer,
   type WebSocketServerEvents,
   type WebSocketServerOptions,

@@ -1,6 +1,7 @@
 /**
- * The WebSocket server for Node: attaches to an `http`/`https` server's `'upgrade'` event (or
- * listens on its own), checks the opening handshake with `@ws/codec`, lets the application
+ * The WebSocket server for Node: attaches to an `http`/`https` server's `'upgrade'` event, or
+ * to an `http2` server's Extended CONNECT streams (RFC 8441, see `http2-server.ts`), or
+ * listens on its own; checks the opening handshake with `@ws/codec`, lets the application
  * accept or reject it, and hands each connection over as a WHATWG-style `WebSocket`.
  *
  * Node docs relied on:
@@ -20,6 +21,7 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from "node:http";
+import type { IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from "node:http2";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
@@ -34,12 +36,28 @@ import {
   type UpgradeInfo as SharedUpgradeInfo,
   UPGRADE_REQUIRED,
 } from "@ws/session";
-import { type ClientOptions, WebSocket } from "./client.ts";
+import { type ClientOptions, markHttpVersion, WebSocket } from "./client.ts";
 import { deflateEngine } from "./deflate.ts";
+import {
+  type AnyHttp2Server,
+  acceptStream,
+  attachHttp2Route,
+  detachHttp2Route,
+  type Http2ConnectRequest,
+  isHttp2Server,
+} from "./http2-server.ts";
 import { handshakeConnection } from "./socket-transport.ts";
 
-/** What the `verify` hook learns about an upgrade request (`request` is Node's `IncomingMessage`). */
-export type UpgradeInfo = SharedUpgradeInfo<IncomingMessage, IncomingMessage["headers"]>;
+export type { Http2ConnectRequest };
+
+/**
+ * The request of an upgrade: Node's `IncomingMessage` for an HTTP/1.1 upgrade, an
+ * {@link Http2ConnectRequest} for an HTTP/2 Extended CONNECT (`httpVersion` tells them apart).
+ */
+export type UpgradeRequest = IncomingMessage | Http2ConnectRequest;
+
+/** What the `verify` hook learns about an upgrade request (see {@link UpgradeRequest}). */
+export type UpgradeInfo = SharedUpgradeInfo<UpgradeRequest, IncomingMessage["headers"]>;
 
 /** Options of a {@link WebSocketServer}: the shared server options plus where to listen. */
 export interface WebSocketServerOptions<B extends BinaryType = "uint8array">
@@ -48,15 +66,18 @@ export interface WebSocketServerOptions<B extends BinaryType = "uint8array">
   readonly port?: number | undefined;
   /** The address to listen on with `port`. Default: Node's (all interfaces). */
   readonly host?: string | undefined;
-  /** Attach to this HTTP(S) server's `'upgrade'` event. */
-  readonly server?: HttpServer | HttpsServer | undefined;
+  /**
+   * Attach to this HTTP(S) server's `'upgrade'` event, or to this HTTP/2 server's Extended
+   * CONNECT streams (RFC 8441; with `allowHTTP1`, to both).
+   */
+  readonly server?: HttpServer | HttpsServer | AnyHttp2Server | undefined;
   /** Neither listen nor attach: call {@link WebSocketServer.handleUpgrade} yourself. */
   readonly noServer?: boolean | undefined;
 }
 
 /** Events of a {@link WebSocketServer}; `B` is the sockets' `binaryType` type. */
 export interface WebSocketServerEvents<B extends BinaryType = "uint8array"> {
-  connection: [socket: WebSocket<B>, request: IncomingMessage];
+  connection: [socket: WebSocket<B>, request: UpgradeRequest];
   listening: [];
   error: [error: Error];
   close: [];
@@ -135,8 +156,8 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
   readonly clients: Set<WebSocket<B>>;
   /** The options given. */
   readonly options: WebSocketServerOptions<B>;
-  readonly #core: ServerCore<IncomingMessage, WebSocket<B>, IncomingMessage["headers"]>;
-  readonly #httpServer: HttpServer | HttpsServer | undefined;
+  readonly #core: ServerCore<UpgradeRequest, WebSocket<B>, IncomingMessage["headers"]>;
+  readonly #httpServer: HttpServer | HttpsServer | AnyHttp2Server | undefined;
   readonly #ownServer: boolean;
   /** Handshakes in progress on the server this one created, by socket. */
   readonly #admissions = new WeakMap<Duplex, Admission>();
@@ -172,8 +193,29 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
       this.#httpServer = server;
       this.#ownServer = false;
     }
-    if (this.#httpServer !== undefined) attachRoute(this.#httpServer, this);
+    if (this.#httpServer !== undefined) this.#attach(this.#httpServer);
   }
+
+  #attach(server: HttpServer | HttpsServer | AnyHttp2Server): void {
+    if (!isHttp2Server(server)) {
+      attachRoute(server, this);
+      return;
+    }
+    attachHttp2Route(server, this.#http2Route);
+    // allowHTTP1: Node hands HTTP/1.1 connections to its http server code, 'upgrade' included.
+    attachRoute(server as unknown as HttpServer, this);
+  }
+
+  #detach(server: HttpServer | HttpsServer | AnyHttp2Server): void {
+    if (isHttp2Server(server)) detachHttp2Route(server, this.#http2Route);
+    detachRoute(server as HttpServer, this);
+  }
+
+  readonly #http2Route = {
+    matches: (target: string): boolean => this.#core.matches(target),
+    handleStream: (stream: ServerHttp2Stream, headers: Http2Headers): void =>
+      this.handleStream(stream, headers),
+  };
 
   /** The listening address of the server it listens on or is attached to. */
   address(): AddressInfo | string | null {
@@ -212,13 +254,42 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
       },
       connection,
       head,
-      callback ?? this.#deliver,
+      (ws, upgraded) => {
+        markHttpVersion(ws, "1.1");
+        if (callback !== undefined) callback(ws, upgraded as IncomingMessage);
+        else this.#deliver(ws, upgraded);
+      },
       this.#onError,
       admission,
     );
   }
 
-  readonly #deliver = (ws: WebSocket<B>, request: IncomingMessage): void => {
+  /**
+   * Runs the opening handshake of an HTTP/2 stream that opened with an Extended CONNECT
+   * (RFC 8441 §4–5: `:method CONNECT`, `:protocol websocket`) and calls `callback` with the open
+   * socket (else emits `'connection'`). Rejections are answered on the stream, which then ends.
+   * For `noServer: true` with an `http2` server of your own: call it from its `'stream'` event,
+   * and create that server with `settings: { enableConnectProtocol: true }`.
+   */
+  handleStream(
+    stream: ServerHttp2Stream,
+    headers: Http2Headers,
+    callback?: (socket: WebSocket<B>, request: Http2ConnectRequest) => void,
+  ): void {
+    void acceptStream(
+      this.#core,
+      stream,
+      headers,
+      (ws, request) => {
+        markHttpVersion(ws, "2");
+        if (callback !== undefined) callback(ws, request as Http2ConnectRequest);
+        else this.#deliver(ws, request);
+      },
+      this.#onError,
+    );
+  }
+
+  readonly #deliver = (ws: WebSocket<B>, request: UpgradeRequest): void => {
     this.emit("connection", ws, request);
   };
 
@@ -240,7 +311,7 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
    * session's close timeout, 5000) are terminated. Closes the HTTP server it created.
    */
   async close(timeout?: number): Promise<void> {
-    if (!this.#core.closing && this.#httpServer !== undefined) detachRoute(this.#httpServer, this);
+    if (!this.#core.closing && this.#httpServer !== undefined) this.#detach(this.#httpServer);
     await this.#core.close(timeout);
     if (this.#ownServer && this.#httpServer?.listening) {
       const server = this.#httpServer;

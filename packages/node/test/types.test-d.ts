@@ -8,6 +8,7 @@ import { describe, expectTypeOf, it } from "vitest";
 import {
   type CloseEvent,
   connect,
+  type Http2ConnectRequest,
   WebSocket,
   type WebSocketErrorEvent,
   WebSocketServer,
@@ -18,7 +19,7 @@ describe("server", () => {
     const wss = new WebSocketServer({ port: 0 });
     wss.on("connection", (ws, request) => {
       expectTypeOf(ws).toEqualTypeOf<WebSocket<"uint8array">>();
-      expectTypeOf(request).toEqualTypeOf<IncomingMessage>();
+      expectTypeOf(request).toEqualTypeOf<IncomingMessage | Http2ConnectRequest>();
       ws.addEventListener("message", (event) => {
         expectTypeOf(event.data).toEqualTypeOf<string | Uint8Array>();
         ws.send(event.data);

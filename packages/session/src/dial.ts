@@ -347,6 +347,7 @@ const DIAL_ONLY_OPTIONS: readonly string[] = [
   "rejectUnauthorized",
   "servername",
   "tls",
+  "http2",
 ];
 
 /**

@@ -471,7 +471,8 @@ export class ServerCore<
       if (error instanceof HandshakeError) return rejection(error);
       throw error;
     }
-    const hostHeader = request.headers.host;
+    // HTTP/2 has :authority in place of Host (RFC 9113 §8.3.1).
+    const hostHeader = request.headers.host ?? request.headers[":authority"];
     let url: URL;
     try {
       url = new URL(

@@ -12,6 +12,7 @@
  * @property {import('../context.mjs').Profile} profile
  * @property {() => number | null} serverRss resident memory of the server process in bytes (Linux), or null
  * @property {boolean} deflate the target was started with --deflate
+ * @property {import('../http2.mjs').Http2Transport | null} [http2] cases run over HTTP/2 streams (RFC 8441)
  */
 
 /**

@@ -318,6 +318,20 @@ export function checkUpgradeResponse(
     fail(status, ErrorCode.BadAccept, "Sec-WebSocket-Accept does not match the key sent");
   }
 
+  return confirmNegotiation(headers, status, options);
+}
+
+/**
+ * Steps 5 and 6 of RFC 6455 §4.1 (the extensions and the subprotocol the server chose), shared
+ * with the HTTP/2 handshake (RFC 8441 §5 keeps them as they are).
+ *
+ * @throws {HandshakeError} when the connection must be failed.
+ */
+export function confirmNegotiation(
+  headers: ReadonlyMap<string, string>,
+  status: number,
+  options: CheckUpgradeResponseOptions,
+): ConfirmedUpgrade {
   // Step 5: only extensions the client offered, each once, each accepted by its factory.
   const extensions: Extension[] = [];
   const extensionsValue = headers.get("sec-websocket-extensions");

@@ -1,7 +1,8 @@
 /**
  * The opening handshake (RFC 6455 §1.3, §4, §9.1, §11.3), sans I/O: build and check the
  * client's request and the server's response, parse HTTP/1.1 heads from raw sockets, and
- * negotiate subprotocols and extensions. Import it as `@ws/codec/handshake`.
+ * negotiate subprotocols and extensions; over HTTP/2, the Extended CONNECT of RFC 8441.
+ * Import it as `@ws/codec/handshake`.
  *
  * @example
  * ```ts
@@ -36,6 +37,20 @@ export {
   upgradeRequestHeaders,
   type WebSocketUrl,
 } from "./client.ts";
+export {
+  checkExtendedConnectRequest,
+  checkExtendedConnectResponse,
+  EXTENDED_CONNECT_PROTOCOL,
+  EXTENDED_CONNECT_STATUS,
+  type ExtendedConnectRejection,
+  type ExtendedConnectRequestOptions,
+  type ExtendedConnectResponse,
+  type ExtendedConnectResponseOptions,
+  extendedConnectRejection,
+  extendedConnectRequestHeaders,
+  extendedConnectResponseHeaders,
+  isExtendedConnect,
+} from "./extended-connect.ts";
 export {
   formatExtensions,
   formatProtocols,

@@ -191,7 +191,8 @@ export function checkUpgradeRequest(
   };
 }
 
-function selectProtocol(
+/** Picks the subprotocol among the client's offers (RFC 6455 §4.2.2 step 5.4). Also used over HTTP/2. */
+export function selectProtocol(
   offered: readonly string[],
   selector: ProtocolSelector | undefined,
 ): string | undefined {
@@ -206,7 +207,8 @@ function selectProtocol(
   return offered.find((protocol) => selector.includes(protocol));
 }
 
-function negotiateExtensions(
+/** Negotiates the extensions the client offered, in the server's order (RFC 6455 §9.1). Also used over HTTP/2. */
+export function negotiateExtensions(
   offers: readonly ExtensionOffer[],
   factories: readonly ExtensionFactory[],
 ): { extensions: Extension[]; responses: ExtensionOffer[] } {
