@@ -1,0 +1,63 @@
+/**
+ * Assertions for fuzz properties, without a test framework (the long runner is plain Node), and
+ * the comparison helpers the chunking invariants use.
+ *
+ * @module
+ */
+
+/** A broken invariant: the fuzzer reports the input that led to it. */
+export class InvariantError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvariantError";
+  }
+}
+
+/** Throws an {@link InvariantError} unless `condition` holds. */
+export function check(condition: boolean, message: string | (() => string)): asserts condition {
+  if (!condition) throw new InvariantError(typeof message === "string" ? message : message());
+}
+
+/** JSON with byte arrays as hex, for comparing and printing outcomes. */
+export function stable(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v instanceof Uint8Array)
+      return `hex:${Array.from(v, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+    if (typeof v === "bigint") return `${v}n`;
+    return v;
+  });
+}
+
+/** Throws unless `a` and `b` have the same {@link stable} form. */
+export function checkSame(a: unknown, b: unknown, what: string): void {
+  const left = stable(a);
+  const right = stable(b);
+  if (left !== right) {
+    throw new InvariantError(`${what} differ:\n  ${left.slice(0, 2000)}\n  ${right.slice(0, 2000)}`);
+  }
+}
+
+/** Joins byte arrays. */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** Rethrows `error` unless it is an instance of one of `allowed` (the documented errors). */
+export function onlyDocumented(
+  error: unknown,
+  allowed: readonly (abstract new (...args: never[]) => Error)[],
+  where: string,
+): void {
+  if (allowed.some((kind) => error instanceof kind)) return;
+  const detail =
+    error instanceof Error ? `${error.name}: ${error.message}\n${error.stack ?? ""}` : String(error);
+  throw new InvariantError(`${where} threw an undocumented error: ${detail}`);
+}
