@@ -218,6 +218,14 @@ const deflateParams: fc.Arbitrary<PermessageDeflateParams> = fc.record(
   { requiredKeys: [] },
 );
 
+// A letter first and last: an all-numeric last label would be read as an IPv4 address.
+const label = fc
+  .string({ unit: fc.constantFrom(..."abcxyz0189-"), maxLength: 6 })
+  .map((inner) => `h${inner}z`);
+const pathSegment = fc
+  .string({ unit: fc.constantFrom(..."abz09-._~!$&'()*+,;=:@%"), maxLength: 8 })
+  .map((s) => s.replace(/%/g, "%25"));
+
 export const handshakeRoundTrip: FuzzTarget = {
   name: "handshake/round-trip",
   modules: [
@@ -229,10 +237,17 @@ export const handshakeRoundTrip: FuzzTarget = {
   property: () =>
     fc.property(
       fc.record({
-        host: fc.oneof(fc.domain(), fc.ipV4(), fc.constant("[::1]")),
+        // Simple hand-made parts: fc.domain() and fc.webPath() take seconds to build.
+        host: fc.oneof(
+          fc.array(label, { minLength: 1, maxLength: 3 }).map((labels) => labels.join(".")),
+          fc.ipV4(),
+          fc.constant("[::1]"),
+        ),
         port: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }),
-        path: fc.webPath(),
-        query: fc.option(fc.webQueryParameters(), { nil: undefined }),
+        path: fc
+          .array(pathSegment, { maxLength: 4 })
+          .map((segments) => segments.map((s) => `/${s}`).join("")),
+        query: fc.option(pathSegment, { nil: undefined }),
         secure: fc.boolean(),
       }),
       fc.uniqueArray(token, { maxLength: 4 }),
