@@ -28,13 +28,34 @@ export function stable(value: unknown): string {
   });
 }
 
-/** Throws unless `a` and `b` have the same {@link stable} form. */
-export function checkSame(a: unknown, b: unknown, what: string): void {
-  const left = stable(a);
-  const right = stable(b);
-  if (left !== right) {
-    throw new InvariantError(`${what} differ:\n  ${left.slice(0, 2000)}\n  ${right.slice(0, 2000)}`);
+/** Deep equality of plain data: arrays, plain objects, byte arrays (bytewise), primitives. */
+export function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array && b instanceof Uint8Array) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
   }
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const other = b as unknown[];
+    if (a.length !== other.length) return false;
+    for (let i = 0; i < a.length; i++) if (!same(a[i], other[i])) return false;
+    return true;
+  }
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left).filter((k) => left[k] !== undefined);
+  if (keys.length !== Object.keys(right).filter((k) => right[k] !== undefined).length) return false;
+  for (const key of keys) if (!same(left[key], right[key])) return false;
+  return true;
+}
+
+/** Throws unless `a` and `b` are {@link same} (printed in their {@link stable} form). */
+export function checkSame(a: unknown, b: unknown, what: string): void {
+  if (same(a, b)) return;
+  throw new InvariantError(`${what} differ:\n  ${stable(a).slice(0, 2000)}\n  ${stable(b).slice(0, 2000)}`);
 }
 
 /** Joins byte arrays. */
