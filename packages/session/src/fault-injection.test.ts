@@ -309,6 +309,20 @@ describe("fault injection: half-close (FIN) in each direction", () => {
       expect(received).toContainEqual({ type: "close", code: 4001, reason: "" });
     });
 
+    it(`${role}: the peer's close frame and FIN arrive before start(): the reply still goes out`, async () => {
+      // A client's session is started after the handshake (the open event): what the server sent
+      // right after its 101 is already there, FIN included.
+      const { session, mine, peer, send, received } = facingRawPeer(role);
+      send(peer.send({ type: "close", code: 1001, reason: "early" }));
+      theirsEnd(mine);
+      for (let i = 0; i < 5; i++) await macrotask();
+      session.start();
+      expect(await settle(session)).toMatchObject({ code: 1001, reason: "early", wasClean: true });
+      expect(mine.calls.indexOf("end")).toBeGreaterThan(mine.calls.indexOf("write"));
+      await macrotask();
+      expect(received).toContainEqual({ type: "close", code: 1001, reason: "" });
+    });
+
     it(`${role}: we close, the peer answers with FIN only: 1006, not clean, released`, async () => {
       const { session, mine, theirs } = facingRawPeer(role);
       session.start();
