@@ -98,7 +98,7 @@ const lines = [
   "of tries); the server's resident memory is sampled every 50 ms (peak, and the idle baseline",
   'before). "Survived": the process is still up and a fresh client gets its echo afterwards.',
   "",
-  `Run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, scale ${scale}${scale === 1 ? " (the full battery)" : ""}, on a shared 2-core machine:`,
+  `Run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, scale ${scale} (1 = the counts in the headings; connection and message counts are multiplied by it, the time windows are not), on a shared 2-core machine:`,
   "latencies and memory are noisy; compare within one row set, not across runs.",
   "",
 ];

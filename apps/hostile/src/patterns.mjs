@@ -105,7 +105,7 @@ function watch(conns) {
 /** Slowloris: half-sent upgrade requests, one more byte every second; how long are they held? */
 export async function slowloris(port, scale) {
   const count = Math.max(10, Math.round(2000 * scale));
-  const holdMs = scale >= 1 ? 35_000 : 3000;
+  const holdMs = scale >= 0.1 ? 35_000 : 3000;
   const sockets = [];
   const closedAt = [];
   const started = performance.now();
@@ -149,7 +149,7 @@ export async function hugeLengthTrickle(port, scale) {
   header.writeBigUInt64BE(2n ** 40n, 2); // 1 TiB
   MASK_KEY.copy(header, 10);
   for (const conn of conns) conn.socket.write(header);
-  const windowMs = scale >= 1 ? 5000 : 1000;
+  const windowMs = scale >= 0.1 ? 5000 : 1000;
   const started = performance.now();
   while (performance.now() - started < windowMs) {
     for (const conn of conns) if (!conn.socket.destroyed) conn.socket.write(Buffer.from([0x41]));
@@ -166,7 +166,7 @@ export async function hugeLengthTrickle(port, scale) {
 /** A message in 100,000 one-byte fragments, from several connections at once. */
 export async function tinyFragments(port, scale) {
   const count = Math.max(2, Math.round(50 * scale));
-  const fragments = scale >= 1 ? 100_000 : 70_000;
+  const fragments = scale >= 0.1 ? 100_000 : 70_000;
   const one = (opcode, fin) =>
     maskedFrame(opcode, Buffer.from("a"), false).fill(fin ? 0x80 | opcode : opcode, 0, 1);
   const parts = [one(OP_TEXT, false)];
@@ -253,7 +253,7 @@ export async function neverRead(port, scale) {
   let sent = 0;
   let dropped = 0;
   const started = performance.now();
-  const deadline = scale >= 1 ? 30_000 : 3000;
+  const deadline = scale >= 0.1 ? 30_000 : 3000;
   await Promise.all(
     conns.map(async (conn) => {
       conn.socket.pause();
@@ -402,7 +402,7 @@ export function malformedHandshakes(port, scale) {
     port,
     Math.max(20, Math.round(10_000 * scale)),
     malformed(port),
-    scale >= 1 ? 3000 : 1000,
+    scale >= 0.1 ? 3000 : 1000,
   );
 }
 
@@ -412,7 +412,7 @@ export function backtrackingHeaders(port, scale) {
     port,
     Math.max(16, Math.round(400 * scale)),
     backtracking(port),
-    scale >= 1 ? 3000 : 1000,
+    scale >= 0.1 ? 3000 : 1000,
   );
 }
 
