@@ -187,7 +187,15 @@ export async function runConnection(
         onlyDocumented(error, [], "Connection.nextEvent");
         return;
       }
-      if (event === NEED_DATA) return;
+      if (event === NEED_DATA) {
+        // Memory: undecoded input is at most a partial header or control frame (see the frame
+        // decoder target); after a close frame or a failure the rest is ignored.
+        check(
+          terminal !== undefined || conn.bufferedAmount <= 124,
+          () => `${conn.bufferedAmount} bytes held undecoded`,
+        );
+        return;
+      }
       if (event === PENDING) {
         await conn.pending;
         continue;

@@ -53,7 +53,12 @@ export function decodeAll(options: FrameDecoderOptions, chunks: readonly Uint8Ar
         check(again === failure, "a failed decoder must throw the same error again");
         return { frames, error: { code: failure.code, closeCode: failure.closeCode } };
       }
-      if (piece === undefined) break;
+      if (piece === undefined) {
+        // Memory: a data frame's payload comes out as soon as it arrives; only a partial header
+        // (at most 13 bytes) or a partial control frame (at most 124 bytes) may wait.
+        check(decoder.bufferedAmount <= 124, () => `the decoder holds ${decoder.bufferedAmount} bytes`);
+        break;
+      }
       check(piece.first === (pieces.length === 0 && seen === 0), "`first` marks exactly the first piece");
       check(piece.payloadLength <= maxFrameSize, "a frame above maxFrameSize was accepted");
       check((piece.rsv & ~(options.allowedRsv ?? 0)) === 0, "RSV bits not allowed were accepted");
