@@ -67,7 +67,7 @@ for (const pattern of patterns) {
         survived: alive && after !== null,
         exit: server.exitCode,
         baselineKiB,
-        peakKiB: seen.peakKiB,
+        peakKiB: Math.max(seen.peakKiB, baselineKiB ?? 0),
         afterKiB,
         probes: seen.probes,
         probeFailures: seen.failed,

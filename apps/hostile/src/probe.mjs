@@ -50,10 +50,12 @@ export function watchServer(port, pid) {
   const echoes = [];
   let peakKiB = 0;
   let running = true;
-  const sampler = setInterval(() => {
+  const sample = () => {
     const rss = treeRssKiB(pid);
     if (rss !== null) peakKiB = Math.max(peakKiB, rss);
-  }, 50);
+  };
+  sample();
+  const sampler = setInterval(sample, 50);
   const prober = (async () => {
     while (running) {
       const next = new Promise((resolve) => setTimeout(resolve, 250));
@@ -65,6 +67,7 @@ export function watchServer(port, pid) {
     async stop() {
       running = false;
       clearInterval(sampler);
+      sample();
       await prober;
       const ok = /** @type {number[]} */ (echoes.filter((e) => e !== null)).sort((a, b) => a - b);
       return {
