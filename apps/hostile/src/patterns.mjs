@@ -105,7 +105,7 @@ function watch(conns) {
 /** Slowloris: half-sent upgrade requests, one more byte every second; how long are they held? */
 export async function slowloris(port, scale) {
   const count = Math.max(10, Math.round(2000 * scale));
-  const holdMs = scale >= 0.1 ? 35_000 : 3000;
+  const holdMs = scale >= 0.1 ? 20_000 : 3000;
   const sockets = [];
   const closedAt = [];
   const started = performance.now();
@@ -253,7 +253,7 @@ export async function neverRead(port, scale) {
   let sent = 0;
   let dropped = 0;
   const started = performance.now();
-  const deadline = scale >= 0.1 ? 30_000 : 3000;
+  const deadline = scale >= 0.1 ? 20_000 : 3000;
   await Promise.all(
     conns.map(async (conn) => {
       conn.socket.pause();
