@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "bun:test";
 import { type AddressInfo, createServer, connect as netConnect, type Socket } from "node:net";
-import { computeAcceptKey } from "@ws/codec";
+import { computeAcceptKey } from "@ws/codec/handshake";
 import {
   type CloseEvent,
   connect,

@@ -5,7 +5,7 @@
  * and a server that goes on serving; the same cases as @ws/node's fault-injection suite.
  */
 import assert from "node:assert/strict";
-import { computeAcceptKey } from "@ws/codec";
+import { computeAcceptKey } from "@ws/codec/handshake";
 import {
   type CloseEvent,
   connect,

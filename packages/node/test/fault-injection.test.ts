@@ -11,7 +11,7 @@
  */
 import { createServer, type Server as HttpServer } from "node:http";
 import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
-import { computeAcceptKey } from "@ws/codec";
+import { computeAcceptKey } from "@ws/codec/handshake";
 import { afterEach, describe, expect, it } from "vitest";
 import { type CloseEvent, connect, type WebSocket, WebSocketServer } from "../src/index.ts";
 import {
