@@ -11,6 +11,7 @@
 // Run `pnpm build` first (our echo servers import the built adapters). Loopback only; every
 // loop is bounded. On a shared machine the latencies and memory figures are noisy.
 
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -36,6 +37,15 @@ const patterns = PATTERNS.filter(
 
 /** @type {Map<string, Map<string, object>>} pattern → target → row */
 const results = new Map();
+
+/** The commit of the working tree, for the record. */
+function commit() {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+  } catch {
+    return "unknown";
+  }
+}
 
 const mb = (kib) => (kib === null || kib === undefined ? "?" : (kib / 1024).toFixed(0));
 
@@ -100,6 +110,7 @@ const lines = [
   "",
   `Run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, scale ${scale} (1 = the counts in the headings; connection and message counts are multiplied by it, the time windows are not), on a shared 2-core machine:`,
   "latencies and memory are noisy; compare within one row set, not across runs.",
+  `Code measured: commit ${commit()}. Command: \`node apps/hostile/src/cli.mjs --scale ${scale}\`.`,
   "",
 ];
 for (const pattern of patterns) {

@@ -41,7 +41,7 @@ describe("hostile patterns, quick (our Node echo server)", () => {
   it("malformed and oversized handshakes are all answered, none with a server error", async () => {
     const { statuses } = await malformedHandshakes(port, SCALE);
     // Not "all 4xx" yet: on Node, node:http parses the head and 300 header fields get a 101
-    // (Deno and Bun answer 431 by maxHeaderCount); see RELIABILITY.md.
+    // (Deno and Bun answer 431 by maxHeaderCount, default 100); see RELIABILITY.md.
     expect(statuses.every((s) => /^[1-4]\d\d$/.test(String(s)))).toBe(true);
     await survives();
   });
