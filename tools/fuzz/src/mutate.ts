@@ -235,13 +235,13 @@ export function mutate(bytes: Uint8Array, m: Mutation, seeds: readonly Uint8Arra
   }
 }
 
-/** Applies mutations in order. */
+/** Applies mutations in order to a copy of `bytes` (the in-place edits must not reach the corpus). */
 export function mutateAll(
   bytes: Uint8Array,
   mutations: readonly Mutation[],
   seeds: readonly Uint8Array[],
 ): Uint8Array {
-  let out = bytes;
+  let out = bytes.slice();
   for (const m of mutations) out = mutate(out, m, seeds);
   return out;
 }
