@@ -241,7 +241,7 @@ export function mutateAll(
   mutations: readonly Mutation[],
   seeds: readonly Uint8Array[],
 ): Uint8Array {
-  let out = bytes.slice();
+  let out: Uint8Array = bytes.slice();
   for (const m of mutations) out = mutate(out, m, seeds);
   return out;
 }
