@@ -100,6 +100,15 @@ function whenConnected(
   });
 }
 
+/**
+ * Client sockets stay writable after the server's FIN: with Node's default (`allowHalfOpen:
+ * false`) the socket ends its own side as soon as the FIN is read, so a close frame followed at
+ * once by a FIN left no way to send the close reply (RFC 6455 §5.5.1). The session ends our
+ * side itself once the close handshake is done or the peer has gone (as the server's sockets,
+ * which `node:http` makes half-open, always did).
+ */
+const HALF_OPEN = true;
+
 /** Opens a TCP (and TLS for `wss:`) connection to `url`, through `proxy` when given. */
 async function openSocket(
   url: WebSocketUrl,
@@ -112,6 +121,7 @@ async function openSocket(
     const tunnel = netConnect({
       host: proxy.hostname.replace(/^\[|\]$/g, ""),
       port: Number(proxy.port || 80),
+      allowHalfOpen: HALF_OPEN,
     });
     await whenConnected(tunnel, "connect", signal);
     // RFC 9110 §9.3.6: CONNECT host:port; the authority form needs brackets for IPv6.
@@ -141,7 +151,7 @@ async function openSocket(
     reader.detach();
     socket = tunnel;
   } else {
-    socket = netConnect({ host: url.hostname, port: url.port });
+    socket = netConnect({ host: url.hostname, port: url.port, allowHalfOpen: HALF_OPEN });
     await whenConnected(socket, "connect", signal);
     if (!url.secure) return handshakeConnection(socket);
   }

@@ -137,6 +137,21 @@ async function readBody(
   return new TextDecoder().decode(all.subarray(0, limit));
 }
 
+/**
+ * Where a redirect leads, or `undefined` when its `Location` is missing or not a URL we can
+ * connect to (a ws:, wss:, http: or https: URL, relative ones resolved against `from`). The
+ * server's bytes must not make `dial` reject with a bare `TypeError`: a redirect that cannot be
+ * followed is reported like any other non-101 answer, as a `HandshakeRejectedError`.
+ */
+function redirectTarget(location: string | undefined, from: WebSocketUrl): WebSocketUrl | undefined {
+  if (location === undefined) return undefined;
+  try {
+    return parseWebSocketUrl(new URL(location, from.href.replace(/^ws/, "http")).href);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Drops credentials when a redirect leaves the origin (as fetch does, WHATWG Fetch §4.4). */
 function headersForRedirect(
   headers: HeadersInput | undefined,
@@ -237,8 +252,11 @@ export async function dial(
           extensionsHeader: confirmed.extensionsHeader,
         });
       }
-      const location = head.headerMap.get("location");
-      if (options.followRedirects === true && isRedirect(head.status) && location !== undefined) {
+      const next =
+        options.followRedirects === true && isRedirect(head.status)
+          ? redirectTarget(head.headerMap.get("location"), url)
+          : undefined;
+      if (next !== undefined) {
         connection.destroy();
         if (redirects >= maxRedirects) {
           throw new WebSocketError(
@@ -246,7 +264,6 @@ export async function dial(
             `Cannot open WebSocket connection: more than ${maxRedirects} redirects`,
           );
         }
-        const next = parseWebSocketUrl(new URL(location, url.href.replace(/^ws/, "http")).href);
         headers = headersForRedirect(headers, url, next);
         url = next;
         continue;

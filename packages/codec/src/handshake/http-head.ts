@@ -213,7 +213,10 @@ export class HttpHeadParser<K extends HttpHeadKind = HttpHeadKind> {
   #checkStartLine(chunk: Uint8Array): void {
     let part: StartLine = this.#startLine;
     let length = this.#partLength;
-    for (let i = 0; i < chunk.length && part !== StartLine.Done; i++) {
+    // Only the bytes within maxHeadSize: beyond it the head is too large (431), whatever they
+    // hold, so the error does not depend on how the bytes were split.
+    const end = Math.min(chunk.length, this.#maxHeadSize - this.#scanned);
+    for (let i = 0; i < end && part !== StartLine.Done; i++) {
       const byte = chunk[i]!;
       if (part === StartLine.Method) {
         if (byte === SP && length > 0) {

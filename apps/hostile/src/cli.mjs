@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+// The hostile-pattern battery (issue 12): every pattern of patterns.mjs against every echo
+// server — ours (apps/echo/targets.json) and, for comparison, ws, Deno's and Bun's native
+// servers (apps/bench/targets.json) — each pattern on a freshly started server. For each: does
+// the server survive, does a fresh client still get its echo (and how fast) while the attack
+// runs, the server's peak memory, and what the attacker got. Writes RELIABILITY.md.
+//
+//   node apps/hostile/src/cli.mjs [--scale 1] [--targets node,deno,bun,ws,deno-native,bun-native]
+//                                 [--patterns slowloris,...] [--out RELIABILITY.md]
+//
+// Run `pnpm build` first (our echo servers import the built adapters). Loopback only; every
+// loop is bounded. On a shared machine the latencies and memory figures are noisy.
+
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { steadyRss } from "../../bench/src/proc.mjs";
+import { freePort, loadTargets, REPO_ROOT, ServerProcess } from "../../bench/src/targets.mjs";
+import { PATTERNS } from "./patterns.mjs";
+import { freshEcho, watchServer } from "./probe.mjs";
+
+const { values } = parseArgs({
+  options: {
+    scale: { type: "string", default: "1" },
+    targets: { type: "string", default: "node,deno,bun,ws,deno-native,bun-native" },
+    patterns: { type: "string" },
+    out: { type: "string", default: "RELIABILITY.md" },
+  },
+});
+const scale = Number(values.scale);
+const { targets } = loadTargets();
+const names = values.targets.split(",").filter((n) => targets.has(n));
+const patterns = PATTERNS.filter(
+  (p) => values.patterns === undefined || values.patterns.split(",").includes(p.name),
+);
+
+/** @type {Map<string, Map<string, object>>} pattern → target → row */
+const results = new Map();
+
+/** The commit of the working tree, for the record. */
+function commit() {
+  try {
+    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+const mb = (kib) => (kib === null || kib === undefined ? "?" : (kib / 1024).toFixed(0));
+
+for (const pattern of patterns) {
+  const rows = new Map();
+  results.set(pattern.name, rows);
+  for (const name of names) {
+    const spec = /** @type {{ command: string }} */ (targets.get(name));
+    const port = await freePort();
+    const command = spec.command.replaceAll("{port}", String(port)) + (pattern.deflate ? " --deflate" : "");
+    const server = new ServerProcess(command, { cpu: null, nice: null });
+    let row;
+    try {
+      await server.waitReady(port, 30_000);
+      const pid = /** @type {number} */ (server.pid);
+      const baselineKiB = await steadyRss(pid);
+      const watcher = watchServer(port, pid);
+      let attacker;
+      try {
+        attacker = await pattern.run(port, scale);
+      } catch (error) {
+        attacker = { summary: `attack failed: ${error instanceof Error ? error.message : String(error)}` };
+      }
+      const seen = await watcher.stop();
+      const alive = server.exitCode === null;
+      const after = alive ? await freshEcho(port, 5000) : null;
+      const afterKiB = alive ? await steadyRss(pid) : null;
+      row = {
+        survived: alive && after !== null,
+        exit: server.exitCode,
+        baselineKiB,
+        peakKiB: Math.max(seen.peakKiB, baselineKiB ?? 0),
+        afterKiB,
+        probes: seen.probes,
+        probeFailures: seen.failed,
+        echoP50: seen.p50,
+        echoMax: seen.max,
+        attacker: attacker.summary,
+      };
+    } catch (error) {
+      row = { survived: false, error: error instanceof Error ? error.message.split("\n")[0] : String(error) };
+    } finally {
+      await server.stop();
+    }
+    rows.set(name, row);
+    console.log(
+      `${pattern.name.padEnd(15)} ${name.padEnd(12)} ${row.survived ? "survived" : "DOWN"}  peak ${mb(row.peakKiB)} MB  echo p50 ${row.echoP50?.toFixed(0) ?? "-"} ms max ${row.echoMax?.toFixed(0) ?? "-"} ms (${row.probeFailures ?? "?"} failed)  ${row.attacker ?? row.error}`,
+    );
+  }
+}
+
+const lines = [
+  "# Reliability: hostile peers",
+  "",
+  "Written by `node apps/hostile/src/cli.mjs` (apps/hostile): each pattern of issue 12's battery",
+  "runs against a freshly started echo server — ours on Node, Deno and Bun (apps/echo/targets.json),",
+  "and, for comparison, `ws`, Deno's and Bun's native servers (apps/bench/targets.json) — with",
+  "default options (the inflate-bomb row with `--deflate`). While it runs, a fresh client connects",
+  'every 250 ms and sends one message ("fresh echo": handshake plus echo, p50 / max, failures out',
+  "of tries); the server's resident memory is sampled every 50 ms (peak, and the idle baseline",
+  'before). "Survived": the process is still up and a fresh client gets its echo afterwards.',
+  "",
+  `Run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, scale ${scale} (1 = the counts in the headings; connection and message counts are multiplied by it, the time windows are not), on a shared 2-core machine:`,
+  "latencies and memory are noisy; compare within one row set, not across runs.",
+  `Code measured: commit ${commit()}. Command: \`node apps/hostile/src/cli.mjs --scale ${scale}\`.`,
+  "",
+];
+for (const pattern of patterns) {
+  lines.push(`## ${pattern.title}`, "");
+  lines.push(
+    "| server | survived | fresh echo p50 / max (failed) | peak RSS (idle) | what the attacker got |",
+  );
+  lines.push("| --- | --- | --- | --- | --- |");
+  for (const [name, row] of /** @type {Map<string, any>} */ (results.get(pattern.name))) {
+    if (row.error !== undefined) {
+      lines.push(`| ${name} | no (${row.error}) | | | |`);
+      continue;
+    }
+    const echo =
+      row.echoP50 === null
+        ? `none (${row.probeFailures}/${row.probes} failed)`
+        : `${row.echoP50.toFixed(0)} / ${row.echoMax.toFixed(0)} ms (${row.probeFailures}/${row.probes})`;
+    lines.push(
+      `| ${name} | ${row.survived ? "yes" : `no${row.exit !== null ? ` (exit ${row.exit})` : ""}`} | ${echo} | ${mb(row.peakKiB)} MB (${mb(row.baselineKiB)} MB) | ${String(row.attacker).replaceAll("|", "\\|")} |`,
+    );
+  }
+  lines.push("");
+}
+const out = resolve(REPO_ROOT, values.out);
+writeFileSync(out, `${lines.join("\n")}\n`);
+console.log(`written to ${out}`);
