@@ -4,9 +4,18 @@
  * and their arguments (types and values) must be equal.
  */
 import type { AddressInfo } from "node:net";
-import * as realWs from "ws";
 import { afterEach, describe, expect, it } from "vitest";
+import * as realWs from "ws";
 import * as ours from "../src/ws/index.ts";
+import {
+  cleanup,
+  closePayload,
+  parseFrames,
+  type RawFrame,
+  rawClient,
+  rawFrame,
+  rawServer,
+} from "./helpers.ts";
 
 type Impl = typeof ours;
 const IMPLS: [string, Impl][] = [
@@ -16,6 +25,7 @@ const IMPLS: [string, Impl][] = [
 
 const servers: { close(cb?: () => void): void }[] = [];
 afterEach(async () => {
+  await cleanup();
   for (const s of servers.splice(0)) await new Promise<void>((resolve) => s.close(() => resolve()));
 });
 
@@ -253,6 +263,142 @@ describe("@ws/node/ws against ws", () => {
     });
   });
 });
+
+/** A frame as bytes that both implementations must produce alike (payload unmasked). */
+function frameOf(frame: RawFrame): unknown {
+  return { fin: frame.fin, rsv: frame.rsv, opcode: frame.opcode, payload: frame.payload.toString("hex") };
+}
+
+describe("@ws/node/ws against ws, on the wire", () => {
+  it("a server sends the same frames to a raw client: echoes, pong, close echo with reason", async () => {
+    await same(async (impl, log) => {
+      const { wss } = await listen(impl);
+      wss.on("connection", (ws) => ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary })));
+      const client = await rawClient((wss.address() as AddressInfo).port);
+      log.push(["101", client.head.split("\r\n")[0]]);
+      client.socket.write(rawFrame(0x1, Buffer.from("hi")));
+      client.socket.write(rawFrame(0x2, Buffer.from([1, 2])));
+      client.socket.write(rawFrame(0x9, Buffer.from("p")));
+      client.socket.write(rawFrame(0x8, closePayload(4000, "bye")));
+      const frames = await client.waitFrames(4);
+      log.push(...frames.map(frameOf));
+      await client.ended;
+    });
+  });
+
+  it("a client sends the same frames (unmasked) to a raw server", async () => {
+    await same(async (impl, log) => {
+      let received = Buffer.alloc(0);
+      let wake: () => void = () => {};
+      const arrived = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      const { port } = await rawServer((socket) =>
+        socket.on("data", (chunk: Buffer) => {
+          received = Buffer.concat([received, chunk]);
+          if (parseFramesCount(received) >= 4) wake();
+        }),
+      );
+      const client = new impl.WebSocket(`ws://127.0.0.1:${port}`);
+      client.on("open", () => {
+        client.send("hi");
+        client.send(Buffer.from([1]));
+        client.ping("p");
+        client.close(1000, "done");
+      });
+      await arrived;
+      const { frames } = parseFramesOf(received);
+      log.push(...frames.map((frame) => [frameOf(frame), "masked"]));
+      client.terminate();
+    });
+  });
+});
+
+describe("@ws/node/ws server events", () => {
+  it("emits headers (extra lines are sent), connection with the request, and tracks clients", async () => {
+    await same(async (impl, log) => {
+      const { wss } = await listen(impl);
+      wss.on("headers", (headers, request) => {
+        log.push(["headers", headers[0], typeof request.url]);
+        headers.push("X-Extra: 1");
+      });
+      const connected = new Promise<void>((resolve) =>
+        wss.on("connection", (_ws, request) => {
+          log.push(["connection", request.url, wss.clients.size]);
+          resolve();
+        }),
+      );
+      const client = await rawClient((wss.address() as AddressInfo).port, "/room");
+      log.push(["extra header", /\r\nX-Extra: 1/i.test(client.head)]);
+      await connected;
+      client.socket.write(rawFrame(0x8, closePayload(1000)));
+      await client.ended;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      log.push(["clients after close", wss.clients.size]);
+    });
+  });
+
+  it("noServer: handleUpgrade calls back with the socket; send after close calls back with an error", async () => {
+    const { createServer } = await import("node:http");
+    await same(async (impl, log) => {
+      const wss = new impl.WebSocketServer({ noServer: true });
+      const http = createServer();
+      http.on("upgrade", (request, socket, head) =>
+        wss.handleUpgrade(request, socket, head, (ws) => {
+          log.push(["upgraded", ws.readyState]);
+          ws.on("close", () =>
+            ws.send("late", (error) => {
+              log.push(["late send cb", error?.message]);
+              wake();
+            }),
+          );
+        }),
+      );
+      let wake: () => void = () => {};
+      const done = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+      const client = new impl.WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`);
+      client.on("open", () => client.close());
+      await done;
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    });
+  });
+
+  it("createWebSocketStream pipes messages both ways", async () => {
+    await same(async (impl, log) => {
+      const { wss } = await listen(impl);
+      wss.on("connection", (ws) => {
+        const stream = impl.createWebSocketStream(ws);
+        stream.pipe(stream); // echo
+        stream.on("error", () => {});
+      });
+      const client = new impl.WebSocket(url(wss));
+      const duplex = impl.createWebSocketStream(client);
+      duplex.write("abc");
+      const chunk = await new Promise<Buffer>((resolve) => duplex.once("data", resolve));
+      log.push(["echoed", chunk.toString()]);
+      duplex.on("error", () => {});
+      client.close();
+      await closed(client, log, "client");
+    });
+  });
+});
+
+function url(wss: ours.WebSocketServer): string {
+  return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+}
+
+function parseFramesOf(buffer: Buffer): { frames: RawFrame[] } {
+  return parseFrames(buffer);
+}
+
+function parseFramesCount(buffer: Buffer): number {
+  return parseFrames(buffer).frames.length;
+}
 
 describe("@ws/node/ws options", () => {
   it("refuses options it does not support, naming them", () => {

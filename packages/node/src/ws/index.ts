@@ -7,7 +7,6 @@
  */
 import { WebSocket } from "./websocket.ts";
 
-export { createWebSocketStream } from "./stream.ts";
 export {
   type VerifyClientCallback,
   type VerifyClientInfo,
@@ -15,9 +14,9 @@ export {
   type WsServerEvents,
   type WsServerOptions,
 } from "./server.ts";
+export { createWebSocketStream } from "./stream.ts";
 export {
   type UnexpectedResponse,
-  type UpgradeResponse,
   WebSocket,
   type WsBinaryType,
   type WsClientOptions,

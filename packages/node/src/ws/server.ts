@@ -9,7 +9,7 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import { type IncomingMessage, type Server as HttpServer, STATUS_CODES } from "node:http";
+import { type Server as HttpServer, type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";

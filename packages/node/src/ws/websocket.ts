@@ -81,7 +81,6 @@ export interface WsEvents {
   ping: [data: Buffer];
   pong: [data: Buffer];
   "unexpected-response": [request: null, response: UnexpectedResponse];
-  upgrade: [response: UpgradeResponse];
 }
 
 /** The rejection answer, shaped like the parts of `http.IncomingMessage` `ws` users read. */
@@ -91,12 +90,6 @@ export interface UnexpectedResponse {
   readonly headers: Record<string, string>;
   /** The response body (at most 64 KiB of it), as text. */
   readonly body: string;
-}
-
-/** The 101 answer's negotiated parts (`ws` gives the `IncomingMessage`). */
-export interface UpgradeResponse {
-  readonly statusCode: 101;
-  readonly headers: Record<string, string>;
 }
 
 const STATE_NAMES: readonly string[] = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
