@@ -47,10 +47,12 @@ export interface WsServerOptions {
   readonly noServer?: boolean | undefined;
   readonly path?: string | undefined;
   readonly clientTracking?: boolean | undefined;
-  readonly verifyClient?:
-    | ((info: VerifyClientInfo) => boolean)
-    | ((info: VerifyClientInfo, callback: VerifyClientCallback) => void)
-    | undefined;
+  /**
+   * Sync: `(info) => boolean`. Async (`ws` tells them apart by arity, as here): `(info, callback)`,
+   * calling `callback(result, code?, message?, headers?)`. A rejection's status defaults to 401.
+   * A sync form that returns a promise is awaited (in `ws` a promise is truthy: it accepts).
+   */
+  readonly verifyClient?: ((info: VerifyClientInfo, callback: VerifyClientCallback) => unknown) | undefined;
   readonly handleProtocols?:
     | ((protocols: Set<string>, request: IncomingMessage) => string | false)
     | undefined;
@@ -175,13 +177,12 @@ export class WebSocketServer extends EventEmitter<WsServerEvents> {
       };
       if (verifyClient.length === 2) {
         const verdict = await new Promise<UpgradeVerdict>((resolve) => {
-          (verifyClient as (i: VerifyClientInfo, cb: VerifyClientCallback) => void)(
-            clientInfo,
-            (result, code, message, headers) => resolve(result ? true : rejectWith(code, message, headers)),
+          verifyClient(clientInfo, (result, code, message, headers) =>
+            resolve(result ? true : rejectWith(code, message, headers)),
           );
         });
         if (verdict !== true) return verdict;
-      } else if (!(verifyClient as (i: VerifyClientInfo) => boolean)(clientInfo)) {
+      } else if (!(await verifyClient(clientInfo, () => {}))) {
         return rejectWith();
       }
     }
