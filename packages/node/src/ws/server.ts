@@ -154,7 +154,9 @@ export class WebSocketServer extends EventEmitter<WsServerEvents> {
       verify: (info) => this.#verify(info, verifyClient, handleProtocols),
     };
     this.#server = new NodeWebSocketServer(mapped);
-    this.#server.on("connection", (inner, request) => this.#connect(inner, request));
+    // Only HTTP/1.1 servers are accepted here (the `server` option's type), so requests are
+    // `IncomingMessage`s as in `ws`.
+    this.#server.on("connection", (inner, request) => this.#connect(inner, request as IncomingMessage));
     this.#server.on("listening", () => this.emit("listening"));
     this.#server.on("error", (error) => {
       if (this.listenerCount("error") > 0) this.emit("error", error);
@@ -168,7 +170,7 @@ export class WebSocketServer extends EventEmitter<WsServerEvents> {
     verifyClient: WsServerOptions["verifyClient"],
     handleProtocols: WsServerOptions["handleProtocols"],
   ): Promise<UpgradeVerdict> {
-    const req = info.request;
+    const req = info.request as IncomingMessage;
     if (verifyClient !== undefined) {
       const clientInfo: VerifyClientInfo = {
         origin: info.origin ?? "",
@@ -236,7 +238,9 @@ export class WebSocketServer extends EventEmitter<WsServerEvents> {
     head: Buffer,
     callback: (ws: WebSocket, request: IncomingMessage) => void,
   ): void {
-    this.#server.handleUpgrade(request, socket, head, (inner, req) => this.#connect(inner, req, callback));
+    this.#server.handleUpgrade(request, socket, head, (inner, req) =>
+      this.#connect(inner, req as IncomingMessage, callback),
+    );
   }
 
   /**
