@@ -37,6 +37,21 @@ export const DEFAULT_MAX_REDIRECTS = 10;
 /** At most this much of a rejection's body is read (it is for error messages). */
 const MAX_REJECTION_BODY = 64 * 1024;
 
+/**
+ * WHATWG WebSockets §3.1 hands the request to Fetch, which sends the URL's `user:password` as
+ * `Authorization: Basic` (RFC 7617 §2, UTF-8). Headers the application gave win.
+ */
+function withUrlCredentials(url: WebSocketUrl, headers: HeadersInput | undefined): HeadersInput | undefined {
+  const { username, password } = new URL(url.href);
+  if (username === "" && password === "") return headers;
+  const entries = headers === undefined ? [] : headerEntries(headers);
+  if (entries.some(([name]) => name.toLowerCase() === "authorization")) return headers;
+  const bytes = new TextEncoder().encode(`${decodeURIComponent(username)}:${decodeURIComponent(password)}`);
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return [...entries, ["Authorization", `Basic ${btoa(binary)}`]];
+}
+
 /** The client options every adapter shares (same names and defaults on every runtime). */
 export interface DialOptions {
   /** Extra request headers (cookies, authorization); handshake fields cannot be overridden. */
@@ -235,7 +250,7 @@ export async function dial(
         url,
         key,
         protocols: request.protocols,
-        headers,
+        headers: withUrlCredentials(url, headers),
         origin: options.origin,
         extensions,
       });

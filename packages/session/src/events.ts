@@ -18,17 +18,31 @@ export interface CloseEventInit extends EventInit {
  * without a close frame (RFC 6455 §7.1.5, §7.4.1).
  */
 export class CloseEvent extends Event {
-  /** Whether the close handshake completed (RFC 6455 §7.1.4 "closed cleanly"). */
-  readonly wasClean: boolean;
-  /** The WebSocket connection close code. */
-  readonly code: number;
-  /** The WebSocket connection close reason. */
-  readonly reason: string;
+  // WebIDL §3.7.6: attributes are accessors on the prototype, not own properties.
+  readonly #wasClean: boolean;
+  readonly #code: number;
+  readonly #reason: string;
   constructor(type: string, init: CloseEventInit = {}) {
     super(type, init);
-    this.wasClean = init.wasClean ?? false;
-    this.code = init.code ?? 0;
-    this.reason = init.reason ?? "";
+    this.#wasClean = Boolean(init.wasClean ?? false);
+    this.#code = Number(init.code ?? 0);
+    this.#reason = String(init.reason ?? "");
+  }
+  /** Whether the close handshake completed (RFC 6455 §7.1.4 "closed cleanly"). */
+  get wasClean(): boolean {
+    return this.#wasClean;
+  }
+  /** The WebSocket connection close code. */
+  get code(): number {
+    return this.#code;
+  }
+  /** The WebSocket connection close reason. */
+  get reason(): string {
+    return this.#reason;
+  }
+  /** `Object.prototype.toString` gives `[object CloseEvent]`. */
+  get [Symbol.toStringTag](): string {
+    return "CloseEvent";
   }
 }
 

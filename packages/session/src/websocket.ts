@@ -195,14 +195,15 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
   static readonly CLOSING: 2 = CLOSING;
   /** The connection has been closed or could not be opened. */
   static readonly CLOSED: 3 = CLOSED;
+  // WebIDL §3.7.4 (constants): on the prototype, not on each instance (defined in the static block).
   /** {@link WebSocket.CONNECTING} */
-  readonly CONNECTING: 0 = CONNECTING;
+  declare readonly CONNECTING: 0;
   /** {@link WebSocket.OPEN} */
-  readonly OPEN: 1 = OPEN;
+  declare readonly OPEN: 1;
   /** {@link WebSocket.CLOSING} */
-  readonly CLOSING: 2 = CLOSING;
+  declare readonly CLOSING: 2;
   /** {@link WebSocket.CLOSED} */
-  readonly CLOSED: 3 = CLOSED;
+  declare readonly CLOSED: 3;
 
   readonly #url: string;
   /** The origin of `url` for `message` events; computed for the first one. */
@@ -243,6 +244,18 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
       this.socket.#onClose(info);
     }
     socketHandler = (socket) => ({ socket, message, piece, error, close });
+    // WebIDL §3.7.4: a constant is a read-only, enumerable, non-configurable property of both
+    // the interface object and the interface prototype object.
+    for (const [name, value] of [
+      ["CONNECTING", CONNECTING],
+      ["OPEN", OPEN],
+      ["CLOSING", CLOSING],
+      ["CLOSED", CLOSED],
+    ] as const) {
+      const descriptor = { value, writable: false, enumerable: true, configurable: false };
+      Object.defineProperty(WebSocket, name, descriptor);
+      Object.defineProperty(WebSocket.prototype, name, descriptor);
+    }
   }
 
   /**
@@ -254,6 +267,10 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     super();
     const { binaryType, connector, signal, session, clients, ...settings } = init;
     this.#binaryType = binaryType ?? "blob";
+    // WebIDL §3.6.8 (overload resolution): the URL argument is required. An adapter passes its
+    // own arguments on, so a missing one arrives as undefined.
+    if (url === undefined)
+      throw new TypeError("Cannot create WebSocket: 1 argument required, but only 0 present");
     let parsed: WebSocketUrl;
     try {
       parsed = parseWebSocketUrl(String(url));
@@ -392,7 +409,12 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
         if (typeof current === "function") current.call(this, event);
       });
     }
-    handlers.set(type, typeof handler === "function" ? handler : null);
+    // HTML §8.1.8.1: `EventHandler` is `[LegacyTreatNonObjectAsNull]`: any object is kept (the
+    // getter returns it; a non-callable one is not invoked), anything else becomes null.
+    handlers.set(
+      type,
+      typeof handler === "function" || (typeof handler === "object" && handler !== null) ? handler : null,
+    );
   }
 
   /**
@@ -401,7 +423,8 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
    */
   get opened(): Promise<void> {
     if (this.#opened === undefined) {
-      if (this.#readyState !== CONNECTING) {
+      // Closed while connecting, the failure is not known yet (CLOSING): wait for it.
+      if (this.#session !== undefined || this.#readyState === CLOSED) {
         this.#opened = this.#session !== undefined ? Promise.resolve() : Promise.reject(this.#error);
       } else {
         this.#opened = new Promise((resolve, reject) => {
@@ -418,6 +441,9 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
    * Returns false when the send queue is full: wait for `drained()` (an extra).
    */
   send(data: string | ArrayBuffer | ArrayBufferView | Blob, options?: SendOptions): boolean {
+    // WebIDL §3.6.8: the argument is required (checked before the state, as browsers do).
+    // biome-ignore lint/complexity/noArguments: only `arguments` tells a missing argument from undefined.
+    if (arguments.length === 0) throw new TypeError("Cannot send: 1 argument required, but only 0 present");
     if (this.#readyState === CONNECTING) {
       throw new DOMException("Cannot send: the WebSocket is still connecting", "InvalidStateError");
     }
@@ -431,7 +457,15 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
       });
       return false;
     }
-    const payload = typeof data === "string" ? data : toBytes(data as ArrayBuffer | ArrayBufferView);
+    // WebIDL §3.2.10 (union conversion): what is neither a BufferSource nor a Blob is converted
+    // to a USVString (`null` → "null", 42 → "42"; a Symbol throws TypeError; lone surrogates
+    // become U+FFFD when the text is encoded).
+    const payload =
+      typeof data === "string"
+        ? data
+        : data instanceof ArrayBuffer || ArrayBuffer.isView(data)
+          ? toBytes(data as ArrayBuffer | ArrayBufferView)
+          : `${data as unknown as string}`;
     if (this.#sendChain !== undefined) {
       this.#pendingBytes += typeof payload === "string" ? utf8Length(payload) : payload.length;
       this.#chain(async () => {
@@ -590,6 +624,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
   /** An iterator over the session's messages, attached before any message is delivered. */
   #lazyIterator(): AsyncIterableIterator<Received> {
     let inner: AsyncIterableIterator<Received> | undefined;
+    let reported = false;
     let ready: Promise<AsyncIterableIterator<Received> | undefined>;
     const session = this.#session;
     if (session !== undefined) {
@@ -607,7 +642,14 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     const iterator: AsyncIterableIterator<Received> = {
       next: async () => {
         inner ??= await ready;
-        return inner === undefined ? done : inner.next();
+        if (inner !== undefined) return inner.next();
+        // The connection could not be opened: the loop ends with why, once (not silently).
+        const error = this.#error;
+        if (error !== undefined && !reported) {
+          reported = true;
+          throw error;
+        }
+        return done;
       },
       return: async () => {
         inner ??= await ready;
@@ -686,6 +728,11 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     this.dispatchEvent(
       new CloseEvent("close", { wasClean: false, code: CloseCode.AbnormalClosure, reason: "" }),
     );
+  }
+
+  /** WebIDL §3.7.6 (class string): `Object.prototype.toString` gives `[object WebSocket]`. */
+  get [Symbol.toStringTag](): string {
+    return "WebSocket";
   }
 
   /** Why the connection failed or could not be opened, if it did. */

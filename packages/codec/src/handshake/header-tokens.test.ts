@@ -80,6 +80,8 @@ describe("header-tokens", () => {
       expect(() => validateProtocols([""])).toThrow(TypeError);
       expect(() => validateProtocols(["a,b"])).toThrow(TypeError);
       expect(() => validateProtocols(["chat", "chat"])).toThrow(TypeError);
+      // WHATWG WebSockets §3.1: the constructor compares subprotocols ASCII case-insensitively.
+      expect(() => validateProtocols(["chat", "Chat"])).toThrow(TypeError);
     });
 
     it("formatProtocols joins with a comma and a space", () => {

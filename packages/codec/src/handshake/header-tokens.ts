@@ -168,10 +168,12 @@ export function validateProtocols(protocols: readonly string[]): void {
     if (typeof protocol !== "string" || !isToken(protocol)) {
       throw new TypeError(`Cannot use subprotocol ${JSON.stringify(protocol)}: it is not an RFC 9110 token`);
     }
-    if (seen.has(protocol)) {
+    // WHATWG WebSockets §3.1 (the constructor): duplicates are compared ASCII case-insensitively.
+    const folded = protocol.toLowerCase();
+    if (seen.has(folded)) {
       throw new TypeError(`Cannot use subprotocol ${JSON.stringify(protocol)}: it is listed twice`);
     }
-    seen.add(protocol);
+    seen.add(folded);
   }
 }
 
