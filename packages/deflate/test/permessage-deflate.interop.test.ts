@@ -4,17 +4,18 @@
  * then bytes compressed by one are decompressed by the other, in both roles, for every
  * combination of context takeover and window sizes, with whole and fragmented messages.
  */
-import * as zlib from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ExtensionOffer, MessageDecoder, MessageEncoder } from "../src/extensions/extension.ts";
 import {
+  type ExtensionOffer,
+  type MessageDecoder,
+  type MessageEncoder,
   type PermessageDeflateExtension,
   type PermessageDeflateParams,
   permessageDeflate,
-} from "../src/extensions/permessage-deflate.ts";
-import { createZlibEngine } from "../src/extensions/zlib-engine.ts";
-import { formatExtensions, parseExtensions } from "../src/handshake/header-tokens.ts";
+} from "@ws/codec/extensions";
+import { formatExtensions, parseExtensions } from "@ws/codec/handshake";
+import { ENGINES } from "./engines.ts";
 
 /** ws's PerMessageDeflate and extension header helpers: exported, though not in its type definitions. */
 interface WsPerMessageDeflate {
@@ -49,7 +50,7 @@ const wsModule = (await import(new URL("../node_modules/ws/index.js", import.met
 };
 const { PerMessageDeflate, extension } = wsModule.default ?? wsModule;
 
-const engine = createZlibEngine(zlib);
+for (const { name: engineName, engine } of ENGINES) {
 const TIMEOUT = 60_000;
 
 const decodePush = (d: MessageDecoder, piece: Uint8Array, last: boolean) => d.push(piece, last, 1 << 26);
@@ -238,7 +239,7 @@ async function talk(
   setup.server.close();
 }
 
-describe("permessage-deflate interop with ws's PerMessageDeflate", () => {
+describe(`permessage-deflate interop with ws's PerMessageDeflate (${engineName})`, () => {
   it(
     "ws client ↔ our server, every parameter combination",
     async () => {
@@ -318,3 +319,4 @@ describe("permessage-deflate interop with ws's PerMessageDeflate", () => {
     TIMEOUT,
   );
 });
+}
