@@ -66,6 +66,32 @@ describe("deflateExtensions", () => {
     expect(deflateExtensions(undefined, false, undefined)).toEqual([]);
     expect(() => deflateExtensions(true, false, undefined)).toThrow(TypeError);
   });
+
+  it("takes the engine from the option before the adapter's", () => {
+    const used: string[] = [];
+    const counting = (label: string): DeflateEngine => ({
+      createCompressor: () => {
+        used.push(label);
+        throw new Error("not used");
+      },
+      createDecompressor: unused,
+    });
+    let adapterCalls = 0;
+    const adapter: DeflateEngineSource = () => {
+      adapterCalls++;
+      return counting("adapter");
+    };
+    const compressWith = (option: Parameters<typeof deflateExtensions>[0]): void => {
+      const [factory] = deflateExtensions(option, false, adapter);
+      const accepted = factory?.negotiate([{ name: "permessage-deflate", params: [] }]);
+      expect(() => accepted?.extension.encodeMessage("binary", 2000, undefined)).toThrow("not used");
+    };
+    compressWith({ engine: counting("option") });
+    expect(adapterCalls).toBe(0);
+    compressWith(true);
+    expect(adapterCalls).toBe(1);
+    expect(used).toEqual(["option", "adapter"]);
+  });
 });
 
 describe("ServerCore with perMessageDeflate", () => {

@@ -15,8 +15,10 @@ import {
 
 /**
  * The permessage-deflate settings of a server or client: the codec's
- * {@link PermessageDeflateOptions} without `engine` (the adapter supplies it).
+ * {@link PermessageDeflateOptions}, with `engine` optional.
  *
+ * - `engine`: the raw DEFLATE engine (default: the adapter's, the zlib engine of
+ *   `@ws/deflate/node-zlib`); for example `createPortableEngine()` from `@ws/deflate`.
  * - `threshold` (default 1024): messages smaller than this many bytes are sent uncompressed;
  *   `send(data, { compress: false })` skips compression for one message.
  * - `level` (-1 to 9, default -1: the engine's default, 6), `memLevel` (1 to 9, default 8).
@@ -28,7 +30,9 @@ import {
  * The decompressed size of a message counts against `limits.maxMessageSize` (a message that
  * inflates past it closes the connection with 1009).
  */
-export type DeflateOptions = Omit<PermessageDeflateOptions, "engine">;
+export type DeflateOptions = Omit<PermessageDeflateOptions, "engine"> & {
+  readonly engine?: DeflateEngine | undefined;
+};
 
 /**
  * The `perMessageDeflate` option: `true` for the defaults, `false` for none, or
@@ -43,7 +47,8 @@ export type DeflateEngineSource = () => DeflateEngine;
  * The extension factories for a `perMessageDeflate` option (`[]` when it is off). `fallback`
  * applies when the option is `undefined` (servers: false, clients: true).
  *
- * @throws {TypeError} when deflate is asked for and no engine was supplied.
+ * @throws {TypeError} when deflate is asked for and neither the option nor the adapter supplies
+ *   an engine.
  * @throws {RangeError} on an option out of range (from the codec).
  */
 export function deflateExtensions(
@@ -53,9 +58,12 @@ export function deflateExtensions(
 ): ExtensionFactory[] {
   const wanted = option ?? fallback;
   if (wanted === false) return [];
-  if (engine === undefined) {
-    throw new TypeError("Cannot use perMessageDeflate: this runtime adapter supplies no deflate engine");
-  }
   const settings: DeflateOptions = wanted === true ? {} : wanted;
-  return [permessageDeflate({ ...settings, engine: engine() })];
+  const chosen = settings.engine ?? engine?.();
+  if (chosen === undefined) {
+    throw new TypeError(
+      "Cannot use perMessageDeflate: this runtime adapter supplies no deflate engine; pass perMessageDeflate.engine",
+    );
+  }
+  return [permessageDeflate({ ...settings, engine: chosen })];
 }
