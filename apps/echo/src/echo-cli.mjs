@@ -38,7 +38,9 @@ export async function runEchoCli(name, startEchoServer) {
     process.exit(2);
   }
   const perMessageDeflate =
-    values.deflate === true && engineName !== undefined ? { engine: await benchEngine(engineName) } : values.deflate === true;
+    values.deflate === true && engineName !== undefined
+      ? { engine: await benchEngine(engineName) }
+      : values.deflate === true;
   const echo = await startEchoServer({ port, host, perMessageDeflate });
   console.log(`${name} echo server listening on ws://${host}:${echo.port}`);
   let stopping = false;

@@ -17,7 +17,8 @@ import { createPortableEngine, createZlibEngine } from "../dist/index.js";
 
 const ENGINES = {
   "zlib (sync step)": () => createZlibEngine(zlib),
-  "zlib (public async streams)": () => createZlibEngine(zlib, { syncDeflateMaxSize: 0, syncInflateMaxSize: 0 }),
+  "zlib (public async streams)": () =>
+    createZlibEngine(zlib, { syncDeflateMaxSize: 0, syncInflateMaxSize: 0 }),
   "portable (pako)": () => createPortableEngine(),
 };
 const SIZES = [2048, 16384, 65536];
@@ -43,7 +44,12 @@ if (process.argv[2] === "--memory") {
   }
   globalThis.gc?.();
   const after = process.memoryUsage();
-  console.log(JSON.stringify({ rss: (after.rss - before.rss) / 200, heap: (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / 200 }));
+  console.log(
+    JSON.stringify({
+      rss: (after.rss - before.rss) / 200,
+      heap: (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / 200,
+    }),
+  );
   process.exit(0);
 }
 
@@ -68,7 +74,8 @@ for (let round = 0; round < rounds; round++) {
       }
       const us = ((performance.now() - start) * 1000) / n;
       const key = `${size}\t${name}`;
-      (results[key] ??= { us: [], ratio: bytes / (Math.min(n, 64) * size) }).us.push(us);
+      results[key] ??= { us: [], ratio: bytes / (Math.min(n, 64) * size) };
+      results[key].us.push(us);
       c.close();
       d.close();
     }
@@ -82,11 +89,17 @@ for (const [key, { us, ratio }] of Object.entries(results)) {
 
 console.log("\nmemory per context (one compressor + one decompressor, context takeover, 15 bits)");
 for (const name of Object.keys(ENGINES)) {
-  const out = execFileSync(process.execPath, ["--expose-gc", new URL(import.meta.url).pathname, "--memory", name], {
-    encoding: "utf8",
-  });
+  const out = execFileSync(
+    process.execPath,
+    ["--expose-gc", new URL(import.meta.url).pathname, "--memory", name],
+    {
+      encoding: "utf8",
+    },
+  );
   const { rss, heap } = JSON.parse(out);
-  console.log(`${name}\tRSS ${(rss / 1024).toFixed(0)} KiB\tJS heap + array buffers ${(heap / 1024).toFixed(0)} KiB`);
+  console.log(
+    `${name}\tRSS ${(rss / 1024).toFixed(0)} KiB\tJS heap + array buffers ${(heap / 1024).toFixed(0)} KiB`,
+  );
 }
 
 // fflate: three consecutive messages through one Deflate with flush(true) after each.
@@ -103,4 +116,6 @@ try {
 } catch (error) {
   verdict = `does not inflate (${error.message})`;
 }
-console.log(`\nfflate ${"0.8"}: sync-flushed output of 3 messages on one stream ${verdict}; window option: none (DeflateOptions has no windowBits)`);
+console.log(
+  `\nfflate ${"0.8"}: sync-flushed output of 3 messages on one stream ${verdict}; window option: none (DeflateOptions has no windowBits)`,
+);

@@ -152,7 +152,13 @@ class PortableCompressor implements Compressor {
       this.#stream = stream;
     }
     const out: Uint8Array[] = [];
-    const status = drive(stream, input, (s) => zlibDeflate(s, Z_SYNC_FLUSH), out, () => {});
+    const status = drive(
+      stream,
+      input,
+      (s) => zlibDeflate(s, Z_SYNC_FLUSH),
+      out,
+      () => {},
+    );
     // Z_BUF_ERROR: nothing to do (no input and everything already flushed), not an error.
     if (status !== Z_OK && status !== Z_BUF_ERROR) {
       this.#drop();

@@ -4,10 +4,10 @@
 
 import process from "node:process";
 import * as zlib from "node:zlib";
-import fc from "fast-check";
-import { describe, expect, it } from "vitest";
 import { RemoteProtocolError } from "@ws/codec";
 import type { Compressor, Decompressor } from "@ws/codec/extensions";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
 import { createZlibEngine, type ZlibLike, type ZlibStreamLike } from "./zlib-engine.ts";
 import { hasSyncStep } from "./zlib-sync-step.ts";
 

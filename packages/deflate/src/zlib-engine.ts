@@ -206,14 +206,19 @@ function inflateError(error: unknown): RemoteProtocolError {
   const code = errorCode(error);
   if (code === undefined || code === "Z_MEM_ERROR" || !code.startsWith("Z_")) {
     // Not the data's fault (out of memory, or an engine failure): an internal error.
-    return new RemoteProtocolError(ErrorCode.ExtensionFailure, CloseCode.InternalError, `Cannot inflate message: ${message}`);
+    return new RemoteProtocolError(
+      ErrorCode.ExtensionFailure,
+      CloseCode.InternalError,
+      `Cannot inflate message: ${message}`,
+    );
   }
   // RFC 7692 §8 leaves the code to the implementation; corrupt data is "inconsistent with the
   // type of the message" (RFC 6455 §7.4.1, 1007), as ws and most implementations answer.
   return new RemoteProtocolError(
     ErrorCode.ExtensionFailure,
     CloseCode.InvalidFramePayloadData,
-    `Cannot inflate message: ${message}`);
+    `Cannot inflate message: ${message}`,
+  );
 }
 
 /** Inputs up to this size in several pieces are joined into one write (one thread-pool hop). */
@@ -330,7 +335,13 @@ class StreamRunner {
    */
   runSync(chunks: readonly Uint8Array[], maxOutput: number, tooMuch: () => unknown): Uint8Array[] {
     try {
-      const { output, ended } = stepSync(this.#stream, this.#flushKind, joinSmall(chunks), maxOutput, tooMuch);
+      const { output, ended } = stepSync(
+        this.#stream,
+        this.#flushKind,
+        joinSmall(chunks),
+        maxOutput,
+        tooMuch,
+      );
       if (ended) this.#ended = true;
       return output;
     } catch (error) {

@@ -13,8 +13,10 @@ import { concatBytes } from "./helpers.ts";
 const TAIL = new Uint8Array([0, 0, 0xff, 0xff]);
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-const fromHex = (s: string): Uint8Array => new Uint8Array((s.match(/../g) ?? []).map((h) => Number.parseInt(h, 16)));
-const run = async (result: Uint8Array[] | Promise<Uint8Array[]>): Promise<Uint8Array> => concatBytes(await result);
+const fromHex = (s: string): Uint8Array =>
+  new Uint8Array((s.match(/../g) ?? []).map((h) => Number.parseInt(h, 16)));
+const run = async (result: Uint8Array[] | Promise<Uint8Array[]>): Promise<Uint8Array> =>
+  concatBytes(await result);
 function same(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -46,7 +48,8 @@ async function failure(fn: () => unknown): Promise<unknown> {
 }
 /** The memory the runtime reports for array buffers, where it reports any (not in browsers). */
 const arrayBuffers = (): number | undefined =>
-  (globalThis as { process?: { memoryUsage(): { arrayBuffers: number } } }).process?.memoryUsage().arrayBuffers;
+  (globalThis as { process?: { memoryUsage(): { arrayBuffers: number } } }).process?.memoryUsage()
+    .arrayBuffers;
 
 for (const { name, engine } of ENGINES) {
   const compressor = (noContextTakeover: boolean, windowBits = 15): Compressor =>
@@ -68,28 +71,31 @@ for (const { name, engine } of ENGINES) {
 
     it("inflates the §7.2.3 examples: shared window, stored block, BFINAL", async () => {
       const d = decompressor(false);
-      expect(new TextDecoder().decode(await run(d.decompress([fromHex("f248cdc9c90700"), TAIL], true, 100)))).toBe(
-        "Hello",
-      );
-      expect(new TextDecoder().decode(await run(d.decompress([fromHex("f200110000"), TAIL], true, 100)))).toBe(
-        "Hello",
-      );
-      expect(new TextDecoder().decode(await run(d.decompress([fromHex("000500faff48656c6c6f00"), TAIL], true, 100)))).toBe(
-        "Hello",
-      );
+      expect(
+        new TextDecoder().decode(await run(d.decompress([fromHex("f248cdc9c90700"), TAIL], true, 100))),
+      ).toBe("Hello");
+      expect(
+        new TextDecoder().decode(await run(d.decompress([fromHex("f200110000"), TAIL], true, 100))),
+      ).toBe("Hello");
+      expect(
+        new TextDecoder().decode(
+          await run(d.decompress([fromHex("000500faff48656c6c6f00"), TAIL], true, 100)),
+        ),
+      ).toBe("Hello");
       // BFINAL set (§7.2.3.4): the rest of the message is ignored, the next one starts afresh.
-      expect(new TextDecoder().decode(await run(d.decompress([fromHex("f348cdc9c90700"), TAIL], true, 100)))).toBe(
-        "Hello",
-      );
-      expect(new TextDecoder().decode(await run(d.decompress([fromHex("f248cdc9c90700"), TAIL], true, 100)))).toBe(
-        "Hello",
-      );
+      expect(
+        new TextDecoder().decode(await run(d.decompress([fromHex("f348cdc9c90700"), TAIL], true, 100))),
+      ).toBe("Hello");
+      expect(
+        new TextDecoder().decode(await run(d.decompress([fromHex("f248cdc9c90700"), TAIL], true, 100))),
+      ).toBe("Hello");
       d.close();
     });
 
     it("returns plain Uint8Arrays", async () => {
       const c = compressor(false);
-      for (const chunk of await c.compress(sample(100), true)) expect(Object.getPrototypeOf(chunk)).toBe(Uint8Array.prototype);
+      for (const chunk of await c.compress(sample(100), true))
+        expect(Object.getPrototypeOf(chunk)).toBe(Uint8Array.prototype);
       c.close();
     });
 
@@ -138,7 +144,9 @@ for (const { name, engine } of ENGINES) {
         const d = decompressor(noContextTakeover);
         const messages = Array.from({ length: 100 }, (_, i) => sample(i % 3 === 0 ? 20_000 : 50 + i, i + 1));
         const compressed = (await Promise.all(messages.map((m) => run(c.compress(m, true))))).map(strip);
-        const inflated = await Promise.all(compressed.map((bytes) => run(d.decompress([bytes, TAIL], true, 1 << 20))));
+        const inflated = await Promise.all(
+          compressed.map((bytes) => run(d.decompress([bytes, TAIL], true, 1 << 20))),
+        );
         expect(inflated.filter((bytes, i) => !same(bytes, messages[i] as Uint8Array)).length).toBe(0);
         c.close();
         d.close();
@@ -165,7 +173,9 @@ for (const { name, engine } of ENGINES) {
           code: "MESSAGE_TOO_BIG",
           closeCode: 1009,
         });
-        expect(await failure(() => decompressor(noContextTakeover).decompress([hello, TAIL], true, 0))).toMatchObject({
+        expect(
+          await failure(() => decompressor(noContextTakeover).decompress([hello, TAIL], true, 0)),
+        ).toMatchObject({
           code: "MESSAGE_TOO_BIG",
           closeCode: 1009,
         });

@@ -34,7 +34,11 @@ const bundle = await build({
         // package's `"sideEffects": false` would otherwise let the bundler drop.
         if (source.endsWith(".test.ts") && importer !== undefined)
           return { id: resolve(dirname(importer), source), moduleSideEffects: true };
-        if (source === "./engines.ts" && importer !== undefined && resolve(dirname(importer)) === resolve(here, ".."))
+        if (
+          source === "./engines.ts" &&
+          importer !== undefined &&
+          resolve(dirname(importer)) === resolve(here, "..")
+        )
           return join(here, "..", "engines.browser.ts");
         return null;
       },

@@ -49,9 +49,13 @@ export function describe(name: string, body: () => void): void {
   }
 }
 
-export const expect = ((value: unknown, message?: string) => chai.expect(value, message)) as unknown as Chai.ExpectStatic;
+export const expect = ((value: unknown, message?: string) =>
+  chai.expect(value, message)) as unknown as Chai.ExpectStatic;
 Object.assign(expect, chai.expect);
-setState({ assertionCalls: 0, isExpectingAssertions: false, expectedAssertionsNumber: null }, expect as never);
+setState(
+  { assertionCalls: 0, isExpectingAssertions: false, expectedAssertionsNumber: null },
+  expect as never,
+);
 (globalThis as Record<symbol, unknown>)[GLOBAL_EXPECT] = expect;
 
 /** One test's outcome. */
