@@ -8,34 +8,12 @@ import type { Compressor, Decompressor, DeflateEngine } from "@ws/codec/extensio
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ENGINES } from "./engines.ts";
-import { concatBytes } from "./helpers.ts";
+import { concat, fromHex, hex, run, same, sample, TAIL, text } from "./helpers.ts";
 
-const TAIL = new Uint8Array([0, 0, 0xff, 0xff]);
-const text = (s: string): Uint8Array => new TextEncoder().encode(s);
-const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-const fromHex = (s: string): Uint8Array =>
-  new Uint8Array((s.match(/../g) ?? []).map((h) => Number.parseInt(h, 16)));
-const run = async (result: Uint8Array[] | Promise<Uint8Array[]>): Promise<Uint8Array> =>
-  concatBytes(await result);
-function same(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 /** A message's last output without its 00 00 ff ff (RFC 7692 §7.2.1). */
 function strip(bytes: Uint8Array): Uint8Array {
   expect(hex(bytes.subarray(bytes.length - 4))).toBe("0000ffff");
   return bytes.subarray(0, bytes.length - 4);
-}
-/** Compressible pseudo-random bytes (a small alphabet), deterministic. */
-function sample(size: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(size);
-  let s = seed;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    out[i] = 97 + ((s >>> 16) % 8);
-  }
-  return out;
 }
 /** Calls `fn`; resolves with its error (synchronous throw or rejection). */
 async function failure(fn: () => unknown): Promise<unknown> {
@@ -128,7 +106,7 @@ for (const { name, engine } of ENGINES) {
                 const bytes = await run(c.compress(pieces[i] as Uint8Array, last));
                 out.push(await run(d.decompress([bytes], last, 1 << 24)));
               }
-              expect(same(concatBytes(out), concatBytes(pieces))).toBe(true);
+              expect(same(concat(out), concat(pieces))).toBe(true);
             }
             c.close();
             d.close();
@@ -188,7 +166,7 @@ for (const { name, engine } of ENGINES) {
       const parts: Uint8Array[] = [];
       for (let i = 0; i < 16; i++) parts.push(...(await c.compress(zeros, i === 15)));
       c.close();
-      const bomb = strip(concatBytes(parts));
+      const bomb = strip(concat(parts));
       expect(bomb.length).toBeLessThan(200_000);
       const limit = 1 << 20;
       for (const noContextTakeover of [true, false]) {

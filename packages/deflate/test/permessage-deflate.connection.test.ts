@@ -15,7 +15,7 @@ import {
   upgradeRequestHeaders,
 } from "@ws/codec/handshake";
 import { ENGINES } from "./engines.ts";
-import { concatBytes, drainAsync } from "./helpers.ts";
+import { concat as concatBytes, drainAsync } from "./helpers.ts";
 
 for (const { name: engineName, engine } of ENGINES) {
 

@@ -17,6 +17,7 @@ import { formatExtensions, parseExtensions } from "@ws/codec/handshake";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ENGINES } from "./engines.ts";
+import { concat, same } from "./helpers.ts";
 
 /** ws's PerMessageDeflate and extension header helpers: exported, though not in its type definitions. */
 interface WsPerMessageDeflate {
@@ -56,21 +57,6 @@ for (const { name: engineName, engine } of ENGINES) {
 
   const decodePush = (d: MessageDecoder, piece: Uint8Array, last: boolean) => d.push(piece, last, 1 << 26);
   const encodePush = (e: MessageEncoder, piece: Uint8Array, last: boolean) => e.push(piece, last);
-
-  function concat(parts: readonly Uint8Array[]): Uint8Array {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
-    return out;
-  }
-  function same(a: Uint8Array, b: Uint8Array): boolean {
-    if (a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-    return true;
-  }
 
   const wsCall = (
     method: "compress" | "decompress",

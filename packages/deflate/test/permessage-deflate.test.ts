@@ -24,28 +24,9 @@ import {
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ENGINES } from "./engines.ts";
+import { concat, fromHex, hex, same, text } from "./helpers.ts";
 
 for (const { name: engineName, engine } of ENGINES) {
-  const text = (s: string): Uint8Array => new TextEncoder().encode(s);
-  const fromHex = (s: string): Uint8Array =>
-    new Uint8Array((s.replace(/\s+/g, "").match(/../g) ?? []).map((h) => Number.parseInt(h, 16)));
-  const hex = (bytes: Uint8Array): string =>
-    Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  function concat(parts: readonly Uint8Array[]): Uint8Array {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
-    return out;
-  }
-  function same(a: Uint8Array, b: Uint8Array): boolean {
-    if (a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-    return true;
-  }
-
   const decodePush = (d: MessageDecoder, piece: Uint8Array, last: boolean, max: number) =>
     d.push(piece, last, max);
   const encodePush = (e: MessageEncoder, piece: Uint8Array, last: boolean) => e.push(piece, last);
