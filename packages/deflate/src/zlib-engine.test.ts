@@ -157,8 +157,8 @@ describe("createZlibEngine", () => {
   it("takes the synchronous fast path only for whole small messages without context takeover", async () => {
     const spy = spyZlib();
     const c = compressor(true, 15, spy);
-    expect(Array.isArray(c.compress(sample(65536), true))).toBe(true);
-    expect(c.compress(sample(65537), true)).toBeInstanceOf(Promise); // larger than syncDeflateMaxSize
+    expect(Array.isArray(c.compress(sample(32768), true))).toBe(true);
+    expect(c.compress(sample(32769), true)).toBeInstanceOf(Promise); // larger than syncDeflateMaxSize
     const first = c.compress(sample(10), false); // a message in pieces
     expect(first).toBeInstanceOf(Promise);
     expect(c.compress(sample(10), true)).toBeInstanceOf(Promise);
@@ -199,15 +199,15 @@ describe("createZlibEngine", () => {
     expect(again.length).toBeLessThan(200); // about 3 KB from an empty window
     // (The decompressor must see every message, or its window would differ.)
     expect(same(await run(d.decompress([again, TAIL], true, 1 << 20)), sample(8000, 1))).toBe(true);
-    // Larger than syncDeflateMaxSize, or in pieces: through the thread pool. 64 KiB + 1 compress
-    // to about 24 KB, more than syncInflateMaxSize: inflated in the thread pool too.
-    const larger = c.compress(sample(65537, 9), true);
+    // Larger than syncDeflateMaxSize, or in pieces: through the thread pool. 32 KiB + 1 compress
+    // to about 12 KB, more than syncInflateMaxSize: inflated in the thread pool too.
+    const larger = c.compress(sample(32769, 9), true);
     expect(larger).toBeInstanceOf(Promise);
     const largerBytes = strip(await run(larger));
-    expect(largerBytes.length).toBeGreaterThan(16384);
+    expect(largerBytes.length).toBeGreaterThan(8192);
     const largerInflated = d.decompress([largerBytes, TAIL], true, 1 << 20);
     expect(largerInflated).toBeInstanceOf(Promise);
-    expect(same(await run(largerInflated), sample(65537, 9))).toBe(true);
+    expect(same(await run(largerInflated), sample(32769, 9))).toBe(true);
     const first = c.compress(sample(10), false);
     expect(first).toBeInstanceOf(Promise);
     // Behind a pending operation: queued, in order.
@@ -365,8 +365,8 @@ describe("createZlibEngine", () => {
       noContextTakeover: false,
     });
     const work = [...compressors, other].flatMap((c, i) => [
-      c.compress(sample(100_000, i + 1), true), // above syncDeflateMaxSize: through the thread pool
-      c.compress(sample(100_000, i + 2), true),
+      c.compress(sample(50_000, i + 1), true),
+      c.compress(sample(50_000, i + 2), true),
     ]);
     await Promise.all(work);
     expect(spy.maxInFlight).toBeLessThanOrEqual(3);
