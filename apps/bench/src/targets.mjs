@@ -18,6 +18,13 @@ export const TARGET_FILES = [
 /** Not a WebSocket server; only run when asked for (--ceiling or --targets tcp-ceiling). */
 export const CEILING = "tcp-ceiling";
 
+/**
+ * Variants of a target with another setting, named `target@variant` (e.g. `node@portable`:
+ * another permessage-deflate engine): only run when named in --targets.
+ * @param {string} name
+ */
+export const isVariant = (name) => name.includes("@");
+
 /** Our runtime adapters and the native server of the same runtime they are compared with. */
 export const NATIVE_PAIRS = /** @type {const} */ ([
   ["deno", "deno-native"],
@@ -106,7 +113,7 @@ export function selectTargets(available, { names, baseline, ceiling }) {
       `unknown target(s) ${unknown.join(", ")}; available: ${[...available.keys()].join(", ")}`,
     );
   }
-  const wanted = new Set(names ?? [...available.keys()].filter((n) => n !== CEILING));
+  const wanted = new Set(names ?? [...available.keys()].filter((n) => n !== CEILING && !isVariant(n)));
   if (ceiling && available.has(CEILING)) wanted.add(CEILING);
   if (!available.has(baseline)) throw new Error(`baseline ${baseline} is not a known target`);
   if (!wanted.has(baseline)) {

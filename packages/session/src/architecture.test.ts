@@ -47,5 +47,15 @@ describe.skipIf(skip)("ARCHITECTURE.md", () => {
       ({ specifier }) => specifier.startsWith("node:") || /^@ws\/(node|deno|bun)\b/.test(specifier),
     );
     expect(session).toEqual([]);
+    // The engines: the codec and their libraries only; node:zlib only in node-zlib.ts.
+    const deflate = importsOf("deflate").filter(
+      ({ file, specifier }) =>
+        !specifier.startsWith(".") &&
+        !specifier.startsWith("@ws/codec") &&
+        specifier !== "pako" &&
+        !(specifier === "node:zlib" && file === "node-zlib.ts"),
+    );
+    expect(deflate).toEqual([]);
+    expect(importsOf("deflate").some(({ specifier }) => specifier === "pako")).toBe(true);
   });
 });

@@ -1,23 +1,19 @@
 import type { Extension } from "@ws/codec";
-import type { ZlibLike } from "@ws/codec/extensions";
+import type { DeflateEngine } from "@ws/codec/extensions";
 import { describe, expect, it } from "vitest";
-import { deflateExtensions, zlibEngineProvider } from "./deflate.ts";
+import { type DeflateEngineSource, deflateExtensions } from "./deflate.ts";
 import { memoryTransportPair } from "./memory-transport.ts";
 import { ServerCore } from "./server-core.ts";
 import { Session } from "./session.ts";
 import { WebSocket } from "./websocket.ts";
 
-// A stand-in for node:zlib (the session has no runtime types): nothing here compresses.
-const fakeZlib = (): ZlibLike => ({
-  createDeflateRaw: () => {
-    throw new Error("not used");
-  },
-  createInflateRaw: () => {
-    throw new Error("not used");
-  },
-  constants: { Z_SYNC_FLUSH: 2 },
-});
-const provider = zlibEngineProvider(fakeZlib());
+// The session never compresses here (negotiation only): an engine that refuses to be used. The
+// engines themselves are tested in @ws/deflate.
+const unused = (): never => {
+  throw new Error("not used");
+};
+const stubEngine: DeflateEngine = { createCompressor: unused, createDecompressor: unused };
+const engine: DeflateEngineSource = () => stubEngine;
 
 function upgrade(extensions?: string) {
   return {
@@ -43,9 +39,9 @@ const createSocket = (url: string, init: ConstructorParameters<typeof WebSocket>
 
 describe("deflateExtensions", () => {
   it("is off for servers and on for clients by default, and offers client_max_window_bits bare", () => {
-    expect(deflateExtensions(undefined, false, provider.engine)).toEqual([]);
-    expect(deflateExtensions(false, true, provider.engine)).toEqual([]);
-    const [factory] = deflateExtensions(undefined, true, provider.engine);
+    expect(deflateExtensions(undefined, false, engine)).toEqual([]);
+    expect(deflateExtensions(false, true, engine)).toEqual([]);
+    const [factory] = deflateExtensions(undefined, true, engine);
     expect(factory?.offer()).toEqual([
       { name: "permessage-deflate", params: [{ name: "client_max_window_bits", value: null }] },
     ]);
@@ -55,30 +51,46 @@ describe("deflateExtensions", () => {
     const [factory] = deflateExtensions(
       { serverNoContextTakeover: true, serverMaxWindowBits: 10 },
       false,
-      provider.engine,
+      engine,
     );
     expect(factory?.offer()[0]?.params.map((p) => p.name)).toEqual([
       "server_no_context_takeover",
       "server_max_window_bits",
       "client_max_window_bits",
     ]);
-    expect(() => deflateExtensions({ serverMaxWindowBits: 16 }, false, provider.engine)).toThrow(RangeError);
-    expect(() => deflateExtensions({ level: 10 }, false, provider.engine)).toThrow(RangeError);
+    expect(() => deflateExtensions({ serverMaxWindowBits: 16 }, false, engine)).toThrow(RangeError);
+    expect(() => deflateExtensions({ level: 10 }, false, engine)).toThrow(RangeError);
   });
 
   it("needs an engine only when compression is on", () => {
     expect(deflateExtensions(undefined, false, undefined)).toEqual([]);
     expect(() => deflateExtensions(true, false, undefined)).toThrow(TypeError);
   });
-});
 
-describe("zlibEngineProvider", () => {
-  it("creates one engine, on first use, and checks the concurrency limit", () => {
-    const own = zlibEngineProvider(fakeZlib());
-    expect(own.engine()).toBe(own.engine());
-    expect(() => own.setConcurrency(0)).toThrow(RangeError);
-    expect(() => own.setConcurrency(1.5)).toThrow(RangeError);
-    own.setConcurrency(10);
+  it("takes the engine from the option before the adapter's", () => {
+    const used: string[] = [];
+    const counting = (label: string): DeflateEngine => ({
+      createCompressor: () => {
+        used.push(label);
+        throw new Error("not used");
+      },
+      createDecompressor: unused,
+    });
+    let adapterCalls = 0;
+    const adapter: DeflateEngineSource = () => {
+      adapterCalls++;
+      return counting("adapter");
+    };
+    const compressWith = (option: Parameters<typeof deflateExtensions>[0]): void => {
+      const [factory] = deflateExtensions(option, false, adapter);
+      const accepted = factory?.negotiate([{ name: "permessage-deflate", params: [] }]);
+      expect(() => accepted?.extension.encodeMessage("binary", 2000, undefined)).toThrow("not used");
+    };
+    compressWith({ engine: counting("option") });
+    expect(adapterCalls).toBe(0);
+    compressWith(true);
+    expect(adapterCalls).toBe(1);
+    expect(used).toEqual(["option", "adapter"]);
   });
 });
 
@@ -88,7 +100,7 @@ describe("ServerCore with perMessageDeflate", () => {
       { perMessageDeflate: { serverNoContextTakeover: true } },
       createSocket,
       [],
-      provider.engine,
+      engine,
     );
     expect("perMessageDeflate" in core.settings).toBe(false);
     const outcome = await core.handshake(upgrade("permessage-deflate; client_max_window_bits, x-other"));
@@ -101,7 +113,7 @@ describe("ServerCore with perMessageDeflate", () => {
   });
 
   it("accepts no offer by default", async () => {
-    const core = new ServerCore({}, createSocket, [], provider.engine);
+    const core = new ServerCore({}, createSocket, [], engine);
     const outcome = await core.handshake(upgrade("permessage-deflate"));
     if (outcome?.accepted !== true) throw new Error("not accepted");
     expect(outcome.response).not.toContain("Sec-WebSocket-Extensions");

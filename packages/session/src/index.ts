@@ -13,8 +13,8 @@
  *   data, rejections; path matching, client tracking, graceful shutdown);
  * - {@link dial}: the runtime-neutral client handshake (request, response head, checks,
  *   redirects, timeout, abort) over an adapter's {@link Opener};
- * - the `perMessageDeflate` option (RFC 7692) on an engine the adapter injects
- *   ({@link zlibEngineProvider}).
+ * - the `perMessageDeflate` option (RFC 7692) on an engine the adapter injects (the engines
+ *   live in `@ws/deflate`).
  *
  * Uses only ES2022 and universal web globals (`EventTarget`, `Event`, `MessageEvent`,
  * `DOMException`, `AbortController`, timers, `queueMicrotask`, web streams, `Blob`, `URL`).
@@ -34,8 +34,6 @@ export {
   type DeflateOptions,
   deflateExtensions,
   type PerMessageDeflateOption,
-  type ZlibEngineProvider,
-  zlibEngineProvider,
 } from "./deflate.ts";
 export {
   ChunkQueue,

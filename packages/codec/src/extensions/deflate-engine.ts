@@ -2,13 +2,15 @@
  * The raw DEFLATE engine that permessage-deflate (RFC 7692) is built on, as an injected
  * interface: the codec implements the extension's rules (negotiation, RSV1, the
  * `00 00 ff ff` tail), the engine only compresses and decompresses raw DEFLATE data
- * (RFC 1951, no zlib or gzip wrapper). `createZlibEngine` in `./zlib-engine.ts` implements it on
- * top of a `node:zlib`-compatible module, which Node, Deno and Bun all provide.
+ * (RFC 1951, no zlib or gzip wrapper). `@ws/deflate` implements it twice: `createPortableEngine`
+ * (synchronous, plain JavaScript, every runtime) and `createZlibEngine` (on a
+ * `node:zlib`-compatible module, which Node, Deno and Bun all provide).
  *
  * The results may be asynchronous: `node:zlib` keeps a stream's LZ77 window between calls
- * (context takeover, RFC 7692 §7.1.1) only through its streaming API, which is asynchronous.
- * An engine may still answer synchronously when it can (small messages without context
- * takeover), so a caller must accept both.
+ * (context takeover, RFC 7692 §7.1.1) publicly only through its streaming API, which is
+ * asynchronous. An engine may answer synchronously whenever it can (the portable engine always
+ * does), so a caller must accept both; the codec's `Connection` keeps `PENDING` and
+ * promise-returning `send()` for the asynchronous ones.
  *
  * Contract shared by {@link Compressor} and {@link Decompressor}:
  *
@@ -23,9 +25,9 @@
  * - **No context takeover.** When created with `noContextTakeover: true`, the engine starts
  *   every message from an empty LZ77 window (RFC 7692 §7.1.1.1, §7.1.1.2): it resets or frees
  *   its state after each `end: true` call. The engine does this, not the extension, because
- *   the engine knows what is cheapest: `zlib-engine` frees the handles between messages (an
- *   idle connection then holds no zlib memory) and compresses small whole messages with the
- *   one-shot synchronous functions.
+ *   the engine knows what is cheapest: both engines free their state between messages (an
+ *   idle connection then holds no compression memory), and the zlib engine compresses small
+ *   whole messages with the one-shot synchronous functions.
  *
  * @module
  */
@@ -36,7 +38,7 @@ export interface CompressorOptions {
    * The LZ77 window the peer accepts, as a power of two, 8 to 15 (RFC 7692 §7.1.2: our
    * `*_max_window_bits`). The compressor must never refer further back than `1 << windowBits`
    * bytes. (zlib cannot create a raw deflate stream with 8; it may use 9, whose farthest
-   * reference is 250 bytes, see `zlib-engine.ts`.)
+   * reference is 250 bytes.)
    */
   readonly windowBits: number;
   /** Compression level, 0 (none) to 9 (best), or -1 for the engine's default (zlib: 6). */

@@ -29,14 +29,3 @@ export {
   type PermessageDeflateParams,
   permessageDeflate,
 } from "./permessage-deflate.ts";
-export {
-  createZlibEngine,
-  DEFAULT_SYNC_DEFLATE_MAX_SIZE,
-  DEFAULT_SYNC_INFLATE_MAX_SIZE,
-  DEFAULT_ZLIB_CONCURRENCY,
-  type ZlibEngineOptions,
-  type ZlibHandleLike,
-  type ZlibLike,
-  type ZlibOptionsLike,
-  type ZlibStreamLike,
-} from "./zlib-engine.ts";

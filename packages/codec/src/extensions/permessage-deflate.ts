@@ -1,13 +1,14 @@
 /**
  * permessage-deflate (RFC 7692): negotiation for both roles and the per-message transform, on
- * an injected raw DEFLATE engine ({@link DeflateEngine}; adapters use `createZlibEngine` with
- * `node:zlib`).
+ * an injected raw DEFLATE engine ({@link DeflateEngine}): the codec has none of its own, so it
+ * stays free of I/O, timers and runtime globals. `@ws/deflate` provides two,
+ * `createPortableEngine()` (every runtime, browsers included) and `createZlibEngine(zlib)`
+ * (Node, Deno, Bun; what the adapters use).
  *
  * ```ts
- * import * as zlib from "node:zlib";
- * import { createZlibEngine } from "./zlib-engine.ts";
+ * import { createPortableEngine } from "@ws/deflate";
  * import { permessageDeflate } from "./permessage-deflate.ts";
- * const engine = createZlibEngine(zlib); // one per process
+ * const engine = createPortableEngine();
  * const deflate = permessageDeflate({ engine });
  * // Server: checkUpgradeRequest(request, { extensions: [deflate] }).
  * // Client: buildUpgradeRequest({ url, key, extensions: [deflate] }), then
@@ -16,12 +17,12 @@
  *
  * ## Memory per connection
  *
- * With zlib, a compressor holds about `(1 << (windowBits + 2)) + (1 << (memLevel + 9))` bytes
+ * With zlib's algorithm (both engines), a compressor holds about `(1 << (windowBits + 2)) + (1 << (memLevel + 9))` bytes
  * (256 KiB with the defaults 15 and 8; 4 KiB + 128 KiB with 10 and 8; 64 KiB with 12 and 6) and
  * a decompressor about `(1 << windowBits) + 7 KiB` (39 KiB with 15). With context takeover
  * (the default) both live as long as the connection: a server with 10 000 idle connections
  * holds about 3 GiB with the defaults. `*_no_context_takeover` lets the engine free them after
- * every message (the zlib engine does), at some loss of compression for similar consecutive
+ * every message (both engines do), at some loss of compression for similar consecutive
  * messages; smaller `*_max_window_bits` and `memLevel` shrink them at a smaller loss.
  *
  * @module
@@ -90,7 +91,7 @@ export interface PermessageDeflateParams {
 
 /** Options of {@link permessageDeflate}. */
 export interface PermessageDeflateOptions extends PermessageDeflateParams {
-  /** The raw DEFLATE engine, e.g. `createZlibEngine(zlib)`. Required: the codec has none. */
+  /** The raw DEFLATE engine, e.g. `createPortableEngine()` from `@ws/deflate`. Required: the codec has none. */
   readonly engine: DeflateEngine;
   /**
    * Messages smaller than this many bytes are sent uncompressed (compressing them rarely pays).
@@ -274,10 +275,9 @@ interface TransformSettings {
  *
  * @example
  * ```ts
- * import * as zlib from "node:zlib";
- * import { createZlibEngine } from "./zlib-engine.ts";
+ * import { createPortableEngine } from "@ws/deflate";
  * import { permessageDeflate } from "./permessage-deflate.ts";
- * const factory = permessageDeflate({ engine: createZlibEngine(zlib), serverMaxWindowBits: 12 });
+ * const factory = permessageDeflate({ engine: createPortableEngine(), serverMaxWindowBits: 12 });
  * const result = factory.negotiate([{ name: "permessage-deflate", params: [] }]);
  * console.assert(result?.response.params[0]?.name === "server_max_window_bits");
  * ```

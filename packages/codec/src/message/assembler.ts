@@ -53,6 +53,8 @@ export class MessageAssembler {
   // The message in progress: Text, Binary, or Continuation (0) for none.
   #kind = 0;
   #size = 0;
+  /** Bytes of the message as received, before the extensions decoded them. */
+  #encodedSize = 0;
   #fragments = 0;
   #decoders: MessageDecoder[] | undefined;
   // Whole mode: what has arrived so far.
@@ -137,13 +139,27 @@ export class MessageAssembler {
       this.#fragments = 1;
       if (piece.rsv !== 0) this.#decoders = this.#startDecoders(piece.rsv);
     }
-    // Without an extension the frame's length is known now: fail before buffering it.
-    if (this.#decoders === undefined && this.#size + piece.payloadLength > this.#options.maxMessageSize) {
-      fail(
-        ErrorCode.MessageTooBig,
-        CloseCode.MessageTooBig,
-        `the message is at least ${this.#size + piece.payloadLength} bytes, the limit is ${this.#options.maxMessageSize}`,
-      );
+    // The frame's length is known now: fail before buffering or decoding it. Without an
+    // extension that is the message's size so far; with one (permessage-deflate) the encoded
+    // bytes count against the limit too, as in ws, so a header declaring more than the limit is
+    // refused at once instead of being inflated piece by piece.
+    if (this.#decoders === undefined) {
+      if (this.#size + piece.payloadLength > this.#options.maxMessageSize) {
+        fail(
+          ErrorCode.MessageTooBig,
+          CloseCode.MessageTooBig,
+          `the message is at least ${this.#size + piece.payloadLength} bytes, the limit is ${this.#options.maxMessageSize}`,
+        );
+      }
+    } else {
+      this.#encodedSize += piece.payloadLength;
+      if (this.#encodedSize > this.#options.maxMessageSize) {
+        fail(
+          ErrorCode.MessageTooBig,
+          CloseCode.MessageTooBig,
+          `the encoded message is at least ${this.#encodedSize} bytes, the limit is ${this.#options.maxMessageSize}`,
+        );
+      }
     }
   }
 
@@ -228,6 +244,7 @@ export class MessageAssembler {
   #reset(): void {
     this.#kind = 0;
     this.#size = 0;
+    this.#encodedSize = 0;
     this.#fragments = 0;
     this.#decoders = undefined;
     this.#text = "";

@@ -1,6 +1,6 @@
 /**
  * A {@link DeflateEngine} on top of an injected `node:zlib`-compatible module (Node, Deno and
- * Bun all provide one). The codec never imports `node:zlib` itself; an adapter passes it:
+ * Bun all provide one). `@ws/deflate/node-zlib` passes the runtime's `node:zlib`:
  *
  * ```ts
  * import * as zlib from "node:zlib";
@@ -13,40 +13,28 @@
  *   outlives a message, so each direction keeps one `DeflateRaw` / `InflateRaw` stream for the
  *   connection's lifetime. Every call writes its input and flushes with `Z_SYNC_FLUSH`
  *   (RFC 7692 §7.2.1), then returns what the stream emitted.
- * - **A synchronous step for small messages.** `node:zlib` has no public synchronous streaming
- *   call (the one-shot `*Sync` functions close their handle after one call), and each
- *   asynchronous call is a round trip to the thread pool: for a 2 KiB echo that round trip and
- *   the stream machinery around it cost about as much as zlib's own work. So a whole message of
- *   at most `syncDeflateMaxSize` bytes (compressed: `syncInflateMaxSize`) is run through the
- *   stream's native handle on the calling thread: `_handle.writeSync()`, the internal call
- *   `node:zlib`'s own `*Sync` functions are built on, which Node, Bun and Deno all have. It is
- *   used only where a probe shows that the handle reports corrupt data by destroying the stream
- *   before `writeSync()` returns (Node and Bun; not Deno, whose zlib runs on the main thread
- *   anyway), only when no asynchronous call is in flight on that stream (the handle takes one
- *   write at a time), and not at all when both sizes are 0. Measured on this machine with the
- *   echo benchmark (64 connections, 2 KiB JSON text, context takeover): Node 9.4k → 16.4k
- *   messages per second, `ws` 9.1k; 16 KiB: 2.2k → 2.8k, `ws` 2.5k.
- * - **Otherwise one thread-pool round trip per call.** The streams are created with
- *   `flush: Z_SYNC_FLUSH`, so a `write()` is a write and a flush at once, and its callback
- *   marks the end of its output; small inputs in several pieces (a message and the `00 00 ff ff`
- *   tail) are joined into one write. Each `write()` or `flush()` is a separate hop to the thread
- *   pool and back, and the usual `write()` + `flush()` pair makes two (`ws` makes two to deflate
- *   and three to inflate). Measured on this machine, a 2 KiB compress + decompress round trip
- *   takes 20 µs this way against 49 µs with the pair on Node 20 (Bun 24 against 41 µs; Deno,
- *   whose zlib does not use a thread pool, 15–16 µs either way).
+ * - **A synchronous step for small messages** (`./zlib-sync-step.ts`, the one file that uses
+ *   `node:zlib` internals, with its probe, fallback and reasons): a whole message of at most
+ *   `syncDeflateMaxSize` bytes (compressed: `syncInflateMaxSize`) is run through the stream on
+ *   the calling thread where the probe allows it, and only when no asynchronous call is in
+ *   flight on that stream (the handle takes one write at a time).
+ * - **Otherwise one thread-pool round trip per call**, through the public stream API. The
+ *   streams are created with `flush: Z_SYNC_FLUSH`, so a `write()` is a write and a flush at
+ *   once, and its callback marks the end of its output; small inputs in several pieces (a
+ *   message and the `00 00 ff ff` tail) are joined into one write. The usual `write()` +
+ *   `flush()` pair would be two hops to the thread pool (`ws` makes two to deflate and three to
+ *   inflate).
  * - **Order.** Calls on one compressor or decompressor are chained: each starts when the one
  *   before has settled, so output comes out in input order whatever the caller does.
- * - **A process-wide limit on concurrent zlib work** (default 10, like `ws`'s `Limiter`):
- *   asynchronous zlib calls run on the runtime's thread pool, and many at once fragment memory
- *   badly on Linux (nodejs/node#8871, websockets/ws#1202). The limit is shared by every engine
- *   made from the same zlib module.
+ * - **A process-wide limit on concurrent zlib work** (`./limiter.ts`, default 10, like `ws`'s
+ *   `Limiter`): asynchronous zlib calls run on the runtime's thread pool, and many at once
+ *   fragment memory badly on Linux (nodejs/node#8871, websockets/ws#1202). The limit is shared
+ *   by every engine made from the same zlib module.
  * - **A synchronous fast path** without context takeover: a whole message within the same
  *   sizes is compressed with `deflateRawSync` or inflated with `inflateRawSync`
- *   (`maxOutputLength` caps the output). Measured on this machine, a compress + decompress round
- *   trip of a 1 KiB message takes about 27 µs synchronously against 54 µs through a stream on
- *   Node 20 (Bun: 23 against 46 µs; Deno: equal, 33 against 31 µs), and the gap closes at about
- *   64 KiB. Inflating blocks the event loop for at most the limit: DEFLATE expands at most about
- *   1032:1, so 8 KiB of input inflates to at most about 8 MiB (a few milliseconds).
+ *   (`maxOutputLength` caps the output), both public. Inflating blocks the event loop for at
+ *   most the limit: DEFLATE expands at most about 1032:1, so 8 KiB of input inflates to at most
+ *   about 8 MiB.
  * - **The decompressed-size cap** stops a decompression bomb as the output arrives: output
  *   chunks (16 KiB, zlib's default `chunkSize`; 64 KiB in the synchronous step) are counted as
  *   they come and the stream is closed as soon as the count passes the limit, so memory stays
@@ -57,16 +45,17 @@
  *
  * @module
  */
-
-import { CloseCode } from "../constants.ts";
-import { ErrorCode, RemoteProtocolError } from "../errors.ts";
+import { CloseCode, ErrorCode, RemoteProtocolError } from "@ws/codec";
 import type {
   Compressor,
   CompressorOptions,
   Decompressor,
   DecompressorOptions,
   DeflateEngine,
-} from "./deflate-engine.ts";
+} from "@ws/codec/extensions";
+import { checkInteger, tooBig, zlibWindowBits } from "./common.ts";
+import { Limiter } from "./limiter.ts";
+import { hasSyncStep, stepSync } from "./zlib-sync-step.ts";
 
 /** The options this engine passes to a {@link ZlibLike} module (a subset of `node:zlib`'s). */
 export interface ZlibOptionsLike {
@@ -100,31 +89,6 @@ export interface ZlibStreamLike {
   readonly errored?: unknown;
   /** True once the inflater met the end of the DEFLATE stream (a block with `BFINAL` set). */
   readonly readableEnded?: boolean;
-  /**
-   * The native zlib handle (an internal of `node:zlib` that Node, Bun and Deno share), for the
-   * synchronous step; absent in other implementations.
-   */
-  readonly _handle?: ZlibHandleLike | null;
-  /** `[availOut, availIn]` after the handle's last `writeSync()` (internal, as `_handle`). */
-  readonly _writeState?: Uint32Array;
-}
-
-/**
- * The native handle of a `node:zlib` stream, as its synchronous functions use it internally:
- * `writeSync()` runs zlib once on the calling thread, leaves `[availOut, availIn]` in the
- * stream's `_writeState` and reports a failure by destroying the stream before it returns.
- */
-export interface ZlibHandleLike {
-  /** Runs `inflate()`/`deflate()` with the given flush on the input and output ranges. */
-  writeSync(
-    flush: number,
-    input: Uint8Array,
-    inputOffset: number,
-    inputLength: number,
-    output: Uint8Array,
-    outputOffset: number,
-    outputLength: number,
-  ): void;
 }
 
 /**
@@ -175,88 +139,6 @@ export const DEFAULT_SYNC_DEFLATE_MAX_SIZE: number = 32 * 1024;
 /** The default of {@link ZlibEngineOptions.syncInflateMaxSize}. */
 export const DEFAULT_SYNC_INFLATE_MAX_SIZE: number = 8192;
 
-/**
- * Jobs the limiter starts before it lets the event loop take a turn (timers, socket I/O). On
- * Deno, zlib's "asynchronous" calls run on the main thread and call back without a turn of the
- * event loop, so a queue of a thousand jobs would run back to back and hold every socket's I/O
- * for hundreds of milliseconds (measured: 64 connections × 16 echoes of 16 KiB came back in
- * bursts half a second apart). On Node and Bun the callbacks arrive as I/O events, and this
- * rarely triggers.
- */
-const JOBS_PER_TURN = 4;
-
-/** The timer functions used here (the codec compiles without any runtime's types). */
-const timers = globalThis as unknown as {
-  setImmediate?: (callback: () => void) => unknown;
-  setTimeout: (callback: () => void, ms: number) => unknown;
-};
-
-/** Runs `callback` after the event loop's I/O: `setImmediate` where there is one. */
-const afterIo: (callback: () => void) => void =
-  typeof timers.setImmediate === "function"
-    ? (callback) => {
-        (timers.setImmediate as (callback: () => void) => unknown)(callback);
-      }
-    : (callback) => {
-        timers.setTimeout(callback, 0);
-      };
-
-/**
- * A FIFO job queue that runs at most `concurrency` jobs at once, and lets the event loop take a
- * turn every {@link JOBS_PER_TURN} job starts.
- */
-class Limiter {
-  #concurrency: number;
-  #running = 0;
-  readonly #waiting: (() => void)[] = [];
-  #startedThisTurn = 0;
-  #turnScheduled = false;
-
-  constructor(concurrency: number) {
-    this.#concurrency = concurrency;
-  }
-
-  setConcurrency(value: number): void {
-    this.#concurrency = value;
-    this.#next();
-  }
-
-  run<T>(job: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const start = (): void => {
-        this.#running++;
-        job()
-          .then(resolve, reject)
-          .finally(() => {
-            this.#running--;
-            this.#next();
-          });
-      };
-      this.#waiting.push(start);
-      this.#next();
-    });
-  }
-
-  #next(): void {
-    while (this.#running < this.#concurrency && this.#waiting.length > 0) {
-      // The count restarts on the event loop's next turn; past the allowance, wait for it.
-      if (!this.#turnScheduled) {
-        this.#turnScheduled = true;
-        afterIo(this.#newTurn);
-      }
-      if (this.#startedThisTurn >= JOBS_PER_TURN) return;
-      this.#startedThisTurn++;
-      (this.#waiting.shift() as () => void)();
-    }
-  }
-
-  readonly #newTurn = (): void => {
-    this.#turnScheduled = false;
-    this.#startedThisTurn = 0;
-    this.#next();
-  };
-}
-
 // One limiter per zlib module, i.e. per process: the thread pool is what is shared.
 const limiters = new WeakMap<object, Limiter>();
 
@@ -269,14 +151,6 @@ function limiterFor(zlib: ZlibLike, concurrency: number | undefined): Limiter {
     limiter.setConcurrency(concurrency);
   }
   return limiter;
-}
-
-function checkInteger(what: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `Cannot create zlib engine: ${what} must be an integer from ${min} to ${max}, got ${value}`,
-    );
-  }
 }
 
 /**
@@ -347,14 +221,6 @@ function inflateError(error: unknown): RemoteProtocolError {
   );
 }
 
-function tooBig(maxOutput: number): RemoteProtocolError {
-  return new RemoteProtocolError(
-    ErrorCode.MessageTooBig,
-    CloseCode.MessageTooBig,
-    `Cannot inflate message: it inflates to more than the ${maxOutput} bytes left under the message size limit`,
-  );
-}
-
 /** Inputs up to this size in several pieces are joined into one write (one thread-pool hop). */
 const JOIN_MAX_SIZE = 64 * 1024;
 
@@ -376,64 +242,6 @@ function joinSmall(chunks: readonly Uint8Array[]): readonly Uint8Array[] {
     offset += chunk.length;
   }
   return [joined];
-}
-
-/**
- * Where the synchronous step writes zlib's output before it is copied out: one buffer for the
- * process (the step runs on the calling thread, one at a time).
- */
-let stepOutput: Uint8Array | undefined;
-const STEP_OUTPUT_SIZE = 64 * 1024;
-
-// Whether each zlib module's streams have a synchronous step that reports errors at once.
-const syncSteps = new WeakMap<object, boolean>();
-
-/**
- * Whether the streams of `zlib` can be driven synchronously through their native handle: it
- * has `writeSync()` and `_writeState`, inflates a valid stored block, and destroys the stream
- * before `writeSync()` returns when the data is corrupt (Node and Bun do; Deno reports the
- * error later, so there the asynchronous path stays, which on Deno runs on the main thread
- * anyway). Probed once per module with a throwaway inflater. (Internal: not exported by the
- * package.)
- */
-export function hasSyncStep(zlib: ZlibLike): boolean {
-  let works = syncSteps.get(zlib);
-  if (works === undefined) {
-    works = probeSyncStep(zlib);
-    syncSteps.set(zlib, works);
-  }
-  return works;
-}
-
-function probeSyncStep(zlib: ZlibLike): boolean {
-  let stream: ZlibStreamLike | undefined;
-  try {
-    stream = zlib.createInflateRaw({ windowBits: 15 });
-    stream.on("error", () => {}); // the probe's own corrupt block
-    const handle = stream._handle;
-    const state = stream._writeState;
-    if (typeof handle?.writeSync !== "function" || !(state instanceof Uint32Array)) return false;
-    const flush = zlib.constants.Z_SYNC_FLUSH;
-    const out = new Uint8Array(16);
-    // A stored block (RFC 1951 §3.2.4) holding "hi", not the last one.
-    const stored = new Uint8Array([0x00, 0x02, 0x00, 0xfd, 0xff, 0x68, 0x69]);
-    handle.writeSync(flush, stored, 0, stored.length, out, 0, out.length);
-    if (stream.destroyed === true || state[0] !== out.length - 2 || state[1] !== 0) return false;
-    if (out[0] !== 0x68 || out[1] !== 0x69) return false;
-    // A block of the reserved type 11 (RFC 1951 §3.2.3): corrupt.
-    const corrupt = new Uint8Array([0x06]);
-    handle.writeSync(flush, corrupt, 0, corrupt.length, out, 0, out.length);
-    // (Read again: the call above changed it, which the type checker cannot know.)
-    return (stream as { readonly destroyed?: boolean }).destroyed === true;
-  } catch {
-    return false;
-  } finally {
-    try {
-      stream?.close();
-    } catch {
-      // Already closed.
-    }
-  }
 }
 
 /** The operation in progress on a stream. */
@@ -521,53 +329,25 @@ class StreamRunner {
   }
 
   /**
-   * {@link run} synchronously, through the native handle (only where {@link hasSyncStep}, and
-   * only while no asynchronous operation is in progress on this stream: the handle takes one
-   * write at a time). Throws what `run` would reject with.
+   * {@link run} synchronously, through the synchronous step (`./zlib-sync-step.ts`: only where
+   * `hasSyncStep`, and only while no asynchronous operation is in progress on this stream).
+   * Throws what `run` would reject with.
    */
   runSync(chunks: readonly Uint8Array[], maxOutput: number, tooMuch: () => unknown): Uint8Array[] {
-    const stream = this.#stream;
-    const handle = stream._handle as ZlibHandleLike;
-    const state = stream._writeState as Uint32Array;
-    stepOutput ??= new Uint8Array(STEP_OUTPUT_SIZE);
-    const scratch = stepOutput;
-    const out: Uint8Array[] = [];
-    let total = 0;
-    const input = joinSmall(chunks);
-    // Nothing to write (an empty last fragment): a flush alone.
-    for (const chunk of input.length === 0 ? [new Uint8Array(0)] : input) {
-      let offset = 0;
-      let left = chunk.length;
-      for (;;) {
-        handle.writeSync(this.#flushKind, chunk, offset, left, scratch, 0, scratch.length);
-        if (stream.destroyed === true) {
-          const error = stream.errored ?? new Error("the zlib stream was destroyed");
-          this.close();
-          throw error;
-        }
-        const availOut = state[0] as number;
-        const availIn = state[1] as number;
-        const produced = scratch.length - availOut;
-        if (produced > 0) {
-          total += produced;
-          if (total > maxOutput) {
-            this.close();
-            throw tooMuch();
-          }
-          out.push(scratch.slice(0, produced));
-        }
-        offset += left - availIn;
-        left = availIn;
-        // Room left in the output: zlib consumed what it could and flushed. Input it left
-        // unread means the DEFLATE stream ended (a block with BFINAL set); the rest is ignored.
-        if (availOut !== 0) {
-          if (left > 0) this.#ended = true;
-          break;
-        }
-      }
-      if (this.#ended) break;
+    try {
+      const { output, ended } = stepSync(
+        this.#stream,
+        this.#flushKind,
+        joinSmall(chunks),
+        maxOutput,
+        tooMuch,
+      );
+      if (ended) this.#ended = true;
+      return output;
+    } catch (error) {
+      this.close();
+      throw error;
     }
-    return out;
   }
 
   /** Frees the handle; a pending operation rejects. */
@@ -646,12 +426,8 @@ class ZlibCompressor implements Compressor {
     this.#zlib = zlib;
     this.#lane = new Lane(limiter);
     this.#syncMaxSize = zlib.deflateRawSync === undefined ? -1 : syncMaxSize;
-    // zlib refuses a raw deflate window of 8 bits (since zlib 1.2.9). A 9-bit window is safe
-    // when 8 was negotiated: zlib's deflate never refers further back than the window size minus
-    // MIN_LOOKAHEAD (262 bytes), that is 250 bytes with 9 bits, within the peer's 256 (RFC 7692
-    // §7.1.2). ws does the same.
     this.#options = {
-      windowBits: Math.max(9, options.windowBits),
+      windowBits: zlibWindowBits(options.windowBits),
       level: options.level,
       memLevel: options.memLevel,
     };

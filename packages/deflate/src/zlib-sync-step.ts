@@ -1,0 +1,168 @@
+/**
+ * The synchronous step of the zlib engine: the one place this package uses internals of
+ * `node:zlib` (the stream's native handle `_handle.writeSync()` and its `_writeState`).
+ *
+ * - **Why.** `node:zlib` has no public synchronous streaming call: the one-shot `*Sync`
+ *   functions close their handle after one call, and a stream is asynchronous (one round trip
+ *   to the thread pool per write). With context takeover (RFC 7692 §7.1.1) the LZ77 window
+ *   must outlive a message, so it lives in a stream. For a 2 KiB echo the round trip and the
+ *   stream machinery around it cost about as much as zlib's own work, and none of the public
+ *   routes (the asynchronous stream, the one-shot calls with the last 32 KiB as a dictionary,
+ *   or the portable engine `./portable-engine.ts`) came within 80 % of this step on the
+ *   compressed-echo benchmark (figures in the package README). `writeSync()` is the internal
+ *   call `node:zlib`'s own `*Sync` functions are built on; Node, Bun and Deno all have it.
+ * - **Probe.** {@link hasSyncStep} checks once per zlib module that the handle exists, inflates
+ *   a valid stored block with the expected `[availOut, availIn]`, and destroys the stream
+ *   before `writeSync()` returns on corrupt data. A runtime that fails any of this (Deno reports
+ *   errors later) gets the fallback.
+ * - **Fallback.** Without the step, the engine uses the public asynchronous stream API for
+ *   every message (`StreamRunner.run` in `./zlib-engine.ts`); `syncDeflateMaxSize` and
+ *   `syncInflateMaxSize` of 0 choose it explicitly.
+ * - **Test.** `./zlib-sync-step.test.ts` runs the probe and the step on every runtime the test
+ *   command covers, Node 24 (the newest available) included, so a change in the internals'
+ *   meaning shows up there.
+ *
+ * @module
+ */
+import type { ZlibLike, ZlibStreamLike } from "./zlib-engine.ts";
+
+/**
+ * The native handle of a `node:zlib` stream, as its synchronous functions use it internally:
+ * `writeSync()` runs zlib once on the calling thread, leaves `[availOut, availIn]` in the
+ * stream's `_writeState` and reports a failure by destroying the stream before it returns.
+ */
+interface ZlibHandle {
+  /** Runs `inflate()`/`deflate()` with the given flush on the input and output ranges. */
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inputOffset: number,
+    inputLength: number,
+    output: Uint8Array,
+    outputOffset: number,
+    outputLength: number,
+  ): void;
+}
+
+/** A `node:zlib` stream with the internals the step reads. */
+interface StepStream extends ZlibStreamLike {
+  readonly _handle?: ZlibHandle | null;
+  /** `[availOut, availIn]` after the handle's last `writeSync()`. */
+  readonly _writeState?: Uint32Array;
+}
+
+/**
+ * Where the synchronous step writes zlib's output before it is copied out: one buffer for the
+ * process (the step runs on the calling thread, one at a time).
+ */
+let stepOutput: Uint8Array | undefined;
+const STEP_OUTPUT_SIZE = 64 * 1024;
+
+// Whether each zlib module's streams have a synchronous step that reports errors at once.
+const syncSteps = new WeakMap<object, boolean>();
+
+/**
+ * Whether the streams of `zlib` can be driven synchronously through their native handle: it
+ * has `writeSync()` and `_writeState`, inflates a valid stored block, and destroys the stream
+ * before `writeSync()` returns when the data is corrupt (Node and Bun do; Deno reports the
+ * error later, so there the asynchronous path stays, which on Deno runs on the main thread
+ * anyway). Probed once per module with a throwaway inflater. (Internal: not exported by the
+ * package.)
+ */
+export function hasSyncStep(zlib: ZlibLike): boolean {
+  let works = syncSteps.get(zlib);
+  if (works === undefined) {
+    works = probeSyncStep(zlib);
+    syncSteps.set(zlib, works);
+  }
+  return works;
+}
+
+function probeSyncStep(zlib: ZlibLike): boolean {
+  let stream: StepStream | undefined;
+  try {
+    stream = zlib.createInflateRaw({ windowBits: 15 }) as StepStream;
+    stream.on("error", () => {}); // the probe's own corrupt block
+    const handle = stream._handle;
+    const state = stream._writeState;
+    if (typeof handle?.writeSync !== "function" || !(state instanceof Uint32Array)) return false;
+    const flush = zlib.constants.Z_SYNC_FLUSH;
+    const out = new Uint8Array(16);
+    // A stored block (RFC 1951 §3.2.4) holding "hi", not the last one.
+    const stored = new Uint8Array([0x00, 0x02, 0x00, 0xfd, 0xff, 0x68, 0x69]);
+    handle.writeSync(flush, stored, 0, stored.length, out, 0, out.length);
+    if (stream.destroyed === true || state[0] !== out.length - 2 || state[1] !== 0) return false;
+    if (out[0] !== 0x68 || out[1] !== 0x69) return false;
+    // A block of the reserved type 11 (RFC 1951 §3.2.3): corrupt.
+    const corrupt = new Uint8Array([0x06]);
+    handle.writeSync(flush, corrupt, 0, corrupt.length, out, 0, out.length);
+    // (Read again: the call above changed it, which the type checker cannot know.)
+    return (stream as { readonly destroyed?: boolean }).destroyed === true;
+  } catch {
+    return false;
+  } finally {
+    try {
+      stream?.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/** What {@link stepSync} produced. */
+export interface StepResult {
+  /** Copies of the output, in order. */
+  readonly output: Uint8Array[];
+  /** The DEFLATE stream ended (a block with BFINAL set): input after it was left unread. */
+  readonly ended: boolean;
+}
+
+/**
+ * Runs `input` through `stream` synchronously with `flush`, on the calling thread (only where
+ * {@link hasSyncStep}, and only while no asynchronous operation is in progress on the stream:
+ * the handle takes one write at a time). Throws the stream's error when zlib failed, and
+ * `tooMuch()` as soon as the output passes `maxOutput` (so memory stays within the limit plus
+ * one 64 KiB buffer); the caller closes the stream after either.
+ */
+export function stepSync(
+  stream: ZlibStreamLike,
+  flush: number,
+  input: readonly Uint8Array[],
+  maxOutput: number,
+  tooMuch: () => unknown,
+): StepResult {
+  const handle = (stream as StepStream)._handle as ZlibHandle;
+  const state = (stream as StepStream)._writeState as Uint32Array;
+  stepOutput ??= new Uint8Array(STEP_OUTPUT_SIZE);
+  const scratch = stepOutput;
+  const output: Uint8Array[] = [];
+  let total = 0;
+  let ended = false;
+  // Nothing to write (an empty last fragment): a flush alone.
+  for (const chunk of input.length === 0 ? [new Uint8Array(0)] : input) {
+    let offset = 0;
+    let left = chunk.length;
+    for (;;) {
+      handle.writeSync(flush, chunk, offset, left, scratch, 0, scratch.length);
+      if (stream.destroyed === true) throw stream.errored ?? new Error("the zlib stream was destroyed");
+      const availOut = state[0] as number;
+      const availIn = state[1] as number;
+      const produced = scratch.length - availOut;
+      if (produced > 0) {
+        total += produced;
+        if (total > maxOutput) throw tooMuch();
+        output.push(scratch.slice(0, produced));
+      }
+      offset += left - availIn;
+      left = availIn;
+      // Room left in the output: zlib consumed what it could and flushed. Input it left
+      // unread means the DEFLATE stream ended (a block with BFINAL set); the rest is ignored.
+      if (availOut !== 0) {
+        if (left > 0) ended = true;
+        break;
+      }
+    }
+    if (ended) break;
+  }
+  return { output, ended };
+}
