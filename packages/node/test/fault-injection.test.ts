@@ -13,7 +13,13 @@ import { createServer, type Server as HttpServer } from "node:http";
 import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
 import { computeAcceptKey } from "@ws/codec/handshake";
 import { afterEach, describe, expect, it } from "vitest";
-import { type CloseEvent, connect, type WebSocket, WebSocketServer } from "../src/index.ts";
+import {
+  type CloseEvent,
+  connect,
+  type WebSocket,
+  WebSocketServer,
+  type WebSocketServerOptions,
+} from "../src/index.ts";
 import {
   cleanup,
   closePayload,
@@ -38,7 +44,7 @@ function closed(ws: WebSocket): Promise<Closed> {
 }
 
 /** An echo server on its own HTTP server, so that the test can count the sockets left open. */
-async function echoServer(options: Partial<ConstructorParameters<typeof WebSocketServer>[0]> = {}): Promise<{
+async function echoServer(options: Partial<WebSocketServerOptions> = {}): Promise<{
   http: HttpServer;
   wss: WebSocketServer;
   port: number;
