@@ -188,10 +188,12 @@ export async function runConnection(
         return;
       }
       if (event === NEED_DATA) {
-        // Memory: undecoded input is at most a partial header or control frame (see the frame
-        // decoder target); after a close frame or a failure the rest is ignored.
+        // Memory: undecoded input is at most a partial header or control frame, or the part of
+        // one binary frame that the decoder gathers whole (bounded by maxFrameSize); after a
+        // close frame or a failure the rest is ignored.
+        const bound = Math.max(124, setup.maxFrameSize);
         check(
-          terminal !== undefined || conn.bufferedAmount <= 124,
+          terminal !== undefined || conn.bufferedAmount <= bound,
           () => `${conn.bufferedAmount} bytes held undecoded`,
         );
         return;
