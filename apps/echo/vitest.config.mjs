@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.mjs"],
     // The tests start the targets and redis-server as real processes (loopback only).
-    testTimeout: 90_000,
+    testTimeout: 150_000,
     hookTimeout: 30_000,
   },
 });

@@ -31,7 +31,7 @@ async function start(name, port, extra = "") {
     await exited;
   });
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 60_000);
     const onData = (chunk) => {
       output += chunk;
       if (output.includes("listening")) {
@@ -76,7 +76,7 @@ async function allSubscribed(from, peers) {
   for (const peer of peers) peer.received.length = 0;
 }
 
-async function until(check, what, ms = 15_000) {
+async function until(check, what, ms = 30_000) {
   for (let waited = 0; !(await check()) && waited < ms; waited += 20)
     await new Promise((r) => setTimeout(r, 20));
   if (!(await check()))
