@@ -332,7 +332,11 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
    *
    * @throws {BrokerError} `BROKER_UNAVAILABLE` when the broker cannot be reached (nothing sent).
    */
-  publish(topic: string, data: MessageData | PreparedMessage, options?: PublishOptions<WebSocket<B>>): number {
+  publish(
+    topic: string,
+    data: MessageData | PreparedMessage,
+    options?: PublishOptions<WebSocket<B>>,
+  ): number {
     return this.#core.pubsub.publish(topic, data, options);
   }
 
