@@ -1,10 +1,14 @@
 // The chat server: one `node:http` server serves the page (public/) and, through @ws/node's
 // WebSocketServer attached to it, the WebSocket endpoint `/chat` (subprotocol `chat`).
-// All state is in memory: rooms, who is in them, the last messages, message counts.
+// Each room is a pub/sub topic (`room:NAME`): a socket that joins subscribes to it, and a chat
+// message is published to it, framed once for every member. With `redis`, the server uses
+// @ws/redis's broker, so that chat messages reach the room's members on every server process.
+// All other state is in memory, per process: rooms, who is in them, the last messages, counts.
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
-import { WebSocket, WebSocketServer } from "@ws/node";
+import { BrokerError, WebSocket, WebSocketServer } from "@ws/node";
+import { RedisBroker } from "@ws/redis";
 import { LIMITS, ProtocolViolation, parseClientMessage, SUBPROTOCOL } from "./protocol.mjs";
 
 const PUBLIC = new URL("../public/", import.meta.url);
@@ -35,6 +39,8 @@ const SECURITY_HEADERS = {
  * @property {number} [maxRooms] Rooms kept in memory at most. Default 200.
  * @property {{ burst: number, perSecond: number }} [rateLimit] Messages per connection.
  * @property {number} [statsDelay] Milliseconds to gather changes before broadcasting stats.
+ * @property {string} [redis] A Redis URL: chat messages then reach every server process
+ *   using the same Redis (rooms' member lists, history and counts stay per process).
  */
 
 /**
@@ -50,6 +56,7 @@ export async function startChatServer(options = {}) {
     maxRooms = 200,
     rateLimit = { burst: 10, perSecond: 2 },
     statsDelay = 50,
+    redis,
   } = options;
 
   const files = new Map();
@@ -102,6 +109,7 @@ export async function startChatServer(options = {}) {
     heartbeat,
     limits: { maxMessageSize: LIMITS.frame },
     closeTimeout: 2000,
+    ...(redis === undefined ? {} : { broker: new RedisBroker({ url: redis }) }),
     verify(info) {
       if (info.protocol !== SUBPROTOCOL) {
         return {
@@ -118,7 +126,7 @@ export async function startChatServer(options = {}) {
       return undefined;
     },
   });
-  wss.on("error", (error) => console.error("chat: upgrade failed:", error));
+  wss.on("error", (error) => console.error("chat:", error.message));
 
   wss.on("connection", (ws) => {
     peers.set(ws, { tokens: rateLimit.burst, refilled: Date.now() });
@@ -184,9 +192,19 @@ export async function startChatServer(options = {}) {
     room.messages += 1;
     room.active = now;
     totalMessages += 1;
+    try {
+      // To the room's topic: framed once for every member, here and on the other processes.
+      wss.publish(topicOf(room.name), JSON.stringify(chat));
+    } catch (error) {
+      if (!(error instanceof BrokerError)) throw error;
+      throw new ProtocolViolation(
+        "unavailable",
+        "the chat backplane is unreachable: message not sent",
+        false,
+      );
+    }
     room.history.push(chat);
     if (room.history.length > historySize) room.history.shift();
-    broadcast(room.sockets, chat);
     scheduleStats();
   }
 
@@ -205,6 +223,7 @@ export async function startChatServer(options = {}) {
     peer.room = name;
     peer.nick = nick;
     room.sockets.add(ws);
+    ws.subscribe(topicOf(name));
     // A nick may be in a room more than once (two tabs, or a reconnect that arrives before the
     // server noticed the old connection died): presence counts connections per nick.
     const count = room.nicks.get(nick) ?? 0;
@@ -229,6 +248,7 @@ export async function startChatServer(options = {}) {
     const peer = peers.get(ws);
     if (peer?.room === undefined) return;
     const room = rooms.get(peer.room);
+    ws.unsubscribe(topicOf(peer.room));
     const nick = /** @type {string} */ (peer.nick);
     peer.room = peer.nick = undefined;
     if (room === undefined || !room.sockets.delete(ws)) return;
@@ -329,6 +349,9 @@ function broadcast(sockets, message, except) {
     else ws.send(text);
   }
 }
+
+/** The pub/sub topic of a room. @param {string} room */
+const topicOf = (room) => `room:${room}`;
 
 /** @param {string} origin @param {string | undefined} host */
 function sameHost(origin, host) {

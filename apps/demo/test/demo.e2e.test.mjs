@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRedis } from "../../../packages/redis/test/redis-server.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
@@ -21,9 +22,10 @@ if (!hasChromium) {
 /**
  * Starts `node src/server.mjs` with PORT=port and resolves with its URL once it prints its line.
  * @param {number} port
+ * @param {string[]} [args]
  */
-function startServer(port) {
-  const child = spawn(process.execPath, [SERVER], {
+function startServer(port, args = []) {
+  const child = spawn(process.execPath, [SERVER, ...args], {
     env: { ...process.env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -94,8 +96,8 @@ describe.skipIf(!hasChromium)("chat demo in Chromium", () => {
     await server?.stop();
   });
 
-  /** A page in its own context (own localStorage), joined to `room` as `nick`. */
-  async function joinedPage(nick, room) {
+  /** A page in its own context (own localStorage), joined to `room` as `nick` on `base`. */
+  async function joinedPage(nick, room, base = url) {
     const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
     const page = await context.newPage();
     const problems = [];
@@ -106,7 +108,7 @@ describe.skipIf(!hasChromium)("chat demo in Chromium", () => {
         problems.push(`console: ${message.text()}`);
       }
     });
-    await page.goto(`${url}/`);
+    await page.goto(`${base}/`);
     await page.locator('#conn[data-state="open"]').waitFor();
     await page.fill("#nick", nick);
     await page.fill("#room", room);
@@ -212,5 +214,25 @@ describe.skipIf(!hasChromium)("chat demo in Chromium", () => {
     await say(cy.page, "still here");
     await expectText(dee.page, ".msg .text", "still here");
     expect([...cy.problems, ...dee.problems]).toEqual([]);
+  });
+  it("two pages on two server processes (--redis) share a room: a message typed in one appears in the other", async () => {
+    const redis = await startRedis();
+    const servers = [startServer(0, ["--redis", redis.url]), startServer(0, ["--redis", redis.url])];
+    try {
+      const [one, two] = await Promise.all(servers.map((each) => each.url));
+      expect(one).not.toBe(two);
+      const eve = await joinedPage("eve", "across", one);
+      const fay = await joinedPage("fay", "across", two);
+      await say(eve.page, "Hello from the first process");
+      await expectText(fay.page, ".msg .text", "Hello from the first process");
+      await expectText(fay.page, ".msg .nick", "eve");
+      await say(fay.page, "And back from the second");
+      await expectText(eve.page, ".msg .text", "Hello from the first process|And back from the second");
+      await fay.page.screenshot({ path: `${RESULTS}chat-two-processes.png` });
+      expect([...eve.problems, ...fay.problems]).toEqual([]);
+    } finally {
+      await Promise.all(servers.map((each) => each.stop()));
+      await redis.stop();
+    }
   });
 });

@@ -75,6 +75,7 @@ export interface BunApi {
     port: number;
     tls?: BunTlsOptions | undefined;
     allowHalfOpen?: boolean | undefined;
+    reusePort?: boolean | undefined;
     socket: BunSocketHandler<Data>;
   }): BunListener;
   connect<Data>(options: {

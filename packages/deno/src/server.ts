@@ -14,6 +14,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { HttpRequestHead } from "@ws/codec/handshake";
+import type { MessageData, PreparedMessage, PrepareMessageOptions, PublishOptions } from "@ws/session";
 import {
   type BinaryType,
   ServerCore,
@@ -46,6 +47,12 @@ export interface WebSocketServerOptions<B extends BinaryType = "uint8array">
   readonly server?: undefined;
   /** Neither listen nor attach (only `close()` / `clients` are then useful). */
   readonly noServer?: boolean | undefined;
+  /**
+   * Set `SO_REUSEPORT` (Linux): several processes listen on one port and the kernel spreads
+   * connections across them (with a `broker` carrying pub/sub between them). Deno's
+   * `Deno.listen({ reusePort })` is unstable: run with `--unstable-net`. Not with `tls`.
+   */
+  readonly reusePort?: boolean | undefined;
 }
 
 /** Events of a {@link WebSocketServer}; `B` is the sockets' `binaryType` type. */
@@ -84,10 +91,14 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
     this.#core = new ServerCore(
       options,
       (url, init) => new WebSocket<B>(url, undefined, init as ClientOptions<B>),
-      ["port", "host", "server", "noServer", "tls"],
+      ["port", "host", "server", "noServer", "tls", "reusePort"],
       deflateEngine,
     );
     this.clients = this.#core.clients;
+    // Broker failures (lost connection, failed publish) go to 'error' listeners, if any.
+    this.#core.reportError = (error) => {
+      if (this.listenerCount("error") > 0) this.emit("error", error);
+    };
     if ((options as { server?: unknown }).server !== undefined) {
       throw new TypeError(
         "Cannot create WebSocketServer: @ws/deno does not attach to node:http servers; use @ws/node's WebSocketServer there (it runs on Deno), or give port",
@@ -102,7 +113,11 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
       const hostname = host ?? "0.0.0.0";
       this.#listener =
         tls === undefined
-          ? Deno.listen({ hostname, port })
+          ? Deno.listen(
+              options.reusePort === true
+                ? ({ hostname, port, reusePort: true } as Deno.ListenOptions)
+                : { hostname, port },
+            )
           : Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key });
     } catch (error) {
       queueMicrotask(() => this.emit("error", error instanceof Error ? error : new Error(String(error))));
@@ -156,6 +171,36 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
     this.#listener = undefined;
     await this.#core.close(timeout);
     this.emit("close");
+  }
+
+  /**
+   * Sends `data` to the sockets subscribed to `topic` (`socket.subscribe(topic)`), framed and
+   * compressed once, here and, with a `broker`, on every other server. Returns how many of this
+   * server's sockets it reached. See `@ws/session`'s README, "Pub/sub".
+   *
+   * @throws {BrokerError} `BROKER_UNAVAILABLE` when the broker cannot be reached (nothing sent).
+   */
+  publish(
+    topic: string,
+    data: MessageData | PreparedMessage,
+    options?: PublishOptions<WebSocket<B>>,
+  ): number {
+    return this.#core.pubsub.publish(topic, data, options);
+  }
+
+  /** Sends `data` to every open socket (of every server, with a `broker`); like {@link publish}. */
+  broadcast(data: MessageData | PreparedMessage, options?: PublishOptions<WebSocket<B>>): number {
+    return this.#core.pubsub.broadcast(data, options);
+  }
+
+  /** How many of this server's sockets are subscribed to `topic`. */
+  subscriberCount(topic: string): number {
+    return this.#core.pubsub.subscriberCount(topic);
+  }
+
+  /** Frames (and, with `perMessageDeflate`, compresses) `data` once, for `socket.sendPrepared()`. */
+  prepareMessage(data: MessageData, options?: PrepareMessageOptions): PreparedMessage {
+    return this.#core.pubsub.prepare(data, options);
   }
 
   /** Terminates every socket at once (no close handshake). */

@@ -25,6 +25,7 @@ import type { IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from "nod
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { MessageData, PreparedMessage, PrepareMessageOptions, PublishOptions } from "@ws/session";
 import {
   type Admission,
   type BinaryType,
@@ -173,6 +174,10 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
       deflateEngine,
     );
     this.clients = this.#core.clients;
+    // Broker failures (lost connection, failed publish) go to 'error' listeners, if any.
+    this.#core.reportError = (error) => {
+      if (this.listenerCount("error") > 0) this.emit("error", error);
+    };
     const { port, host, server, noServer } = options;
     const modes = Number(port !== undefined) + Number(server !== undefined) + Number(noServer === true);
     if (modes !== 1) {
@@ -318,6 +323,36 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
     this.emit("close");
+  }
+
+  /**
+   * Sends `data` to the sockets subscribed to `topic` (`socket.subscribe(topic)`), framed and
+   * compressed once, here and, with a `broker`, on every other server. Returns how many of this
+   * server's sockets it reached. See `@ws/session`'s README, "Pub/sub".
+   *
+   * @throws {BrokerError} `BROKER_UNAVAILABLE` when the broker cannot be reached (nothing sent).
+   */
+  publish(
+    topic: string,
+    data: MessageData | PreparedMessage,
+    options?: PublishOptions<WebSocket<B>>,
+  ): number {
+    return this.#core.pubsub.publish(topic, data, options);
+  }
+
+  /** Sends `data` to every open socket (of every server, with a `broker`); like {@link publish}. */
+  broadcast(data: MessageData | PreparedMessage, options?: PublishOptions<WebSocket<B>>): number {
+    return this.#core.pubsub.broadcast(data, options);
+  }
+
+  /** How many of this server's sockets are subscribed to `topic`. */
+  subscriberCount(topic: string): number {
+    return this.#core.pubsub.subscriberCount(topic);
+  }
+
+  /** Frames (and, with `perMessageDeflate`, compresses) `data` once, for `socket.sendPrepared()`. */
+  prepareMessage(data: MessageData, options?: PrepareMessageOptions): PreparedMessage {
+    return this.#core.pubsub.prepare(data, options);
   }
 
   /** Terminates every socket at once (no close handshake). */

@@ -14,7 +14,10 @@
  * - {@link dial}: the runtime-neutral client handshake (request, response head, checks,
  *   redirects, timeout, abort) over an adapter's {@link Opener};
  * - the `perMessageDeflate` option (RFC 7692) on an engine the adapter injects (the engines
- *   live in `@ws/deflate`).
+ *   live in `@ws/deflate`);
+ * - pub/sub: socket topics, `publish` / `broadcast` with messages framed and compressed once
+ *   ({@link PreparedMessage}), and the {@link Broker} interface to other servers and processes
+ *   ({@link InProcessBroker} by default, `@ws/redis` across processes).
  *
  * Uses only ES2022 and universal web globals (`EventTarget`, `Event`, `MessageEvent`,
  * `DOMException`, `AbortController`, timers, `queueMicrotask`, web streams, `Blob`, `URL`).
@@ -51,6 +54,23 @@ export { CloseEvent, type CloseEventInit, WebSocketErrorEvent } from "./events.t
 export { Inbox } from "./inbox.ts";
 export { DEFAULT_SESSION_LIMITS, resolveSessionLimits, type SessionLimits } from "./limits.ts";
 export { type MemoryPeer, MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
+export {
+  type Broker,
+  BrokerError,
+  type BrokerErrorCode,
+  type BrokerLink,
+  type BrokerMessage,
+  type BrokerPeer,
+  InProcessBroker,
+} from "./pubsub/broker.ts";
+export {
+  type PreparedDeflate,
+  PreparedMessage,
+  type PrepareMessageOptions,
+  prepareMessage,
+} from "./pubsub/prepared-message.ts";
+export { type PublishOptions, PubSub, type PubSubSocket } from "./pubsub/pubsub.ts";
+export { TopicRegistry } from "./pubsub/topics.ts";
 export {
   type AcceptVerdict,
   DEFAULT_MAX_PENDING_HANDSHAKES,

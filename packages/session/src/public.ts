@@ -2,7 +2,7 @@
  * The names every adapter (`@ws/node`, `@ws/deno`, `@ws/bun`) exports to its users from the
  * shared layers, listed once: each adapter's root module re-exports this module
  * (`export * from "@ws/session/public"`) beside its own `WebSocket`, `connect` and
- * `WebSocketServer`. Internals (`ServerCore`, transports, `dial`) are not here.
+ * `WebSocketServer`, and the pub/sub names (brokers, prepared messages). Internals (`ServerCore`, transports, `dial`) are not here.
  *
  * @module
  */
@@ -13,6 +13,9 @@ export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "./dial.ts";
 export { HandshakeRejectedError, WebSocketError } from "./errors.ts";
 export { CloseEvent, WebSocketErrorEvent } from "./events.ts";
 export { DEFAULT_SESSION_LIMITS, type SessionLimits } from "./limits.ts";
+export { type Broker, BrokerError, type BrokerErrorCode, InProcessBroker } from "./pubsub/broker.ts";
+export { PreparedMessage, type PrepareMessageOptions, prepareMessage } from "./pubsub/prepared-message.ts";
+export type { PublishOptions } from "./pubsub/pubsub.ts";
 export {
   type AcceptVerdict,
   DEFAULT_MAX_PENDING_HANDSHAKES,

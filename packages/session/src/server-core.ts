@@ -37,6 +37,9 @@ import {
   type Deliver,
 } from "./accept.ts";
 import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
+import type { Broker } from "./pubsub/broker.ts";
+import type { PreparedDeflate } from "./pubsub/prepared-message.ts";
+import { PubSub } from "./pubsub/pubsub.ts";
 import type { Session, SessionOptions } from "./session.ts";
 import { DEFAULT_CLOSE_TIMEOUT } from "./session.ts";
 import type { BinaryType, SessionSettings, WebSocket, WebSocketInit } from "./websocket.ts";
@@ -125,6 +128,12 @@ export interface ServerCoreOptions<Info = UpgradeInfo, B extends BinaryType = Bi
    * Default: no limit (the process's file descriptor limit is the bound).
    */
   readonly maxConnections?: number | undefined;
+  /**
+   * The pub/sub backplane to other servers and processes (`@ws/redis`'s `RedisBroker`, or an
+   * {@link InProcessBroker} shared by servers of this process). Default: an in-process broker
+   * of this server's own.
+   */
+  readonly broker?: Broker | undefined;
 }
 
 /** Default server-side handshake timeout in milliseconds ({@link ServerCoreOptions.handshakeTimeout}). */
@@ -313,6 +322,10 @@ export class ServerCore<
   #connections = 0;
   /** Called when a connection accepted under `maxConnections` closes. */
   readonly #release = (): void => this.release();
+  /** Topics, `publish` and `broadcast` of this server's sockets. */
+  readonly pubsub: PubSub<WS>;
+  /** Where the server reports errors that belong to no request (broker failures). */
+  reportError: (error: Error) => void = () => {};
 
   /**
    * @param options the shared options; other keys are passed to each session.
@@ -353,11 +366,26 @@ export class ServerCore<
       "handshakeTimeout",
       "maxPendingHandshakes",
       "maxConnections",
+      "broker",
       ...runtimeKeys,
     ]) {
       delete settings[key];
     }
     this.settings = settings as SessionSettings;
+    const deflate = options.perMessageDeflate;
+    let prepared: PreparedDeflate | undefined;
+    this.pubsub = new PubSub<WS>(
+      this.clients,
+      options.broker,
+      deflate === undefined || deflate === false || deflateEngine === undefined
+        ? undefined
+        : () => {
+            const settings = deflate === true ? {} : deflate;
+            prepared ??= { ...settings, engine: deflateEngine() };
+            return prepared;
+          },
+      (error) => this.reportError(error),
+    );
   }
 
   /** Whether shutdown has started (new upgrades are answered 503). */
@@ -567,6 +595,8 @@ export class ServerCore<
       session,
       binaryType: this.options.binaryType ?? "uint8array",
       clients: tracked ? (this.clients as Set<WebSocket>) : undefined,
+      // biome-ignore lint/suspicious/noExplicitAny: a server's topics hold sockets of any binaryType.
+      pubsub: this.pubsub as unknown as PubSub<WebSocket<any>>,
     });
     if (tracked) {
       this.clients.add(ws);
@@ -605,6 +635,7 @@ export class ServerCore<
     ]);
     clearTimeout(timer);
     this.terminate();
+    await this.pubsub.detach();
   }
 
   /** Terminates every socket at once (no close handshake). */

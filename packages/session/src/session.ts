@@ -308,6 +308,26 @@ export class Session {
     return !this.#outbox.blocked;
   }
 
+  /**
+   * Writes a data message that is already framed (the shared bytes of a `PreparedMessage`,
+   * see `pubsub/prepared-message.ts`), under the same limit and policy as {@link Session.send}.
+   * Returns undefined and writes nothing when the bytes cannot go out as they are now (a
+   * message is being streamed, or an extension is still producing an earlier message's
+   * bytes): the caller then sends the message with `send()`, which keeps the order.
+   *
+   * @throws {LocalProtocolError} when a close frame was already sent or received.
+   */
+  sendFrame(frame: Uint8Array[], size: number): boolean | undefined {
+    this.#checkOpen("send a message");
+    if (this.#outbox.encoding || this.#streams?.pending === true) return undefined;
+    if (this.bufferedAmount + size > this.limits.maxBufferedAmount) {
+      this.#overflow(size);
+      return false;
+    }
+    this.#outbox.writeInTurn(frame);
+    return !this.#outbox.blocked;
+  }
+
   /** Resolves when the send queue is no longer blocked (at once if it is not). */
   drained(): Promise<void> {
     if (this.#state === "closed") return Promise.resolve();

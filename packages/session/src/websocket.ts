@@ -19,6 +19,8 @@ import { CloseCode } from "@ws/codec";
 import { isValidCloseCode } from "@ws/codec/close";
 import { parseWebSocketUrl, validateProtocols, type WebSocketUrl } from "@ws/codec/handshake";
 import { CloseEvent, WebSocketErrorEvent } from "./events.ts";
+import { PreparedMessage, sendPreparedOn } from "./pubsub/prepared-message.ts";
+import type { PubSub } from "./pubsub/pubsub.ts";
 import {
   type CloseInfo,
   type MessageData,
@@ -131,6 +133,9 @@ export interface WebSocketInit<B extends BinaryType = BinaryType> extends Sessio
    */
   // biome-ignore lint/suspicious/noExplicitAny: a server's set holds sockets of any binaryType.
   readonly clients?: Set<WebSocket<any>> | undefined;
+  /** A server's pub/sub (`subscribe`, `publish`): the socket leaves its topics once closed. */
+  // biome-ignore lint/suspicious/noExplicitAny: a server's topics hold sockets of any binaryType.
+  readonly pubsub?: PubSub<WebSocket<any>> | undefined;
 }
 
 const CONNECTING = 0;
@@ -226,6 +231,8 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
   /** The server's client set this socket leaves once closed. */
   // biome-ignore lint/suspicious/noExplicitAny: a server's set holds sockets of any binaryType.
   #clients: Set<WebSocket<any>> | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: a server's topics hold sockets of any binaryType.
+  readonly #pubsub: PubSub<WebSocket<any>> | undefined;
   #opened: Promise<void> | undefined;
   #openedSettle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
 
@@ -265,7 +272,8 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
    */
   constructor(url: string | URL, protocols?: string | readonly string[], init: WebSocketInit<B> = {}) {
     super();
-    const { binaryType, connector, signal, session, clients, ...settings } = init;
+    const { binaryType, connector, signal, session, clients, pubsub, ...settings } = init;
+    this.#pubsub = pubsub;
     this.#binaryType = binaryType ?? "blob";
     // WebIDL §3.6.8 (overload resolution): the URL argument is required. An adapter passes its
     // own arguments on, so a missing one arrives as undefined.
@@ -495,6 +503,48 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     return session.send(payload, options);
   }
 
+  /**
+   * Sends a message framed once for many sockets ({@link prepareMessage}, or a server's
+   * `prepareMessage`): its shared bytes where this connection's parameters allow, else through
+   * `send()`. Same rules, limits and return value as `send()`.
+   */
+  sendPrepared(message: PreparedMessage): boolean {
+    if (!(message instanceof PreparedMessage))
+      throw new TypeError("Cannot send prepared message: use prepareMessage() to make one");
+    const session = this.#session;
+    if (this.#sendChain !== undefined || session === undefined || this.#readyState !== OPEN)
+      return this.send(message.data, message.sendOptions);
+    if (session.state !== "open") return this.#sendNow(message.data, message.sendOptions);
+    return sendPreparedOn(session, message);
+  }
+
+  /** Subscribes this server socket to `topic` (see the server's `publish`); false if it already was. */
+  subscribe(topic: string): boolean {
+    return this.#topicsOrThrow("subscribe").subscribe(this, topic);
+  }
+
+  /** Unsubscribes from `topic`; false when it was not subscribed. */
+  unsubscribe(topic: string): boolean {
+    return this.#topicsOrThrow("unsubscribe").unsubscribe(this, topic);
+  }
+
+  /** Whether this socket is subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    return this.#pubsub?.isSubscribed(this, topic) ?? false;
+  }
+
+  /** The topics this socket is subscribed to, in subscription order (a new array). */
+  get topics(): string[] {
+    return this.#pubsub?.topicsOf(this) ?? [];
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: a server's topics hold sockets of any binaryType.
+  #topicsOrThrow(what: string): PubSub<WebSocket<any>> {
+    if (this.#pubsub === undefined)
+      throw new TypeError(`Cannot ${what}: only a server's sockets have topics`);
+    return this.#pubsub;
+  }
+
   /** Resolves when the send queue has drained (an extra; see `send()`'s return value). */
   drained(): Promise<void> {
     return this.#session?.drained() ?? Promise.resolve();
@@ -700,6 +750,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
 
   #onClose(info: CloseInfo): void {
     this.#readyState = CLOSED;
+    this.#pubsub?.leaveAll(this);
     const clients = this.#clients;
     if (clients !== undefined) {
       this.#clients = undefined;

@@ -135,7 +135,9 @@ export class Outbox {
    */
   collect(fromFirstWrite: boolean): void {
     this.#collecting = true;
-    if (fromFirstWrite) this.#batch = [];
+    // A batch may be open already (frames of a publish waiting for the end of the turn, see
+    // writeInTurn): it is kept, and goes out with what processing adds.
+    if (fromFirstWrite) this.#batch ??= [];
   }
 
   /** Processing ended: the collected frames go out as one transport write. */
@@ -165,6 +167,29 @@ export class Outbox {
     }
     if (!this.#hand(chunks)) this.#blocked = true;
     if (this.#collecting) this.#batch = [];
+  }
+
+  /**
+   * Writes frames shared with other connections (a published message, see
+   * `pubsub/prepared-message.ts`): as {@link Outbox.write}, but the frames written in the same
+   * turn go out as one transport write once the code of the turn returns (a microtask), so a
+   * publisher's burst reaches each subscriber in one write instead of one write per message.
+   */
+  writeInTurn(chunks: Uint8Array[]): void {
+    if (this.#batch === undefined && !this.#collecting && !this.#blocked && !this.done) {
+      this.#batch = [];
+      queueMicrotask(() => {
+        if (this.#collecting) return; // processing received bytes: release() flushes the batch
+        this.#flushBatch();
+        this.#batch = undefined;
+      });
+    }
+    this.write(chunks);
+  }
+
+  /** Whether an asynchronous extension is still producing an earlier send's bytes. */
+  get encoding(): boolean {
+    return this.#encoding > 0;
   }
 
   /**
