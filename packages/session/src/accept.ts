@@ -73,7 +73,7 @@ const encoder = new TextEncoder();
 const TOO_MANY_CONNECTIONS: RejectVerdict = { status: 503, body: "Too many connections" };
 
 /**
- * A handshake's place among `maxPendingHandshakes` and its timer. Made by {@link admit}; an
+ * A handshake's place among `maxPendingHandshakes` and its timer. Made by `admit()`; an
  * adapter whose HTTP server reads the head (Node) admits at the connection's start and passes
  * the admission on, so the timeout covers the head read there too.
  */

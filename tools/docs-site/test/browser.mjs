@@ -47,7 +47,7 @@ const pages = [
   ...readdirSync(join(site, "documents")).map((name) => `documents/${name}`),
   "classes/_ws_node.WebSocketServer.html",
   "classes/_ws_session.WebSocket.html",
-  "classes/_ws_codec.Connection.html",
+  "classes/_ws_codec.index.Connection.html",
   "classes/_ws_deno.WebSocketServer.html",
   "classes/_ws_bun.WebSocketServer.html",
 ];

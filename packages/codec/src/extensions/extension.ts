@@ -42,7 +42,7 @@ export interface MessageDecoder {
    * Takes the next piece of the message's payload and returns decoded bytes. `last` is true
    * on the final piece. `piece` is borrowed until the result settles. Must not produce more
    * than `maxOutput` bytes in total for this call:
-   * when it would, it throws a {@link RemoteProtocolError} with code `MESSAGE_TOO_BIG` and close
+   * when it would, it throws a `RemoteProtocolError` with code `MESSAGE_TOO_BIG` and close
    * code 1009, having produced at most that much. Other failures throw a `RemoteProtocolError`
    * (code `EXTENSION_FAILURE`, close code 1007 for corrupt data or 1011).
    */

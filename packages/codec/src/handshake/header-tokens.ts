@@ -321,7 +321,7 @@ class ExtensionScanner {
  * Parses a `Sec-WebSocket-Extensions` value (RFC 6455 §9.1) into its elements, in order.
  * Quoted parameter values are unescaped and must then be tokens. Parameters are not checked
  * against any extension's rules (duplicates included): that is the
- * {@link ExtensionFactory}'s job. Runs in linear time.
+ * `ExtensionFactory`'s job. Runs in linear time.
  *
  * @param status the HTTP status the thrown error carries (400 on a server).
  * @throws {HandshakeError} `BAD_EXTENSIONS` when the value does not follow the grammar.
