@@ -469,3 +469,10 @@ describe("bounded handshakes", () => {
     ]);
   });
 });
+
+describe("WebIDL shape", () => {
+  it("WebSocket.length is 1 (WebIDL §3.7.1), [object WebSocket] (§3.7.6)", () => {
+    expect(WebSocket.length).toBe(1);
+    expect(Object.prototype.toString.call(WebSocket.prototype)).toBe("[object WebSocket]");
+  });
+});

@@ -112,6 +112,11 @@ function checkOptions(options: ClientOptions): void {
  * ```
  */
 export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocket<B> {
+  // WebIDL §3.7.1: the interface object's `length` is its required arguments (the URL) — 1.
+  static {
+    Object.defineProperty(WebSocket, "length", { value: 1 });
+  }
+
   constructor(
     url: string | URL,
     protocols?: string | readonly string[] | ClientOptions<B>,

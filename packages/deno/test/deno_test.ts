@@ -369,3 +369,8 @@ test("bounded handshakes: the oldest stalled handshake makes room beyond maxPend
   assert.ok(full instanceof HandshakeRejectedError);
   assert.deepEqual([full.status, full.body], [503, "Too many connections"]);
 });
+
+test("WebIDL shape: WebSocket.length is 1 (WebIDL §3.7.1), [object WebSocket] (§3.7.6)", () => {
+  assert.equal(WebSocket.length, 1);
+  assert.equal(Object.prototype.toString.call(WebSocket.prototype), "[object WebSocket]");
+});

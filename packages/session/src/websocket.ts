@@ -251,6 +251,8 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
       this.socket.#onClose(info);
     }
     socketHandler = (socket) => ({ socket, message, piece, error, close });
+    // WebIDL §3.7.1: the interface object's `length` is its required arguments (the URL) — 1.
+    Object.defineProperty(WebSocket, "length", { value: 1 });
     // WebIDL §3.7.4: a constant is a read-only, enumerable, non-configurable property of both
     // the interface object and the interface prototype object.
     for (const [name, value] of [

@@ -66,6 +66,10 @@ describe("WebIDL shape of WebSocket", () => {
       ws.close();
     });
 
+    it(`${name}: WebSocket.length is 1, the one required argument (WebIDL §3.7.1)`, () => {
+      expect(Class.length).toBe(1);
+    });
+
     it(`${name}: Object.prototype.toString gives [object WebSocket] (WebIDL §3.7.6)`, () => {
       const ws = socketOf(Class);
       expect(Object.prototype.toString.call(ws)).toBe("[object WebSocket]");
