@@ -584,7 +584,13 @@ export class ServerCore<
    *
    * @throws what `deliver` throws (the session is started all the same).
    */
-  open(session: Session, url: URL, request: Request, deliver: Deliver<WS, Request>): WS {
+  open(
+    session: Session,
+    url: URL,
+    request: Request,
+    deliver: Deliver<WS, Request>,
+    onError?: (error: Error) => void,
+  ): WS {
     // The place was taken by `reserve()`; counted only under a limit (a reaction to
     // `session.closed` per connection otherwise).
     if (this.maxConnections !== Number.POSITIVE_INFINITY) session.closed.then(this.#release, this.#release);
@@ -597,6 +603,8 @@ export class ServerCore<
       clients: tracked ? (this.clients as Set<WebSocket>) : undefined,
       // biome-ignore lint/suspicious/noExplicitAny: a server's topics hold sockets of any binaryType.
       pubsub: this.pubsub as unknown as PubSub<WebSocket<any>>,
+      // Exceptions of the socket's listeners go where the server's hooks' go.
+      reportError: onError,
     });
     if (tracked) {
       this.clients.add(ws);

@@ -105,6 +105,43 @@ describe("Session", () => {
     expect(clientTransport.destroyed).toBe(true);
   });
 
+  it("fails only its own connection with 1011 when the owner's handler throws (never into the transport)", async () => {
+    const { client, server } = sessionPair();
+    server.handler = {
+      message: () => {
+        throw new Error("handler bug");
+      },
+    };
+    server.start();
+    client.start();
+    // The exception would surface here, in the transport's data callback, without the catch.
+    expect(() => client.send("boom")).not.toThrow();
+    const [c, s] = await Promise.all([client.closed, server.closed]);
+    expect(c.code).toBe(1011);
+    expect(s.error).toMatchObject({ code: "LISTENER_ERROR" });
+    expect((s.error as Error).cause).toMatchObject({ message: "handler bug" });
+  });
+
+  it("marks ping() handled: unawaited pings rejected by the close raise no unhandledRejection", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const { client, server } = sessionPair();
+      server.handler = { ping: () => server.terminate() };
+      server.start();
+      client.start();
+      void client.ping();
+      await client.closed;
+      void client.ping(); // after close
+      await expect(client.ping()).rejects.toThrow(/closed/);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   it("answers pings automatically and resolves ping() with the round-trip time", async () => {
     const { client, server } = sessionPair();
     const pings: Uint8Array[] = [];

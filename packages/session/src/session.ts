@@ -39,6 +39,7 @@ import {
 } from "@ws/codec";
 import { truncateCloseReason } from "@ws/codec/close";
 import { WebSocketError } from "./errors.ts";
+import { handled, rejected } from "./handled.ts";
 import { codecLimits, resolveSessionLimits, type SessionLimits } from "./limits.ts";
 import { controlPayloadOf, payloadOf, utf8, utf8Length } from "./session/bytes.ts";
 import { Consumers, streamPair } from "./session/consumers.ts";
@@ -346,13 +347,14 @@ export class Session {
       blocked: () => this.#outbox.blocked,
       drained: () => this.drained(),
     });
-    return this.#streams.send(source, options);
+    return handled(this.#streams.send(source, options));
   }
 
   /**
    * Sends a ping and resolves with the round-trip time in milliseconds when the matching pong
    * arrives (RFC 6455 §5.5.2–§5.5.3; a pong also answers earlier pings). Rejects when the
-   * connection closes first. Without a payload, a 4-byte counter is sent.
+   * connection closes first. Without a payload, a 4-byte counter is sent. The promise is marked
+   * handled: an unawaited `ping()` whose connection drops does not end the process.
    */
   ping(payload?: MessageData): Promise<number> {
     const keepAlive = this.#keepAliveOf();
@@ -361,9 +363,9 @@ export class Session {
       this.#checkOpen("send a ping");
       this.#write(this.connection.send({ type: "ping", payload: bytes }));
     } catch (error) {
-      return Promise.reject(error);
+      return rejected(error);
     }
-    return keepAlive.expectPong(bytes);
+    return handled(keepAlive.expectPong(bytes));
   }
 
   /** Sends an unsolicited pong (RFC 6455 §5.5.3, a unidirectional heartbeat). */
@@ -521,6 +523,12 @@ export class Session {
         }
         this.#handle(event);
       }
+    } catch (error) {
+      // The owner's handler threw (a `WebSocket` never does: it reports its listeners'
+      // exceptions). Failing this connection with 1011 (RFC 6455 §7.4.1: "an unexpected
+      // condition") keeps the exception out of the transport's callback, where it would end
+      // the process, and harms no other connection.
+      if (this.#state !== "closed") this.#fail(handlerError(error));
     } finally {
       this.#processing = false;
       this.#outbox.release();
@@ -592,7 +600,11 @@ export class Session {
   /** "_Fail the WebSocket Connection_" (RFC 6455 §7.1.7) with the error's close code. */
   #fail(error: RemoteProtocolError | Error): void {
     this.#failure ??= error;
-    this.handler.error?.(error);
+    try {
+      this.handler.error?.(error);
+    } catch {
+      // The connection is failing anyway; an error handler that throws changes nothing.
+    }
     if (this.connection.canSendClose && !this.#outbox.done) {
       const code =
         "closeCode" in error && typeof error.closeCode === "number"
@@ -675,4 +687,14 @@ export class Session {
     this.#resolveClosed = undefined;
     this.handler.close?.(info);
   }
+}
+
+/** The owner's handler threw: the connection fails with 1011 (Internal Error), carrying `cause`. */
+function handlerError(cause: unknown): Error {
+  const error = new WebSocketError(
+    "LISTENER_ERROR",
+    `The session's handler threw: ${cause instanceof Error ? cause.message : String(cause)}`,
+    { cause },
+  );
+  return Object.assign(error, { closeCode: CloseCode.InternalError });
 }
