@@ -25,6 +25,7 @@ import {
 } from "@ws/codec/handshake";
 import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
 import { HandshakeRejectedError, WebSocketError } from "./errors.ts";
+import { CLIENT_OPTIONS, checkOptions, SESSION_OPTIONS } from "./options.ts";
 import type { Session, SessionOptions } from "./session.ts";
 import type { ConnectRequest } from "./websocket.ts";
 
@@ -35,14 +36,14 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
 export const DEFAULT_MAX_REDIRECTS = 10;
 
 /** At most this much of a rejection's body is read (it is for error messages). */
-export const MAX_REJECTION_BODY = 64 * 1024;
+export const MAX_REJECTION_BODY: number = 64 * 1024;
 
 /**
  * At most this long (ms) is spent reading a rejection's body: a server that answers `200 OK`
  * (or anything but 101) and then keeps the connection open without ending the body must not
  * hold the dial until the handshake timeout. What arrived by then is the body.
  */
-export const REJECTION_BODY_TIMEOUT = 1000;
+export const REJECTION_BODY_TIMEOUT: number = 1000;
 
 /**
  * WHATWG WebSockets §3.1 hands the request to Fetch, which sends the URL's `user:password` as
@@ -457,6 +458,7 @@ export function splitClientArguments<O extends object>(
 ): { protocols: string | readonly string[] | undefined; options: O; shared: Record<string, unknown> } {
   const optionsOnly = typeof protocols === "object" && !Array.isArray(protocols);
   const init = ((optionsOnly ? protocols : options) ?? {}) as O;
+  checkOptions("Cannot create WebSocket", init, [CLIENT_OPTIONS, SESSION_OPTIONS]);
   const shared = { ...init } as Record<string, unknown>;
   for (const name of DIAL_ONLY_OPTIONS) delete shared[name];
   return {

@@ -73,6 +73,13 @@ export {
 export { type PublishOptions, PubSub, type PubSubSocket } from "./pubsub/pubsub.ts";
 export { TopicRegistry } from "./pubsub/topics.ts";
 export {
+  CLIENT_OPTIONS,
+  checkOptions,
+  type OptionSchema,
+  SERVER_OPTIONS,
+  SESSION_OPTIONS,
+} from "./options.ts";
+export {
   type AcceptVerdict,
   DEFAULT_MAX_PENDING_HANDSHAKES,
   DEFAULT_SERVER_HANDSHAKE_TIMEOUT,

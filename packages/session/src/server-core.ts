@@ -40,6 +40,7 @@ import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOpti
 import type { Broker } from "./pubsub/broker.ts";
 import type { PreparedDeflate } from "./pubsub/prepared-message.ts";
 import { PubSub } from "./pubsub/pubsub.ts";
+import { checkOptions, SERVER_OPTIONS, SESSION_OPTIONS } from "./options.ts";
 import type { Session, SessionOptions } from "./session.ts";
 import { DEFAULT_CLOSE_TIMEOUT } from "./session.ts";
 import type { BinaryType, SessionSettings, WebSocket, WebSocketInit } from "./websocket.ts";
@@ -341,6 +342,7 @@ export class ServerCore<
     runtimeKeys: readonly string[] = [],
     deflateEngine?: DeflateEngineSource,
   ) {
+    checkOptions("Cannot create WebSocketServer", options, [SERVER_OPTIONS, SESSION_OPTIONS], runtimeKeys);
     this.options = options;
     this.#createSocket = createSocket;
     this.#extensions = deflateExtensions(options.perMessageDeflate, false, deflateEngine);

@@ -8,6 +8,10 @@ import { Session } from "./session.ts";
 
 /** Two sessions joined by in-memory transports (h11's ConnectionPair idea). */
 type Settings = Omit<SessionOptions, "role">;
+type NodeLikeProcess = {
+  on(event: "unhandledRejection", listener: (reason: unknown) => void): void;
+  off(event: "unhandledRejection", listener: (reason: unknown) => void): void;
+};
 
 /** A started client/server session pair over in-memory transports. */
 function sessionPair(
@@ -125,6 +129,8 @@ describe("Session", () => {
   it("marks ping() handled: unawaited pings rejected by the close raise no unhandledRejection", async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    // The session compiles without Node's types: reach the test runner's process by name.
+    const process = (globalThis as unknown as { process: NodeLikeProcess }).process;
     process.on("unhandledRejection", onUnhandled);
     try {
       const { client, server } = sessionPair();
