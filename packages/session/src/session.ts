@@ -287,7 +287,10 @@ export class Session {
       // unit) first, and count exactly only when that bound is over it or the size is kept
       // (deferred behind a stream).
       size = typeof payload === "string" ? payload.length * 3 : payload.length;
-      if (typeof payload === "string" && (buffered + size > this.limits.maxBufferedAmount || behindStream))
+      if (
+        typeof payload === "string" &&
+        ((buffered > 0 && buffered + size > this.limits.maxBufferedAmount) || behindStream)
+      )
         size = utf8Length(payload);
     }
     const event: OutboundEvent = textMessage
@@ -297,7 +300,10 @@ export class Session {
       : options === undefined
         ? { type: "binary", data: payload as Uint8Array }
         : { type: "binary", data: payload as Uint8Array, options };
-    if (buffered + size > this.limits.maxBufferedAmount) {
+    // Over the limit only with something already buffered: one message always fits (see
+    // `SessionLimits.maxBufferedAmount`), so the limit bounds a peer that does not read, not
+    // the size of a message.
+    if (buffered > 0 && buffered + size > this.limits.maxBufferedAmount) {
       this.#overflow(size);
       return false;
     }
