@@ -84,5 +84,7 @@ describe("options are checked (one schema for every runtime)", () => {
     expect(() => client({ handshakeTimeout: -5 })).toThrow(RangeError);
     expect(() => client({ followRedirects: "yes" })).toThrow(TypeError);
     expect(() => client({ reportError: 1 })).toThrow(TypeError);
+    expect(() => server({ idleTimeout: "1s" })).toThrow(TypeError);
+    expect(() => server({ idleTimeout: -1 })).toThrow(RangeError);
   });
 });

@@ -91,6 +91,7 @@ export const SESSION_OPTIONS: OptionSchema = {
   autoPong: boolean,
   echoCloseReason: boolean,
   heartbeat: nested("heartbeat", HEARTBEAT),
+  idleTimeout: milliseconds,
   streamMessages: boolean,
   receiveHighWaterMark: bytes,
   random: func,
@@ -158,7 +159,6 @@ const FOREIGN: Readonly<Record<string, string>> = {
   finishRequest: "use headers and origin",
   maxReceivedFrameSize: "use limits: { maxFrameSize }",
   maxReceivedMessageSize: "use limits: { maxMessageSize }",
-  idleTimeout: "use heartbeat: { interval, timeout }",
   compression: "use perMessageDeflate",
   maxBackpressure: "use limits: { maxBufferedAmount }",
 };

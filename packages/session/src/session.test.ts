@@ -126,6 +126,19 @@ describe("Session", () => {
     expect((s.error as Error).cause).toMatchObject({ message: "handler bug" });
   });
 
+  it("closes with 1001 after idleTimeout without traffic; traffic postpones it", async () => {
+    const { client, server } = sessionPair({}, { idleTimeout: 400 });
+    server.start();
+    client.start();
+    // Traffic every 50 ms for longer than the timeout keeps the connection open.
+    for (let i = 0; i < 12; i++) {
+      client.send("still here");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(server.state).toBe("open");
+    expect(await client.closed).toMatchObject({ code: 1001, reason: "Idle timeout", wasClean: true });
+  });
+
   it("marks ping() handled: unawaited pings rejected by the close raise no unhandledRejection", async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);

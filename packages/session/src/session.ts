@@ -119,6 +119,10 @@ export class Session {
   readonly #closeTimeout: number;
   readonly #heartbeat: HeartbeatOptions | undefined;
   readonly #receiveHighWaterMark: number;
+  /** `idleTimeout` in ms, 0 when off; `#lastActivity` is when traffic was last seen. */
+  readonly #idleTimeout: number;
+  #lastActivity = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   // The parts (see the module comment). Only the outbox is always needed: the others are made
   // on first use, so an idle connection does not pay for them.
@@ -162,6 +166,7 @@ export class Session {
       checkDuration("heartbeat.timeout", options.heartbeat.timeout);
     }
     this.#heartbeat = options.heartbeat;
+    this.#idleTimeout = checkDuration("idleTimeout", options.idleTimeout ?? 0);
     this.connection = new Connection({
       role: options.role,
       limits: codecLimits(this.limits),
@@ -179,6 +184,7 @@ export class Session {
     if (this.#state === "closed" || this.#eof) return;
     const keepAlive = this.#keepAlive;
     if (keepAlive !== undefined) keepAlive.heard = true;
+    if (this.#idleTimeout > 0) this.#lastActivity = now();
     this.connection.receive(chunk);
     this.#process(busyTurn());
   }
@@ -259,6 +265,10 @@ export class Session {
     this.#started = true;
     if (this.#heartbeat !== undefined && this.#state !== "closed")
       this.#keepAliveOf().startHeartbeat(this.#heartbeat);
+    if (this.#idleTimeout > 0 && this.#state !== "closed") {
+      this.#lastActivity = now();
+      this.#armIdleTimer(this.#idleTimeout);
+    }
     this.#process(false);
   }
 
@@ -497,6 +507,7 @@ export class Session {
    * them when they are ready. `size` is the payload counted in bufferedAmount meanwhile.
    */
   #write(result: Uint8Array[] | Promise<Uint8Array[]>, size = 0): void {
+    if (this.#idleTimeout > 0) this.#lastActivity = now();
     if (!(result instanceof Promise)) this.#outbox.write(result);
     else
       this.#outbox.writeWhenReady(result, size, (error) => {
@@ -652,6 +663,20 @@ export class Session {
     this.#allowed = SESSION_ALLOWED[next];
   }
 
+  /** Closes with 1001 once `idleTimeout` ms passed without traffic (re-armed for the rest). */
+  #armIdleTimer(delay: number): void {
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#state !== "open") return;
+      const quiet = now() - this.#lastActivity;
+      if (quiet < this.#idleTimeout) {
+        this.#armIdleTimer(this.#idleTimeout - quiet);
+        return;
+      }
+      this.close(CloseCode.GoingAway, "Idle timeout");
+    }, delay);
+  }
+
   #armCloseTimer(): void {
     if (this.#closeTimer !== undefined || this.#state === "closed") return;
     this.#closeTimer = setTimeout(() => {
@@ -668,6 +693,8 @@ export class Session {
     this.#transition("end");
     clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     // No more bytes will be read: extensions free their memory (zlib) once their work settles,
     // also after terminate(), a transport error or a timeout (no onEnd then).
     this.connection.receiveEof();
@@ -703,4 +730,9 @@ function handlerError(cause: unknown): Error {
     { cause },
   );
   return Object.assign(error, { closeCode: CloseCode.InternalError });
+}
+
+/** Milliseconds from a monotonic clock when there is one. */
+function now(): number {
+  return typeof performance === "undefined" ? Date.now() : performance.now();
 }
