@@ -142,6 +142,7 @@ export const CLIENT_OPTIONS: OptionSchema = {
   rejectUnauthorized: boolean,
   servername: string,
   tls: object,
+  http2: either(boolean, oneOf("auto"), 'true, false or "auto"'),
 };
 
 /** Names users bring from `ws` (and other libraries), with what to use here instead. */
