@@ -17,6 +17,8 @@ import {
   type DialConnection,
   type DialOptions,
   dial,
+  handled,
+  rejected,
   type Session,
   WebSocket as SharedWebSocket,
   splitClientArguments,
@@ -132,12 +134,17 @@ export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocke
  * for await (const message of ws) console.log(message);
  * ```
  */
-export async function connect<B extends BinaryType = BinaryType>(
+export function connect<B extends BinaryType = BinaryType>(
   url: string | URL,
   options: ConnectOptions<B> = {},
 ): Promise<WebSocket<B>> {
   const { protocols, ...rest } = options;
-  const ws = new WebSocket<B>(url, protocols, rest);
-  await ws.opened;
-  return ws;
+  let ws: WebSocket<B>;
+  try {
+    ws = new WebSocket<B>(url, protocols, rest);
+  } catch (error) {
+    return rejected(error);
+  }
+  // Marked handled: an unawaited `connect()` that fails does not end the process.
+  return handled(ws.opened.then(() => ws));
 }

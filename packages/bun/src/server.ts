@@ -16,6 +16,7 @@ import type { HttpRequestHead } from "@ws/codec/handshake";
 import type { MessageData, PreparedMessage, PrepareMessageOptions, PublishOptions } from "@ws/session";
 import {
   type BinaryType,
+  reportListenerError,
   ServerCore,
   type ServerCoreOptions,
   type UpgradeInfo as SharedUpgradeInfo,
@@ -136,9 +137,13 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
     this.emit("connection", ws, request);
   };
 
-  /** A broken hook or listener must not bring the server down: reported to 'error' listeners, if any. */
+  /**
+   * A broken hook or listener must not bring the server down: reported to 'error' listeners,
+   * else to the console (never silently dropped, never thrown).
+   */
   readonly #onError = (error: Error): void => {
     if (this.listenerCount("error") > 0) this.emit("error", error);
+    else reportListenerError(error);
   };
 
   /**

@@ -372,6 +372,19 @@ describe("handshake rejections", () => {
     expect(() => new WebSocket("ws://127.0.0.1:1", { proxy: "http://proxy:3128" })).toThrow(/proxy/);
     expect(() => new WebSocketServer({ server: {} } as never)).toThrow(/node:http/);
   });
+
+  it("unknown and mistyped options throw the shared schema's errors (same as Node and Deno)", () => {
+    expect(() => new WebSocketServer({ port: 0, verifyClient: () => false } as never)).toThrow(
+      /unknown option verifyClient \(from ws\?\): use verify/,
+    );
+    expect(() => new WebSocketServer({ port: 0, limits: { maxMesageSize: 1 } } as never)).toThrow(
+      /did you mean maxMessageSize/,
+    );
+    expect(() => new WebSocketServer({ port: 0, closeTimeout: "5s" } as never)).toThrow(TypeError);
+    expect(() => new WebSocket("ws://127.0.0.1:1", { maxPayload: 8 } as never)).toThrow(
+      /limits: \{ maxMessageSize \}/,
+    );
+  });
 });
 
 describe("graceful shutdown", () => {

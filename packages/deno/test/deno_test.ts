@@ -288,6 +288,22 @@ test("graceful shutdown: close() closes every client with 1001, waits, then refu
   assert.ok((await connect(url).catch((e: unknown) => e)) instanceof Error);
 });
 
+Deno.test("unknown and mistyped options throw the shared schema's errors (same as Node and Bun)", () => {
+  assert.throws(() => new WebSocketServer({ port: 0, verifyClient: () => false } as never), {
+    name: "TypeError",
+    message: /unknown option verifyClient \(from ws\?\): use verify/,
+  });
+  assert.throws(
+    () => new WebSocketServer({ port: 0, limits: { maxMesageSize: 1 } } as never),
+    /did you mean maxMessageSize/,
+  );
+  assert.throws(() => new WebSocketServer({ port: 0, closeTimeout: "5s" } as never), TypeError);
+  assert.throws(
+    () => new WebSocket("ws://127.0.0.1:1", { maxPayload: 8 } as never),
+    /limits: \{ maxMessageSize \}/,
+  );
+});
+
 const certificate = await selfSigned();
 Deno.test({
   name: `TLS: wss echo with a self-signed certificate (openssl CLI)${typeof certificate === "string" ? ` — skipped: ${certificate}` : ""}`,

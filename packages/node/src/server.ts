@@ -32,6 +32,7 @@ import {
   NO_ENDPOINT,
   refuse,
   rejection,
+  reportListenerError,
   ServerCore,
   type ServerCoreOptions,
   type UpgradeInfo as SharedUpgradeInfo,
@@ -298,9 +299,13 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
     this.emit("connection", ws, request);
   };
 
-  /** A broken hook or listener must not bring the server down: reported to 'error' listeners, if any. */
+  /**
+   * A broken hook or listener must not bring the server down: reported to 'error' listeners,
+   * else to the console (never silently dropped, never thrown).
+   */
   readonly #onError = (error: Error): void => {
     if (this.listenerCount("error") > 0) this.emit("error", error);
+    else reportListenerError(error);
   };
 
   /** A connection to the server this one created: its handshake clock starts now. */

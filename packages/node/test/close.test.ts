@@ -239,7 +239,15 @@ describe("failures and limits: the peer sees the right close code", () => {
     const [c, s] = [closed(client), closed(serverSide)];
     const errors: unknown[] = [];
     serverSide.onerror = (event) => errors.push((event as unknown as { error: unknown }).error);
-    serverSide.send(new Uint8Array(4096));
+    // One message always fits while nothing is buffered: the limit bounds a peer that does not
+    // read. The client stops reading; once the kernel's buffers are full, sends stay buffered
+    // and the next one goes over the limit.
+    client.session?.pause();
+    for (let i = 0; i < 20_000 && serverSide.readyState === WebSocket.OPEN; i++) {
+      serverSide.send(new Uint8Array(4096));
+    }
+    expect(serverSide.readyState).toBe(WebSocket.CLOSING);
+    client.session?.resume();
     expect(await c).toMatchObject({ code: 1008, wasClean: true });
     expect(await s).toMatchObject({ code: 1008, wasClean: true });
     expect(errors).toEqual([expect.objectContaining({ code: "BUFFER_OVERFLOW" })]);

@@ -300,8 +300,15 @@ describe("backpressure through HTTP/2 flow control", () => {
     });
     const port = await listen(server);
     const url = `ws://127.0.0.1:${port}`;
-    const slow = defer(await connect(`${url}/slow`, { http2: true, perMessageDeflate: false }), (c) =>
-      c.terminate(),
+    // The client keeps all 32 MiB it sends without waiting (above the default 4 MiB
+    // maxBufferedAmount): this test is about what the server holds.
+    const slow = defer(
+      await connect(`${url}/slow`, {
+        http2: true,
+        perMessageDeflate: false,
+        limits: { maxBufferedAmount: 64 * 1024 * 1024 },
+      }),
+      (c) => c.terminate(),
     );
     const fast = defer(await connect(`${url}/fast`, { http2: true, perMessageDeflate: false }), (c) =>
       c.terminate(),

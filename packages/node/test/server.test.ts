@@ -125,6 +125,22 @@ describe("accept and reject hooks", () => {
   });
 });
 
+describe("options are checked", () => {
+  it("unknown and mistyped options throw the shared schema's errors (same as Deno and Bun)", () => {
+    expect(() => new WebSocketServer({ noServer: true, verifyClient: () => false } as never)).toThrow(
+      /unknown option verifyClient \(from ws\?\): use verify/,
+    );
+    expect(() => new WebSocketServer({ noServer: true, maxPayload: 8 } as never)).toThrow(
+      /limits: \{ maxMessageSize \}/,
+    );
+    expect(() => new WebSocketServer({ noServer: true, limits: { maxMesageSize: 1 } } as never)).toThrow(
+      /did you mean maxMessageSize/,
+    );
+    expect(() => new WebSocketServer({ noServer: true, verify: "yes" } as never)).toThrow(TypeError);
+    expect(() => new WebSocketServer({ noServer: true, closeTimeout: "5s" } as never)).toThrow(TypeError);
+  });
+});
+
 describe("attaching to HTTP servers", () => {
   it("serves several WebSocket servers on one HTTP server by path; unmatched paths get 400", async () => {
     const { server, port } = await httpServer((_req, res) => res.end("plain http"));

@@ -221,7 +221,7 @@ async function finish<Request, WS extends WebSocket, Headers extends IncomingHea
     admission.done();
     const session = connection.attach(rest, outcome.session);
     opened = true;
-    core.open(session, outcome.url, request, deliver);
+    core.open(session, outcome.url, request, deliver, onError);
   } catch (error) {
     // Before `open`: the write or the attach failed. After: a `'connection'` listener threw
     // (the session is started all the same); reported, never thrown into the event loop.

@@ -25,6 +25,7 @@ import {
 } from "@ws/codec/handshake";
 import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
 import { HandshakeRejectedError, WebSocketError } from "./errors.ts";
+import { CLIENT_OPTIONS, checkOptions, SESSION_OPTIONS } from "./options.ts";
 import type { Session, SessionOptions } from "./session.ts";
 import type { ConnectRequest } from "./websocket.ts";
 
@@ -35,7 +36,14 @@ export const DEFAULT_HANDSHAKE_TIMEOUT = 30_000;
 export const DEFAULT_MAX_REDIRECTS = 10;
 
 /** At most this much of a rejection's body is read (it is for error messages). */
-const MAX_REJECTION_BODY = 64 * 1024;
+export const MAX_REJECTION_BODY: number = 64 * 1024;
+
+/**
+ * At most this long (ms) is spent reading a rejection's body: a server that answers `200 OK`
+ * (or anything but 101) and then keeps the connection open without ending the body must not
+ * hold the dial until the handshake timeout. What arrived by then is the body.
+ */
+export const REJECTION_BODY_TIMEOUT: number = 1000;
 
 /**
  * WHATWG WebSockets §3.1 hands the request to Fetch, which sends the URL's `user:password` as
@@ -122,34 +130,91 @@ export async function readResponseHead(
   }
 }
 
-/** Reads (a bounded prefix of) the body of a rejection, by Content-Length or until the end. */
+/**
+ * Reads (a bounded prefix of) the body of a rejection (RFC 9112 §6.3): none for 1xx, 204 and
+ * 304; `Transfer-Encoding: chunked` decoded; else `Content-Length` bytes, or until the end.
+ * Bounded in size ({@link MAX_REJECTION_BODY}) and time ({@link REJECTION_BODY_TIMEOUT}).
+ */
 async function readBody(
   connection: DialConnection,
   head: HttpResponseHead,
   rest: Uint8Array,
 ): Promise<string> {
-  const declared = Number(head.headerMap.get("content-length") ?? Number.NaN);
-  const limit = Math.min(Number.isFinite(declared) ? declared : MAX_REJECTION_BODY, MAX_REJECTION_BODY);
-  const chunks: Uint8Array[] = [rest];
-  let size = rest.length;
-  while (size < limit) {
-    let chunk: Uint8Array | null;
-    try {
-      chunk = await connection.read();
-    } catch {
+  if (head.status < 200 || head.status === 204 || head.status === 304) return "";
+  const chunked = /(?:^|,)\s*chunked\s*$/i.test(head.headerMap.get("transfer-encoding") ?? "");
+  const declared = chunked ? Number.NaN : Number(head.headerMap.get("content-length") ?? Number.NaN);
+  const limit = Number.isFinite(declared) ? Math.min(declared, MAX_REJECTION_BODY) : MAX_REJECTION_BODY;
+  // Chunked framing adds a few bytes per chunk: read some more raw bytes than the body limit.
+  const rawLimit = chunked ? limit + 8 * 1024 : limit;
+  let raw = rest;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), REJECTION_BODY_TIMEOUT);
+  });
+  try {
+    while (raw.length < rawLimit && !(chunked && decodeChunked(raw).complete)) {
+      let chunk: Uint8Array | null;
+      try {
+        chunk = await Promise.race([connection.read(), deadline]);
+      } catch {
+        break;
+      }
+      if (chunk === null) break;
+      const joined = new Uint8Array(raw.length + chunk.length);
+      joined.set(raw);
+      joined.set(chunk, raw.length);
+      raw = joined;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  const body = chunked ? decodeChunked(raw).body : raw;
+  return new TextDecoder().decode(body.subarray(0, limit));
+}
+
+/**
+ * Decodes as much of a chunked body (RFC 9112 §7.1) as `raw` holds: chunk-size in hex (chunk
+ * extensions after `;` ignored), CRLF, data, CRLF, … up to the last chunk of size 0 (trailers
+ * are not read). `complete` once the last chunk is seen.
+ */
+export function decodeChunked(raw: Uint8Array): { body: Uint8Array; complete: boolean } {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  let at = 0;
+  let complete = false;
+  for (;;) {
+    let lineEnd = -1;
+    for (let i = at; i + 1 < raw.length; i++) {
+      if (raw[i] === 0x0d && raw[i + 1] === 0x0a) {
+        lineEnd = i;
+        break;
+      }
+    }
+    if (lineEnd === -1) break;
+    const line =
+      String.fromCharCode(...raw.subarray(at, lineEnd))
+        .split(";")[0]
+        ?.trim() ?? "";
+    if (!/^[0-9a-f]+$/i.test(line)) break;
+    const length = Number.parseInt(line, 16);
+    if (length === 0) {
+      complete = true;
       break;
     }
-    if (chunk === null) break;
-    chunks.push(chunk);
-    size += chunk.length;
+    const start = lineEnd + 2;
+    const end = Math.min(start + length, raw.length);
+    parts.push(raw.subarray(start, end));
+    size += end - start;
+    if (start + length + 2 > raw.length) break; // the rest of this chunk has not arrived
+    at = start + length + 2;
   }
-  const all = new Uint8Array(size);
+  const body = new Uint8Array(size);
   let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.length;
+  for (const part of parts) {
+    body.set(part, offset);
+    offset += part.length;
   }
-  return new TextDecoder().decode(all.subarray(0, limit));
+  return { body, complete };
 }
 
 /**
@@ -393,6 +458,7 @@ export function splitClientArguments<O extends object>(
 ): { protocols: string | readonly string[] | undefined; options: O; shared: Record<string, unknown> } {
   const optionsOnly = typeof protocols === "object" && !Array.isArray(protocols);
   const init = ((optionsOnly ? protocols : options) ?? {}) as O;
+  checkOptions("Cannot create WebSocket", init, [CLIENT_OPTIONS, SESSION_OPTIONS]);
   const shared = { ...init } as Record<string, unknown>;
   for (const name of DIAL_ONLY_OPTIONS) delete shared[name];
   return {

@@ -49,7 +49,8 @@ export type SessionErrorCode =
   | "TRANSPORT_ERROR"
   | "HANDSHAKE_TIMEOUT"
   | "TOO_MANY_REDIRECTS"
-  | "CONNECTION_FAILED";
+  | "CONNECTION_FAILED"
+  | "LISTENER_ERROR";
 
 /** An error raised by the session or an adapter, with a stable {@link SessionErrorCode}. */
 export class WebSocketError extends Error {

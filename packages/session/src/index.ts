@@ -51,6 +51,7 @@ export {
 } from "./dial.ts";
 export { HandshakeRejectedError, type HeaderPair, type SessionErrorCode, WebSocketError } from "./errors.ts";
 export { CloseEvent, type CloseEventInit, WebSocketErrorEvent } from "./events.ts";
+export { handled, rejected, reportListenerError } from "./handled.ts";
 export { Inbox } from "./inbox.ts";
 export { DEFAULT_SESSION_LIMITS, resolveSessionLimits, type SessionLimits } from "./limits.ts";
 export { type MemoryPeer, MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
@@ -71,6 +72,13 @@ export {
 } from "./pubsub/prepared-message.ts";
 export { type PublishOptions, PubSub, type PubSubSocket } from "./pubsub/pubsub.ts";
 export { TopicRegistry } from "./pubsub/topics.ts";
+export {
+  CLIENT_OPTIONS,
+  checkOptions,
+  type OptionSchema,
+  SERVER_OPTIONS,
+  SESSION_OPTIONS,
+} from "./options.ts";
 export {
   type AcceptVerdict,
   DEFAULT_MAX_PENDING_HANDSHAKES,

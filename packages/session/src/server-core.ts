@@ -40,6 +40,7 @@ import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOpti
 import type { Broker } from "./pubsub/broker.ts";
 import type { PreparedDeflate } from "./pubsub/prepared-message.ts";
 import { PubSub } from "./pubsub/pubsub.ts";
+import { checkOptions, SERVER_OPTIONS, SESSION_OPTIONS } from "./options.ts";
 import type { Session, SessionOptions } from "./session.ts";
 import { DEFAULT_CLOSE_TIMEOUT } from "./session.ts";
 import type { BinaryType, SessionSettings, WebSocket, WebSocketInit } from "./websocket.ts";
@@ -341,6 +342,7 @@ export class ServerCore<
     runtimeKeys: readonly string[] = [],
     deflateEngine?: DeflateEngineSource,
   ) {
+    checkOptions("Cannot create WebSocketServer", options, [SERVER_OPTIONS, SESSION_OPTIONS], runtimeKeys);
     this.options = options;
     this.#createSocket = createSocket;
     this.#extensions = deflateExtensions(options.perMessageDeflate, false, deflateEngine);
@@ -584,7 +586,13 @@ export class ServerCore<
    *
    * @throws what `deliver` throws (the session is started all the same).
    */
-  open(session: Session, url: URL, request: Request, deliver: Deliver<WS, Request>): WS {
+  open(
+    session: Session,
+    url: URL,
+    request: Request,
+    deliver: Deliver<WS, Request>,
+    onError?: (error: Error) => void,
+  ): WS {
     // The place was taken by `reserve()`; counted only under a limit (a reaction to
     // `session.closed` per connection otherwise).
     if (this.maxConnections !== Number.POSITIVE_INFINITY) session.closed.then(this.#release, this.#release);
@@ -597,6 +605,8 @@ export class ServerCore<
       clients: tracked ? (this.clients as Set<WebSocket>) : undefined,
       // biome-ignore lint/suspicious/noExplicitAny: a server's topics hold sockets of any binaryType.
       pubsub: this.pubsub as unknown as PubSub<WebSocket<any>>,
+      // Exceptions of the socket's listeners go where the server's hooks' go.
+      reportError: onError,
     });
     if (tracked) {
       this.clients.add(ws);

@@ -8,6 +8,10 @@ import { Session } from "./session.ts";
 
 /** Two sessions joined by in-memory transports (h11's ConnectionPair idea). */
 type Settings = Omit<SessionOptions, "role">;
+type NodeLikeProcess = {
+  on(event: "unhandledRejection", listener: (reason: unknown) => void): void;
+  off(event: "unhandledRejection", listener: (reason: unknown) => void): void;
+};
 
 /** A started client/server session pair over in-memory transports. */
 function sessionPair(
@@ -103,6 +107,58 @@ describe("Session", () => {
     expect(client.state).toBe("closing");
     expect(await client.closed).toMatchObject({ code: 1006, wasClean: false });
     expect(clientTransport.destroyed).toBe(true);
+  });
+
+  it("fails only its own connection with 1011 when the owner's handler throws (never into the transport)", async () => {
+    const { client, server } = sessionPair();
+    server.handler = {
+      message: () => {
+        throw new Error("handler bug");
+      },
+    };
+    server.start();
+    client.start();
+    // The exception would surface here, in the transport's data callback, without the catch.
+    expect(() => client.send("boom")).not.toThrow();
+    const [c, s] = await Promise.all([client.closed, server.closed]);
+    expect(c.code).toBe(1011);
+    expect(s.error).toMatchObject({ code: "LISTENER_ERROR" });
+    expect((s.error as Error).cause).toMatchObject({ message: "handler bug" });
+  });
+
+  it("closes with 1001 after idleTimeout without traffic; traffic postpones it", async () => {
+    const { client, server } = sessionPair({}, { idleTimeout: 400 });
+    server.start();
+    client.start();
+    // Traffic every 50 ms for longer than the timeout keeps the connection open.
+    for (let i = 0; i < 12; i++) {
+      client.send("still here");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(server.state).toBe("open");
+    expect(await client.closed).toMatchObject({ code: 1001, reason: "Idle timeout", wasClean: true });
+  });
+
+  it("marks ping() handled: unawaited pings rejected by the close raise no unhandledRejection", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    // The session compiles without Node's types: reach the test runner's process by name.
+    const process = (globalThis as unknown as { process: NodeLikeProcess }).process;
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const { client, server } = sessionPair();
+      server.handler = { ping: () => server.terminate() };
+      server.start();
+      client.start();
+      void client.ping();
+      await client.closed;
+      void client.ping(); // after close
+      await expect(client.ping()).rejects.toThrow(/closed/);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
   });
 
   it("answers pings automatically and resolves ping() with the round-trip time", async () => {
@@ -292,7 +348,10 @@ describe("Session", () => {
     const errors: Error[] = [];
     client.handler = { error: (e) => errors.push(e) };
     client.start();
-    expect(client.send(new Uint8Array(200))).toBe(false);
+    // One message always fits while nothing is buffered; the next one over the limit does not.
+    client.send(new Uint8Array(200));
+    expect(client.bufferedAmount).toBeGreaterThan(0);
+    expect(client.send(new Uint8Array(1))).toBe(false);
     expect(errors[0]).toMatchObject({ code: "BUFFER_OVERFLOW" });
     expect(await server.closed).toMatchObject({ code: 1008 });
   });

@@ -39,6 +39,7 @@ import {
 } from "@ws/codec";
 import { truncateCloseReason } from "@ws/codec/close";
 import { WebSocketError } from "./errors.ts";
+import { handled, rejected } from "./handled.ts";
 import { codecLimits, resolveSessionLimits, type SessionLimits } from "./limits.ts";
 import { controlPayloadOf, payloadOf, utf8, utf8Length } from "./session/bytes.ts";
 import { Consumers, streamPair } from "./session/consumers.ts";
@@ -118,6 +119,10 @@ export class Session {
   readonly #closeTimeout: number;
   readonly #heartbeat: HeartbeatOptions | undefined;
   readonly #receiveHighWaterMark: number;
+  /** `idleTimeout` in ms, 0 when off; `#lastActivity` is when traffic was last seen. */
+  readonly #idleTimeout: number;
+  #lastActivity = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   // The parts (see the module comment). Only the outbox is always needed: the others are made
   // on first use, so an idle connection does not pay for them.
@@ -161,6 +166,7 @@ export class Session {
       checkDuration("heartbeat.timeout", options.heartbeat.timeout);
     }
     this.#heartbeat = options.heartbeat;
+    this.#idleTimeout = checkDuration("idleTimeout", options.idleTimeout ?? 0);
     this.connection = new Connection({
       role: options.role,
       limits: codecLimits(this.limits),
@@ -178,6 +184,7 @@ export class Session {
     if (this.#state === "closed" || this.#eof) return;
     const keepAlive = this.#keepAlive;
     if (keepAlive !== undefined) keepAlive.heard = true;
+    if (this.#idleTimeout > 0) this.#lastActivity = now();
     this.connection.receive(chunk);
     this.#process(busyTurn());
   }
@@ -258,6 +265,10 @@ export class Session {
     this.#started = true;
     if (this.#heartbeat !== undefined && this.#state !== "closed")
       this.#keepAliveOf().startHeartbeat(this.#heartbeat);
+    if (this.#idleTimeout > 0 && this.#state !== "closed") {
+      this.#lastActivity = now();
+      this.#armIdleTimer(this.#idleTimeout);
+    }
     this.#process(false);
   }
 
@@ -286,7 +297,10 @@ export class Session {
       // unit) first, and count exactly only when that bound is over it or the size is kept
       // (deferred behind a stream).
       size = typeof payload === "string" ? payload.length * 3 : payload.length;
-      if (typeof payload === "string" && (buffered + size > this.limits.maxBufferedAmount || behindStream))
+      if (
+        typeof payload === "string" &&
+        ((buffered > 0 && buffered + size > this.limits.maxBufferedAmount) || behindStream)
+      )
         size = utf8Length(payload);
     }
     const event: OutboundEvent = textMessage
@@ -296,7 +310,10 @@ export class Session {
       : options === undefined
         ? { type: "binary", data: payload as Uint8Array }
         : { type: "binary", data: payload as Uint8Array, options };
-    if (buffered + size > this.limits.maxBufferedAmount) {
+    // Over the limit only with something already buffered: one message always fits (see
+    // `SessionLimits.maxBufferedAmount`), so the limit bounds a peer that does not read, not
+    // the size of a message.
+    if (buffered > 0 && buffered + size > this.limits.maxBufferedAmount) {
       this.#overflow(size);
       return false;
     }
@@ -346,13 +363,14 @@ export class Session {
       blocked: () => this.#outbox.blocked,
       drained: () => this.drained(),
     });
-    return this.#streams.send(source, options);
+    return handled(this.#streams.send(source, options));
   }
 
   /**
    * Sends a ping and resolves with the round-trip time in milliseconds when the matching pong
    * arrives (RFC 6455 §5.5.2–§5.5.3; a pong also answers earlier pings). Rejects when the
-   * connection closes first. Without a payload, a 4-byte counter is sent.
+   * connection closes first. Without a payload, a 4-byte counter is sent. The promise is marked
+   * handled: an unawaited `ping()` whose connection drops does not end the process.
    */
   ping(payload?: MessageData): Promise<number> {
     const keepAlive = this.#keepAliveOf();
@@ -361,9 +379,9 @@ export class Session {
       this.#checkOpen("send a ping");
       this.#write(this.connection.send({ type: "ping", payload: bytes }));
     } catch (error) {
-      return Promise.reject(error);
+      return rejected(error);
     }
-    return keepAlive.expectPong(bytes);
+    return handled(keepAlive.expectPong(bytes));
   }
 
   /** Sends an unsolicited pong (RFC 6455 §5.5.3, a unidirectional heartbeat). */
@@ -489,6 +507,7 @@ export class Session {
    * them when they are ready. `size` is the payload counted in bufferedAmount meanwhile.
    */
   #write(result: Uint8Array[] | Promise<Uint8Array[]>, size = 0): void {
+    if (this.#idleTimeout > 0) this.#lastActivity = now();
     if (!(result instanceof Promise)) this.#outbox.write(result);
     else
       this.#outbox.writeWhenReady(result, size, (error) => {
@@ -521,6 +540,12 @@ export class Session {
         }
         this.#handle(event);
       }
+    } catch (error) {
+      // The owner's handler threw (a `WebSocket` never does: it reports its listeners'
+      // exceptions). Failing this connection with 1011 (RFC 6455 §7.4.1: "an unexpected
+      // condition") keeps the exception out of the transport's callback, where it would end
+      // the process, and harms no other connection.
+      if (this.#state !== "closed") this.#fail(handlerError(error));
     } finally {
       this.#processing = false;
       this.#outbox.release();
@@ -592,7 +617,11 @@ export class Session {
   /** "_Fail the WebSocket Connection_" (RFC 6455 §7.1.7) with the error's close code. */
   #fail(error: RemoteProtocolError | Error): void {
     this.#failure ??= error;
-    this.handler.error?.(error);
+    try {
+      this.handler.error?.(error);
+    } catch {
+      // The connection is failing anyway; an error handler that throws changes nothing.
+    }
     if (this.connection.canSendClose && !this.#outbox.done) {
       const code =
         "closeCode" in error && typeof error.closeCode === "number"
@@ -634,6 +663,20 @@ export class Session {
     this.#allowed = SESSION_ALLOWED[next];
   }
 
+  /** Closes with 1001 once `idleTimeout` ms passed without traffic (re-armed for the rest). */
+  #armIdleTimer(delay: number): void {
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#state !== "open") return;
+      const quiet = now() - this.#lastActivity;
+      if (quiet < this.#idleTimeout) {
+        this.#armIdleTimer(this.#idleTimeout - quiet);
+        return;
+      }
+      this.close(CloseCode.GoingAway, "Idle timeout");
+    }, delay);
+  }
+
   #armCloseTimer(): void {
     if (this.#closeTimer !== undefined || this.#state === "closed") return;
     this.#closeTimer = setTimeout(() => {
@@ -650,6 +693,8 @@ export class Session {
     this.#transition("end");
     clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     // No more bytes will be read: extensions free their memory (zlib) once their work settles,
     // also after terminate(), a transport error or a timeout (no onEnd then).
     this.connection.receiveEof();
@@ -675,4 +720,19 @@ export class Session {
     this.#resolveClosed = undefined;
     this.handler.close?.(info);
   }
+}
+
+/** The owner's handler threw: the connection fails with 1011 (Internal Error), carrying `cause`. */
+function handlerError(cause: unknown): Error {
+  const error = new WebSocketError(
+    "LISTENER_ERROR",
+    `The session's handler threw: ${cause instanceof Error ? cause.message : String(cause)}`,
+    { cause },
+  );
+  return Object.assign(error, { closeCode: CloseCode.InternalError });
+}
+
+/** Milliseconds from a monotonic clock when there is one. */
+function now(): number {
+  return typeof performance === "undefined" ? Date.now() : performance.now();
 }

@@ -18,9 +18,11 @@ import type { SendOptions } from "@ws/codec";
 import { CloseCode } from "@ws/codec";
 import { isValidCloseCode } from "@ws/codec/close";
 import { parseWebSocketUrl, validateProtocols, type WebSocketUrl } from "@ws/codec/handshake";
+import { WebSocketError } from "./errors.ts";
 import { CloseEvent, WebSocketErrorEvent } from "./events.ts";
 import { PreparedMessage, sendPreparedOn } from "./pubsub/prepared-message.ts";
 import type { PubSub } from "./pubsub/pubsub.ts";
+import { handled, rejected, reportListenerError } from "./handled.ts";
 import {
   type CloseInfo,
   type MessageData,
@@ -136,6 +138,14 @@ export interface WebSocketInit<B extends BinaryType = BinaryType> extends Sessio
   /** A server's pub/sub (`subscribe`, `publish`): the socket leaves its topics once closed. */
   // biome-ignore lint/suspicious/noExplicitAny: a server's topics hold sockets of any binaryType.
   readonly pubsub?: PubSub<WebSocket<any>> | undefined;
+  /**
+   * Where an exception thrown by one of this socket's listeners (`onmessage`, `addEventListener`
+   * …, or a rejection of an `async` listener) goes, as a `WebSocketError` with code
+   * `LISTENER_ERROR` and the exception as `cause`. It is never thrown into the event loop and
+   * the connection stays open (as in a browser). Default: the console; a server's sockets report
+   * to the server's `error` event.
+   */
+  readonly reportError?: ((error: WebSocketError) => void) | undefined;
 }
 
 const CONNECTING = 0;
@@ -158,6 +168,12 @@ interface SocketHandler extends SessionHandler {
 /** Makes the handler of `socket` (defined in the class, to reach its private members). */
 // biome-ignore lint/suspicious/noExplicitAny: one handler type for sockets of every binaryType.
 let socketHandler: (socket: WebSocket<any>) => SocketHandler;
+
+/** Listeners are told apart by type and capture (DOM "flatten options"). */
+function listenerKey(type: string, options: EventListenerOptions | boolean | undefined): string {
+  const capture = typeof options === "boolean" ? options : options?.capture === true;
+  return capture ? `c${type}` : `b${type}`;
+}
 
 /** Per WebIDL `[Clamp] unsigned short`. */
 function clampUnsignedShort(value: number): number {
@@ -235,6 +251,9 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
   readonly #pubsub: PubSub<WebSocket<any>> | undefined;
   #opened: Promise<void> | undefined;
   #openedSettle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  #reportError: ((error: WebSocketError) => void) | undefined;
+  /** The wrapper of each listener (per type and capture), so `removeEventListener` finds it. */
+  #wrappers: WeakMap<object, Map<string, (event: Event) => void>> | undefined;
 
   static {
     function message(this: SocketHandler, data: string | Uint8Array): void {
@@ -274,8 +293,9 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
    */
   constructor(url: string | URL, protocols?: string | readonly string[], init: WebSocketInit<B> = {}) {
     super();
-    const { binaryType, connector, signal, session, clients, pubsub, ...settings } = init;
+    const { binaryType, connector, signal, session, clients, pubsub, reportError, ...settings } = init;
     this.#pubsub = pubsub;
+    this.#reportError = reportError;
     this.#binaryType = binaryType ?? "blob";
     // WebIDL §3.6.8 (overload resolution): the URL argument is required. An adapter passes its
     // own arguments on, so a missing one arrives as undefined.
@@ -435,11 +455,14 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     if (this.#opened === undefined) {
       // Closed while connecting, the failure is not known yet (CLOSING): wait for it.
       if (this.#session !== undefined || this.#readyState === CLOSED) {
-        this.#opened = this.#session !== undefined ? Promise.resolve() : Promise.reject(this.#error);
+        this.#opened = this.#session !== undefined ? Promise.resolve() : rejected(this.#error);
       } else {
-        this.#opened = new Promise((resolve, reject) => {
-          this.#openedSettle = { resolve, reject };
-        });
+        // Marked handled: a socket whose `opened` nobody awaits may fail without ending the process.
+        this.#opened = handled(
+          new Promise((resolve, reject) => {
+            this.#openedSettle = { resolve, reject };
+          }),
+        );
       }
     }
     return this.#opened;
@@ -606,7 +629,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
   /** Sends a ping; resolves with the round-trip time in ms when the pong arrives. */
   ping(payload?: MessageData): Promise<number> {
     if (this.#session === undefined || this.#readyState !== OPEN) {
-      return Promise.reject(new DOMException("Cannot ping: the WebSocket is not open", "InvalidStateError"));
+      return rejected(new DOMException("Cannot ping: the WebSocket is not open", "InvalidStateError"));
     }
     return this.#session.ping(payload);
   }
@@ -615,12 +638,72 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
    * Sends one message from the pieces of `source`, one frame per piece, waiting for the send
    * queue between pieces (for large messages).
    */
-  async sendStream(
+  sendStream(
     source: AsyncIterable<MessageData> | Iterable<MessageData> | ReadableStream<MessageData>,
     options?: SendStreamOptions,
   ): Promise<void> {
-    await this.opened;
-    await (this.#session as Session).sendStream(source, options);
+    return handled(this.opened.then(() => (this.#session as Session).sendStream(source, options)));
+  }
+
+  /**
+   * As `EventTarget`'s, but an exception thrown by `callback` (or the rejection of the promise
+   * an `async` callback returns) is reported (see {@link WebSocketInit.reportError}) instead of
+   * being thrown into the event loop, where it would end the process on Node, Deno and Bun.
+   */
+  override addEventListener(
+    type: string,
+    callback: EventListenerOrEventListenerObject | null,
+    options?: AddEventListenerOptions | boolean,
+  ): void {
+    if (callback === null || (typeof callback !== "function" && typeof callback !== "object")) {
+      super.addEventListener(type, callback, options);
+      return;
+    }
+    const key = listenerKey(type, options);
+    this.#wrappers ??= new WeakMap();
+    let byKey = this.#wrappers.get(callback);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.#wrappers.set(callback, byKey);
+    }
+    let wrapper = byKey.get(key);
+    if (wrapper === undefined) {
+      const report = (error: unknown) => this.#reportListenerError(type, error);
+      wrapper = function (this: unknown, event: Event): void {
+        try {
+          const result: unknown =
+            typeof callback === "function" ? callback.call(this, event) : callback.handleEvent(event);
+          if (result instanceof Promise) result.catch(report);
+        } catch (error) {
+          report(error);
+        }
+      };
+      byKey.set(key, wrapper);
+    }
+    super.addEventListener(type, wrapper, options);
+  }
+
+  override removeEventListener(
+    type: string,
+    callback: EventListenerOrEventListenerObject | null,
+    options?: EventListenerOptions | boolean,
+  ): void {
+    const wrapper =
+      callback === null ? undefined : this.#wrappers?.get(callback)?.get(listenerKey(type, options));
+    super.removeEventListener(type, wrapper ?? callback, options);
+  }
+
+  #reportListenerError(type: string, cause: unknown): void {
+    const error = new WebSocketError(
+      "LISTENER_ERROR",
+      `A '${type}' listener of a WebSocket threw: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    try {
+      (this.#reportError ?? reportListenerError)(error);
+    } catch (failure) {
+      reportListenerError(failure);
+    }
   }
 
   /**
@@ -774,8 +857,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     if (this.#openedSettle !== undefined) {
       this.#openedSettle.reject(error);
     } else if (this.#opened === undefined) {
-      this.#opened = Promise.reject(error);
-      this.#opened.catch(() => {});
+      this.#opened = rejected(error);
     }
     this.dispatchEvent(new WebSocketErrorEvent("error", error));
     this.dispatchEvent(

@@ -55,6 +55,12 @@ export interface SessionOptions {
    */
   readonly heartbeat?: HeartbeatOptions | undefined;
   /**
+   * Milliseconds without traffic (no bytes received, no message, ping or pong sent) after which
+   * the connection is closed with 1001 (Going Away) "Idle timeout". Off by default (0 or
+   * undefined): a connection may be quiet for long; `heartbeat` detects dead peers.
+   */
+  readonly idleTimeout?: number | undefined;
+  /**
    * Deliver data messages in pieces as they arrive (read them with `pieces()`), instead of
    * whole. Default false.
    */
