@@ -56,6 +56,13 @@ export { Inbox } from "./inbox.ts";
 export { DEFAULT_SESSION_LIMITS, resolveSessionLimits, type SessionLimits } from "./limits.ts";
 export { type MemoryPeer, MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
 export {
+  CLIENT_OPTIONS,
+  checkOptions,
+  type OptionSchema,
+  SERVER_OPTIONS,
+  SESSION_OPTIONS,
+} from "./options.ts";
+export {
   type Broker,
   BrokerError,
   type BrokerErrorCode,
@@ -72,13 +79,6 @@ export {
 } from "./pubsub/prepared-message.ts";
 export { type PublishOptions, PubSub, type PubSubSocket } from "./pubsub/pubsub.ts";
 export { TopicRegistry } from "./pubsub/topics.ts";
-export {
-  CLIENT_OPTIONS,
-  checkOptions,
-  type OptionSchema,
-  SERVER_OPTIONS,
-  SESSION_OPTIONS,
-} from "./options.ts";
 export {
   type AcceptVerdict,
   DEFAULT_MAX_PENDING_HANDSHAKES,

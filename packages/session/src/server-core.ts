@@ -37,10 +37,10 @@ import {
   type Deliver,
 } from "./accept.ts";
 import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
+import { checkOptions, SERVER_OPTIONS, SESSION_OPTIONS } from "./options.ts";
 import type { Broker } from "./pubsub/broker.ts";
 import type { PreparedDeflate } from "./pubsub/prepared-message.ts";
 import { PubSub } from "./pubsub/pubsub.ts";
-import { checkOptions, SERVER_OPTIONS, SESSION_OPTIONS } from "./options.ts";
 import type { Session, SessionOptions } from "./session.ts";
 import { DEFAULT_CLOSE_TIMEOUT } from "./session.ts";
 import type { BinaryType, SessionSettings, WebSocket, WebSocketInit } from "./websocket.ts";

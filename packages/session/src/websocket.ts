@@ -20,9 +20,9 @@ import { isValidCloseCode } from "@ws/codec/close";
 import { parseWebSocketUrl, validateProtocols, type WebSocketUrl } from "@ws/codec/handshake";
 import { WebSocketError } from "./errors.ts";
 import { CloseEvent, WebSocketErrorEvent } from "./events.ts";
+import { handled, rejected, reportListenerError } from "./handled.ts";
 import { PreparedMessage, sendPreparedOn } from "./pubsub/prepared-message.ts";
 import type { PubSub } from "./pubsub/pubsub.ts";
-import { handled, rejected, reportListenerError } from "./handled.ts";
 import {
   type CloseInfo,
   type MessageData,
