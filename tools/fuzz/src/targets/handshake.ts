@@ -250,7 +250,9 @@ export const handshakeRoundTrip: FuzzTarget = {
         query: fc.option(pathSegment, { nil: undefined }),
         secure: fc.boolean(),
       }),
-      fc.uniqueArray(token, { maxLength: 4 }),
+      // The client's offer: no name twice, compared ASCII case-insensitively, as the WHATWG
+      // constructor rule that buildUpgradeRequest applies (validateProtocols).
+      fc.uniqueArray(token, { maxLength: 4, selector: (t) => t.toLowerCase() }),
       fc.uniqueArray(token, { maxLength: 4 }),
       fc.option(fc.array(deflateParams, { minLength: 1, maxLength: 3 }), { nil: undefined }),
       fc.option(deflateParams, { nil: undefined }),
