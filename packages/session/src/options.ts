@@ -138,6 +138,7 @@ export const CLIENT_OPTIONS: OptionSchema = {
   // Set by servers for the sockets they wrap.
   session: object,
   clients: object,
+  pubsub: object,
   // Transport options some adapters honour (the others throw their own error for them).
   proxy: anything,
   ca: anything,
