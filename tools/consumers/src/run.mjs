@@ -25,7 +25,7 @@ const root = join(toolDir, "..", "..");
 const require = createRequire(join(toolDir, "package.json"));
 const tsc = require.resolve("typescript/bin/tsc");
 const typesNode = dirname(require.resolve("@types/node/package.json"));
-const PACKAGES = ["codec", "session", "node"];
+const PACKAGES = ["codec", "session", "deflate", "node"];
 
 /** Compiles only when A and B are the same type (an `any` does not pass). */
 const EQUAL = `type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
