@@ -136,7 +136,11 @@ describe("pub/sub targets with --redis", () => {
   });
 
   describe.each(RUNTIMES)("%s: two processes on one port", (runtime) => {
-    it("spreads connections over both and the Redis broker carries the fan-out", async () => {
+    // Retried: which process the kernel or the cluster primary hands each new connection to is
+    // outside the test's control, and a run where all 16 landed on one process (seen once, on
+    // Node's cluster in a clean-clone CI run) cannot show the fan-out between the two. A retry
+    // still fails when the broker does not carry the message.
+    it("spreads connections over both and the Redis broker carries the fan-out", { retry: 2 }, async () => {
       const redis = await startRedis();
       cleanups.push(() => redis.stop());
       const port = await freePort();
