@@ -57,7 +57,11 @@ function checkProtocols(value: string, status: number): void {
   const protocols = tryParse(() => parseProtocols(value, status), status, "parseProtocols");
   if (protocols === undefined) return;
   for (const protocol of protocols) check(isToken(protocol), "a subprotocol that is not a token");
+  // formatProtocols offers names as a client does (validateProtocols): no name twice, compared
+  // ASCII case-insensitively (the WHATWG constructor rule), where a server's parse of what a
+  // peer sent is case-sensitive. Only a list a client may offer is formatted again.
   if (protocols.length === 0) return;
+  if (new Set(protocols.map((protocol) => protocol.toLowerCase())).size !== protocols.length) return;
   checkSame(
     parseProtocols(formatProtocols(protocols), status),
     protocols,
