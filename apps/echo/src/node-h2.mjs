@@ -15,14 +15,19 @@ import { runEchoCli } from "./echo-cli.mjs";
 
 await runEchoCli("@ws/node over HTTP/2", async (options) => {
   const settings = { enableConnectProtocol: true };
+  // A conformance run puts every case on one HTTP/2 connection. Node refuses new streams
+  // (REFUSED_STREAM) while a session holds more than `maxSessionMemory` (10 MB by default), and
+  // the echo contract allows messages up to 16 MiB: give the session room for that.
+  const maxSessionMemory = 64;
   const server =
     options.tls === true
       ? createSecureServer({
           cert: readFileSync(new URL("../tls/cert.pem", import.meta.url)),
           key: readFileSync(new URL("../tls/key.pem", import.meta.url)),
           settings,
+          maxSessionMemory,
         })
-      : createServer({ settings });
+      : createServer({ settings, maxSessionMemory });
   const sessions = new Set();
   server.on("session", (session) => {
     sessions.add(session);
