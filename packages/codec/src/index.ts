@@ -58,4 +58,5 @@ export {
 } from "./errors.ts";
 export type { Extension } from "./extensions/extension.ts";
 export { DEFAULT_LIMITS, type Limits } from "./limits.ts";
+export type { OutputBudget } from "./message/assembler.ts";
 export type { RandomSource } from "./web-globals.ts";

@@ -50,7 +50,8 @@ export type SessionErrorCode =
   | "HANDSHAKE_TIMEOUT"
   | "TOO_MANY_REDIRECTS"
   | "CONNECTION_FAILED"
-  | "LISTENER_ERROR";
+  | "LISTENER_ERROR"
+  | "MEMORY_BUDGET";
 
 /** An error raised by the session or an adapter, with a stable {@link SessionErrorCode}. */
 export class WebSocketError extends Error {

@@ -54,6 +54,7 @@ export { CloseEvent, type CloseEventInit, WebSocketErrorEvent } from "./events.t
 export { handled, rejected, reportListenerError } from "./handled.ts";
 export { Inbox } from "./inbox.ts";
 export { DEFAULT_SESSION_LIMITS, resolveSessionLimits, type SessionLimits } from "./limits.ts";
+export { type BudgetHolder, DEFAULT_MEMORY_BUDGET, MemoryBudget } from "./memory-budget.ts";
 export { type MemoryPeer, MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
 export {
   CLIENT_OPTIONS,

@@ -114,6 +114,7 @@ export const SERVER_OPTIONS: OptionSchema = {
   handshakeTimeout: milliseconds,
   maxPendingHandshakes: number("handshakes", { integer: true, min: 1, infinite: true }),
   maxConnections: number("connections", { integer: true, min: 1, infinite: true }),
+  memoryBudget: number("bytes", { integer: true, min: 1, infinite: true }),
   // Pub/sub across processes (a Broker such as @ws/redis's); the default is in-process.
   broker: object,
 };

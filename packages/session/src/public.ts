@@ -13,6 +13,7 @@ export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "./dial.ts";
 export { HandshakeRejectedError, WebSocketError } from "./errors.ts";
 export { CloseEvent, WebSocketErrorEvent } from "./events.ts";
 export { DEFAULT_SESSION_LIMITS, type SessionLimits } from "./limits.ts";
+export { DEFAULT_MEMORY_BUDGET } from "./memory-budget.ts";
 export { type Broker, BrokerError, type BrokerErrorCode, InProcessBroker } from "./pubsub/broker.ts";
 export { PreparedMessage, type PrepareMessageOptions, prepareMessage } from "./pubsub/prepared-message.ts";
 export type { PublishOptions } from "./pubsub/pubsub.ts";

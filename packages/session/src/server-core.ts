@@ -37,6 +37,7 @@ import {
   type Deliver,
 } from "./accept.ts";
 import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
+import { DEFAULT_MEMORY_BUDGET, MemoryBudget } from "./memory-budget.ts";
 import { checkOptions, SERVER_OPTIONS, SESSION_OPTIONS } from "./options.ts";
 import type { Broker } from "./pubsub/broker.ts";
 import type { PreparedDeflate } from "./pubsub/prepared-message.ts";
@@ -129,6 +130,16 @@ export interface ServerCoreOptions<Info = UpgradeInfo, B extends BinaryType = Bi
    * Default: no limit (the process's file descriptor limit is the bound).
    */
   readonly maxConnections?: number | undefined;
+  /**
+   * Most bytes all connections together may buffer, in both directions: sent and not yet
+   * flushed, received and not yet handed over (undecoded bytes, a message until it is whole,
+   * what it inflates to, messages a consumer has not read). Over 3/4 of it, connections that
+   * receive data stop reading from their peers until the total is under 1/2; over it, the
+   * connections holding the most are dropped (a 1008 close frame when their socket can take it,
+   * error `MEMORY_BUDGET`) until the total is within it; an inflating message that would go
+   * past it fails with 1009. Default 256 MiB; `Infinity` for none. See `memory-budget.ts`.
+   */
+  readonly memoryBudget?: number | undefined;
   /**
    * The pub/sub backplane to other servers and processes (`@ws/redis`'s `RedisBroker`, or an
    * {@link InProcessBroker} shared by servers of this process). Default: an in-process broker
@@ -314,6 +325,8 @@ export class ServerCore<
   readonly maxPendingHandshakes: number;
   /** Most open connections. */
   readonly maxConnections: number;
+  /** The memory budget all connections share (undefined when `memoryBudget` is `Infinity`). */
+  readonly memoryBudget: MemoryBudget | undefined;
   readonly #createSocket: (url: string, init: WebSocketInit) => WS;
   readonly #extensions: readonly ExtensionFactory[];
   #closing = false;
@@ -357,6 +370,8 @@ export class ServerCore<
       DEFAULT_MAX_PENDING_HANDSHAKES,
     );
     this.maxConnections = limit("maxConnections", options.maxConnections, Number.POSITIVE_INFINITY);
+    const budget = options.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
+    this.memoryBudget = budget === Number.POSITIVE_INFINITY ? undefined : new MemoryBudget(budget);
     const settings: Record<string, unknown> = { ...options };
     for (const key of [
       "path",
@@ -368,6 +383,7 @@ export class ServerCore<
       "handshakeTimeout",
       "maxPendingHandshakes",
       "maxConnections",
+      "memoryBudget",
       "broker",
       ...runtimeKeys,
     ]) {
@@ -547,6 +563,7 @@ export class ServerCore<
       protocol,
       extensions: accepted.extensions,
       extensionsHeader: accepted.extensionsHeader,
+      budget: this.memoryBudget,
     });
   }
 
@@ -645,6 +662,7 @@ export class ServerCore<
     ]);
     clearTimeout(timer);
     this.terminate();
+    this.memoryBudget?.stop();
     await this.pubsub.detach();
   }
 

@@ -41,6 +41,7 @@ import { truncateCloseReason } from "@ws/codec/close";
 import { WebSocketError } from "./errors.ts";
 import { handled, rejected } from "./handled.ts";
 import { codecLimits, resolveSessionLimits, type SessionLimits } from "./limits.ts";
+import type { BudgetHolder, MemoryBudget } from "./memory-budget.ts";
 import { controlPayloadOf, payloadOf, utf8, utf8Length } from "./session/bytes.ts";
 import { Consumers, streamPair } from "./session/consumers.ts";
 import { KeepAlive } from "./session/keep-alive.ts";
@@ -139,6 +140,11 @@ export class Session {
   #decoding = false;
   #eof = false;
   #readPaused = false;
+  /** The server's memory budget, and this session's face to it; see `memory-budget.ts`. */
+  readonly #budget: MemoryBudget | undefined;
+  readonly #holder: BudgetHolder | undefined;
+  /** Reading is paused because the budget is under pressure (beside `#readPaused`). */
+  #budgetPaused = false;
   // Close.
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #closeReceived: CloseReceived | undefined;
@@ -173,8 +179,21 @@ export class Session {
       extensions: options.extensions ?? [],
       streamMessages: this.streamMessages,
       ...(options.random === undefined ? {} : { random: options.random }),
+      outputBudget: options.budget,
     });
     this.#outbox = new Outbox(transport, this.connection);
+    this.#budget = options.budget;
+    if (this.#budget !== undefined) {
+      const session = this;
+      this.#holder = {
+        get heldBytes() {
+          return session.#heldBytes();
+        },
+        pauseForBudget: () => this.#pauseForBudget(),
+        resumeForBudget: () => this.#resumeForBudget(),
+        shedForBudget: () => this.#shedForBudget(),
+      };
+    }
   }
 
   // ─── Adapter side ────────────────────────────────────────────────────────────────────────
@@ -187,6 +206,8 @@ export class Session {
     if (this.#idleTimeout > 0) this.#lastActivity = now();
     this.connection.receive(chunk);
     this.#process(busyTurn());
+    // Over 3/4 of the server's memory budget, peers that send stop being read from.
+    if (this.#budget?.pressure === true) this.#pauseForBudget();
   }
 
   /** The transport ended: no more bytes will come (TCP FIN, or the socket closed). */
@@ -202,6 +223,7 @@ export class Session {
   onDrain(): void {
     if (this.#state === "closed" && this.#outbox.destroyed) return;
     if (this.#outbox.drain()) this.handler.drain?.();
+    this.#account();
   }
 
   /** The transport failed (connection reset, TLS error …). The connection is closed with 1006. */
@@ -233,11 +255,12 @@ export class Session {
   }
 
   /**
-   * Bytes received and held by the session: not yet decoded by the codec, plus decoded messages
-   * a pull consumer has not read yet.
+   * Bytes received and held by the session: not yet decoded by the codec, the message in
+   * progress (held until it is whole; inflated bytes included), and decoded messages a pull
+   * consumer has not read yet.
    */
   get inboundBufferedAmount(): number {
-    return this.connection.bufferedAmount + (this.#consumers?.bytes ?? 0);
+    return this.connection.bufferedAmount + this.connection.heldMessageBytes + (this.#consumers?.bytes ?? 0);
   }
 
   /** Resolves once, with how the connection ended. */
@@ -322,6 +345,7 @@ export class Session {
       return false;
     }
     this.#write(this.connection.send(event), size);
+    if (!this.#processing) this.#account();
     return !this.#outbox.blocked;
   }
 
@@ -342,6 +366,7 @@ export class Session {
       return false;
     }
     this.#outbox.writeInTurn(frame);
+    if (!this.#processing) this.#account();
     return !this.#outbox.blocked;
   }
 
@@ -432,7 +457,7 @@ export class Session {
   resume(): void {
     if (!this.#readPaused) return;
     this.#readPaused = false;
-    if (!this.#eof) this.#transport.resume();
+    if (!this.#eof && !this.#budgetPaused) this.#transport.resume();
     this.#process(false);
   }
 
@@ -549,7 +574,66 @@ export class Session {
     } finally {
       this.#processing = false;
       this.#outbox.release();
+      this.#account();
     }
+  }
+
+  // ─── Memory budget (see memory-budget.ts) ────────────────────────────────────────────────
+
+  /** Bytes this connection buffers in both directions, as the server's budget counts them. */
+  #heldBytes(): number {
+    return this.#state === "closed" ? 0 : this.bufferedAmount + this.inboundBufferedAmount;
+  }
+
+  /** Tells the server's budget what this connection holds now. */
+  #account(): void {
+    const budget = this.#budget;
+    if (budget !== undefined && this.#state !== "closed")
+      budget.report(this.#holder as BudgetHolder, this.#heldBytes());
+  }
+
+  #pauseForBudget(): void {
+    if (this.#budgetPaused || this.#state === "closed" || this.#eof) return;
+    this.#budgetPaused = true;
+    (this.#budget as MemoryBudget).paused(this.#holder as BudgetHolder);
+    if (!this.#readPaused) this.#transport.pause();
+  }
+
+  #resumeForBudget(): void {
+    if (!this.#budgetPaused) return;
+    this.#budgetPaused = false;
+    if (!this.#readPaused && !this.#eof && this.#state !== "closed") this.#transport.resume();
+  }
+
+  /**
+   * The server is over its memory budget and this connection holds the most: it is dropped at
+   * once, so that its buffers are freed now rather than after a close handshake its peer may
+   * never complete. The peer gets a 1008 close frame when the socket can still take one (a peer
+   * that does not read has a full socket: nothing more reaches it).
+   */
+  #shedForBudget(): void {
+    if (this.#state === "closed") return;
+    const error = new WebSocketError(
+      "MEMORY_BUDGET",
+      `Connection dropped: the server's memory budget (${(this.#budget as MemoryBudget).limit} bytes) is exceeded and this connection held the most buffered bytes (${this.#heldBytes()})`,
+    );
+    this.#failure ??= error;
+    try {
+      this.handler.error?.(error);
+    } catch {
+      // The connection is dropped anyway.
+    }
+    if (this.connection.canSendClose && !this.#outbox.blocked && !this.#outbox.done) {
+      const frame = this.connection.send({
+        type: "close",
+        code: CloseCode.PolicyViolation,
+        reason: "Server memory budget exceeded",
+      });
+      if (!(frame instanceof Promise)) this.#outbox.write(frame);
+      this.#outbox.release();
+    }
+    this.#outbox.destroy();
+    this.#finish();
   }
 
   #handle(event: InboundEvent): void {
@@ -712,6 +796,7 @@ export class Session {
             error: this.#failure ?? this.#closeError,
           };
     this.#closeInfo = info;
+    if (this.#budget !== undefined) this.#budget.closed(this.#holder as BudgetHolder);
     this.#keepAlive?.stop(info.code);
     this.#outbox.closed();
     this.#streams?.clear();

@@ -90,7 +90,10 @@ export type WebSocketEventHandler<This, E extends Event> = ((this: This, event: 
 export type StoredEventHandler = ((this: EventTarget, event: Event) => unknown) | null;
 
 /** The session options a `WebSocket` passes through (the handshake decides the rest). */
-export type SessionSettings = Omit<SessionOptions, "role" | "protocol" | "extensions" | "extensionsHeader">;
+export type SessionSettings = Omit<
+  SessionOptions,
+  "role" | "protocol" | "extensions" | "extensionsHeader" | "budget"
+>;
 
 /** What a {@link Connector} is asked to open. */
 export interface ConnectRequest {

@@ -22,7 +22,7 @@ import { encodeFrameParts, encodeTextFrame } from "../frame/encode.ts";
 import { frameHeaderSize, writeFrameHeader } from "../frame/header.ts";
 import { maskInto } from "../frame/mask.ts";
 import { type Limits, resolveLimits } from "../limits.ts";
-import { concat, MessageAssembler } from "../message/assembler.ts";
+import { concat, MessageAssembler, type OutputBudget } from "../message/assembler.ts";
 import { type RandomSource, utf8Encoder, webRandom } from "../web-globals.ts";
 import type { CloseReceived, InboundEvent, OutboundEvent, PingEvent, SendOptions } from "./events.ts";
 import { ALLOWED, type AllowedInputs, type ConnectionInput, ConnectionState, TRANSITIONS } from "./states.ts";
@@ -49,6 +49,11 @@ export interface ConnectionOptions {
   readonly streamMessages?: boolean;
   /** Randomness for masking keys (client role). Default: `globalThis.crypto.getRandomValues`. */
   readonly random?: RandomSource;
+  /**
+   * Memory shared with other connections for what extensions decode (a server's memory
+   * budget); see {@link OutputBudget}. Default: only `limits.maxMessageSize` bounds it.
+   */
+  readonly outputBudget?: OutputBudget | undefined;
 }
 
 /** Masking keys are drawn from a pool refilled this many bytes at a time (ws, undici). */
@@ -152,6 +157,7 @@ export class Connection {
       maxFragments: this.limits.maxFragments,
       streamMessages: options.streamMessages ?? false,
       extensions: this.extensions,
+      outputBudget: options.outputBudget,
     });
   }
 
@@ -202,6 +208,15 @@ export class Connection {
   /** Bytes received but not yet decoded. */
   get bufferedAmount(): number {
     return this.#decoder.bufferedAmount;
+  }
+
+  /**
+   * Bytes of the message in progress held until it is whole (decoded, after extensions; 0 with
+   * `streamMessages`). With {@link Connection.bufferedAmount}: what the connection holds of
+   * what it received.
+   */
+  get heldMessageBytes(): number {
+    return this.#assembler.heldBytes;
   }
 
   /**

@@ -37,6 +37,24 @@ export interface MessageAssemblerOptions {
   readonly streamMessages: boolean;
   /** Negotiated extensions, in the order of the `Sec-WebSocket-Extensions` response. */
   readonly extensions: readonly Extension[];
+  /** Memory shared with other connections for what extensions produce; see {@link OutputBudget}. */
+  readonly outputBudget?: OutputBudget | undefined;
+}
+
+/**
+ * Memory that several connections share for what their extensions produce (the bytes a
+ * permessage-deflate message inflates to): before each decoding step the assembler takes room
+ * for its output, and gives it back once the step has produced it (it is then the message's,
+ * see `MessageAssembler.heldBytes`) or failed. A server passes its memory budget, so that many
+ * inflate bombs at once cannot go past it (a per-connection limit is not a server bound). A
+ * step that would produce more than it was given fails with 1009 (RFC 6455 §7.4.1: a message
+ * "too big for it to process"), without producing it.
+ */
+export interface OutputBudget {
+  /** Takes room for up to `wanted` bytes of output; returns how much was given (0 to `wanted`). */
+  take(wanted: number): number;
+  /** Gives back room that {@link OutputBudget.take} gave. */
+  give(granted: number): void;
 }
 
 function fail(code: ErrorCode, closeCode: FailureCloseCode, detail: string): never {
@@ -72,6 +90,14 @@ export class MessageAssembler {
   /** Whether a fragmented message is in progress. */
   get inMessage(): boolean {
     return this.#kind !== 0;
+  }
+
+  /**
+   * Bytes of the message in progress held until it is whole (decoded, after extensions); 0 in
+   * streaming mode, where pieces are delivered as they arrive. Text counts its UTF-8 bytes.
+   */
+  get heldBytes(): number {
+    return this.#kind === 0 || this.#options.streamMessages ? 0 : this.#size;
   }
 
   /**
@@ -182,20 +208,28 @@ export class MessageAssembler {
     const decoders = this.#decoders as MessageDecoder[];
     if (index === decoders.length) return input;
     const room = Math.max(0, this.#options.maxMessageSize - this.#size);
+    const budget = this.#options.outputBudget;
+    const granted = budget === undefined ? room : budget.take(room);
     let output: Uint8Array[] | Promise<Uint8Array[]>;
     try {
-      output = (decoders[index] as MessageDecoder).push(input, last, room);
+      output = (decoders[index] as MessageDecoder).push(input, last, granted);
     } catch (error) {
-      throw asExtensionFailure(error);
+      budget?.give(granted);
+      throw asExtensionFailure(error, granted < room);
     }
     if (output instanceof Promise) {
       return output.then(
-        (parts) => this.#decodeStage(index + 1, join(parts), last),
+        (parts) => {
+          budget?.give(granted);
+          return this.#decodeStage(index + 1, join(parts), last);
+        },
         (error: unknown) => {
-          throw asExtensionFailure(error);
+          budget?.give(granted);
+          throw asExtensionFailure(error, granted < room);
         },
       );
     }
+    budget?.give(granted);
     return this.#decodeStage(index + 1, join(output), last);
   }
 
@@ -253,9 +287,21 @@ export class MessageAssembler {
   }
 }
 
-/** A failure inside an extension that is not the peer's fault is an internal error (1011). */
-function asExtensionFailure(error: unknown): RemoteProtocolError {
-  if (error instanceof RemoteProtocolError) return error;
+/**
+ * A failure inside an extension that is not the peer's fault is an internal error (1011).
+ * `budgeted`: the step was given less room than the message limit leaves (the shared
+ * {@link OutputBudget} is short), so "too big" is said as such.
+ */
+function asExtensionFailure(error: unknown, budgeted = false): RemoteProtocolError {
+  if (error instanceof RemoteProtocolError) {
+    if (budgeted && error.code === ErrorCode.MessageTooBig)
+      return new RemoteProtocolError(
+        ErrorCode.MessageTooBig,
+        CloseCode.MessageTooBig,
+        "Cannot decode message: it decodes to more than the memory the server can give it now",
+      );
+    return error;
+  }
   const detail = error instanceof Error ? error.message : String(error);
   return new RemoteProtocolError(
     ErrorCode.ExtensionFailure,

@@ -8,5 +8,6 @@ export {
   concat,
   MessageAssembler,
   type MessageAssemblerOptions,
+  type OutputBudget,
 } from "./assembler.ts";
 export { decodeUtf8, decodeValidUtf8, isValidUtf8, StreamingUtf8Decoder } from "./utf8.ts";

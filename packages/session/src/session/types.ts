@@ -8,6 +8,7 @@
  */
 import type { Extension, RandomSource, SendOptions } from "@ws/codec";
 import type { SessionLimits } from "../limits.ts";
+import type { MemoryBudget } from "../memory-budget.ts";
 
 /** Default close timeout in milliseconds (see {@link SessionOptions.closeTimeout}). */
 export const DEFAULT_CLOSE_TIMEOUT = 5000;
@@ -72,6 +73,11 @@ export interface SessionOptions {
   readonly receiveHighWaterMark?: number | undefined;
   /** Randomness for masking keys (client). Default `crypto.getRandomValues`. */
   readonly random?: RandomSource | undefined;
+  /**
+   * The server's memory budget this connection's buffered bytes count against (set by the
+   * server for the sessions it accepts, from its `memoryBudget` option; see `memory-budget.ts`).
+   */
+  readonly budget?: MemoryBudget | undefined;
 }
 
 /** How the connection ended (WHATWG "the WebSocket connection close code / reason"). */

@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import { ErrorCode, RemoteProtocolError } from "../errors.ts";
+import type { Extension, MessageDecoder } from "../extensions/extension.ts";
+import { Connection, NEED_DATA, type OutputBudget } from "../index.ts";
+
+/**
+ * A stand-in for permessage-deflate (RSV1): each frame "inflates" to `factor` bytes per input
+ * byte, and, like the real decompressors, fails with 1009 rather than produce more than
+ * `maxOutput`.
+ */
+function inflating(factor: number, seen: number[]): Extension {
+  const decoder: MessageDecoder = {
+    push(piece, _last, maxOutput) {
+      seen.push(maxOutput);
+      const size = piece.length * factor;
+      if (size > maxOutput)
+        throw new RemoteProtocolError(ErrorCode.MessageTooBig, 1009, `inflates past ${maxOutput}`);
+      return [new Uint8Array(size)];
+    },
+  };
+  return {
+    name: "test-inflate",
+    rsvMask: 0x40,
+    params: [],
+    decodeMessage: () => decoder,
+    encodeMessage: () => undefined,
+  };
+}
+
+/** A masked binary frame with RSV1 set (the peer's compressed message). */
+function compressedFrame(payload: Uint8Array, fin = true): Uint8Array {
+  const header = [(fin ? 0x80 : 0) | 0x40 | 0x2, 0x80 | payload.length, 0, 0, 0, 0];
+  const out = new Uint8Array(header.length + payload.length);
+  out.set(header);
+  out.set(payload, header.length);
+  return out;
+}
+
+class CountingBudget implements OutputBudget {
+  left: number;
+  taken = 0;
+  constructor(left: number) {
+    this.left = left;
+  }
+  take(wanted: number): number {
+    const granted = Math.min(wanted, this.left);
+    this.left -= granted;
+    this.taken += granted;
+    return granted;
+  }
+  give(granted: number): void {
+    this.left += granted;
+    this.taken -= granted;
+  }
+}
+
+describe("OutputBudget", () => {
+  it("gives an extension only the room the shared budget has, and fails a message past it with 1009", () => {
+    const seen: number[] = [];
+    const budget = new CountingBudget(1000);
+    const server = new Connection({
+      role: "server",
+      extensions: [inflating(100, seen)],
+      outputBudget: budget,
+    });
+    server.receive(compressedFrame(new Uint8Array(5))); // 500 bytes: fits
+    const first = server.nextEvent();
+    expect(first).toMatchObject({ type: "binary" });
+    expect((first as { data: Uint8Array }).data.length).toBe(500);
+    expect(budget.taken).toBe(0); // the room is given back once the output exists
+    server.receive(compressedFrame(new Uint8Array(20))); // 2000 bytes: more than the budget
+    const failed = server.nextEvent();
+    expect(failed).toMatchObject({ type: "failed" });
+    const error = (failed as { error: RemoteProtocolError }).error;
+    expect(error.closeCode).toBe(1009);
+    expect(error.message).toContain("memory the server can give it now");
+    expect(seen).toEqual([1000, 1000]);
+    expect(budget.taken).toBe(0);
+  });
+
+  it("counts the held bytes of a fragmented message until it is whole", () => {
+    const server = new Connection({ role: "server", extensions: [inflating(10, [])] });
+    server.receive(compressedFrame(new Uint8Array(10), false));
+    expect(server.nextEvent()).toBe(NEED_DATA);
+    expect(server.heldMessageBytes).toBe(100);
+    // A continuation frame (no RSV bits), fin.
+    server.receive(new Uint8Array([0x80, 0x80 | 3, 0, 0, 0, 0, 1, 2, 3]));
+    expect(server.nextEvent()).toMatchObject({ type: "binary" });
+    expect(server.heldMessageBytes).toBe(0);
+  });
+
+  it("without a budget, the message limit alone bounds the output", () => {
+    const seen: number[] = [];
+    const server = new Connection({
+      role: "server",
+      extensions: [inflating(100, seen)],
+      limits: { maxMessageSize: 4096 },
+    });
+    server.receive(compressedFrame(new Uint8Array(5)));
+    expect(server.nextEvent()).toMatchObject({ type: "binary" });
+    expect(seen).toEqual([4096]);
+  });
+});

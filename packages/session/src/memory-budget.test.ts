@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import { MemoryBudget, PRESSURE_CHECK_INTERVAL } from "./memory-budget.ts";
+import { type MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
+import { Session } from "./session.ts";
+
+const KiB = 1024;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A server session under `budget` and its client, both started; the client reads nothing when `reads` is false. */
+function pair(budget: MemoryBudget, reads = true) {
+  const [clientTransport, serverTransport] = memoryTransportPair();
+  const client = new Session(clientTransport, { role: "client" });
+  const server = new Session(serverTransport, {
+    role: "server",
+    budget,
+    // The per-connection limit is out of the way: this is about the server-wide one.
+    limits: { maxBufferedAmount: 64 * 1024 * KiB },
+  });
+  clientTransport.receiver = client;
+  serverTransport.receiver = server;
+  const errors: string[] = [];
+  server.handler = { error: (error) => errors.push((error as { code?: string }).code ?? "") };
+  server.start();
+  client.start();
+  if (!reads) client.pause();
+  return { client, server, clientTransport, serverTransport, errors };
+}
+
+describe("MemoryBudget", () => {
+  it("drops the connections that hold the most, biggest first, until the total is within the budget", async () => {
+    const budget = new MemoryBudget(1024 * KiB);
+    const slow = [pair(budget, false), pair(budget, false), pair(budget, false)];
+    const chunk = new Uint8Array(100 * KiB);
+    // Round robin, the first peer getting one more message: 900 + 800 + 800 KiB, nobody reads.
+    slow[0]?.server.send(chunk);
+    for (let round = 0; round < 8; round++) for (const peer of slow) peer.server.send(chunk);
+    expect(budget.total).toBeGreaterThan(budget.limit);
+    await sleep(0);
+    expect(budget.total).toBeLessThanOrEqual(budget.limit);
+    expect(budget.shed).toBe(2);
+    const [first, second, third] = slow.map((peer) => peer.server);
+    // The biggest (the first) went first; then one of the two others.
+    expect(first?.state).toBe("closed");
+    expect(first?.closeInfo).toMatchObject({ code: 1006, wasClean: false });
+    expect(first?.closeInfo?.error).toMatchObject({ code: "MEMORY_BUDGET" });
+    expect(slow[0]?.errors).toEqual(["MEMORY_BUDGET"]);
+    expect([second?.state, third?.state].sort()).toEqual(["closed", "open"]);
+    // What the open one holds is what the budget counts.
+    const open = [second, third].find((s) => s?.state === "open") as Session;
+    expect(budget.total).toBe(open.bufferedAmount);
+    open.terminate();
+    expect(budget.total).toBe(0);
+  });
+
+  it("over 3/4 of the budget, stops reading from peers that send, and reads again under 1/2", async () => {
+    const budget = new MemoryBudget(1024 * KiB);
+    const slow = pair(budget, false);
+    const talker = pair(budget);
+    const echoed: number[] = [];
+    talker.server.handler = { message: (data) => echoed.push(data.length) };
+    slow.server.send(new Uint8Array(800 * KiB)); // 78 % of the budget, not over it
+    expect(budget.pressure).toBe(true);
+    talker.client.send(new Uint8Array(10));
+    await sleep(0);
+    // The message that arrived is delivered; reading stops after it.
+    expect(echoed).toEqual([10]);
+    expect((talker.serverTransport as MemoryTransport).paused).toBe(true);
+    talker.client.send(new Uint8Array(20));
+    await sleep(0);
+    expect(echoed).toEqual([10]); // waits in the (paused) transport
+    expect(slow.server.state).toBe("open"); // not over the budget: nobody dropped
+    slow.client.resume(); // the slow peer reads: the server's buffer empties
+    await sleep(PRESSURE_CHECK_INTERVAL * 3);
+    expect(budget.pressure).toBe(false);
+    expect(talker.serverTransport.paused).toBe(false);
+    expect(echoed).toEqual([10, 20]);
+    slow.server.terminate();
+    talker.server.terminate();
+    budget.stop();
+  });
+
+  it("a session's own pause() and the budget's pause do not undo each other", async () => {
+    const budget = new MemoryBudget(1024 * KiB);
+    const slow = pair(budget, false);
+    const talker = pair(budget);
+    slow.server.send(new Uint8Array(800 * KiB));
+    talker.client.send("x");
+    await sleep(0);
+    expect(talker.serverTransport.paused).toBe(true);
+    talker.server.pause();
+    talker.server.resume(); // the application resumes; the budget still holds it
+    expect(talker.serverTransport.paused).toBe(true);
+    talker.server.pause(); // and the other way round
+    slow.client.resume();
+    await sleep(PRESSURE_CHECK_INTERVAL * 3);
+    expect(budget.pressure).toBe(false);
+    expect(talker.serverTransport.paused).toBe(true);
+    talker.server.resume();
+    expect(talker.serverTransport.paused).toBe(false);
+    slow.server.terminate();
+    talker.server.terminate();
+    budget.stop();
+  });
+
+  it("counts received bytes held for a message in progress", async () => {
+    const budget = new MemoryBudget(1024 * KiB);
+    const peer = pair(budget);
+    // The first frame of a fragmented message, 300 KiB, and no more.
+    const stream = peer.client.sendStream(
+      (async function* () {
+        yield new Uint8Array(300 * KiB);
+        yield new Uint8Array(1); // a piece goes out once the next one is known (fin or not)
+        await sleep(1000);
+      })(),
+    );
+    void stream;
+    await sleep(20);
+    expect(peer.server.inboundBufferedAmount).toBeGreaterThanOrEqual(300 * KiB);
+    expect(budget.total).toBe(peer.server.inboundBufferedAmount);
+    peer.server.terminate();
+    expect(budget.total).toBe(0);
+  });
+
+  it("shares the room for inflation: the first step may take all that is left, concurrent ones half", () => {
+    const budget = new MemoryBudget(1000);
+    expect(budget.take(300)).toBe(300);
+    expect(budget.take(10_000)).toBe(350); // (1000 - 300) / 2
+    expect(budget.take(10_000)).toBe(175);
+    budget.give(300);
+    budget.give(350);
+    budget.give(175);
+    expect(budget.total).toBe(0);
+    expect(budget.take(10_000)).toBe(1000);
+  });
+});

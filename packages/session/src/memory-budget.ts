@@ -1,0 +1,176 @@
+/**
+ * The server's memory budget (issue 12, "Bounded resources by default"): one bound on the bytes
+ * all of a server's connections buffer, in both directions, inflation included. Per-connection
+ * limits (`maxBufferedAmount`, `maxMessageSize`) bound one peer; a hundred peers that stop
+ * reading, or twenty inflate bombs at once, need a bound on their sum.
+ *
+ * What is counted, per connection (each session reports its own, see `Session`):
+ *
+ * - sent and not yet flushed: `bufferedAmount` (the session's queue and the runtime's buffer);
+ * - received and not yet handed over: bytes not yet decoded, the message in progress (whole
+ *   messages are held until their last frame; inflated bytes are counted as they are
+ *   produced), messages a pull consumer has not read;
+ * - inflation in progress: each inflate step takes room for its output from the budget before
+ *   it runs ({@link MemoryBudget.take}), so concurrent bombs share the budget instead of each
+ *   using `maxMessageSize`.
+ *
+ * What happens as the total grows (the policy, same on every runtime):
+ *
+ * | total | what happens |
+ * | --- | --- |
+ * | over 3/4 of the budget | every connection that receives data stops reading from its peer (receive backpressure: TCP pushes back on the peers) until the total is under 1/2 |
+ * | over the budget | the connections holding the most bytes are dropped, biggest first, until the total is within it: each gets a 1008 close frame when its socket can still take one, then its transport is closed at once and its buffers freed; locally it closes with 1006 and error `MEMORY_BUDGET` |
+ * | inflating | an inflate step gets at most the room left (half of it when other steps are in flight); a message that inflates to more fails with 1009 |
+ *
+ * Reports are cheap and may be stale (a runtime flushes bytes without telling the session), so
+ * the budget refreshes every holder before it acts on a breach, and while reading is paused it
+ * refreshes them every {@link PRESSURE_CHECK_INTERVAL} ms to know when to resume.
+ *
+ * @module
+ */
+import type { OutputBudget } from "@ws/codec";
+
+/** Default server memory budget: 256 MiB of buffered data across all connections. */
+export const DEFAULT_MEMORY_BUDGET: number = 256 * 1024 * 1024;
+
+/** While reading is paused for the budget, holders are refreshed this often (ms). */
+export const PRESSURE_CHECK_INTERVAL = 50;
+
+/** A connection that holds budgeted bytes (a server-side `Session`). */
+export interface BudgetHolder {
+  /** The bytes it holds now (fresh, not the last report). */
+  readonly heldBytes: number;
+  /** Stop reading from the peer (receive backpressure for the budget). */
+  pauseForBudget(): void;
+  /** Read from the peer again. */
+  resumeForBudget(): void;
+  /** Drop the connection now, freeing its buffers (the budget is exceeded). */
+  shedForBudget(): void;
+}
+
+/** One server's memory budget, shared by its sessions. */
+export class MemoryBudget implements OutputBudget {
+  /** The budget in bytes (`Infinity`: none). */
+  readonly limit: number;
+  /** Bytes reported by the holders (the last report of each). */
+  #held = 0;
+  /** Room given to inflate steps in flight. */
+  #granted = 0;
+  readonly #holders = new Map<BudgetHolder, number>();
+  /** Holders paused for the budget, resumed together once the total is under 1/2. */
+  readonly #paused = new Set<BudgetHolder>();
+  #pressure = false;
+  #checkScheduled = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Connections dropped for the budget since the server started. */
+  shed = 0;
+
+  constructor(limit: number = DEFAULT_MEMORY_BUDGET) {
+    this.limit = limit;
+  }
+
+  /** Bytes counted now: what the holders reported plus the room given to inflate steps. */
+  get total(): number {
+    return this.#held + this.#granted;
+  }
+
+  /** Whether connections that receive data should stop reading (the total went over 3/4). */
+  get pressure(): boolean {
+    return this.#pressure;
+  }
+
+  /** Records that `holder` holds `bytes` now (0 when it closed). */
+  report(holder: BudgetHolder, bytes: number): void {
+    const before = this.#holders.get(holder) ?? 0;
+    if (bytes === before) return;
+    if (bytes === 0) this.#holders.delete(holder);
+    else this.#holders.set(holder, bytes);
+    this.#held += bytes - before;
+    if (!this.#pressure && this.total > this.limit * 0.75) this.#startPressure();
+    if (this.total > this.limit) this.#scheduleCheck();
+  }
+
+  /** `holder` closed: it holds nothing any more and is not resumed. */
+  closed(holder: BudgetHolder): void {
+    this.report(holder, 0);
+    this.#paused.delete(holder);
+  }
+
+  /** A holder stopped reading for the budget; resumed when the pressure ends. */
+  paused(holder: BudgetHolder): void {
+    this.#paused.add(holder);
+  }
+
+  /**
+   * Room for an inflate step's output ({@link OutputBudget}): up to `wanted` bytes of what is
+   * left, only half of it while other steps are in flight, so that concurrent steps share it.
+   */
+  take(wanted: number): number {
+    if (this.limit === Number.POSITIVE_INFINITY) return wanted;
+    const left = Math.max(0, this.limit - this.total);
+    const granted = Math.min(wanted, this.#granted === 0 ? left : Math.floor(left / 2));
+    this.#granted += granted;
+    return granted;
+  }
+
+  /** Gives back room that {@link MemoryBudget.take} gave. */
+  give(granted: number): void {
+    if (this.limit === Number.POSITIVE_INFINITY) return;
+    this.#granted -= granted;
+  }
+
+  /** Stops the pressure timer (the server closed). */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #startPressure(): void {
+    this.#pressure = true;
+    // Paused holders report nothing new: refresh them on a timer to know when to resume.
+    this.#timer ??= setInterval(() => this.#check(), PRESSURE_CHECK_INTERVAL);
+  }
+
+  #scheduleCheck(): void {
+    if (this.#checkScheduled) return;
+    this.#checkScheduled = true;
+    // After the current turn's reports (a batch of data events), not inside a session's call.
+    queueMicrotask(() => {
+      this.#checkScheduled = false;
+      this.#check();
+    });
+  }
+
+  /** Refreshes every holder's bytes, then drops the biggest while over, or ends the pressure. */
+  #check(): void {
+    for (const holder of this.#holders.keys()) this.#refresh(holder);
+    if (this.#held > this.limit) {
+      const biggest = [...this.#holders].sort((a, b) => b[1] - a[1]);
+      for (const [holder] of biggest) {
+        if (this.#held <= this.limit) break;
+        const bytes = this.#holders.get(holder) ?? 0;
+        this.#holders.delete(holder);
+        this.#paused.delete(holder);
+        this.#held -= bytes;
+        this.shed++;
+        holder.shedForBudget();
+      }
+    }
+    if (this.#pressure && this.total <= this.limit * 0.5) {
+      this.#pressure = false;
+      this.stop();
+      const paused = [...this.#paused];
+      this.#paused.clear();
+      for (const holder of paused) holder.resumeForBudget();
+    }
+  }
+
+  #refresh(holder: BudgetHolder): void {
+    const before = this.#holders.get(holder) ?? 0;
+    const bytes = holder.heldBytes;
+    if (bytes === before) return;
+    if (bytes === 0) this.#holders.delete(holder);
+    else this.#holders.set(holder, bytes);
+    this.#held += bytes - before;
+  }
+}
