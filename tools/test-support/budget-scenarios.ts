@@ -1,0 +1,197 @@
+/**
+ * The server memory budget (`memoryBudget`, issue 12) on real sockets, one suite for the three
+ * runtimes (as `pubsub-scenarios.ts`): peers that stop reading are dropped biggest first while
+ * the others and fresh clients are served; a compressed message that would inflate past what
+ * the budget has left fails with 1009 while small ones pass; a consumer that falls behind
+ * stops the reading from its peer.
+ */
+import assert from "node:assert/strict";
+
+/** The part of an adapter's socket the scenarios use. */
+export interface ScenarioSocket extends EventTarget, AsyncIterable<string | Uint8Array> {
+  send(data: string | Uint8Array): boolean;
+  close(code?: number, reason?: string): void;
+  readonly extensions: string;
+  readonly bufferedAmount: number;
+  binaryType: string;
+  readonly session:
+    | {
+        pause(): void;
+        readonly inboundBufferedAmount: number;
+        readonly closed: Promise<{ readonly code: number; readonly error?: { readonly code?: string } | undefined }>;
+        readonly closeInfo: unknown;
+      }
+    | undefined;
+}
+
+/** The part of an adapter's server the scenarios use. */
+export interface ScenarioServer {
+  on(event: "connection", listener: (socket: ScenarioSocket) => void): unknown;
+  once(event: "listening", listener: () => void): unknown;
+  address(): unknown;
+  close(timeout?: number): Promise<void>;
+}
+
+/** What a runtime's test file hands the scenarios. */
+export interface Adapter {
+  createServer(options: Record<string, unknown>): ScenarioServer;
+  connect(url: string, options?: Record<string, unknown>): Promise<ScenarioSocket>;
+  /** Registers a cleanup, run after the scenario. */
+  defer<T>(value: T, close: (value: T) => unknown): T;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `check()` holds (bounded). */
+async function until(check: () => boolean, what: string, tries = 1000): Promise<void> {
+  for (let i = 0; i < tries && !check(); i++) await tick(10);
+  assert.ok(check(), `timed out waiting for ${what}`);
+}
+
+interface ServerSide {
+  readonly server: ScenarioServer;
+  readonly url: string;
+  readonly sockets: ScenarioSocket[];
+  /** The error code each closed server socket closed with ("" for none), in close order. */
+  readonly closedWith: string[];
+}
+
+/** A listening echo server with `options`, and what became of its sockets. */
+async function echoServer(adapter: Adapter, options: Record<string, unknown>): Promise<ServerSide> {
+  const server = adapter.defer(adapter.createServer({ port: 0, host: "127.0.0.1", ...options }), (s) =>
+    s.close(500),
+  );
+  const sockets: ScenarioSocket[] = [];
+  const closedWith: string[] = [];
+  server.on("connection", (socket) => {
+    sockets.push(socket);
+    socket.binaryType = "uint8array";
+    // Errors are part of the expected outcome here (MEMORY_BUDGET): listened to, not reported.
+    socket.addEventListener("error", () => {});
+    socket.addEventListener("message", (event) => {
+      const data = (event as MessageEvent).data as string | Uint8Array;
+      if (data === "flood") void flood(socket);
+      else socket.send(data);
+    });
+    void socket.session?.closed.then((info) => closedWith.push(info.error?.code ?? ""));
+  });
+  await new Promise<void>((resolve) => server.once("listening", resolve));
+  const { port } = server.address() as { port: number };
+  return { server, url: `ws://127.0.0.1:${port}`, sockets, closedWith };
+}
+
+/** Sends 64 KiB messages, one per macrotask, until 64 MiB went or the socket closed. */
+async function flood(socket: ScenarioSocket): Promise<void> {
+  const chunk = new Uint8Array(64 * KiB);
+  for (let i = 0; i < 1024 && socket.session?.closeInfo === undefined; i++) {
+    socket.send(chunk);
+    await tick();
+  }
+}
+
+async function client(adapter: Adapter, url: string, options?: Record<string, unknown>): Promise<ScenarioSocket> {
+  const ws = adapter.defer(await adapter.connect(url, options), (s) => s.close());
+  ws.binaryType = "uint8array";
+  ws.addEventListener("error", () => {});
+  return ws;
+}
+
+/** Resolves with the next message of `ws`. */
+function nextMessage(ws: EventTarget): Promise<unknown> {
+  return new Promise((resolve) =>
+    ws.addEventListener("message", (event) => resolve((event as MessageEvent).data), { once: true }),
+  );
+}
+
+/** Resolves with the close code `ws` sees. */
+function closeCode(ws: EventTarget): Promise<number> {
+  return new Promise((resolve) =>
+    ws.addEventListener("close", (event) => resolve((event as CloseEvent).code), { once: true }),
+  );
+}
+
+export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
+  async "peers that stop reading are dropped, biggest first, and the others are still served"(adapter) {
+    const budget = 8 * MiB;
+    // The per-connection send limit is out of the way: this is about the server-wide one.
+    const side = await echoServer(adapter, { memoryBudget: budget, limits: { maxBufferedAmount: 1024 * MiB } });
+    const slow: ScenarioSocket[] = [];
+    for (let i = 0; i < 4; i++) {
+      const ws = await client(adapter, side.url);
+      ws.session?.pause(); // reads nothing from now on
+      ws.send("flood");
+      slow.push(ws);
+    }
+    let peak = 0;
+    await until(() => {
+      const held = side.sockets.reduce((sum, s) => sum + (s.session?.closeInfo === undefined ? s.bufferedAmount : 0), 0);
+      peak = Math.max(peak, held);
+      return side.closedWith.length >= 1;
+    }, "a slow peer to be dropped");
+    assert.equal(side.closedWith[0], "MEMORY_BUDGET");
+    // Each send is checked after its macrotask: the total stays within one 64 KiB message per
+    // sending connection of the budget.
+    assert.ok(peak <= budget + 4 * 65 * KiB, `server buffered ${peak} bytes, budget ${budget}`);
+    // A fresh client still gets its echo.
+    const fresh = await client(adapter, side.url);
+    const echo = nextMessage(fresh);
+    fresh.send("still here");
+    assert.equal(await echo, "still here");
+  },
+
+  async "a compressed message that would inflate past what the budget has left fails with 1009"(adapter) {
+    const side = await echoServer(adapter, { memoryBudget: 4 * MiB, perMessageDeflate: true });
+    const ws = await client(adapter, side.url, { perMessageDeflate: true });
+    assert.match(ws.extensions, /permessage-deflate/);
+    // 1 MiB inflates within the budget and is echoed.
+    const small = nextMessage(ws);
+    ws.send("a".repeat(MiB));
+    assert.equal(((await small) as string).length, MiB);
+    // 8 MiB of one letter compresses to a few KiB and is far under maxMessageSize (64 MiB),
+    // but over the server's budget: refused with 1009 before it is inflated whole.
+    const code = closeCode(ws);
+    ws.send("b".repeat(8 * MiB));
+    assert.equal(await code, 1009);
+    // The server serves others as before.
+    const fresh = await client(adapter, side.url, { perMessageDeflate: true });
+    const echo = nextMessage(fresh);
+    fresh.send("fine");
+    assert.equal(await echo, "fine");
+  },
+
+  async "reading from a peer pauses while its messages wait for a slow consumer"(adapter) {
+    const server = adapter.defer(adapter.createServer({ port: 0, host: "127.0.0.1" }), (s) => s.close(500));
+    let peak = 0;
+    let consumed = 0;
+    server.on("connection", (socket) => {
+      void (async () => {
+        // A consumer that takes 5 ms per message: the messages wait for it, not in memory.
+        for await (const _ of socket) {
+          peak = Math.max(peak, socket.session?.inboundBufferedAmount ?? 0);
+          consumed++;
+          await tick(5);
+        }
+      })();
+    });
+    await new Promise<void>((resolve) => server.once("listening", resolve));
+    const { port } = server.address() as { port: number };
+    const ws = await client(adapter, `ws://127.0.0.1:${port}`, { limits: { maxBufferedAmount: 64 * MiB } });
+    const chunk = new Uint8Array(64 * KiB);
+    for (let i = 0; i < 300; i++) ws.send(chunk); // 18.75 MiB at once
+    await until(() => consumed >= 100, "the consumer to take 100 messages");
+    // The receive high-water mark (1 MiB), plus what one read of the socket brought in.
+    assert.ok(peak <= 2 * MiB, `the server held ${peak} received bytes for a slow consumer`);
+    // The rest waits on the sending side (its buffer, TCP's).
+    assert.ok(ws.bufferedAmount > 4 * MiB, `the client's buffer holds ${ws.bufferedAmount} bytes`);
+  },
+
+  async "the default budget lets a message up to the message limit through"(adapter) {
+    const side = await echoServer(adapter, { perMessageDeflate: true });
+    const ws = await client(adapter, side.url, { perMessageDeflate: true, limits: { maxBufferedAmount: 64 * MiB } });
+    const echo = nextMessage(ws);
+    ws.send("c".repeat(16 * MiB));
+    assert.equal(((await echo) as string).length, 16 * MiB);
+  },
+};
