@@ -12,13 +12,14 @@
 // loop is bounded. On a shared machine the latencies and memory figures are noisy.
 
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { steadyRss } from "../../bench/src/proc.mjs";
 import { freePort, loadTargets, REPO_ROOT, ServerProcess } from "../../bench/src/targets.mjs";
 import { PATTERNS } from "./patterns.mjs";
 import { freshEcho, watchServer } from "./probe.mjs";
+import { SOAK_END, SOAK_START } from "./soak.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -166,5 +167,10 @@ for (const pattern of patterns) {
   lines.push("");
 }
 const out = resolve(REPO_ROOT, values.out);
+// The soak's section (src/soak.mjs) is kept as it is: it is written by its own run.
+const previous = existsSync(out) ? readFileSync(out, "utf8") : "";
+const soakStart = previous.indexOf(SOAK_START);
+const soakEnd = previous.indexOf(SOAK_END);
+if (soakStart >= 0 && soakEnd > soakStart) lines.push(previous.slice(soakStart, soakEnd + SOAK_END.length), "");
 writeFileSync(out, `${lines.join("\n")}\n`);
 console.log(`written to ${out}`);
