@@ -18,7 +18,10 @@ export interface ScenarioSocket extends EventTarget, AsyncIterable<string | Uint
     | {
         pause(): void;
         readonly inboundBufferedAmount: number;
-        readonly closed: Promise<{ readonly code: number; readonly error?: { readonly code?: string } | undefined }>;
+        readonly closed: Promise<{
+          readonly code: number;
+          readonly error?: { readonly code?: string } | undefined;
+        }>;
         readonly closeInfo: unknown;
       }
     | undefined;
@@ -91,7 +94,11 @@ async function flood(socket: ScenarioSocket): Promise<void> {
   }
 }
 
-async function client(adapter: Adapter, url: string, options?: Record<string, unknown>): Promise<ScenarioSocket> {
+async function client(
+  adapter: Adapter,
+  url: string,
+  options?: Record<string, unknown>,
+): Promise<ScenarioSocket> {
   const ws = adapter.defer(await adapter.connect(url, options), (s) => s.close());
   ws.binaryType = "uint8array";
   ws.addEventListener("error", () => {});
@@ -116,7 +123,10 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
   async "peers that stop reading are dropped, biggest first, and the others are still served"(adapter) {
     const budget = 8 * MiB;
     // The per-connection send limit is out of the way: this is about the server-wide one.
-    const side = await echoServer(adapter, { memoryBudget: budget, limits: { maxBufferedAmount: 1024 * MiB } });
+    const side = await echoServer(adapter, {
+      memoryBudget: budget,
+      limits: { maxBufferedAmount: 1024 * MiB },
+    });
     const slow: ScenarioSocket[] = [];
     for (let i = 0; i < 4; i++) {
       const ws = await client(adapter, side.url);
@@ -126,7 +136,10 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
     }
     let peak = 0;
     await until(() => {
-      const held = side.sockets.reduce((sum, s) => sum + (s.session?.closeInfo === undefined ? s.bufferedAmount : 0), 0);
+      const held = side.sockets.reduce(
+        (sum, s) => sum + (s.session?.closeInfo === undefined ? s.bufferedAmount : 0),
+        0,
+      );
       peak = Math.max(peak, held);
       return side.closedWith.length >= 1;
     }, "a slow peer to be dropped");
@@ -189,7 +202,10 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
 
   async "the default budget lets a message up to the message limit through"(adapter) {
     const side = await echoServer(adapter, { perMessageDeflate: true });
-    const ws = await client(adapter, side.url, { perMessageDeflate: true, limits: { maxBufferedAmount: 64 * MiB } });
+    const ws = await client(adapter, side.url, {
+      perMessageDeflate: true,
+      limits: { maxBufferedAmount: 64 * MiB },
+    });
     const echo = nextMessage(ws);
     ws.send("c".repeat(16 * MiB));
     assert.equal(((await echo) as string).length, 16 * MiB);

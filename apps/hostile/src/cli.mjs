@@ -171,6 +171,7 @@ const out = resolve(REPO_ROOT, values.out);
 const previous = existsSync(out) ? readFileSync(out, "utf8") : "";
 const soakStart = previous.indexOf(SOAK_START);
 const soakEnd = previous.indexOf(SOAK_END);
-if (soakStart >= 0 && soakEnd > soakStart) lines.push(previous.slice(soakStart, soakEnd + SOAK_END.length), "");
+if (soakStart >= 0 && soakEnd > soakStart)
+  lines.push(previous.slice(soakStart, soakEnd + SOAK_END.length), "");
 writeFileSync(out, `${lines.join("\n")}\n`);
 console.log(`written to ${out}`);

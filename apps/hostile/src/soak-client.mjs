@@ -67,7 +67,10 @@ function message(id, seq) {
   const prefix = `${id}:${seq}:`;
   if (binary) {
     const offset = Math.floor(random() * (BINARY_POOL.length - size));
-    return { opcode: OP_BINARY, payload: Buffer.concat([Buffer.from(prefix), BINARY_POOL.subarray(offset, offset + size)]) };
+    return {
+      opcode: OP_BINARY,
+      payload: Buffer.concat([Buffer.from(prefix), BINARY_POOL.subarray(offset, offset + size)]),
+    };
   }
   const offset = Math.floor(random() * (TEXT_POOL.length - size));
   return { opcode: OP_TEXT, payload: Buffer.from(prefix + TEXT_POOL.slice(offset, offset + size)) };
@@ -228,8 +231,14 @@ await sleep(2000);
 report({ phase: "sending" });
 for (const conn of conns) /** @type {any} */ (conn).start();
 const all = Promise.all(runs);
-const progress = setInterval(() => report({ phase: "progress", echoed: totals.echoed, sent: totals.sent }), 2000);
-const timedOut = await Promise.race([all.then(() => false), sleep(Math.max(0, deadline - performance.now())).then(() => true)]);
+const progress = setInterval(
+  () => report({ phase: "progress", echoed: totals.echoed, sent: totals.sent }),
+  2000,
+);
+const timedOut = await Promise.race([
+  all.then(() => false),
+  sleep(Math.max(0, deadline - performance.now())).then(() => true),
+]);
 clearInterval(progress);
 if (timedOut) for (const conn of conns) /** @type {any} */ (conn).abandon();
 await all;
