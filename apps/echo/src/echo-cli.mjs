@@ -21,6 +21,7 @@ export async function runEchoCli(name, startEchoServer) {
       deflate: { type: "boolean" },
       tls: { type: "boolean" },
       "deflate-engine": { type: "string" },
+      "report-buffered": { type: "boolean" },
     },
   });
   const port = Number(values.port);
@@ -48,15 +49,44 @@ export async function runEchoCli(name, startEchoServer) {
   // their own (certificate and key), which `false` must not reach.
   const echo = await startEchoServer({ port, host, perMessageDeflate, ...(tls ? { tls } : {}) });
   console.log(`${name} echo server listening on ${tls ? "wss" : "ws"}://${host}:${echo.port}`);
+  // --report-buffered (apps/hostile): the most bytes the open connections held at once, sampled
+  // every 20 ms, as the server's memory budget counts them (each socket's `bufferedAmount` plus
+  // `inboundBufferedAmount`), printed when the server stops. Not on by default: it walks every
+  // connection.
+  const sampler = values["report-buffered"] === true ? bufferedSampler(echo.server) : undefined;
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
+    if (sampler !== undefined) console.log(`buffered peak: ${sampler.stop()} bytes`);
     // Close every connection with 1001 (Going Away), then exit.
     echo.server.close(1000).finally(() => process.exit(0));
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+}
+
+/**
+ * Samples the bytes the server's open connections buffer, in both directions.
+ * @param {{ clients?: Iterable<{ session?: { state: string, bufferedAmount: number, inboundBufferedAmount: number } }> }} server
+ */
+function bufferedSampler(server) {
+  let peak = 0;
+  const timer = setInterval(() => {
+    let held = 0;
+    for (const ws of server.clients ?? []) {
+      const session = ws.session;
+      if (session !== undefined && session.state !== "closed")
+        held += session.bufferedAmount + session.inboundBufferedAmount;
+    }
+    peak = Math.max(peak, held);
+  }, 20);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
 }
 
 /** @param {"portable" | "zlib-async"} name */
