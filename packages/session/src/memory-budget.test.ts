@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MemoryBudget, PRESSURE_CHECK_INTERVAL } from "./memory-budget.ts";
+import { MemoryBudget, PRESSURE_CHECK_INTERVAL, PRESSURE_STALL } from "./memory-budget.ts";
 import { type MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
 import { Session } from "./session.ts";
 
@@ -75,6 +75,28 @@ describe("MemoryBudget", () => {
     expect(talker.serverTransport.paused).toBe(false);
     expect(echoed).toEqual([10, 20]);
     slow.server.terminate();
+    talker.server.terminate();
+    budget.stop();
+  });
+
+  it("when the total stops falling under pressure, drops the biggest holder and lets the others read again", async () => {
+    const budget = new MemoryBudget(1024 * KiB);
+    const slow = pair(budget, false);
+    const talker = pair(budget);
+    const got: number[] = [];
+    talker.server.handler = { message: (data) => got.push(data.length) };
+    slow.server.send(new Uint8Array(800 * KiB)); // over 3/4, and its peer never reads
+    talker.client.send(new Uint8Array(10));
+    await sleep(PRESSURE_CHECK_INTERVAL * 2);
+    expect(talker.serverTransport.paused).toBe(true);
+    expect(slow.server.state).toBe("open");
+    talker.client.send(new Uint8Array(20));
+    await sleep(PRESSURE_STALL + PRESSURE_CHECK_INTERVAL * 4);
+    expect(slow.server.closeInfo?.error).toMatchObject({ code: "MEMORY_BUDGET" });
+    expect(budget.shed).toBe(1);
+    expect(budget.pressure).toBe(false);
+    expect(talker.serverTransport.paused).toBe(false);
+    expect(got).toEqual([10, 20]);
     talker.server.terminate();
     budget.stop();
   });

@@ -19,6 +19,7 @@
  * | total | what happens |
  * | --- | --- |
  * | over 3/4 of the budget | every connection that receives data stops reading from its peer (receive backpressure: TCP pushes back on the peers) until the total is under 1/2 |
+ * | over 3/4 and not falling for {@link PRESSURE_STALL} ms | the connection holding the most is dropped (as below), then again after each such stall: paused peers in the middle of a message, or peers that read nothing, would otherwise hold the server there for good |
  * | over the budget | the connections holding the most bytes are dropped, biggest first, until the total is within it: each gets a 1008 close frame when its socket can still take one, then its transport is closed at once and its buffers freed; locally it closes with 1006 and error `MEMORY_BUDGET` |
  * | inflating | an inflate step gets at most the room left (half of it when other steps are in flight); a message that inflates to more fails with 1009 |
  *
@@ -35,6 +36,12 @@ export const DEFAULT_MEMORY_BUDGET: number = 256 * 1024 * 1024;
 
 /** While reading is paused for the budget, holders are refreshed this often (ms). */
 export const PRESSURE_CHECK_INTERVAL = 50;
+
+/**
+ * While reading is paused for the budget, a total that has not reached a new low for this long
+ * (ms) is a stall: the connection holding the most is dropped.
+ */
+export const PRESSURE_STALL = 1000;
 
 /** A connection that holds budgeted bytes (a server-side `Session`). */
 export interface BudgetHolder {
@@ -60,6 +67,9 @@ export class MemoryBudget implements OutputBudget {
   /** Holders paused for the budget, resumed together once the total is under 1/2. */
   readonly #paused = new Set<BudgetHolder>();
   #pressure = false;
+  /** The lowest total seen since the pressure started or the last drop, and when it was seen. */
+  #pressureLow = 0;
+  #pressureLowAt = 0;
   #checkScheduled = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** Connections dropped for the budget since the server started. */
@@ -127,6 +137,8 @@ export class MemoryBudget implements OutputBudget {
 
   #startPressure(): void {
     this.#pressure = true;
+    this.#pressureLow = this.total;
+    this.#pressureLowAt = now();
     // Paused holders report nothing new: refresh them on a timer to know when to resume.
     this.#timer ??= setInterval(() => this.#check(), PRESSURE_CHECK_INTERVAL);
   }
@@ -148,12 +160,26 @@ export class MemoryBudget implements OutputBudget {
       const biggest = [...this.#holders].sort((a, b) => b[1] - a[1]);
       for (const [holder] of biggest) {
         if (this.#held <= this.limit) break;
-        const bytes = this.#holders.get(holder) ?? 0;
-        this.#holders.delete(holder);
-        this.#paused.delete(holder);
-        this.#held -= bytes;
-        this.shed++;
-        holder.shedForBudget();
+        this.#shed(holder);
+      }
+    }
+    if (this.#pressure && this.total > this.limit * 0.5) {
+      const at = now();
+      if (this.total < this.#pressureLow) {
+        this.#pressureLow = this.total;
+        this.#pressureLowAt = at;
+      } else if (at - this.#pressureLowAt >= PRESSURE_STALL) {
+        // No progress for a while: drop the biggest holder, and wait again.
+        let biggest: BudgetHolder | undefined;
+        let most = 0;
+        for (const [holder, bytes] of this.#holders)
+          if (bytes > most) {
+            most = bytes;
+            biggest = holder;
+          }
+        if (biggest !== undefined) this.#shed(biggest);
+        this.#pressureLow = this.total;
+        this.#pressureLowAt = at;
       }
     }
     if (this.#pressure && this.total <= this.limit * 0.5) {
@@ -165,6 +191,15 @@ export class MemoryBudget implements OutputBudget {
     }
   }
 
+  #shed(holder: BudgetHolder): void {
+    const bytes = this.#holders.get(holder) ?? 0;
+    this.#holders.delete(holder);
+    this.#paused.delete(holder);
+    this.#held -= bytes;
+    this.shed++;
+    holder.shedForBudget();
+  }
+
   #refresh(holder: BudgetHolder): void {
     const before = this.#holders.get(holder) ?? 0;
     const bytes = holder.heldBytes;
@@ -173,4 +208,9 @@ export class MemoryBudget implements OutputBudget {
     else this.#holders.set(holder, bytes);
     this.#held += bytes - before;
   }
+}
+
+/** Milliseconds from a monotonic clock when there is one. */
+function now(): number {
+  return typeof performance === "undefined" ? Date.now() : performance.now();
 }

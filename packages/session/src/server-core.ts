@@ -134,7 +134,8 @@ export interface ServerCoreOptions<Info = UpgradeInfo, B extends BinaryType = Bi
    * Most bytes all connections together may buffer, in both directions: sent and not yet
    * flushed, received and not yet handed over (undecoded bytes, a message until it is whole,
    * what it inflates to, messages a consumer has not read). Over 3/4 of it, connections that
-   * receive data stop reading from their peers until the total is under 1/2; over it, the
+   * receive data stop reading from their peers until the total is under 1/2 (when the total
+   * stops falling for a second, the connection holding the most is dropped); over it, the
    * connections holding the most are dropped (a 1008 close frame when their socket can take it,
    * error `MEMORY_BUDGET`) until the total is within it; an inflating message that would go
    * past it fails with 1009. Default 256 MiB; `Infinity` for none. See `memory-budget.ts`.
