@@ -14,6 +14,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { steadyRss } from "../../bench/src/proc.mjs";
 import { freePort, loadTargets, REPO_ROOT, ServerProcess } from "../../bench/src/targets.mjs";
@@ -41,6 +42,9 @@ const OURS = ["node", "deno", "bun"];
 /** The servers' default `memoryBudget` (256 MiB) and the fresh-echo target of issue 12. */
 const BUDGET_MIB = 256;
 const ECHO_TARGET_MS = 50;
+
+/** The machine's load when the run started (the fresh-echo latencies depend on it). */
+const loadAtStart = loadavg()[0];
 
 /** @type {Map<string, Map<string, object>>} pattern → target → row */
 const results = new Map();
@@ -150,7 +154,7 @@ const lines = [
   'before). "Survived": the process is still up and a fresh client gets its echo afterwards.',
   "",
   `Run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, scale ${scale} (1 = the counts in the headings; connection and message counts are multiplied by it, the time windows are not), on a shared 2-core machine:`,
-  "latencies and memory are noisy; compare within one row set, not across runs.",
+  `latencies and memory are noisy; compare within one row set, not across runs. Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}.`,
   `Code measured: commit ${commit()}. Command: \`node apps/hostile/src/cli.mjs --scale ${scale}\`.`,
   "",
   ...summary,
