@@ -13,8 +13,8 @@
 
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { loadavg } from "node:os";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { steadyRss } from "../../bench/src/proc.mjs";
 import { freePort, loadTargets, REPO_ROOT, ServerProcess } from "../../bench/src/targets.mjs";
