@@ -3,7 +3,8 @@
  * with `ws` and once with our entry point (both ends), and the observable sequences of events
  * and their arguments (types and values) must be equal.
  */
-import type { AddressInfo } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { type AddressInfo, connect as netConnect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import * as realWs from "ws";
 import * as ours from "../src/ws/index.ts";
@@ -398,6 +399,93 @@ function parseFramesOf(buffer: Buffer): { frames: RawFrame[] } {
 
 function parseFramesCount(buffer: Buffer): number {
   return parseFrames(buffer).frames.length;
+}
+
+describe("@ws/node/ws handshake events", () => {
+  it("emits upgrade with the 101 response (status, the server's extra fields) before open", async () => {
+    await same(async (impl, log) => {
+      const { url, wss } = await listen(impl);
+      wss.on("headers", (headers) => headers.push("X-Extra: 1"));
+      const client = new impl.WebSocket(url);
+      client.on("upgrade", (response) =>
+        log.push(["upgrade", response.statusCode, response.headers["x-extra"], client.readyState]),
+      );
+      await new Promise<void>((resolve) => client.on("open", resolve));
+      log.push(["open"]);
+      client.close();
+      await closed(client, log, "client");
+    });
+  });
+
+  it("emits redirect with the URL before following it (followRedirects)", async () => {
+    await same(async (impl, log) => {
+      const { url, wss } = await listen(impl, { path: "/new" });
+      wss.on("connection", (_ws, request) => log.push(["connection", request.url]));
+      // Another server answers every upgrade with a redirect to the WebSocket server.
+      const redirector = createHttpServer();
+      redirector.on("upgrade", (_request, socket) => {
+        socket.end(`HTTP/1.1 302 Found\r\nLocation: ${url}/new?x=1\r\nContent-Length: 0\r\n\r\n`);
+      });
+      servers.push(redirector);
+      await new Promise<void>((resolve) => redirector.listen(0, "127.0.0.1", resolve));
+      const from = `ws://127.0.0.1:${(redirector.address() as AddressInfo).port}/old`;
+      const client = new impl.WebSocket(from, { followRedirects: true });
+      // The second argument is ws's ClientRequest, null here (no node:http request is made).
+      client.on("redirect", (to) => log.push(["redirect", to.replace(url, "URL"), client.readyState]));
+      await new Promise<void>((resolve) => client.on("open", resolve));
+      log.push(["open"]);
+      client.close();
+      await closed(client, log, "client");
+    });
+  });
+
+  it("hands a request that fails the handshake checks to wsClientError, which answers it", async () => {
+    await same(async (impl, log) => {
+      const { url, wss } = await listen(impl);
+      wss.on("wsClientError", (error, socket, request) => {
+        log.push(["wsClientError", error instanceof Error, typeof socket.write, request.url]);
+        socket.end("HTTP/1.1 418 I'm a teapot\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      });
+      wss.on("connection", (_ws, request) => log.push(["connection", request.url]));
+      const port = Number(new URL(url).port);
+      // No Sec-WebSocket-Key (RFC 6455 §4.2.1 item 5).
+      const answer = await rawRequest(
+        port,
+        "GET /bad HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      );
+      log.push(["answer", answer.split("\r\n")[0]]);
+      // A valid request is not handed to the listener.
+      const client = new impl.WebSocket(`${url}/good`);
+      await new Promise<void>((resolve) => client.on("open", resolve));
+      client.close();
+      await closed(client, log, "client");
+    });
+  });
+
+  it("without a wsClientError listener, answers a request without a key with 400 itself", async () => {
+    await same(async (impl, log) => {
+      const { url } = await listen(impl);
+      const answer = await rawRequest(
+        Number(new URL(url).port),
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n",
+      );
+      log.push(["answer", answer.split(" ")[1]]);
+    });
+  });
+});
+
+/** Sends `request` on a raw TCP connection and resolves with what the server answered until it closed. */
+async function rawRequest(port: number, request: string): Promise<string> {
+  const socket = netConnect({ host: "127.0.0.1", port });
+  let text = "";
+  socket.on("data", (chunk: Buffer) => {
+    text += chunk.toString("latin1");
+  });
+  socket.on("error", () => {});
+  socket.on("end", () => socket.end());
+  socket.write(request);
+  await new Promise((resolve) => socket.once("close", resolve));
+  return text;
 }
 
 describe("@ws/node/ws options", () => {

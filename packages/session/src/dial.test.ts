@@ -210,6 +210,60 @@ describe("dial", () => {
     const redirectTo = (location: string, status = "302 Found") =>
       rejection(status, [`Location: ${location}`]);
 
+    it("tells onRedirect each URL before following it, and onUpgrade the 101 head before it is checked", async () => {
+      const { open } = scripted((head, url) =>
+        url.pathname === "/chat" ? redirectTo("/moved?x=1") : accept101(head),
+      );
+      const seen: unknown[] = [];
+      await dial(
+        request(),
+        {
+          followRedirects: true,
+          onRedirect: (url) => seen.push(["redirect", url.href]),
+          onUpgrade: (head) => seen.push(["upgrade", head.status, head.headerMap.get("upgrade")]),
+        },
+        open,
+      );
+      expect(seen).toEqual([
+        ["redirect", "ws://example.test/moved?x=1"],
+        ["upgrade", 101, "websocket"],
+      ]);
+    });
+
+    it("fails the connection with what onUpgrade or onRedirect threw", async () => {
+      const thrown = new Error("from the hook");
+      const upgrade = scripted((head) => accept101(head));
+      expect(
+        await rejected(
+          dial(
+            request(),
+            {
+              onUpgrade: () => {
+                throw thrown;
+              },
+            },
+            upgrade.open,
+          ),
+        ),
+      ).toBe(thrown);
+      expect(upgrade.connections[0]?.destroyed).toBe(true);
+      const redirect = scripted(() => redirectTo("/moved"));
+      expect(
+        await rejected(
+          dial(
+            request(),
+            {
+              followRedirects: true,
+              onRedirect: () => {
+                throw thrown;
+              },
+            },
+            redirect.open,
+          ),
+        ),
+      ).toBe(thrown);
+    });
+
     it("does not follow redirects by default (as browsers fail on them)", async () => {
       const { open, connections } = scripted(() => redirectTo("/elsewhere"));
       const error = await rejected(dial(request(), {}, open));

@@ -80,6 +80,17 @@ export interface DialOptions {
    * per connection; `maxMessageSize` bounds what a message may inflate to.
    */
   readonly perMessageDeflate?: PerMessageDeflateOption | undefined;
+  /**
+   * Called with the head of a 101 Switching Protocols response as soon as it is read, before it
+   * is checked (RFC 6455 §4.1): to read the server's extra header fields (`Set-Cookie` …). An
+   * exception thrown here fails the connection with it. (`ws`'s `'upgrade'` event.)
+   */
+  readonly onUpgrade?: ((response: HttpResponseHead) => void) | undefined;
+  /**
+   * Called with the URL a redirect leads to, before it is followed (with `followRedirects`). An
+   * exception thrown here fails the connection with it. (`ws`'s `'redirect'` event.)
+   */
+  readonly onRedirect?: ((url: URL) => void) | undefined;
 }
 
 /** A connected byte stream during the opening handshake, before a session takes it over. */
@@ -322,6 +333,8 @@ export async function dial(
       await race(connection.write(ascii.encode(upgrade)));
       const { head, rest } = await race(readResponseHead(connection, request.session.limits));
       if (head.status === 101) {
+        options.onUpgrade?.(head);
+        if (stop.signal.aborted) throw stop.signal.reason;
         const confirmed = checkUpgradeResponse(head, { key, protocols: request.protocols, extensions });
         if (stop.signal.aborted) throw stop.signal.reason;
         return connection.attach(rest, {
@@ -346,6 +359,8 @@ export async function dial(
         }
         headers = headersForRedirect(headers, url, next);
         url = next;
+        options.onRedirect?.(new URL(url.href));
+        if (stop.signal.aborted) throw stop.signal.reason;
         continue;
       }
       const body = await race(readBody(connection, head, rest));
@@ -438,6 +453,8 @@ const DIAL_ONLY_OPTIONS: readonly string[] = [
   "handshakeTimeout",
   "followRedirects",
   "maxRedirects",
+  "onUpgrade",
+  "onRedirect",
   "perMessageDeflate",
   "proxy",
   "ca",

@@ -131,6 +131,8 @@ export const CLIENT_OPTIONS: OptionSchema = {
   handshakeTimeout: milliseconds,
   followRedirects: boolean,
   maxRedirects: number("redirects", { integer: true, infinite: true }),
+  onUpgrade: func,
+  onRedirect: func,
   perMessageDeflate,
   binaryType,
   connector: func,

@@ -13,8 +13,9 @@ import { type Server as HttpServer, type IncomingMessage, STATUS_CODES } from "n
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { computeAcceptKey } from "@ws/codec/handshake";
-import type { UpgradeVerdict } from "@ws/session";
+import { HandshakeError } from "@ws/codec";
+import { checkUpgradeRequest, computeAcceptKey } from "@ws/codec/handshake";
+import { reportListenerError, type UpgradeVerdict } from "@ws/session";
 import type { WebSocket as NodeWebSocket } from "../client.ts";
 import {
   WebSocketServer as NodeWebSocketServer,
@@ -87,6 +88,14 @@ const SERVER_REFUSED: Readonly<Record<string, string>> = {
 export interface WsServerEvents {
   connection: [socket: WebSocket, request: IncomingMessage];
   headers: [headers: string[], request: IncomingMessage];
+  /**
+   * An upgrade request failed the RFC 6455 §4.2.1 checks (method, `Upgrade`, `Connection`,
+   * `Sec-WebSocket-Key`, `Sec-WebSocket-Version`, the subprotocol and extension lists). Only
+   * emitted when there is a listener; the listener then answers on `socket` (the error is the
+   * codec's `HandshakeError`, with the `status` and `headers` the server would have sent).
+   * Without one the server answers itself.
+   */
+  wsClientError: [error: Error, socket: Duplex, request: IncomingMessage];
   listening: [];
   error: [error: Error];
   close: [];
@@ -113,6 +122,26 @@ function rejectWith(
     body: message ?? STATUS_CODES[code] ?? "",
     headers: Object.entries(headers ?? {}).map(([name, value]) => [name, String(value)] as [string, string]),
   };
+}
+
+/**
+ * Our server with one step in front of the shared accept path: a request that fails the
+ * opening-handshake checks goes to `screen` first (`ws`'s `wsClientError`), which may take it.
+ * Overriding `handleUpgrade` covers the three ways requests arrive (`port`, `server`,
+ * `noServer`).
+ */
+class ScreeningServer extends NodeWebSocketServer {
+  screen: ((request: IncomingMessage, socket: Duplex) => boolean) | undefined;
+
+  override handleUpgrade(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    callback?: (socket: NodeWebSocket<"uint8array">, request: IncomingMessage) => void,
+  ): void {
+    if (this.screen?.(request, socket) === true) return;
+    super.handleUpgrade(request, socket, head, callback);
+  }
 }
 
 /**
@@ -153,7 +182,9 @@ export class WebSocketServer extends EventEmitter<WsServerEvents> {
       ...(deflate === undefined ? {} : { perMessageDeflate: deflate }),
       verify: (info) => this.#verify(info, verifyClient, handleProtocols),
     };
-    this.#server = new NodeWebSocketServer(mapped);
+    const inner = new ScreeningServer(mapped);
+    inner.screen = (request, socket) => this.#screen(request, socket);
+    this.#server = inner;
     // Only HTTP/1.1 servers are accepted here (the `server` option's type), so requests are
     // `IncomingMessage`s as in `ws`.
     this.#server.on("connection", (inner, request) => this.#connect(inner, request as IncomingMessage));
@@ -162,6 +193,35 @@ export class WebSocketServer extends EventEmitter<WsServerEvents> {
       if (this.listenerCount("error") > 0) this.emit("error", error);
     });
     if (callback !== undefined) this.once("listening", callback);
+  }
+
+  /**
+   * With a `wsClientError` listener, a request that fails the opening-handshake checks is
+   * handed to it (as `ws` does) instead of being answered; the same checks run again in the
+   * shared accept path for the others.
+   */
+  #screen(request: IncomingMessage, socket: Duplex): boolean {
+    if (this.listenerCount("wsClientError") === 0) return false;
+    try {
+      checkUpgradeRequest({
+        method: request.method ?? "",
+        httpVersion: request.httpVersion,
+        headers: request.headers,
+      });
+      return false;
+    } catch (error) {
+      if (!(error instanceof HandshakeError)) throw error;
+      try {
+        this.emit("wsClientError", error, socket, request);
+      } catch (thrown) {
+        // A broken listener must not bring the server down (nor leave the socket open).
+        socket.destroy();
+        const reported = thrown instanceof Error ? thrown : new Error(String(thrown));
+        if (this.listenerCount("error") > 0) this.emit("error", reported);
+        else reportListenerError(reported);
+      }
+      return true;
+    }
   }
 
   /** `verifyClient` (sync, or async with its callback), then `handleProtocols`, then `headers`. */

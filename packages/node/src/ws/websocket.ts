@@ -81,15 +81,34 @@ export interface WsEvents {
   ping: [data: Buffer];
   pong: [data: Buffer];
   "unexpected-response": [request: null, response: UnexpectedResponse];
+  upgrade: [response: UpgradeResponse];
+  redirect: [url: string, request: null];
 }
 
-/** The rejection answer, shaped like the parts of `http.IncomingMessage` `ws` users read. */
-export interface UnexpectedResponse {
+/**
+ * A response head, shaped like the parts of `http.IncomingMessage` `ws` users read: header
+ * names in lower case, repeated fields joined with ", ".
+ */
+export interface UpgradeResponse {
   readonly statusCode: number;
   readonly statusMessage: string;
   readonly headers: Record<string, string>;
+}
+
+/** The rejection answer, shaped like the parts of `http.IncomingMessage` `ws` users read. */
+export interface UnexpectedResponse extends UpgradeResponse {
   /** The response body (at most 64 KiB of it), as text. */
   readonly body: string;
+}
+
+/** Header fields as `IncomingMessage.headers` has them: lower-case names, repeats joined. */
+function headerRecord(fields: readonly (readonly [string, string])[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of fields) {
+    const key = name.toLowerCase();
+    headers[key] = headers[key] === undefined ? value : `${headers[key]}, ${value}`;
+  }
+  return headers;
 }
 
 const STATE_NAMES: readonly string[] = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
@@ -186,6 +205,14 @@ export class WebSocket extends EventEmitter<WsEvents> {
       ...(limits === undefined ? {} : { limits }),
       ...(deflate === undefined ? {} : { perMessageDeflate: deflate }),
       ...(Object.values(tls).some((v) => v !== undefined) ? { tls } : {}),
+      // ws's 'upgrade' (the 101 head, before it is checked) and 'redirect' (before following).
+      onUpgrade: (head) =>
+        this.emit("upgrade", {
+          statusCode: head.status,
+          statusMessage: head.statusText,
+          headers: headerRecord(head.headers),
+        }),
+      onRedirect: (url) => this.emit("redirect", url.href, null),
     });
     this.#wire();
   }
@@ -213,12 +240,10 @@ export class WebSocket extends EventEmitter<WsEvents> {
     inner.addEventListener("error", (event) => {
       const error = (event as Event & { error?: unknown }).error;
       if (error instanceof HandshakeRejectedError && this.listenerCount("unexpected-response") > 0) {
-        const headers: Record<string, string> = {};
-        for (const [name, value] of error.headers) headers[name.toLowerCase()] = value;
         this.emit("unexpected-response", null, {
           statusCode: error.status,
           statusMessage: error.statusText,
-          headers,
+          headers: headerRecord(error.headers),
           body: error.body,
         });
         return;
