@@ -11,6 +11,7 @@
  * @module
  */
 import type { WebSocketUrl } from "@ws/codec/handshake";
+import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
   type BinaryType,
   type ConnectRequest,
@@ -25,7 +26,6 @@ import {
   type WebSocketInit,
 } from "@ws/session";
 import { type BunTlsOptions, bun } from "./bun-api.ts";
-import { deflateEngine } from "./deflate.ts";
 import { handshakeConnection, type SocketTransport, socketHandlers } from "./socket-transport.ts";
 
 /** Options of the Bun client: the shared {@link WebSocketInit} and {@link DialOptions}, plus TLS. */

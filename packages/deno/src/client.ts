@@ -12,6 +12,7 @@
  * @module
  */
 import type { WebSocketUrl } from "@ws/codec/handshake";
+import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
   type BinaryType,
   type ConnectRequest,
@@ -25,7 +26,6 @@ import {
   splitClientArguments,
   type WebSocketInit,
 } from "@ws/session";
-import { deflateEngine } from "./deflate.ts";
 import { handshakeConnection } from "./socket-transport.ts";
 
 /** Extra `Deno.connectTls` options (client certificate). */

@@ -8,6 +8,8 @@
  * @module
  */
 
+// The process-wide zlib engine is defined once, in @ws/deflate, for the three adapters.
+export { setDeflateConcurrency } from "@ws/deflate/node-zlib";
 // The shared names (errors, events, limits, `Session`, verdict types), listed once.
 export * from "@ws/session/public";
 export type { ClientTlsOptions } from "./client.ts";
@@ -17,7 +19,6 @@ export {
   connect,
   WebSocket,
 } from "./client.ts";
-export { setDeflateConcurrency } from "./deflate.ts";
 export {
   type ServerTlsOptions,
   type UpgradeInfo,

@@ -8,22 +8,19 @@
  * - `Deno.listen` / `Deno.Listener` (`accept`, `close`, `addr`):
  *   https://docs.deno.com/api/deno/~/Deno.listen
  * - `Deno.listenTls` (`cert`, `key` as PEM text): https://docs.deno.com/api/deno/~/Deno.listenTls
- * - `node:events` in Deno: https://docs.deno.com/api/node/events/
  *
  * @module
  */
-import { EventEmitter } from "node:events";
 import type { HttpRequestHead } from "@ws/codec/handshake";
-import type { MessageData, PreparedMessage, PrepareMessageOptions, PublishOptions } from "@ws/session";
+import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
   type BinaryType,
-  reportListenerError,
-  ServerCore,
   type ServerCoreOptions,
+  type ServerEvents,
   type UpgradeInfo as SharedUpgradeInfo,
+  WebSocketServerBase,
 } from "@ws/session";
 import { type ClientOptions, WebSocket } from "./client.ts";
-import { deflateEngine } from "./deflate.ts";
 import { handshakeConnection } from "./socket-transport.ts";
 
 /** The request head as parsed from the socket, and the request headers (lower-case names). */
@@ -57,15 +54,14 @@ export interface WebSocketServerOptions<B extends BinaryType = "uint8array">
 }
 
 /** Events of a {@link WebSocketServer}; `B` is the sockets' `binaryType` type. */
-export interface WebSocketServerEvents<B extends BinaryType = "uint8array"> {
-  connection: [socket: WebSocket<B>, request: HttpRequestHead];
-  listening: [];
-  error: [error: Error];
-  close: [];
-}
+export type WebSocketServerEvents<B extends BinaryType = "uint8array"> = ServerEvents<
+  WebSocket<B>,
+  HttpRequestHead
+>;
 
 /**
  * A WebSocket server on `Deno.listen` (ws-style API on the shared WHATWG `WebSocket` objects).
+ * Events, shutdown and pub/sub are `@ws/session`'s `WebSocketServerBase`; this class listens.
  *
  * @example
  * ```ts
@@ -76,30 +72,21 @@ export interface WebSocketServerEvents<B extends BinaryType = "uint8array"> {
  * });
  * ```
  */
-export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventEmitter<
-  WebSocketServerEvents<B>
+export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSocketServerBase<
+  WebSocket<B>,
+  HttpRequestHead,
+  Readonly<Record<string, string>>,
+  WebSocketServerOptions<B>
 > {
-  /** The open sockets (when `clientTracking` is on). */
-  readonly clients: Set<WebSocket<B>>;
-  /** The options given. */
-  readonly options: WebSocketServerOptions<B>;
-  readonly #core: ServerCore<HttpRequestHead, WebSocket<B>, Readonly<Record<string, string>>>;
   #listener: Deno.Listener | undefined;
 
   constructor(options: WebSocketServerOptions<B> = {}) {
-    super();
-    this.options = options;
-    this.#core = new ServerCore(
+    super(
       options,
       (url, init) => new WebSocket<B>(url, undefined, init as ClientOptions<B>),
       ["port", "host", "server", "noServer", "tls", "reusePort"],
       deflateEngine,
     );
-    this.clients = this.#core.clients;
-    // Broker failures (lost connection, failed publish) go to 'error' listeners, if any.
-    this.#core.reportError = (error) => {
-      if (this.listenerCount("error") > 0) this.emit("error", error);
-    };
     if ((options as { server?: unknown }).server !== undefined) {
       throw new TypeError(
         "Cannot create WebSocketServer: @ws/deno does not attach to node:http servers; use @ws/node's WebSocketServer there (it runs on Deno), or give port",
@@ -110,7 +97,7 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
       throw new TypeError("Cannot create WebSocketServer: give exactly one of port or noServer: true");
     }
     if (port === undefined) return;
-    try {
+    this.listen(() => {
       const hostname = host ?? "0.0.0.0";
       this.#listener =
         tls === undefined
@@ -120,12 +107,8 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
                 : { hostname, port },
             )
           : Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key });
-    } catch (error) {
-      queueMicrotask(() => this.emit("error", error instanceof Error ? error : new Error(String(error))));
-      return;
-    }
-    queueMicrotask(() => this.emit("listening"));
-    void this.#acceptLoop(this.#listener);
+      void this.#acceptLoop(this.#listener);
+    });
   }
 
   /** The listening address, or null. */
@@ -145,71 +128,16 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
         return; // The listener was closed.
       }
       // The head read, handshake, limits and response are the shared accept path's.
-      void this.#core.accept(handshakeConnection(conn, secure), this.#deliver, this.#onError);
+      void this.core.accept(handshakeConnection(conn, secure), this.deliver, this.onError);
     }
   }
 
-  readonly #deliver = (ws: WebSocket<B>, request: HttpRequestHead): void => {
-    this.emit("connection", ws, request);
-  };
-
-  /**
-   * A broken hook or listener must not bring the server down: reported to 'error' listeners,
-   * else to the console (never silently dropped, never thrown).
-   */
-  readonly #onError = (error: Error): void => {
-    if (this.listenerCount("error") > 0) this.emit("error", error);
-    else reportListenerError(error);
-  };
-
-  /**
-   * Graceful shutdown: stops listening, closes every socket with 1001 (Going Away, RFC 6455
-   * §7.4.1) and waits for them; sockets still open after `timeout` ms (default: the
-   * session's close timeout, 5000) are terminated.
-   */
-  async close(timeout?: number): Promise<void> {
+  protected stopListening(): void {
     try {
       this.#listener?.close();
     } catch {
       // Already closed.
     }
     this.#listener = undefined;
-    await this.#core.close(timeout);
-    this.emit("close");
-  }
-
-  /**
-   * Sends `data` to the sockets subscribed to `topic` (`socket.subscribe(topic)`), framed and
-   * compressed once, here and, with a `broker`, on every other server. Returns how many of this
-   * server's sockets it reached. See `@ws/session`'s README, "Pub/sub".
-   *
-   * @throws {BrokerError} `BROKER_UNAVAILABLE` when the broker cannot be reached (nothing sent).
-   */
-  publish(
-    topic: string,
-    data: MessageData | PreparedMessage,
-    options?: PublishOptions<WebSocket<B>>,
-  ): number {
-    return this.#core.pubsub.publish(topic, data, options);
-  }
-
-  /** Sends `data` to every open socket (of every server, with a `broker`); like {@link publish}. */
-  broadcast(data: MessageData | PreparedMessage, options?: PublishOptions<WebSocket<B>>): number {
-    return this.#core.pubsub.broadcast(data, options);
-  }
-
-  /** How many of this server's sockets are subscribed to `topic`. */
-  subscriberCount(topic: string): number {
-    return this.#core.pubsub.subscriberCount(topic);
-  }
-
-  /** Frames (and, with `perMessageDeflate`, compresses) `data` once, for `socket.sendPrepared()`. */
-  prepareMessage(data: MessageData, options?: PrepareMessageOptions): PreparedMessage {
-    return this.#core.pubsub.prepare(data, options);
-  }
-
-  /** Terminates every socket at once (no close handshake). */
-  terminate(): void {
-    this.#core.terminate();
   }
 }

@@ -17,6 +17,7 @@ import "./node-version.ts";
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import type { WebSocketUrl } from "@ws/codec/handshake";
+import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
   type BinaryType,
   type ConnectRequest,
@@ -32,7 +33,6 @@ import {
   WebSocketError,
   type WebSocketInit,
 } from "@ws/session";
-import { deflateEngine } from "./deflate.ts";
 import { dialHttp2, type Http2Option } from "./http2-client.ts";
 import { handshakeConnection } from "./socket-transport.ts";
 

@@ -26,6 +26,7 @@ import {
 } from "node:http2";
 import { isIP } from "node:net";
 import { checkExtendedConnectResponse, extendedConnectRequestHeaders } from "@ws/codec/handshake";
+import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
   type ConnectRequest,
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -35,7 +36,6 @@ import {
   WebSocketError,
 } from "@ws/session";
 import type { ClientOptions } from "./client.ts";
-import { deflateEngine } from "./deflate.ts";
 import { attachStream } from "./http2-transport.ts";
 
 /** The `http2` option of the client: `true` (HTTP/2 only), `"auto"` (HTTP/2, else 1.1), `false`. */

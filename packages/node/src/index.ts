@@ -9,6 +9,8 @@
  * @module
  */
 
+// The process-wide zlib engine is defined once, in @ws/deflate, for the three adapters.
+export { setDeflateConcurrency } from "@ws/deflate/node-zlib";
 // The shared names (errors, events, limits, `Session`, verdict types), listed once.
 export * from "@ws/session/public";
 export {
@@ -18,7 +20,6 @@ export {
   type Http2Option,
   WebSocket,
 } from "./client.ts";
-export { setDeflateConcurrency } from "./deflate.ts";
 export {
   type Http2ConnectRequest,
   type UpgradeInfo,

@@ -9,12 +9,10 @@
  * - `http.IncomingMessage`: https://nodejs.org/api/http.html#class-httpincomingmessage
  * - `net.Socket` `end(data)` / `destroy()`: https://nodejs.org/api/net.html#socketenddata-encoding-callback
  * - `server.listen()` / `server.close()`: https://nodejs.org/api/net.html#serverlisten
- * - `EventEmitter`: https://nodejs.org/api/events.html#class-eventemitter
  *
  * @module
  */
 import "./node-version.ts";
-import { EventEmitter } from "node:events";
 import {
   createServer,
   type Server as HttpServer,
@@ -25,21 +23,20 @@ import type { IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from "nod
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { MessageData, PreparedMessage, PrepareMessageOptions, PublishOptions } from "@ws/session";
+import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
   type Admission,
   type BinaryType,
   NO_ENDPOINT,
   refuse,
   rejection,
-  reportListenerError,
-  ServerCore,
   type ServerCoreOptions,
+  type ServerEvents,
   type UpgradeInfo as SharedUpgradeInfo,
   UPGRADE_REQUIRED,
+  WebSocketServerBase,
 } from "@ws/session";
 import { type ClientOptions, markHttpVersion, WebSocket } from "./client.ts";
-import { deflateEngine } from "./deflate.ts";
 import {
   type AnyHttp2Server,
   acceptStream,
@@ -78,12 +75,10 @@ export interface WebSocketServerOptions<B extends BinaryType = "uint8array">
 }
 
 /** Events of a {@link WebSocketServer}; `B` is the sockets' `binaryType` type. */
-export interface WebSocketServerEvents<B extends BinaryType = "uint8array"> {
-  connection: [socket: WebSocket<B>, request: UpgradeRequest];
-  listening: [];
-  error: [error: Error];
-  close: [];
-}
+export type WebSocketServerEvents<B extends BinaryType = "uint8array"> = ServerEvents<
+  WebSocket<B>,
+  UpgradeRequest
+>;
 
 /** The server this one creates answers plain HTTP requests 426 Upgrade Required, then closes. */
 function answerPlainRequest(_request: IncomingMessage, response: ServerResponse): void {
@@ -140,7 +135,8 @@ function detachRoute(server: HttpServer | HttpsServer, wss: Route): void {
 }
 
 /**
- * A WebSocket server (ws-style API on the shared WHATWG `WebSocket` objects).
+ * A WebSocket server (ws-style API on the shared WHATWG `WebSocket` objects). Events, shutdown
+ * and pub/sub are `@ws/session`'s `WebSocketServerBase`; this class attaches and listens.
  *
  * @example
  * ```ts
@@ -151,34 +147,25 @@ function detachRoute(server: HttpServer | HttpsServer, wss: Route): void {
  * });
  * ```
  */
-export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventEmitter<
-  WebSocketServerEvents<B>
+export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSocketServerBase<
+  WebSocket<B>,
+  UpgradeRequest,
+  IncomingMessage["headers"],
+  WebSocketServerOptions<B>
 > {
-  /** The open sockets (when `clientTracking` is on). */
-  readonly clients: Set<WebSocket<B>>;
-  /** The options given. */
-  readonly options: WebSocketServerOptions<B>;
-  readonly #core: ServerCore<UpgradeRequest, WebSocket<B>, IncomingMessage["headers"]>;
   readonly #httpServer: HttpServer | HttpsServer | AnyHttp2Server | undefined;
   readonly #ownServer: boolean;
   /** Handshakes in progress on the server this one created, by socket. */
   readonly #admissions = new WeakMap<Duplex, Admission>();
 
   constructor(options: WebSocketServerOptions<B> = {}) {
-    super();
-    this.options = options;
-    this.#core = new ServerCore(
+    super(
       options,
       // The Node WebSocket class wrapping the accepted session (so `instanceof WebSocket` holds).
       (url, init) => new WebSocket<B>(url, undefined, init as ClientOptions<B>),
       ["port", "host", "server", "noServer"],
       deflateEngine,
     );
-    this.clients = this.#core.clients;
-    // Broker failures (lost connection, failed publish) go to 'error' listeners, if any.
-    this.#core.reportError = (error) => {
-      if (this.listenerCount("error") > 0) this.emit("error", error);
-    };
     const { port, host, server, noServer } = options;
     const modes = Number(port !== undefined) + Number(server !== undefined) + Number(noServer === true);
     if (modes !== 1) {
@@ -218,7 +205,7 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
   }
 
   readonly #http2Route = {
-    matches: (target: string): boolean => this.#core.matches(target),
+    matches: (target: string): boolean => this.core.matches(target),
     handleStream: (stream: ServerHttp2Stream, headers: Http2Headers): void =>
       this.handleStream(stream, headers),
   };
@@ -230,7 +217,7 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
 
   /** Whether this server handles `request` (its path matches). */
   shouldHandle(request: IncomingMessage): boolean {
-    return this.#core.matches(request.url ?? "/");
+    return this.core.matches(request.url ?? "/");
   }
 
   /**
@@ -248,7 +235,7 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
     this.#admissions.delete(socket);
     const connection = handshakeConnection(socket as Socket);
     // The limits, checks, `verify`, response and attach are the shared accept path's.
-    void this.#core.acceptRequest(
+    void this.core.acceptRequest(
       {
         request,
         method: request.method ?? "",
@@ -263,9 +250,9 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
       (ws, upgraded) => {
         markHttpVersion(ws, "1.1");
         if (callback !== undefined) callback(ws, upgraded as IncomingMessage);
-        else this.#deliver(ws, upgraded);
+        else this.deliver(ws, upgraded);
       },
-      this.#onError,
+      this.onError,
       admission,
     );
   }
@@ -283,85 +270,34 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends EventE
     callback?: (socket: WebSocket<B>, request: Http2ConnectRequest) => void,
   ): void {
     void acceptStream(
-      this.#core,
+      this.core,
       stream,
       headers,
       (ws, request) => {
         markHttpVersion(ws, "2");
         if (callback !== undefined) callback(ws, request as Http2ConnectRequest);
-        else this.#deliver(ws, request);
+        else this.deliver(ws, request);
       },
-      this.#onError,
+      this.onError,
     );
   }
 
-  readonly #deliver = (ws: WebSocket<B>, request: UpgradeRequest): void => {
-    this.emit("connection", ws, request);
-  };
-
-  /**
-   * A broken hook or listener must not bring the server down: reported to 'error' listeners,
-   * else to the console (never silently dropped, never thrown).
-   */
-  readonly #onError = (error: Error): void => {
-    if (this.listenerCount("error") > 0) this.emit("error", error);
-    else reportListenerError(error);
-  };
-
   /** A connection to the server this one created: its handshake clock starts now. */
   readonly #admit = (socket: Socket): void => {
-    const admission = this.#core.admit(() => socket.destroy());
+    const admission = this.core.admit(() => socket.destroy());
     this.#admissions.set(socket, admission);
     socket.once("close", () => admission.done());
   };
 
-  /**
-   * Graceful shutdown: stops accepting, closes every socket with 1001 (Going Away, RFC 6455
-   * §7.4.1) and waits for them; sockets still open after `timeout` ms (default: the
-   * session's close timeout, 5000) are terminated. Closes the HTTP server it created.
-   */
-  async close(timeout?: number): Promise<void> {
-    if (!this.#core.closing && this.#httpServer !== undefined) this.#detach(this.#httpServer);
-    await this.#core.close(timeout);
+  protected stopListening(): void {
+    if (!this.core.closing && this.#httpServer !== undefined) this.#detach(this.#httpServer);
+  }
+
+  /** Closes the HTTP server it created (once the sockets closed). */
+  protected override async closed(): Promise<void> {
     if (this.#ownServer && this.#httpServer?.listening) {
       const server = this.#httpServer;
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
-    this.emit("close");
-  }
-
-  /**
-   * Sends `data` to the sockets subscribed to `topic` (`socket.subscribe(topic)`), framed and
-   * compressed once, here and, with a `broker`, on every other server. Returns how many of this
-   * server's sockets it reached. See `@ws/session`'s README, "Pub/sub".
-   *
-   * @throws {BrokerError} `BROKER_UNAVAILABLE` when the broker cannot be reached (nothing sent).
-   */
-  publish(
-    topic: string,
-    data: MessageData | PreparedMessage,
-    options?: PublishOptions<WebSocket<B>>,
-  ): number {
-    return this.#core.pubsub.publish(topic, data, options);
-  }
-
-  /** Sends `data` to every open socket (of every server, with a `broker`); like {@link publish}. */
-  broadcast(data: MessageData | PreparedMessage, options?: PublishOptions<WebSocket<B>>): number {
-    return this.#core.pubsub.broadcast(data, options);
-  }
-
-  /** How many of this server's sockets are subscribed to `topic`. */
-  subscriberCount(topic: string): number {
-    return this.#core.pubsub.subscriberCount(topic);
-  }
-
-  /** Frames (and, with `perMessageDeflate`, compresses) `data` once, for `socket.sendPrepared()`. */
-  prepareMessage(data: MessageData, options?: PrepareMessageOptions): PreparedMessage {
-    return this.#core.pubsub.prepare(data, options);
-  }
-
-  /** Terminates every socket at once (no close handshake). */
-  terminate(): void {
-    this.#core.terminate();
   }
 }

@@ -49,6 +49,7 @@ export {
   readResponseHead,
   splitClientArguments,
 } from "./dial.ts";
+export { Emitter, type EmitterListener, type EventArgs } from "./emitter.ts";
 export { HandshakeRejectedError, type HeaderPair, type SessionErrorCode, WebSocketError } from "./errors.ts";
 export { CloseEvent, type CloseEventInit, WebSocketErrorEvent } from "./events.ts";
 export { handled, rejected, reportListenerError } from "./handled.ts";
@@ -80,6 +81,7 @@ export {
 } from "./pubsub/prepared-message.ts";
 export { type PublishOptions, PubSub, type PubSubSocket } from "./pubsub/pubsub.ts";
 export { TopicRegistry } from "./pubsub/topics.ts";
+export { type ServerEvents, WebSocketServerBase } from "./server-base.ts";
 export {
   type AcceptVerdict,
   DEFAULT_MAX_PENDING_HANDSHAKES,
