@@ -13,6 +13,11 @@
 // TypeScript allows with `module: nodenext`; with `module: node16` TypeScript refuses a static
 // import of ESM from CommonJS, so that project uses `await import()` and `import type`, as the
 // guide says; `moduleResolution: node10` finds the types through `types` and `typesVersions`.
+//
+// `@ws/deno` from npm: a project type-checked by `tsc` with Deno's own declarations
+// (`deno types`), then run by Deno from its `node_modules`. And no packed declaration file
+// may keep a relative `.ts` specifier (tools/dts-specifiers.mjs rewrites them at build time;
+// TypeScript 5 maps them to `.d.ts` files, older versions and other tools do not).
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -25,7 +30,8 @@ const root = join(toolDir, "..", "..");
 const require = createRequire(join(toolDir, "package.json"));
 const tsc = require.resolve("typescript/bin/tsc");
 const typesNode = dirname(require.resolve("@types/node/package.json"));
-const PACKAGES = ["codec", "session", "deflate", "node"];
+const PACKAGES = ["codec", "session", "deflate", "node", "deno"];
+const deno = join(root, "node_modules", ".bin", "deno");
 
 /** Compiles only when A and B are the same type (an `any` does not pass). */
 const EQUAL = `type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -76,7 +82,7 @@ main().catch((error) => {
 const STATIC = `import { connect, WebSocketServer } from "@ws/node";
 import { encodeFrame, Opcode } from "@ws/codec/frame";`;
 
-/** @type {{ name: string, type?: string, compilerOptions: object, main: string }[]} */
+/** @type {{ name: string, type?: string, compilerOptions: object, main: string, runtime?: "deno" }[]} */
 const PROJECTS = [
   {
     name: "esm-nodenext",
@@ -105,6 +111,14 @@ const PROJECTS = [
     compilerOptions: { module: "commonjs", moduleResolution: "node10" },
     main: PROGRAM(STATIC),
   },
+  {
+    name: "deno-esm-nodenext",
+    type: "module",
+    runtime: "deno",
+    compilerOptions: { module: "nodenext" },
+    main: PROGRAM(`import { connect, WebSocketServer } from "@ws/deno";
+import { encodeFrame, Opcode } from "@ws/codec/frame";`),
+  },
 ];
 
 const work = mkdtempSync(join(tmpdir(), "ws-consumers-"));
@@ -123,6 +137,24 @@ try {
     execFileSync(pnpm, [...pnpmArgs, "pack", "--pack-destination", tarballs], { cwd: dir, stdio: "pipe" });
     packed.set(name, join(tarballs, `ws-${name}-${pkg.version}.tgz`));
   }
+  // The declaration files as packed: no relative `.ts` specifier left.
+  const unpacked = join(work, "unpacked");
+  const dists = [];
+  for (const [name, tarball] of packed) {
+    const target = join(unpacked, name);
+    mkdirSync(target, { recursive: true });
+    execFileSync("tar", ["-xzf", tarball, "-C", target, "--strip-components=1"]);
+    dists.push(join(target, "dist"));
+  }
+  const specifiers = spawnSync(
+    process.execPath,
+    [join(root, "tools", "dts-specifiers.mjs"), "--check", ...dists],
+    {
+      encoding: "utf8",
+    },
+  );
+  if (specifiers.status !== 0) failures.push(`packed declaration files: ${specifiers.stderr.trim()}`);
+  else console.log("packed declaration files: no relative .ts specifiers");
   for (const project of PROJECTS) {
     const dir = join(work, project.name);
     const modules = join(dir, "node_modules");
@@ -157,27 +189,42 @@ try {
       }),
     );
     writeFileSync(join(dir, "src", "main.ts"), project.main);
+    // Deno's global declarations (`Deno.Conn` … in @ws/deno's types), from the deno binary.
+    if (project.runtime === "deno")
+      writeFileSync(join(dir, "src", "deno.d.ts"), execFileSync(deno, ["types"]));
     const build = spawnSync(process.execPath, [tsc, "-p", dir, "--pretty", "false"], { encoding: "utf8" });
     if (build.status !== 0) {
       failures.push(`${project.name}: tsc failed\n${build.stdout}${build.stderr}`);
       continue;
     }
-    const run = spawnSync(process.execPath, [join(dir, "out", "main.js")], {
-      encoding: "utf8",
-      cwd: dir,
-      timeout: 20_000,
-    });
+    const command =
+      project.runtime === "deno"
+        ? [
+            deno,
+            "run",
+            "--no-lock",
+            "--node-modules-dir=manual",
+            "--allow-net=127.0.0.1",
+            "--allow-read",
+            "--allow-env",
+            join(dir, "out", "main.js"),
+          ]
+        : [process.execPath, join(dir, "out", "main.js")];
+    const [bin = "", ...rest] = command;
+    const run = spawnSync(bin, rest, { encoding: "utf8", cwd: dir, timeout: 20_000 });
     if (run.status !== 0 || run.stdout.trim() !== "ok") {
       failures.push(`${project.name}: running it failed (exit ${run.status})\n${run.stdout}${run.stderr}`);
       continue;
     }
-    console.log(`${project.name}: built with tsc (${JSON.stringify(project.compilerOptions)}) and ran: ok`);
+    console.log(
+      `${project.name}: built with tsc (${JSON.stringify(project.compilerOptions)}) and ran on ${project.runtime ?? "node"}: ok`,
+    );
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
 // The closing line tools/test-summary.mjs reads (deno test's format): one test per project.
-const result = `${PROJECTS.length - failures.length} passed | ${failures.length} failed`;
+const result = `${PROJECTS.length + 1 - failures.length} passed | ${failures.length} failed`;
 if (failures.length > 0) {
   console.error(failures.join("\n"));
   console.log(`FAILED | ${result}`);
