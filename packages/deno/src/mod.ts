@@ -10,6 +10,7 @@
 
 // The process-wide zlib engine is defined once, in @ws/deflate, for the three adapters.
 export { setDeflateConcurrency } from "@ws/deflate/node-zlib";
+export { DEFAULT_MAX_REQUEST_BODY_SIZE, type RequestHandler } from "@ws/session";
 // The shared names (errors, events, limits, `Session`, verdict types), listed once.
 export * from "@ws/session/public";
 export type { ClientTlsOptions } from "./client.ts";

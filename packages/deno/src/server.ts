@@ -15,6 +15,9 @@ import type { HttpRequestHead } from "@ws/codec/handshake";
 import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
   type BinaryType,
+  type PlainRequests,
+  plainRequests,
+  type RequestHandler,
   type ServerCoreOptions,
   type ServerEvents,
   type UpgradeInfo as SharedUpgradeInfo,
@@ -40,6 +43,16 @@ export interface WebSocketServerOptions<B extends BinaryType = "uint8array">
   /** The address to listen on. Default `"0.0.0.0"` (all interfaces, as Node). */
   readonly host?: string | undefined;
   /** Serve `wss:` with `Deno.listenTls`. */
+  /**
+   * Serve HTTP routes on the same port: a request that is not a WebSocket upgrade for this
+   * server (no `Upgrade` header, or another path) goes to this fetch-style handler, the
+   * function a `Deno.serve(handler)` program already has, instead of getting 426. One request per connection,
+   * bodies up to `maxRequestBodySize`; see "HTTP routes and WebSockets on one port" in the
+   * README. Only with `port`.
+   */
+  readonly handler?: RequestHandler | undefined;
+  /** The largest request body given to `handler`, in bytes (413 beyond). Default 1 MiB. */
+  readonly maxRequestBodySize?: number | undefined;
   readonly tls?: ServerTlsOptions | undefined;
   /** Not supported: use `@ws/node`'s `WebSocketServer` with `node:http` (it runs on Deno). */
   readonly server?: undefined;
@@ -78,13 +91,14 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
   Readonly<Record<string, string>>,
   WebSocketServerOptions<B>
 > {
+  readonly #http: PlainRequests | undefined;
   #listener: Deno.Listener | undefined;
 
   constructor(options: WebSocketServerOptions<B> = {}) {
     super(
       options,
       (url, init) => new WebSocket<B>(url, undefined, init as ClientOptions<B>),
-      ["port", "host", "server", "noServer", "tls", "reusePort"],
+      ["port", "host", "server", "noServer", "tls", "reusePort", "handler", "maxRequestBodySize"],
       deflateEngine,
     );
     if ((options as { server?: unknown }).server !== undefined) {
@@ -96,6 +110,7 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
     if (Number(port !== undefined) + Number(noServer === true) !== 1) {
       throw new TypeError("Cannot create WebSocketServer: give exactly one of port or noServer: true");
     }
+    this.#http = plainRequests(options);
     if (port === undefined) return;
     this.listen(() => {
       const hostname = host ?? "0.0.0.0";
@@ -128,7 +143,7 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
         return; // The listener was closed.
       }
       // The head read, handshake, limits and response are the shared accept path's.
-      void this.core.accept(handshakeConnection(conn, secure), this.deliver, this.onError);
+      void this.core.accept(handshakeConnection(conn, secure), this.deliver, this.onError, this.#http);
     }
   }
 

@@ -30,6 +30,7 @@
 import { HandshakeError } from "@ws/codec";
 import { HttpHeadParser, type HttpRequestHead } from "@ws/codec/handshake";
 import type { DialConnection } from "./dial.ts";
+import { isPlainRequest, type RequestHandler, serveRequest } from "./http-handler.ts";
 import {
   type HandshakeOutcome,
   type HandshakeRejected,
@@ -43,6 +44,15 @@ import type { WebSocket } from "./websocket.ts";
 
 /** How long a rejected connection may linger after our response and FIN, in milliseconds. */
 export const REJECTION_LINGER = 2000;
+
+/**
+ * What a raw-socket server does with requests that are not a WebSocket upgrade for it: hands
+ * them to `handler` (see `http-handler.ts`), with bodies of at most `maxBodySize` bytes.
+ */
+export interface PlainRequests {
+  readonly handler: RequestHandler;
+  readonly maxBodySize: number;
+}
 
 /** Hands an open socket to the application (`'connection'` or `handleUpgrade`'s callback). */
 export type Deliver<WS, Request> = (socket: WS, request: Request) => void;
@@ -133,6 +143,7 @@ export async function acceptConnection<WS extends WebSocket, Headers extends Inc
   connection: AcceptConnection,
   deliver: Deliver<WS, HttpRequestHead>,
   onError: ((error: Error) => void) | undefined,
+  http?: PlainRequests,
 ): Promise<void> {
   const admission = admit(core, () => connection.destroy());
   try {
@@ -152,6 +163,20 @@ export async function acceptConnection<WS extends WebSocket, Headers extends Inc
     if (head === undefined) {
       admission.done();
       return connection.destroy();
+    }
+    if (http !== undefined && isPlainRequest(head, (target) => core.matches(target))) {
+      const lingerTime = linger(core);
+      return await serveRequest(
+        connection,
+        head,
+        parser.rest,
+        http.handler,
+        http.maxBodySize,
+        admission,
+        onError,
+        (answer) =>
+          closeAfter(connection, lingerTime, answer === undefined ? undefined : encoder.encode(answer)),
+      );
     }
     const gone = (): boolean => admission.timedOut || connection.gone?.() === true;
     const outcome = await core.handshakeHead(
@@ -256,14 +281,23 @@ function linger(core: { readonly handshakeTimeout: number }): number {
  * Sends the rejection, half-closes, and drops what the client still sends until it closes or
  * `lingerTime` ms have passed (see the module comment).
  */
-async function reject(
+function reject(connection: AcceptConnection, outcome: HandshakeRejected, lingerTime: number): Promise<void> {
+  return closeAfter(connection, lingerTime, () => respond(connection, outcome));
+}
+
+/**
+ * Writes `last` (bytes, or a function that writes), half-closes, and drops what the client
+ * still sends until it closes or `lingerTime` ms have passed; then closes.
+ */
+async function closeAfter(
   connection: AcceptConnection,
-  outcome: HandshakeRejected,
   lingerTime: number,
+  last: Uint8Array | (() => void | Promise<void>) | undefined,
 ): Promise<void> {
   const timer = setTimeout(() => connection.destroy(), lingerTime);
   try {
-    await respond(connection, outcome);
+    if (typeof last === "function") await last();
+    else if (last !== undefined) await connection.write(last);
     connection.end();
     while ((await connection.read()) !== null) {
       // Dropped: the connection is done.

@@ -29,6 +29,7 @@ export {
   type AcceptConnection,
   Admission,
   type Deliver,
+  type PlainRequests,
   REJECTION_LINGER,
   refuse,
 } from "./accept.ts";
@@ -53,6 +54,13 @@ export { Emitter, type EmitterListener, type EventArgs } from "./emitter.ts";
 export { HandshakeRejectedError, type HeaderPair, type SessionErrorCode, WebSocketError } from "./errors.ts";
 export { CloseEvent, type CloseEventInit, WebSocketErrorEvent } from "./events.ts";
 export { handled, rejected, reportListenerError } from "./handled.ts";
+export {
+  DEFAULT_MAX_REQUEST_BODY_SIZE,
+  isPlainRequest,
+  plainRequests,
+  type RequestHandler,
+  serveRequest,
+} from "./http-handler.ts";
 export { Inbox } from "./inbox.ts";
 export { DEFAULT_SESSION_LIMITS, resolveSessionLimits, type SessionLimits } from "./limits.ts";
 export { type BudgetHolder, DEFAULT_MEMORY_BUDGET, MemoryBudget } from "./memory-budget.ts";

@@ -35,6 +35,7 @@ import {
   acceptRequest,
   admit,
   type Deliver,
+  type PlainRequests,
 } from "./accept.ts";
 import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
 import { DEFAULT_MEMORY_BUDGET, MemoryBudget } from "./memory-budget.ts";
@@ -440,18 +441,21 @@ export class ServerCore<
    * socket to `deliver` and starts it. Bounded by `handshakeTimeout`, `maxPendingHandshakes`
    * and `maxConnections`;
    * bytes that are not HTTP get 400 at once. Never rejects; errors of the `verify` hook go to
-   * `onError`. See `accept.ts` for what happens after a rejection.
+   * `onError`. See `accept.ts` for what happens after a rejection. With `http`, requests that
+   * are not an upgrade for this server go to its handler (`http-handler.ts`) instead of 426/400.
    */
   accept(
     connection: AcceptConnection,
     deliver: Deliver<WS, Request>,
     onError?: (error: Error) => void,
+    http?: PlainRequests,
   ): Promise<void> {
     return acceptConnection(
       this as unknown as ServerCore<HttpRequestHead, WS, Headers>,
       connection,
       deliver as unknown as Deliver<WS, HttpRequestHead>,
       onError,
+      http,
     );
   }
 

@@ -11,6 +11,17 @@ import { type HeaderField, type HeadersInput, headerEntries } from "./headers.ts
 
 const REASON_PHRASES: Readonly<Record<number, string>> = {
   101: "Switching Protocols",
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  206: "Partial Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
   400: "Bad Request",
   401: "Unauthorized",
   403: "Forbidden",
@@ -32,7 +43,16 @@ const REASON_PHRASES: Readonly<Record<number, string>> = {
 /** The usual reason phrase of `status` (RFC 9110 §15), or a generic one by class. */
 export function reasonPhrase(status: number): string {
   return (
-    REASON_PHRASES[status] ?? (status >= 500 ? "Server Error" : status >= 400 ? "Client Error" : "Unknown")
+    REASON_PHRASES[status] ??
+    (status >= 500
+      ? "Server Error"
+      : status >= 400
+        ? "Client Error"
+        : status >= 300
+          ? "Redirection"
+          : status >= 200
+            ? "Success"
+            : "Unknown")
   );
 }
 

@@ -51,6 +51,7 @@ export {
   extendedConnectResponseHeaders,
   isExtendedConnect,
 } from "./extended-connect.ts";
+export { reasonPhrase } from "./head-format.ts";
 export {
   formatExtensions,
   formatProtocols,
