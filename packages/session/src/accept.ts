@@ -8,7 +8,7 @@
  * | ----------------------------- | ------------------------------------------------------------- |
  * | admit (`maxPendingHandshakes`)| the oldest handshake in progress is dropped to make room       |
  * | read the head (`HttpHeadParser`) | 400 at the first byte that is not HTTP, 431 too large     |
- * | path, `Upgrade` (raw sockets) | 400 another path, 426 not an upgrade                          |
+ * | path, `Upgrade` (raw sockets) | 400 another path, 426 not an upgrade; with a `handler`, both go to it (`http-handler.ts`) |
  * | check + `verify` (`ServerCore.handshake`) | 400/403/405/426/500 or the hook's verdict; 503 shutting down |
  * | reserve (`maxConnections`)    | 503                                                           |
  * | respond (101, or the connection's own answer: HTTP/2) | connection closed             |
