@@ -192,7 +192,10 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
     const { port } = server.address() as { port: number };
     const ws = await client(adapter, `ws://127.0.0.1:${port}`, { limits: { maxBufferedAmount: 64 * MiB } });
     const chunk = new Uint8Array(64 * KiB);
-    for (let i = 0; i < 300; i++) ws.send(chunk); // 18.75 MiB at once
+    // 62.5 MiB at once: more than the server may hold (2 MiB) plus what loopback TCP can buffer
+    // (the tcp_rmem and tcp_wmem maxima, 32 + 4 MiB on these Linux machines), so that more than
+    // 4 MiB is necessarily still in the client's buffer whatever the kernel's autotuning did.
+    for (let i = 0; i < 1000; i++) ws.send(chunk);
     await until(() => consumed >= 100, "the consumer to take 100 messages");
     // The receive high-water mark (1 MiB), plus what one read of the socket brought in.
     assert.ok(peak <= 2 * MiB, `the server held ${peak} received bytes for a slow consumer`);
