@@ -75,12 +75,23 @@ function connection(port, transport, timeoutMs) {
   return opening;
 }
 
-/** Closes the connections opened by {@link openStream}. */
-export async function closeConnections() {
-  const all = [...sessions.values()];
-  sessions.clear();
+/**
+ * Closes the connection {@link openStream} opened to the target on `port`, and only that one:
+ * runs against other targets may share this module (the conformance test runs its targets side
+ * by side in one process), and closing their connection mid-run would refuse the stream a case
+ * of theirs has just requested (RFC 9113 §6.8: after GOAWAY no new stream is started; nghttp2
+ * closes a queued request with REFUSED_STREAM).
+ * @param {number} port
+ */
+export async function closeConnections(port) {
+  const closing = [];
+  for (const [key, opening] of sessions) {
+    if (!key.endsWith(`:${port}`)) continue;
+    sessions.delete(key);
+    closing.push(opening);
+  }
   await Promise.all(
-    all.map((opening) =>
+    closing.map((opening) =>
       opening.then(
         (session) => new Promise((resolve) => session.close(() => resolve(undefined))),
         () => {},

@@ -163,7 +163,7 @@ export async function runServerMode(options) {
     const results = selected.map((c) => /** @type {CaseResult} */ (byId.get(c.id)));
     return { command, results, targetOutput: proc.output };
   } finally {
-    await closeConnections();
+    await closeConnections(port);
     await proc.stop();
   }
 }

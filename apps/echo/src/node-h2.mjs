@@ -15,9 +15,10 @@ import { runEchoCli } from "./echo-cli.mjs";
 
 await runEchoCli("@ws/node over HTTP/2", async (options) => {
   const settings = { enableConnectProtocol: true };
-  // A conformance run puts every case on one HTTP/2 connection. Node refuses new streams
-  // (REFUSED_STREAM) while a session holds more than `maxSessionMemory` (10 MB by default), and
-  // the echo contract allows messages up to 16 MiB: give the session room for that.
+  // A conformance run puts every case on one HTTP/2 connection. Node answers a new stream with
+  // RST_STREAM ENHANCE_YOUR_CALM while the session holds more than `maxSessionMemory` (10 MB by
+  // default; the data queued on its streams counts), and the echo contract allows messages up to
+  // 16 MiB: give the session room for one of them on its way back.
   const maxSessionMemory = 64;
   const server =
     options.tls === true
