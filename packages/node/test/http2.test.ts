@@ -123,7 +123,7 @@ describe("WebSocketServer on an HTTP/2 server", () => {
     expect(replies).toEqual(["socket 0", "socket 1", "socket 2", "socket 3", "socket 4"]);
     const sessions = new Set(requests.map((request) => (request as Http2ConnectRequest).stream.session));
     expect(sessions.size).toBe(1);
-    expect([...sessions][0]).toBeDefined();
+    expect([...sessions][0]?.encrypted).toBe(true);
     expect((requests[0] as Http2ConnectRequest).headers[":scheme"]).toBe("https");
   });
 

@@ -52,7 +52,10 @@ async function listen(
   return { wss, url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}` };
 }
 
-/** Runs `program` on both implementations and expects the same log. */
+/**
+ * Runs `program` on both implementations and expects the same log, and a log that is not empty:
+ * two empty logs would compare equal and prove nothing.
+ */
 async function same(program: (impl: Impl, log: unknown[]) => Promise<void>): Promise<unknown[]> {
   const logs: unknown[][] = [];
   for (const [, impl] of IMPLS) {
@@ -60,6 +63,7 @@ async function same(program: (impl: Impl, log: unknown[]) => Promise<void>): Pro
     await program(impl, log);
     logs.push(log);
   }
+  expect(logs[0]?.length).toBeGreaterThan(0);
   expect(logs[1]).toEqual(logs[0]);
   return logs[0] as unknown[];
 }
