@@ -5,8 +5,9 @@
  * decompression bomb from a raw socket (1009, bounded memory), and the native peers falling
  * back to uncompressed messages.
  */
-import assert from "node:assert/strict";
+
 import * as zlib from "node:zlib";
+import { expect } from "expect";
 import { type Defer, frameTap } from "../../../tools/test-support/frame-tap.ts";
 import { noise, words } from "../../../tools/test-support/payloads.ts";
 import {
@@ -76,17 +77,17 @@ async function ourServer(
 async function roundTrips(ws: WebSocket): Promise<void> {
   const next = inbox(ws);
   ws.send("hi");
-  assert.equal(await next(), "hi");
+  expect(await next()).toBe("hi");
   for (let i = 0; i < 2; i++) {
     ws.send(LARGE_TEXT);
-    assert.equal(await next(), LARGE_TEXT);
+    expect(await next()).toBe(LARGE_TEXT);
   }
   ws.send(LARGE_BINARY);
-  assert.deepEqual(await next(), LARGE_BINARY);
+  expect(await next()).toStrictEqual(LARGE_BINARY);
   await ws.sendStream([words(20 * KiB, 2), words(20 * KiB, 3), words(20 * KiB, 4)]);
-  assert.equal(await next(), words(20 * KiB, 2) + words(20 * KiB, 3) + words(20 * KiB, 4));
+  expect(await next()).toBe(words(20 * KiB, 2) + words(20 * KiB, 3) + words(20 * KiB, 4));
   ws.send("stream please");
-  assert.equal(await next(), words(30 * KiB, 8) + words(30 * KiB, 9) + words(30 * KiB, 10));
+  expect(await next()).toBe(words(30 * KiB, 8) + words(30 * KiB, 9) + words(30 * KiB, 10));
 }
 
 type Params = Pick<
@@ -143,8 +144,8 @@ for (const [name, offer, serverOptions, agreed] of COMBINATIONS) {
       await connect(`ws://127.0.0.1:${port}`, { binaryType: "uint8array", perMessageDeflate: offer }),
       (s) => s.terminate(),
     );
-    assert.equal(ws.extensions, agreed);
-    assert.equal(sockets[0]?.extensions, agreed);
+    expect(ws.extensions).toBe(agreed);
+    expect(sockets[0]?.extensions).toBe(agreed);
     await roundTrips(ws);
   });
 }
@@ -152,14 +153,14 @@ for (const [name, offer, serverOptions, agreed] of COMBINATIONS) {
 test("deflate: off on the server by default; perMessageDeflate: false on the client offers nothing", async (defer) => {
   const plain = await ourServer(defer, false);
   const a = defer(await connect(`ws://127.0.0.1:${plain.port}`), (s) => s.terminate());
-  assert.equal(a.extensions, "");
-  assert.equal(plain.sockets[0]?.extensions, "");
+  expect(a.extensions).toBe("");
+  expect(plain.sockets[0]?.extensions).toBe("");
   const compressing = await ourServer(defer, true);
   const b = defer(await connect(`ws://127.0.0.1:${compressing.port}`, { perMessageDeflate: false }), (s) =>
     s.terminate(),
   );
-  assert.equal(b.extensions, "");
-  assert.equal(compressing.sockets[0]?.extensions, "");
+  expect(b.extensions).toBe("");
+  expect(compressing.sockets[0]?.extensions).toBe("");
 });
 
 test("deflate: threshold and compress: false, read off the wire", async (defer) => {
@@ -176,24 +177,18 @@ test("deflate: threshold and compress: false, read off the wire", async (defer) 
     ["b".repeat(2000), { compress: false }],
   ] as const) {
     ws.send(data, options);
-    assert.equal(await next(), data);
+    expect(await next()).toBe(data);
   }
   const ours = sockets[0] as WebSocket;
   ours.send("c".repeat(1023));
-  assert.equal(await next(), "c".repeat(1023));
+  expect(await next()).toBe("c".repeat(1023));
   ours.send("c".repeat(1024));
-  assert.equal(await next(), "c".repeat(1024));
+  expect(await next()).toBe("c".repeat(1024));
   // Client → server: 99 (below 100), 100, 2000 with compress: false.
-  assert.deepEqual(
-    tap.toServer.messageStarts.map((f) => f.rsv1),
-    [false, true, false],
-  );
+  expect(tap.toServer.messageStarts.map((f) => f.rsv1)).toStrictEqual([false, true, false]);
   // Server → client (default threshold 1024): the echoes of 99 and 100 bytes go plain, the
   // 2000-byte echo is compressed, then 1023 plain and 1024 compressed.
-  assert.deepEqual(
-    tap.toClient.messageStarts.map((f) => f.rsv1),
-    [false, false, true, false, true],
-  );
+  expect(tap.toClient.messageStarts.map((f) => f.rsv1)).toStrictEqual([false, false, true, false, true]);
 });
 
 /** `megabytes` MiB of zeros as raw DEFLATE without the final `00 00 ff ff`. */
@@ -244,7 +239,7 @@ for (const [name, offer, megabytes] of [
         // Already closed.
       }
     });
-    assert.match(await client.head(), /sec-websocket-extensions: permessage-deflate/i);
+    expect(await client.head()).toMatch(/sec-websocket-extensions: permessage-deflate/i);
     const frame = compressedFrame(zeroBomb(megabytes));
     const before = Deno.memoryUsage();
     let peak = 0;
@@ -256,13 +251,13 @@ for (const [name, offer, megabytes] of [
       let written = 0;
       while (written < frame.length) written += await client.conn.write(frame.subarray(written));
       const frames = await client.waitFrames(1);
-      assert.equal(frames[0]?.opcode, 0x8);
-      assert.equal(new DataView(frames[0]!.payload.buffer, frames[0]!.payload.byteOffset).getUint16(0), 1009);
+      expect(frames[0]?.opcode).toBe(0x8);
+      expect(new DataView(frames[0]!.payload.buffer, frames[0]!.payload.byteOffset).getUint16(0)).toBe(1009);
     } finally {
       clearInterval(sampler);
     }
     // Inflating all of it would take `megabytes` MiB; the limit stops it at about 1 MiB.
-    assert.ok(peak < 48 * MiB, `memory grew by ${(peak / MiB).toFixed(1)} MiB`);
+    expect(peak).toBeLessThan(48 * MiB);
   });
 }
 
@@ -270,11 +265,11 @@ test("deflate: Deno's native WebSocket (no deflate) against our compressing serv
   const { port, sockets } = await ourServer(defer, true);
   const native = defer(new globalThis.WebSocket(`ws://127.0.0.1:${port}`), (s) => s.close());
   await new Promise((resolve) => (native.onopen = resolve));
-  assert.equal(native.extensions, "");
-  assert.equal(sockets[0]?.extensions, "");
+  expect(native.extensions).toBe("");
+  expect(sockets[0]?.extensions).toBe("");
   const next = inbox(native);
   native.send(LARGE_TEXT);
-  assert.equal(await next(), LARGE_TEXT);
+  expect(await next()).toBe(LARGE_TEXT);
 });
 
 test("deflate: our client's offer against Deno.upgradeWebSocket (declined), messages still flow", async (defer) => {
@@ -287,14 +282,14 @@ test("deflate: our client's offer against Deno.upgradeWebSocket (declined), mess
     (s) => s.shutdown(),
   );
   const ws = defer(await connect(`ws://127.0.0.1:${server.addr.port}`), (s) => s.terminate());
-  assert.equal(ws.extensions, "");
+  expect(ws.extensions).toBe("");
   const next = inbox(ws);
   ws.send(LARGE_TEXT);
-  assert.equal(await next(), LARGE_TEXT);
+  expect(await next()).toBe(LARGE_TEXT);
 });
 
 test("deflate: setDeflateConcurrency(1) serialises zlib work and everything still arrives", async (defer) => {
-  assert.throws(() => setDeflateConcurrency(0), RangeError);
+  expect(() => setDeflateConcurrency(0)).toThrow(RangeError);
   setDeflateConcurrency(1);
   try {
     const { port } = await ourServer(defer, true);
@@ -310,10 +305,7 @@ test("deflate: setDeflateConcurrency(1) serialises zlib work and everything stil
         return next();
       }),
     );
-    assert.deepEqual(
-      echoes,
-      [0, 1, 2, 3].map((i) => words(64 * KiB, i)),
-    );
+    expect(echoes).toStrictEqual([0, 1, 2, 3].map((i) => words(64 * KiB, i)));
   } finally {
     setDeflateConcurrency(10);
   }

@@ -3,7 +3,7 @@
  * `WebSocket` client against our server, our client against `Deno.upgradeWebSocket`, close
  * orderings, limits, backpressure, ping, handshake rejections, TLS, and @ws/node on node:http.
  */
-import assert from "node:assert/strict";
+import { expect } from "expect";
 import {
   type CloseEvent,
   connect,
@@ -44,7 +44,7 @@ test("echo: our client against our server (text, binary, empty, 1 MiB, 16 MiB), 
   const ws = defer(await connect(await echo(defer), { protocols: ["superchat", "chat"] }), (c) =>
     c.terminate(),
   );
-  assert.equal(ws.protocol, "superchat");
+  expect(ws.protocol).toBe("superchat");
   const messages = ws[Symbol.asyncIterator]();
   for (const data of [
     "hello",
@@ -56,27 +56,27 @@ test("echo: our client against our server (text, binary, empty, 1 MiB, 16 MiB), 
     big(16 << 20),
   ]) {
     ws.send(data);
-    assert.deepEqual((await messages.next()).value, data);
+    expect((await messages.next()).value).toStrictEqual(data);
   }
   const closed = nextEvent<CloseEvent>(ws, "close");
   ws.close(4001, "bye");
   const event = await closed;
-  assert.deepEqual([event.code, event.reason, event.wasClean], [4001, "bye", true]);
+  expect([event.code, event.reason, event.wasClean]).toStrictEqual([4001, "bye", true]);
 });
 
 test("echo: Deno's native WebSocket client against our server", async (defer) => {
   const native = new globalThis.WebSocket(await echo(defer), ["chat"]);
   native.binaryType = "arraybuffer";
   await nextEvent(native, "open");
-  assert.equal(native.protocol, "chat");
+  expect(native.protocol).toBe("chat");
   native.send("native");
-  assert.equal((await nextEvent<MessageEvent>(native, "message")).data, "native");
+  expect((await nextEvent<MessageEvent>(native, "message")).data).toBe("native");
   native.send(big(70_000));
-  assert.deepEqual(new Uint8Array((await nextEvent<MessageEvent>(native, "message")).data), big(70_000));
+  expect(new Uint8Array((await nextEvent<MessageEvent>(native, "message")).data)).toStrictEqual(big(70_000));
   const closed = nextEvent<CloseEvent>(native, "close");
   native.close(4000, "done");
   const event = await closed;
-  assert.deepEqual([event.code, event.reason], [4000, "done"]);
+  expect([event.code, event.reason]).toStrictEqual([4000, "done"]);
 });
 
 test("echo: our client against Deno.serve + Deno.upgradeWebSocket", async (defer) => {
@@ -89,12 +89,12 @@ test("echo: our client against Deno.serve + Deno.upgradeWebSocket", async (defer
   const ws = defer(await connect(`ws://127.0.0.1:${native.addr.port}/`), (c) => c.terminate());
   const messages = ws[Symbol.asyncIterator]();
   ws.send("to deno");
-  assert.equal((await messages.next()).value, "to deno");
+  expect((await messages.next()).value).toBe("to deno");
   ws.send(big(200_000));
-  assert.deepEqual((await messages.next()).value, big(200_000));
+  expect((await messages.next()).value).toStrictEqual(big(200_000));
   const closed = nextEvent<CloseEvent>(ws, "close");
   ws.close(1000);
-  assert.equal((await closed).code, 1000);
+  expect((await closed).code).toBe(1000);
 });
 
 async function pair(defer: <T>(value: T, close: (value: T) => unknown) => T) {
@@ -112,10 +112,13 @@ test("close: client first (server sees code+reason), server first, both at once,
       nextEvent<CloseEvent>(serverSide, "close"),
       client.close(1000, "client bye"),
     ]);
-    assert.deepEqual(
-      [s!.code, s!.reason, s!.wasClean, c!.code, c!.wasClean],
-      [1000, "client bye", true, 1000, true],
-    );
+    expect([s!.code, s!.reason, s!.wasClean, c!.code, c!.wasClean]).toStrictEqual([
+      1000,
+      "client bye",
+      true,
+      1000,
+      true,
+    ]);
   }
   {
     const { client, serverSide } = await pair(defer);
@@ -124,10 +127,13 @@ test("close: client first (server sees code+reason), server first, both at once,
       nextEvent<CloseEvent>(serverSide, "close"),
       serverSide.close(4000, "server bye"),
     ]);
-    assert.deepEqual(
-      [c!.code, c!.reason, c!.wasClean, s!.code, s!.wasClean],
-      [4000, "server bye", true, 4000, true],
-    );
+    expect([c!.code, c!.reason, c!.wasClean, s!.code, s!.wasClean]).toStrictEqual([
+      4000,
+      "server bye",
+      true,
+      4000,
+      true,
+    ]);
   }
   {
     const { client, serverSide } = await pair(defer);
@@ -138,7 +144,7 @@ test("close: client first (server sees code+reason), server first, both at once,
     client.close(3001, "c");
     serverSide.close(3002, "s");
     const [c, s] = await events;
-    assert.deepEqual([c.code, s.code], [3002, 3001]);
+    expect([c.code, s.code]).toStrictEqual([3002, 3001]);
   }
   {
     const { client, serverSide } = await pair(defer);
@@ -147,16 +153,13 @@ test("close: client first (server sees code+reason), server first, both at once,
       nextEvent<CloseEvent>(serverSide, "close"),
     ]);
     client.close();
-    assert.deepEqual(
-      (await events).map((e) => e.code),
-      [1005, 1005],
-    );
+    expect((await events).map((e) => e.code)).toStrictEqual([1005, 1005]);
   }
   {
     const { client, serverSide } = await pair(defer);
     const closed = nextEvent<CloseEvent>(serverSide, "close");
     client.terminate();
-    assert.equal((await closed).code, 1006);
+    expect((await closed).code).toBe(1006);
   }
 });
 
@@ -166,18 +169,18 @@ test("limits: 1009 for an oversized message (native client), 1007 bad UTF-8, 100
   await nextEvent(native, "open");
   const closed = nextEvent<CloseEvent>(native, "close");
   native.send("x".repeat(1001));
-  assert.equal((await closed).code, 1009);
+  expect((await closed).code).toBe(1009);
   for (const [frame, code] of [
     [rawFrame(0x1, new Uint8Array([0xc3, 0x28])), 1007],
     [rawFrame(0x3), 1002],
   ] as const) {
     const raw = await rawClient(port);
     defer(raw.conn, (c) => c.close());
-    assert.match(await raw.head(), /^HTTP\/1.1 101/);
+    expect(await raw.head()).toMatch(/^HTTP\/1.1 101/);
     await raw.conn.write(frame);
     const [close] = await raw.waitFrames(1);
-    assert.equal(close!.opcode, 0x8);
-    assert.equal(new DataView(close!.payload.buffer).getUint16(0), code);
+    expect(close!.opcode).toBe(0x8);
+    expect(new DataView(close!.payload.buffer).getUint16(0)).toBe(code);
     await raw.ended();
   }
 });
@@ -192,13 +195,13 @@ test("backpressure: send() returns false against a slow reader, then drains", as
   const chunk = big(1 << 20);
   let sent = 0;
   while (ws.send(chunk)) if (++sent > 256) break;
-  assert.ok(sent < 256, `send() never returned false (${sent} MiB)`);
-  assert.ok(ws.bufferedAmount > 0);
+  expect(sent).toBeLessThan(256); // send() returned false before 256 MiB
+  expect(ws.bufferedAmount).toBeGreaterThan(0);
   const drained = ws.drained();
   const frames = raw.waitFrames(sent + 1);
   await drained;
-  assert.equal(ws.bufferedAmount, 0);
-  assert.equal((await frames).length >= sent + 1, true);
+  expect(ws.bufferedAmount).toBe(0);
+  expect((await frames).length >= sent + 1).toBe(true);
 });
 
 test("backpressure: a slow async-iterator consumer pauses the read loop (bounded memory)", async (defer) => {
@@ -216,14 +219,15 @@ test("backpressure: a slow async-iterator consumer pauses the read loop (bounded
     if (count % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 20));
     maxHeld = Math.max(maxHeld, ws.session!.inboundBufferedAmount);
   }
-  assert.equal(count, 400);
-  assert.ok(maxHeld < 8 * 1024 * 1024, `held ${maxHeld} bytes`);
+  expect(count).toBe(400);
+  expect(maxHeld).toBeLessThan(8 * 1024 * 1024);
 });
 
 test("ping() resolves with the round-trip time", async (defer) => {
   const ws = defer(await connect(await echo(defer)), (c) => c.terminate());
   const rtt = await ws.ping("x");
-  assert.ok(rtt >= 0 && rtt < 5000);
+  expect(rtt).toBeGreaterThanOrEqual(0);
+  expect(rtt).toBeLessThan(5000);
 });
 
 test("handshake: verify rejections are typed on the client; 426 for a bad version / plain HTTP; 400 for another path", async (defer) => {
@@ -235,17 +239,21 @@ test("handshake: verify rejections are typed on the client; 426 for a bad versio
         : { status: 401, headers: { "WWW-Authenticate": "Bearer" }, body: "token required" },
   });
   const e1 = (await connect(`${url}/ws`).catch((e: unknown) => e)) as HandshakeRejectedError;
-  assert.ok(e1 instanceof HandshakeRejectedError);
-  assert.deepEqual([e1.status, e1.body, e1.header("www-authenticate")], [401, "token required", "Bearer"]);
+  expect(e1).toBeInstanceOf(HandshakeRejectedError);
+  expect([e1.status, e1.body, e1.header("www-authenticate")]).toStrictEqual([
+    401,
+    "token required",
+    "Bearer",
+  ]);
   const e2 = (await connect(`${url}/ws`, { headers: { Authorization: "Bearer ok" } }).catch(
     (e: unknown) => e,
   )) as HandshakeRejectedError;
-  assert.equal(e2.status, 403);
+  expect(e2.status).toBe(403);
   const ok = defer(
     await connect(`${url}/ws`, { headers: { Authorization: "Bearer ok" }, origin: "https://good.example" }),
     (c) => c.terminate(),
   );
-  assert.equal(ok.readyState, WebSocket.OPEN);
+  expect(ok.readyState).toBe(WebSocket.OPEN);
   const wrong = await rawClient(
     port,
     "/ws",
@@ -253,28 +261,27 @@ test("handshake: verify rejections are typed on the client; 426 for a bad versio
   );
   defer(wrong.conn, (c) => c.close());
   const head = await wrong.head();
-  assert.match(head, /^HTTP\/1.1 426/);
-  assert.match(head, /Sec-WebSocket-Version: 13/);
+  expect(head).toMatch(/^HTTP\/1.1 426/);
+  expect(head).toMatch(/Sec-WebSocket-Version: 13/);
   const plain = await fetch(`http://127.0.0.1:${port}/ws`);
   await plain.body?.cancel();
-  assert.equal(plain.status, 426);
+  expect(plain.status).toBe(426);
   const other = (await connect(`${url}/other`).catch((e: unknown) => e)) as HandshakeRejectedError;
-  assert.equal(other.status, 400);
+  expect(other.status).toBe(400);
   const ws = new WebSocket(`${url}/other`);
   const log: string[] = [];
   ws.onerror = () => log.push("error");
   const event = await nextEvent<CloseEvent>(ws, "close");
-  assert.deepEqual([...log, event.code], ["error", 1006]);
+  expect([...log, event.code]).toStrictEqual(["error", 1006]);
 });
 
 test("options Deno cannot honour throw clear errors", () => {
-  assert.throws(() => new WebSocket("ws://127.0.0.1:1", { proxy: "http://proxy:3128" }), /proxy/);
-  assert.throws(
-    () => new WebSocket("wss://127.0.0.1:1", { rejectUnauthorized: false }),
+  expect(() => new WebSocket("ws://127.0.0.1:1", { proxy: "http://proxy:3128" })).toThrow(/proxy/);
+  expect(() => new WebSocket("wss://127.0.0.1:1", { rejectUnauthorized: false })).toThrow(
     /rejectUnauthorized/,
   );
-  assert.throws(() => new WebSocket("wss://127.0.0.1:1", { servername: "x" }), /servername/);
-  assert.throws(() => new WebSocketServer({ server: {} } as never), /node:http/);
+  expect(() => new WebSocket("wss://127.0.0.1:1", { servername: "x" })).toThrow(/servername/);
+  expect(() => new WebSocketServer({ server: {} } as never)).toThrow(/node:http/);
   return Promise.resolve();
 });
 
@@ -283,23 +290,23 @@ test("graceful shutdown: close() closes every client with 1001, waits, then refu
   const clients = await Promise.all([connect(url), connect(url)]);
   const events = clients.map((c) => nextEvent<CloseEvent>(c, "close"));
   await wss.close();
-  for (const e of await Promise.all(events)) assert.deepEqual([e.code, e.wasClean], [1001, true]);
-  assert.equal(wss.clients.size, 0);
-  assert.ok((await connect(url).catch((e: unknown) => e)) instanceof Error);
+  for (const e of await Promise.all(events)) expect([e.code, e.wasClean]).toStrictEqual([1001, true]);
+  expect(wss.clients.size).toBe(0);
+  expect(await connect(url).catch((e: unknown) => e)).toBeInstanceOf(Error);
 });
 
 Deno.test("unknown and mistyped options throw the shared schema's errors (same as Node and Bun)", () => {
-  assert.throws(() => new WebSocketServer({ port: 0, verifyClient: () => false } as never), {
-    name: "TypeError",
-    message: /unknown option verifyClient \(from ws\?\): use verify/,
-  });
-  assert.throws(
-    () => new WebSocketServer({ port: 0, limits: { maxMesageSize: 1 } } as never),
+  expect(() => new WebSocketServer({ port: 0, verifyClient: () => false } as never)).toThrow(
+    expect.objectContaining({
+      name: "TypeError",
+      message: expect.stringMatching(/unknown option verifyClient \(from ws\?\): use verify/),
+    }),
+  );
+  expect(() => new WebSocketServer({ port: 0, limits: { maxMesageSize: 1 } } as never)).toThrow(
     /did you mean maxMessageSize/,
   );
-  assert.throws(() => new WebSocketServer({ port: 0, closeTimeout: "5s" } as never), TypeError);
-  assert.throws(
-    () => new WebSocket("ws://127.0.0.1:1", { maxPayload: 8 } as never),
+  expect(() => new WebSocketServer({ port: 0, closeTimeout: "5s" } as never)).toThrow(TypeError);
+  expect(() => new WebSocket("ws://127.0.0.1:1", { maxPayload: 8 } as never)).toThrow(
     /limits: \{ maxMessageSize \}/,
   );
 });
@@ -315,9 +322,9 @@ Deno.test({
       const url = `wss://localhost:${e.port}/`;
       const ws = await connect(url, { ca: cert });
       ws.send("secure");
-      assert.equal((await ws[Symbol.asyncIterator]().next()).value, "secure");
+      expect((await ws[Symbol.asyncIterator]().next()).value).toBe("secure");
       ws.terminate();
-      assert.ok((await connect(url).catch((err: unknown) => err)) instanceof Error);
+      expect(await connect(url).catch((err: unknown) => err)).toBeInstanceOf(Error);
     } finally {
       await e.close();
     }
@@ -346,26 +353,30 @@ test("one port for HTTP routes and WebSockets under Deno: node:http + @ws/node's
   const port = (http.address() as { port: number }).port;
 
   const ok = await fetch(`http://127.0.0.1:${port}/health`);
-  assert.deepEqual([ok.status, ok.headers.get("content-type"), await ok.text()], [200, "text/plain", "ok"]);
+  expect([ok.status, ok.headers.get("content-type"), await ok.text()]).toStrictEqual([
+    200,
+    "text/plain",
+    "ok",
+  ]);
   const missing = await fetch(`http://127.0.0.1:${port}/nothing`);
-  assert.deepEqual([missing.status, await missing.text()], [404, "not found"]);
+  expect([missing.status, await missing.text()]).toStrictEqual([404, "not found"]);
 
   // Our client and Deno's own WebSocket on the same port, while HTTP requests go on.
   const ws = defer(await connect(`ws://127.0.0.1:${port}/ws`), (c) => c.terminate());
   ws.send("x");
-  assert.equal((await ws[Symbol.asyncIterator]().next()).value, "node:x");
+  expect((await ws[Symbol.asyncIterator]().next()).value).toBe("node:x");
   const native = new globalThis.WebSocket(`ws://127.0.0.1:${port}/ws`);
   defer(native, (n) => n.close());
   const echoed = new Promise<unknown>((resolve) => (native.onmessage = (event) => resolve(event.data)));
   await new Promise((resolve) => (native.onopen = resolve));
   native.send("y");
   const again = await fetch(`http://127.0.0.1:${port}/health`);
-  assert.equal(await again.text(), "ok");
-  assert.equal(await echoed, "node:y");
+  expect(await again.text()).toBe("ok");
+  expect(await echoed).toBe("node:y");
   // An upgrade to a path no WebSocket server serves is refused (400), the HTTP server goes on.
   const refused = await connect(`ws://127.0.0.1:${port}/other`).catch((error: unknown) => error);
-  assert.ok(refused instanceof HandshakeRejectedError);
-  assert.equal(refused.status, 400);
+  expect(refused).toBeInstanceOf(HandshakeRejectedError);
+  expect((refused as HandshakeRejectedError).status).toBe(400);
 });
 
 /** A raw TCP peer: sends `bytes`, then reads what the server answers until it ends the connection. */
@@ -395,26 +406,26 @@ const HALF_HEAD = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n";
 
 test("bounded handshakes: a half-sent head (slowloris) is closed after handshakeTimeout, unanswered", async (defer) => {
   const { port } = await server(defer, { handshakeTimeout: 100 });
-  assert.equal(await (await probe(defer, port, HALF_HEAD)).closed, "");
+  expect(await (await probe(defer, port, HALF_HEAD)).closed).toBe("");
 });
 
 test("bounded handshakes: bytes that are not HTTP get 400 at once", async (defer) => {
   const { port } = await server(defer);
   const garbage = await probe(defer, port, "\u0016\u0003\u0001\u0002\u0000 not http, no line ending");
-  assert.match(await garbage.closed, /^HTTP\/1\.1 400 /);
+  expect(await garbage.closed).toMatch(/^HTTP\/1\.1 400 /);
 });
 
 test("bounded handshakes: the oldest stalled handshake makes room beyond maxPendingHandshakes; 503 beyond maxConnections", async (defer) => {
   const { port, url } = await server(defer, { maxPendingHandshakes: 1, maxConnections: 1 });
   const slow = await probe(defer, port, HALF_HEAD);
   defer(await connect(url), (c) => c.terminate());
-  assert.equal(await slow.closed, "");
+  expect(await slow.closed).toBe("");
   const full = (await connect(url).catch((e: unknown) => e)) as HandshakeRejectedError;
-  assert.ok(full instanceof HandshakeRejectedError);
-  assert.deepEqual([full.status, full.body], [503, "Too many connections"]);
+  expect(full).toBeInstanceOf(HandshakeRejectedError);
+  expect([full.status, full.body]).toStrictEqual([503, "Too many connections"]);
 });
 
 test("WebIDL shape: WebSocket.length is 1 (WebIDL §3.7.1), [object WebSocket] (§3.7.6)", () => {
-  assert.equal(WebSocket.length, 1);
-  assert.equal(Object.prototype.toString.call(WebSocket.prototype), "[object WebSocket]");
+  expect(WebSocket.length).toBe(1);
+  expect(Object.prototype.toString.call(WebSocket.prototype)).toBe("[object WebSocket]");
 });

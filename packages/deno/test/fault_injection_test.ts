@@ -4,8 +4,9 @@
  * once, and a peer that stops reading. The right close code, the close reply before the FIN,
  * and a server that goes on serving; the same cases as @ws/node's fault-injection suite.
  */
-import assert from "node:assert/strict";
+
 import { computeAcceptKey } from "@ws/codec/handshake";
+import { expect } from "expect";
 import {
   type CloseEvent,
   connect,
@@ -61,7 +62,7 @@ async function stillEchoes(defer: Defer, port: number): Promise<void> {
   const client = defer(await connect(`ws://127.0.0.1:${port}`), (c) => c.terminate());
   const echoed = nextEvent<MessageEvent>(client, "message");
   client.send("still there?");
-  assert.equal((await echoed).data, "still there?");
+  expect((await echoed).data).toBe("still there?");
   client.close();
   await nextEvent(client, "close");
 }
@@ -75,12 +76,9 @@ test("fault injection (server): a close frame and a FIN at once get the close re
   const done = closed(ws);
   await raw.conn.write(rawFrame(0x8, closePayload(4000, "bye")));
   await raw.conn.closeWrite();
-  assert.deepEqual(await done, [4000, true]);
+  expect(await done).toStrictEqual([4000, true]);
   const frames = await raw.waitFrames(1);
-  assert.deepEqual(
-    frames.map((f) => f.opcode),
-    [0x8],
-  );
+  expect(frames.map((f) => f.opcode)).toStrictEqual([0x8]);
   await raw.ended();
 });
 
@@ -93,7 +91,7 @@ test("fault injection (server): a FIN in the middle of a message is 1006, the se
   const done = closed(ws);
   await raw.conn.write(rawFrame(0x1, ascii.encode("part"), false));
   await raw.conn.closeWrite();
-  assert.deepEqual(await done, [1006, false]);
+  expect(await done).toStrictEqual([1006, false]);
   await raw.ended();
   await stillEchoes(defer, port);
 });
@@ -110,7 +108,7 @@ test("fault injection (server): a peer that stops reading is closed by the send 
     ws.send(chunk);
     if (i % 16 === 15) await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  assert.deepEqual(await done, [1006, false]);
+  expect(await done).toStrictEqual([1006, false]);
   await stillEchoes(defer, port);
 });
 
@@ -175,12 +173,9 @@ test("fault injection (client): the server's close frame and FIN at once: the cl
     await conn.closeWrite();
   });
   const client = defer(await connect(`ws://127.0.0.1:${peer.port}`), (c) => c.terminate());
-  assert.deepEqual(await closed(client), [1001, true]);
+  expect(await closed(client)).toStrictEqual([1001, true]);
   await peer.ended;
-  assert.deepEqual(
-    peer.frames.map((f) => f.opcode),
-    [0x8],
-  );
+  expect(peer.frames.map((f) => f.opcode)).toStrictEqual([0x8]);
 });
 
 test("fault injection (client): the server's FIN without a close frame is 1006", async (defer) => {
@@ -188,6 +183,6 @@ test("fault injection (client): the server's FIN without a close frame is 1006",
     await conn.closeWrite();
   });
   const client = defer(await connect(`ws://127.0.0.1:${peer.port}`), (c) => c.terminate());
-  assert.deepEqual(await closed(client), [1006, false]);
+  expect(await closed(client)).toStrictEqual([1006, false]);
   await peer.ended;
 });
