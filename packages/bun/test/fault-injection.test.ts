@@ -123,7 +123,7 @@ describe("fault injection, real sockets (server side)", () => {
     const raw = await rawClient(port);
     const ws = await next();
     const done = closed(ws);
-    raw.socket.end(rawFrame(0x1, new TextEncoder().encode("part"), false));
+    raw.socket.end(rawFrame(0x1, new TextEncoder().encode("part"), { fin: false }));
     expect(await done).toEqual([1006, false]);
     await raw.ended;
     await stillEchoes(port);

@@ -1,14 +1,18 @@
-/** Helpers of the @ws/bun tests: raw TCP peers on Bun.connect, frames, certificates. */
+/** Helpers of the @ws/bun tests: raw TCP peers on Bun.connect; frames, events and certificates come from tools/test-support. */
 import { afterEach } from "bun:test";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { type EchoServer, startEchoServer as startEcho } from "../../../apps/echo/src/echo.mjs";
 import { parseFrames, type RawFrame } from "../../../tools/test-support/raw-frames.ts";
 import { WebSocketServer, type WebSocketServerOptions } from "../src/index.ts";
 
-export { parseFrames, type RawFrame, rawFrame } from "../../../tools/test-support/raw-frames.ts";
+export { selfSigned } from "../../../tools/test-support/certificate.ts";
+export { nextEvent } from "../../../tools/test-support/events.ts";
+export {
+  closeCodeOf,
+  closePayload,
+  parseFrames,
+  type RawFrame,
+  rawFrame,
+} from "../../../tools/test-support/raw-frames.ts";
 
 const KEY_REQUEST = (port: number, path: string, extra = "") =>
   `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
@@ -94,58 +98,6 @@ export async function rawClient(port: number, path = "/", request?: string): Pro
     resume: () => socket.resume(),
     close: () => socket.terminate(),
   };
-}
-
-/** A self-signed certificate for 127.0.0.1 / localhost made by the openssl CLI, or why not. */
-export function selfSigned(): { cert: string; key: string } | string {
-  try {
-    const dir = mkdtempSync(join(tmpdir(), "ws-bun-tls-"));
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-        "-addext",
-        "extendedKeyUsage=serverAuth",
-        "-keyout",
-        join(dir, "key.pem"),
-        "-out",
-        join(dir, "cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
-    return {
-      cert: readFileSync(join(dir, "cert.pem"), "utf8"),
-      key: readFileSync(join(dir, "key.pem"), "utf8"),
-    };
-  } catch (error) {
-    return `openssl CLI unavailable: ${error instanceof Error ? error.message : String(error)}`;
-  }
-}
-
-export function closePayload(code: number, reason = ""): Uint8Array {
-  const text = new TextEncoder().encode(reason);
-  const out = new Uint8Array(2 + text.length);
-  new DataView(out.buffer).setUint16(0, code);
-  out.set(text, 2);
-  return out;
-}
-
-export function nextEvent<E extends Event = Event>(target: EventTarget, type: string): Promise<E> {
-  return new Promise((resolve) =>
-    target.addEventListener(type, (event) => resolve(event as E), { once: true }),
-  );
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   WebSocketServer,
   type WebSocketServerOptions,
 } from "../src/mod.ts";
-import { rawClient, test } from "./helpers.ts";
+import { closeCodeOf, rawClient, test } from "./helpers.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -252,7 +252,7 @@ for (const [name, offer, megabytes] of [
       while (written < frame.length) written += await client.conn.write(frame.subarray(written));
       const frames = await client.waitFrames(1);
       expect(frames[0]?.opcode).toBe(0x8);
-      expect(new DataView(frames[0]!.payload.buffer, frames[0]!.payload.byteOffset).getUint16(0)).toBe(1009);
+      expect(closeCodeOf(frames[0]!.payload)).toBe(1009);
     } finally {
       clearInterval(sampler);
     }

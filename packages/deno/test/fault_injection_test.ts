@@ -14,18 +14,18 @@ import {
   WebSocketServer,
   type WebSocketServerOptions,
 } from "../src/mod.ts";
-import { type Defer, nextEvent, parseFrames, type RawFrame, rawClient, rawFrame, test } from "./helpers.ts";
+import {
+  closePayload,
+  type Defer,
+  nextEvent,
+  parseFrames,
+  type RawFrame,
+  rawClient,
+  rawFrame,
+  test,
+} from "./helpers.ts";
 
 const ascii = new TextEncoder();
-
-function closePayload(code: number, reason = ""): Uint8Array {
-  const text = ascii.encode(reason);
-  const out = new Uint8Array(2 + text.length);
-  out[0] = code >> 8;
-  out[1] = code & 0xff;
-  out.set(text, 2);
-  return out;
-}
 
 /** An echo server, and a way to wait for its next accepted socket. */
 async function echoServer(defer: Defer, options: Partial<WebSocketServerOptions> = {}) {
@@ -89,7 +89,7 @@ test("fault injection (server): a FIN in the middle of a message is 1006, the se
   await raw.head();
   const ws = await next();
   const done = closed(ws);
-  await raw.conn.write(rawFrame(0x1, ascii.encode("part"), false));
+  await raw.conn.write(rawFrame(0x1, ascii.encode("part"), { fin: false }));
   await raw.conn.closeWrite();
   expect(await done).toStrictEqual([1006, false]);
   await raw.ended();

@@ -1,12 +1,20 @@
-/** Helpers of the @ws/deno tests: raw TCP peers on Deno.connect, frames, certificates. */
+/** Helpers of the @ws/deno tests: raw TCP peers on Deno.connect; frames, events and certificates come from tools/test-support. */
 
 import { type EchoServer, startEchoServer as startEcho } from "../../../apps/echo/src/echo.mjs";
 import type { Defer } from "../../../tools/test-support/frame-tap.ts";
 import { parseFrames, type RawFrame } from "../../../tools/test-support/raw-frames.ts";
 import { WebSocketServer, type WebSocketServerOptions } from "../src/mod.ts";
 
+export { selfSigned } from "../../../tools/test-support/certificate.ts";
+export { nextEvent } from "../../../tools/test-support/events.ts";
 export type { Defer } from "../../../tools/test-support/frame-tap.ts";
-export { parseFrames, type RawFrame, rawFrame } from "../../../tools/test-support/raw-frames.ts";
+export {
+  closeCodeOf,
+  closePayload,
+  parseFrames,
+  type RawFrame,
+  rawFrame,
+} from "../../../tools/test-support/raw-frames.ts";
 
 export interface RawClient {
   readonly conn: Deno.Conn;
@@ -80,51 +88,6 @@ export async function rawClient(port: number, path = "/", request?: string): Pro
       while (!eof) await more();
     },
   };
-}
-
-/** A self-signed certificate for localhost made by the openssl CLI, or why not. */
-export async function selfSigned(): Promise<{ cert: string; key: string } | string> {
-  try {
-    const dir = await Deno.makeTempDir({ prefix: "ws-deno-tls-" });
-    const { success } = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        "-addext",
-        "basicConstraints=critical,CA:FALSE",
-        "-addext",
-        "extendedKeyUsage=serverAuth",
-        "-keyout",
-        `${dir}/key.pem`,
-        "-out",
-        `${dir}/cert.pem`,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    if (!success) return "openssl failed";
-    const cert = await Deno.readTextFile(`${dir}/cert.pem`);
-    const key = await Deno.readTextFile(`${dir}/key.pem`);
-    await Deno.remove(dir, { recursive: true });
-    return { cert, key };
-  } catch (error) {
-    return `openssl CLI unavailable: ${error instanceof Error ? error.message : String(error)}`;
-  }
-}
-
-export function nextEvent<E extends Event = Event>(target: EventTarget, type: string): Promise<E> {
-  return new Promise((resolve) =>
-    target.addEventListener(type, (event) => resolve(event as E), { once: true }),
-  );
 }
 
 export const big = (size: number): Uint8Array => new Uint8Array(size).map((_, i) => i & 0xff);

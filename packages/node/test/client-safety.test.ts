@@ -6,7 +6,7 @@
 import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { HandshakeRejectedError, WebSocket } from "../src/index.ts";
-import { cleanup, closePayload, defer, parseFrames, rawFrame, rawServer } from "./helpers.ts";
+import { cleanup, closeCodeOf, closePayload, defer, parseFrames, rawFrame, rawServer } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -98,7 +98,7 @@ describe("close reply", () => {
     await ended;
     const frames = parseFrames(received).frames;
     expect(frames.map((frame) => frame.opcode)).toEqual([0x8]);
-    expect(frames[0]?.payload.readUInt16BE(0)).toBe(1001);
+    expect(closeCodeOf(frames[0]?.payload)).toBe(1001);
     expect(closed.code).toBe(1001);
   });
 });

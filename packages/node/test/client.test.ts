@@ -1,5 +1,3 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer as createHttpServer, type IncomingMessage } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import {
@@ -8,9 +6,7 @@ import {
   connect as netConnect,
   type Socket,
 } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket as WsClient } from "ws";
 import {
   type CloseEvent,
@@ -20,7 +16,7 @@ import {
   WebSocketError,
   WebSocketServer,
 } from "../src/index.ts";
-import { cleanup, defer, httpServer, nextEvent, startEchoServer } from "./helpers.ts";
+import { cleanup, defer, httpServer, nextEvent, selfSigned, startEchoServer } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -42,53 +38,13 @@ async function silentServer(): Promise<{ port: number; sockets: Socket[] }> {
 
 // ─── TLS ─────────────────────────────────────────────────────────────────────────────────────
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+const certificate = selfSigned();
+const key = typeof certificate === "string" ? "" : certificate.key;
+const cert = typeof certificate === "string" ? "" : certificate.cert;
 
-const OPENSSL = hasOpenssl();
-let certDir = "";
-let key = "";
-let cert = "";
-
-describe.skipIf(!OPENSSL)(
-  "TLS (wss:) with a self-signed certificate made by the openssl CLI (skipped when openssl is not installed)",
+describe.skipIf(typeof certificate === "string")(
+  `TLS (wss:) with a self-signed certificate from the openssl CLI${typeof certificate === "string" ? ` (skipped: ${certificate})` : ""}`,
   () => {
-    beforeAll(() => {
-      certDir = mkdtempSync(join(tmpdir(), "ws-node-tls-"));
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:prime256v1",
-          "-nodes",
-          "-keyout",
-          join(certDir, "key.pem"),
-          "-out",
-          join(certDir, "cert.pem"),
-          "-days",
-          "1",
-          "-subj",
-          "/CN=localhost",
-          "-addext",
-          "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ],
-        { stdio: "ignore" },
-      );
-      key = readFileSync(join(certDir, "key.pem"), "utf8");
-      cert = readFileSync(join(certDir, "cert.pem"), "utf8");
-    });
-    afterAll(() => rmSync(certDir, { recursive: true, force: true }));
-
     async function secureEcho(): Promise<number> {
       const server = createHttpsServer({ key, cert });
       defer(server, (s) => {

@@ -1,4 +1,4 @@
-/** Shared helpers of the @ws/node tests: loopback servers on free ports, cleanup, events. */
+/** Helpers of the @ws/node tests: loopback servers on free ports, cleanup, raw peers; frames, events and certificates come from tools/test-support. */
 import { createServer, type RequestListener, type Server } from "node:http";
 import {
   type AddressInfo,
@@ -10,7 +10,18 @@ import {
 import { computeAcceptKey } from "@ws/codec/handshake";
 import { WebSocketServer as WsServer } from "ws";
 import { type EchoServer, startEchoServer as startEcho } from "../../../apps/echo/src/echo.mjs";
+import { parseFrames, type RawFrame } from "../../../tools/test-support/raw-frames.ts";
 import { WebSocketServer, type WebSocketServerOptions } from "../src/index.ts";
+
+export { selfSigned } from "../../../tools/test-support/certificate.ts";
+export { nextEvent } from "../../../tools/test-support/events.ts";
+export {
+  closeCodeOf,
+  closePayload,
+  parseFrames,
+  type RawFrame,
+  rawFrame,
+} from "../../../tools/test-support/raw-frames.ts";
 
 const cleanups: (() => unknown)[] = [];
 
@@ -60,87 +71,9 @@ export async function wsEchoServer(options: ConstructorParameters<typeof WsServe
   return { server, url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/** Resolves with the first event of `type`. */
-export function nextEvent<E extends Event = Event>(target: EventTarget, type: string): Promise<E> {
-  return new Promise((resolve) =>
-    target.addEventListener(type, (event) => resolve(event as E), { once: true }),
-  );
-}
-
 /** Resolves after `ms` milliseconds (for waiting on the peer, never for asserting timings). */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A frame as a raw test peer sees it. */
-export interface RawFrame {
-  readonly fin: boolean;
-  /** The RSV bits as in the first header byte (RSV1 = 0x40: compressed, RFC 7692). */
-  readonly rsv: number;
-  readonly opcode: number;
-  readonly payload: Buffer;
-}
-
-/** Parses unmasked or masked frames out of `buffer`; returns the frames and the unused rest. */
-export function parseFrames(buffer: Buffer): { frames: RawFrame[]; rest: Buffer } {
-  const frames: RawFrame[] = [];
-  let offset = 0;
-  for (;;) {
-    if (buffer.length - offset < 2) break;
-    const b0 = buffer[offset] as number;
-    const b1 = buffer[offset + 1] as number;
-    let length = b1 & 0x7f;
-    let header = 2;
-    if (length === 126) {
-      if (buffer.length - offset < 4) break;
-      length = buffer.readUInt16BE(offset + 2);
-      header = 4;
-    } else if (length === 127) {
-      if (buffer.length - offset < 10) break;
-      length = Number(buffer.readBigUInt64BE(offset + 2));
-      header = 10;
-    }
-    const masked = (b1 & 0x80) !== 0;
-    const maskOffset = offset + header;
-    if (masked) header += 4;
-    if (buffer.length - offset < header + length) break;
-    const payload = Buffer.from(buffer.subarray(offset + header, offset + header + length));
-    if (masked)
-      for (let i = 0; i < payload.length; i++)
-        payload[i] = (payload[i] as number) ^ (buffer[maskOffset + (i & 3)] as number);
-    frames.push({ fin: (b0 & 0x80) !== 0, rsv: b0 & 0x70, opcode: b0 & 0x0f, payload });
-    offset += header + length;
-  }
-  return { frames, rest: buffer.subarray(offset) };
-}
-
-/** Encodes one frame (masked with a zero key when `mask`, as a client must send). */
-export function rawFrame(
-  opcode: number,
-  payload: Uint8Array = new Uint8Array(0),
-  options: { fin?: boolean; mask?: boolean; rsv?: number } = {},
-): Buffer {
-  const mask = options.mask ?? true;
-  const fin = options.fin ?? true;
-  const length = payload.length;
-  const header: number[] = [(fin ? 0x80 : 0) | (options.rsv ?? 0) | opcode];
-  const maskBit = mask ? 0x80 : 0;
-  if (length < 126) header.push(maskBit | length);
-  else if (length < 65536) header.push(maskBit | 126, length >> 8, length & 0xff);
-  else {
-    header.push(maskBit | 127, 0, 0, 0, 0);
-    header.push((length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff);
-  }
-  if (mask) header.push(0, 0, 0, 0);
-  return Buffer.concat([Buffer.from(header), payload]);
-}
-
-/** A close payload: code and reason. */
-export function closePayload(code: number, reason = ""): Buffer {
-  const out = Buffer.alloc(2 + Buffer.byteLength(reason));
-  out.writeUInt16BE(code, 0);
-  out.write(reason, 2);
-  return out;
 }
 
 /** A raw TCP WebSocket client: completes the handshake by hand, then exposes the frames it gets. */

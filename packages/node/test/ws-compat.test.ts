@@ -271,7 +271,12 @@ describe("@ws/node/ws against ws", () => {
 
 /** A frame as bytes that both implementations must produce alike (payload unmasked). */
 function frameOf(frame: RawFrame): unknown {
-  return { fin: frame.fin, rsv: frame.rsv, opcode: frame.opcode, payload: frame.payload.toString("hex") };
+  return {
+    fin: frame.fin,
+    rsv: frame.rsv,
+    opcode: frame.opcode,
+    payload: Buffer.from(frame.payload).toString("hex"),
+  };
 }
 
 describe("@ws/node/ws against ws, on the wire", () => {
