@@ -269,37 +269,6 @@ export async function dialHttp2(
   failure.catch(() => {});
   try {
     if (signal.aborted) throw signal.reason;
-    let pooled: PooledSession | undefined;
-    try {
-      pooled = await Promise.race([pooledSession(request, options), failure]);
-      // A pooled connection that is closing (a GOAWAY not processed yet, an idle close) takes
-      // no new stream: open a fresh one.
-      if (pooled !== undefined && (pooled.session.closed || pooled.session.destroyed)) {
-        if (pool.get(key) !== undefined) pool.delete(key);
-        pooled = await Promise.race([pooledSession(request, options), failure]);
-      }
-    } catch (error) {
-      // "auto": a server that does not speak HTTP/2 at all (no h2 in ALPN, or an HTTP/1.1
-      // server sent the connection preface) ends the connection before any SETTINGS.
-      if (
-        auto &&
-        !(error instanceof WebSocketError && error.code === "HANDSHAKE_TIMEOUT") &&
-        !signal.aborted
-      ) {
-        withoutH2.set(key, Date.now() + FALLBACK_MEMORY);
-        return undefined;
-      }
-      throw error;
-    }
-    if (pooled === undefined) {
-      if (auto) {
-        withoutH2.set(key, Date.now() + FALLBACK_MEMORY);
-        return undefined;
-      }
-      throw connectionFailed("the server does not enable the Extended CONNECT protocol (RFC 8441)");
-    }
-    entry = pooled;
-    hold(entry);
     const headers: OutgoingHttpHeaders = {};
     for (const [name, value] of fields) {
       const previous = headers[name];
@@ -310,20 +279,65 @@ export async function dialHttp2(
             ? [...previous, value]
             : [String(previous), value];
     }
-    const opened = entry.session.request(headers, { endStream: false });
-    stream = opened;
-    const taken = entry;
-    opened.once("close", () => release(taken));
-    const response = await Promise.race([
-      new Promise<IncomingHttpHeaders>((resolve, reject) => {
-        opened.once("response", resolve);
-        opened.once("error", reject);
-        opened.once("close", () =>
-          reject(connectionFailed(`the stream closed before the response (code ${opened.rstCode})`)),
-        );
-      }),
-      failure,
-    ]);
+    let exchange: { opened: ClientHttp2Stream; response: IncomingHttpHeaders } | undefined;
+    // RFC 9113 §8.7: a stream the server refused (RST_STREAM with REFUSED_STREAM, or one beyond
+    // the last stream of its GOAWAY, which nghttp2 closes with that code) was not processed, so
+    // the Extended CONNECT may be sent again: once, on the pooled connection or, when that one
+    // is going away, on a new one.
+    for (let attempt = 0; exchange === undefined; attempt++) {
+      let pooled: PooledSession | undefined;
+      try {
+        pooled = await Promise.race([pooledSession(request, options), failure]);
+        // A pooled connection that is closing (a GOAWAY not processed yet, an idle close) takes
+        // no new stream: open a fresh one.
+        if (pooled !== undefined && (pooled.session.closed || pooled.session.destroyed)) {
+          if (pool.get(key) !== undefined) pool.delete(key);
+          pooled = await Promise.race([pooledSession(request, options), failure]);
+        }
+      } catch (error) {
+        // "auto": a server that does not speak HTTP/2 at all (no h2 in ALPN, or an HTTP/1.1
+        // server sent the connection preface) ends the connection before any SETTINGS.
+        if (
+          auto &&
+          !(error instanceof WebSocketError && error.code === "HANDSHAKE_TIMEOUT") &&
+          !signal.aborted
+        ) {
+          withoutH2.set(key, Date.now() + FALLBACK_MEMORY);
+          return undefined;
+        }
+        throw error;
+      }
+      if (pooled === undefined) {
+        if (auto) {
+          withoutH2.set(key, Date.now() + FALLBACK_MEMORY);
+          return undefined;
+        }
+        throw connectionFailed("the server does not enable the Extended CONNECT protocol (RFC 8441)");
+      }
+      entry = pooled;
+      hold(entry);
+      const current = entry.session.request(headers, { endStream: false });
+      stream = current;
+      const taken = entry;
+      current.once("close", () => release(taken));
+      const retry = attempt === 0;
+      const response = await Promise.race([
+        new Promise<IncomingHttpHeaders | undefined>((resolve, reject) => {
+          const ended = (error: Error): void => {
+            if (retry && current.rstCode === constants.NGHTTP2_REFUSED_STREAM) resolve(undefined);
+            else reject(error);
+          };
+          current.once("response", resolve);
+          current.once("error", ended);
+          current.once("close", () =>
+            ended(connectionFailed(`the stream closed before the response (code ${current.rstCode})`)),
+          );
+        }),
+        failure,
+      ]);
+      if (response !== undefined) exchange = { opened: current, response };
+    }
+    const { opened, response } = exchange;
     const status = Number(response[":status"]);
     if (!(status >= 200 && status <= 299)) {
       const body = await Promise.race([readBody(opened), failure]);

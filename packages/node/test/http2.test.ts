@@ -403,6 +403,49 @@ describe("client option http2", () => {
     expect(await echoOnce(second, "still open")).toBe("still open");
   });
 
+  /**
+   * An h2c server that refuses its first `refusals` Extended CONNECT streams with RST_STREAM
+   * REFUSED_STREAM (RFC 9113 §8.7: not processed), then serves. (A GOAWAY cannot stand in here:
+   * Node's `goaway()` with last stream 0 announces the last stream it processed instead.)
+   */
+  async function refusingServer(refusals: number) {
+    const server = createServer({ settings: { enableConnectProtocol: true } });
+    const wss = defer(new WebSocketServer({ noServer: true }), (s) => s.close(100));
+    wss.on("connection", (ws) => {
+      ws.onmessage = (event) => ws.send((event as MessageEvent).data as string);
+    });
+    const sessions = new Set<unknown>();
+    let streams = 0;
+    server.on("stream", (stream, headers) => {
+      streams++;
+      sessions.add(stream.session);
+      if (streams > refusals) {
+        wss.handleStream(stream, headers);
+        return;
+      }
+      // Closing with an error code makes the stream emit that error here too.
+      stream.on("error", () => {});
+      stream.close(constants.NGHTTP2_REFUSED_STREAM);
+    });
+    const port = await listen(server);
+    return { url: `ws://127.0.0.1:${port}`, streams: () => streams, sessions: () => sessions.size };
+  }
+
+  it("sends the Extended CONNECT again, once, when the server refused the stream (REFUSED_STREAM)", async () => {
+    const { url, streams, sessions } = await refusingServer(1);
+    const ws = defer(await connect(url, { http2: true }), (c) => c.terminate());
+    expect(await echoOnce(ws, "second try")).toBe("second try");
+    expect([streams(), sessions()]).toEqual([2, 1]);
+  });
+
+  it("fails when the stream is refused a second time", async () => {
+    const { url, streams } = await refusingServer(2);
+    const error = await connect(url, { http2: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/REFUSED_STREAM/);
+    expect(streams()).toBe(2);
+  });
+
   it('"auto" uses HTTP/2 when the server enables it', async () => {
     const { url } = await h2Echo({ allowHTTP1: true });
     const ws = defer(await connect(url, { http2: "auto", ca: cert }), (c) => c.terminate());
