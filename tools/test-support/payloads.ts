@@ -1,6 +1,6 @@
 /**
  * Deterministic test payloads for the adapters' compression tests (Node, Deno and Bun suites):
- * compressible text and incompressible bytes. Runtime-neutral.
+ * compressible text, incompressible bytes and a byte ramp. Runtime-neutral.
  */
 
 /** Deterministic words with back-references at every distance (up to the 32 KiB window). */
@@ -29,4 +29,9 @@ export function noise(size: number, seed = 7): Uint8Array {
     bytes[i] = x & 0xff;
   }
   return bytes;
+}
+
+/** `size` bytes counting 0, 1, … 255, 0, 1, … (easy to check at any offset). */
+export function big(size: number): Uint8Array {
+  return new Uint8Array(size).map((_, i) => i & 0xff);
 }

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "bun:test";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { big } from "../../../tools/test-support/payloads.ts";
 import {
   type CloseEvent,
   connect,
@@ -44,8 +45,6 @@ async function echo(): Promise<string> {
   defer(e, (s) => s.close());
   return e.url;
 }
-
-const big = (size: number) => new Uint8Array(size).map((_, i) => i & 0xff);
 
 describe("echo", () => {
   it("our client against our server: text, binary, empty, 1 MiB and 16 MiB; close code echoed", async () => {

@@ -8,6 +8,7 @@ import { WebSocketServer, type WebSocketServerOptions } from "../src/mod.ts";
 export { selfSigned } from "../../../tools/test-support/certificate.ts";
 export { nextEvent } from "../../../tools/test-support/events.ts";
 export type { Defer } from "../../../tools/test-support/frame-tap.ts";
+export { big } from "../../../tools/test-support/payloads.ts";
 export {
   closeCodeOf,
   closePayload,
@@ -89,8 +90,6 @@ export async function rawClient(port: number, path = "/", request?: string): Pro
     },
   };
 }
-
-export const big = (size: number): Uint8Array => new Uint8Array(size).map((_, i) => i & 0xff);
 
 /** A `Deno.test` whose `fn` gets a `defer` for cleanups, run last-first afterwards. */
 export function test(name: string, fn: (defer: Defer) => Promise<void>): void {
