@@ -4,8 +4,6 @@
  * topics when they close, permessage-deflate peers with and without context takeover, and a
  * slow subscriber that falls behind.
  */
-import assert from "node:assert/strict";
-
 /** The part of an adapter's socket the scenarios use. */
 export interface ScenarioSocket extends EventTarget {
   send(data: string | Uint8Array): boolean;
@@ -30,8 +28,21 @@ export interface ScenarioServer {
   close(timeout?: number): Promise<void>;
 }
 
+/**
+ * The matchers the scenarios use: the test runner's own `expect` (Vitest's, bun:test's, or
+ * Jest's under Deno), so that failures read as the runner's.
+ */
+export type Expect = (actual: unknown) => {
+  toBe(expected: unknown): void;
+  toStrictEqual(expected: unknown): void;
+  toMatch(expected: RegExp): void;
+  readonly not: { toMatch(expected: RegExp): void };
+};
+
 /** What a runtime's test file hands the scenarios. */
 export interface Adapter {
+  /** The runner's `expect`. */
+  readonly expect: Expect;
   createServer(options: Record<string, unknown>): ScenarioServer;
   connect(url: string, options?: Record<string, unknown>): Promise<ScenarioSocket>;
   /** Registers a cleanup, run after the scenario. */
@@ -97,43 +108,45 @@ async function client(
 /** Waits until `check()` holds (bounded). */
 async function until(check: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await tick(10);
-  assert.ok(check(), `timed out waiting for ${what}`);
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
 }
 
 export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
   async "publish reaches a topic's subscribers in order and returns how many it reached"(adapter) {
+    const { expect } = adapter;
     const { server, url, sockets } = await topicServer(adapter);
     const a = await client(adapter, `${url}/topic/room`);
     const b = await client(adapter, `${url}/topic/room`);
     const c = await client(adapter, `${url}/topic/other`);
     await until(() => sockets.length === 3, "three connections");
     const [ia, ib, ic] = [inbox(a), inbox(b), inbox(c)];
-    assert.equal(server.subscriberCount("room"), 2);
-    assert.deepEqual(sockets[0]?.topics, ["room"]);
-    assert.equal(server.publish("room", "one"), 2);
-    assert.equal(server.publish("room", new Uint8Array([1, 2, 3])), 2);
-    assert.equal(server.publish("room", "not to a", { except: sockets[0] }), 1);
-    assert.equal(server.broadcast("everyone"), 3);
-    assert.equal(await ia.next(), "one");
-    assert.deepEqual(await ia.next(), new Uint8Array([1, 2, 3]));
-    assert.equal(await ia.next(), "everyone");
-    assert.equal(await ib.next(), "one");
-    assert.deepEqual(await ib.next(), new Uint8Array([1, 2, 3]));
-    assert.equal(await ib.next(), "not to a");
-    assert.equal(await ib.next(), "everyone");
-    assert.equal(await ic.next(), "everyone");
+    expect(server.subscriberCount("room")).toBe(2);
+    expect(sockets[0]?.topics).toStrictEqual(["room"]);
+    expect(server.publish("room", "one")).toBe(2);
+    expect(server.publish("room", new Uint8Array([1, 2, 3]))).toBe(2);
+    expect(server.publish("room", "not to a", { except: sockets[0] })).toBe(1);
+    expect(server.broadcast("everyone")).toBe(3);
+    expect(await ia.next()).toBe("one");
+    expect(await ia.next()).toStrictEqual(new Uint8Array([1, 2, 3]));
+    expect(await ia.next()).toBe("everyone");
+    expect(await ib.next()).toBe("one");
+    expect(await ib.next()).toStrictEqual(new Uint8Array([1, 2, 3]));
+    expect(await ib.next()).toBe("not to a");
+    expect(await ib.next()).toBe("everyone");
+    expect(await ic.next()).toBe("everyone");
     // A closed socket leaves its topics.
     a.close(1000);
     await until(() => server.subscriberCount("room") === 1, "the closed socket to leave");
-    assert.equal(server.publish("room", "after"), 1);
-    assert.equal(await ib.next(), "after");
-    assert.equal(sockets[1]?.unsubscribe("room"), true);
-    assert.equal(server.publish("room", "nobody"), 0);
+    expect(server.publish("room", "after")).toBe(1);
+    expect(await ib.next()).toBe("after");
+    expect(sockets[1]?.unsubscribe("room")).toBe(true);
+    expect(server.publish("room", "nobody")).toBe(0);
   },
 
   async "with permessage-deflate, peers with and without context takeover all get the published messages"(
     adapter,
   ) {
+    const { expect } = adapter;
     const { server, url, sockets } = await topicServer(adapter, { perMessageDeflate: { threshold: 64 } });
     const shared = await client(adapter, `${url}/topic/t`, {
       perMessageDeflate: { serverNoContextTakeover: true },
@@ -144,27 +157,28 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
     const takeover = await client(adapter, `${url}/topic/t`, { perMessageDeflate: true });
     const plain = await client(adapter, `${url}/topic/t`, { perMessageDeflate: false });
     await until(() => sockets.length === 4, "four connections");
-    assert.match(shared.extensions, /server_no_context_takeover/);
-    assert.doesNotMatch(takeover.extensions, /server_no_context_takeover/);
-    assert.equal(plain.extensions, "");
+    expect(shared.extensions).toMatch(/server_no_context_takeover/);
+    expect(takeover.extensions).not.toMatch(/server_no_context_takeover/);
+    expect(plain.extensions).toBe("");
     const boxes = [shared, small, takeover, plain].map(inbox);
     const texts = [0, 1, 2].map((i) => `message ${i}: ${"compressible words ".repeat(100 + i)}`);
-    for (const text of texts) assert.equal(server.publish("t", text), 4);
-    assert.equal(server.publish("t", "short"), 4);
+    for (const text of texts) expect(server.publish("t", text)).toBe(4);
+    expect(server.publish("t", "short")).toBe(4);
     const big = "large ".repeat(20_000); // over the engine's synchronous size: compressed per peer
-    assert.equal(server.publish("t", big), 4);
-    assert.equal(server.publish("t", "last"), 4);
+    expect(server.publish("t", big)).toBe(4);
+    expect(server.publish("t", "last")).toBe(4);
     for (const box of boxes) {
-      for (const text of texts) assert.equal(await box.next(), text);
-      assert.equal(await box.next(), "short");
-      assert.equal(await box.next(), big);
-      assert.equal(await box.next(), "last");
+      for (const text of texts) expect(await box.next()).toBe(text);
+      expect(await box.next()).toBe("short");
+      expect(await box.next()).toBe(big);
+      expect(await box.next()).toBe("last");
     }
   },
 
   async "a slow subscriber never blocks a publish: past its maxBufferedAmount it alone is closed with 1008"(
     adapter,
   ) {
+    const { expect } = adapter;
     const { server, url, sockets } = await topicServer(adapter, {
       limits: { maxBufferedAmount: 1024 * 1024 },
     });
@@ -188,13 +202,13 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
       published++;
       if (published % 8 === 0) await tick();
     }
-    assert.equal(lastCount, 1, "the slow subscriber was dropped");
+    expect(lastCount).toBe(1); // the slow subscriber was dropped
     await until(() => fastBox.all.length === published, "the fast subscriber to get every message");
     slow.session?.resume();
     const info = await slow.session?.closed;
-    assert.equal(info?.code, 1008);
+    expect(info?.code).toBe(1008);
     await until(() => errors.length === 1, "the error event");
-    assert.equal((errors[0] as { code?: string }).code, "BUFFER_OVERFLOW");
+    expect((errors[0] as { code?: string }).code).toBe("BUFFER_OVERFLOW");
     await until(() => server.subscriberCount("feed") === 1, "the slow socket to leave the topic");
   },
 };

@@ -17,7 +17,7 @@ export interface RawFrame {
  * Parses frames out of `buffer`, masked (as a client sends them) or not (as a server does);
  * returns the frames and the unused rest (RFC 6455 §5.2).
  */
-export function parseFrames(buffer: Uint8Array): { frames: RawFrame[]; rest: Uint8Array } {
+export function parseFrames(buffer: Uint8Array): { frames: RawFrame[]; rest: Uint8Array<ArrayBuffer> } {
   const frames: RawFrame[] = [];
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   let offset = 0;
