@@ -5,7 +5,7 @@
  * the budget has left fails with 1009 while small ones pass; a consumer that falls behind
  * stops the reading from its peer.
  */
-import assert from "node:assert/strict";
+import type { Expect } from "./expect.ts";
 
 /** The part of an adapter's socket the scenarios use. */
 export interface ScenarioSocket extends EventTarget, AsyncIterable<string | Uint8Array> {
@@ -37,6 +37,8 @@ export interface ScenarioServer {
 
 /** What a runtime's test file hands the scenarios. */
 export interface Adapter {
+  /** The runner's `expect`. */
+  readonly expect: Expect;
   createServer(options: Record<string, unknown>): ScenarioServer;
   connect(url: string, options?: Record<string, unknown>): Promise<ScenarioSocket>;
   /** Registers a cleanup, run after the scenario. */
@@ -50,7 +52,7 @@ const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(reso
 /** Waits until `check()` holds (bounded). */
 async function until(check: () => boolean, what: string, tries = 1000): Promise<void> {
   for (let i = 0; i < tries && !check(); i++) await tick(10);
-  assert.ok(check(), `timed out waiting for ${what}`);
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
 }
 
 interface ServerSide {
@@ -121,6 +123,7 @@ function closeCode(ws: EventTarget): Promise<number> {
 
 export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
   async "peers that stop reading are dropped, biggest first, and the others are still served"(adapter) {
+    const { expect } = adapter;
     const budget = 8 * MiB;
     // The per-connection send limit is out of the way: this is about the server-wide one.
     const side = await echoServer(adapter, {
@@ -143,38 +146,40 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
       peak = Math.max(peak, held);
       return side.closedWith.length >= 1;
     }, "a slow peer to be dropped");
-    assert.equal(side.closedWith[0], "MEMORY_BUDGET");
+    expect(side.closedWith[0]).toBe("MEMORY_BUDGET");
     // Each send is checked after its macrotask: the total stays within one 64 KiB message per
     // sending connection of the budget.
-    assert.ok(peak <= budget + 4 * 65 * KiB, `server buffered ${peak} bytes, budget ${budget}`);
+    expect(peak).toBeLessThanOrEqual(budget + 4 * 65 * KiB);
     // A fresh client still gets its echo.
     const fresh = await client(adapter, side.url);
     const echo = nextMessage(fresh);
     fresh.send("still here");
-    assert.equal(await echo, "still here");
+    expect(await echo).toBe("still here");
   },
 
   async "a compressed message that would inflate past what the budget has left fails with 1009"(adapter) {
+    const { expect } = adapter;
     const side = await echoServer(adapter, { memoryBudget: 4 * MiB, perMessageDeflate: true });
     const ws = await client(adapter, side.url, { perMessageDeflate: true });
-    assert.match(ws.extensions, /permessage-deflate/);
+    expect(ws.extensions).toMatch(/permessage-deflate/);
     // 1 MiB inflates within the budget and is echoed.
     const small = nextMessage(ws);
     ws.send("a".repeat(MiB));
-    assert.equal(((await small) as string).length, MiB);
+    expect(((await small) as string).length).toBe(MiB);
     // 8 MiB of one letter compresses to a few KiB and is far under maxMessageSize (64 MiB),
     // but over the server's budget: refused with 1009 before it is inflated whole.
     const code = closeCode(ws);
     ws.send("b".repeat(8 * MiB));
-    assert.equal(await code, 1009);
+    expect(await code).toBe(1009);
     // The server serves others as before.
     const fresh = await client(adapter, side.url, { perMessageDeflate: true });
     const echo = nextMessage(fresh);
     fresh.send("fine");
-    assert.equal(await echo, "fine");
+    expect(await echo).toBe("fine");
   },
 
   async "reading from a peer pauses while its messages wait for a slow consumer"(adapter) {
+    const { expect } = adapter;
     const server = adapter.defer(adapter.createServer({ port: 0, host: "127.0.0.1" }), (s) => s.close(500));
     let peak = 0;
     let consumed = 0;
@@ -198,12 +203,13 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
     for (let i = 0; i < 1000; i++) ws.send(chunk);
     await until(() => consumed >= 100, "the consumer to take 100 messages");
     // The receive high-water mark (1 MiB), plus what one read of the socket brought in.
-    assert.ok(peak <= 2 * MiB, `the server held ${peak} received bytes for a slow consumer`);
+    expect(peak).toBeLessThanOrEqual(2 * MiB); // received bytes held for a slow consumer
     // The rest waits on the sending side (its buffer, TCP's).
-    assert.ok(ws.bufferedAmount > 4 * MiB, `the client's buffer holds ${ws.bufferedAmount} bytes`);
+    expect(ws.bufferedAmount).toBeGreaterThan(4 * MiB); // the rest waits in the client's buffer
   },
 
   async "the default budget lets a message up to the message limit through"(adapter) {
+    const { expect } = adapter;
     const side = await echoServer(adapter, { perMessageDeflate: true });
     const ws = await client(adapter, side.url, {
       perMessageDeflate: true,
@@ -211,6 +217,6 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
     });
     const echo = nextMessage(ws);
     ws.send("c".repeat(16 * MiB));
-    assert.equal(((await echo) as string).length, 16 * MiB);
+    expect(((await echo) as string).length).toBe(16 * MiB);
   },
 };

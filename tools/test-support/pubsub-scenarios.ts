@@ -4,6 +4,8 @@
  * topics when they close, permessage-deflate peers with and without context takeover, and a
  * slow subscriber that falls behind.
  */
+import type { Expect } from "./expect.ts";
+
 /** The part of an adapter's socket the scenarios use. */
 export interface ScenarioSocket extends EventTarget {
   send(data: string | Uint8Array): boolean;
@@ -27,17 +29,6 @@ export interface ScenarioServer {
   subscriberCount(topic: string): number;
   close(timeout?: number): Promise<void>;
 }
-
-/**
- * The matchers the scenarios use: the test runner's own `expect` (Vitest's, bun:test's, or
- * Jest's under Deno), so that failures read as the runner's.
- */
-export type Expect = (actual: unknown) => {
-  toBe(expected: unknown): void;
-  toStrictEqual(expected: unknown): void;
-  toMatch(expected: RegExp): void;
-  readonly not: { toMatch(expected: RegExp): void };
-};
 
 /** What a runtime's test file hands the scenarios. */
 export interface Adapter {

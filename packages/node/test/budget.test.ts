@@ -1,5 +1,5 @@
 /** The server memory budget on Node: the shared scenarios (tools/test-support/budget-scenarios.ts). */
-import { afterEach, describe, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   type Adapter,
   type ScenarioServer,
@@ -15,6 +15,7 @@ const adapter: Adapter = {
   createServer: (options) => new WebSocketServer(options) as unknown as ScenarioServer,
   connect: async (url, options) => (await connect(url, options)) as unknown as ScenarioSocket,
   defer,
+  expect,
 };
 
 describe("memory budget", () => {
