@@ -2,7 +2,7 @@
  * `handler` mode of @ws/deno's `WebSocketServer`: HTTP routes (a fetch-style handler) and
  * WebSockets on the one `Deno.listen` port, with real sockets.
  */
-import assert from "node:assert/strict";
+import { expect } from "expect";
 import { connect, WebSocketServer } from "../src/mod.ts";
 import { test } from "./helpers.ts";
 
@@ -88,7 +88,7 @@ test("handler: HTTP routes (fetch-style handler) and a WebSocket on one Deno.lis
   );
   await wss.close(100);
 
-  assert.deepEqual(results, [
+  expect(results).toStrictEqual([
     [200, "text/plain", "ok"],
     [200, "text/plain", "me:hello"],
     [200, null, "one,two"],
@@ -96,28 +96,25 @@ test("handler: HTTP routes (fetch-style handler) and a WebSocket on one Deno.lis
     [500, "text/plain; charset=utf-8", "Internal Server Error"],
     [413, null, ""],
   ]);
-  assert.equal(echoed, "ws:x");
-  assert.match(chunked, /^HTTP\/1\.1 200 OK\r\n/);
-  assert.match(chunked, /\r\nconnection: close\r\n/i);
-  assert.ok(chunked.endsWith("\r\n\r\n7\r\nc:hello\r\n0\r\n\r\n"), chunked);
-  assert.match(head, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n$/);
-  assert.ok(!/transfer-encoding/i.test(head), head);
-  assert.match(smuggled, /^HTTP\/1\.1 400 /);
-  assert.deepEqual(errors, ["handler failed"]);
+  expect(echoed).toBe("ws:x");
+  expect(chunked).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  expect(chunked).toMatch(/\r\nconnection: close\r\n/i);
+  expect(chunked).toMatch(/\r\n\r\n7\r\nc:hello\r\n0\r\n\r\n$/);
+  expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n$/);
+  expect(head).not.toMatch(/transfer-encoding/i);
+  expect(smuggled).toMatch(/^HTTP\/1\.1 400 /);
+  expect(errors).toStrictEqual(["handler failed"]);
 });
 
 test("handler: options are checked", async () => {
-  assert.throws(
-    () => new WebSocketServer({ port: 0, handler: "nope" as never }),
+  expect(() => new WebSocketServer({ port: 0, handler: "nope" as never })).toThrow(
     /handler must be a function/,
   );
-  assert.throws(
-    () => new WebSocketServer({ noServer: true, handler: () => new Response() }),
+  expect(() => new WebSocketServer({ noServer: true, handler: () => new Response() })).toThrow(
     /handler needs port/,
   );
-  assert.throws(
+  expect(
     () => new WebSocketServer({ port: 0, handler: () => new Response(), maxRequestBodySize: -1 }),
-    RangeError,
-  );
-  assert.throws(() => new WebSocketServer({ port: 0, maxRequestBodySize: 1 }), /needs handler/);
+  ).toThrow(RangeError);
+  expect(() => new WebSocketServer({ port: 0, maxRequestBodySize: 1 })).toThrow(/needs handler/);
 });

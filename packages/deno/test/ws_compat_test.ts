@@ -3,8 +3,9 @@
  * `node:net` and `node:events`. A WebSocket echo with `ws`'s events and callbacks, `upgrade`,
  * close code and reason, `wsClientError`, and an HTTP route on the same port.
  */
-import assert from "node:assert/strict";
+
 import { Buffer } from "node:buffer";
+import { expect } from "expect";
 import { test } from "./helpers.ts";
 
 /** The log in a fixed order (events of the two ends interleave differently from run to run). */
@@ -81,8 +82,7 @@ test("@ws/node/ws under Deno: echo, upgrade, close, wsClientError, and an HTTP r
     await new Promise((resolve) => http.close(resolve));
   }
 
-  assert.deepEqual(
-    sorted(log),
+  expect(sorted(log)).toStrictEqual(
     sorted([
       ["GET /", 200, "ok"],
       ["upgrade", 101, "1"],
