@@ -21,7 +21,9 @@
 // The publisher keeps `window` messages in flight (published, not yet received by every
 // subscriber). Subscribers receive messages in publish order, so the k-th message a subscriber
 // completes is the k-th published: latency = its arrival time − the k-th send time, measured
-// at every subscriber for every message. Delivered msg/s = deliveries ÷ (last arrival − first
+// at every subscriber for every message. A warm-up of short messages (until every subscriber got
+// one) comes first; subscribers count only the longer, measured messages, so a late warm-up
+// message is never taken for a measured one. Delivered msg/s = deliveries ÷ (last arrival − first
 // send). One round per target and size, targets run one after another: on a busy shared
 // machine the figures are noisy; compare ratios within one run.
 import { spawn } from "node:child_process";
@@ -164,6 +166,10 @@ async function startProcess(argv, pattern = /listening|Ready to accept/) {
   };
 }
 
+/** Warm-up messages are shorter than this (as received), measured ones are not. */
+const WARM_UP_MAX = 16;
+const WARM_UP_TIMEOUT = 60_000;
+
 /** @param {number} ms @returns {Promise<void>} */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -196,13 +202,17 @@ async function measure({ pubPort, subPort, count, messages, window, deflate, pay
   const publisher = await connect({ port: pubPort, deflate: false, timeoutMs: 30_000, path: "/pub" });
   publisher.socket.on("data", () => {});
   const frame = maskedFrame(OP_TEXT, payload);
+  // The warm-up messages are shorter than WARM_UP_MAX, the measured ones longer (compressed
+  // too): each subscriber counts only measured messages, so a warm-up message that arrives
+  // late (through Redis, behind a busy process) is never taken for a measured one.
+  const warmUpFrame = maskedFrame(OP_TEXT, Buffer.from("warm-up"));
+  for (const conn of conns) conn.reader.minLength = WARM_UP_MAX;
   const got = new Uint32Array(count);
   const delivered = new Uint32Array(messages);
   const sendTimes = new Float64Array(messages);
   const latencies = new Float64Array(count * messages);
   let samples = 0;
-  /** @type {Uint32Array | null} per-connection message count when the measured phase starts */
-  let baseline = null;
+  let measuring = false;
   let sent = 0;
   let complete = 0;
   let lastArrival = 0;
@@ -219,21 +229,24 @@ async function measure({ pubPort, subPort, count, messages, window, deflate, pay
       publisher.socket.write(frame);
     }
   };
+  let unexpected = 0;
   conns.forEach((conn, i) => {
     /** @param {Buffer} chunk */
     const onChunk = (chunk) => {
       const completed = conn.reader.push(chunk);
       if (completed === 0) return;
+      if (!measuring) {
+        unexpected += completed;
+        return;
+      }
       const before = /** @type {number} */ (got[i]);
       got[i] = before + completed;
-      if (baseline === null) return;
       const now = performance.now();
-      for (let j = before; j < before + completed; j++) {
-        const index = j - /** @type {number} */ (baseline[i]);
-        if (index < 0 || index >= messages) continue;
-        latencies[samples++] = now - /** @type {number} */ (sendTimes[index]);
-        delivered[index] = /** @type {number} */ (delivered[index]) + 1;
-        if (delivered[index] === count) {
+      // Subscribers get the measured messages in publish order: the j-th is the j-th sent.
+      for (let j = before; j < before + completed && j < messages; j++) {
+        latencies[samples++] = now - /** @type {number} */ (sendTimes[j]);
+        delivered[j] = /** @type {number} */ (delivered[j]) + 1;
+        if (delivered[j] === count) {
           complete++;
           lastArrival = now;
           if (complete === messages) resolveDone("done");
@@ -244,26 +257,23 @@ async function measure({ pubPort, subPort, count, messages, window, deflate, pay
     conn.socket.on("data", onChunk);
     if (conn.rest.length > 0) onChunk(conn.rest);
   });
-  // Warm-up: publish until one message reached every subscriber (subscriptions are in
-  // place, across processes too), then wait until every subscriber has every warm-up message,
-  // so that the measured messages are counted from the same point on every connection.
-  const warmupStart = performance.now();
+  // Warm-up: publish short messages until every subscriber got one (subscriptions are in
+  // place, across processes too).
+  const warmUpStart = performance.now();
   for (;;) {
-    publisher.socket.write(frame);
+    publisher.socket.write(warmUpFrame);
     await sleep(100);
-    if (got.every((n) => n > 0)) break;
-    if (performance.now() - warmupStart > 60_000)
-      throw new Error("warm-up: not every subscriber got a message in 60 s");
+    if (conns.every((conn) => conn.reader.shortMessages > 0)) break;
+    if (performance.now() - warmUpStart > WARM_UP_TIMEOUT) {
+      const missing = conns.filter((conn) => conn.reader.shortMessages === 0);
+      const closed = missing.filter((conn) => conn.reader.closed || conn.socket.destroyed).length;
+      throw new Error(
+        `warm-up: ${missing.length} of ${count} subscribers got no message in ${WARM_UP_TIMEOUT / 1000} s (${closed} of them closed)`,
+      );
+    }
   }
-  // Then wait until nothing arrives for 500 ms: every warm-up message still in flight (through
-  // Redis too) has arrived, and each connection's count is where its measured messages start.
-  const total = () => got.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < 120; i++) {
-    const before = total();
-    await sleep(500);
-    if (total() === before) break;
-  }
-  baseline = Uint32Array.from(got);
+  if (unexpected > 0) throw new Error(`${unexpected} long messages arrived before the measured ones were sent`);
+  measuring = true;
   const started = performance.now();
   pump();
   /** @type {ReturnType<typeof setTimeout> | undefined} */
