@@ -272,7 +272,8 @@ async function measure({ pubPort, subPort, count, messages, window, deflate, pay
       );
     }
   }
-  if (unexpected > 0) throw new Error(`${unexpected} long messages arrived before the measured ones were sent`);
+  if (unexpected > 0)
+    throw new Error(`${unexpected} long messages arrived before the measured ones were sent`);
   measuring = true;
   const started = performance.now();
   pump();
