@@ -5,6 +5,11 @@
 //   node apps/bench/src/fanout.mjs --quick                  smoke run (the test runs this)
 //   node apps/bench/src/fanout.mjs --deflate                permessage-deflate (server_no_context_takeover)
 //   node apps/bench/src/fanout.mjs --targets ws-loop,node-publish --subscribers 2000 --messages 100
+//   node apps/bench/src/fanout.mjs --rounds 3 --results-md  3 rounds, medians; rewrites the fan-out
+//                                                           section of RESULTS.md
+//   node apps/bench/src/fanout.mjs --before ../other-checkout --targets ws-loop,node-publish,node-publish@before
+//                                                           NAME@before: NAME's server from another
+//                                                           checkout (built), side by side
 //
 // Targets (servers/fanout-*.{mjs,ts}): a connection to /sub subscribes, each message from the
 // one /pub connection goes to every subscriber.
@@ -24,13 +29,20 @@
 // at every subscriber for every message. A warm-up of short messages (until every subscriber got
 // one) comes first; subscribers count only the longer, measured messages, so a late warm-up
 // message is never taken for a measured one. Delivered msg/s = deliveries ÷ (last arrival − first
-// send). One round per target and size, targets run one after another: on a busy shared
-// machine the figures are noisy; compare ratios within one run.
+// send). "first p50" is the median over messages of the first subscriber's latency: the
+// publish-to-receive time without the spread of the fan-out itself (what a broker adds shows
+// there). Targets run one after another, `--rounds` times (in turn, so that a drift of the
+// machine's load spreads over all): the tables give each figure's median over the rounds and
+// the median of the per-round ratios to ws-loop. On a busy shared machine the absolute figures
+// are noisy; compare ratios within one run.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { loadavg } from "node:os";
+import { resolve as resolvePath } from "node:path";
 import { parseArgs } from "node:util";
 import { jsonPayload, maskedFrame, OP_TEXT } from "./frames.mjs";
 import { connect } from "./loadgen.mjs";
+import { writeResultsSection } from "./results-md.mjs";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const BUN = `${ROOT}node_modules/bun/bin/bun.exe`;
@@ -114,8 +126,8 @@ const TARGETS = {
 };
 
 /**
- * @typedef {{ target: string, subscribers: number, messages: number, deflate: boolean } & Measurement} Result
- * @typedef {{ complete: boolean, deliveries: number, compressed: number, deliveredPerSecond: number, p50: number, p99: number }} Measurement
+ * @typedef {{ target: string, subscribers: number, messages: number, deflate: boolean, round: number } & Measurement} Result
+ * @typedef {{ complete: boolean, deliveries: number, compressed: number, deliveredPerSecond: number, p50: number, p99: number, firstP50: number }} Measurement
  * @typedef {{ count: number, messages: number, window: number, deflate: boolean, payload: Buffer }} RunOptions
  */
 
@@ -136,9 +148,9 @@ function freePort() {
  * @param {string[]} argv
  * @returns {Promise<() => Promise<void>>}
  */
-async function startProcess(argv, pattern = /listening|Ready to accept/) {
+async function startProcess(argv, pattern = /listening|Ready to accept/, cwd = ROOT) {
   const child = spawn(/** @type {string} */ (argv[0]), argv.slice(1), {
-    cwd: ROOT,
+    cwd,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -210,6 +222,8 @@ async function measure({ pubPort, subPort, count, messages, window, deflate, pay
   const got = new Uint32Array(count);
   const delivered = new Uint32Array(messages);
   const sendTimes = new Float64Array(messages);
+  /** Latency of each message's first arrival. */
+  const firsts = new Float64Array(messages);
   const latencies = new Float64Array(count * messages);
   let samples = 0;
   let measuring = false;
@@ -246,6 +260,7 @@ async function measure({ pubPort, subPort, count, messages, window, deflate, pay
       for (let j = before; j < before + completed && j < messages; j++) {
         latencies[samples++] = now - /** @type {number} */ (sendTimes[j]);
         delivered[j] = /** @type {number} */ (delivered[j]) + 1;
+        if (delivered[j] === 1) firsts[j] = now - /** @type {number} */ (sendTimes[j]);
         if (delivered[j] === count) {
           complete++;
           lastArrival = now;
@@ -294,6 +309,7 @@ async function measure({ pubPort, subPort, count, messages, window, deflate, pay
   const sorted = latencies.subarray(0, samples).sort();
   /** @param {number} q */
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  const firstSorted = firsts.subarray(0, complete).sort();
   return {
     complete: outcome !== "timeout",
     deliveries: samples,
@@ -301,6 +317,7 @@ async function measure({ pubPort, subPort, count, messages, window, deflate, pay
     deliveredPerSecond: samples / elapsed,
     p50: at(0.5),
     p99: at(0.99),
+    firstP50: firstSorted[Math.floor(firstSorted.length / 2)] ?? Number.NaN,
   };
 }
 
@@ -309,7 +326,9 @@ async function measure({ pubPort, subPort, count, messages, window, deflate, pay
  * @param {string} name @param {RunOptions} o
  */
 async function runTarget(name, o) {
-  const target = /** @type {(typeof TARGETS)[string]} */ (TARGETS[name]);
+  const [base = name, variant] = name.split("@");
+  const target = /** @type {(typeof TARGETS)[string]} */ (TARGETS[base]);
+  const cwd = variant === "before" ? /** @type {string} */ (before) : ROOT;
   const extra = o.deflate ? ["--deflate"] : [];
   const stops = [];
   try {
@@ -332,12 +351,12 @@ async function runTarget(name, o) {
       );
       const url = `redis://127.0.0.1:${redisPort}`;
       pubPort = await freePort();
-      stops.push(await startProcess(target.command(pubPort, [...extra, "--redis", url])));
+      stops.push(await startProcess(target.command(pubPort, [...extra, "--redis", url]), undefined, cwd));
       subPort = await freePort();
-      stops.push(await startProcess(target.command(subPort, [...extra, "--redis", url])));
+      stops.push(await startProcess(target.command(subPort, [...extra, "--redis", url]), undefined, cwd));
     } else {
       pubPort = subPort = await freePort();
-      stops.push(await startProcess(target.command(pubPort, extra)));
+      stops.push(await startProcess(target.command(pubPort, extra), undefined, cwd));
     }
     return await measure({ ...o, pubPort, subPort });
   } finally {
@@ -353,74 +372,152 @@ const { values } = parseArgs({
     subscribers: { type: "string" },
     messages: { type: "string" },
     window: { type: "string", default: "4" },
+    rounds: { type: "string", default: "1" },
+    before: { type: "string" },
     json: { type: "boolean" },
+    "results-md": { type: "boolean" },
   },
 });
+/** Another checkout (built), for the NAME@before targets. */
+const before = values.before === undefined ? undefined : resolvePath(values.before);
 const targets = (
   values.targets ??
   (values.quick ? "ws-loop,node-loop,node-publish,node-redis" : Object.keys(TARGETS).join(","))
 )
   .split(",")
   .filter((name) => name !== "");
-for (const name of targets)
-  if (!(name in TARGETS)) throw new Error(`unknown target ${name}: ${Object.keys(TARGETS).join(", ")}`);
+for (const name of targets) {
+  const [base = name, variant] = name.split("@");
+  if (!(base in TARGETS)) throw new Error(`unknown target ${name}: ${Object.keys(TARGETS).join(", ")}`);
+  if (variant !== undefined && (variant !== "before" || before === undefined))
+    throw new Error(`${name}: only NAME@before, with --before DIR`);
+}
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be a positive integer");
 const counts = (values.subscribers ?? (values.quick ? "200" : "1000,10000")).split(",").map(Number);
 const payload = jsonPayload(values.deflate ? 2048 : 64);
 
-/** @type {Result[]} */
+/** @type {Result[]} every round's */
 const results = [];
-/** @type {{ target: string, subscribers: number, error: string }[]} */
+/** @type {{ target: string, subscribers: number, round: number, error: string }[]} */
 const failures = [];
+const loadBefore = loadavg();
+const startedAt = new Date();
 for (const count of counts) {
   const messages = Number(values.messages ?? (values.quick ? 20 : count >= 10_000 ? 100 : 400));
-  for (const name of targets) {
-    /** @type {Measurement} */
-    let result;
-    try {
-      result = await runTarget(name, {
-        count,
-        messages,
-        window: Number(values.window),
-        deflate: values.deflate === true,
-        payload,
-      });
-    } catch (error) {
-      // One target failing (it could not take this many subscribers in time) does not end
-      // the run: it is reported, and the others are still measured.
-      console.error(`${name}: ${/** @type {Error} */ (error).message.split("\n")[0]}`);
-      failures.push({
+  for (let round = 1; round <= rounds; round++) {
+    for (const name of targets) {
+      /** @type {Measurement} */
+      let result;
+      try {
+        result = await runTarget(name, {
+          count,
+          messages,
+          window: Number(values.window),
+          deflate: values.deflate === true,
+          payload,
+        });
+      } catch (error) {
+        // One target failing (it could not take this many subscribers in time) does not end
+        // the run: it is reported, and the others are still measured.
+        const message = /** @type {Error} */ (error).message.split("\n")[0] ?? "";
+        console.error(`${name}: ${message}`);
+        failures.push({ target: name, subscribers: count, round, error: message });
+        continue;
+      }
+      results.push({
         target: name,
         subscribers: count,
-        error: /** @type {Error} */ (error).message.split("\n")[0] ?? "",
+        messages,
+        deflate: values.deflate === true,
+        round,
+        ...result,
       });
-      continue;
-    }
-    results.push({ target: name, subscribers: count, messages, deflate: values.deflate === true, ...result });
-    if (!values.json) {
-      console.error(
-        `${name.padEnd(13)} ${String(count).padStart(6)} subscribers: ${Math.round(result.deliveredPerSecond).toLocaleString("en")} msg/s delivered, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms${result.complete ? "" : " (timed out)"}`,
-      );
+      if (!values.json) {
+        console.error(
+          `${name.padEnd(13)} ${String(count).padStart(6)} subscribers${rounds > 1 ? ` (round ${round})` : ""}: ${Math.round(result.deliveredPerSecond).toLocaleString("en")} msg/s delivered, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms, first p50 ${result.firstP50.toFixed(2)} ms${result.complete ? "" : " (timed out)"}`,
+        );
+      }
     }
   }
 }
-if (values.json) console.log(JSON.stringify(results));
-else {
-  const table = [
-    `| target | subscribers | messages | delivered msg/s | × ws-loop | p50 ms | p99 ms |`,
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-  ];
-  for (const r of results) {
-    const base = results.find((b) => b.target === "ws-loop" && b.subscribers === r.subscribers);
-    const ratio = base === undefined ? "" : (r.deliveredPerSecond / base.deliveredPerSecond).toFixed(2);
-    table.push(
-      `| ${r.target} | ${r.subscribers.toLocaleString("en")} | ${r.messages} | ${Math.round(r.deliveredPerSecond).toLocaleString("en")} | ${ratio} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`,
-    );
+const loadAfter = loadavg();
+
+/** @param {number[]} values */
+function median(values) {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? /** @type {number} */ (sorted[mid])
+    : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** The medians over the rounds, per size and target, with the median per-round ratio to ws-loop. */
+function summary() {
+  const rows = [];
+  for (const count of counts) {
+    for (const name of targets) {
+      const mine = results.filter((r) => r.target === name && r.subscribers === count);
+      if (mine.length === 0) continue;
+      const ratios = mine.flatMap((r) => {
+        const base = results.find(
+          (b) => b.target === "ws-loop" && b.subscribers === count && b.round === r.round,
+        );
+        return base === undefined ? [] : [r.deliveredPerSecond / base.deliveredPerSecond];
+      });
+      rows.push({
+        target: name,
+        subscribers: count,
+        messages: /** @type {Result} */ (mine[0]).messages,
+        rounds: mine.length,
+        deliveredPerSecond: median(mine.map((r) => r.deliveredPerSecond)),
+        ratio: ratios.length === 0 ? Number.NaN : median(ratios),
+        p50: median(mine.map((r) => r.p50)),
+        p99: median(mine.map((r) => r.p99)),
+        firstP50: median(mine.map((r) => r.firstP50)),
+        complete: mine.every((r) => r.complete),
+        compressed: median(mine.map((r) => r.compressed)),
+      });
+    }
   }
-  console.log(
-    `Fan-out${values.deflate ? " with permessage-deflate (server_no_context_takeover)" : ""}, payload ${payload.length} B\n`,
+  return rows;
+}
+
+const ms = (/** @type {number} */ v) => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const rows = summary();
+const table = [
+  "| target | subscribers | messages | rounds | delivered msg/s | × ws-loop | p50 ms | p99 ms | first p50 ms |",
+  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ...rows.map(
+    (r) =>
+      `| ${r.target} | ${r.subscribers.toLocaleString("en")} | ${r.messages} | ${r.rounds} | ${Math.round(r.deliveredPerSecond).toLocaleString("en")}${r.complete ? "" : " (timed out)"} | ${Number.isNaN(r.ratio) ? "" : r.ratio.toFixed(2)} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.firstP50)} |`,
+  ),
+  ...failures.map(
+    (f) =>
+      `\n${f.target} with ${f.subscribers.toLocaleString("en")} subscribers, round ${f.round}: failed (${f.error})`,
+  ),
+].join("\n");
+const title = `Fan-out${values.deflate ? " with permessage-deflate (server_no_context_takeover)" : ""}, payload ${payload.length} B`;
+if (values.json) console.log(JSON.stringify({ results, summary: rows, failures, loadBefore, loadAfter }));
+else console.log(`${title}\n\n${table}`);
+if (values["results-md"]) {
+  const command = `node apps/bench/src/fanout.mjs ${process.argv.slice(2).join(" ")}`;
+  const section = values.deflate ? "fanout-deflate" : "fanout";
+  writeResultsSection(
+    section,
+    [
+      `## ${title}`,
+      "",
+      `\`${command}\`, ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC, window ${values.window}. ` +
+        `Medians over the rounds; "× ws-loop" is the median of the per-round ratios. Load average ` +
+        `${loadBefore.map((l) => l.toFixed(1)).join(" / ")} before and ${loadAfter.map((l) => l.toFixed(1)).join(" / ")} after ` +
+        "(1 / 5 / 15 min): the absolute figures are noisy on a shared machine, the ratios within the run are what to compare. " +
+        "See [README.md](README.md#fan-out-one-publisher-many-subscribers-srcfanoutmjs) for what is measured.",
+      "",
+      table,
+    ].join("\n"),
   );
-  console.log(table.join("\n"));
-  for (const f of failures)
-    console.log(`\n${f.target} with ${f.subscribers.toLocaleString("en")} subscribers: failed (${f.error})`);
+  console.error(`wrote the ${section} section of apps/bench/RESULTS.md`);
 }
 if (failures.length > 0) process.exitCode = 1;
