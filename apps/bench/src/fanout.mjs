@@ -35,7 +35,7 @@
 // machine's load spreads over all): the tables give each figure's median over the rounds and
 // the median of the per-round ratios to ws-loop. On a busy shared machine the absolute figures
 // are noisy; compare ratios within one run.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { loadavg } from "node:os";
 import { resolve as resolvePath } from "node:path";
@@ -443,6 +443,18 @@ for (const count of counts) {
 }
 const loadAfter = loadavg();
 
+/** A checkout and its commit, for the report. @param {string} dir */
+function describeCheckout(dir) {
+  try {
+    const commit = execFileSync("git", ["-C", dir, "log", "-1", "--format=%h %s"], {
+      encoding: "utf8",
+    }).trim();
+    return `another checkout, at commit ${commit.length > 100 ? `${commit.slice(0, 100)}…` : commit}`;
+  } catch {
+    return `another checkout (${dir})`;
+  }
+}
+
 /** @param {number[]} values */
 function median(values) {
   const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
@@ -514,6 +526,9 @@ if (values["results-md"]) {
         `${loadBefore.map((l) => l.toFixed(1)).join(" / ")} before and ${loadAfter.map((l) => l.toFixed(1)).join(" / ")} after ` +
         "(1 / 5 / 15 min): the absolute figures are noisy on a shared machine, the ratios within the run are what to compare. " +
         "See [README.md](README.md#fan-out-one-publisher-many-subscribers-srcfanoutmjs) for what is measured.",
+      ...(before === undefined
+        ? []
+        : ["", `\`NAME@before\`: the same target run from ${describeCheckout(before)}.`]),
       "",
       table,
     ].join("\n"),
