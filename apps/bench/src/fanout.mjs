@@ -5,6 +5,7 @@
 //   node apps/bench/src/fanout.mjs --quick                  smoke run (the test runs this)
 //   node apps/bench/src/fanout.mjs --deflate                permessage-deflate (server_no_context_takeover)
 //   node apps/bench/src/fanout.mjs --targets ws-loop,node-publish --subscribers 2000 --messages 100
+//   node apps/bench/src/fanout.mjs --deflate --messages 400,40   messages per size (1,000 and 10,000)
 //   node apps/bench/src/fanout.mjs --rounds 3 --results-md  3 rounds, medians; rewrites the fan-out
 //                                                           section of RESULTS.md
 //   node apps/bench/src/fanout.mjs --before ../other-checkout --targets ws-loop,node-publish,node-publish@before
@@ -395,6 +396,12 @@ for (const name of targets) {
 const rounds = Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be a positive integer");
 const counts = (values.subscribers ?? (values.quick ? "200" : "1000,10000")).split(",").map(Number);
+/** Messages per size: `--messages N`, or one per `--subscribers` size (`--messages 400,40`). */
+const messageCounts = counts.map((count, i) => {
+  const given = values.messages?.split(",");
+  const n = given === undefined ? undefined : (given[i] ?? given[given.length - 1]);
+  return Number(n ?? (values.quick ? 20 : count >= 10_000 ? 100 : 400));
+});
 const payload = jsonPayload(values.deflate ? 2048 : 64);
 
 /** @type {Result[]} every round's */
@@ -403,8 +410,8 @@ const results = [];
 const failures = [];
 const loadBefore = loadavg();
 const startedAt = new Date();
-for (const count of counts) {
-  const messages = Number(values.messages ?? (values.quick ? 20 : count >= 10_000 ? 100 : 400));
+for (const [sizeIndex, count] of counts.entries()) {
+  const messages = /** @type {number} */ (messageCounts[sizeIndex]);
   for (let round = 1; round <= rounds; round++) {
     for (const name of targets) {
       /** @type {Measurement} */
