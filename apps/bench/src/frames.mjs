@@ -234,6 +234,14 @@ export class FrameReader {
     this.dataBytes = 0;
     /** @type {number | null} */
     this.expectedLength = null;
+    /**
+     * Data messages whose payload, as received, is shorter than this are not counted by
+     * `push` (they are counted in `shortMessages`): a benchmark tells its unmeasured messages
+     * (a fan-out warm-up) from its measured ones by size, compressed or not.
+     */
+    this.minLength = 0;
+    /** Completed data messages shorter than `minLength`. */
+    this.shortMessages = 0;
     this.closed = false;
     this.header = Buffer.alloc(14);
     this.headerHave = 0;
@@ -249,7 +257,7 @@ export class FrameReader {
   }
 
   /**
-   * Feed bytes; returns how many data messages completed in this chunk.
+   * Feed bytes; returns how many data messages (of at least `minLength` bytes) completed in this chunk.
    * @param {Buffer} chunk
    * @returns {number}
    */
@@ -338,6 +346,10 @@ export class FrameReader {
     this.messageBytes = 0;
     this.dataBytes += length;
     if (this.messageCompressed) this.compressedMessages++;
+    if (length < this.minLength) {
+      this.shortMessages++;
+      return 0;
+    }
     if (this.expectedLength !== null && !this.messageCompressed && length !== this.expectedLength)
       this.mismatches++;
     return 1;

@@ -1,5 +1,6 @@
 // apps/bench/RESULTS.md is made of sections that different runs regenerate: the plain full run
-// (the top of the file), the last full `--deflate` run and the last soak. Each run rewrites
+// (the top of the file), the last full `--deflate` run, the last soak and the last fan-out runs
+// (src/fanout.mjs --results-md, plain and --deflate). Each run rewrites
 // its own section and keeps the others.
 
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -9,7 +10,7 @@ import { REPO_ROOT } from "./targets.mjs";
 export const RESULTS_MD = resolve(REPO_ROOT, "apps/bench/RESULTS.md");
 
 /** Sections after the main one, in file order. */
-const SECTIONS = /** @type {const} */ (["deflate", "soak"]);
+const SECTIONS = /** @type {const} */ (["deflate", "soak", "fanout", "fanout-deflate"]);
 
 /** @typedef {"main" | (typeof SECTIONS)[number]} Section */
 

@@ -59,4 +59,13 @@ describe("FrameReader", () => {
     reader.push(Buffer.concat([serverFrame(OP_BINARY, 16), serverFrame(OP_BINARY, 15)]));
     expect(reader.mismatches).toBe(1);
   });
+
+  it("does not count messages under minLength (a fan-out warm-up), fragmented ones by their total", () => {
+    const reader = new FrameReader();
+    reader.minLength = 16;
+    for (let i = 0; i < stream.length; i += 5) reader.push(stream.subarray(i, i + 5));
+    // The empty one is short; 16 bytes and the fragmented one (10 + 10 + 5) are not.
+    expect(reader.messages).toBe(7);
+    expect(reader.shortMessages).toBe(1);
+  });
 });

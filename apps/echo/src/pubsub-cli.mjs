@@ -7,8 +7,11 @@
 // message it sends is published to that topic (the sender included; its binary messages are
 // echoed). --redis makes the process use the Redis broker at <url>, so that processes share
 // their topics. Many processes on one port: --workers <n> (Node: n node:cluster workers behind
-// this process) or --reuse-port (Deno, Bun: SO_REUSEPORT; start the command n times). One line
-// is printed when listening; SIGTERM/SIGINT close every connection with 1001 and exit.
+// this process) or --reuse-port (Deno, Bun: SO_REUSEPORT; start the command n times). Each 101
+// response names the process that accepted the connection (`X-Echo-Process: <pid>`), so that a
+// tool can see how connections spread over the processes. One line is printed once the process
+// (with --workers: every worker) listens and its broker is connected; SIGTERM/SIGINT close
+// every connection with 1001 and exit.
 import process from "node:process";
 import { parseArgs } from "node:util";
 
@@ -47,7 +50,11 @@ function serveTopic(server, ws) {
 /**
  * @param {string} name the adapter, for the listening line
  * @param {PubsubRuntime} runtime
- * @param {{ fork?: (count: number, args: string[]) => Promise<void> }} [multi] Node's cluster primary
+ * @param {{
+ *   fork?: (count: number, args: string[]) => Promise<void>,
+ *   ready?: () => void,
+ * }} [multi] Node's cluster: `fork` (the primary) resolves once every worker called `ready`
+ *   (a worker), which replaces the worker's own listening line
  */
 export async function runPubsubCli(name, runtime, multi = {}) {
   const { values } = parseArgs({
@@ -90,6 +97,7 @@ export async function runPubsubCli(name, runtime, multi = {}) {
     perMessageDeflate: values.deflate === true,
     ...(broker === undefined ? {} : { broker }),
     ...(values["reuse-port"] === true ? { reusePort: true } : {}),
+    verify: () => ({ headers: { "X-Echo-Process": String(process.pid) } }),
   });
   // Broker failures are reported, never thrown into the event loop.
   server.on("error", (error) => console.error(`${name}: ${error.message}`));
@@ -98,7 +106,8 @@ export async function runPubsubCli(name, runtime, multi = {}) {
   });
   await new Promise((resolve) => server.once("listening", resolve));
   if (broker !== undefined) await broker.connected().catch(() => {});
-  console.log(`${name} pubsub echo server listening on ws://${host}:${server.address().port}`);
+  if (multi.ready !== undefined) multi.ready();
+  else console.log(`${name} pubsub echo server listening on ws://${host}:${server.address().port}`);
   let stopping = false;
   const stop = () => {
     if (stopping) return;

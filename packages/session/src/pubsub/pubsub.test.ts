@@ -8,7 +8,17 @@ import { WebSocket } from "../websocket.ts";
 import { BrokerError, InProcessBroker } from "./broker.ts";
 import { prepareMessage } from "./prepared-message.ts";
 
-const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+/**
+ * Past what a publish wrote: a setTimeout(0), then a setImmediate, which runs after the one that
+ * flushes the turn's published frames (immediates run in order), and the memory transports'
+ * deliveries (microtasks) run before it.
+ */
+const afterImmediate = (globalThis as unknown as { setImmediate: (callback: () => void) => unknown })
+  .setImmediate;
+const tick = (): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, 0)).then(
+    () => new Promise((resolve) => afterImmediate(resolve)),
+  );
 // node:zlib, which Node, Deno and Bun all have (the session itself has no runtime types).
 const zlibModule: string = "node:zlib";
 const engine = createZlibEngine((await import(zlibModule)) as ZlibLike);
@@ -162,7 +172,31 @@ describe("topics", () => {
     // Where the runtime lets a test collect garbage, what is left after a million cycles is
     // noise (a leak of one 16-byte entry per cycle would be 16 MB).
     if (before !== undefined && after !== undefined) expect(after - before).toBeLessThan(4 * 1024 * 1024);
-  });
+  }, 60_000);
+
+  it("holds nothing of sockets that subscribed and closed: their subscriptions end with them", async () => {
+    const core = server();
+    const wave = async (): Promise<void> => {
+      const peers = Array.from({ length: 1000 }, () => connect(core));
+      peers.forEach((peer, i) => {
+        peer.socket.subscribe(`room-${i % 100}`);
+        peer.socket.subscribe("all");
+      });
+      expect(core.pubsub.publish("all", "hello")).toBe(1000);
+      for (const peer of peers) peer.socket.terminate();
+      await tick();
+    };
+    await wave();
+    const before = heapAfterGc();
+    for (let i = 0; i < 5; i++) await wave();
+    await tick();
+    const after = heapAfterGc();
+    expect(core.pubsub.size).toEqual({ topics: 0, sockets: 0 });
+    expect(core.clients.size).toBe(0);
+    expect(core.pubsub.subscriberCount("all")).toBe(0);
+    // 5,000 sockets kept alive by a topic would be several MB.
+    if (before !== undefined && after !== undefined) expect(after - before).toBeLessThan(4 * 1024 * 1024);
+  }, 60_000);
 });
 
 describe("publish", () => {

@@ -72,6 +72,19 @@ export function busyTurn(): boolean {
   return ++dataEventsThisTurn > 1;
 }
 
+/**
+ * Outboxes holding frames of a publish until the turn's I/O is over (see
+ * {@link Outbox.writeInTurn}), flushed together by one callback.
+ */
+let publishBatches: Outbox[] = [];
+let publishFlushScheduled = false;
+function flushPublishBatches(): void {
+  const outboxes = publishBatches;
+  publishBatches = [];
+  publishFlushScheduled = false;
+  for (const outbox of outboxes) outbox.flushPublishBatch();
+}
+
 /** The frames a session writes, on their way to the transport. */
 export class Outbox {
   readonly #transport: Transport;
@@ -171,20 +184,30 @@ export class Outbox {
 
   /**
    * Writes frames shared with other connections (a published message, see
-   * `pubsub/prepared-message.ts`): as {@link Outbox.write}, but the frames written in the same
-   * turn go out as one transport write once the code of the turn returns (a microtask), so a
-   * publisher's burst reaches each subscriber in one write instead of one write per message.
+   * `pubsub/prepared-message.ts`): as {@link Outbox.write}, but what is written to this
+   * connection until the I/O callbacks of this turn of the event loop are over goes out as one
+   * transport write (one `setImmediate` flushes every connection's batch): the messages
+   * published in one turn, from any number of received messages, timers or sockets, reach each
+   * subscriber in one write (one syscall) instead of one write per message. Frames written
+   * meanwhile by `send()` join the batch, in order.
    */
   writeInTurn(chunks: Uint8Array[]): void {
     if (this.#batch === undefined && !this.#collecting && !this.#blocked && !this.done) {
       this.#batch = [];
-      queueMicrotask(() => {
-        if (this.#collecting) return; // processing received bytes: release() flushes the batch
-        this.#flushBatch();
-        this.#batch = undefined;
-      });
+      publishBatches.push(this);
+      if (!publishFlushScheduled) {
+        publishFlushScheduled = true;
+        afterIo(flushPublishBatches);
+      }
     }
     this.write(chunks);
+  }
+
+  /** The turn's I/O is over: the frames of {@link Outbox.writeInTurn} go out. */
+  flushPublishBatch(): void {
+    if (this.#collecting) return; // processing received bytes: release() flushes the batch
+    this.#flushBatch();
+    this.#batch = undefined;
   }
 
   /** Whether an asynchronous extension is still producing an earlier send's bytes. */
