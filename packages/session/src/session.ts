@@ -45,7 +45,7 @@ import type { BudgetHolder, MemoryBudget } from "./memory-budget.ts";
 import { controlPayloadOf, payloadOf, utf8, utf8Length } from "./session/bytes.ts";
 import { Consumers, streamPair } from "./session/consumers.ts";
 import { KeepAlive } from "./session/keep-alive.ts";
-import { busyTurn, Outbox } from "./session/outbox.ts";
+import { busyTurn, framePayloadLength, Outbox } from "./session/outbox.ts";
 import {
   SESSION_ALLOWED,
   SESSION_TRANSITIONS,
@@ -255,6 +255,15 @@ export class Session {
   }
 
   /**
+   * The WHATWG `bufferedAmount`: bytes of application data (payloads, without frame headers)
+   * sent and not yet transmitted to the network, counting every send of the current turn of
+   * the event loop, and messages waiting for a streamed message to finish.
+   */
+  get applicationBufferedAmount(): number {
+    return this.#outbox.applicationBufferedAmount + (this.#streams?.deferredBytes ?? 0);
+  }
+
+  /**
    * Bytes received and held by the session: not yet decoded by the codec, the message in
    * progress (held until it is whole; inflated bytes included), and decoded messages a pull
    * consumer has not read yet.
@@ -344,7 +353,7 @@ export class Session {
       (streams as StreamedSends).defer(event, size);
       return false;
     }
-    this.#write(this.connection.send(event), size);
+    this.#write(this.connection.send(event), size, true);
     if (!this.#processing) this.#account();
     return !this.#outbox.blocked;
   }
@@ -365,9 +374,17 @@ export class Session {
       this.#overflow(size);
       return false;
     }
-    this.#outbox.writeInTurn(frame);
+    this.#outbox.writeInTurn(frame, framePayloadLength(frame));
     if (!this.#processing) this.#account();
     return !this.#outbox.blocked;
+  }
+
+  /**
+   * Whether the send queue is over the transport's high-water mark: `send()` then returned
+   * false, and `drained()` resolves once it is not.
+   */
+  get blocked(): boolean {
+    return this.#outbox.blocked;
   }
 
   /** Resolves when the send queue is no longer blocked (at once if it is not). */
@@ -383,7 +400,7 @@ export class Session {
    */
   sendStream(source: PieceSource, options: SendStreamOptions = {}): Promise<void> {
     this.#streams ??= new StreamedSends({
-      sendFrame: (event) => this.#write(this.connection.send(event)),
+      sendFrame: (event) => this.#write(this.connection.send(event), 0, true),
       canSend: () => this.#maySend(),
       blocked: () => this.#outbox.blocked,
       drained: () => this.drained(),
@@ -530,10 +547,16 @@ export class Session {
   /**
    * Writes a send's bytes, or, when an asynchronous extension is still producing them, writes
    * them when they are ready. `size` is the payload counted in bufferedAmount meanwhile.
+   * `data`: a data frame, counted in `applicationBufferedAmount` (an extension's output is
+   * counted as `size`, the bytes before it transformed them; else the frame's payload).
    */
-  #write(result: Uint8Array[] | Promise<Uint8Array[]>, size = 0): void {
+  #write(result: Uint8Array[] | Promise<Uint8Array[]>, size = 0, data = false): void {
     if (this.#idleTimeout > 0) this.#lastActivity = now();
-    if (!(result instanceof Promise)) this.#outbox.write(result);
+    if (!(result instanceof Promise))
+      this.#outbox.write(
+        result,
+        !data ? 0 : this.connection.extensions.length > 0 ? size : framePayloadLength(result),
+      );
     else
       this.#outbox.writeWhenReady(result, size, (error) => {
         if (this.#state !== "closed") this.#fail(error);
