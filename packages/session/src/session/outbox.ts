@@ -63,18 +63,23 @@ function turnEnds(): void {
 /**
  * The turn of the event loop in which data frames were last written, for the WHATWG
  * `bufferedAmount` (see {@link Outbox.applicationBufferedAmount}): counts up once a turn with
- * writes has ended. One timer per turn for every session of this module instance.
+ * writes has ended, after the turn's I/O (one timer per turn for every session of this module
+ * instance) or earlier, when a transport reports a drain (an I/O event: the task that wrote
+ * is over; Deno runs such completions before a `setTimeout(0)` timer).
  */
 let writeTurn = 0;
 let writeTurnOpen = false;
-function nextWriteTurn(): void {
-  writeTurn++;
-  writeTurnOpen = false;
+function endWriteTurn(turn: number): void {
+  if (writeTurnOpen && writeTurn === turn) {
+    writeTurn++;
+    writeTurnOpen = false;
+  }
 }
 function currentWriteTurn(): number {
   if (!writeTurnOpen) {
     writeTurnOpen = true;
-    afterIo(nextWriteTurn);
+    const turn = writeTurn;
+    afterIo(() => endWriteTurn(turn));
   }
   return writeTurn;
 }
@@ -334,6 +339,7 @@ export class Outbox {
    * application is told), false when the transport filled up again or was not blocked.
    */
   drain(): boolean {
+    endWriteTurn(writeTurn);
     // A transport may report a drain nobody waits for (Node emits 'drain' after a write that
     // returned false even when the bytes then went out at once): nothing is queued then.
     if (!this.#blocked) return false;
