@@ -394,6 +394,10 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
       value: "WebSocket",
       configurable: true,
     });
+    // WebIDL §3.7.5: an operation's `length` is its number of required arguments:
+    // `close(optional code, optional reason)` 0, `send(data)` 1 (our options are an extra).
+    Object.defineProperty(WebSocket.prototype.close, "length", { value: 0 });
+    Object.defineProperty(WebSocket.prototype.send, "length", { value: 1 });
   }
 
   /**
@@ -548,6 +552,9 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     return this.#binaryType as B;
   }
   set binaryType(value: B) {
+    // WebIDL §3.7.6: the setter of an object that is not a WebSocket throws TypeError (reading
+    // the private field does), whatever the value.
+    void this.#binaryType;
     // WHATWG: an unknown value is ignored (the IDL enum makes the setter a no-op).
     if (value === "blob" || value === "arraybuffer" || value === "uint8array") this.#binaryType = value;
   }

@@ -108,6 +108,12 @@ describe("WebIDL shape of WebSocket", () => {
         expect(descriptor?.enumerable, member).toBe(true);
         expect(descriptor?.configurable, member).toBe(true);
       }
+      // §3.7.5: an operation's length is its number of required arguments.
+      expect([Class.prototype.close.length, Class.prototype.send.length]).toEqual([0, 1]);
+      // §3.7.6: an attribute's setter called on another object throws TypeError.
+      const binaryType = Object.getOwnPropertyDescriptor(Class.prototype, "binaryType")?.set;
+      expect(() => binaryType?.call({}, "arraybuffer")).toThrow(TypeError);
+      expect(() => binaryType?.call({}, undefined)).toThrow(TypeError);
       const tag = Object.getOwnPropertyDescriptor(Class.prototype, Symbol.toStringTag);
       expect(tag).toEqual({ value: "WebSocket", writable: false, enumerable: false, configurable: true });
       const ws = socketOf(Class);
