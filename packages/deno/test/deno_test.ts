@@ -328,6 +328,43 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: `TLS: a server that drops the connection without close_notify after the close handshake gives a clean close (WHATWG "closed cleanly")${typeof certificate === "string" ? ` — skipped: ${certificate}` : ""}`,
+  ignore: typeof certificate === "string",
+  async fn() {
+    const { cert, key } = certificate as { cert: string; key: string };
+    const dir = await Deno.makeTempDir({ prefix: "ws-deno-tls-eof-" });
+    await Deno.writeTextFile(`${dir}/cert.pem`, cert);
+    await Deno.writeTextFile(`${dir}/key.pem`, key);
+    // The peer is Node's TLS (OpenSSL): Deno's own TLS server sends close_notify on close().
+    const peer = new Deno.Command("node", {
+      args: [
+        new URL("./tls-no-close-notify-server.mjs", import.meta.url).pathname,
+        `${dir}/cert.pem`,
+        `${dir}/key.pem`,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    try {
+      const reader = peer.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const port = Number((await reader.read()).value);
+      const ws = new WebSocket(`wss://127.0.0.1:${port}/`, [], { ca: cert });
+      const event = await nextEvent<CloseEvent>(ws, "close");
+      assert.deepEqual([event.code, event.wasClean], [1000, true]);
+      await reader.cancel();
+      await peer.status;
+    } finally {
+      try {
+        peer.kill();
+      } catch {
+        // Already exited.
+      }
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
 test("one port for HTTP routes and WebSockets under Deno: node:http + @ws/node's WebSocketServer (the documented way)", async (defer) => {
   const { createServer } = await import("node:http");
   const { WebSocketServer: NodeServer } = await import("@ws/node");
