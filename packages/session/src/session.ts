@@ -226,14 +226,19 @@ export class Session {
     this.#account();
   }
 
-  /** The transport failed (connection reset, TLS error …). The connection is closed with 1006. */
+  /**
+   * The transport failed (connection reset, TLS error …). The connection is closed with 1006,
+   * unless both close frames were already exchanged: then the WebSocket connection closed
+   * cleanly (RFC 6455 §7.1.4: the TCP connection closed after the closing handshake), however
+   * the TCP connection ended (a reset, a TLS peer that sends no close_notify).
+   */
   onError(error: unknown): void {
     if (this.#state === "closed") return;
     const failure =
       error instanceof Error
         ? error
         : new WebSocketError("TRANSPORT_ERROR", `Transport failed: ${String(error)}`);
-    this.#failure ??= failure;
+    if (this.#closeReceived === undefined || !this.connection.closeSent) this.#failure ??= failure;
     this.#outbox.destroy();
     this.#finish();
   }

@@ -520,3 +520,58 @@ describe("one connection per host in CONNECTING (RFC 6455 §4.1, client requirem
     third.close();
   });
 });
+
+describe('a clean close (WHATWG "closed cleanly", RFC 6455 §7.1.4)', () => {
+  it("a transport error after both close frames were exchanged still closes cleanly, with the code received", async () => {
+    // A raw peer: answers the client's close frame with a close frame (1000), then the
+    // connection is reset instead of ending (as a peer that drops TCP, or TLS without close_notify).
+    const [clientTransport, serverTransport] = memoryTransportPair();
+    const connector: Connector = async () => {
+      const client = new Session(clientTransport, { role: "client" });
+      clientTransport.receiver = client;
+      serverTransport.receiver = {
+        onData(chunk) {
+          if (((chunk[0] as number) & 0x0f) !== 0x8) return;
+          serverTransport.write([new Uint8Array([0x88, 0x02, 0x03, 0xe8])]);
+          setTimeout(() => client.onError(new Error("read ECONNRESET")), 5);
+        },
+        onEnd() {},
+        onDrain() {},
+        onError() {},
+      };
+      return client;
+    };
+    const ws = new WebSocket("ws://127.0.0.1/", [], { connector });
+    await ws.opened;
+    const closed = new Promise<CloseEvent>((resolve) =>
+      ws.addEventListener("close", (event) => resolve(event as CloseEvent)),
+    );
+    ws.close(1000);
+    const event = await closed;
+    expect([event.code, event.wasClean]).toEqual([1000, true]);
+  });
+
+  it("a transport error before the peer's close frame is an abnormal closure (1006)", async () => {
+    const [clientTransport, serverTransport] = memoryTransportPair();
+    const connector: Connector = async () => {
+      const client = new Session(clientTransport, { role: "client" });
+      clientTransport.receiver = client;
+      serverTransport.receiver = {
+        onData: () => setTimeout(() => client.onError(new Error("read ECONNRESET")), 5),
+        onEnd() {},
+        onDrain() {},
+        onError() {},
+      };
+      return client;
+    };
+    const ws = new WebSocket("ws://127.0.0.1/", [], { connector });
+    ws.onerror = () => {};
+    await ws.opened;
+    const closed = new Promise<CloseEvent>((resolve) =>
+      ws.addEventListener("close", (event) => resolve(event as CloseEvent)),
+    );
+    ws.close(1000);
+    const event = await closed;
+    expect([event.code, event.wasClean]).toEqual([1006, false]);
+  });
+});
