@@ -85,8 +85,17 @@ if (globalThis.Deno) {
 
 const implementation = await loadImplementation(args.impl);
 globalThis.self = globalThis;
-globalThis.WebSocket = implementation.WebSocket;
-if (implementation.CloseEvent !== undefined) globalThis.CloseEvent = implementation.CloseEvent;
+// As WebIDL defines an interface object on the global: writable, configurable, not enumerable.
+for (const name of ["WebSocket", "CloseEvent"]) {
+  if (implementation[name] !== undefined) {
+    Object.defineProperty(globalThis, name, {
+      value: implementation[name],
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+  }
+}
 // idlharness decides which interfaces are exposed from the global object's kind; Deno's is a
 // `Window`, Node's and Bun's are of no kind it knows: let them count as one too (the
 // websockets IDL is exposed on Window and Worker alike).
