@@ -194,14 +194,18 @@ export class Outbox {
     return Math.max(this.#markedPayload, thisTurn) + this.#encodingBytes;
   }
 
-  /** Records a data frame of `payload` application bytes, just written (see above). */
-  #markPayload(payload: number): void {
+  /** Counts a data frame of `payload` application bytes in this turn's (see above). */
+  #countInTurn(payload: number): void {
     const turn = currentWriteTurn();
     if (turn !== this.#payloadTurn) {
       this.#payloadTurn = turn;
       this.#turnPayload = 0;
     }
     this.#turnPayload += payload;
+  }
+
+  /** Records a data frame of `payload` application bytes, just written, as not transmitted yet. */
+  #markPayload(payload: number): void {
     this.#payloadMarks ??= [];
     this.#payloadMarks.push(this.#written, payload);
     this.#markedPayload += payload;
@@ -256,11 +260,12 @@ export class Outbox {
   write(chunks: Uint8Array[], payload = 0): void {
     if (this.#destroyed || this.#ended) return;
     for (const chunk of chunks) this.#written += chunk.length;
-    if (payload > 0) this.#markPayload(payload);
+    if (payload > 0) this.#countInTurn(payload);
     if (this.#blocked) {
       this.#queue ??= [];
       this.#queue.push(chunks);
       for (const chunk of chunks) this.#queuedBytes += chunk.length;
+      if (payload > 0) this.#markPayload(payload);
       return;
     }
     const batch = this.#batch;
@@ -269,11 +274,19 @@ export class Outbox {
         batch.push(chunk);
         this.#batchBytes += chunk.length;
       }
+      if (payload > 0) this.#markPayload(payload);
       if (this.#batchBytes >= WRITE_BATCH_LIMIT) this.#flushBatch();
       return;
     }
     if (!this.#hand(chunks)) this.#blocked = true;
     if (this.#collecting) this.#batch = [];
+    // No mark when the runtime took every byte at once and nothing older waits (the common
+    // case on Node and Bun): this frame is transmitted already.
+    if (
+      payload > 0 &&
+      (this.#blocked || this.#markedPayload > 0 || (this.#transport.bufferedAmount ?? 0) > 0)
+    )
+      this.#markPayload(payload);
   }
 
   /**
