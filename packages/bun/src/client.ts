@@ -93,9 +93,9 @@ async function openSocket(url: WebSocketUrl, options: ClientOptions): Promise<Di
  * ```
  */
 export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocket<B> {
-  // WebIDL §3.7.1: the interface object's `length` is its required arguments (the URL) — 1.
+  // WebIDL §3.7: the shape of the interface (members on this prototype, constants, `length` 1).
   static {
-    Object.defineProperty(WebSocket, "length", { value: 1 });
+    SharedWebSocket.defineInterface(WebSocket);
   }
 
   constructor(

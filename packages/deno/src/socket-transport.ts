@@ -227,6 +227,17 @@ class SocketTransport implements Transport {
   };
 
   readonly #onReadError = (error: unknown): void => {
+    // A TLS peer that closes the TCP connection without a close_notify alert (as many servers
+    // do once the WebSocket close handshake is done) makes Deno's read fail with
+    // `UnexpectedEof`: that is the end of the stream all the same. Whether the connection
+    // closed cleanly is the session's to say (close frames exchanged, RFC 6455 §7.1.4), and a
+    // truncated frame still fails it (1006); Node's and Bun's TLS sockets, and Deno's own
+    // WebSocket, end the stream the same way.
+    if (error instanceof Deno.errors.UnexpectedEof) {
+      this.#reading = false;
+      this.#endReading();
+      return;
+    }
     this.#reading = false;
     this.#readDone = true;
     if (!this.#closed) (this.#session as Session).onError(error);

@@ -185,7 +185,7 @@ test("limits: 1009 for an oversized message (native client), 1007 bad UTF-8, 100
   }
 });
 
-test("backpressure: send() returns false against a slow reader, then drains", async (defer) => {
+test("backpressure: needsDrain is set against a slow reader, then drains", async (defer) => {
   const { wss, port } = await server(defer);
   const accepted = new Promise<WebSocket>((resolve) => wss.once("connection", resolve));
   const raw = await rawClient(port);
@@ -194,8 +194,9 @@ test("backpressure: send() returns false against a slow reader, then drains", as
   const ws = await accepted;
   const chunk = big(1 << 20);
   let sent = 0;
-  while (ws.send(chunk)) if (++sent > 256) break;
-  expect(sent).toBeLessThan(256); // send() returned false before 256 MiB
+  do ws.send(chunk);
+  while (!ws.needsDrain && ++sent < 256);
+  expect(sent).toBeLessThan(256); // needsDrain was set before 256 MiB
   expect(ws.bufferedAmount).toBeGreaterThan(0);
   const drained = ws.drained();
   const frames = raw.waitFrames(sent + 1);
@@ -208,7 +209,10 @@ test("backpressure: a slow async-iterator consumer pauses the read loop (bounded
   const { wss, url } = await server(defer);
   wss.on("connection", async (ws) => {
     const chunk = big(64 * 1024);
-    for (let i = 0; i < 400; i++) if (!ws.send(chunk)) await ws.drained();
+    for (let i = 0; i < 400; i++) {
+      ws.send(chunk);
+      if (ws.needsDrain) await ws.drained();
+    }
     ws.close(1000);
   });
   const ws = defer(await connect(url, { receiveHighWaterMark: 256 * 1024 }), (c) => c.terminate());
@@ -327,6 +331,43 @@ Deno.test({
       expect(await connect(url).catch((err: unknown) => err)).toBeInstanceOf(Error);
     } finally {
       await e.close();
+    }
+  },
+});
+
+Deno.test({
+  name: `TLS: a server that drops the connection without close_notify after the close handshake gives a clean close (WHATWG "closed cleanly")${typeof certificate === "string" ? ` — skipped: ${certificate}` : ""}`,
+  ignore: typeof certificate === "string",
+  async fn() {
+    const { cert, key } = certificate as { cert: string; key: string };
+    const dir = await Deno.makeTempDir({ prefix: "ws-deno-tls-eof-" });
+    await Deno.writeTextFile(`${dir}/cert.pem`, cert);
+    await Deno.writeTextFile(`${dir}/key.pem`, key);
+    // The peer is Node's TLS (OpenSSL): Deno's own TLS server sends close_notify on close().
+    const peer = new Deno.Command("node", {
+      args: [
+        new URL("./tls-no-close-notify-server.mjs", import.meta.url).pathname,
+        `${dir}/cert.pem`,
+        `${dir}/key.pem`,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    try {
+      const reader = peer.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const port = Number((await reader.read()).value);
+      const ws = new WebSocket(`wss://127.0.0.1:${port}/`, [], { ca: cert });
+      const event = await nextEvent<CloseEvent>(ws, "close");
+      expect([event.code, event.wasClean]).toStrictEqual([1000, true]);
+      await reader.cancel();
+      await peer.status;
+    } finally {
+      try {
+        peer.kill();
+      } catch {
+        // Already exited.
+      }
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

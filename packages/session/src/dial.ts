@@ -473,8 +473,13 @@ export function splitClientArguments<O extends object>(
   protocols: string | readonly string[] | O | undefined,
   options: O | undefined,
 ): { protocols: string | readonly string[] | undefined; options: O; shared: Record<string, unknown> } {
-  const optionsOnly = typeof protocols === "object" && !Array.isArray(protocols);
-  const init = ((optionsOnly ? protocols : options) ?? {}) as O;
+  // An object that is not iterable cannot be a WebIDL sequence of protocols: it is ws-style
+  // options. `null` is the protocol "null" (WebIDL converts it to a string).
+  const optionsOnly = typeof protocols === "object" && protocols !== null && !(Symbol.iterator in protocols);
+  const extra: unknown = optionsOnly ? protocols : options;
+  // WebIDL ignores arguments past the ones declared: a third argument that is not an options
+  // object (`new WebSocket(url, "chat", "stray")`) is ignored, as a browser does.
+  const init = (typeof extra === "object" && extra !== null ? extra : {}) as O;
   checkOptions("Cannot create WebSocket", init, [CLIENT_OPTIONS, SESSION_OPTIONS]);
   const shared = { ...init } as Record<string, unknown>;
   for (const name of DIAL_ONLY_OPTIONS) delete shared[name];

@@ -41,8 +41,18 @@ export class CloseEvent extends Event {
     return this.#reason;
   }
   /** `Object.prototype.toString` gives `[object CloseEvent]`. */
-  get [Symbol.toStringTag](): string {
-    return "CloseEvent";
+  declare readonly [Symbol.toStringTag]: string;
+
+  static {
+    // WebIDL §3.7.6: attributes are enumerable accessors, the class string a data property.
+    for (const name of ["wasClean", "code", "reason"]) {
+      const descriptor = Object.getOwnPropertyDescriptor(CloseEvent.prototype, name) as PropertyDescriptor;
+      Object.defineProperty(CloseEvent.prototype, name, { ...descriptor, enumerable: true });
+    }
+    Object.defineProperty(CloseEvent.prototype, Symbol.toStringTag, {
+      value: "CloseEvent",
+      configurable: true,
+    });
   }
 }
 

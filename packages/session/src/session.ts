@@ -45,7 +45,7 @@ import type { BudgetHolder, MemoryBudget } from "./memory-budget.ts";
 import { controlPayloadOf, payloadOf, utf8, utf8Length } from "./session/bytes.ts";
 import { Consumers, streamPair } from "./session/consumers.ts";
 import { KeepAlive } from "./session/keep-alive.ts";
-import { busyTurn, Outbox } from "./session/outbox.ts";
+import { busyTurn, framePayloadLength, Outbox } from "./session/outbox.ts";
 import {
   SESSION_ALLOWED,
   SESSION_TRANSITIONS,
@@ -226,14 +226,19 @@ export class Session {
     this.#account();
   }
 
-  /** The transport failed (connection reset, TLS error …). The connection is closed with 1006. */
+  /**
+   * The transport failed (connection reset, TLS error …). The connection is closed with 1006,
+   * unless both close frames were already exchanged: then the WebSocket connection closed
+   * cleanly (RFC 6455 §7.1.4: the TCP connection closed after the closing handshake), however
+   * the TCP connection ended (a reset, a TLS peer that sends no close_notify).
+   */
   onError(error: unknown): void {
     if (this.#state === "closed") return;
     const failure =
       error instanceof Error
         ? error
         : new WebSocketError("TRANSPORT_ERROR", `Transport failed: ${String(error)}`);
-    this.#failure ??= failure;
+    if (this.#closeReceived === undefined || !this.connection.closeSent) this.#failure ??= failure;
     this.#outbox.destroy();
     this.#finish();
   }
@@ -252,6 +257,15 @@ export class Session {
    */
   get bufferedAmount(): number {
     return this.#outbox.bufferedAmount + (this.#streams?.deferredBytes ?? 0);
+  }
+
+  /**
+   * The WHATWG `bufferedAmount`: bytes of application data (payloads, without frame headers)
+   * sent and not yet transmitted to the network, counting every send of the current turn of
+   * the event loop, and messages waiting for a streamed message to finish.
+   */
+  get applicationBufferedAmount(): number {
+    return this.#outbox.applicationBufferedAmount + (this.#streams?.deferredBytes ?? 0);
   }
 
   /**
@@ -344,7 +358,7 @@ export class Session {
       (streams as StreamedSends).defer(event, size);
       return false;
     }
-    this.#write(this.connection.send(event), size);
+    this.#write(this.connection.send(event), size, true);
     if (!this.#processing) this.#account();
     return !this.#outbox.blocked;
   }
@@ -365,9 +379,17 @@ export class Session {
       this.#overflow(size);
       return false;
     }
-    this.#outbox.writeInTurn(frame);
+    this.#outbox.writeInTurn(frame, framePayloadLength(frame));
     if (!this.#processing) this.#account();
     return !this.#outbox.blocked;
+  }
+
+  /**
+   * Whether the send queue is over the transport's high-water mark: `send()` then returned
+   * false, and `drained()` resolves once it is not.
+   */
+  get blocked(): boolean {
+    return this.#outbox.blocked;
   }
 
   /** Resolves when the send queue is no longer blocked (at once if it is not). */
@@ -383,7 +405,7 @@ export class Session {
    */
   sendStream(source: PieceSource, options: SendStreamOptions = {}): Promise<void> {
     this.#streams ??= new StreamedSends({
-      sendFrame: (event) => this.#write(this.connection.send(event)),
+      sendFrame: (event) => this.#write(this.connection.send(event), 0, true),
       canSend: () => this.#maySend(),
       blocked: () => this.#outbox.blocked,
       drained: () => this.drained(),
@@ -530,10 +552,16 @@ export class Session {
   /**
    * Writes a send's bytes, or, when an asynchronous extension is still producing them, writes
    * them when they are ready. `size` is the payload counted in bufferedAmount meanwhile.
+   * `data`: a data frame, counted in `applicationBufferedAmount` (an extension's output is
+   * counted as `size`, the bytes before it transformed them; else the frame's payload).
    */
-  #write(result: Uint8Array[] | Promise<Uint8Array[]>, size = 0): void {
+  #write(result: Uint8Array[] | Promise<Uint8Array[]>, size = 0, data = false): void {
     if (this.#idleTimeout > 0) this.#lastActivity = now();
-    if (!(result instanceof Promise)) this.#outbox.write(result);
+    if (!(result instanceof Promise))
+      this.#outbox.write(
+        result,
+        !data ? 0 : this.connection.extensions.length > 0 ? size : framePayloadLength(result),
+      );
     else
       this.#outbox.writeWhenReady(result, size, (error) => {
         if (this.#state !== "closed") this.#fail(error);

@@ -178,6 +178,102 @@ function listenerKey(type: string, options: EventListenerOptions | boolean | und
   return capture ? `c${type}` : `b${type}`;
 }
 
+/**
+ * WHATWG "get a URL record" (§3.1): a relative URL is parsed against the API base URL. Outside a
+ * browser that is `globalThis.location` where the runtime has one (Deno run with `--location`,
+ * or a page-like environment that defines it); without one, only absolute URLs parse.
+ */
+function resolveAgainstBase(url: string): string {
+  let base: unknown;
+  try {
+    // Deno's `location` getter throws when the process was started without --location.
+    base = (globalThis as { location?: { href?: unknown } }).location?.href;
+  } catch {
+    return url;
+  }
+  if (typeof base !== "string") return url;
+  try {
+    return new URL(url, base).href;
+  } catch {
+    return url; // not a URL even against the base: parseWebSocketUrl says why
+  }
+}
+
+/**
+ * WebIDL `(DOMString or sequence<DOMString>)` (§3.2.10): an iterable object is a sequence whose
+ * items are converted to strings, anything else one string (`null` is "null").
+ */
+function protocolList(protocols: unknown): string[] {
+  if (protocols === undefined) return [];
+  if (typeof protocols === "object" && protocols !== null && Symbol.iterator in protocols)
+    return Array.from(protocols as Iterable<unknown>, (protocol) => `${protocol as string}`);
+  return [`${protocols as string}`];
+}
+
+/**
+ * RFC 6455 §4.1, client requirement 2: "There MUST be no more than one connection in a
+ * CONNECTING state"; a client that already has a connection to the host and port in CONNECTING
+ * waits until it is open or has failed. One entry per host and port with attempts in
+ * CONNECTING or waiting: a promise that settles when the newest of them is done waiting and
+ * open or failed. Keyed by the URL's host name and port: telling that two names are one
+ * address would need a DNS lookup before connecting (browsers differ here too).
+ */
+const connecting = new Map<string, Promise<void>>();
+
+/**
+ * Calls `connect` once the connections to `key` opened before it are open or failed (at once
+ * when there are none); `signal` gives up waiting. The next attempt to `key` waits for this one.
+ */
+function inTurn(key: string, signal: AbortSignal, connect: () => Promise<Session>): Promise<Session> {
+  const previous = connecting.get(key);
+  let promise: Promise<Session>;
+  if (previous === undefined) {
+    try {
+      promise = connect();
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+  } else {
+    promise = new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason);
+      if (signal.aborted) onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      void previous.then(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+    }).then(connect);
+  }
+  const settled = promise.then(
+    () => undefined,
+    () => undefined,
+  );
+  // This attempt's turn ends once it and every attempt before it are done.
+  const turn: Promise<void> = (previous === undefined ? settled : Promise.all([previous, settled])).then(
+    () => {
+      if (connecting.get(key) === turn) connecting.delete(key);
+    },
+  );
+  connecting.set(key, turn);
+  return promise;
+}
+
+/** The members of the WebIDL `WebSocket` interface (WHATWG §3), made enumerable as WebIDL's are. */
+const IDL_MEMBERS = [
+  "url",
+  "readyState",
+  "bufferedAmount",
+  "onopen",
+  "onerror",
+  "onclose",
+  "extensions",
+  "protocol",
+  "close",
+  "onmessage",
+  "binaryType",
+  "send",
+] as const;
+
 /** Per WebIDL `[Clamp] unsigned short`. */
 function clampUnsignedShort(value: number): number {
   const number = Number(value);
@@ -287,6 +383,60 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
       Object.defineProperty(WebSocket, name, descriptor);
       Object.defineProperty(WebSocket.prototype, name, descriptor);
     }
+    // WebIDL §3.7.3, §3.7.5, §3.7.6: attributes and operations are enumerable properties of the
+    // prototype (class members are not), and the class string (`[object WebSocket]`) is a
+    // data property.
+    for (const name of IDL_MEMBERS) {
+      const descriptor = Object.getOwnPropertyDescriptor(WebSocket.prototype, name) as PropertyDescriptor;
+      Object.defineProperty(WebSocket.prototype, name, { ...descriptor, enumerable: true });
+    }
+    Object.defineProperty(WebSocket.prototype, Symbol.toStringTag, {
+      value: "WebSocket",
+      configurable: true,
+    });
+    // WebIDL §3.7.5: an operation's `length` is its number of required arguments:
+    // `close(optional code, optional reason)` 0, `send(data)` 1 (our options are an extra).
+    Object.defineProperty(WebSocket.prototype.close, "length", { value: 0 });
+    Object.defineProperty(WebSocket.prototype.send, "length", { value: 1 });
+  }
+
+  /**
+   * Gives an adapter's subclass (`@ws/node`'s `WebSocket`…) the shape of the WebIDL interface
+   * (§3.7): this class's members as own properties of its prototype, whose [[Prototype]] is
+   * `EventTarget.prototype` (as `Object.getPrototypeOf(WebSocket.prototype)` is in a browser),
+   * the constants on the class and the prototype, and `length` 1. The subclass keeps its own
+   * members. Its instances are still `instanceof` this class (see `Symbol.hasInstance`). The
+   * class object itself still inherits from this one: its constructor's `super()` needs it.
+   */
+  static defineInterface(Class: abstract new (...args: never[]) => WebSocket<BinaryType>): void {
+    const prototype = Class.prototype as object;
+    for (const key of Reflect.ownKeys(WebSocket.prototype)) {
+      if (key === "constructor" || Object.hasOwn(prototype, key)) continue;
+      Object.defineProperty(
+        prototype,
+        key,
+        Object.getOwnPropertyDescriptor(WebSocket.prototype, key) as PropertyDescriptor,
+      );
+    }
+    Object.setPrototypeOf(prototype, EventTarget.prototype);
+    for (const key of ["CONNECTING", "OPEN", "CLOSING", "CLOSED", "length"]) {
+      Object.defineProperty(
+        Class,
+        key,
+        Object.getOwnPropertyDescriptor(WebSocket, key) as PropertyDescriptor,
+      );
+    }
+  }
+
+  /**
+   * `instanceof WebSocket` holds for every socket, also those of an adapter's class (whose
+   * prototype chain skips this class, see {@link WebSocket.defineInterface}); for a subclass,
+   * the ordinary prototype-chain test.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` was asked about, maybe a subclass.
+    if (this !== WebSocket) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && #url in value;
   }
 
   /**
@@ -306,7 +456,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
       throw new TypeError("Cannot create WebSocket: 1 argument required, but only 0 present");
     let parsed: WebSocketUrl;
     try {
-      parsed = parseWebSocketUrl(String(url));
+      parsed = parseWebSocketUrl(resolveAgainstBase(`${url as string}`));
     } catch (error) {
       throw new DOMException(error instanceof Error ? error.message : String(error), "SyntaxError");
     }
@@ -317,8 +467,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
       this.#attach(session, false);
       return;
     }
-    const offered =
-      protocols === undefined ? [] : typeof protocols === "string" ? [protocols] : [...protocols];
+    const offered = protocolList(protocols);
     try {
       validateProtocols(offered);
     } catch (error) {
@@ -335,12 +484,9 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
       if (signal.aborted) abort.abort(signal.reason);
       else signal.addEventListener("abort", () => abort.abort(signal.reason), { once: true });
     }
-    let promise: Promise<Session>;
-    try {
-      promise = connector({ url: parsed, protocols: offered, signal: abort.signal, session: settings });
-    } catch (error) {
-      promise = Promise.reject(error);
-    }
+    const promise = inTurn(`${parsed.hostname.toLowerCase()}:${parsed.port}`, abort.signal, () =>
+      connector({ url: parsed, protocols: offered, signal: abort.signal, session: settings }),
+    );
     promise.then(
       (opened) => {
         this.#abort = undefined;
@@ -383,11 +529,22 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
   }
 
   /**
-   * Bytes queued by `send()` and not yet flushed by the runtime (frame headers included), plus
-   * those of sends made after the connection started closing (WHATWG keeps counting them).
+   * Bytes of application data (UTF-8 text and binary payloads, not frame headers) queued by
+   * `send()` and not yet transmitted to the network, counting every `send()` of the current
+   * task (WHATWG: "as of the last time the event loop reached step 1"), plus `Blob`s being
+   * read and sends made once the connection was closing (which WHATWG keeps counting).
    */
   get bufferedAmount(): number {
-    return (this.#session?.bufferedAmount ?? 0) + this.#pendingBytes;
+    return (this.#session?.applicationBufferedAmount ?? 0) + this.#pendingBytes;
+  }
+
+  /**
+   * Whether the send queue is over its high-water mark (the runtime's socket buffer is full):
+   * then wait for {@link WebSocket.drained} before sending more. An extra for backpressure:
+   * `send()` returns `undefined`, as WebIDL declares it.
+   */
+  get needsDrain(): boolean {
+    return this.#sendChain !== undefined || (this.#session?.blocked ?? false);
   }
 
   /** What `message` events carry for binary messages. */
@@ -395,6 +552,9 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     return this.#binaryType as B;
   }
   set binaryType(value: B) {
+    // WebIDL §3.7.6: the setter of an object that is not a WebSocket throws TypeError (reading
+    // the private field does), whatever the value.
+    void this.#binaryType;
     // WHATWG: an unknown value is ignored (the IDL enum makes the setter a no-op).
     if (value === "blob" || value === "arraybuffer" || value === "uint8array") this.#binaryType = value;
   }
@@ -473,10 +633,11 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
 
   /**
    * Sends a message: a string as text, an `ArrayBuffer`, a view or a `Blob` as binary (WHATWG).
-   * Throws `InvalidStateError` while connecting; after closing starts, the data is discarded.
-   * Returns false when the send queue is full: wait for `drained()` (an extra).
+   * Throws `InvalidStateError` while connecting; after closing starts, the data is discarded
+   * (and counted in `bufferedAmount`). Returns `undefined` (WebIDL); for backpressure, check
+   * {@link WebSocket.needsDrain} and await {@link WebSocket.drained}.
    */
-  send(data: string | ArrayBuffer | ArrayBufferView | Blob, options?: SendOptions): boolean {
+  send(data: string | ArrayBuffer | ArrayBufferView | Blob, options?: SendOptions): void {
     // WebIDL §3.6.8: the argument is required (checked before the state, as browsers do).
     // biome-ignore lint/complexity/noArguments: only `arguments` tells a missing argument from undefined.
     if (arguments.length === 0) throw new TypeError("Cannot send: 1 argument required, but only 0 present");
@@ -491,7 +652,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
         this.#pendingBytes -= size;
         this.#sendNow(bytes, options);
       });
-      return false;
+      return;
     }
     // WebIDL §3.2.10 (union conversion): what is neither a BufferSource nor a Blob is converted
     // to a USVString (`null` → "null", 42 → "42"; a Symbol throws TypeError; lone surrogates
@@ -508,9 +669,9 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
         this.#pendingBytes -= typeof payload === "string" ? utf8Length(payload) : payload.length;
         this.#sendNow(payload, options);
       });
-      return false;
+      return;
     }
-    return this.#sendNow(payload, options);
+    this.#sendNow(payload, options);
   }
 
   /** Keeps sends in order behind a `Blob` being read. */
@@ -522,28 +683,30 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     this.#sendChain.catch(() => {});
   }
 
-  #sendNow(payload: string | Uint8Array, options: SendOptions | undefined): boolean {
+  #sendNow(payload: string | Uint8Array, options: SendOptions | undefined): void {
     const session = this.#session;
     if (session === undefined || session.state !== "open" || this.#readyState !== OPEN) {
       this.#pendingBytes += typeof payload === "string" ? utf8Length(payload) : payload.length;
-      return false;
+      return;
     }
-    return session.send(payload, options);
+    session.send(payload, options);
   }
 
   /**
    * Sends a message framed once for many sockets ({@link prepareMessage}, or a server's
    * `prepareMessage`): its shared bytes where this connection's parameters allow, else through
-   * `send()`. Same rules, limits and return value as `send()`.
+   * `send()`. Same rules and limits as `send()`.
    */
-  sendPrepared(message: PreparedMessage): boolean {
+  sendPrepared(message: PreparedMessage): void {
     if (!(message instanceof PreparedMessage))
       throw new TypeError("Cannot send prepared message: use prepareMessage() to make one");
     const session = this.#session;
-    if (this.#sendChain !== undefined || session === undefined || this.#readyState !== OPEN)
-      return this.send(message.data, message.sendOptions);
-    if (session.state !== "open") return this.#sendNow(message.data, message.sendOptions);
-    return sendPreparedOn(session, message);
+    if (this.#sendChain !== undefined || session === undefined || this.#readyState !== OPEN) {
+      this.send(message.data, message.sendOptions);
+      return;
+    }
+    if (session.state !== "open") this.#sendNow(message.data, message.sendOptions);
+    else sendPreparedOn(session, message);
   }
 
   /** Subscribes this server socket to `topic` (see the server's `publish`); false if it already was. */
@@ -573,8 +736,11 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     return this.#pubsub;
   }
 
-  /** Resolves when the send queue has drained (an extra; see `send()`'s return value). */
+  /** Resolves when the send queue is no longer over its high-water mark (see {@link WebSocket.needsDrain}). */
   drained(): Promise<void> {
+    // Sends waiting for a Blob to be read come first.
+    const chain = this.#sendChain;
+    if (chain !== undefined) return chain.then(() => this.drained());
     return this.#session?.drained() ?? Promise.resolve();
   }
 
@@ -745,7 +911,8 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     const writable = new WritableStream<MessageData>({
       write: async (chunk) => {
         await this.opened;
-        if (!this.send(typeof chunk === "string" ? chunk : toBytes(chunk))) await this.drained();
+        this.send(typeof chunk === "string" ? chunk : toBytes(chunk));
+        if (this.needsDrain) await this.drained();
       },
       close: async () => {
         this.close(CloseCode.NormalClosure);
@@ -866,11 +1033,6 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     this.dispatchEvent(
       new CloseEvent("close", { wasClean: false, code: CloseCode.AbnormalClosure, reason: "" }),
     );
-  }
-
-  /** WebIDL §3.7.6 (class string): `Object.prototype.toString` gives `[object WebSocket]`. */
-  get [Symbol.toStringTag](): string {
-    return "WebSocket";
   }
 
   /** Why the connection failed or could not be opened, if it did. */

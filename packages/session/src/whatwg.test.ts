@@ -5,7 +5,7 @@
  * same check also runs against the runtime's built-in `WebSocket` on Node ≥ 22 as a reference.
  */
 import { describe, expect, it } from "vitest";
-import { type DialConnection, dial } from "./dial.ts";
+import { type DialConnection, dial, splitClientArguments } from "./dial.ts";
 import { CloseEvent } from "./events.ts";
 import { memoryTransportPair } from "./memory-transport.ts";
 import { Session } from "./session.ts";
@@ -17,12 +17,42 @@ const nativeWebSocket: typeof WebSocket | undefined =
     ? (globalThis.WebSocket as unknown as typeof WebSocket)
     : undefined;
 
-/** Our class, and the reference where there is one. */
+/**
+ * A runtime adapter's class, as `@ws/node`, `@ws/deno` and `@ws/bun` define theirs: a subclass
+ * with its own connector, given the interface's shape by `defineInterface`.
+ */
+class AdapterWebSocket extends WebSocket {
+  static {
+    WebSocket.defineInterface(AdapterWebSocket);
+  }
+  constructor(url: string | URL, protocols?: string | readonly string[]) {
+    super(url, protocols, { connector: memoryServer() });
+  }
+}
+
+/** Our class, an adapter's subclass of it, and the reference where there is one. */
 const classes: [string, typeof WebSocket][] = [
   ["ours", WebSocket],
+  ["an adapter's", AdapterWebSocket as unknown as typeof WebSocket],
   ...(nativeWebSocket === undefined
     ? []
     : [["Node's built-in", nativeWebSocket] as [string, typeof WebSocket]]),
+];
+
+/** The attributes and operations of the WebSocket interface (WHATWG §3). */
+const IDL_MEMBERS = [
+  "url",
+  "readyState",
+  "bufferedAmount",
+  "onopen",
+  "onerror",
+  "onclose",
+  "extensions",
+  "protocol",
+  "close",
+  "onmessage",
+  "binaryType",
+  "send",
 ];
 
 /** A connector to an in-memory server that reports what it receives. */
@@ -42,6 +72,7 @@ function memoryServer(received: (string | Uint8Array)[] = []): Connector {
 /** A socket of the class, on a connector where it is ours (the reference dials a closed port). */
 function socketOf(Class: typeof WebSocket): WebSocket {
   if (Class === WebSocket) return new WebSocket("ws://127.0.0.1/", [], { connector: memoryServer() });
+  if (Class === AdapterWebSocket) return new AdapterWebSocket("ws://127.0.0.1/");
   return new Class("ws://127.0.0.1:9/");
 }
 
@@ -63,6 +94,31 @@ describe("WebIDL shape of WebSocket", () => {
       const ws = socketOf(Class);
       expect(Object.hasOwn(ws, "OPEN")).toBe(false);
       expect(ws.CLOSED).toBe(3);
+      ws.close();
+    });
+
+    it(`${name}: attributes and operations are enumerable members of the prototype, whose prototype is EventTarget's (WebIDL §3.7.3, §3.7.5, §3.7.6)`, () => {
+      if (Class !== WebSocket) {
+        // The base class is the adapters' prototype source, below EventTarget's by construction.
+        expect(Object.getPrototypeOf(Class.prototype)).toBe(EventTarget.prototype);
+      }
+      for (const member of IDL_MEMBERS) {
+        const descriptor = Object.getOwnPropertyDescriptor(Class.prototype, member);
+        expect(descriptor, member).toBeDefined();
+        expect(descriptor?.enumerable, member).toBe(true);
+        expect(descriptor?.configurable, member).toBe(true);
+      }
+      // §3.7.5: an operation's length is its number of required arguments.
+      expect([Class.prototype.close.length, Class.prototype.send.length]).toEqual([0, 1]);
+      // §3.7.6: an attribute's setter called on another object throws TypeError.
+      const binaryType = Object.getOwnPropertyDescriptor(Class.prototype, "binaryType")?.set;
+      expect(() => binaryType?.call({}, "arraybuffer")).toThrow(TypeError);
+      expect(() => binaryType?.call({}, undefined)).toThrow(TypeError);
+      const tag = Object.getOwnPropertyDescriptor(Class.prototype, Symbol.toStringTag);
+      expect(tag).toEqual({ value: "WebSocket", writable: false, enumerable: false, configurable: true });
+      const ws = socketOf(Class);
+      expect(ws instanceof Class).toBe(true);
+      expect(ws instanceof EventTarget).toBe(true);
       ws.close();
     });
 
@@ -98,6 +154,18 @@ describe("WebIDL shape of WebSocket", () => {
   }
 });
 
+describe("instanceof", () => {
+  it("an adapter's sockets are instances of the shared class too (servers' and clients' sockets are one kind)", () => {
+    const ws = new AdapterWebSocket("ws://127.0.0.1/");
+    expect(ws instanceof WebSocket).toBe(true);
+    expect(
+      new WebSocket("ws://127.0.0.1/", [], { connector: memoryServer() }) instanceof AdapterWebSocket,
+    ).toBe(false);
+    expect({} instanceof WebSocket).toBe(false);
+    ws.close();
+  });
+});
+
 describe("CloseEvent", () => {
   it("code, reason and wasClean are prototype accessors; toString gives [object CloseEvent] (WebIDL §3.7.6)", () => {
     const event = new CloseEvent("close", { code: 1000, reason: "done", wasClean: true });
@@ -108,6 +176,30 @@ describe("CloseEvent", () => {
     expect([event.code, event.reason, event.wasClean]).toEqual([1000, "done", true]);
     expect(Object.prototype.toString.call(event)).toBe("[object CloseEvent]");
   });
+
+  const closeEvents: [string, typeof CloseEvent][] = [
+    ["ours", CloseEvent],
+    ...(nativeWebSocket === undefined || typeof globalThis.CloseEvent !== "function"
+      ? []
+      : [
+          ["Node's built-in", globalThis.CloseEvent as unknown as typeof CloseEvent] as [
+            string,
+            typeof CloseEvent,
+          ],
+        ]),
+  ];
+  for (const [name, Class] of closeEvents) {
+    it(`${name}: the attributes are enumerable and the class string a data property (WebIDL §3.7.5, §3.7.6)`, () => {
+      for (const attribute of ["code", "reason", "wasClean"])
+        expect(Object.getOwnPropertyDescriptor(Class.prototype, attribute)?.enumerable, attribute).toBe(true);
+      expect(Object.getOwnPropertyDescriptor(Class.prototype, Symbol.toStringTag)).toEqual({
+        value: "CloseEvent",
+        writable: false,
+        enumerable: false,
+        configurable: true,
+      });
+    });
+  }
 });
 
 describe("send() argument conversion (WHATWG §3.3, WebIDL §3.2.10)", () => {
@@ -195,5 +287,291 @@ describe("the opening handshake (WHATWG §3.1 → Fetch)", () => {
     const expected = btoa(String.fromCharCode(...new TextEncoder().encode("usér:p@ss")));
     expect(request).toContain(`\r\nAuthorization: Basic ${expected}\r\n`);
     expect(request).not.toContain("us%C3%A9r");
+  });
+});
+
+/** Waits until the current turn of the event loop (and its `setImmediate` phase) is over. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
+
+/** A connector to an in-memory server whose reading can be paused (the peer does not read). */
+function pausableServer(): { connector: Connector; pause(): void; resume(): void } {
+  let serverTransport: ReturnType<typeof memoryTransportPair>[1] | undefined;
+  let paused = false;
+  return {
+    connector: async () => {
+      const [clientTransport, server] = memoryTransportPair();
+      serverTransport = server;
+      const client = new Session(clientTransport, { role: "client" });
+      const serverSession = new Session(server, { role: "server" });
+      clientTransport.receiver = client;
+      server.receiver = serverSession;
+      if (paused) server.pause();
+      serverSession.start();
+      return client;
+    },
+    pause: () => {
+      paused = true;
+      serverTransport?.pause();
+    },
+    resume: () => {
+      paused = false;
+      serverTransport?.resume();
+    },
+  };
+}
+
+describe("bufferedAmount (WHATWG §3.3: application data queued by send() and not yet transmitted)", () => {
+  it("counts the payload bytes of each send() in the task that made it: UTF-8 text and binary, without frame header or mask", async () => {
+    const ws = new WebSocket("ws://127.0.0.1/", [], { connector: memoryServer() });
+    await ws.opened;
+    ws.send("héllo"); // 6 bytes of UTF-8; the frame is 12 bytes (header 2, mask 4)
+    expect(ws.bufferedAmount).toBe(6);
+    ws.send(new Uint8Array(300)); // a 16-bit length: an 8-byte header, with the mask
+    expect(ws.bufferedAmount).toBe(306);
+    ws.send("\uD801\uDC07"); // one astral character: 4 bytes
+    expect(ws.bufferedAmount).toBe(310);
+    await nextTurn(); // the in-memory peer took every byte
+    expect(ws.bufferedAmount).toBe(0);
+    ws.close();
+  });
+
+  it("keeps counting, in later tasks, what the network has not taken; drops it once taken", async () => {
+    const server = pausableServer();
+    server.pause();
+    const ws = new WebSocket("ws://127.0.0.1/", [], { connector: server.connector });
+    await ws.opened;
+    ws.send(new Uint8Array(1000));
+    ws.send("abc");
+    await nextTurn();
+    expect(ws.bufferedAmount).toBe(1003);
+    server.resume();
+    await nextTurn();
+    expect(ws.bufferedAmount).toBe(0);
+    ws.close();
+  });
+
+  it("keeps increasing once the connection is closing: later sends are counted and not sent", async () => {
+    const received: (string | Uint8Array)[] = [];
+    const ws = new WebSocket("ws://127.0.0.1/", [], { connector: memoryServer(received) });
+    await ws.opened;
+    ws.close();
+    ws.send("late"); // discarded (WHATWG: "increase the bufferedAmount attribute by …")
+    ws.send(new Uint8Array(10));
+    expect(ws.bufferedAmount).toBe(14);
+    await new Promise((resolve) => ws.addEventListener("close", resolve));
+    expect(ws.bufferedAmount).toBe(14);
+    expect(received).toEqual([]);
+  });
+});
+
+describe("send() (WebIDL: `undefined send(…)`) and backpressure", () => {
+  it("send() returns undefined; needsDrain and drained() tell when the send queue is full", async () => {
+    const server = pausableServer();
+    server.pause();
+    const ws = new WebSocket("ws://127.0.0.1/", [], { connector: server.connector });
+    await ws.opened;
+    expect(ws.send("x")).toBeUndefined();
+    expect(ws.needsDrain).toBe(false);
+    let sent = 0;
+    do ws.send(new Uint8Array(16 * 1024));
+    while (!ws.needsDrain && ++sent < 1000);
+    expect(sent).toBeLessThan(1000); // the memory transport's high-water mark is 64 KiB
+    const drained = ws.drained();
+    server.resume();
+    await drained;
+    expect(ws.needsDrain).toBe(false);
+    ws.close();
+  });
+});
+
+describe("constructor arguments (WebIDL §3.2.10, §3.6.8)", () => {
+  it('protocols: null is the protocol "null", any iterable is a sequence of strings', async () => {
+    const offered: (readonly string[])[] = [];
+    const connector: Connector = (request) => {
+      offered.push(request.protocols);
+      return memoryServer()(request);
+    };
+    const a = new WebSocket("ws://127.0.0.1/", null as never, { connector });
+    const b = new WebSocket("ws://127.0.0.1/", new Set(["chat", "superchat"]) as never, { connector });
+    await Promise.all([a.opened, b.opened]);
+    expect(offered).toEqual([["null"], ["chat", "superchat"]]);
+    a.close();
+    b.close();
+  });
+
+  it("an adapter ignores a third argument that is not an options object, as a browser ignores extra arguments", () => {
+    expect(splitClientArguments("chat", "Stray argument" as never)).toMatchObject({
+      protocols: "chat",
+      options: {},
+    });
+    expect(splitClientArguments(null as never, undefined).protocols).toBe(null);
+    expect(() => splitClientArguments("chat", { maxPayload: 1 } as never)).toThrow(TypeError);
+  });
+
+  for (const [name, Class] of classes.filter(([, C]) => C !== WebSocket)) {
+    it(`${name}: new WebSocket(url, protocols, "stray") does not throw`, () => {
+      const ws = new (Class as unknown as new (...args: unknown[]) => WebSocket)(
+        Class === AdapterWebSocket ? "ws://127.0.0.1/" : "ws://127.0.0.1:9/",
+        "echo",
+        "Stray argument",
+      );
+      expect(ws).toBeInstanceOf(Class);
+      ws.onerror = () => {};
+      ws.close();
+    });
+  }
+});
+
+describe('relative URLs (WHATWG §3.1 "get a URL record": parsed against the API base URL)', () => {
+  /** Runs `body` with `globalThis.location` set to `href` (undefined: no location at all). */
+  function withLocation(href: string | undefined, body: () => void): void {
+    const own = Object.getOwnPropertyDescriptor(globalThis, "location");
+    Object.defineProperty(globalThis, "location", {
+      value: href === undefined ? undefined : new URL(href),
+      configurable: true,
+      writable: true,
+    });
+    try {
+      body();
+    } finally {
+      if (own === undefined) delete (globalThis as { location?: unknown }).location;
+      else Object.defineProperty(globalThis, "location", own);
+    }
+  }
+
+  it("a relative URL is resolved against globalThis.location where the runtime has one (Deno --location)", () => {
+    withLocation("https://example.test/app/page.html?q", () => {
+      const ws = new WebSocket("/chat?room=1", [], { connector: memoryServer() });
+      expect(ws.url).toBe("wss://example.test/chat?room=1");
+      ws.close();
+      const sibling = new WebSocket("socket", [], { connector: memoryServer() });
+      expect(sibling.url).toBe("wss://example.test/app/socket");
+      sibling.close();
+      // A fragment is still refused, and so is a scheme other than ws(s)/http(s).
+      for (const url of ["#frag", "ftp://example.test/"]) {
+        expect(() => new WebSocket(url, [], { connector: memoryServer() })).toThrow(DOMException);
+      }
+    });
+  });
+
+  it("without a base URL a relative URL throws SyntaxError", () => {
+    withLocation(undefined, () => {
+      let thrown: unknown;
+      try {
+        new WebSocket("/chat", [], { connector: memoryServer() });
+      } catch (error) {
+        thrown = error;
+      }
+      expect((thrown as DOMException).name).toBe("SyntaxError");
+    });
+  });
+});
+
+describe("one connection per host in CONNECTING (RFC 6455 §4.1, client requirement 2)", () => {
+  /** A connector that records its calls and opens once `gate` settles. */
+  function gated(calls: string[], name: string, gate: Promise<void> = Promise.resolve()): Connector {
+    return async (request) => {
+      calls.push(name);
+      await gate;
+      return memoryServer()(request);
+    };
+  }
+
+  it("a second connection to the same host and port waits until the first is open; other ports do not wait", async () => {
+    const calls: string[] = [];
+    let open!: () => void;
+    const first = new WebSocket("ws://queue.test:8000/a", [], {
+      connector: gated(calls, "first", new Promise((resolve) => (open = resolve))),
+    });
+    const second = new WebSocket("ws://QUEUE.test:8000/b", [], { connector: gated(calls, "second") });
+    const elsewhere = new WebSocket("ws://queue.test:8001/", [], { connector: gated(calls, "elsewhere") });
+    await nextTurn();
+    expect(calls).toEqual(["first", "elsewhere"]);
+    expect(second.readyState).toBe(WebSocket.CONNECTING);
+    open();
+    await Promise.all([first.opened, second.opened, elsewhere.opened]);
+    expect(calls).toEqual(["first", "elsewhere", "second"]);
+    for (const ws of [first, second, elsewhere]) ws.close();
+  });
+
+  it("a failed attempt lets the next one go; closing a waiting one fails it without connecting", async () => {
+    const calls: string[] = [];
+    let fail!: (error: Error) => void;
+    const first = new WebSocket("ws://queue.test:8002/", [], {
+      connector: async () => {
+        calls.push("first");
+        return new Promise<Session>((_, reject) => (fail = reject));
+      },
+    });
+    first.onerror = () => {};
+    const waiting = new WebSocket("ws://queue.test:8002/", [], { connector: gated(calls, "waiting") });
+    waiting.onerror = () => {};
+    const third = new WebSocket("ws://queue.test:8002/", [], { connector: gated(calls, "third") });
+    const closed = new Promise<CloseEvent>((resolve) =>
+      waiting.addEventListener("close", (event) => resolve(event as CloseEvent)),
+    );
+    waiting.close();
+    expect((await closed).code).toBe(1006);
+    await nextTurn();
+    expect(calls).toEqual(["first"]);
+    fail(new Error("refused"));
+    await third.opened;
+    expect(calls).toEqual(["first", "third"]);
+    third.close();
+  });
+});
+
+describe('a clean close (WHATWG "closed cleanly", RFC 6455 §7.1.4)', () => {
+  it("a transport error after both close frames were exchanged still closes cleanly, with the code received", async () => {
+    // A raw peer: answers the client's close frame with a close frame (1000), then the
+    // connection is reset instead of ending (as a peer that drops TCP, or TLS without close_notify).
+    const [clientTransport, serverTransport] = memoryTransportPair();
+    const connector: Connector = async () => {
+      const client = new Session(clientTransport, { role: "client" });
+      clientTransport.receiver = client;
+      serverTransport.receiver = {
+        onData(chunk) {
+          if (((chunk[0] as number) & 0x0f) !== 0x8) return;
+          serverTransport.write([new Uint8Array([0x88, 0x02, 0x03, 0xe8])]);
+          setTimeout(() => client.onError(new Error("read ECONNRESET")), 5);
+        },
+        onEnd() {},
+        onDrain() {},
+        onError() {},
+      };
+      return client;
+    };
+    const ws = new WebSocket("ws://127.0.0.1/", [], { connector });
+    await ws.opened;
+    const closed = new Promise<CloseEvent>((resolve) =>
+      ws.addEventListener("close", (event) => resolve(event as CloseEvent)),
+    );
+    ws.close(1000);
+    const event = await closed;
+    expect([event.code, event.wasClean]).toEqual([1000, true]);
+  });
+
+  it("a transport error before the peer's close frame is an abnormal closure (1006)", async () => {
+    const [clientTransport, serverTransport] = memoryTransportPair();
+    const connector: Connector = async () => {
+      const client = new Session(clientTransport, { role: "client" });
+      clientTransport.receiver = client;
+      serverTransport.receiver = {
+        onData: () => setTimeout(() => client.onError(new Error("read ECONNRESET")), 5),
+        onEnd() {},
+        onDrain() {},
+        onError() {},
+      };
+      return client;
+    };
+    const ws = new WebSocket("ws://127.0.0.1/", [], { connector });
+    ws.onerror = () => {};
+    await ws.opened;
+    const closed = new Promise<CloseEvent>((resolve) =>
+      ws.addEventListener("close", (event) => resolve(event as CloseEvent)),
+    );
+    ws.close(1000);
+    const event = await closed;
+    expect([event.code, event.wasClean]).toEqual([1006, false]);
   });
 });

@@ -33,7 +33,7 @@ export interface PublishOptions<Socket = unknown> extends PrepareMessageOptions 
 export interface PubSubSocket {
   readonly session: Session | undefined;
   /** Sends a prepared message (the socket keeps its own send order). */
-  sendPrepared(message: PreparedMessage): boolean;
+  sendPrepared(message: PreparedMessage): void;
 }
 
 /**

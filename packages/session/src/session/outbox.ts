@@ -61,6 +61,45 @@ function turnEnds(): void {
 }
 
 /**
+ * The turn of the event loop in which data frames were last written, for the WHATWG
+ * `bufferedAmount` (see {@link Outbox.applicationBufferedAmount}): counts up once a turn with
+ * writes has ended, after the turn's I/O (one timer per turn for every session of this module
+ * instance) or earlier, when a transport reports a drain (an I/O event: the task that wrote
+ * is over; Deno runs such completions before a `setTimeout(0)` timer).
+ */
+let writeTurn = 0;
+let writeTurnOpen = false;
+function endWriteTurn(turn: number): void {
+  if (writeTurnOpen && writeTurn === turn) {
+    writeTurn++;
+    writeTurnOpen = false;
+  }
+}
+function currentWriteTurn(): number {
+  if (!writeTurnOpen) {
+    writeTurnOpen = true;
+    const turn = writeTurn;
+    afterIo(() => endWriteTurn(turn));
+  }
+  return writeTurn;
+}
+
+/**
+ * The payload length of a frame from its header (RFC 6455 §5.2), which the first chunk of a
+ * frame the codec made always holds whole.
+ */
+export function framePayloadLength(frame: readonly Uint8Array[]): number {
+  const head = frame[0] as Uint8Array;
+  const length = (head[1] as number) & 0x7f;
+  if (length < 126) return length;
+  if (length === 126) return ((head[2] as number) << 8) | (head[3] as number);
+  // 64-bit length: the codec never makes frames of 2^53 bytes or more.
+  let value = 0;
+  for (let i = 2; i < 10; i++) value = value * 256 + (head[i] as number);
+  return value;
+}
+
+/**
  * Counts a data event; true when another one happened earlier in the same turn (the server is
  * busy: batch from the first write, see {@link WRITE_BATCH_LIMIT}).
  */
@@ -113,6 +152,16 @@ export class Outbox {
   #encodingBytes = 0;
   #ended = false;
   #destroyed = false;
+  // Application bytes (WHATWG `bufferedAmount`): every frame byte accepted by write() so far,
+  // and, oldest first, flat pairs [position after a data frame, its payload bytes] for the data
+  // frames not known to be transmitted yet (made on first use).
+  #written = 0;
+  #payloadMarks: number[] | undefined;
+  #markHead = 0;
+  #markedPayload = 0;
+  // Payload bytes written in the turn `#payloadTurn` (see currentWriteTurn).
+  #turnPayload = 0;
+  #payloadTurn = -1;
 
   constructor(transport: Transport, connection: Connection) {
     this.#transport = transport;
@@ -143,6 +192,63 @@ export class Outbox {
   }
 
   /**
+   * The WHATWG `bufferedAmount` (https://websockets.spec.whatwg.org/#dom-websocket-bufferedamount):
+   * bytes of application data (payloads, not frame headers) written and not yet transmitted
+   * to the network, including everything written in the current turn of the event loop (the
+   * standard's value is "as of the last time the event loop reached step 1", so a send counts
+   * in the task that made it even when the runtime wrote it out at once), plus payloads an
+   * extension is still encoding.
+   */
+  get applicationBufferedAmount(): number {
+    this.#dropTransmitted();
+    const thisTurn = writeTurnOpen && this.#payloadTurn === writeTurn ? this.#turnPayload : 0;
+    // The marks are in write order and this turn's writes are the newest: the bytes not yet
+    // transmitted and this turn's bytes overlap, so the union is the larger of the two.
+    return Math.max(this.#markedPayload, thisTurn) + this.#encodingBytes;
+  }
+
+  /** Counts a data frame of `payload` application bytes in this turn's (see above). */
+  #countInTurn(payload: number): void {
+    const turn = currentWriteTurn();
+    if (turn !== this.#payloadTurn) {
+      this.#payloadTurn = turn;
+      this.#turnPayload = 0;
+    }
+    this.#turnPayload += payload;
+  }
+
+  /** Records a data frame of `payload` application bytes, just written, as not transmitted yet. */
+  #markPayload(payload: number): void {
+    this.#payloadMarks ??= [];
+    this.#payloadMarks.push(this.#written, payload);
+    this.#markedPayload += payload;
+    // Forget transmitted frames now and then, so that the marks stay few when nobody reads
+    // bufferedAmount.
+    if (this.#payloadMarks.length - this.#markHead >= 256) this.#dropTransmitted();
+  }
+
+  /** Forgets the data frames whose bytes all left the session and the runtime. */
+  #dropTransmitted(): void {
+    const marks = this.#payloadMarks;
+    if (marks === undefined) return;
+    const unsent = this.#queuedBytes + this.#batchBytes + (this.#transport.bufferedAmount ?? 0);
+    const transmitted = this.#destroyed ? Number.POSITIVE_INFINITY : this.#written - unsent;
+    let head = this.#markHead;
+    while (head < marks.length && (marks[head] as number) <= transmitted) {
+      this.#markedPayload -= marks[head + 1] as number;
+      head += 2;
+    }
+    if (head === marks.length) {
+      marks.length = 0;
+      head = 0;
+    } else if (head >= 512) {
+      marks.splice(0, head);
+      head = 0;
+    }
+    this.#markHead = head;
+  }
+
+  /**
    * Received bytes are being processed: collect what is written into one batch, from the
    * first write when the turn is busy, else from the second (see {@link WRITE_BATCH_LIMIT}).
    */
@@ -160,13 +266,19 @@ export class Outbox {
     this.#batch = undefined;
   }
 
-  /** Writes a frame's bytes: at once, into the batch, or into the queue while blocked. */
-  write(chunks: Uint8Array[]): void {
+  /**
+   * Writes a frame's bytes: at once, into the batch, or into the queue while blocked.
+   * `payload`: the application bytes of a data frame (counted in `applicationBufferedAmount`).
+   */
+  write(chunks: Uint8Array[], payload = 0): void {
     if (this.#destroyed || this.#ended) return;
+    for (const chunk of chunks) this.#written += chunk.length;
+    if (payload > 0) this.#countInTurn(payload);
     if (this.#blocked) {
       this.#queue ??= [];
       this.#queue.push(chunks);
       for (const chunk of chunks) this.#queuedBytes += chunk.length;
+      if (payload > 0) this.#markPayload(payload);
       return;
     }
     const batch = this.#batch;
@@ -175,11 +287,19 @@ export class Outbox {
         batch.push(chunk);
         this.#batchBytes += chunk.length;
       }
+      if (payload > 0) this.#markPayload(payload);
       if (this.#batchBytes >= WRITE_BATCH_LIMIT) this.#flushBatch();
       return;
     }
     if (!this.#hand(chunks)) this.#blocked = true;
     if (this.#collecting) this.#batch = [];
+    // No mark when the runtime took every byte at once and nothing older waits (the common
+    // case on Node and Bun): this frame is transmitted already.
+    if (
+      payload > 0 &&
+      (this.#blocked || this.#markedPayload > 0 || (this.#transport.bufferedAmount ?? 0) > 0)
+    )
+      this.#markPayload(payload);
   }
 
   /**
@@ -191,7 +311,7 @@ export class Outbox {
    * subscriber in one write (one syscall) instead of one write per message. Frames written
    * meanwhile by `send()` join the batch, in order.
    */
-  writeInTurn(chunks: Uint8Array[]): void {
+  writeInTurn(chunks: Uint8Array[], payload = 0): void {
     if (this.#batch === undefined && !this.#collecting && !this.#blocked && !this.done) {
       this.#batch = [];
       publishBatches.push(this);
@@ -200,7 +320,7 @@ export class Outbox {
         afterIo(flushPublishBatches);
       }
     }
-    this.write(chunks);
+    this.write(chunks, payload);
   }
 
   /** The turn's I/O is over: the frames of {@link Outbox.writeInTurn} go out. */
@@ -226,7 +346,7 @@ export class Outbox {
     result.then(
       (chunks) => {
         this.#encodingDone(size);
-        this.write(chunks);
+        this.write(chunks, size);
         if (this.#endPending) this.end();
       },
       (error: unknown) => {
@@ -255,6 +375,7 @@ export class Outbox {
    * application is told), false when the transport filled up again or was not blocked.
    */
   drain(): boolean {
+    endWriteTurn(writeTurn);
     // A transport may report a drain nobody waits for (Node emits 'drain' after a write that
     // returned false even when the bytes then went out at once): nothing is queued then.
     if (!this.#blocked) return false;
