@@ -6,7 +6,7 @@
  * ends (§8.1).
  */
 import assert from "node:assert/strict";
-import { connect as tcpConnect, type Socket } from "node:net";
+import { type Socket, connect as tcpConnect } from "node:net";
 import type { Adapter, ScenarioSocket } from "./budget-scenarios.ts";
 
 export type { Adapter, ScenarioServer, ScenarioSocket } from "./budget-scenarios.ts";
