@@ -16,7 +16,8 @@ import { ErrorCode, type FailureCloseCode, RemoteProtocolError } from "../errors
 import type { Extension, MessageDecoder } from "../extensions/extension.ts";
 import type { FramePiece } from "../frame/decoder.ts";
 import { ByteCollector } from "./collector.ts";
-import { decodeValidUtf8, StreamingUtf8Decoder } from "./utf8.ts";
+import { TextCollector } from "./text-collector.ts";
+import { StreamingUtf8Decoder } from "./utf8.ts";
 
 /** A message, or a piece of one, ready to deliver. */
 export type AssembledMessage =
@@ -78,10 +79,11 @@ export class MessageAssembler {
   #encodedSize = 0;
   #fragments = 0;
   #decoders: MessageDecoder[] | undefined;
-  // Whole mode: the bytes of a message in several pieces so far (text too: it is validated as
-  // it arrives and decoded once whole, so a piece leaves no string behind). A message in one
-  // piece is delivered without it.
+  // Whole mode: a message in several pieces so far, as bytes (binary) or as the text its
+  // pieces decoded to, in few parts however it is fragmented. A message in one piece is
+  // delivered without them.
   readonly #collected = new ByteCollector();
+  readonly #text = new TextCollector();
   // Streaming mode: whether a piece of the message was already delivered.
   #delivered = false;
 
@@ -101,7 +103,8 @@ export class MessageAssembler {
    * where pieces are delivered as they arrive.
    */
   get heldBytes(): number {
-    return this.#kind === 0 || this.#options.streamMessages ? 0 : this.#collected.footprint;
+    if (this.#kind === 0 || this.#options.streamMessages) return 0;
+    return this.#kind === Opcode.Text ? this.#text.footprint : this.#collected.footprint;
   }
 
   /**
@@ -238,19 +241,19 @@ export class MessageAssembler {
   }
 
   #collect(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
-    const collected = this.#collected;
     // Nothing held yet (an empty first piece, such as the one announcing a frame the decoder
     // gathers whole, is not held): the message is this piece, without a copy.
-    const whole = messageEnds && collected.length === 0;
+    const whole = messageEnds && this.#size === data.length;
     if (this.#kind === Opcode.Text) {
-      if (whole) return { type: "text", data: this.#textDecoder().decode(data, true) };
-      // Fail fast (RFC 6455 §8.1): each piece is validated as it arrives, in time proportional
-      // to its bytes; the string it decodes to is not kept, the message is decoded once whole.
-      this.#textDecoder().decode(data, messageEnds);
-      collected.push(data);
-      return messageEnds ? { type: "text", data: decodeValidUtf8(collected.take()) } : undefined;
+      // Fail fast (RFC 6455 §8.1): each piece is validated and decoded as it arrives, in time
+      // proportional to its bytes.
+      const text = this.#textDecoder().decode(data, messageEnds);
+      if (whole) return { type: "text", data: text };
+      this.#text.push(text, data.length);
+      return messageEnds ? { type: "text", data: this.#text.take() } : undefined;
     }
     if (whole) return { type: "binary", data };
+    const collected = this.#collected;
     collected.push(data);
     return messageEnds ? { type: "binary", data: collected.take() } : undefined;
   }
@@ -283,6 +286,7 @@ export class MessageAssembler {
     this.#fragments = 0;
     this.#decoders = undefined;
     this.#collected.clear();
+    this.#text.clear();
     this.#delivered = false;
   }
 }

@@ -8,6 +8,7 @@
  * grows by doubling up to {@link TAIL_SIZE} and is then kept as one part. So every kept part but
  * the tail is at least {@link COALESCE_BELOW} bytes, a tiny piece keeps no object alive (nor the
  * input chunk it was a view of), and each piece costs work in proportion to its bytes.
+ * Text is collected as the strings its pieces decode to, the same way (`text-collector.ts`).
  *
  * @module
  */

@@ -3,6 +3,7 @@ import { concatBytes, drain, feed, hex } from "../../test/helpers.ts";
 import { Connection, NEED_DATA } from "../connection/connection.ts";
 import { encodeFrame } from "../frame/encode.ts";
 import { ByteCollector, COALESCE_BELOW, PART_OVERHEAD, TAIL_SIZE } from "./collector.ts";
+import { JOIN_EVERY, TextCollector } from "./text-collector.ts";
 
 const KEY = hex("37fa213d");
 const masked = (opcode: number, payload: Uint8Array, fin = true) =>
@@ -57,6 +58,33 @@ describe("ByteCollector", () => {
   });
 });
 
+describe("TextCollector", () => {
+  it("joins the strings of small and large pieces in order", () => {
+    const collector = new TextCollector();
+    let expected = "";
+    for (let i = 0; i < 3 * JOIN_EVERY + 5; i++) {
+      const small = String.fromCharCode(0x61 + (i % 26));
+      collector.push(small, 1);
+      expected += small;
+      if (i % 1000 === 0) {
+        const large = "€".repeat(COALESCE_BELOW);
+        collector.push(large, 3 * COALESCE_BELOW);
+        expected += large;
+      }
+    }
+    expect(collector.take()).toBe(expected);
+    expect(collector.footprint).toBe(0);
+  });
+
+  it("charges two bytes per character and a bounded overhead, not one node per piece", () => {
+    const collector = new TextCollector();
+    for (let i = 0; i < 100_000; i++) collector.push("a", 1);
+    const parts = Math.ceil(100_000 / JOIN_EVERY);
+    expect(collector.footprint).toBeGreaterThanOrEqual(2 * 100_000);
+    expect(collector.footprint).toBeLessThanOrEqual(2 * 100_000 + parts * PART_OVERHEAD + JOIN_EVERY * 32);
+  });
+});
+
 describe("fragmented messages (RFC 6455 §5.4)", () => {
   it("delivers a binary message in 100,000 one-byte fragments", () => {
     const payload = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 31) & 0xff);
@@ -75,8 +103,9 @@ describe("fragmented messages (RFC 6455 §5.4)", () => {
     // All but the last frame (7 bytes: 2 header, 4 key, 1 payload).
     conn.receive(wire.slice(0, wire.length - 7));
     expect(drain(conn)).toEqual([]);
-    expect(conn.heldMessageBytes).toBeGreaterThanOrEqual(99_999);
-    expect(conn.heldMessageBytes).toBeLessThan(2 * 100_000);
+    // Charged at two bytes per character, with a small overhead per part: not per fragment.
+    expect(conn.heldMessageBytes).toBeGreaterThanOrEqual(2 * 99_999);
+    expect(conn.heldMessageBytes).toBeLessThan(2 * 99_999 + 64 * 1024);
     conn.receive(wire.slice(wire.length - 7));
     expect(drain(conn)).toEqual([{ type: "text", data: text }]);
     expect(conn.heldMessageBytes).toBe(0);
