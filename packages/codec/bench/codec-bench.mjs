@@ -7,6 +7,7 @@
 //   node packages/codec/bench/codec-bench.mjs [--time 500] [--filter decode]
 //   bun packages/codec/bench/codec-bench.mjs; deno run -A packages/codec/bench/codec-bench.mjs
 //
+// Decode fragmented: a 256 KiB message in frames of 1 byte to 64 KiB, the same way.
 // Decode: masked client frames (what a server receives) fed as 64 KiB socket-sized chunks to a
 // server-role Connection (frame decoding + unmasking + message assembly), against ws's Receiver
 // with allowSynchronousEvents (the same work). Encode: a message to masked (client) and
@@ -186,6 +187,72 @@ if ("decode".includes(FILTER) || FILTER === "") {
       if (messages !== count) throw new Error("ws text decode");
     };
     report("decode text → string", `${label}`, "msg/s", ...compare([oursRun, wsRun], count), "ws+bu");
+  }
+}
+
+// ---- Decode fragmented: one message in many frames (RFC 6455 §5.4) --------------------------
+// 256 KiB messages in fragments of 1 byte to 64 KiB, masked (client → server), fed as 64 KiB
+// chunks: what a message in tiny fragments costs per byte, against ws's Receiver.
+if ("fragmented".includes(FILTER) || FILTER === "") {
+  const MESSAGE = 256 * 1024;
+  for (const [opcode, kind] of [
+    [2, "binary"],
+    [1, "text"],
+  ]) {
+    for (const [label, size] of [
+      ["1 B", 1],
+      ["64 B", 64],
+      ["4 KiB", 4096],
+      ["64 KiB", 65536],
+    ]) {
+      const payload = new TextEncoder()
+        .encode("aé€😀".repeat(MESSAGE / 10).slice(0, MESSAGE))
+        .subarray(0, MESSAGE);
+      // Whole code points only (the cut above may split one); binary does not care.
+      const body =
+        opcode === 1
+          ? new TextEncoder().encode(new TextDecoder().decode(payload).replace(/\uFFFD$/, ""))
+          : payload;
+      const frames = [];
+      for (let at = 0; at < body.length; at += size) {
+        const end = Math.min(body.length, at + size);
+        frames.push(
+          concat(
+            encodeFrame({
+              opcode: at === 0 ? opcode : 0,
+              payload: body.subarray(at, end),
+              fin: end === body.length,
+              maskingKey: key,
+            }),
+          ),
+        );
+      }
+      const pieces = chunks(concat(frames), CHUNK);
+      const oursRun = () => {
+        // No fragment count limit (older versions defaulted to 65536): the assembly cost alone.
+        const conn = new Connection({ role: "server", limits: { maxFragments: Infinity } });
+        let messages = 0;
+        for (const piece of pieces) {
+          conn.receive(Buffer.from(piece));
+          for (let e = conn.nextEvent(); e !== NEED_DATA; e = conn.nextEvent()) {
+            if (e.type !== kind) throw new Error(`fragmented decode: ${e.type}`);
+            messages++;
+          }
+        }
+        if (messages !== 1) throw new Error("fragmented decode");
+      };
+      const wsRun = (ws) => () => {
+        const receiver = new ws.Receiver({ isServer: true, maxPayload: 0, allowSynchronousEvents: true });
+        let messages = 0;
+        receiver.on("message", (data, isBinary) => {
+          if (!isBinary) data.toString();
+          messages++;
+        });
+        for (const piece of pieces) receiver.write(Buffer.from(piece));
+        if (messages !== 1) throw new Error("ws fragmented decode");
+      };
+      reportWs(`decode 256 KiB ${kind} in`, label, "msg/s", oursRun, wsRun, 1);
+    }
   }
 }
 

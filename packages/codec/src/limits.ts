@@ -16,8 +16,11 @@ export interface Limits {
   /** Largest single frame payload, in bytes. Breach: close 1009. Default 64 MiB. */
   readonly maxFrameSize: number;
   /**
-   * Most frames in one fragmented message (guards against floods of tiny fragments).
-   * Breach: close 1008. Default 65536.
+   * Most frames in one fragmented message. Breach: close 1008. Default `Infinity` (no count
+   * bound): what a message in progress holds is bounded by its bytes and `maxMessageSize`,
+   * however it is fragmented, and each fragment costs work in proportion to its bytes, so a
+   * flood of tiny fragments is no cheaper for the peer than any other message. Set a number
+   * to refuse messages in more frames than that.
    */
   readonly maxFragments: number;
   /** Largest HTTP head of a handshake request or response, in bytes. Breach: 431 / error. Default 16 KiB. */
@@ -30,7 +33,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxMessageSize: 64 * 1024 * 1024,
   maxFrameSize: 64 * 1024 * 1024,
-  maxFragments: 65536,
+  maxFragments: Infinity,
   maxHeadSize: 16 * 1024,
   maxHeaderCount: 100,
 });

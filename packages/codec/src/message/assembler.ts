@@ -5,7 +5,9 @@
  * Rules enforced here: a continuation frame needs a message in progress; a new text or binary
  * frame may not start while one is in progress; RSV bits only on a message's first frame (the
  * extensions we support are per-message, like permessage-deflate, RFC 7692 §6); text is valid
- * UTF-8, checked as it arrives; the message size and fragment count limits.
+ * UTF-8, checked as it arrives; the message size limit (and the optional fragment count limit).
+ * What a message in progress holds is bounded by its bytes, however it is fragmented (see
+ * `collector.ts`).
  *
  * @module
  */
@@ -13,6 +15,8 @@ import { CloseCode, Opcode } from "../constants.ts";
 import { ErrorCode, type FailureCloseCode, RemoteProtocolError } from "../errors.ts";
 import type { Extension, MessageDecoder } from "../extensions/extension.ts";
 import type { FramePiece } from "../frame/decoder.ts";
+import { ByteCollector } from "./collector.ts";
+import { TextCollector } from "./text-collector.ts";
 import { StreamingUtf8Decoder } from "./utf8.ts";
 
 /** A message, or a piece of one, ready to deliver. */
@@ -31,7 +35,7 @@ export type AssembledMessage =
 export interface MessageAssemblerOptions {
   /** Largest message in bytes, after extensions decoded it (close 1009 beyond). */
   readonly maxMessageSize: number;
-  /** Most frames in one message (close 1008 beyond). */
+  /** Most frames in one message (close 1008 beyond); `Infinity` for no count bound. */
   readonly maxFragments: number;
   /** Deliver messages as pieces as they arrive, instead of whole. */
   readonly streamMessages: boolean;
@@ -75,10 +79,11 @@ export class MessageAssembler {
   #encodedSize = 0;
   #fragments = 0;
   #decoders: MessageDecoder[] | undefined;
-  // Whole mode: what has arrived so far.
-  #text = "";
-  // The frames of a fragmented binary message; a message in one frame needs no list.
-  #binary: Uint8Array[] | undefined;
+  // Whole mode: a message in several pieces so far, as bytes (binary) or as the text its
+  // pieces decoded to, in few parts however it is fragmented. A message in one piece is
+  // delivered without them.
+  readonly #collected = new ByteCollector();
+  readonly #text = new TextCollector();
   // Streaming mode: whether a piece of the message was already delivered.
   #delivered = false;
 
@@ -93,11 +98,13 @@ export class MessageAssembler {
   }
 
   /**
-   * Bytes of the message in progress held until it is whole (decoded, after extensions); 0 in
-   * streaming mode, where pieces are delivered as they arrive. Text counts its UTF-8 bytes.
+   * Memory the message in progress holds until it is whole (decoded, after extensions; text as
+   * its UTF-8 bytes), with what each kept part costs beyond its bytes; 0 in streaming mode,
+   * where pieces are delivered as they arrive.
    */
   get heldBytes(): number {
-    return this.#kind === 0 || this.#options.streamMessages ? 0 : this.#size;
+    if (this.#kind === 0 || this.#options.streamMessages) return 0;
+    return this.#kind === Opcode.Text ? this.#text.footprint : this.#collected.footprint;
   }
 
   /**
@@ -234,24 +241,21 @@ export class MessageAssembler {
   }
 
   #collect(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
+    // Nothing held yet (an empty first piece, such as the one announcing a frame the decoder
+    // gathers whole, is not held): the message is this piece, without a copy.
+    const whole = messageEnds && this.#size === data.length;
     if (this.#kind === Opcode.Text) {
-      if (messageEnds && this.#text === "") {
-        return { type: "text", data: this.#textDecoder().decode(data, true) };
-      }
-      this.#text += this.#textDecoder().decode(data, messageEnds);
-      return messageEnds ? { type: "text", data: this.#text } : undefined;
+      // Fail fast (RFC 6455 §8.1): each piece is validated and decoded as it arrives, in time
+      // proportional to its bytes.
+      const text = this.#textDecoder().decode(data, messageEnds);
+      if (whole) return { type: "text", data: text };
+      this.#text.push(text, data.length);
+      return messageEnds ? { type: "text", data: this.#text.take() } : undefined;
     }
-    const parts = this.#binary;
-    if (parts === undefined) {
-      if (messageEnds) return { type: "binary", data };
-      // An empty first piece (a frame the decoder gathers whole) starts no list: a message
-      // in one frame then arrives without a copy.
-      if (data.length > 0) this.#binary = [data];
-      return undefined;
-    }
-    if (data.length > 0) parts.push(data);
-    if (!messageEnds) return undefined;
-    return { type: "binary", data: parts.length === 1 ? (parts[0] as Uint8Array) : concat(parts) };
+    if (whole) return { type: "binary", data };
+    const collected = this.#collected;
+    collected.push(data);
+    return messageEnds ? { type: "binary", data: collected.take() } : undefined;
   }
 
   #deliverPiece(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
@@ -281,8 +285,8 @@ export class MessageAssembler {
     this.#encodedSize = 0;
     this.#fragments = 0;
     this.#decoders = undefined;
-    this.#text = "";
-    this.#binary = undefined;
+    this.#collected.clear();
+    this.#text.clear();
     this.#delivered = false;
   }
 }

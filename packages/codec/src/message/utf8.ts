@@ -25,6 +25,12 @@ import { createUtf8Decoder, type TextDecoderLike, utf8Decoder } from "../web-glo
  */
 const ASCII_FAST_PATH_MAX = 20;
 
+/**
+ * Pieces of a message up to this size that are ASCII are made into a string in JavaScript
+ * rather than by a call into the streaming decoder, which costs more than the piece.
+ */
+const TINY_PIECE_MAX = 4;
+
 function invalidUtf8(where: string): RemoteProtocolError {
   return new RemoteProtocolError(
     ErrorCode.InvalidUtf8,
@@ -39,6 +45,11 @@ export class StreamingUtf8Decoder {
   // the shared decoder, and a TextDecoder per idle connection costs about 0.3 KiB.
   #decoder: TextDecoderLike | undefined;
   #pending = false;
+  /**
+   * The decoder holds no part of a code point: nothing was given to it in this message yet, or
+   * the last byte given was ASCII (valid input cannot end a cut code point on an ASCII byte).
+   */
+  #atBoundary = true;
 
   /**
    * Decodes the next piece of the current message. `last` ends the message: an incomplete
@@ -47,15 +58,34 @@ export class StreamingUtf8Decoder {
    */
   decode(bytes: Uint8Array, last: boolean): string {
     if (last && !this.#pending) return decodeUtf8(bytes, "text message");
+    const length = bytes.length;
+    // A tiny ASCII piece between whole code points (a peer's one-byte fragments) needs no call
+    // into the decoder: it is valid as it is, and the decoder's state does not change.
+    if (length <= TINY_PIECE_MAX && this.#atBoundary && !last) {
+      let text = "";
+      let ascii = true;
+      for (let i = 0; i < length && ascii; i++) {
+        const byte = bytes[i] as number;
+        ascii = byte < 0x80;
+        text += String.fromCharCode(byte);
+      }
+      if (ascii) {
+        this.#pending = true;
+        return text;
+      }
+    }
     try {
       this.#decoder ??= createUtf8Decoder(true);
       const text = this.#decoder.decode(bytes, { stream: !last });
       this.#pending = !last;
+      if (last) this.#atBoundary = true;
+      else if (length > 0) this.#atBoundary = (bytes[length - 1] as number) < 0x80;
       return text;
     } catch {
       // A decoder that threw may keep partial state; start the next message afresh.
       this.#decoder = undefined;
       this.#pending = false;
+      this.#atBoundary = true;
       throw invalidUtf8("text message");
     }
   }

@@ -1,0 +1,22 @@
+/** Messages in tiny fragments on Bun: the shared scenarios (tools/test-support/fragment-scenarios.ts). */
+import { describe, it } from "bun:test";
+import {
+  type Adapter,
+  type ScenarioServer,
+  type ScenarioSocket,
+  scenarios,
+} from "../../../tools/test-support/fragment-scenarios.ts";
+import { connect, WebSocketServer } from "../src/index.ts";
+import { cleanupAfterEach } from "./helpers.ts";
+
+const defer = cleanupAfterEach();
+
+const adapter: Adapter = {
+  createServer: (options) => new WebSocketServer(options) as unknown as ScenarioServer,
+  connect: async (url, options) => (await connect(url, options)) as unknown as ScenarioSocket,
+  defer,
+};
+
+describe("tiny fragments", () => {
+  for (const [name, scenario] of Object.entries(scenarios)) it(name, () => scenario(adapter), 60_000);
+});
