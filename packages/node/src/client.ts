@@ -203,6 +203,22 @@ async function connectNode(
   return session;
 }
 
+/** Set by {@link acceptedSocket} for the one constructor call it makes. */
+let accepting = false;
+
+/**
+ * A server's socket around an accepted session (`init.session`): the constructor without the
+ * client's argument and option checks and connector, which a server's sockets never use.
+ */
+export function acceptedSocket<B extends BinaryType>(url: string, init: WebSocketInit<B>): WebSocket<B> {
+  accepting = true;
+  try {
+    return new WebSocket<B>(url, undefined, init as ClientOptions<B>);
+  } finally {
+    accepting = false;
+  }
+}
+
 /**
  * The WHATWG `WebSocket` for Node. Also accepts ws-style `new WebSocket(url, options)`.
  *
@@ -224,6 +240,13 @@ export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocke
     protocols?: string | readonly string[] | ClientOptions<B>,
     options?: ClientOptions<B>,
   ) {
+    if (accepting) {
+      // A server's accepted connection (see `acceptedSocket`): the server made the options,
+      // and there is nothing to connect.
+      accepting = false;
+      super(url, undefined, options as WebSocketInit<B>);
+      return;
+    }
     const split = splitClientArguments<ClientOptions<B>>(protocols, options);
     const init = split.options;
     const http2 = init.http2;

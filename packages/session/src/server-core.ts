@@ -203,8 +203,7 @@ export class HandshakeAccepted {
   readonly extraHeaders: HeadersInput | undefined;
   /** The `Sec-WebSocket-Accept` value (empty for an HTTP/2 request, which has no key). */
   readonly accept: string;
-  /** The 101 response's header fields, in order (HTTP/1.1). */
-  readonly headers: readonly (readonly [string, string])[];
+  #headers: readonly (readonly [string, string])[] | undefined;
 
   constructor(
     accepted: AcceptedUpgrade,
@@ -219,14 +218,20 @@ export class HandshakeAccepted {
     this.extensionsHeader = accepted.extensionsHeader;
     this.extraHeaders = extra;
     this.accept = accepted.accept;
-    // Built (and the extra fields checked: a reserved name throws) while `verify`'s errors
-    // still become a 500.
-    this.headers = acceptResponseHeaders({
-      accept: accepted.accept,
-      protocol,
-      extensionsHeader: accepted.extensionsHeader,
-      headers: extra,
+    // With extra fields, built (and checked: a reserved name throws) while `verify`'s errors
+    // still become a 500; without, on first use (an HTTP/1.1 adapter writes `response` only).
+    if (extra !== undefined) this.#headers = this.headers;
+  }
+
+  /** The 101 response's header fields, in order (HTTP/1.1). */
+  get headers(): readonly (readonly [string, string])[] {
+    this.#headers ??= acceptResponseHeaders({
+      accept: this.accept,
+      protocol: this.protocol,
+      extensionsHeader: this.extensionsHeader,
+      headers: this.extraHeaders,
     });
+    return this.#headers;
   }
 
   /** The 101 response head to write (HTTP/1.1, ASCII). */
@@ -336,6 +341,8 @@ export class ServerCore<
   readonly pendingHandshakes: Set<Admission> = new Set();
   /** Connections accepted and not closed yet. */
   #connections = 0;
+  /** The options of every session without a subprotocol or extensions (made for the first). */
+  #plainSession: SessionOptions | undefined;
   /** Called when a connection accepted under `maxConnections` closes. */
   readonly #release = (): void => this.release();
   /** Topics, `publish` and `broadcast` of this server's sockets. */
@@ -562,14 +569,30 @@ export class ServerCore<
         headers = verdict.headers;
       }
     }
-    return new HandshakeAccepted(accepted, protocol, headers, url, {
+    return new HandshakeAccepted(accepted, protocol, headers, url, this.#sessionOptions(accepted, protocol));
+  }
+
+  /**
+   * The options of an accepted connection's session: one object shared by every connection
+   * without a subprotocol or extensions (a session only reads them), else one of its own.
+   */
+  #sessionOptions(accepted: AcceptedUpgrade, protocol: string | undefined): SessionOptions {
+    if (
+      protocol === undefined &&
+      accepted.extensions.length === 0 &&
+      accepted.extensionsHeader === undefined
+    ) {
+      this.#plainSession ??= { ...this.settings, role: "server", extensions: [], budget: this.memoryBudget };
+      return this.#plainSession;
+    }
+    return {
       ...this.settings,
       role: "server",
       protocol,
       extensions: accepted.extensions,
       extensionsHeader: accepted.extensionsHeader,
       budget: this.memoryBudget,
-    });
+    };
   }
 
   /**

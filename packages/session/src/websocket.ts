@@ -296,10 +296,11 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
    */
   constructor(url: string | URL, protocols?: string | readonly string[], init: WebSocketInit<B> = {}) {
     super();
-    const { binaryType, connector, signal, session, clients, pubsub, reportError, ...settings } = init;
-    this.#pubsub = pubsub;
-    this.#reportError = reportError;
-    this.#binaryType = binaryType ?? "blob";
+    // Read one by one: the rest of the options (`settings` below) is needed by clients only.
+    const session = init.session;
+    this.#pubsub = init.pubsub;
+    this.#reportError = init.reportError;
+    this.#binaryType = init.binaryType ?? "blob";
     // WebIDL §3.6.8 (overload resolution): the URL argument is required. An adapter passes its
     // own arguments on, so a missing one arrives as undefined.
     if (url === undefined)
@@ -312,11 +313,12 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     }
     this.#url = parsed.href;
     this.#server = session !== undefined;
-    this.#clients = clients;
+    this.#clients = init.clients;
     if (session !== undefined) {
       this.#attach(session, false);
       return;
     }
+    const { binaryType, connector, signal, session: _, clients, pubsub, reportError, ...settings } = init;
     const offered =
       protocols === undefined ? [] : typeof protocols === "string" ? [protocols] : [...protocols];
     try {
