@@ -214,7 +214,10 @@ export function handshakeConnection(transport: SocketTransport, secure: boolean)
   };
   return {
     secure,
-    remoteAddress: transport.socket.remoteAddress,
+    // Read when asked for (the `verify` hook): most servers never ask.
+    get remoteAddress(): string | undefined {
+      return transport.socket.remoteAddress;
+    },
     read: () => queue.read(),
     write: (bytes) => {
       transport.write([bytes]);

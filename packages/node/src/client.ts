@@ -25,6 +25,7 @@ import {
   type DialOptions,
   dial,
   handled,
+  isAcceptedSocket,
   readResponseHead,
   rejected,
   type Session,
@@ -203,22 +204,6 @@ async function connectNode(
   return session;
 }
 
-/** Set by {@link acceptedSocket} for the one constructor call it makes. */
-let accepting = false;
-
-/**
- * A server's socket around an accepted session (`init.session`): the constructor without the
- * client's argument and option checks and connector, which a server's sockets never use.
- */
-export function acceptedSocket<B extends BinaryType>(url: string, init: WebSocketInit<B>): WebSocket<B> {
-  accepting = true;
-  try {
-    return new WebSocket<B>(url, undefined, init as ClientOptions<B>);
-  } finally {
-    accepting = false;
-  }
-}
-
 /**
  * The WHATWG `WebSocket` for Node. Also accepts ws-style `new WebSocket(url, options)`.
  *
@@ -240,10 +225,8 @@ export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocke
     protocols?: string | readonly string[] | ClientOptions<B>,
     options?: ClientOptions<B>,
   ) {
-    if (accepting) {
-      // A server's accepted connection (see `acceptedSocket`): the server made the options,
-      // and there is nothing to connect.
-      accepting = false;
+    if (isAcceptedSocket()) {
+      // A server's accepted connection: the server made the options, nothing to connect.
       super(url, undefined, options as WebSocketInit<B>);
       return;
     }

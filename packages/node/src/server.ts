@@ -27,6 +27,7 @@ import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
   type AcceptConnection,
   type Admission,
+  acceptedSocket,
   type BinaryType,
   type HandshakeRequest,
   NO_ENDPOINT,
@@ -36,10 +37,9 @@ import {
   type ServerEvents,
   type UpgradeInfo as SharedUpgradeInfo,
   UPGRADE_REQUIRED,
-  type WebSocketInit,
   WebSocketServerBase,
 } from "@ws/session";
-import { acceptedSocket, markHttpVersion, type WebSocket } from "./client.ts";
+import { type ClientOptions, markHttpVersion, WebSocket } from "./client.ts";
 import {
   type AnyHttp2Server,
   acceptStream,
@@ -227,7 +227,7 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
     super(
       options,
       // The Node WebSocket class wrapping the accepted session (so `instanceof WebSocket` holds).
-      (url, init) => acceptedSocket<B>(url, init as WebSocketInit<B>),
+      (url, init) => acceptedSocket(() => new WebSocket<B>(url, undefined, init as ClientOptions<B>)),
       ["port", "host", "server", "noServer"],
       deflateEngine,
     );

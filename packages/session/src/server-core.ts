@@ -35,6 +35,7 @@ import {
   acceptRequest,
   admit,
   type Deliver,
+  PendingHandshakes,
   type PlainRequests,
 } from "./accept.ts";
 import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
@@ -338,7 +339,7 @@ export class ServerCore<
   readonly #extensions: readonly ExtensionFactory[];
   #closing = false;
   /** The handshakes in progress (see `accept.ts`); closed by {@link ServerCore.close}. */
-  readonly pendingHandshakes: Set<Admission> = new Set();
+  readonly pendingHandshakes: PendingHandshakes;
   /** Connections accepted and not closed yet. */
   #connections = 0;
   /** The options of every session without a subprotocol or extensions (made for the first). */
@@ -373,6 +374,7 @@ export class ServerCore<
       options.handshakeTimeout,
       DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
     );
+    this.pendingHandshakes = new PendingHandshakes(this.handshakeTimeout);
     this.maxPendingHandshakes = limit(
       "maxPendingHandshakes",
       options.maxPendingHandshakes,
@@ -599,12 +601,13 @@ export class ServerCore<
    * {@link ServerCore.handshake} for a head read from a raw socket (Deno and Bun TCP listeners,
    * parsed by the codec's `HttpHeadParser`), with what Node's HTTP server would do first: a
    * request without `Upgrade` gets 426 Upgrade Required, a path this server does not serve
-   * gets 400.
+   * gets 400. `remoteAddress` may be a function, called only if the address is asked for
+   * (reading it can be a system call, and most servers never ask).
    */
   handshakeHead(
     head: HttpRequestHead,
     secure: boolean,
-    remoteAddress: string | undefined,
+    remoteAddress: string | undefined | (() => string | undefined),
     gone?: () => boolean,
     onError?: (error: Error) => void,
   ): Promise<HandshakeOutcome | undefined> {
@@ -618,7 +621,9 @@ export class ServerCore<
       target: head.target,
       headers,
       secure,
-      remoteAddress,
+      get remoteAddress(): string | undefined {
+        return typeof remoteAddress === "function" ? remoteAddress() : remoteAddress;
+      },
     };
     return this.handshake(request, gone, onError);
   }
@@ -676,7 +681,7 @@ export class ServerCore<
   async close(timeout: number = this.settings.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT): Promise<void> {
     this.#closing = true;
     // Handshakes still in progress are dropped (those past `verify` get 503 anyway).
-    for (const admission of [...this.pendingHandshakes]) admission.abort();
+    this.pendingHandshakes.abortAll();
     const pending = [...this.clients].map((ws) => {
       ws.close(CloseCode.GoingAway);
       return ws.session?.closed;

@@ -18,8 +18,8 @@
  */
 import { ErrorCode, HandshakeError, LocalProtocolError } from "../errors.ts";
 import { DEFAULT_LIMITS, type Limits } from "../limits.ts";
-import { isTchar, isToken } from "./header-tokens.ts";
 import { utf8Decoder } from "../web-globals.ts";
+import { isTchar, isToken } from "./header-tokens.ts";
 import { type HeaderField, normalizeHeaders } from "./headers.ts";
 
 /** Which head a {@link HttpHeadParser} reads: a request (server side) or a response (client side). */
