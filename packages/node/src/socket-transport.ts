@@ -13,7 +13,14 @@
  * @module
  */
 import type { Socket } from "node:net";
-import { type AcceptConnection, ChunkQueue, Session, type SessionOptions, type Transport } from "@ws/session";
+import {
+  type AcceptConnection,
+  ChunkQueue,
+  type HandshakeOutcome,
+  Session,
+  type SessionOptions,
+  type Transport,
+} from "@ws/session";
 
 /**
  * The transport over one socket. A class rather than an object of closures: its methods live
@@ -139,6 +146,15 @@ class HandshakeConnection implements AcceptConnection {
 
   write(bytes: Uint8Array): void {
     this.#socket.write(bytes);
+  }
+
+  /**
+   * Writes the HTTP/1.1 response as text (UTF-8, as the shared path would encode it): Node
+   * copies a string straight into the write request, where bytes would need a buffer of their
+   * own first.
+   */
+  respond(outcome: HandshakeOutcome): void {
+    this.#socket.write(outcome.response, "utf8");
   }
 
   end(): void {
