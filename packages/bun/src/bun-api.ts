@@ -42,6 +42,11 @@ export interface BunSocket<Data> {
 
 /** Socket event handlers of `Bun.listen` / `Bun.connect`. */
 export interface BunSocketHandler<Data> {
+  /**
+   * What `data` receives: `"uint8array"` for plain `Uint8Array`s (Bun's default is `Buffer`).
+   * https://bun.com/reference/bun/SocketHandler/binaryType
+   */
+  binaryType?: "uint8array" | "buffer" | "arraybuffer";
   open?(socket: BunSocket<Data>): void;
   data?(socket: BunSocket<Data>, data: Uint8Array): void;
   drain?(socket: BunSocket<Data>): void;

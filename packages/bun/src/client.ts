@@ -19,6 +19,7 @@ import {
   type DialOptions,
   dial,
   handled,
+  isAcceptedSocket,
   rejected,
   type Session,
   WebSocket as SharedWebSocket,
@@ -103,6 +104,11 @@ export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocke
     protocols?: string | readonly string[] | ClientOptions<B>,
     options?: ClientOptions<B>,
   ) {
+    if (isAcceptedSocket()) {
+      // A server's accepted connection: the server made the options, nothing to connect.
+      super(url, undefined, options as WebSocketInit<B>);
+      return;
+    }
     const split = splitClientArguments<ClientOptions<B>>(protocols, options);
     const init = split.options;
     if ((init.http2 ?? false) !== false) {

@@ -13,6 +13,7 @@
 import type { HttpRequestHead } from "@ws/codec/handshake";
 import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
+  acceptedSocket,
   type BinaryType,
   type PlainRequests,
   plainRequests,
@@ -90,7 +91,7 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
   constructor(options: WebSocketServerOptions<B> = {}) {
     super(
       options,
-      (url, init) => new WebSocket<B>(url, undefined, init as ClientOptions<B>),
+      (url, init) => acceptedSocket(() => new WebSocket<B>(url, undefined, init as ClientOptions<B>)),
       ["port", "host", "server", "noServer", "tls", "reusePort", "handler", "maxRequestBodySize"],
       deflateEngine,
     );

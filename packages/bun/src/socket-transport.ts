@@ -4,6 +4,8 @@
  * Bun docs relied on:
  * - TCP socket handlers (`open`, `data`, `drain`, `end`, `close`, `error`) and per-socket
  *   `socket.data`: https://bun.com/docs/api/tcp
+ * - The handlers' `binaryType` (`"uint8array"`: `data` receives plain `Uint8Array`s):
+ *   https://bun.com/reference/bun/SocketHandler/binaryType
  * - Backpressure: `socket.write()` returns how many bytes it took; write the rest on `drain`:
  *   https://bun.com/docs/api/tcp#buffering
  * - `socket.pause()` / `socket.resume()` (stop / restart reading), `socket.end()`,
@@ -186,11 +188,12 @@ export function socketHandlers(
   };
   return {
     transportOf,
+    // Chunks as plain Uint8Arrays (each a fresh buffer, which the codec may unmask in place),
+    // so messages are the same type on every runtime. Asked of Bun rather than made from its
+    // Buffers: a view needs the chunk's `buffer`, which JavaScriptCore materialises per chunk.
+    binaryType: "uint8array",
     open: (socket) => void transportOf(socket),
-    // Plain Uint8Array views of Bun's Buffers (no copy; each chunk is a fresh buffer, which the
-    // codec may unmask in place), so messages are the same type on every runtime.
-    data: (socket, chunk) =>
-      transportOf(socket).data(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)),
+    data: (socket, chunk) => transportOf(socket).data(chunk),
     drain: (socket) => transportOf(socket).drain(),
     end: (socket) => transportOf(socket).gone(),
     close: (socket, error) => transportOf(socket).gone(error ?? undefined),
@@ -214,7 +217,10 @@ export function handshakeConnection(transport: SocketTransport, secure: boolean)
   };
   return {
     secure,
-    remoteAddress: transport.socket.remoteAddress,
+    // Read when asked for (the `verify` hook): most servers never ask.
+    get remoteAddress(): string | undefined {
+      return transport.socket.remoteAddress;
+    },
     read: () => queue.read(),
     write: (bytes) => {
       transport.write([bytes]);

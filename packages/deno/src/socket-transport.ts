@@ -272,7 +272,10 @@ export function handshakeConnection(conn: Deno.Conn, secure: boolean): AcceptCon
   let closed = false;
   return {
     secure,
-    remoteAddress: (conn.remoteAddr as Deno.NetAddr).hostname,
+    // Read when asked for (the `verify` hook): most servers never ask.
+    get remoteAddress(): string | undefined {
+      return (conn.remoteAddr as Deno.NetAddr).hostname;
+    },
     read: () => reader.read(),
     write: (bytes) => writeAll(conn, bytes),
     end: () => {

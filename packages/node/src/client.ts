@@ -25,6 +25,7 @@ import {
   type DialOptions,
   dial,
   handled,
+  isAcceptedSocket,
   readResponseHead,
   rejected,
   type Session,
@@ -224,6 +225,11 @@ export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocke
     protocols?: string | readonly string[] | ClientOptions<B>,
     options?: ClientOptions<B>,
   ) {
+    if (isAcceptedSocket()) {
+      // A server's accepted connection: the server made the options, nothing to connect.
+      super(url, undefined, options as WebSocketInit<B>);
+      return;
+    }
     const split = splitClientArguments<ClientOptions<B>>(protocols, options);
     const init = split.options;
     const http2 = init.http2;

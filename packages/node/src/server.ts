@@ -25,8 +25,11 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
+  type AcceptConnection,
   type Admission,
+  acceptedSocket,
   type BinaryType,
+  type HandshakeRequest,
   NO_ENDPOINT,
   refuse,
   rejection,
@@ -85,6 +88,70 @@ function answerPlainRequest(_request: IncomingMessage, response: ServerResponse)
   const answer = rejection(UPGRADE_REQUIRED);
   response.writeHead(answer.status, answer.statusText, answer.headers.flat());
   response.end(answer.body);
+}
+
+/** The handshake admission of a connection to a server a `WebSocketServer` created. */
+const kAdmission = Symbol("admission");
+
+interface AdmittedSocket extends Duplex {
+  [kAdmission]?: Admission | undefined;
+}
+
+/**
+ * Frees the place of a connection that closed before its upgrade (one function for every
+ * socket, `this` is the socket, rather than a closure per connection).
+ */
+function admissionDone(this: AdmittedSocket): void {
+  this[kAdmission]?.done();
+  this[kAdmission] = undefined;
+}
+
+/** Takes over the admission of `socket` (its upgrade arrived): the accept path ends it. */
+function takeAdmission(socket: Duplex): Admission | undefined {
+  const admitted = socket as AdmittedSocket;
+  const admission = admitted[kAdmission];
+  if (admission === undefined) return undefined;
+  admitted[kAdmission] = undefined;
+  socket.off("close", admissionDone);
+  return admission;
+}
+
+/**
+ * An HTTP/1.1 upgrade request as the shared accept path reads it. A class with getters so that
+ * what is rarely needed (the client's address: a system call) is read only when asked for.
+ */
+class Http1Upgrade implements HandshakeRequest<IncomingMessage, IncomingMessage["headers"]> {
+  readonly request: IncomingMessage;
+  readonly #connection: AcceptConnection;
+
+  constructor(request: IncomingMessage, connection: AcceptConnection) {
+    this.request = request;
+    this.#connection = connection;
+  }
+
+  get method(): string {
+    return this.request.method ?? "";
+  }
+
+  get httpVersion(): string {
+    return this.request.httpVersion;
+  }
+
+  get target(): string {
+    return this.request.url ?? "/";
+  }
+
+  get headers(): IncomingMessage["headers"] {
+    return this.request.headers;
+  }
+
+  get secure(): boolean {
+    return this.#connection.secure;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.#connection.remoteAddress;
+  }
 }
 
 /** What the shared `'upgrade'` listener needs of a {@link WebSocketServer} (of any `binaryType`). */
@@ -155,14 +222,12 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
 > {
   readonly #httpServer: HttpServer | HttpsServer | AnyHttp2Server | undefined;
   readonly #ownServer: boolean;
-  /** Handshakes in progress on the server this one created, by socket. */
-  readonly #admissions = new WeakMap<Duplex, Admission>();
 
   constructor(options: WebSocketServerOptions<B> = {}) {
     super(
       options,
       // The Node WebSocket class wrapping the accepted session (so `instanceof WebSocket` holds).
-      (url, init) => new WebSocket<B>(url, undefined, init as ClientOptions<B>),
+      (url, init) => acceptedSocket(() => new WebSocket<B>(url, undefined, init as ClientOptions<B>)),
       ["port", "host", "server", "noServer"],
       deflateEngine,
     );
@@ -231,20 +296,11 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
     head: Buffer,
     callback?: (socket: WebSocket<B>, request: IncomingMessage) => void,
   ): void {
-    const admission = this.#admissions.get(socket);
-    this.#admissions.delete(socket);
+    const admission = takeAdmission(socket);
     const connection = handshakeConnection(socket as Socket);
     // The limits, checks, `verify`, response and attach are the shared accept path's.
     void this.core.acceptRequest(
-      {
-        request,
-        method: request.method ?? "",
-        httpVersion: request.httpVersion,
-        target: request.url ?? "/",
-        headers: request.headers,
-        secure: connection.secure,
-        remoteAddress: connection.remoteAddress,
-      },
+      new Http1Upgrade(request, connection),
       connection,
       head,
       (ws, upgraded) => {
@@ -284,9 +340,8 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
 
   /** A connection to the server this one created: its handshake clock starts now. */
   readonly #admit = (socket: Socket): void => {
-    const admission = this.core.admit(() => socket.destroy());
-    this.#admissions.set(socket, admission);
-    socket.once("close", () => admission.done());
+    (socket as AdmittedSocket)[kAdmission] = this.core.admit(() => socket.destroy());
+    socket.on("close", admissionDone);
   };
 
   protected stopListening(): void {

@@ -13,7 +13,14 @@
  * @module
  */
 import type { Socket } from "node:net";
-import { type AcceptConnection, ChunkQueue, Session, type SessionOptions, type Transport } from "@ws/session";
+import {
+  type AcceptConnection,
+  ChunkQueue,
+  type HandshakeOutcome,
+  Session,
+  type SessionOptions,
+  type Transport,
+} from "@ws/session";
 
 /**
  * The transport over one socket. A class rather than an object of closures: its methods live
@@ -68,51 +75,137 @@ class SocketTransport implements Transport {
   }
 }
 
+/** The session a socket was handed to (see {@link attachSocket}). */
+const kSession = Symbol("session");
+
+/** A socket carrying a session: its listeners below reach it through this property. */
+interface SessionSocket extends Socket {
+  [kSession]: Session;
+}
+
+/** A socket's error during the handshake, before anyone reads: `gone()` sees it destroyed. */
+function ignoreError(): void {}
+
 /**
  * A Node socket during the opening handshake, for `dial` (client) and the shared accept path
  * (server): reads one chunk at a time (the socket is paused between reads, so the bytes after
  * the handshake stay in order for the session). `detach()` gives the socket back (a proxy
  * tunnel before TLS).
+ *
+ * A class, and the read queue and its listeners made on the first `read()`: a server handed an
+ * upgrade by `node:http` never reads (the head is parsed and the bytes after it come with the
+ * request) unless it rejects, so an accepted connection pays for one error listener only.
  */
+class HandshakeConnection implements AcceptConnection {
+  readonly #socket: Socket;
+  #queue: ChunkQueue | undefined;
+  #listeners: { data: (chunk: Buffer) => void; end: () => void; error: (error: Error) => void } | undefined;
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+    // `node:http` removed its own error listener before `'upgrade'`; an error must not throw.
+    socket.on("error", ignoreError);
+  }
+
+  get secure(): boolean {
+    return (this.#socket as { encrypted?: boolean }).encrypted === true;
+  }
+
+  /** Read when asked for: `getpeername(2)` is a system call, and most servers never ask. */
+  get remoteAddress(): string | undefined {
+    return this.#socket.remoteAddress;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    let queue = this.#queue;
+    if (queue === undefined) {
+      const socket = this.#socket;
+      const made = new ChunkQueue((waiting) => (waiting ? socket.resume() : socket.pause()));
+      queue = made;
+      this.#queue = made;
+      // A paused socket emits no 'end' before its bytes are read: nothing was missed, unless
+      // it is already destroyed.
+      if (socket.destroyed) made.end();
+      const listeners = {
+        data: (chunk: Buffer): void => {
+          socket.pause();
+          made.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+        },
+        end: (): void => made.end(),
+        error: (error: Error): void => made.error(error),
+      };
+      this.#listeners = listeners;
+      socket.pause();
+      socket.on("data", listeners.data);
+      socket.on("end", listeners.end);
+      socket.on("close", listeners.end);
+      socket.on("error", listeners.error);
+    }
+    return queue.read();
+  }
+
+  write(bytes: Uint8Array): void {
+    this.#socket.write(bytes);
+  }
+
+  /**
+   * Writes the HTTP/1.1 response as text (UTF-8, as the shared path would encode it): Node
+   * copies a string straight into the write request, where bytes would need a buffer of their
+   * own first.
+   */
+  respond(outcome: HandshakeOutcome): void {
+    this.#socket.write(outcome.response, "utf8");
+  }
+
+  end(): void {
+    this.#socket.end();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  gone(): boolean {
+    return this.#socket.destroyed;
+  }
+
+  detach(): void {
+    const socket = this.#socket;
+    socket.off("error", ignoreError);
+    const listeners = this.#listeners;
+    if (listeners === undefined) return;
+    this.#listeners = undefined;
+    socket.off("data", listeners.data);
+    socket.off("end", listeners.end);
+    socket.off("close", listeners.end);
+    socket.off("error", listeners.error);
+  }
+
+  attach(rest: Uint8Array, options: SessionOptions): Session {
+    this.detach();
+    return attachSocket(this.#socket, rest, options);
+  }
+}
+
+/** See {@link HandshakeConnection}. */
 export function handshakeConnection(socket: Socket): AcceptConnection & { detach(): void } {
-  const queue = new ChunkQueue((waiting) => (waiting ? socket.resume() : socket.pause()));
-  const onData = (chunk: Buffer): void => {
-    socket.pause();
-    queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-  };
-  const onEnd = (): void => queue.end();
-  const onError = (error: Error): void => queue.error(error);
-  socket.pause();
-  socket.on("data", onData);
-  socket.on("end", onEnd);
-  socket.on("close", onEnd);
-  socket.on("error", onError);
-  const detach = (): void => {
-    socket.off("data", onData);
-    socket.off("end", onEnd);
-    socket.off("close", onEnd);
-    socket.off("error", onError);
-  };
-  return {
-    detach,
-    secure: (socket as { encrypted?: boolean }).encrypted === true,
-    remoteAddress: socket.remoteAddress,
-    write: (bytes) => {
-      socket.write(bytes);
-    },
-    read: () => queue.read(),
-    end: () => {
-      socket.end();
-    },
-    destroy: () => {
-      socket.destroy();
-    },
-    gone: () => socket.destroyed,
-    attach: (rest, options) => {
-      detach();
-      return attachSocket(socket, rest, options);
-    },
-  };
+  return new HandshakeConnection(socket);
+}
+
+// The session's listeners, shared by every socket (`this` is the socket) rather than five
+// closures per connection.
+function onData(this: SessionSocket, chunk: Buffer): void {
+  // Plain Uint8Array views (no copy), so messages are the same type on every runtime.
+  this[kSession].onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+}
+function onEnd(this: SessionSocket): void {
+  this[kSession].onEnd();
+}
+function onDrain(this: SessionSocket): void {
+  this[kSession].onDrain();
+}
+function onError(this: SessionSocket, error: Error): void {
+  this[kSession].onError(error);
 }
 
 /**
@@ -125,14 +218,12 @@ function attachSocket(socket: Socket, head: Uint8Array, options: SessionOptions)
   // The HTTP server's idle timeout no longer applies: the session has its own timers.
   socket.setTimeout(0);
   const session = new Session(new SocketTransport(socket), options);
-  // Plain Uint8Array views (no copy), so messages are the same type on every runtime.
-  socket.on("data", (chunk: Buffer) =>
-    session.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)),
-  );
-  socket.on("end", () => session.onEnd());
-  socket.on("close", () => session.onEnd());
-  socket.on("drain", () => session.onDrain());
-  socket.on("error", (error) => session.onError(error));
+  (socket as SessionSocket)[kSession] = session;
+  socket.on("data", onData);
+  socket.on("end", onEnd);
+  socket.on("close", onEnd);
+  socket.on("drain", onDrain);
+  socket.on("error", onError);
   if (head.length > 0) session.onData(new Uint8Array(head.buffer, head.byteOffset, head.length));
   // The handshake code may have paused the socket to hand over the bytes in order.
   socket.resume();

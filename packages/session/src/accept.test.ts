@@ -161,6 +161,31 @@ describe("ServerCore.accept (raw byte streams)", () => {
     expect(server.pendingHandshakes.size).toBe(0);
   });
 
+  it("bounds each handshake by its own deadline: one timer for all, set again for the next oldest", async () => {
+    const timeout = 80;
+    const server = core({ handshakeTimeout: timeout });
+    const first = new FakeConnection();
+    const firstDone = server.accept(first, () => {});
+    first.push(UPGRADE.slice(0, 40));
+    await new Promise((resolve) => setTimeout(resolve, timeout / 2));
+    const second = new FakeConnection();
+    const secondStart = performance.now();
+    const secondDone = server.accept(second, () => {});
+    second.push(UPGRADE.slice(0, 40));
+    const answered = new FakeConnection();
+    const answeredDone = server.accept(answered, () => {});
+    answered.push(UPGRADE);
+    await answeredDone;
+    await first.whenDestroyed();
+    await second.whenDestroyed();
+    // Closed at its own deadline, not with the older handshake whose time ran out first.
+    expect(performance.now() - secondStart).toBeGreaterThanOrEqual(timeout - 1);
+    await Promise.all([firstDone, secondDone]);
+    expect(second.written).toEqual([]);
+    expect(answered.destroyed).toBe(false);
+    expect(server.pendingHandshakes.size).toBe(0);
+  });
+
   it("closes a connection whose verify hook outlasts handshakeTimeout", async () => {
     let release!: () => void;
     const hook = new Promise<void>((resolve) => {

@@ -82,23 +82,93 @@ const encoder = new TextEncoder();
 
 const TOO_MANY_CONNECTIONS: RejectVerdict = { status: 503, body: "Too many connections" };
 
+/** Milliseconds on a monotonic clock where there is one. */
+function now(): number {
+  return typeof performance === "undefined" ? Date.now() : performance.now();
+}
+
 /**
- * A handshake's place among `maxPendingHandshakes` and its timer. Made by `admit()`; an
+ * The handshakes in progress of one server, oldest first, and the one timer that bounds them
+ * all: every handshake has the same `handshakeTimeout`, so the oldest always has the nearest
+ * deadline, and one timer set for it (set again for the next oldest when it fires) does what a
+ * timer per connection would, without one per connection.
+ */
+export class PendingHandshakes {
+  /** Milliseconds each handshake may take (0: no limit). */
+  readonly timeout: number;
+  /** In insertion order, which is deadline order. */
+  readonly #admissions = new Set<Admission>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(timeout: number) {
+    this.timeout = timeout;
+  }
+
+  /** How many handshakes are in progress. */
+  get size(): number {
+    return this.#admissions.size;
+  }
+
+  /** The oldest handshake in progress, if any. */
+  oldest(): Admission | undefined {
+    for (const admission of this.#admissions) return admission;
+    return undefined;
+  }
+
+  add(admission: Admission): void {
+    this.#admissions.add(admission);
+    if (this.#timer === undefined && this.timeout > 0) this.#arm(this.timeout);
+  }
+
+  delete(admission: Admission): void {
+    this.#admissions.delete(admission);
+    if (this.#admissions.size === 0 && this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  /** Closes every handshake in progress (the server is closing). */
+  abortAll(): void {
+    for (const admission of [...this.#admissions]) admission.abort();
+  }
+
+  #arm(delay: number): void {
+    this.#timer = setTimeout(this.#expire, delay);
+  }
+
+  /** Closes the handshakes whose time is up, then waits for the next deadline. */
+  readonly #expire = (): void => {
+    this.#timer = undefined;
+    const time = now();
+    for (const admission of this.#admissions) {
+      if (admission.deadline > time) {
+        this.#arm(admission.deadline - time);
+        return;
+      }
+      admission.abort();
+    }
+  };
+}
+
+/**
+ * A handshake's place among `maxPendingHandshakes` and its deadline. Made by `admit()`; an
  * adapter whose HTTP server reads the head (Node) admits at the connection's start and passes
  * the admission on, so the timeout covers the head read there too.
  */
 export class Admission {
   /** The time ran out, the server closed, or a newer handshake took its place: destroyed. */
   timedOut = false;
-  readonly #pending: Set<Admission>;
+  /** When the time is up, on the clock of {@link PendingHandshakes}. */
+  readonly deadline: number;
+  readonly #pending: PendingHandshakes;
   readonly #destroy: () => void;
-  readonly #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(pending: Set<Admission>, timeout: number, destroy: () => void) {
+  constructor(pending: PendingHandshakes, destroy: () => void) {
     this.#pending = pending;
     this.#destroy = destroy;
+    this.deadline = now() + pending.timeout;
     pending.add(this);
-    this.#timer = timeout > 0 ? setTimeout(() => this.abort(), timeout) : undefined;
   }
 
   /** Closes the connection (time is up, the server is closing, or its place is needed). */
@@ -110,14 +180,13 @@ export class Admission {
 
   /** The handshake is over (answered, or the connection is gone): frees the place. */
   done(): void {
-    clearTimeout(this.#timer);
     this.#pending.delete(this);
   }
 }
 
 /**
- * Admits a new connection, starting its handshake timer (`destroy` closes it when the time
- * runs out). At `maxPendingHandshakes`, the oldest handshake in progress is dropped to make
+ * Admits a new connection, within its server's handshake timeout (`destroy` closes it when the
+ * time runs out). At `maxPendingHandshakes`, the oldest handshake in progress is dropped to make
  * room: under a slowloris flood the stalled connections are the oldest, so fresh clients are
  * still served while memory stays bounded (refusing the newcomer instead would hand the
  * server to whoever holds the most stalled connections).
@@ -127,14 +196,8 @@ export function admit<Request, WS extends WebSocket, Headers extends IncomingHea
   destroy: () => void,
 ): Admission {
   const pending = core.pendingHandshakes;
-  if (pending.size >= core.maxPendingHandshakes) {
-    // A Set iterates in insertion order: the first is the oldest.
-    for (const oldest of pending) {
-      oldest.abort();
-      break;
-    }
-  }
-  return new Admission(pending, core.handshakeTimeout, destroy);
+  if (pending.size >= core.maxPendingHandshakes) pending.oldest()?.abort();
+  return new Admission(pending, destroy);
 }
 
 /** Serves a raw byte stream (Deno, Bun): see {@link ServerCore.accept}. */
@@ -182,7 +245,7 @@ export async function acceptConnection<WS extends WebSocket, Headers extends Inc
     const outcome = await core.handshakeHead(
       head,
       connection.secure,
-      connection.remoteAddress,
+      () => connection.remoteAddress,
       gone,
       onError,
     );

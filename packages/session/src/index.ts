@@ -129,10 +129,12 @@ export {
 } from "./session.ts";
 export type { Transport } from "./transport.ts";
 export {
+  acceptedSocket,
   type BinaryType,
   type BinaryTypeMap,
   type Connector,
   type ConnectRequest,
+  isAcceptedSocket,
   type MessageEventData,
   type SessionSettings,
   type StandardBinaryType,

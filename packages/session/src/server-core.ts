@@ -35,6 +35,7 @@ import {
   acceptRequest,
   admit,
   type Deliver,
+  PendingHandshakes,
   type PlainRequests,
 } from "./accept.ts";
 import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
@@ -203,8 +204,7 @@ export class HandshakeAccepted {
   readonly extraHeaders: HeadersInput | undefined;
   /** The `Sec-WebSocket-Accept` value (empty for an HTTP/2 request, which has no key). */
   readonly accept: string;
-  /** The 101 response's header fields, in order (HTTP/1.1). */
-  readonly headers: readonly (readonly [string, string])[];
+  #headers: readonly (readonly [string, string])[] | undefined;
 
   constructor(
     accepted: AcceptedUpgrade,
@@ -219,14 +219,20 @@ export class HandshakeAccepted {
     this.extensionsHeader = accepted.extensionsHeader;
     this.extraHeaders = extra;
     this.accept = accepted.accept;
-    // Built (and the extra fields checked: a reserved name throws) while `verify`'s errors
-    // still become a 500.
-    this.headers = acceptResponseHeaders({
-      accept: accepted.accept,
-      protocol,
-      extensionsHeader: accepted.extensionsHeader,
-      headers: extra,
+    // With extra fields, built (and checked: a reserved name throws) while `verify`'s errors
+    // still become a 500; without, on first use (an HTTP/1.1 adapter writes `response` only).
+    if (extra !== undefined) this.#headers = this.headers;
+  }
+
+  /** The 101 response's header fields, in order (HTTP/1.1). */
+  get headers(): readonly (readonly [string, string])[] {
+    this.#headers ??= acceptResponseHeaders({
+      accept: this.accept,
+      protocol: this.protocol,
+      extensionsHeader: this.extensionsHeader,
+      headers: this.extraHeaders,
     });
+    return this.#headers;
   }
 
   /** The 101 response head to write (HTTP/1.1, ASCII). */
@@ -333,9 +339,11 @@ export class ServerCore<
   readonly #extensions: readonly ExtensionFactory[];
   #closing = false;
   /** The handshakes in progress (see `accept.ts`); closed by {@link ServerCore.close}. */
-  readonly pendingHandshakes: Set<Admission> = new Set();
+  readonly pendingHandshakes: PendingHandshakes;
   /** Connections accepted and not closed yet. */
   #connections = 0;
+  /** The options of every session without a subprotocol or extensions (made for the first). */
+  #plainSession: SessionOptions | undefined;
   /** Called when a connection accepted under `maxConnections` closes. */
   readonly #release = (): void => this.release();
   /** Topics, `publish` and `broadcast` of this server's sockets. */
@@ -366,6 +374,7 @@ export class ServerCore<
       options.handshakeTimeout,
       DEFAULT_SERVER_HANDSHAKE_TIMEOUT,
     );
+    this.pendingHandshakes = new PendingHandshakes(this.handshakeTimeout);
     this.maxPendingHandshakes = limit(
       "maxPendingHandshakes",
       options.maxPendingHandshakes,
@@ -562,26 +571,43 @@ export class ServerCore<
         headers = verdict.headers;
       }
     }
-    return new HandshakeAccepted(accepted, protocol, headers, url, {
+    return new HandshakeAccepted(accepted, protocol, headers, url, this.#sessionOptions(accepted, protocol));
+  }
+
+  /**
+   * The options of an accepted connection's session: one object shared by every connection
+   * without a subprotocol or extensions (a session only reads them), else one of its own.
+   */
+  #sessionOptions(accepted: AcceptedUpgrade, protocol: string | undefined): SessionOptions {
+    if (
+      protocol === undefined &&
+      accepted.extensions.length === 0 &&
+      accepted.extensionsHeader === undefined
+    ) {
+      this.#plainSession ??= { ...this.settings, role: "server", extensions: [], budget: this.memoryBudget };
+      return this.#plainSession;
+    }
+    return {
       ...this.settings,
       role: "server",
       protocol,
       extensions: accepted.extensions,
       extensionsHeader: accepted.extensionsHeader,
       budget: this.memoryBudget,
-    });
+    };
   }
 
   /**
    * {@link ServerCore.handshake} for a head read from a raw socket (Deno and Bun TCP listeners,
    * parsed by the codec's `HttpHeadParser`), with what Node's HTTP server would do first: a
    * request without `Upgrade` gets 426 Upgrade Required, a path this server does not serve
-   * gets 400.
+   * gets 400. `remoteAddress` may be a function, called only if the address is asked for
+   * (reading it can be a system call, and most servers never ask).
    */
   handshakeHead(
     head: HttpRequestHead,
     secure: boolean,
-    remoteAddress: string | undefined,
+    remoteAddress: string | undefined | (() => string | undefined),
     gone?: () => boolean,
     onError?: (error: Error) => void,
   ): Promise<HandshakeOutcome | undefined> {
@@ -595,7 +621,9 @@ export class ServerCore<
       target: head.target,
       headers,
       secure,
-      remoteAddress,
+      get remoteAddress(): string | undefined {
+        return typeof remoteAddress === "function" ? remoteAddress() : remoteAddress;
+      },
     };
     return this.handshake(request, gone, onError);
   }
@@ -653,7 +681,7 @@ export class ServerCore<
   async close(timeout: number = this.settings.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT): Promise<void> {
     this.#closing = true;
     // Handshakes still in progress are dropped (those past `verify` get 503 anyway).
-    for (const admission of [...this.pendingHandshakes]) admission.abort();
+    this.pendingHandshakes.abortAll();
     const pending = [...this.clients].map((ws) => {
       ws.close(CloseCode.GoingAway);
       return ws.session?.closed;

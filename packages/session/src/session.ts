@@ -84,6 +84,9 @@ export {
   type SessionState,
 } from "./session/types.ts";
 
+/** Makes a session's {@link BudgetHolder} (defined in the class, to reach its private members). */
+let budgetHolder: (session: Session) => BudgetHolder;
+
 /**
  * One open WebSocket connection over a {@link Transport}. Create it after the opening
  * handshake, wire the transport's callbacks to `onData` / `onEnd` / `onDrain` / `onError`,
@@ -183,17 +186,33 @@ export class Session {
     });
     this.#outbox = new Outbox(transport, this.connection);
     this.#budget = options.budget;
-    if (this.#budget !== undefined) {
-      const session = this;
-      this.#holder = {
-        get heldBytes() {
-          return session.#heldBytes();
-        },
-        pauseForBudget: () => this.#pauseForBudget(),
-        resumeForBudget: () => this.#resumeForBudget(),
-        shedForBudget: () => this.#shedForBudget(),
-      };
+    if (this.#budget !== undefined) this.#holder = budgetHolder(this);
+  }
+
+  static {
+    /**
+     * A session's face to the budget: one small object whose methods live once on its
+     * prototype, rather than an object of four closures per connection.
+     */
+    class SessionHolder implements BudgetHolder {
+      readonly #session: Session;
+      constructor(session: Session) {
+        this.#session = session;
+      }
+      get heldBytes(): number {
+        return this.#session.#heldBytes();
+      }
+      pauseForBudget(): void {
+        this.#session.#pauseForBudget();
+      }
+      resumeForBudget(): void {
+        this.#session.#resumeForBudget();
+      }
+      shedForBudget(): void {
+        this.#session.#shedForBudget();
+      }
     }
+    budgetHolder = (session) => new SessionHolder(session);
   }
 
   // ─── Adapter side ────────────────────────────────────────────────────────────────────────

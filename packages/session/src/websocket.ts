@@ -172,6 +172,29 @@ interface SocketHandler extends SessionHandler {
 // biome-ignore lint/suspicious/noExplicitAny: one handler type for sockets of every binaryType.
 let socketHandler: (socket: WebSocket<any>) => SocketHandler;
 
+/** Set by {@link acceptedSocket} for the one adapter constructor call it makes. */
+let accepting = false;
+
+/**
+ * Builds a server's socket around an accepted session with `create` (which calls the
+ * adapter's `WebSocket` constructor with `init.session`): that constructor learns from
+ * {@link isAcceptedSocket} that it may skip the client's argument and option checks and its
+ * connector, which a server's sockets never use.
+ */
+export function acceptedSocket<T>(create: () => T): T {
+  accepting = true;
+  try {
+    return create();
+  } finally {
+    accepting = false;
+  }
+}
+
+/** For an adapter's `WebSocket` constructor: whether {@link acceptedSocket} is calling it. */
+export function isAcceptedSocket(): boolean {
+  return accepting;
+}
+
 /** Listeners are told apart by type and capture (DOM "flatten options"). */
 function listenerKey(type: string, options: EventListenerOptions | boolean | undefined): string {
   const capture = typeof options === "boolean" ? options : options?.capture === true;
@@ -446,14 +469,26 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
    */
   constructor(url: string | URL, protocols?: string | readonly string[], init: WebSocketInit<B> = {}) {
     super();
-    const { binaryType, connector, signal, session, clients, pubsub, reportError, ...settings } = init;
-    this.#pubsub = pubsub;
-    this.#reportError = reportError;
-    this.#binaryType = binaryType ?? "blob";
+    const accepted = accepting;
+    accepting = false;
+    // Read one by one: the rest of the options (`settings` below) is needed by clients only.
+    const session = init.session;
+    this.#pubsub = init.pubsub;
+    this.#reportError = init.reportError;
+    this.#binaryType = init.binaryType ?? "blob";
     // WebIDL §3.6.8 (overload resolution): the URL argument is required. An adapter passes its
     // own arguments on, so a missing one arrives as undefined.
     if (url === undefined)
       throw new TypeError("Cannot create WebSocket: 1 argument required, but only 0 present");
+    this.#server = session !== undefined;
+    this.#clients = init.clients;
+    if (accepted && session !== undefined && typeof url === "string" && !url.includes("#")) {
+      // A server's socket (`acceptedSocket`): the server made `url` with `URL`, a `ws:` or
+      // `wss:` href; only a fragment, which a request target may hold, would be refused.
+      this.#url = url;
+      this.#attach(session, false);
+      return;
+    }
     let parsed: WebSocketUrl;
     try {
       parsed = parseWebSocketUrl(resolveAgainstBase(`${url as string}`));
@@ -461,12 +496,11 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
       throw new DOMException(error instanceof Error ? error.message : String(error), "SyntaxError");
     }
     this.#url = parsed.href;
-    this.#server = session !== undefined;
-    this.#clients = clients;
     if (session !== undefined) {
       this.#attach(session, false);
       return;
     }
+    const { binaryType, connector, signal, session: _, clients, pubsub, reportError, ...settings } = init;
     const offered = protocolList(protocols);
     try {
       validateProtocols(offered);

@@ -353,7 +353,10 @@ export class FrameDecoder {
     this.#offset += count;
     this.#buffered -= count;
     if (this.#offset === chunk.length) {
-      this.#queue.shift();
+      // Emptied by `length = 0` rather than `shift()`: that frees the array's backing store,
+      // which `shift()` keeps (an idle connection then holds no room for chunks).
+      if (this.#queue.length === 1) this.#queue.length = 0;
+      else this.#queue.shift();
       this.#offset = 0;
     }
   }

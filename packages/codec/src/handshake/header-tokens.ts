@@ -46,7 +46,10 @@ function isOws(code: number): boolean {
  */
 export function isToken(value: string): boolean {
   if (value.length === 0) return false;
-  for (let i = 0; i < value.length; i++) if (!isTchar(value.charCodeAt(i))) return false;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code >= 128 || TCHAR[code] !== 1) return false;
+  }
   return true;
 }
 

@@ -18,6 +18,7 @@
  */
 import { ErrorCode, HandshakeError, LocalProtocolError } from "../errors.ts";
 import { DEFAULT_LIMITS, type Limits } from "../limits.ts";
+import { utf8Decoder } from "../web-globals.ts";
 import { isTchar, isToken } from "./header-tokens.ts";
 import { type HeaderField, normalizeHeaders } from "./headers.ts";
 
@@ -376,6 +377,11 @@ function isOws(code: number): boolean {
 }
 
 function latin1(bytes: Uint8Array, start: number, end: number): string {
+  // A head is nearly always ASCII, where ISO-8859-1 and UTF-8 agree: the runtime's native
+  // decoder then makes the string in one call.
+  let high = 0;
+  for (let i = start; i < end; i++) high |= bytes[i]!;
+  if (high < 0x80) return utf8Decoder.decode(bytes.subarray(start, end));
   let text = "";
   // String.fromCharCode in bounded batches: one char per byte is exactly ISO-8859-1. With
   // apply, not a spread: spreading a typed array runs its iterator, one result object per

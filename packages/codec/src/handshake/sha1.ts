@@ -22,26 +22,31 @@
  */
 export function sha1(bytes: Uint8Array): Uint8Array {
   const length = bytes.length;
-  // FIPS 180-4 §5.1.1 padding: 0x80, zeros, then the 64-bit big-endian bit length.
+  // FIPS 180-4 §5.1.1 padding: 0x80, zeros, then the 64-bit big-endian bit length. A
+  // handshake's input (a key and the GUID: 60 bytes) fits the shared scratch, so hashing it
+  // allocates nothing but the digest.
   const blocks = ((length + 8) >>> 6) + 1;
-  const padded = new Uint8Array(blocks * 64);
+  const size = blocks * 64;
+  const padded = size <= SCRATCH.length ? SCRATCH : new Uint8Array(size);
   padded.set(bytes);
+  padded.fill(0, length, size);
   padded[length] = 0x80;
-  const view = new DataView(padded.buffer);
   const bitLength = length * 8;
-  view.setUint32(padded.length - 8, Math.floor(bitLength / 0x100000000));
-  view.setUint32(padded.length - 4, bitLength >>> 0);
+  writeInt32(padded, size - 8, Math.floor(bitLength / 0x100000000));
+  writeInt32(padded, size - 4, bitLength >>> 0);
 
   let h0 = 0x67452301;
   let h1 = 0xefcdab89;
   let h2 = 0x98badcfe;
   let h3 = 0x10325476;
   let h4 = 0xc3d2e1f0;
-  const w = new Int32Array(80);
+  const w = SCHEDULE;
 
-  for (let block = 0; block < padded.length; block += 64) {
+  for (let block = 0; block < size; block += 64) {
     // §6.1.2 step 1: the message schedule.
-    for (let t = 0; t < 16; t++) w[t] = view.getInt32(block + t * 4);
+    for (let t = 0, i = block; t < 16; t++, i += 4) {
+      w[t] = (padded[i]! << 24) | (padded[i + 1]! << 16) | (padded[i + 2]! << 8) | padded[i + 3]!;
+    }
     for (let t = 16; t < 80; t++) {
       const x = w[t - 3]! ^ w[t - 8]! ^ w[t - 14]! ^ w[t - 16]!;
       w[t] = (x << 1) | (x >>> 31);
@@ -84,11 +89,25 @@ export function sha1(bytes: Uint8Array): Uint8Array {
   }
 
   const digest = new Uint8Array(20);
-  const out = new DataView(digest.buffer);
-  out.setInt32(0, h0);
-  out.setInt32(4, h1);
-  out.setInt32(8, h2);
-  out.setInt32(12, h3);
-  out.setInt32(16, h4);
+  writeInt32(digest, 0, h0);
+  writeInt32(digest, 4, h1);
+  writeInt32(digest, 8, h2);
+  writeInt32(digest, 12, h3);
+  writeInt32(digest, 16, h4);
   return digest;
+}
+
+/**
+ * Scratch for the padded input of up to two blocks and for the message schedule, reused by
+ * every call (the function is synchronous and does not re-enter).
+ */
+const SCRATCH = /* @__PURE__ */ new Uint8Array(128);
+const SCHEDULE = /* @__PURE__ */ new Int32Array(80);
+
+/** Writes `value` big-endian at `offset`. */
+function writeInt32(target: Uint8Array, offset: number, value: number): void {
+  target[offset] = value >>> 24;
+  target[offset + 1] = (value >>> 16) & 0xff;
+  target[offset + 2] = (value >>> 8) & 0xff;
+  target[offset + 3] = value & 0xff;
 }
