@@ -5,7 +5,6 @@
  * invalid UTF-8 in a late fragment, which must fail the connection with 1007 before the message
  * ends (§8.1).
  */
-import assert from "node:assert/strict";
 import { type Socket, connect as tcpConnect } from "node:net";
 import type { Adapter, ScenarioSocket } from "./budget-scenarios.ts";
 
@@ -90,7 +89,7 @@ class RawPeer {
       const text = new TextDecoder("latin1").decode(this.#buffer);
       const end = text.indexOf("\r\n\r\n");
       if (end === -1) return;
-      assert.match(text, /^HTTP\/1\.1 101/);
+      if (!text.startsWith("HTTP/1.1 101")) throw new Error(`no 101: ${text.slice(0, 40)}`);
       this.#handshakeDone = true;
       this.#buffer = this.#buffer.subarray(end + 4);
     }
@@ -119,7 +118,7 @@ const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(reso
 
 async function until(check: () => boolean, what: string, tries = 3000): Promise<void> {
   for (let i = 0; i < tries && !check(); i++) await tick(10);
-  assert.ok(check(), `timed out waiting for ${what}`);
+  if (!check()) throw new Error(`timed out waiting for ${what}`);
 }
 
 /** An echo server with default options; returns its port. */
@@ -143,19 +142,20 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
   "delivers messages in 100,000 one-byte fragments with the default limits": async (adapter) => {
     const port = await echoServer(adapter);
     const peer = adapter.defer(await RawPeer.open(port), (p) => p.destroy());
+    const { expect } = adapter;
     // Text with 2-, 3- and 4-byte sequences, every one split across frames.
     const text = "aé€𝄞".repeat(10_000);
     const utf8 = new TextEncoder().encode(text);
-    assert.equal(utf8.length, 100_000);
+    expect(utf8.length).toBe(100_000);
     const binary = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7) & 0xff);
     peer.write(oneByteFragments(OP_TEXT, utf8));
     peer.write(oneByteFragments(OP_BINARY, binary));
     await until(() => peer.frames.length >= 2 || peer.ended, "two echoes");
     const [first, second] = peer.frames;
-    assert.equal(first?.opcode, OP_TEXT);
-    assert.equal(new TextDecoder().decode(first?.payload), text);
-    assert.equal(second?.opcode, OP_BINARY);
-    assert.deepEqual(second?.payload, binary);
+    expect(first?.opcode).toBe(OP_TEXT);
+    expect(new TextDecoder().decode(first?.payload)).toBe(text);
+    expect(second?.opcode).toBe(OP_BINARY);
+    expect(second?.payload).toEqual(binary);
   },
 
   "fails with 1007 on invalid UTF-8 in a late fragment, before the message ends": async (adapter) => {
@@ -166,7 +166,8 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
     // No frame with FIN is ever sent: the close can only come from the fragment that is invalid.
     await until(() => peer.frames.some((f) => f.opcode === 8) || peer.ended, "a close frame");
     const close = peer.frames.find((f) => f.opcode === 8);
-    assert.ok(close !== undefined, "the server sent no close frame");
-    assert.equal(((close.payload[0] as number) << 8) | (close.payload[1] as number), CLOSE_INVALID_PAYLOAD);
+    adapter.expect(close).toBeDefined(); // the server sent a close frame
+    const payload = close?.payload ?? new Uint8Array(2);
+    adapter.expect(((payload[0] as number) << 8) | (payload[1] as number)).toBe(CLOSE_INVALID_PAYLOAD);
   },
 };

@@ -1,5 +1,5 @@
 /** Messages in tiny fragments on Bun: the shared scenarios (tools/test-support/fragment-scenarios.ts). */
-import { describe, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import {
   type Adapter,
   type ScenarioServer,
@@ -15,6 +15,7 @@ const adapter: Adapter = {
   createServer: (options) => new WebSocketServer(options) as unknown as ScenarioServer,
   connect: async (url, options) => (await connect(url, options)) as unknown as ScenarioSocket,
   defer,
+  expect,
 };
 
 describe("tiny fragments", () => {

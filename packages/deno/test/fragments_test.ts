@@ -1,4 +1,5 @@
 /** Messages in tiny fragments on Deno: the shared scenarios (tools/test-support/fragment-scenarios.ts). */
+import { expect } from "expect";
 import {
   type ScenarioServer,
   type ScenarioSocket,
@@ -13,5 +14,6 @@ for (const [name, scenario] of Object.entries(scenarios)) {
       createServer: (options) => new WebSocketServer(options) as unknown as ScenarioServer,
       connect: async (url, options) => (await connect(url, options)) as unknown as ScenarioSocket,
       defer,
+      expect,
     }));
 }

@@ -1,5 +1,5 @@
 /** Messages in tiny fragments on Node: the shared scenarios (tools/test-support/fragment-scenarios.ts). */
-import { afterEach, describe, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   type Adapter,
   type ScenarioServer,
@@ -15,6 +15,7 @@ const adapter: Adapter = {
   createServer: (options) => new WebSocketServer(options) as unknown as ScenarioServer,
   connect: async (url, options) => (await connect(url, options)) as unknown as ScenarioSocket,
   defer,
+  expect,
 };
 
 describe("tiny fragments", () => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Checks the built site (site/, from `pnpm docs`): every page of the guides in docs/ is there,
+// Checks the built site (site/, from `pnpm run docs`): every page of the guides in docs/ is there,
 // and every relative link and resource (href, src) of every HTML page resolves to a file, and
 // its #fragment to an element with that id in the target. External links are listed, not
 // fetched (the tests run offline).
@@ -18,7 +18,7 @@ function files(dir) {
 }
 
 if (!existsSync(join(site, "index.html"))) {
-  console.error(`no site at ${site}: run pnpm docs first`);
+  console.error(`no site at ${site}: run pnpm run docs first`);
   process.exit(1);
 }
 
