@@ -155,7 +155,7 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
     expect(first?.opcode).toBe(OP_TEXT);
     expect(new TextDecoder().decode(first?.payload)).toBe(text);
     expect(second?.opcode).toBe(OP_BINARY);
-    expect(second?.payload).toEqual(binary);
+    expect(second?.payload).toStrictEqual(binary);
   },
 
   "fails with 1007 on invalid UTF-8 in a late fragment, before the message ends": async (adapter) => {
@@ -166,7 +166,7 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
     // No frame with FIN is ever sent: the close can only come from the fragment that is invalid.
     await until(() => peer.frames.some((f) => f.opcode === 8) || peer.ended, "a close frame");
     const close = peer.frames.find((f) => f.opcode === 8);
-    adapter.expect(close).toBeDefined(); // the server sent a close frame
+    adapter.expect(close !== undefined).toBe(true); // the server sent a close frame
     const payload = close?.payload ?? new Uint8Array(2);
     adapter.expect(((payload[0] as number) << 8) | (payload[1] as number)).toBe(CLOSE_INVALID_PAYLOAD);
   },

@@ -289,6 +289,26 @@ describe("createZlibEngine", () => {
     }
   });
 
+  it("fails data that turns corrupt after a full output buffer, on the stream path too (Deno called back first)", async () => {
+    // Found by the fuzz comparison of whole and split input (tools/fuzz, connection-deflate):
+    // 16 KiB of output, then an invalid stored block. Deno's node:zlib called the write's
+    // callback with 33 of the 85 input bytes consumed and emitted the error right after, so the
+    // 16 KiB were delivered as a message on the stream path (sync step off: Deno, or bigger
+    // than syncInflateMaxSize) and the error was lost.
+    const payload = fromHex(`ecc13101000000c2a06eeb1fcac31a4001${"00".repeat(15)}c0${"00".repeat(46)}c00d`);
+    expect(payload.length).toBe(81);
+    for (const syncMaxSize of [0, 8192]) {
+      for (const noContextTakeover of [true, false]) {
+        const d = decompressor(noContextTakeover, 15, zlib, syncMaxSize);
+        await expectRemoteError(
+          attempt(() => d.decompress([payload, TAIL], true, 70_000)),
+          "EXTENSION_FAILURE",
+          1007,
+        );
+      }
+    }
+  });
+
   it("allows exactly maxOutput bytes and fails one more with MESSAGE_TOO_BIG and 1009", async () => {
     const hello = fromHex("f248cdc9c90700");
     for (const [noContextTakeover, syncMaxSize] of [

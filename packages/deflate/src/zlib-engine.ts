@@ -89,6 +89,8 @@ export interface ZlibStreamLike {
   readonly errored?: unknown;
   /** True once the inflater met the end of the DEFLATE stream (a block with `BFINAL` set). */
   readonly readableEnded?: boolean;
+  /** Input bytes zlib has consumed so far (`zlib.bytesWritten`). */
+  readonly bytesWritten?: number;
 }
 
 /**
@@ -305,26 +307,43 @@ class StreamRunner {
         },
       };
       this.#op = op;
-      const done = (): void => {
+      const stream = this.#stream;
+      const input = joinSmall(chunks);
+      let size = 0;
+      for (const chunk of input) size += chunk.length;
+      const consumedBefore = stream.bytesWritten;
+      const settle = (): void => {
         // Deno calls back after an error (the stream is destroyed); Node and Bun only emit it.
-        if (this.#stream.destroyed === true) {
-          finish(this.#stream.errored ?? new Error("the zlib stream was destroyed"), undefined);
+        if (stream.destroyed === true) {
+          finish(stream.errored ?? new Error("the zlib stream was destroyed"), undefined);
           this.close();
         } else {
           finish(undefined, out);
         }
       };
-      const input = joinSmall(chunks);
+      const done = (): void => {
+        // Deno's node:zlib may call back before zlib consumed all the input, when the output
+        // buffer filled up and the rest of the input is corrupt: the error is emitted right
+        // after the callback, in the same turn. Input left over is the sign: settle after
+        // that turn (a microtask), so the error wins. (Input is also left over when the
+        // DEFLATE stream ended, BFINAL, before it: then the output is complete as it is.)
+        const consumed =
+          consumedBefore === undefined || stream.bytesWritten === undefined
+            ? size
+            : stream.bytesWritten - consumedBefore;
+        if (consumed < size) void Promise.resolve().then(settle);
+        else settle();
+      };
       if (input.length === 0) {
         // Nothing to write (an empty last fragment): flush alone.
-        this.#stream.flush(this.#flushKind, done);
+        stream.flush(this.#flushKind, settle);
         return;
       }
       // The streams are created with `flush: Z_SYNC_FLUSH`: the last write's callback
       // runs once all the output was emitted.
       const last = input.length - 1;
-      for (let i = 0; i < last; i++) this.#stream.write(input[i] as Uint8Array);
-      this.#stream.write(input[last] as Uint8Array, done);
+      for (let i = 0; i < last; i++) stream.write(input[i] as Uint8Array);
+      stream.write(input[last] as Uint8Array, done);
     });
   }
 

@@ -11,11 +11,13 @@
  *
  * @module
  */
+import * as diagnosticsChannel from "node:diagnostics_channel";
 import type { HttpRequestHead } from "@ws/codec/handshake";
 import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
   acceptedSocket,
   type BinaryType,
+  bindDiagnosticsChannels,
   type PlainRequests,
   plainRequests,
   type RequestHandler,
@@ -102,6 +104,8 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
       ["port", "host", "server", "noServer", "tls", "reusePort", "handler", "maxRequestBodySize"],
       deflateEngine,
     );
+    // The diagnostics events go to node:diagnostics_channel (see @ws/session's diagnostics.ts).
+    bindDiagnosticsChannels(diagnosticsChannel);
     if ((options as { server?: unknown }).server !== undefined) {
       throw new TypeError(
         "Cannot create WebSocketServer: @ws/deno does not attach to node:http servers; use @ws/node's WebSocketServer there (it runs on Deno), or give port",

@@ -13,6 +13,7 @@
  * @module
  */
 import "./node-version.ts";
+import * as diagnosticsChannel from "node:diagnostics_channel";
 import {
   createServer,
   type Server as HttpServer,
@@ -23,6 +24,7 @@ import type { IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from "nod
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { ErrorCode, HandshakeError } from "@ws/codec";
 import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
   type AcceptConnection,
@@ -30,7 +32,11 @@ import {
   acceptedSocket,
   type BinaryType,
   type HandshakeRequest,
+  bindDiagnosticsChannels,
+  DEFAULT_SESSION_LIMITS,
+  MISSING_HOST,
   NO_ENDPOINT,
+  REJECTION_LINGER,
   refuse,
   rejection,
   type ServerCoreOptions,
@@ -82,13 +88,6 @@ export type WebSocketServerEvents<B extends BinaryType = "uint8array"> = ServerE
   WebSocket<B>,
   UpgradeRequest
 >;
-
-/** The server this one creates answers plain HTTP requests 426 Upgrade Required, then closes. */
-function answerPlainRequest(_request: IncomingMessage, response: ServerResponse): void {
-  const answer = rejection(UPGRADE_REQUIRED);
-  response.writeHead(answer.status, answer.statusText, answer.headers.flat());
-  response.end(answer.body);
-}
 
 /** The handshake admission of a connection to a server a `WebSocketServer` created. */
 const kAdmission = Symbol("admission");
@@ -151,6 +150,11 @@ class Http1Upgrade implements HandshakeRequest<IncomingMessage, IncomingMessage[
 
   get remoteAddress(): string | undefined {
     return this.#connection.remoteAddress;
+  }
+
+  /** Every field as received (node:http joins repeated ones in `headers`). */
+  get headerCount(): number {
+    return this.request.rawHeaders.length / 2;
   }
 }
 
@@ -231,6 +235,8 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
       ["port", "host", "server", "noServer"],
       deflateEngine,
     );
+    // The diagnostics events go to node:diagnostics_channel (see @ws/session's diagnostics.ts).
+    bindDiagnosticsChannels(diagnosticsChannel);
     const { port, host, server, noServer } = options;
     const modes = Number(port !== undefined) + Number(server !== undefined) + Number(noServer === true);
     if (modes !== 1) {
@@ -239,7 +245,18 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
       );
     }
     if (port !== undefined) {
-      const own = createServer(answerPlainRequest);
+      const maxHeadSize = options.limits?.maxHeadSize ?? DEFAULT_SESSION_LIMITS.maxHeadSize;
+      const own = createServer(
+        {
+          // What the raw-socket runtimes (Deno, Bun) do with the codec's head parser: the same
+          // head size limit, and the Host rule answered here (#answerPlain) so that it is
+          // published like every other rejection.
+          ...(Number.isFinite(maxHeadSize) ? { maxHeaderSize: maxHeadSize } : {}),
+          requireHostHeader: false,
+        },
+        this.#answerPlain,
+      );
+      own.on("clientError", this.#clientError);
       // The handshake clock starts when the connection opens, so it bounds the head read too.
       own.on("connection", this.#admit);
       this.#httpServer = own;
@@ -338,9 +355,66 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
     );
   }
 
+  /**
+   * A plain HTTP request to the server this one created: 400 without `Host` (RFC 9112 §3.2),
+   * else 426 Upgrade Required, as Deno's and Bun's servers answer; then it closes.
+   */
+  readonly #answerPlain = (request: IncomingMessage, response: ServerResponse): void => {
+    const answer =
+      request.httpVersion !== "1.0" && request.headers.host === undefined
+        ? rejection(MISSING_HOST)
+        : rejection(UPGRADE_REQUIRED, "UPGRADE_REQUIRED");
+    const socket = request.socket;
+    const admission = (socket as AdmittedSocket)[kAdmission];
+    this.core.rejected(answer, request, request.url, socket.remoteAddress, admission);
+    // Answered: the handshake clock stops (the response closes the connection).
+    admission?.done();
+    response.writeHead(answer.status, answer.statusText, answer.headers.flat());
+    response.end(answer.body);
+  };
+
+  /** Sockets whose bad head was answered (node:http may report a parser error again). */
+  readonly #answered = new WeakSet<Duplex>();
+
+  /**
+   * A head the server this one created could not parse: answered as the codec's head parser
+   * does on Deno and Bun (431 too large, else 400, with the reason), published, then closed
+   * after the linger of every rejection. A client that went away gets nothing.
+   */
+  readonly #clientError = (error: Error & { code?: string }, socket: Duplex): void => {
+    if (this.#answered.has(socket)) return;
+    this.#answered.add(socket);
+    if (error.code === "ECONNRESET" || error.code === "HPE_INVALID_EOF_STATE" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const maxHeadSize = this.options.limits?.maxHeadSize ?? DEFAULT_SESSION_LIMITS.maxHeadSize;
+    const answer = rejection(
+      error.code === "HPE_HEADER_OVERFLOW"
+        ? new HandshakeError(
+            ErrorCode.HeadTooLarge,
+            431,
+            `Cannot parse HTTP request head: the head is larger than maxHeadSize (${maxHeadSize} bytes)`,
+          )
+        : new HandshakeError(
+            ErrorCode.MalformedHead,
+            400,
+            `Cannot parse HTTP request head: ${error.message}`,
+          ),
+    );
+    const admission = (socket as AdmittedSocket)[kAdmission];
+    this.core.rejected(answer, undefined, undefined, (socket as Socket).remoteAddress, admission);
+    admission?.done();
+    socket.end(answer.response);
+    setTimeout(() => socket.destroy(), REJECTION_LINGER).unref();
+  };
+
   /** A connection to the server this one created: its handshake clock starts now. */
   readonly #admit = (socket: Socket): void => {
-    (socket as AdmittedSocket)[kAdmission] = this.core.admit(() => socket.destroy());
+    (socket as AdmittedSocket)[kAdmission] = this.core.admit(
+      () => socket.destroy(),
+      () => socket.remoteAddress,
+    );
     socket.on("close", admissionDone);
   };
 

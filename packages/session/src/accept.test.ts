@@ -246,7 +246,8 @@ describe("ServerCore.accept (raw byte streams)", () => {
   it("closes a rejected connection after REJECTION_LINGER ms (at most handshakeTimeout) when the client never closes", async () => {
     expect(REJECTION_LINGER).toBe(2000);
     const connection = new FakeConnection();
-    const done = core({ verify: () => false, handshakeTimeout: 40 }).accept(connection, () => {});
+    // 400 ms, not less: the ticks below must not outlast the linger on a loaded machine.
+    const done = core({ verify: () => false, handshakeTimeout: 400 }).accept(connection, () => {});
     connection.push(UPGRADE);
     await ticks();
     expect(connection.response().head.status).toBe(403);

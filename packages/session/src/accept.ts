@@ -8,6 +8,7 @@
  * | ----------------------------- | ------------------------------------------------------------- |
  * | admit (`maxPendingHandshakes`)| the oldest handshake in progress is dropped to make room       |
  * | read the head (`HttpHeadParser`) | 400 at the first byte that is not HTTP, 431 too large     |
+ * | a parsed head (Node): field count | 431 over `limits.maxHeaderCount`, as the head parser     |
  * | path, `Upgrade` (raw sockets) | 400 another path, 426 not an upgrade; with a `handler`, both go to it (`http-handler.ts`) |
  * | check + `verify` (`ServerCore.handshake`) | 400/403/405/426/500 or the hook's verdict; 503 shutting down |
  * | reserve (`maxConnections`)    | 503                                                           |
@@ -25,12 +26,18 @@
  * unread bytes would make the kernel answer with a TCP RST, which can destroy the response
  * before the client has read it.
  *
+ * Each outcome is published on the diagnostics channels (`diagnostics.ts`):
+ * `ws:handshake:accepted` (by `ServerCore.open`, once the socket exists) or
+ * `ws:handshake:rejected` with a stable code, and `ws:limit:reached` when a limit decided it.
+ *
  * @module
  */
-import { HandshakeError } from "@ws/codec";
+import { DEFAULT_LIMITS, ErrorCode, HandshakeError } from "@ws/codec";
 import { HttpHeadParser, type HttpRequestHead } from "@ws/codec/handshake";
+import type { HandshakeRejectionCode } from "./diagnostics.ts";
 import type { DialConnection } from "./dial.ts";
 import { isPlainRequest, type RequestHandler, serveRequest } from "./http-handler.ts";
+import { handshakeRejected, limitOf, type Meter, now } from "./meter.ts";
 import {
   type HandshakeOutcome,
   type HandshakeRejected,
@@ -82,11 +89,6 @@ const encoder = new TextEncoder();
 
 const TOO_MANY_CONNECTIONS: RejectVerdict = { status: 503, body: "Too many connections" };
 
-/** Milliseconds on a monotonic clock where there is one. */
-function now(): number {
-  return typeof performance === "undefined" ? Date.now() : performance.now();
-}
-
 /**
  * The handshakes in progress of one server, oldest first, and the one timer that bounds them
  * all: every handshake has the same `handshakeTimeout`, so the oldest always has the nearest
@@ -107,6 +109,11 @@ export class PendingHandshakes {
   /** How many handshakes are in progress. */
   get size(): number {
     return this.#admissions.size;
+  }
+
+  /** Whether `admission` is still in progress. */
+  has(admission: Admission): boolean {
+    return this.#admissions.has(admission);
   }
 
   /** The oldest handshake in progress, if any. */
@@ -146,7 +153,10 @@ export class PendingHandshakes {
         this.#arm(admission.deadline - time);
         return;
       }
-      admission.abort();
+      admission.abort("HANDSHAKE_TIMEOUT", `no complete handshake within ${this.timeout} ms`, {
+        limit: "handshakeTimeout",
+        value: this.timeout,
+      });
     }
   };
 }
@@ -161,20 +171,62 @@ export class Admission {
   timedOut = false;
   /** When the time is up, on the clock of {@link PendingHandshakes}. */
   readonly deadline: number;
+  /** When the handshake started (`now()`), for the diagnostics events' durations. */
+  readonly since: number;
   readonly #pending: PendingHandshakes;
   readonly #destroy: () => void;
+  readonly #remoteAddress: string | undefined | (() => string | undefined);
+  readonly #meter: Meter | undefined;
 
-  constructor(pending: PendingHandshakes, destroy: () => void) {
+  constructor(
+    pending: PendingHandshakes,
+    destroy: () => void,
+    remoteAddress?: string | (() => string | undefined),
+    meter?: Meter,
+  ) {
     this.#pending = pending;
     this.#destroy = destroy;
-    this.deadline = now() + pending.timeout;
+    this.#remoteAddress = remoteAddress;
+    this.#meter = meter;
+    this.since = now();
+    this.deadline = this.since + pending.timeout;
     pending.add(this);
   }
 
-  /** Closes the connection (time is up, the server is closing, or its place is needed). */
-  abort(): void {
+  /** The client's address, when known (read only when asked for: it can be a system call). */
+  get remoteAddress(): string | undefined {
+    const address = this.#remoteAddress;
+    return typeof address === "function" ? address() : address;
+  }
+
+  /**
+   * Closes the connection (time is up, the server is closing, or its place is needed),
+   * published as a rejection without an answer (`code`, `reason`).
+   */
+  abort(
+    code: HandshakeRejectionCode = "SHUTTING_DOWN",
+    reason = "the server is closing",
+    limit?: Parameters<typeof handshakeRejected>[8],
+  ): void {
+    if (!this.#pending.has(this)) {
+      // Over already (answered, or the connection gone): only make sure it is closed.
+      this.timedOut = true;
+      this.#destroy();
+      return;
+    }
     this.timedOut = true;
     this.done();
+    handshakeRejected(
+      this.#meter,
+      undefined,
+      undefined,
+      this.remoteAddress,
+      0,
+      code,
+      reason,
+      this.since,
+      limit,
+    );
     this.#destroy();
   }
 
@@ -194,10 +246,16 @@ export class Admission {
 export function admit<Request, WS extends WebSocket, Headers extends IncomingHeaders>(
   core: ServerCore<Request, WS, Headers>,
   destroy: () => void,
+  remoteAddress?: string | (() => string | undefined),
 ): Admission {
   const pending = core.pendingHandshakes;
-  if (pending.size >= core.maxPendingHandshakes) pending.oldest()?.abort();
-  return new Admission(pending, destroy);
+  if (pending.size >= core.maxPendingHandshakes) {
+    pending.oldest()?.abort("TOO_MANY_HANDSHAKES", "dropped to make room for a newer handshake", {
+      limit: "maxPendingHandshakes",
+      value: core.maxPendingHandshakes,
+    });
+  }
+  return new Admission(pending, destroy, remoteAddress, core.meter);
 }
 
 /** Serves a raw byte stream (Deno, Bun): see {@link ServerCore.accept}. */
@@ -208,7 +266,7 @@ export async function acceptConnection<WS extends WebSocket, Headers extends Inc
   onError: ((error: Error) => void) | undefined,
   http?: PlainRequests,
 ): Promise<void> {
-  const admission = admit(core, () => connection.destroy());
+  const admission = admit(core, () => connection.destroy(), () => connection.remoteAddress);
   try {
     const parser = new HttpHeadParser("request", core.settings.limits);
     let head: HttpRequestHead | undefined;
@@ -221,7 +279,9 @@ export async function acceptConnection<WS extends WebSocket, Headers extends Inc
     } catch (error) {
       admission.done();
       if (admission.timedOut || !(error instanceof HandshakeError)) return connection.destroy();
-      return reject(connection, rejection(error), linger(core));
+      const outcome = rejection(error);
+      published(core, admission, outcome, undefined, undefined);
+      return reject(connection, outcome, linger(core));
     }
     if (head === undefined) {
       admission.done();
@@ -249,7 +309,7 @@ export async function acceptConnection<WS extends WebSocket, Headers extends Inc
       gone,
       onError,
     );
-    await finish(core, admission, connection, outcome, head, parser.rest, deliver, onError);
+    await finish(core, admission, connection, outcome, head, head.target, parser.rest, deliver, onError);
   } catch {
     connection.destroy();
   } finally {
@@ -267,11 +327,29 @@ export async function acceptRequest<Request, WS extends WebSocket, Headers exten
   onError: ((error: Error) => void) | undefined,
   admitted?: Admission,
 ): Promise<void> {
-  const admission = admitted ?? admit(core, () => connection.destroy());
+  const admission = admitted ?? admit(core, () => connection.destroy(), request.remoteAddress);
   try {
+    // The limit the raw-socket head parser applies (Deno, Bun), for a head the runtime's HTTP
+    // server parsed with limits of its own (Node's counts up to 2000 fields).
+    const tooMany = tooManyHeaders(core, request);
+    if (tooMany !== undefined) {
+      admission.done();
+      published(core, admission, tooMany, request.request, request.target);
+      return await reject(connection, tooMany, linger(core));
+    }
     const gone = (): boolean => admission.timedOut || connection.gone?.() === true;
     const outcome = await core.handshake(request, gone, onError);
-    await finish(core, admission, connection, outcome, request.request, rest, deliver, onError);
+    await finish(
+      core,
+      admission,
+      connection,
+      outcome,
+      request.request,
+      request.target,
+      rest,
+      deliver,
+      onError,
+    );
   } catch {
     connection.destroy();
   } finally {
@@ -286,6 +364,7 @@ async function finish<Request, WS extends WebSocket, Headers extends IncomingHea
   connection: AcceptConnection,
   outcome: HandshakeOutcome | undefined,
   request: Request,
+  target: string,
   rest: Uint8Array,
   deliver: Deliver<WS, Request>,
   onError: ((error: Error) => void) | undefined,
@@ -295,12 +374,15 @@ async function finish<Request, WS extends WebSocket, Headers extends IncomingHea
   }
   if (!outcome.accepted) {
     admission.done();
+    published(core, admission, outcome, request, target);
     return reject(connection, outcome, linger(core));
   }
   // Taken in the same turn as the answer is decided, so `maxConnections` is never overshot.
   if (!core.reserve()) {
     admission.done();
-    return reject(connection, rejection(TOO_MANY_CONNECTIONS), linger(core));
+    const full = rejection(TOO_MANY_CONNECTIONS, "TOO_MANY_CONNECTIONS");
+    published(core, admission, full, request, target);
+    return reject(connection, full, linger(core));
   }
   let opened = false;
   try {
@@ -309,7 +391,7 @@ async function finish<Request, WS extends WebSocket, Headers extends IncomingHea
     admission.done();
     const session = connection.attach(rest, outcome.session);
     opened = true;
-    core.open(session, outcome.url, request, deliver, onError);
+    core.open(session, outcome.url, request, deliver, onError, admission);
   } catch (error) {
     // Before `open`: the write or the attach failed. After: a `'connection'` listener threw
     // (the session is started all the same); reported, never thrown into the event loop.
@@ -330,8 +412,82 @@ function respond(connection: AcceptConnection, outcome: HandshakeOutcome): void 
  * Answers `connection` with `verdict` and closes it as after any rejection (see the module
  * comment): for a request no `WebSocketServer` handles, answered by the adapter.
  */
-export function refuse(connection: AcceptConnection, verdict: RejectVerdict): Promise<void> {
-  return reject(connection, rejection(verdict), REJECTION_LINGER);
+export function refuse(
+  connection: AcceptConnection,
+  verdict: RejectVerdict,
+  code: HandshakeRejectionCode = "NO_ENDPOINT",
+): Promise<void> {
+  const outcome = rejection(verdict, code);
+  handshakeRejected(
+    undefined,
+    undefined,
+    undefined,
+    connection.remoteAddress,
+    outcome.status,
+    outcome.code,
+    outcome.body,
+    now(),
+  );
+  return reject(connection, outcome, REJECTION_LINGER);
+}
+
+/**
+ * Publishes a rejection `core` answers (and the limit that decided it, if one did) and counts
+ * it; `admission` gives the client's address and when the handshake started.
+ */
+export function published<Request, WS extends WebSocket, Headers extends IncomingHeaders>(
+  core: ServerCore<Request, WS, Headers>,
+  admission: { readonly remoteAddress: string | undefined; readonly since: number },
+  outcome: HandshakeRejected,
+  request: unknown,
+  target: string | undefined,
+): void {
+  const code = outcome.code;
+  const limit = limitOf(code);
+  handshakeRejected(
+    core.meter,
+    request,
+    target,
+    admission.remoteAddress,
+    outcome.status,
+    code,
+    outcome.body,
+    admission.since,
+    code === "TOO_MANY_CONNECTIONS"
+      ? { limit: "maxConnections", value: core.maxConnections }
+      : limit === undefined
+        ? undefined
+        : {
+            limit,
+            value: core.settings.limits?.[limit as "maxHeadSize"] ?? DEFAULT_LIMITS[limit as "maxHeadSize"],
+          },
+  );
+}
+
+/**
+ * The 431 for a parsed request with more header fields than `limits.maxHeaderCount` (the
+ * message the codec's head parser gives), or undefined. Repeated fields count once each when
+ * the adapter gives `headerCount` (Node's `rawHeaders`), else once per name (HTTP/2).
+ */
+function tooManyHeaders<Request, WS extends WebSocket, Headers extends IncomingHeaders>(
+  core: ServerCore<Request, WS, Headers>,
+  request: HandshakeRequest<Request, Headers>,
+): HandshakeRejected | undefined {
+  const max = core.settings.limits?.maxHeaderCount ?? DEFAULT_LIMITS.maxHeaderCount;
+  let count = request.headerCount;
+  if (count === undefined) {
+    count = 0;
+    // HTTP/2 pseudo-header fields (`:path` …) are not header fields of the request (RFC 9113 §8.3).
+    for (const name in request.headers) if (!name.startsWith(":")) count++;
+  }
+  if (count <= max) return undefined;
+  return rejection(
+    new HandshakeError(
+      ErrorCode.TooManyHeaders,
+      431,
+      `Cannot parse HTTP request head: the head has more than maxHeaderCount (${max}) fields`,
+    ),
+  );
 }
 
 /** How long a connection `core` rejected may linger. */

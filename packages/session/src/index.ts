@@ -17,7 +17,9 @@
  *   live in `@ws/deflate`);
  * - pub/sub: socket topics, `publish` / `broadcast` with messages framed and compressed once
  *   ({@link PreparedMessage}), and the {@link Broker} interface to other servers and processes
- *   ({@link InProcessBroker} by default, `@ws/redis` across processes).
+ *   ({@link InProcessBroker} by default, `@ws/redis` across processes);
+ * - what servers are doing: diagnostics channels ({@link observe}, `ws:connection:closed` …,
+ *   bound to `node:diagnostics_channel` by the adapters) and counters (`ServerCore.stats()`).
  *
  * Uses only ES2022 and universal web globals (`EventTarget`, `Event`, `MessageEvent`,
  * `DOMException`, `AbortController`, timers, `queueMicrotask`, web streams, `Blob`, `URL`).
@@ -39,6 +41,26 @@ export {
   deflateExtensions,
   type PerMessageDeflateOption,
 } from "./deflate.ts";
+export {
+  type BackpressureMessage,
+  bindDiagnosticsChannels,
+  type ClosedBy,
+  type ConnectionClosedMessage,
+  type ConnectionOpenedMessage,
+  DIAGNOSTICS_CHANNELS,
+  type DiagnosticsChannel,
+  type DiagnosticsChannelModule,
+  type DiagnosticsChannelName,
+  type DiagnosticsListener,
+  type DiagnosticsMessages,
+  type HandshakeAcceptedMessage,
+  type HandshakeRejectedMessage,
+  type HandshakeRejectionCode,
+  type LimitName,
+  type LimitReachedMessage,
+  observe,
+  type ProtocolErrorMessage,
+} from "./diagnostics.ts";
 export {
   ChunkQueue,
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -65,6 +87,7 @@ export { Inbox } from "./inbox.ts";
 export { DEFAULT_SESSION_LIMITS, resolveSessionLimits, type SessionLimits } from "./limits.ts";
 export { type BudgetHolder, DEFAULT_MEMORY_BUDGET, MemoryBudget } from "./memory-budget.ts";
 export { type MemoryPeer, MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
+export { Meter, type ServerStats } from "./meter.ts";
 export {
   CLIENT_OPTIONS,
   checkOptions,
@@ -100,6 +123,7 @@ export {
   type HandshakeRequest,
   headerRecord,
   type IncomingHeaders,
+  MISSING_HOST,
   matchesPath,
   NO_ENDPOINT,
   type RejectVerdict,

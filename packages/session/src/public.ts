@@ -9,11 +9,28 @@
 
 export { HandshakeError, RemoteProtocolError } from "@ws/codec";
 export type { DeflateOptions, PerMessageDeflateOption } from "./deflate.ts";
+export {
+  type BackpressureMessage,
+  type ClosedBy,
+  type ConnectionClosedMessage,
+  type ConnectionOpenedMessage,
+  DIAGNOSTICS_CHANNELS,
+  type DiagnosticsChannelName,
+  type DiagnosticsMessages,
+  type HandshakeAcceptedMessage,
+  type HandshakeRejectedMessage,
+  type HandshakeRejectionCode,
+  type LimitName,
+  type LimitReachedMessage,
+  observe,
+  type ProtocolErrorMessage,
+} from "./diagnostics.ts";
 export { DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_REDIRECTS } from "./dial.ts";
 export { HandshakeRejectedError, WebSocketError } from "./errors.ts";
 export { CloseEvent, WebSocketErrorEvent } from "./events.ts";
 export { DEFAULT_SESSION_LIMITS, type SessionLimits } from "./limits.ts";
 export { DEFAULT_MEMORY_BUDGET } from "./memory-budget.ts";
+export type { ServerStats } from "./meter.ts";
 export { type Broker, BrokerError, type BrokerErrorCode, InProcessBroker } from "./pubsub/broker.ts";
 export { PreparedMessage, type PrepareMessageOptions, prepareMessage } from "./pubsub/prepared-message.ts";
 export type { PublishOptions } from "./pubsub/pubsub.ts";

@@ -9,6 +9,7 @@
  */
 import type { DeflateEngineSource } from "./deflate.ts";
 import { Emitter } from "./emitter.ts";
+import type { ServerStats } from "./meter.ts";
 import type { PreparedMessage, PrepareMessageOptions } from "./pubsub/prepared-message.ts";
 import type { PublishOptions } from "./pubsub/pubsub.ts";
 import { type IncomingHeaders, ServerCore, type ServerCoreOptions, type UpgradeInfo } from "./server-core.ts";
@@ -115,6 +116,15 @@ export abstract class WebSocketServerBase<
   /** Terminates every socket at once (no close handshake). */
   terminate(): void {
     this.core.terminate();
+  }
+
+  /**
+   * The server's counters now: open connections, handshakes in progress, bytes buffered in
+   * each direction (summed over the open connections when called), messages and bytes
+   * received and sent, handshakes accepted and rejected. See the observability guide.
+   */
+  stats(): ServerStats {
+    return this.core.stats();
   }
 
   /**

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { CloseCode, HandshakeError } from "@ws/codec";
+import { CloseCode, ErrorCode, HandshakeError } from "@ws/codec";
 import type { ExtensionFactory } from "@ws/codec/extensions";
 import {
   type AcceptedUpgrade,
@@ -37,9 +37,12 @@ import {
   type Deliver,
   PendingHandshakes,
   type PlainRequests,
+  published,
 } from "./accept.ts";
 import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
+import { channels, type HandshakeRejectionCode } from "./diagnostics.ts";
 import { DEFAULT_MEMORY_BUDGET, MemoryBudget } from "./memory-budget.ts";
+import { Meter, now, type ServerStats } from "./meter.ts";
 import { checkOptions, SERVER_OPTIONS, SESSION_OPTIONS } from "./options.ts";
 import type { Broker } from "./pubsub/broker.ts";
 import type { PreparedDeflate } from "./pubsub/prepared-message.ts";
@@ -174,6 +177,12 @@ export interface HandshakeRequest<Request, Headers extends IncomingHeaders = Inc
   /** The client's address. */
   readonly remoteAddress: string | undefined;
   /**
+   * How many header fields the request had, each repeated field counted (Node's
+   * `rawHeaders.length / 2`), checked against `limits.maxHeaderCount`; default: the names in
+   * `headers`, pseudo-header fields left out.
+   */
+  readonly headerCount?: number | undefined;
+  /**
    * How the request is checked; default the RFC 6455 §4.2.1 upgrade (`checkUpgradeRequest`).
    * An HTTP/2 adapter passes its RFC 8441 §4–5 check of an Extended CONNECT (no key: it
    * returns an empty `accept`).
@@ -257,10 +266,19 @@ export class HandshakeRejected {
   readonly headers: readonly (readonly [string, string])[];
   /** The response body (text). */
   readonly body: string;
+  /** Why, stable across releases (published on `ws:handshake:rejected`). */
+  readonly code: HandshakeRejectionCode;
   readonly #rejection: HandshakeError | RejectVerdict;
 
-  constructor(rejection: HandshakeError | RejectVerdict) {
+  /**
+   * @param code the stable reason; default the `HandshakeError`'s code, else `VERIFY_REJECTED`
+   * (a verdict of the `verify` hook).
+   */
+  constructor(rejection: HandshakeError | RejectVerdict, code?: HandshakeRejectionCode) {
     const parts = rejectResponseParts(rejection);
+    this.code =
+      code ??
+      (rejection instanceof HandshakeError ? (rejection.code as HandshakeRejectionCode) : "VERIFY_REJECTED");
     this.status = parts.status;
     this.statusText = parts.statusText;
     this.headers = parts.headers;
@@ -281,9 +299,12 @@ function isReject(verdict: UpgradeVerdict): verdict is RejectVerdict {
   return typeof verdict === "object" && verdict !== null && "status" in verdict;
 }
 
-/** The rejection response for `verdict`. */
-export function rejection(verdict: HandshakeError | RejectVerdict): HandshakeRejected {
-  return new HandshakeRejected(verdict);
+/** The rejection response for `verdict` (`code`: see {@link HandshakeRejected}). */
+export function rejection(
+  verdict: HandshakeError | RejectVerdict,
+  code?: HandshakeRejectionCode,
+): HandshakeRejected {
+  return new HandshakeRejected(verdict, code);
 }
 
 const SHUTTING_DOWN: RejectVerdict = { status: 503, body: "Server is shutting down" };
@@ -296,6 +317,15 @@ export const UPGRADE_REQUIRED: RejectVerdict = {
   body: "Upgrade Required",
 };
 const TOO_MANY_CONNECTIONS: RejectVerdict = { status: 503, body: "Too many connections" };
+/**
+ * The answer to an HTTP/1.1 request without `Host` (RFC 9112 §3.2); the codec's check gives
+ * the same for an upgrade (RFC 6455 §4.2.1 item 2).
+ */
+export const MISSING_HOST: HandshakeError = new HandshakeError(
+  ErrorCode.MissingHost,
+  400,
+  "the Host header is missing",
+);
 
 /** Whether the request target's path (before any `?`) is `path`; any path when undefined. */
 export function matchesPath(path: string | undefined, target: string): boolean {
@@ -350,6 +380,8 @@ export class ServerCore<
   readonly pubsub: PubSub<WS>;
   /** Where the server reports errors that belong to no request (broker failures). */
   reportError: (error: Error) => void = () => {};
+  /** The counters of this server's connections ({@link ServerCore.stats}); given to each session. */
+  readonly meter: Meter = new Meter(() => this.pendingHandshakes.size);
 
   /**
    * @param options the shared options; other keys are passed to each session.
@@ -415,6 +447,29 @@ export class ServerCore<
           },
       (error) => this.reportError(error),
     );
+  }
+
+  /**
+   * The server's counters now: open connections, handshakes in progress, bytes buffered in
+   * each direction (summed over the open connections as this is called), messages and bytes
+   * received and sent. Cheap to call; nothing is counted unless a server made the session.
+   */
+  stats(): ServerStats {
+    return this.meter.stats();
+  }
+
+  /**
+   * Publishes (`ws:handshake:rejected`) and counts a rejection the adapter's HTTP server
+   * answered in its own way: a plain request or a head it could not parse (Node's own server).
+   */
+  rejected(
+    outcome: HandshakeRejected,
+    request: unknown,
+    target: string | undefined,
+    remoteAddress: string | undefined,
+    admission?: Admission,
+  ): void {
+    published(this, admission ?? { remoteAddress, since: now() }, outcome, request, target);
   }
 
   /** Whether shutdown has started (new upgrades are answered 503). */
@@ -492,8 +547,8 @@ export class ServerCore<
    * head: admit when the connection opens, then pass the admission to
    * {@link ServerCore.acceptRequest}.
    */
-  admit(destroy: () => void): Admission {
-    return admit(this, destroy);
+  admit(destroy: () => void, remoteAddress?: string | (() => string | undefined)): Admission {
+    return admit(this, destroy, remoteAddress);
   }
 
   /**
@@ -511,7 +566,7 @@ export class ServerCore<
       return await this.#handshake(request, gone);
     } catch (error) {
       onError?.(error instanceof Error ? error : new Error(String(error)));
-      return rejection({ status: 500, body: "Internal Server Error" });
+      return rejection({ status: 500, body: "Internal Server Error" }, "VERIFY_FAILED");
     }
   }
 
@@ -519,8 +574,9 @@ export class ServerCore<
     request: HandshakeRequest<Request, Headers>,
     gone: () => boolean,
   ): Promise<HandshakeOutcome | undefined> {
-    if (this.#closing) return rejection(SHUTTING_DOWN);
-    if (this.#connections >= this.maxConnections) return rejection(TOO_MANY_CONNECTIONS);
+    if (this.#closing) return rejection(SHUTTING_DOWN, "SHUTTING_DOWN");
+    if (this.#connections >= this.maxConnections)
+      return rejection(TOO_MANY_CONNECTIONS, "TOO_MANY_CONNECTIONS");
     let accepted: AcceptedUpgrade;
     try {
       accepted = (request.check ?? checkUpgradeRequest)(
@@ -540,7 +596,7 @@ export class ServerCore<
         `${request.secure ? "wss" : "ws"}://${typeof hostHeader === "string" ? hostHeader : "localhost"}`,
       );
     } catch {
-      return rejection({ status: 400, body: "Bad request target or Host" });
+      return rejection({ status: 400, body: "Bad request target or Host" }, "BAD_TARGET");
     }
     let protocol = accepted.protocol;
     let headers: HeadersInput | undefined;
@@ -557,8 +613,9 @@ export class ServerCore<
         protocol,
       });
       if (gone()) return undefined;
-      if (this.#closing) return rejection(SHUTTING_DOWN);
-      if (this.#connections >= this.maxConnections) return rejection(TOO_MANY_CONNECTIONS);
+      if (this.#closing) return rejection(SHUTTING_DOWN, "SHUTTING_DOWN");
+      if (this.#connections >= this.maxConnections)
+        return rejection(TOO_MANY_CONNECTIONS, "TOO_MANY_CONNECTIONS");
       if (verdict === false) return rejection({ status: 403 });
       if (isReject(verdict)) return rejection(verdict);
       if (typeof verdict === "object" && verdict !== null) {
@@ -584,7 +641,13 @@ export class ServerCore<
       accepted.extensions.length === 0 &&
       accepted.extensionsHeader === undefined
     ) {
-      this.#plainSession ??= { ...this.settings, role: "server", extensions: [], budget: this.memoryBudget };
+      this.#plainSession ??= {
+        ...this.settings,
+        role: "server",
+        extensions: [],
+        budget: this.memoryBudget,
+        meter: this.meter,
+      };
       return this.#plainSession;
     }
     return {
@@ -594,15 +657,17 @@ export class ServerCore<
       extensions: accepted.extensions,
       extensionsHeader: accepted.extensionsHeader,
       budget: this.memoryBudget,
+      meter: this.meter,
     };
   }
 
   /**
    * {@link ServerCore.handshake} for a head read from a raw socket (Deno and Bun TCP listeners,
-   * parsed by the codec's `HttpHeadParser`), with what Node's HTTP server would do first: a
-   * request without `Upgrade` gets 426 Upgrade Required, a path this server does not serve
-   * gets 400. `remoteAddress` may be a function, called only if the address is asked for
-   * (reading it can be a system call, and most servers never ask).
+   * parsed by the codec's `HttpHeadParser`), with what Node's HTTP server does first: an
+   * HTTP/1.1 request without `Host` gets 400 (RFC 9112 §3.2, whatever else it asks), a request
+   * without `Upgrade` gets 426 Upgrade Required, a path this server does not serve gets 400.
+   * `remoteAddress` may be a function, called only if the address is asked for (reading it can
+   * be a system call, and most servers never ask).
    */
   handshakeHead(
     head: HttpRequestHead,
@@ -612,8 +677,14 @@ export class ServerCore<
     onError?: (error: Error) => void,
   ): Promise<HandshakeOutcome | undefined> {
     const headers = headerRecord(head.headerMap) as unknown as Headers;
-    if (head.headerMap.get("upgrade") === undefined) return Promise.resolve(rejection(UPGRADE_REQUIRED));
-    if (!this.matches(head.target)) return Promise.resolve(rejection(NO_ENDPOINT));
+    // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any
+    // HTTP/1.1 request message that lacks a Host header field", before anything else (an
+    // HTTP/1.0 request may lack it; an upgrade then fails on its version).
+    if (head.httpVersion !== "1.0" && head.headerMap.get("host") === undefined)
+      return Promise.resolve(rejection(MISSING_HOST));
+    if (head.headerMap.get("upgrade") === undefined)
+      return Promise.resolve(rejection(UPGRADE_REQUIRED, "UPGRADE_REQUIRED"));
+    if (!this.matches(head.target)) return Promise.resolve(rejection(NO_ENDPOINT, "NO_ENDPOINT"));
     const request = {
       request: head as unknown as Request,
       method: head.method,
@@ -642,6 +713,7 @@ export class ServerCore<
     request: Request,
     deliver: Deliver<WS, Request>,
     onError?: (error: Error) => void,
+    admission?: Admission,
   ): WS {
     // The place was taken by `reserve()`; counted only under a limit (a reaction to
     // `session.closed` per connection otherwise).
@@ -663,6 +735,29 @@ export class ServerCore<
       // Closed before its socket existed (no close to report to it): leave at once.
       if (session.state === "closed") queueMicrotask(() => this.clients.delete(ws));
     }
+    session.socket = ws;
+    this.meter.handshakesAccepted++;
+    const remoteAddress = admission?.remoteAddress;
+    const accepted = channels["ws:handshake:accepted"];
+    if (accepted.hasSubscribers)
+      accepted.publish({
+        socket: ws,
+        request,
+        url: url.href,
+        remoteAddress,
+        protocol: session.protocol,
+        extensions: session.extensions,
+        duration: admission === undefined ? 0 : now() - admission.since,
+      });
+    const opened = channels["ws:connection:opened"];
+    if (opened.hasSubscribers)
+      opened.publish({
+        socket: ws,
+        url: url.href,
+        remoteAddress,
+        protocol: session.protocol,
+        extensions: session.extensions,
+      });
     try {
       deliver(ws, request);
     } finally {

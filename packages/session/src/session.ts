@@ -42,6 +42,7 @@ import { WebSocketError } from "./errors.ts";
 import { handled, rejected } from "./handled.ts";
 import { codecLimits, resolveSessionLimits, type SessionLimits } from "./limits.ts";
 import type { BudgetHolder, MemoryBudget } from "./memory-budget.ts";
+import { backpressure, connectionClosed, connectionFailed, limitReached, type Meter, now } from "./meter.ts";
 import { controlPayloadOf, payloadOf, utf8, utf8Length } from "./session/bytes.ts";
 import { Consumers, streamPair } from "./session/consumers.ts";
 import { KeepAlive } from "./session/keep-alive.ts";
@@ -68,6 +69,7 @@ import {
   type SessionState,
 } from "./session/types.ts";
 import type { Transport } from "./transport.ts";
+import type { WebSocket } from "./websocket.ts";
 
 export { toBytes, utf8Length } from "./session/bytes.ts";
 export {
@@ -116,6 +118,8 @@ export class Session {
   readonly streamMessages: boolean;
   /** The owner's callbacks. */
   handler: SessionHandler = {};
+  /** The server's socket over this session (set by the server), named in diagnostics events. */
+  socket: WebSocket | undefined;
 
   readonly #transport: Transport;
   readonly #autoPong: boolean;
@@ -127,6 +131,12 @@ export class Session {
   readonly #idleTimeout: number;
   #lastActivity = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The accepting server's counters (`meter.ts`); undefined for a client. */
+  readonly #meter: Meter | undefined;
+  /** When the session was made (`now()`), for the closed event's duration; 0 without a meter. */
+  readonly #openedAt: number = 0;
+  /** Which side closed first (a close frame, or dropping the connection), for diagnostics. */
+  #closedBy: "local" | "remote" | undefined;
 
   // The parts (see the module comment). Only the outbox is always needed: the others are made
   // on first use, so an idle connection does not pay for them.
@@ -184,7 +194,13 @@ export class Session {
       ...(options.random === undefined ? {} : { random: options.random }),
       outputBudget: options.budget,
     });
-    this.#outbox = new Outbox(transport, this.connection);
+    const meter = options.meter;
+    this.#meter = meter;
+    this.#outbox = new Outbox(transport, this.connection, meter, this);
+    if (meter !== undefined) {
+      meter.sessions.add(this);
+      this.#openedAt = now();
+    }
     this.#budget = options.budget;
     if (this.#budget !== undefined) this.#holder = budgetHolder(this);
   }
@@ -223,6 +239,8 @@ export class Session {
     const keepAlive = this.#keepAlive;
     if (keepAlive !== undefined) keepAlive.heard = true;
     if (this.#idleTimeout > 0) this.#lastActivity = now();
+    const meter = this.#meter;
+    if (meter !== undefined) meter.bytesReceived += chunk.length;
     this.connection.receive(chunk);
     this.#process(busyTurn());
     // Over 3/4 of the server's memory budget, peers that send stop being read from.
@@ -258,6 +276,7 @@ export class Session {
         ? error
         : new WebSocketError("TRANSPORT_ERROR", `Transport failed: ${String(error)}`);
     if (this.#closeReceived === undefined || !this.connection.closeSent) this.#failure ??= failure;
+    this.#closedBy ??= "remote";
     this.#outbox.destroy();
     this.#finish();
   }
@@ -379,6 +398,8 @@ export class Session {
     }
     this.#write(this.connection.send(event), size, true);
     if (!this.#processing) this.#account();
+    const meter = this.#meter;
+    if (meter !== undefined) meter.messagesSent++;
     return !this.#outbox.blocked;
   }
 
@@ -400,6 +421,8 @@ export class Session {
     }
     this.#outbox.writeInTurn(frame, framePayloadLength(frame));
     if (!this.#processing) this.#account();
+    const meter = this.#meter;
+    if (meter !== undefined) meter.messagesSent++;
     return !this.#outbox.blocked;
   }
 
@@ -424,7 +447,17 @@ export class Session {
    */
   sendStream(source: PieceSource, options: SendStreamOptions = {}): Promise<void> {
     this.#streams ??= new StreamedSends({
-      sendFrame: (event) => this.#write(this.connection.send(event), 0, true),
+      sendFrame: (event) => {
+        this.#write(this.connection.send(event), 0, true);
+        // A whole message (sent behind the stream) or a stream's last piece ends a message.
+        const meter = this.#meter;
+        if (
+          meter !== undefined &&
+          (event.type === "text" || event.type === "binary") &&
+          (event as { last?: boolean }).last !== false
+        )
+          meter.messagesSent++;
+      },
       canSend: () => this.#maySend(),
       blocked: () => this.#outbox.blocked,
       drained: () => this.drained(),
@@ -473,6 +506,7 @@ export class Session {
           ? { type: "close", code }
           : { type: "close", code, reason };
     this.#write(this.connection.send(event));
+    this.#closedBy ??= "local";
     this.#transition("close");
     this.#armCloseTimer();
   }
@@ -480,6 +514,7 @@ export class Session {
   /** Closes the transport at once, without a close handshake; the close is reported as 1006. */
   terminate(): void {
     if (this.#state === "closed") return;
+    this.#closedBy ??= "local";
     this.#outbox.destroy();
     this.#finish();
   }
@@ -492,12 +527,14 @@ export class Session {
     if (this.#readPaused || this.#state === "closed") return;
     this.#readPaused = true;
     this.#transport.pause();
+    if (this.#meter !== undefined) backpressure(this, "receive", true, this.inboundBufferedAmount);
   }
 
   /** Resumes after {@link Session.pause}. */
   resume(): void {
     if (!this.#readPaused) return;
     this.#readPaused = false;
+    if (this.#meter !== undefined) backpressure(this, "receive", false, this.inboundBufferedAmount);
     if (!this.#eof && !this.#budgetPaused) this.#transport.resume();
     this.#process(false);
   }
@@ -549,6 +586,9 @@ export class Session {
         if (this.#maySend()) this.#write(this.connection.send({ type: "ping", payload }));
       },
       lost: () => {
+        this.#closedBy ??= "local";
+        if (this.#meter !== undefined)
+          limitReached("heartbeat", this.#heartbeat?.timeout ?? 0, this.socket, undefined);
         this.#outbox.destroy();
         this.#finish();
       },
@@ -643,13 +683,19 @@ export class Session {
     if (this.#budgetPaused || this.#state === "closed" || this.#eof) return;
     this.#budgetPaused = true;
     (this.#budget as MemoryBudget).paused(this.#holder as BudgetHolder);
-    if (!this.#readPaused) this.#transport.pause();
+    if (!this.#readPaused) {
+      this.#transport.pause();
+      if (this.#meter !== undefined) backpressure(this, "receive", true, this.inboundBufferedAmount);
+    }
   }
 
   #resumeForBudget(): void {
     if (!this.#budgetPaused) return;
     this.#budgetPaused = false;
-    if (!this.#readPaused && !this.#eof && this.#state !== "closed") this.#transport.resume();
+    if (!this.#readPaused && !this.#eof && this.#state !== "closed") {
+      this.#transport.resume();
+      if (this.#meter !== undefined) backpressure(this, "receive", false, this.inboundBufferedAmount);
+    }
   }
 
   /**
@@ -665,6 +711,9 @@ export class Session {
       `Connection dropped: the server's memory budget (${(this.#budget as MemoryBudget).limit} bytes) is exceeded and this connection held the most buffered bytes (${this.#heldBytes()})`,
     );
     this.#failure ??= error;
+    this.#closedBy ??= "local";
+    if (this.#meter !== undefined)
+      limitReached("memoryBudget", (this.#budget as MemoryBudget).limit, this.socket, undefined);
     try {
       this.handler.error?.(error);
     } catch {
@@ -686,10 +735,13 @@ export class Session {
   #handle(event: InboundEvent): void {
     switch (event.type) {
       case "text":
-      case "binary":
+      case "binary": {
+        const meter = this.#meter;
+        if (meter !== undefined) meter.messagesReceived++;
         this.handler.message?.(event.data);
         this.#deliver(event.data, event.data.length);
         return;
+      }
       case "text-piece":
       case "binary-piece": {
         const piece: MessagePiece = {
@@ -698,6 +750,8 @@ export class Session {
           first: event.first,
           last: event.last,
         };
+        const meter = this.#meter;
+        if (meter !== undefined && event.last) meter.messagesReceived++;
         this.handler.piece?.(piece);
         this.#deliver(piece, event.data.length);
         return;
@@ -713,6 +767,7 @@ export class Session {
       case "close":
         // RFC 6455 §5.5.1: answer with a close frame (echoing the code) unless we sent one.
         this.#closeReceived = event;
+        this.#closedBy ??= "remote";
         if (this.connection.canSendClose) {
           const reply =
             this.#echoCloseReason && event.code !== CloseCode.NoStatusReceived
@@ -728,6 +783,7 @@ export class Session {
         return;
       case "eof":
         // The transport ended. Complete our half of it, then report (clean or 1006).
+        this.#closedBy ??= "remote";
         this.#outbox.end();
         this.#finish();
         return;
@@ -747,17 +803,20 @@ export class Session {
 
   /** "_Fail the WebSocket Connection_" (RFC 6455 §7.1.7) with the error's close code. */
   #fail(error: RemoteProtocolError | Error): void {
+    const first = this.#failure === undefined;
     this.#failure ??= error;
     try {
       this.handler.error?.(error);
     } catch {
       // The connection is failing anyway; an error handler that throws changes nothing.
     }
+    const code =
+      "closeCode" in error && typeof error.closeCode === "number"
+        ? error.closeCode
+        : CloseCode.PolicyViolation;
+    if (this.#meter !== undefined && first) connectionFailed(this, error, code, this.#budget?.limit);
+    this.#closedBy ??= "local";
     if (this.connection.canSendClose && !this.#outbox.done) {
-      const code =
-        "closeCode" in error && typeof error.closeCode === "number"
-          ? error.closeCode
-          : CloseCode.PolicyViolation;
       this.#write(this.connection.send({ type: "close", code, reason: truncateCloseReason(error.message) }));
     }
     this.#transition("fail");
@@ -771,9 +830,12 @@ export class Session {
       `Cannot send message: ${size} bytes would take bufferedAmount over maxBufferedAmount (${this.limits.maxBufferedAmount})`,
     );
     this.#closeError ??= error;
+    if (this.#meter !== undefined)
+      limitReached("maxBufferedAmount", this.limits.maxBufferedAmount, this.socket, undefined);
     this.handler.error?.(error);
     // WHATWG: the buffer is full, so the WebSocket is closed (the close frame is not counted).
     if (this.connection.canSendClose) {
+      this.#closedBy ??= "local";
       this.#write(
         this.connection.send({
           type: "close",
@@ -804,6 +866,7 @@ export class Session {
         this.#armIdleTimer(this.#idleTimeout - quiet);
         return;
       }
+      if (this.#meter !== undefined) limitReached("idleTimeout", this.#idleTimeout, this.socket, undefined);
       this.close(CloseCode.GoingAway, "Idle timeout");
     }, delay);
   }
@@ -813,6 +876,7 @@ export class Session {
     this.#closeTimer = setTimeout(() => {
       this.#closeTimer = undefined;
       if (this.#state === "closed") return;
+      if (this.#meter !== undefined) limitReached("closeTimeout", this.#closeTimeout, this.socket, undefined);
       this.#outbox.destroy();
       this.#finish();
     }, this.#closeTimeout);
@@ -850,6 +914,11 @@ export class Session {
     this.#consumers?.end();
     this.#resolveClosed?.(info);
     this.#resolveClosed = undefined;
+    const meter = this.#meter;
+    if (meter !== undefined) {
+      meter.sessions.delete(this);
+      connectionClosed(this, info, this.#closedBy === "remote" ? "client" : "server", this.#openedAt);
+    }
     this.handler.close?.(info);
   }
 }
@@ -862,9 +931,4 @@ function handlerError(cause: unknown): Error {
     { cause },
   );
   return Object.assign(error, { closeCode: CloseCode.InternalError });
-}
-
-/** Milliseconds from a monotonic clock when there is one. */
-function now(): number {
-  return typeof performance === "undefined" ? Date.now() : performance.now();
 }

@@ -12,6 +12,8 @@
  */
 import type { Connection } from "@ws/codec";
 import { allocateFrame } from "@ws/codec/frame";
+import { backpressure, type Meter } from "../meter.ts";
+import type { Session } from "../session.ts";
 import type { Transport } from "../transport.ts";
 
 /**
@@ -162,10 +164,15 @@ export class Outbox {
   // Payload bytes written in the turn `#payloadTurn` (see currentWriteTurn).
   #turnPayload = 0;
   #payloadTurn = -1;
+  /** The server's counters (bytes sent) and the session named in backpressure events. */
+  readonly #meter: Meter | undefined;
+  readonly #session: Session | undefined;
 
-  constructor(transport: Transport, connection: Connection) {
+  constructor(transport: Transport, connection: Connection, meter?: Meter, session?: Session) {
     this.#transport = transport;
     this.#connection = connection;
+    this.#meter = meter;
+    this.#session = session;
   }
 
   /** Whether the transport is over its high-water mark (writes are queued until it drains). */
@@ -291,7 +298,7 @@ export class Outbox {
       if (this.#batchBytes >= WRITE_BATCH_LIMIT) this.#flushBatch();
       return;
     }
-    if (!this.#hand(chunks)) this.#blocked = true;
+    if (!this.#hand(chunks)) this.#block();
     if (this.#collecting) this.#batch = [];
     // No mark when the runtime took every byte at once and nothing older waits (the common
     // case on Node and Bun): this frame is transmitted already.
@@ -386,6 +393,9 @@ export class Outbox {
       if (!this.#hand(chunks)) return false;
     }
     this.#blocked = false;
+    const session = this.#session;
+    if (this.#meter !== undefined && session !== undefined)
+      backpressure(session, "send", false, this.bufferedAmount);
     const pong = this.#pendingPong;
     this.#pendingPong = undefined;
     if (pong !== undefined && this.#connection.canSend)
@@ -423,7 +433,15 @@ export class Outbox {
     this.#batch = [];
     this.#batchBytes = 0;
     if (this.#destroyed || this.#ended) return;
-    if (!this.#hand(batch)) this.#blocked = true;
+    if (!this.#hand(batch)) this.#block();
+  }
+
+  /** The transport is over its high-water mark: writes queue until it drains. */
+  #block(): void {
+    this.#blocked = true;
+    const session = this.#session;
+    if (this.#meter !== undefined && session !== undefined)
+      backpressure(session, "send", true, this.bufferedAmount);
   }
 
   /**
@@ -431,12 +449,18 @@ export class Outbox {
    * {@link WRITE_BATCH_LIMIT}). Returns what the transport returned.
    */
   #hand(chunks: Uint8Array[]): boolean {
-    if (chunks.length === 1) return this.#transport.write(chunks);
+    const meter = this.#meter;
+    if (chunks.length === 1) {
+      if (meter !== undefined) meter.bytesSent += (chunks[0] as Uint8Array).length;
+      return this.#transport.write(chunks);
+    }
     let out: Uint8Array[] | undefined;
     let start = 0;
     let size = 0;
+    let all = 0;
     for (let i = 0; i < chunks.length; i++) {
       const length = (chunks[i] as Uint8Array).length;
+      all += length;
       if (size + length <= WRITE_BATCH_LIMIT) {
         size += length;
         continue;
@@ -446,6 +470,7 @@ export class Outbox {
       start = i;
       size = length;
     }
+    if (meter !== undefined) meter.bytesSent += all;
     if (out === undefined) return this.#transport.write([join(chunks, start, chunks.length, size)]);
     out.push(join(chunks, start, chunks.length, size));
     return this.#transport.write(out);

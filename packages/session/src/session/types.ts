@@ -9,6 +9,7 @@
 import type { Extension, RandomSource, SendOptions } from "@ws/codec";
 import type { SessionLimits } from "../limits.ts";
 import type { MemoryBudget } from "../memory-budget.ts";
+import type { Meter } from "../meter.ts";
 
 /** Default close timeout in milliseconds (see {@link SessionOptions.closeTimeout}). */
 export const DEFAULT_CLOSE_TIMEOUT = 5000;
@@ -61,6 +62,12 @@ export interface SessionOptions {
    * undefined): a connection may be quiet for long; `heartbeat` detects dead peers.
    */
   readonly idleTimeout?: number | undefined;
+  /**
+   * The counters of the server that accepted this connection (`server.stats()`), set by the
+   * server; a session with one also publishes the diagnostics events (`diagnostics.ts`).
+   * @internal
+   */
+  readonly meter?: Meter | undefined;
   /**
    * Deliver data messages in pieces as they arrive (read them with `pieces()`), instead of
    * whole. Default false.

@@ -1,0 +1,440 @@
+/**
+ * The observability scenarios (issue 12, "Observable") every adapter runs against its own
+ * server, with real sockets: its client, and raw `node:net` peers (Node, Deno and Bun all
+ * provide `node:net`) for what a client library would not send. Each scenario checks the
+ * events on the runtime-neutral `observe()` hook and, for the adapter's binding, on
+ * `node:diagnostics_channel` itself; and the counters of `server.stats()`.
+ *
+ * Also the two handshake answers that differed between the runtimes (now the same): an
+ * upgrade with 300 header fields gets 431 (Node answered 101), and a request without `Host`
+ * gets 400 (Deno and Bun answered 426).
+ */
+import assert from "node:assert/strict";
+import * as diagnosticsChannel from "node:diagnostics_channel";
+import { createConnection, type Socket } from "node:net";
+
+/** The part of an adapter's socket the scenarios use. */
+export interface ScenarioSocket extends EventTarget {
+  send(data: string | Uint8Array): boolean;
+  close(code?: number, reason?: string): void;
+  readonly session: { pause(): void; resume(): void; readonly bufferedAmount: number } | undefined;
+  binaryType: string;
+}
+
+/** The counters of `server.stats()`. */
+export interface ScenarioStats {
+  readonly connections: number;
+  readonly handshakes: number;
+  readonly bufferedAmount: number;
+  readonly inboundBufferedAmount: number;
+  readonly messagesReceived: number;
+  readonly messagesSent: number;
+  readonly bytesReceived: number;
+  readonly bytesSent: number;
+  readonly handshakesAccepted: number;
+  readonly handshakesRejected: number;
+}
+
+/** The part of an adapter's server the scenarios use. */
+export interface ScenarioServer {
+  on(event: "connection", listener: (socket: ScenarioSocket, request: unknown) => void): unknown;
+  once(event: "listening", listener: () => void): unknown;
+  address(): unknown;
+  stats(): ScenarioStats;
+  close(timeout?: number): Promise<void>;
+}
+
+/** What a runtime's test file hands the scenarios. */
+export interface Adapter {
+  createServer(options: Record<string, unknown>): ScenarioServer;
+  connect(url: string, options?: Record<string, unknown>): Promise<ScenarioSocket>;
+  /** The adapter's `observe` (re-exported from `@ws/session`). */
+  observe(name: string, listener: (message: never) => void): () => void;
+  /** Registers a cleanup, run after the scenario. */
+  defer<T>(value: T, close: (value: T) => unknown): T;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: messages are checked field by field below.
+type Message = any;
+
+const CHANNELS = [
+  "ws:handshake:accepted",
+  "ws:handshake:rejected",
+  "ws:connection:opened",
+  "ws:connection:closed",
+  "ws:protocol:error",
+  "ws:limit:reached",
+  "ws:backpressure",
+];
+
+const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `check()` holds (bounded). */
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500 && !check(); i++) await tick(10);
+  assert.ok(check(), `timed out waiting for ${what}`);
+}
+
+/** Every event of every channel, through `observe()`, in order. */
+function recorder(adapter: Adapter): {
+  readonly events: [string, Message][];
+  of(name: string): Message[];
+  next(name: string, match?: (message: Message) => boolean): Promise<Message>;
+} {
+  const events: [string, Message][] = [];
+  for (const name of CHANNELS) {
+    const stop = adapter.observe(name, (message: never) => events.push([name, message]));
+    adapter.defer(stop, (unsubscribe) => unsubscribe());
+  }
+  const of = (name: string): Message[] => events.filter(([n]) => n === name).map(([, m]) => m);
+  return {
+    events,
+    of,
+    async next(name, match = () => true) {
+      await until(() => of(name).some(match), name);
+      return of(name).find(match);
+    },
+  };
+}
+
+async function listening(
+  adapter: Adapter,
+  options: Record<string, unknown> = {},
+): Promise<{ server: ScenarioServer; port: number; url: string; sockets: ScenarioSocket[] }> {
+  const server = adapter.defer(adapter.createServer({ port: 0, host: "127.0.0.1", ...options }), (s) =>
+    s.close(500),
+  );
+  const sockets: ScenarioSocket[] = [];
+  server.on("connection", (socket) => {
+    socket.binaryType = "uint8array";
+    sockets.push(socket);
+  });
+  await new Promise<void>((resolve) => server.once("listening", resolve));
+  const { port } = server.address() as { port: number };
+  return { server, port, url: `ws://127.0.0.1:${port}`, sockets };
+}
+
+/** A raw TCP peer: what it received so far, and whether the server closed. */
+interface Raw {
+  readonly socket: Socket;
+  text(): string;
+  bytes(): Uint8Array;
+  readonly ended: Promise<void>;
+}
+
+function raw(adapter: Adapter, port: number, send?: string): Promise<Raw> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    adapter.defer(socket, (s) => s.destroy());
+    const chunks: Uint8Array[] = [];
+    let ended: () => void = () => {};
+    const endedPromise = new Promise<void>((r) => {
+      ended = r;
+    });
+    socket.on("data", (chunk: Uint8Array) => chunks.push(new Uint8Array(chunk)));
+    socket.on("close", () => ended());
+    socket.on("error", () => ended());
+    socket.once("connect", () => {
+      if (send !== undefined) socket.write(send);
+      const bytes = (): Uint8Array => {
+        const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+        let offset = 0;
+        for (const chunk of chunks) {
+          all.set(chunk, offset);
+          offset += chunk.length;
+        }
+        return all;
+      };
+      resolve({
+        socket,
+        bytes,
+        text: () => new TextDecoder("latin1").decode(bytes()),
+        ended: endedPromise,
+      });
+    });
+    socket.once("error", reject);
+  });
+}
+
+/** The status of the response a raw request got. */
+async function statusOf(peer: Raw): Promise<number> {
+  await until(() => /^HTTP\/1\.1 \d{3} /.test(peer.text()), "a response");
+  return Number(peer.text().slice(9, 12));
+}
+
+const UPGRADE = (port: number, extra = ""): string =>
+  `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+  `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
+
+export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
+  async "an accepted connection: handshake, opened, messages and bytes counted, closed by the client"(
+    adapter,
+  ) {
+    const seen = recorder(adapter);
+    // The adapter binds the channels to node:diagnostics_channel: a subscriber there sees them too.
+    const direct: Message[] = [];
+    const onDirect = (message: unknown): void => {
+      direct.push(message);
+    };
+    diagnosticsChannel.subscribe("ws:connection:opened", onDirect);
+    adapter.defer(onDirect, (fn) => diagnosticsChannel.unsubscribe("ws:connection:opened", fn));
+    const { server, url, sockets } = await listening(adapter, { protocols: ["chat"] });
+    const before = server.stats();
+    assert.deepEqual(before, {
+      connections: 0,
+      handshakes: 0,
+      bufferedAmount: 0,
+      inboundBufferedAmount: 0,
+      messagesReceived: 0,
+      messagesSent: 0,
+      bytesReceived: 0,
+      bytesSent: 0,
+      handshakesAccepted: 0,
+      handshakesRejected: 0,
+    });
+    const client = adapter.defer(await adapter.connect(`${url}/room?x=1`, { protocols: ["chat"] }), (s) =>
+      s.close(),
+    );
+    client.binaryType = "uint8array";
+    await until(() => sockets.length === 1, "the connection");
+    const socket = sockets[0] as ScenarioSocket;
+    socket.addEventListener("message", (event) => socket.send((event as MessageEvent).data));
+    const echoed = new Promise((resolve) =>
+      client.addEventListener("message", (event) => resolve((event as MessageEvent).data), { once: true }),
+    );
+    client.send("hello");
+    assert.equal(await echoed, "hello");
+
+    const accepted = await seen.next("ws:handshake:accepted");
+    assert.equal(accepted.socket, socket);
+    assert.equal(accepted.url, `${url}/room?x=1`);
+    assert.equal(accepted.protocol, "chat");
+    assert.equal(accepted.remoteAddress?.endsWith("127.0.0.1"), true);
+    assert.ok(accepted.duration >= 0 && accepted.duration < 10_000);
+    assert.ok(accepted.request !== undefined);
+    const opened = await seen.next("ws:connection:opened");
+    assert.equal(opened.socket, socket);
+    assert.equal(opened.protocol, "chat");
+    assert.deepEqual(direct, [opened]);
+
+    const stats = server.stats();
+    assert.equal(stats.connections, 1);
+    assert.equal(stats.handshakes, 0);
+    assert.equal(stats.handshakesAccepted, 1);
+    assert.equal(stats.messagesReceived, 1);
+    assert.equal(stats.messagesSent, 1);
+    // "hello": a masked client frame is 2 + 4 + 5 bytes, the server's unmasked echo 2 + 5.
+    assert.equal(stats.bytesReceived, 11);
+    assert.equal(stats.bytesSent, 7);
+    assert.equal(stats.bufferedAmount, 0);
+    assert.equal(stats.inboundBufferedAmount, 0);
+
+    client.close(1000, "bye");
+    const closed = await seen.next("ws:connection:closed");
+    assert.equal(closed.socket, socket);
+    assert.equal(closed.code, 1000);
+    assert.equal(closed.reason, "bye");
+    assert.equal(closed.wasClean, true);
+    assert.equal(closed.closedBy, "client");
+    assert.equal(closed.error, undefined);
+    assert.ok(closed.duration >= 0);
+    const after = server.stats();
+    assert.equal(after.connections, 0);
+    // The close frames: the client's 2 + 4 + 5 bytes, our reply 2 + 2.
+    assert.equal(after.bytesReceived, 11 + 11);
+    assert.equal(after.bytesSent, 7 + 4);
+    assert.deepEqual(seen.of("ws:protocol:error"), []);
+    assert.deepEqual(seen.of("ws:handshake:rejected"), []);
+  },
+
+  async "rejected handshakes carry their status, a stable code and the limit that decided"(adapter) {
+    const seen = recorder(adapter);
+    const { server, port, url } = await listening(adapter, {
+      verify: (info: { url: URL }) => info.url.pathname !== "/private",
+      maxConnections: 1,
+    });
+
+    // 300 header fields: 431 on every runtime (Node's HTTP server allows 2000, the shared
+    // accept path applies limits.maxHeaderCount as the head parser does on Deno and Bun).
+    const fields = Array.from({ length: 300 }, (_, i) => `X-Field-${i}: ${i}\r\n`).join("");
+    const crowded = await raw(adapter, port, UPGRADE(port, fields));
+    assert.equal(await statusOf(crowded), 431);
+    const tooMany = await seen.next("ws:handshake:rejected", (m) => m.status === 431);
+    assert.equal(tooMany.code, "TOO_MANY_HEADERS");
+    assert.match(tooMany.reason, /maxHeaderCount \(100\)/);
+    const headerLimit = await seen.next("ws:limit:reached", (m) => m.limit === "maxHeaderCount");
+    assert.equal(headerLimit.value, 100);
+    assert.equal(headerLimit.socket, undefined);
+
+    // An upgrade without Host: 400 (RFC 6455 §4.2.1, RFC 9112 §3.2).
+    const hostless = await raw(adapter, port, UPGRADE(port).replace(`Host: 127.0.0.1:${port}\r\n`, ""));
+    assert.equal(await statusOf(hostless), 400);
+    const noHost = await seen.next("ws:handshake:rejected", (m) => m.code === "MISSING_HOST");
+    assert.equal(noHost.status, 400);
+    assert.equal(noHost.target, "/");
+    // A plain request without Host: 400 too, not 426 (it was 426 on Deno and Bun).
+    const plain = await raw(adapter, port, "GET / HTTP/1.1\r\n\r\n");
+    assert.equal(await statusOf(plain), 400);
+    assert.equal(seen.of("ws:handshake:rejected").filter((m) => m.code === "MISSING_HOST").length, 2);
+    // A plain request with Host: 426.
+    const notUpgrade = await raw(adapter, port, `GET /page HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    assert.equal(await statusOf(notUpgrade), 426);
+    const upgradeRequired = await seen.next("ws:handshake:rejected", (m) => m.code === "UPGRADE_REQUIRED");
+    assert.equal(upgradeRequired.status, 426);
+    assert.equal(upgradeRequired.target, "/page");
+    // Bytes that are not HTTP (a TLS hello): 400 at once.
+    const garbage = await raw(adapter, port, "\x16\x03\x01\x02\x00 garbage\r\n\r\n");
+    assert.equal(await statusOf(garbage), 400);
+    const malformed = await seen.next("ws:handshake:rejected", (m) => m.code === "MALFORMED_HEAD");
+    assert.equal(malformed.status, 400);
+    assert.match(malformed.reason, /^Cannot parse HTTP request head: /);
+    // A head over maxHeadSize (16 KiB): 431 (node:http is given the same limit on Node).
+    const huge = await raw(adapter, port, UPGRADE(port, `X-Big: ${"a".repeat(20_000)}\r\n`));
+    assert.equal(await statusOf(huge), 431);
+    const tooLarge = await seen.next("ws:handshake:rejected", (m) => m.code === "HEAD_TOO_LARGE");
+    assert.match(tooLarge.reason, /maxHeadSize \(16384 bytes\)/);
+    const headLimit = await seen.next("ws:limit:reached", (m) => m.limit === "maxHeadSize");
+    assert.equal(headLimit.value, 16384);
+
+    // verify says no: 403.
+    const forbidden = await raw(adapter, port, UPGRADE(port).replace("GET / ", "GET /private "));
+    assert.equal(await statusOf(forbidden), 403);
+    const refused = await seen.next("ws:handshake:rejected", (m) => m.status === 403);
+    assert.equal(refused.code, "VERIFY_REJECTED");
+    assert.equal(refused.target, "/private");
+
+    // maxConnections: 1, a second connection gets 503.
+    const first = adapter.defer(await adapter.connect(url), (s) => s.close());
+    const second = await raw(adapter, port, UPGRADE(port));
+    assert.equal(await statusOf(second), 503);
+    const full = await seen.next("ws:handshake:rejected", (m) => m.status === 503);
+    assert.equal(full.code, "TOO_MANY_CONNECTIONS");
+    const connectionLimit = await seen.next("ws:limit:reached", (m) => m.limit === "maxConnections");
+    assert.equal(connectionLimit.value, 1);
+    first.close();
+    await until(() => server.stats().connections === 0, "the first connection to close");
+    const stats = server.stats();
+    assert.equal(stats.handshakesAccepted, 1);
+    assert.equal(stats.handshakesRejected, 8);
+  },
+
+  async "a stalled handshake counts as in progress, then times out"(adapter) {
+    const seen = recorder(adapter);
+    const { server, port } = await listening(adapter, { handshakeTimeout: 300 });
+    const stalled = await raw(adapter, port, "GET / HTTP/1.1\r\nHost: x\r\n");
+    await until(() => server.stats().handshakes === 1, "the handshake to be in progress");
+    await stalled.ended;
+    const timedOut = await seen.next("ws:handshake:rejected", (m) => m.code === "HANDSHAKE_TIMEOUT");
+    assert.equal(timedOut.status, 0);
+    assert.ok(timedOut.duration >= 250, `duration ${timedOut.duration}`);
+    const limit = await seen.next("ws:limit:reached", (m) => m.limit === "handshakeTimeout");
+    assert.equal(limit.value, 300);
+    assert.equal(server.stats().handshakes, 0);
+  },
+
+  async "protocol failures: the close code, the stable error code, and the limit"(adapter) {
+    const seen = recorder(adapter);
+    const { port, url } = await listening(adapter, { limits: { maxMessageSize: 10 } });
+
+    // An unmasked frame from a client (RFC 6455 §5.1): 1002, MISSING_MASK.
+    const peer = await raw(adapter, port, UPGRADE(port));
+    await until(() => peer.text().includes("\r\n\r\n"), "the 101");
+    peer.socket.write(new Uint8Array([0x81, 0x02, 0x68, 0x69]));
+    const failure = await seen.next("ws:protocol:error");
+    assert.equal(failure.closeCode, 1002);
+    assert.equal(failure.code, "MISSING_MASK");
+    assert.equal(typeof failure.message, "string");
+    const failed = await seen.next("ws:connection:closed", (m) => m.socket === failure.socket);
+    assert.equal(failed.closedBy, "server");
+    assert.equal(failed.error, "MISSING_MASK");
+    assert.equal(failed.code, 1006);
+
+    // A message over maxMessageSize: 1009, MESSAGE_TOO_BIG, limit maxMessageSize.
+    const client = adapter.defer(await adapter.connect(url), (s) => s.close());
+    const clientClosed = new Promise<number>((resolve) =>
+      client.addEventListener("close", (event) => resolve((event as CloseEvent).code), { once: true }),
+    );
+    client.send("twenty bytes of text");
+    assert.equal(await clientClosed, 1009);
+    const tooBig = await seen.next("ws:protocol:error", (m) => m.code === "MESSAGE_TOO_BIG");
+    assert.equal(tooBig.closeCode, 1009);
+    const limit = await seen.next("ws:limit:reached", (m) => m.limit === "maxMessageSize");
+    assert.equal(limit.value, 10);
+    assert.equal(limit.socket, tooBig.socket);
+  },
+
+  async "backpressure in both directions is published when engaged and released"(adapter) {
+    const seen = recorder(adapter);
+    const { server, url, sockets } = await listening(adapter, {
+      limits: { maxBufferedAmount: 256 * 1024 * 1024 },
+    });
+    const client = adapter.defer(await adapter.connect(url), (s) => s.close());
+    client.binaryType = "uint8array";
+    await until(() => sockets.length === 1, "the connection");
+    const socket = sockets[0] as ScenarioSocket;
+    let received = 0;
+    client.addEventListener("message", (event) => {
+      received += ((event as MessageEvent).data as Uint8Array).length;
+    });
+
+    // Send: the client stops reading; the server writes until its socket is full.
+    client.session?.pause();
+    const chunk = new Uint8Array(1024 * 1024);
+    let sent = 0;
+    for (let i = 0; i < 128 && socket.send(chunk); i++) sent += chunk.length;
+    sent += chunk.length;
+    const engaged = await seen.next("ws:backpressure", (m) => m.direction === "send" && m.engaged);
+    assert.equal(engaged.socket, socket);
+    assert.ok(engaged.bufferedAmount > 0);
+    assert.ok(server.stats().bufferedAmount > 0, "stats().bufferedAmount while the client does not read");
+    client.session?.resume();
+    const released = await seen.next("ws:backpressure", (m) => m.direction === "send" && !m.engaged);
+    assert.equal(released.socket, socket);
+    await until(() => received === sent, "every byte sent");
+    assert.equal(server.stats().bufferedAmount, 0);
+
+    // Receive: the server's socket pauses reading (and goes on).
+    socket.session?.pause();
+    await seen.next("ws:backpressure", (m) => m.direction === "receive" && m.engaged);
+    socket.session?.resume();
+    const resumed = await seen.next("ws:backpressure", (m) => m.direction === "receive" && !m.engaged);
+    assert.equal(resumed.socket, socket);
+  },
+
+  async "a message that would inflate past the memory budget names memoryBudget, not maxMessageSize"(
+    adapter,
+  ) {
+    const seen = recorder(adapter);
+    const budget = 4 * 1024 * 1024;
+    const { url } = await listening(adapter, { memoryBudget: budget, perMessageDeflate: true });
+    const client = adapter.defer(await adapter.connect(url, { perMessageDeflate: true }), (s) => s.close());
+    // (The client's own close code is the budget's business: its scenarios check the 1009.)
+    client.send("b".repeat(8 * 1024 * 1024)); // a few KiB compressed, 8 MiB inflated
+    const limit = await seen.next("ws:limit:reached");
+    assert.equal(limit.limit, "memoryBudget");
+    assert.equal(limit.value, budget);
+    const closed = await seen.next("ws:connection:closed");
+    assert.equal(closed.socket, limit.socket);
+    assert.equal(closed.closedBy, "server");
+    // Refused while inflating (1009: Node, Bun), or dropped as the biggest holder (seen on
+    // Deno, where the zlib engine inflates asynchronously; the budget's own scenario differs).
+    assert.ok(["MESSAGE_TOO_BIG", "MEMORY_BUDGET"].includes(closed.error), `error ${closed.error}`);
+    assert.equal(seen.of("ws:limit:reached").filter((m) => m.limit === "maxMessageSize").length, 0);
+  },
+
+  async "an idle connection closed by the server names the limit"(adapter) {
+    const seen = recorder(adapter);
+    const { url } = await listening(adapter, { idleTimeout: 150 });
+    const client = adapter.defer(await adapter.connect(url), (s) => s.close());
+    const code = await new Promise<number>((resolve) =>
+      client.addEventListener("close", (event) => resolve((event as CloseEvent).code), { once: true }),
+    );
+    assert.equal(code, 1001);
+    const limit = await seen.next("ws:limit:reached", (m) => m.limit === "idleTimeout");
+    assert.equal(limit.value, 150);
+    const closed = await seen.next("ws:connection:closed");
+    assert.equal(closed.closedBy, "server");
+    assert.equal(closed.code, 1001);
+    assert.equal(closed.wasClean, true);
+  },
+};
