@@ -266,7 +266,11 @@ export async function acceptConnection<WS extends WebSocket, Headers extends Inc
   onError: ((error: Error) => void) | undefined,
   http?: PlainRequests,
 ): Promise<void> {
-  const admission = admit(core, () => connection.destroy(), () => connection.remoteAddress);
+  const admission = admit(
+    core,
+    () => connection.destroy(),
+    () => connection.remoteAddress,
+  );
   try {
     const parser = new HttpHeadParser("request", core.settings.limits);
     let head: HttpRequestHead | undefined;
