@@ -1,5 +1,5 @@
 /** Observability on Bun: the shared scenarios (tools/test-support/observe-scenarios.ts). */
-import { describe, it } from "bun:test";
+import { describe, expect, it } from "bun:test";
 import {
   type Adapter,
   type ScenarioServer,
@@ -12,6 +12,7 @@ import { cleanupAfterEach } from "./helpers.ts";
 const defer = cleanupAfterEach();
 
 const adapter: Adapter = {
+  expect,
   createServer: (options) => new WebSocketServer(options) as unknown as ScenarioServer,
   connect: async (url, options) => (await connect(url, options)) as unknown as ScenarioSocket,
   observe: observe as Adapter["observe"],

@@ -1,5 +1,5 @@
 /** Observability on Node: the shared scenarios (tools/test-support/observe-scenarios.ts). */
-import { afterEach, describe, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   type Adapter,
   type ScenarioServer,
@@ -12,6 +12,7 @@ import { cleanup, defer } from "./helpers.ts";
 afterEach(cleanup);
 
 const adapter: Adapter = {
+  expect,
   createServer: (options) => new WebSocketServer(options) as unknown as ScenarioServer,
   connect: async (url, options) => (await connect(url, options)) as unknown as ScenarioSocket,
   observe: observe as Adapter["observe"],
