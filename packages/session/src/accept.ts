@@ -169,7 +169,7 @@ export class PendingHandshakes {
 export class Admission {
   /** The time ran out, the server closed, or a newer handshake took its place: destroyed. */
   timedOut = false;
-  /** When the time is up, on the clock of {@link PendingHandshakes}. */
+  /** When the time is up, on the clock of the server's `PendingHandshakes` (`now()`). */
   readonly deadline: number;
   /** When the handshake started (`now()`), for the diagnostics events' durations. */
   readonly since: number;
