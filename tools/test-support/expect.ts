@@ -11,5 +11,6 @@ export type Expect = (actual: unknown) => {
   toBeGreaterThan(expected: number): void;
   toBeGreaterThanOrEqual(expected: number): void;
   toBeLessThanOrEqual(expected: number): void;
+  toThrow(expected: RegExp | (abstract new (...args: never[]) => Error)): void;
   readonly not: { toMatch(expected: RegExp): void };
 };

@@ -1,0 +1,134 @@
+/**
+ * `handler` mode of the Deno and Bun adapters' `WebSocketServer`, one suite for both (as
+ * `budget-scenarios.ts`): HTTP routes (a fetch-style handler) and WebSockets on the one listening
+ * port, with real sockets; and the checks of the options.
+ */
+import type { Expect } from "./expect.ts";
+
+/** The part of an adapter's server-side socket the scenarios use. */
+export interface HandlerPeer {
+  onmessage: ((event: { readonly data: unknown }) => void) | null;
+  send(data: string): unknown;
+}
+
+/** The part of an adapter's server the scenarios use. */
+export interface HandlerServer {
+  on(event: "error", listener: (error: Error) => void): unknown;
+  on(event: "connection", listener: (ws: HandlerPeer) => void): unknown;
+  once(event: "listening", listener: () => void): unknown;
+  address(): { readonly port: number } | null;
+  close(timeout?: number): Promise<void>;
+}
+
+/** The part of an adapter's client socket the scenarios use. */
+export interface HandlerClient extends AsyncIterable<unknown> {
+  send(data: string): unknown;
+  close(): void;
+}
+
+/** What a runtime's test file hands the scenarios. */
+export interface Adapter {
+  /** The runner's `expect`. */
+  readonly expect: Expect;
+  createServer(options: Record<string, unknown>): HandlerServer;
+  connect(url: string): Promise<HandlerClient>;
+  /** Sends `request` on a raw TCP connection; resolves with what came back until the server closed. */
+  raw(port: number, request: string): Promise<string>;
+}
+
+/** HTTP routes (fetch-style handler) and a WebSocket on one listening port. */
+export async function routesAndWebSocket({ expect, createServer, connect, raw }: Adapter): Promise<void> {
+  const errors: string[] = [];
+  const text = { "content-type": "text/plain" };
+  const wss = createServer({
+    port: 0,
+    host: "127.0.0.1",
+    path: "/ws",
+    maxRequestBodySize: 16,
+    handler: async (request: Request) => {
+      const url = new URL(request.url);
+      if (url.pathname === "/health")
+        return new Response("ok", { headers: { "content-type": "text/plain" } });
+      if (url.pathname === "/echo" && request.method === "POST") {
+        return new Response(`${request.headers.get("x-name")}:${await request.text()}`, { headers: text });
+      }
+      if (url.pathname === "/stream") {
+        const parts = ["one,", "two"];
+        return new Response(
+          new ReadableStream({
+            pull(controller) {
+              const part = parts.shift();
+              if (part === undefined) controller.close();
+              else controller.enqueue(new TextEncoder().encode(part));
+            },
+          }),
+        );
+      }
+      if (url.pathname === "/broken") throw new Error("handler failed");
+      return new Response("not found", { status: 404, headers: text });
+    },
+  });
+  wss.on("error", (error) => errors.push(error.message));
+  wss.on("connection", (ws) => {
+    ws.onmessage = (event) => ws.send(`ws:${String(event.data)}`);
+  });
+  await new Promise((resolve) => wss.once("listening", () => resolve(undefined)));
+  const port = wss.address()!.port;
+  const base = `http://127.0.0.1:${port}`;
+  const got = async (path: string, init?: RequestInit) => {
+    const response = await fetch(`${base}${path}`, init);
+    return [response.status, response.headers.get("content-type"), await response.text()];
+  };
+  const results = [
+    await got("/health"),
+    await got("/echo", { method: "POST", body: "hello", headers: { "x-name": "me" } }),
+    await got("/stream"),
+    await got("/nothing"),
+    await got("/broken"),
+    await got("/echo", { method: "POST", body: "a body longer than sixteen bytes" }),
+  ];
+  // The WebSocket on /ws of the same port, between HTTP requests.
+  const ws = await connect(`ws://127.0.0.1:${port}/ws`);
+  ws.send("x");
+  const echoed = (await ws[Symbol.asyncIterator]().next()).value;
+  ws.close();
+  // A chunked request body (RFC 9112 §7.1), and HEAD (no body), on raw connections.
+  const chunked = await raw(
+    port,
+    "POST /echo HTTP/1.1\r\nHost: a\r\nX-Name: c\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n",
+  );
+  const head = await raw(port, "HEAD /health HTTP/1.1\r\nHost: a\r\n\r\n");
+  const smuggled = await raw(
+    port,
+    "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+  );
+  await wss.close(100);
+
+  expect(results).toStrictEqual([
+    [200, "text/plain", "ok"],
+    [200, "text/plain", "me:hello"],
+    [200, null, "one,two"],
+    [404, "text/plain", "not found"],
+    [500, "text/plain; charset=utf-8", "Internal Server Error"],
+    [413, null, ""],
+  ]);
+  expect(echoed).toBe("ws:x");
+  expect(chunked).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  expect(chunked).toMatch(/\r\nconnection: close\r\n/i);
+  expect(chunked.endsWith("\r\n\r\n7\r\nc:hello\r\n0\r\n\r\n")).toBe(true);
+  expect(chunked).toMatch(/\r\n\r\n7\r\nc:hello\r\n0\r\n\r\n$/);
+  expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n$/);
+  expect(head).not.toMatch(/transfer-encoding/i);
+  expect(smuggled).toMatch(/^HTTP\/1\.1 400 /);
+  expect(errors).toStrictEqual(["handler failed"]);
+}
+
+/** The `handler` options are checked. */
+export function optionsAreChecked({ expect, createServer }: Adapter): void {
+  expect(() => createServer({ port: 0, handler: "nope" })).toThrow(/handler must be a function/);
+  expect(() => createServer({ noServer: true, handler: () => new Response() })).toThrow(/handler needs port/);
+  expect(() => createServer({ port: 0, handler: () => new Response(), maxRequestBodySize: -1 })).toThrow(
+    RangeError,
+  );
+  expect(() => createServer({ port: 0, maxRequestBodySize: 1 })).toThrow(/needs handler/);
+}
