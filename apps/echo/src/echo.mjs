@@ -1,3 +1,4 @@
+// @ts-self-types="./echo.d.mts"
 // The echo server of the interop contract (ARCHITECTURE.md, "Contracts other tools rely on"),
 // written once for every adapter and kept out of the published packages (it is a test and
 // interop fixture, not library code). Plain JavaScript so that Node runs it without a build;

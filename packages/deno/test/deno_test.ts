@@ -466,7 +466,7 @@ test("bounded handshakes: the oldest stalled handshake makes room beyond maxPend
   expect([full.status, full.body]).toStrictEqual([503, "Too many connections"]);
 });
 
-test("WebIDL shape: WebSocket.length is 1 (WebIDL §3.7.1), [object WebSocket] (§3.7.6)", () => {
+test("WebIDL shape: WebSocket.length is 1 (WebIDL §3.7.1), [object WebSocket] (§3.7.6)", async () => {
   expect(WebSocket.length).toBe(1);
   expect(Object.prototype.toString.call(WebSocket.prototype)).toBe("[object WebSocket]");
 });
