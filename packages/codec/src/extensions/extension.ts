@@ -47,6 +47,13 @@ export interface MessageDecoder {
    * (code `EXTENSION_FAILURE`, close code 1007 for corrupt data or 1011).
    */
   push(piece: Uint8Array, last: boolean, maxOutput: number): Uint8Array[] | Promise<Uint8Array[]>;
+  /**
+   * The most bytes a `push` of `inputLength` bytes can produce, where the encoding bounds it
+   * (DEFLATE cannot expand past about 1032:1, RFC 1951 §3.2.5). Optional. With it, a receiver
+   * with a shared memory budget reserves room in proportion to the input instead of up to the
+   * whole message limit, which matters while an asynchronous `push` holds its reservation.
+   */
+  maxOutputFor?(inputLength: number): number;
 }
 
 /**

@@ -53,6 +53,17 @@ export const DEFAULT_DEFLATE_THRESHOLD = 1024;
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
 /**
+ * The most one inflate step of `inputLength` bytes can output. In DEFLATE (RFC 1951 §3.2.5) a
+ * length/distance pair copies at most 258 bytes and takes at least 2 bits (1-bit codes in a
+ * dynamic Huffman block), so each input byte yields at most 1032 bytes. The step may also
+ * finish bits the inflater held from earlier input (zlib holds under 8 bytes) and gets the
+ * 4-byte tail on the last piece: counted as 16 bytes more input, plus one maximal match.
+ */
+function inflatedAtMost(inputLength: number): number {
+  return (inputLength + 16) * 1032 + 258;
+}
+
+/**
  * The parameters of one permessage-deflate offer (RFC 7692 §7.1). On the server the same fields
  * say what the server asks for in its response.
  */
@@ -459,6 +470,7 @@ class DeflateExtension implements PermessageDeflateExtension {
         // RFC 7692 §7.2.2: append 00 00 ff ff to the message's payload, then inflate.
         return decompressor.decompress(last ? [piece, TAIL] : [piece], last, maxOutput);
       },
+      maxOutputFor: inflatedAtMost,
     };
     return decoder;
   }

@@ -216,13 +216,21 @@ export class MessageAssembler {
     if (index === decoders.length) return input;
     const room = Math.max(0, this.#options.maxMessageSize - this.#size);
     const budget = this.#options.outputBudget;
-    const granted = budget === undefined ? room : budget.take(room);
+    const decoder = decoders[index] as MessageDecoder;
+    // Reserve what this step can really output (a bound the extension may know), not the whole
+    // room: an asynchronous step holds its reservation until it settles, and many connections
+    // each holding the message limit would exhaust a shared budget with no real bytes held.
+    const wanted =
+      budget === undefined || decoder.maxOutputFor === undefined
+        ? room
+        : Math.min(room, decoder.maxOutputFor(input.length));
+    const granted = budget === undefined ? room : budget.take(wanted);
     let output: Uint8Array[] | Promise<Uint8Array[]>;
     try {
-      output = (decoders[index] as MessageDecoder).push(input, last, granted);
+      output = decoder.push(input, last, granted);
     } catch (error) {
       budget?.give(granted);
-      throw asExtensionFailure(error, granted < room);
+      throw asExtensionFailure(error, granted < wanted);
     }
     if (output instanceof Promise) {
       return output.then(
@@ -232,7 +240,7 @@ export class MessageAssembler {
         },
         (error: unknown) => {
           budget?.give(granted);
-          throw asExtensionFailure(error, granted < room);
+          throw asExtensionFailure(error, granted < wanted);
         },
       );
     }

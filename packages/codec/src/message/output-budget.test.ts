@@ -91,6 +91,44 @@ describe("OutputBudget", () => {
     expect(server.heldMessageBytes).toBe(0);
   });
 
+  it("reserves what a step can output when the extension bounds it, so pending asynchronous steps share the budget", async () => {
+    // An asynchronous inflater (as node:zlib on Deno) that outputs at most 10 bytes per input
+    // byte: each pending step holds its reservation until it settles.
+    const seen: number[] = [];
+    const pending: (() => void)[] = [];
+    const decoder: MessageDecoder = {
+      push(piece, _last, maxOutput) {
+        seen.push(maxOutput);
+        return new Promise((resolve) => pending.push(() => resolve([new Uint8Array(piece.length * 10)])));
+      },
+      maxOutputFor: (inputLength) => inputLength * 10,
+    };
+    const extension: Extension = {
+      name: "test-inflate",
+      rsvMask: 0x40,
+      params: [],
+      decodeMessage: () => decoder,
+      encodeMessage: () => undefined,
+    };
+    const budget = new CountingBudget(1000);
+    // Five connections, each with a 20-byte compressed message in flight: 5 × 200 bytes fit in
+    // the budget of 1000 only because each reserves its bound, not the 64 MiB message limit.
+    const connections = Array.from(
+      { length: 5 },
+      () => new Connection({ role: "server", extensions: [extension], outputBudget: budget }),
+    );
+    for (const connection of connections) {
+      connection.receive(compressedFrame(new Uint8Array(20)));
+      connection.nextEvent();
+    }
+    expect(seen).toEqual([200, 200, 200, 200, 200]);
+    expect(budget.taken).toBe(1000);
+    for (const settle of pending) settle();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(budget.taken).toBe(0);
+    for (const connection of connections) expect(connection.nextEvent()).toMatchObject({ type: "binary" });
+  });
+
   it("without a budget, the message limit alone bounds the output", () => {
     const seen: number[] = [];
     const server = new Connection({
