@@ -12,7 +12,9 @@ const root = fileURLToPath(new URL("../../../", import.meta.url));
 const fixtures = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const RUNTIMES = {
   node: [process.execPath, "--conditions=@ws/source"],
-  deno: [`${root}node_modules/.bin/deno`, "run", "-A", "--conditions=@ws/source"],
+  // The binary itself, not the node_modules/.bin shim: the shim runs it as a child process, so
+  // killing the shim at cleanup left the Deno server running.
+  deno: [`${root}node_modules/deno/deno`, "run", "-A", "--conditions=@ws/source"],
   bun: [`${root}node_modules/bun/bin/bun.exe`, "--conditions=@ws/source"],
 } as const;
 type Runtime = keyof typeof RUNTIMES;
