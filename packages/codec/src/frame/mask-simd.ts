@@ -177,23 +177,25 @@ export function maskIntoSimd(
     0;
   const length = source.length;
   const start = scratchStart(source.byteOffset, target.byteOffset);
-  if (masker.blockStart !== start) {
-    masker.block = memory.subarray(start, start + SIMD_BLOCK);
-    masker.blockStart = start;
-  }
-  const block = masker.block;
-  // Every block but the last is SIMD_BLOCK long, a multiple of 4: the key phase stays the same.
   let offset = 0;
-  for (; offset + SIMD_BLOCK <= length; offset += SIMD_BLOCK) {
-    memory.set(source.subarray(offset, offset + SIMD_BLOCK), start);
-    mask(start, start + SIMD_BLOCK, key);
-    target.set(block, offset);
+  if (length >= SIMD_BLOCK) {
+    if (masker.blockStart !== start) {
+      masker.block = memory.subarray(start, start + SIMD_BLOCK);
+      masker.blockStart = start;
+    }
+    const block = masker.block;
+    // Every block but the last is SIMD_BLOCK long, a multiple of 4: the key phase stays the same.
+    for (; offset + SIMD_BLOCK <= length; offset += SIMD_BLOCK) {
+      block.set(source.subarray(offset, offset + SIMD_BLOCK));
+      mask(start, start + SIMD_BLOCK, key);
+      target.set(block, offset);
+    }
   }
   if (offset < length) {
-    const size = length - offset;
-    memory.set(offset === 0 ? source : source.subarray(offset), start);
-    mask(start, start + size, key);
-    target.set(memory.subarray(start, start + size), offset);
+    const rest = memory.subarray(start, start + length - offset);
+    rest.set(offset === 0 ? source : source.subarray(offset));
+    mask(start, start + rest.length, key);
+    target.set(rest, offset);
   }
   return true;
 }
