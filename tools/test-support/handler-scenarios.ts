@@ -1,7 +1,8 @@
 /**
  * `handler` mode of the Deno and Bun adapters' `WebSocketServer`, one suite for both (as
  * `budget-scenarios.ts`): HTTP routes (a fetch-style handler) and WebSockets on the one listening
- * port, with real sockets; and the checks of the options.
+ * port, with real sockets; the checks of the options; and the other documented way to share a
+ * port there, `node:http` with `@ws/node`'s `WebSocketServer`.
  */
 import type { Expect } from "./expect.ts";
 
@@ -131,4 +132,78 @@ export function optionsAreChecked({ expect, createServer }: Adapter): void {
     RangeError,
   );
   expect(() => createServer({ port: 0, maxRequestBodySize: 1 })).toThrow(/needs handler/);
+}
+
+/** The part of `@ws/node`'s `WebSocketServer` class the `node:http` scenario uses. */
+export type NodeServerClass = new (options: {
+  server: import("node:http").Server;
+  path: string;
+}) => {
+  on(event: "connection", listener: (ws: HandlerPeer) => void): unknown;
+  close(timeout?: number): Promise<void>;
+};
+
+/**
+ * One port for HTTP routes and WebSockets the documented way on Deno and Bun too: `node:http`
+ * with `@ws/node`'s `WebSocketServer` (given, as the runtime resolves it). A GET route and a 404,
+ * our client and the runtime's own `WebSocket` on the same port while HTTP requests go on, and
+ * an upgrade to a path no WebSocket server serves refused with 400.
+ */
+export async function nodeHttpAndWebSocket(
+  { expect, connect }: Adapter,
+  NodeServer: NodeServerClass,
+): Promise<void> {
+  const { createServer } = await import("node:http");
+  // An HTTP route and a 404 for the rest, as a user's node:http handler would have.
+  const http = createServer((request, response) => {
+    if (request.method === "GET" && request.url === "/health") {
+      response.writeHead(200, { "content-type": "text/plain" });
+      response.end("ok");
+      return;
+    }
+    response.writeHead(404, { "content-type": "text/plain" });
+    response.end("not found");
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const wss = new NodeServer({ server: http, path: "/ws" });
+  wss.on("connection", (ws) => {
+    ws.onmessage = (event) => ws.send(`node:${String(event.data)}`);
+  });
+  const port = (http.address() as { port: number }).port;
+  const closers: (() => unknown)[] = [];
+  try {
+    const ok = await fetch(`http://127.0.0.1:${port}/health`);
+    expect([ok.status, ok.headers.get("content-type"), await ok.text()]).toStrictEqual([
+      200,
+      "text/plain",
+      "ok",
+    ]);
+    const missing = await fetch(`http://127.0.0.1:${port}/nothing`);
+    expect([missing.status, await missing.text()]).toStrictEqual([404, "not found"]);
+
+    // Our client and the runtime's own WebSocket on the same port, while HTTP requests go on.
+    const ws = await connect(`ws://127.0.0.1:${port}/ws`);
+    closers.push(() => ws.close());
+    ws.send("x");
+    expect((await ws[Symbol.asyncIterator]().next()).value).toBe("node:x");
+    const native = new globalThis.WebSocket(`ws://127.0.0.1:${port}/ws`);
+    closers.push(() => native.close());
+    const echoed = new Promise<unknown>((resolve) => {
+      native.onmessage = (event) => resolve(event.data);
+    });
+    await new Promise((resolve) => {
+      native.onopen = resolve;
+    });
+    native.send("y");
+    expect(await (await fetch(`http://127.0.0.1:${port}/health`)).text()).toBe("ok");
+    expect(await echoed).toBe("node:y");
+    // An upgrade to a path no WebSocket server serves is refused (400), the HTTP server goes on.
+    const refused = await connect(`ws://127.0.0.1:${port}/other`).catch((error: unknown) => error);
+    const { name, status } = refused as { name?: unknown; status?: unknown };
+    expect([name, status]).toStrictEqual(["HandshakeRejectedError", 400]);
+  } finally {
+    for (const close of closers) close();
+    await wss.close(100);
+    await new Promise((resolve) => http.close(resolve));
+  }
 }

@@ -157,7 +157,12 @@ async function startProcess(argv, pattern = /listening|Ready to accept/, cwd = R
   let output = "";
   const exited = new Promise((resolve) => child.once("exit", resolve));
   await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${argv.join(" ")} did not start:\n${output}`)), 30_000);
+    const timer = setTimeout(() => {
+      // Killed, not left running: its pipes would keep this process (and the benchmark lock
+      // it runs under) alive after the run ends.
+      child.kill("SIGKILL");
+      reject(new Error(`${argv.join(" ")} did not start:\n${output}`));
+    }, 30_000);
     /** @param {Buffer} chunk */
     const onData = (chunk) => {
       output += chunk;

@@ -1,22 +1,21 @@
 // End to end: the demo server as `pnpm start` runs it (a child process, PORT=0), two headless
-// Chromium pages (playwright-core driving Debian's /usr/bin/chromium; no browser download):
+// Chromium pages (tools/test-support/chromium.mjs: Debian's /usr/bin/chromium, no browser download):
 // join, presence, a message across, live counts, then a server restart and the pages
 // reconnecting by themselves. Skipped only where /usr/bin/chromium is missing.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis } from "../../../packages/redis/test/redis-server.ts";
+import { chromiumMissing, launchChromium } from "../../../tools/test-support/chromium.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
+const missingChromium = chromiumMissing();
+const hasChromium = missingChromium === undefined;
 const SERVER = fileURLToPath(new URL("../src/server.mjs", import.meta.url));
 const RESULTS = fileURLToPath(new URL("../test-results/", import.meta.url));
 
 if (!hasChromium) {
-  console.warn(
-    `demo.e2e: skipped: no Chromium at ${CHROMIUM} (install Debian's chromium, e.g. apt-get install -y chromium, or set CHROMIUM_PATH)`,
-  );
+  console.warn(`demo.e2e: skipped: ${missingChromium}`);
 }
 
 /**
@@ -63,7 +62,7 @@ function startServer(port, args = []) {
 }
 
 describe.skipIf(!hasChromium)("chat demo in Chromium", () => {
-  /** @type {import("playwright-core").Browser} */
+  /** @type {Awaited<ReturnType<typeof launchChromium>>} */
   let browser;
   /** @type {ReturnType<typeof startServer>} */
   let server;
@@ -74,21 +73,7 @@ describe.skipIf(!hasChromium)("chat demo in Chromium", () => {
     mkdirSync(RESULTS, { recursive: true });
     server = startServer(0);
     url = await server.url;
-    const { chromium } = await import("playwright-core");
-    // launch() gives every run a fresh, temporary profile (user-data-dir).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--disable-sync",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

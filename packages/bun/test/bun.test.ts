@@ -1,11 +1,10 @@
 /**
  * @ws/bun under `bun test`: our client and server against each other, Bun's native
  * `WebSocket` client against our server, our client against `Bun.serve`, close orderings,
- * limits, backpressure, ping, handshake rejections, TLS, and @ws/node attached to node:http.
+ * limits, backpressure, ping, handshake rejections, TLS (@ws/node attached to node:http is in
+ * handler.test.ts, a shared scenario).
  */
 import { describe, expect, it } from "bun:test";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { big } from "../../../tools/test-support/payloads.ts";
 import {
   type CloseEvent,
@@ -421,53 +420,6 @@ describe.skipIf(typeof certificate === "string")(
     });
   },
 );
-
-describe("one port for HTTP routes and WebSockets under Bun", () => {
-  it("node:http + @ws/node's WebSocketServer (the documented way): a GET route, a 404 and a WebSocket echo", async () => {
-    const { WebSocketServer: NodeServer } = await import("@ws/node");
-    // An HTTP route and a 404 for the rest, as a user's node:http handler would have.
-    const http = createServer((request, response) => {
-      if (request.method === "GET" && request.url === "/health") {
-        response.writeHead(200, { "content-type": "text/plain" });
-        response.end("ok");
-        return;
-      }
-      response.writeHead(404, { "content-type": "text/plain" });
-      response.end("not found");
-    });
-    defer(http, (s) => new Promise((resolve) => s.close(resolve)));
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-    const wss = defer(new NodeServer({ server: http, path: "/ws" }), (s) => s.close(100));
-    wss.on("connection", (ws) => {
-      ws.onmessage = (event) => ws.send(`node:${String((event as MessageEvent).data)}`);
-    });
-    const port = (http.address() as AddressInfo).port;
-
-    const ok = await fetch(`http://127.0.0.1:${port}/health`);
-    expect([ok.status, ok.headers.get("content-type"), await ok.text()]).toEqual([200, "text/plain", "ok"]);
-    const missing = await fetch(`http://127.0.0.1:${port}/nothing`);
-    expect([missing.status, await missing.text()]).toEqual([404, "not found"]);
-
-    // Our client and Bun's own WebSocket on the same port, while HTTP requests go on.
-    const ws = defer(await connect(`ws://127.0.0.1:${port}/ws`), (c) => c.terminate());
-    ws.send("x");
-    expect((await ws[Symbol.asyncIterator]().next()).value).toBe("node:x");
-    const native = defer(new globalThis.WebSocket(`ws://127.0.0.1:${port}/ws`), (n) => n.close());
-    const echoed = new Promise<unknown>((resolve) => {
-      native.onmessage = (event) => resolve(event.data);
-    });
-    await new Promise((resolve) => {
-      native.onopen = resolve;
-    });
-    native.send("y");
-    expect(await (await fetch(`http://127.0.0.1:${port}/health`)).text()).toBe("ok");
-    expect(await echoed).toBe("node:y");
-    // An upgrade to a path no WebSocket server serves is refused (400), the HTTP server goes on.
-    const refused = await connect(`ws://127.0.0.1:${port}/other`).catch((error: unknown) => error);
-    expect(refused).toBeInstanceOf(HandshakeRejectedError);
-    expect((refused as HandshakeRejectedError).status).toBe(400);
-  });
-});
 
 // Keep the close frame helper referenced for future raw-peer tests.
 

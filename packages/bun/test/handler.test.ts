@@ -9,6 +9,8 @@ import {
   type Adapter,
   type HandlerClient,
   type HandlerServer,
+  type NodeServerClass,
+  nodeHttpAndWebSocket,
   optionsAreChecked,
   routesAndWebSocket,
 } from "../../../tools/test-support/handler-scenarios.ts";
@@ -39,3 +41,6 @@ it("handler: HTTP routes (fetch-style handler) and a WebSocket on one Bun.listen
   routesAndWebSocket(adapter));
 
 it("handler: options are checked", () => optionsAreChecked(adapter));
+
+it("one port for HTTP routes and WebSockets under Bun: node:http + @ws/node's WebSocketServer (the documented way)", async () =>
+  nodeHttpAndWebSocket(adapter, (await import("@ws/node")).WebSocketServer as unknown as NodeServerClass));

@@ -3,3 +3,5 @@ import { createPortableEngine } from "../src/index.ts";
 import type { NamedEngine } from "./engines.ts";
 
 export const ENGINES: readonly NamedEngine[] = [{ name: "portable engine", engine: createPortableEngine() }];
+
+export const DECODING_PATHS: readonly NamedEngine[] = ENGINES;

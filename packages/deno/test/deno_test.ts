@@ -1,7 +1,8 @@
 /**
  * @ws/deno under `deno test`: our client and server against each other, Deno's native
  * `WebSocket` client against our server, our client against `Deno.upgradeWebSocket`, close
- * orderings, limits, backpressure, ping, handshake rejections, TLS, and @ws/node on node:http.
+ * orderings, limits, backpressure, ping, handshake rejections, TLS (@ws/node on node:http is in
+ * handler_test.ts, a shared scenario).
  */
 import { expect } from "expect";
 import {
@@ -370,54 +371,6 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
-});
-
-test("one port for HTTP routes and WebSockets under Deno: node:http + @ws/node's WebSocketServer (the documented way)", async (defer) => {
-  const { createServer } = await import("node:http");
-  const { WebSocketServer: NodeServer } = await import("@ws/node");
-  // An HTTP route and a 404 for the rest, as a user's node:http handler would have.
-  const http = createServer((request, response) => {
-    if (request.method === "GET" && request.url === "/health") {
-      response.writeHead(200, { "content-type": "text/plain" });
-      response.end("ok");
-      return;
-    }
-    response.writeHead(404, { "content-type": "text/plain" });
-    response.end("not found");
-  });
-  defer(http, (s) => new Promise((resolve) => s.close(resolve)));
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-  const wss = defer(new NodeServer({ server: http, path: "/ws" }), (s) => s.close(100));
-  wss.on("connection", (ws) => {
-    ws.onmessage = (event) => ws.send(`node:${String((event as MessageEvent).data)}`);
-  });
-  const port = (http.address() as { port: number }).port;
-
-  const ok = await fetch(`http://127.0.0.1:${port}/health`);
-  expect([ok.status, ok.headers.get("content-type"), await ok.text()]).toStrictEqual([
-    200,
-    "text/plain",
-    "ok",
-  ]);
-  const missing = await fetch(`http://127.0.0.1:${port}/nothing`);
-  expect([missing.status, await missing.text()]).toStrictEqual([404, "not found"]);
-
-  // Our client and Deno's own WebSocket on the same port, while HTTP requests go on.
-  const ws = defer(await connect(`ws://127.0.0.1:${port}/ws`), (c) => c.terminate());
-  ws.send("x");
-  expect((await ws[Symbol.asyncIterator]().next()).value).toBe("node:x");
-  const native = new globalThis.WebSocket(`ws://127.0.0.1:${port}/ws`);
-  defer(native, (n) => n.close());
-  const echoed = new Promise<unknown>((resolve) => (native.onmessage = (event) => resolve(event.data)));
-  await new Promise((resolve) => (native.onopen = resolve));
-  native.send("y");
-  const again = await fetch(`http://127.0.0.1:${port}/health`);
-  expect(await again.text()).toBe("ok");
-  expect(await echoed).toBe("node:y");
-  // An upgrade to a path no WebSocket server serves is refused (400), the HTTP server goes on.
-  const refused = await connect(`ws://127.0.0.1:${port}/other`).catch((error: unknown) => error);
-  expect(refused).toBeInstanceOf(HandshakeRejectedError);
-  expect((refused as HandshakeRejectedError).status).toBe(400);
 });
 
 /** A raw TCP peer: sends `bytes`, then reads what the server answers until it ends the connection. */

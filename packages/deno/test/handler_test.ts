@@ -8,6 +8,8 @@ import {
   type Adapter,
   type HandlerClient,
   type HandlerServer,
+  type NodeServerClass,
+  nodeHttpAndWebSocket,
   optionsAreChecked,
   routesAndWebSocket,
 } from "../../../tools/test-support/handler-scenarios.ts";
@@ -40,3 +42,6 @@ test("handler: HTTP routes (fetch-style handler) and a WebSocket on one Deno.lis
   routesAndWebSocket(adapter));
 
 test("handler: options are checked", async () => optionsAreChecked(adapter));
+
+test("one port for HTTP routes and WebSockets under Deno: node:http + @ws/node's WebSocketServer (the documented way)", async () =>
+  nodeHttpAndWebSocket(adapter, (await import("@ws/node")).WebSocketServer as unknown as NodeServerClass));

@@ -5,7 +5,7 @@ import type { Defer } from "../../../tools/test-support/frame-tap.ts";
 import { parseFrames, type RawFrame } from "../../../tools/test-support/raw-frames.ts";
 import { WebSocketServer, type WebSocketServerOptions } from "../src/mod.ts";
 
-export { selfSigned } from "../../../tools/test-support/certificate.ts";
+export { selfSigned } from "../../../tools/test-support/certificate.mjs";
 export { nextEvent } from "../../../tools/test-support/events.ts";
 export type { Defer } from "../../../tools/test-support/frame-tap.ts";
 export { big } from "../../../tools/test-support/payloads.ts";

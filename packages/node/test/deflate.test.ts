@@ -3,11 +3,11 @@
 // threshold seen on the wire (a TCP tap reads the RSV1 bit of every frame), decompression
 // bombs from a `ws` client and a raw socket (1009 with bounded memory), and Chromium against
 // our server (skipped where /usr/bin/chromium is missing).
-import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import * as zlib from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { type PerMessageDeflateOptions, WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
+import { chromiumMissing, launchChromium } from "../../../tools/test-support/chromium.mjs";
 import { frameTap } from "../../../tools/test-support/frame-tap.ts";
 import { noise, words } from "../../../tools/test-support/payloads.ts";
 import {
@@ -34,7 +34,6 @@ afterEach(cleanup);
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const RSV1 = 0x40;
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 // ─── Payloads ─────────────────────────────────────────────────────────────────────────────
 
@@ -465,27 +464,11 @@ describe("engine concurrency", () => {
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))("Chromium × our server", () => {
+describe.skipIf(chromiumMissing() !== undefined)("Chromium × our server", () => {
   it("negotiates permessage-deflate from Chromium's offer and round-trips compressible text", async () => {
     const { port, sockets } = await ourEchoServer(true);
     const tap = await frameTap(port, defer);
-    const { chromium } = await import("playwright-core");
-    const browser = defer(
-      await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--disable-sync",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--no-first-run",
-        ],
-      }),
-      (b) => b.close(),
-    );
+    const browser = defer(await launchChromium(), (b) => b.close());
     const page = await browser.newPage();
     const text = words(64 * KiB, 42);
     const result = await page.evaluate(

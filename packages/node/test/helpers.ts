@@ -13,7 +13,7 @@ import { type EchoServer, startEchoServer as startEcho } from "../../../apps/ech
 import { parseFrames, type RawFrame } from "../../../tools/test-support/raw-frames.ts";
 import { WebSocketServer, type WebSocketServerOptions } from "../src/index.ts";
 
-export { selfSigned } from "../../../tools/test-support/certificate.ts";
+export { selfSigned } from "../../../tools/test-support/certificate.mjs";
 export { nextEvent } from "../../../tools/test-support/events.ts";
 export {
   closeCodeOf,

@@ -1,18 +1,18 @@
-// Proof with a real browser: headless Chromium (playwright-core driving Debian's
+// Proof with a real browser: headless Chromium (tools/test-support/chromium.mjs: Debian's
 // /usr/bin/chromium; no browser download) loads a page from our HTTPS HTTP/2 server and opens
 // WebSockets to it. Chromium uses RFC 8441 only on an HTTP/2 connection it already has to the
 // origin whose SETTINGS enabled the Extended CONNECT protocol: the page load makes it. The
 // server checks that every socket arrived as an Extended CONNECT stream (not an HTTP/1.1
 // upgrade), all on the page's connection. Skipped where /usr/bin/chromium is missing.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createSecureServer, type Http2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { chromiumMissing, launchChromium } from "../../../tools/test-support/chromium.mjs";
 import { type Http2ConnectRequest, type UpgradeRequest, WebSocketServer } from "../src/index.ts";
 import { cleanup, defer } from "./helpers.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const tlsDir = fileURLToPath(new URL("../../../apps/echo/tls/", import.meta.url));
 
 afterEach(cleanup);
@@ -33,7 +33,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>h2 websockets</title>
     );
 </script>`;
 
-describe.skipIf(!existsSync(CHROMIUM))("Chromium opens WebSockets over HTTP/2 (RFC 8441)", () => {
+describe.skipIf(chromiumMissing() !== undefined)("Chromium opens WebSockets over HTTP/2 (RFC 8441)", () => {
   it("sends Extended CONNECT streams on the page's HTTP/2 connection, several at once", async () => {
     const server = createSecureServer(
       {
@@ -75,25 +75,7 @@ describe.skipIf(!existsSync(CHROMIUM))("Chromium opens WebSockets over HTTP/2 (R
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;
 
-    const { chromium } = await import("playwright-core");
-    // launch() gives every run a fresh, temporary profile (user-data-dir).
-    const browser = defer(
-      await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--disable-sync",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--no-first-run",
-          "--ignore-certificate-errors",
-        ],
-      }),
-      (b) => b.close(),
-    );
+    const browser = defer(await launchChromium(["--ignore-certificate-errors"]), (b) => b.close());
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await context.newPage();
     await page.goto(`https://localhost:${port}/`);

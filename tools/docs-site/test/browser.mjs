@@ -1,21 +1,21 @@
 #!/usr/bin/env node
-// Opens the built site (site/) in headless Chromium (playwright-core driving Debian's
-// /usr/bin/chromium, a fresh profile per run, no browser download), served from a loopback
+// Opens the built site (site/) in headless Chromium (tools/test-support/chromium.mjs:
+// Debian's /usr/bin/chromium, a fresh profile per run, no browser download), served from a loopback
 // port: the home page, every guide, the API pages of the main classes and the hierarchy load
 // without a script error, a console error or a failed request, the navigation is drawn, and the
 // search finds WebSocketServer.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
 import { dirname, extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chromiumMissing, launchChromium } from "../../test-support/chromium.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const site = join(root, "site");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-if (!existsSync(CHROMIUM)) {
-  // Skipped, not passed: say so loudly. Install Debian's chromium (apt-get install -y chromium).
-  console.log(`docs-site browser test: skipped: no Chromium at ${CHROMIUM}`);
+const missing = chromiumMissing();
+if (missing !== undefined) {
+  // Skipped, not passed: say so loudly.
+  console.log(`docs-site browser test: skipped: ${missing}`);
   console.log("ok | 0 passed | 0 failed | 1 ignored"); // read by tools/test-summary.mjs
   process.exit(0);
 }
@@ -52,24 +52,10 @@ const pages = [
   "classes/_ws_bun.WebSocketServer.html",
 ];
 
-const profile = mkdtempSync(join(tmpdir(), "docs-site-chromium-"));
-const { chromium } = await import("playwright-core");
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-sync",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-  ],
-});
+const browser = await launchChromium();
 const problems = [];
 try {
-  const page = await context.newPage();
+  const page = await browser.newPage();
   /** @type {string[]} */
   let errors = [];
   page.on("pageerror", (error) => errors.push(`script error: ${error.message}`));
@@ -113,9 +99,8 @@ try {
 } catch (error) {
   problems.push(error instanceof Error ? error.message : String(error));
 } finally {
-  await context.close();
+  await browser.close();
   server.close();
-  rmSync(profile, { recursive: true, force: true });
 }
 // The closing line tools/test-summary.mjs reads (deno test's format): one test per page, plus the search.
 const failedPages = new Set(problems.map((problem) => problem.split(":")[0]));

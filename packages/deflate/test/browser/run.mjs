@@ -4,19 +4,18 @@
 //   node test/browser/run.mjs        (from packages/deflate; `pnpm test` runs it after vitest)
 // The tests are bundled with rolldown (`vitest` → ./vitest-shim.ts, ../engines.ts →
 // ../engines.browser.ts: no node:zlib in a browser), loaded into a blank page of the system's
-// Chromium (CHROMIUM_PATH, default /usr/bin/chromium; never a downloaded one) with a fresh
-// temporary profile, and their outcomes printed. Skipped, with a note, when there is no Chromium.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+// Chromium (tools/test-support/chromium.mjs: CHROMIUM_PATH, default /usr/bin/chromium; never a
+// downloaded one; a fresh temporary profile), and their outcomes printed. Skipped, with a note,
+// when there is no Chromium.
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 import { build } from "rolldown";
+import { chromiumMissing, launchChromium } from "../../../../tools/test-support/chromium.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-if (!existsSync(CHROMIUM)) {
-  console.log(`browser tests skipped: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
+const missing = chromiumMissing();
+if (missing !== undefined) {
+  console.log(`browser tests skipped: ${missing}`);
   process.exit(0);
 }
 
@@ -48,26 +47,13 @@ const bundle = await build({
 });
 const code = bundle.output.map((chunk) => ("code" in chunk ? chunk.code : "")).join("\n");
 
-const profile = mkdtempSync(join(tmpdir(), "ws-deflate-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-sync",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-  ],
-});
+const browser = await launchChromium();
 let failed = 0;
 try {
-  const page = context.pages()[0] ?? (await context.newPage());
+  const page = await browser.newPage();
   await page.goto("about:blank");
   await page.addScriptTag({ content: code });
-  const version = context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent));
+  const version = browser.version();
   const outcomes = await page.evaluate(() => globalThis.runTests());
   for (const outcome of outcomes) {
     const mark = outcome.status === "passed" ? "✓" : outcome.status === "skipped" ? "↓" : "×";
@@ -82,7 +68,6 @@ try {
   console.log(`\nChromium (${version}): ${passed} passed, ${failed} failed, ${skipped} skipped`);
   if (outcomes.length === 0) failed++;
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.close();
 }
 process.exit(failed === 0 ? 0 : 1);

@@ -1,16 +1,22 @@
-/**
- * A throwaway self-signed TLS certificate for the adapters' TLS tests, made by the openssl CLI
- * (through `node:child_process`, which Node, Deno and Bun all provide), or the reason there is
- * none, so that a suite can skip its TLS cases with that reason.
- */
+// @ts-self-types="./certificate.d.mts"
+// A throwaway self-signed TLS certificate for the adapters' TLS tests and the WPT runner, made by
+// the openssl CLI (through `node:child_process`, which Node, Deno and Bun all provide), or the
+// reason there is none, so that a suite can skip its TLS cases with that reason. An end-entity
+// certificate (CA:FALSE), which rustls (Deno) accepts as its own trust anchor where it rejects a
+// self-signed CA certificate ("CaUsedAsEndEntity"). Plain JavaScript so that scripts run by Node
+// without a build (apps/wpt) use it too; its types are in certificate.d.mts.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** A certificate for localhost / 127.0.0.1, valid for one day, or why not. */
-export function selfSigned(): { cert: string; key: string } | string {
-  let dir: string | undefined;
+/**
+ * A certificate for localhost / 127.0.0.1 (PEM text), valid for one day, or why not.
+ * @returns {{ cert: string, key: string } | string}
+ */
+export function selfSigned() {
+  /** @type {string | undefined} */
+  let dir;
   try {
     dir = mkdtempSync(join(tmpdir(), "ws-test-tls-"));
     execFileSync(
