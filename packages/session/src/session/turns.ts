@@ -7,11 +7,18 @@
  * A session decodes at most {@link FRAMES_PER_SLICE} frames of what it received at a time
  * (`Connection.nextEvent(maxFrames)`). When more is buffered, it pauses its transport and
  * waits in one run queue shared by every session of this module instance. The queue is served
- * in order after the event loop's I/O (`setImmediate`, or `setTimeout(0)` where there is none),
- * one slice per session, until {@link TURN_BUDGET_MS} of work is done; the rest waits for the
- * next turn, after the event loop has polled for I/O again. So between two polls there is at
- * most one slice per connection that received data plus one budget of queued work, however
- * much the peers send, and a fresh client's handshake and echo are served in between.
+ * in order after the event loop's I/O, one slice per session, until {@link TURN_BUDGET_MS} of
+ * work is done; the rest waits for the next turn, after the event loop has polled for I/O
+ * again. So between two polls there is at most one slice per connection that received data
+ * plus one budget of queued work, however much the peers send, and a fresh client's handshake
+ * and echo are served in between.
+ *
+ * The first turn after sessions start waiting comes with `afterIo` (`setImmediate` where there
+ * is one); the next ones, while work is left, with `setTimeout(0)`: a timer is a task after
+ * which every runtime polls for I/O (HTML "timers"), while Deno runs a chain of `setImmediate`
+ * callbacks one after the other before it polls, so a fresh client would wait behind the whole
+ * flood. A timer chain may be clamped to a few milliseconds per step (HTML timer nesting),
+ * which only gives the other work more room.
  *
  * Runtime-neutral: only timers and the clock; the transport's own `pause()`/`resume()` stop and
  * restart reading (backpressure to the peer), as for a slow consumer.
@@ -69,6 +76,6 @@ function serveQueue(): void {
   if (served < serving.length) queue = serving.slice(served).concat(queue);
   if (queue.length > 0 && !scheduled) {
     scheduled = true;
-    afterIo(serveQueue);
+    setTimeout(serveQueue, 0);
   }
 }
