@@ -53,8 +53,7 @@ export const WRITE_BATCH_LIMIT: number = 64 * 1024;
 let dataEventsThisTurn = 0;
 let turnEndScheduled = false;
 const timers = globalThis as { setImmediate?: (callback: () => void) => unknown };
-/** Runs `callback` after the I/O of the current turn of the event loop (see `turns.ts` too). */
-export const afterIo: (callback: () => void) => void =
+const afterIo: (callback: () => void) => void =
   typeof timers.setImmediate === "function"
     ? (callback) => void (timers.setImmediate as (callback: () => void) => unknown)(callback)
     : (callback) => void setTimeout(callback, 0);

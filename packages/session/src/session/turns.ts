@@ -13,12 +13,11 @@
  * plus one budget of queued work, however much the peers send, and a fresh client's handshake
  * and echo are served in between.
  *
- * The first turn after sessions start waiting comes with `afterIo` (`setImmediate` where there
- * is one); the next ones, while work is left, with `setTimeout(0)`: a timer is a task after
- * which every runtime polls for I/O (HTML "timers"), while Deno runs a chain of `setImmediate`
- * callbacks one after the other before it polls, so a fresh client would wait behind the whole
- * flood. A timer chain may be clamped to a few milliseconds per step (HTML timer nesting),
- * which only gives the other work more room.
+ * Each turn of the queue comes with `setTimeout(0)`: a timer is a task after which every
+ * runtime polls for I/O (HTML "timers"). Not `setImmediate`: Deno runs the `setImmediate`
+ * callbacks queued from I/O callbacks, and those they queue, before it polls again, so a fresh
+ * client would wait behind the whole flood. A chain of timers may be clamped to a few
+ * milliseconds per step (HTML timer nesting), which only gives the other work more room.
  *
  * Runtime-neutral: only timers and the clock; the transport's own `pause()`/`resume()` stop and
  * restart reading (backpressure to the peer), as for a slow consumer.
@@ -26,7 +25,6 @@
  * @module
  */
 import { now } from "../meter.ts";
-import { afterIo } from "./outbox.ts";
 
 /**
  * Frames a session decodes at a time before it lets other work run. A slice of tiny
@@ -53,13 +51,8 @@ export function waitTurn(taker: TurnTaker): void {
   queue.push(taker);
   if (!scheduled) {
     scheduled = true;
-    afterIo(serveQueue);
+    setTimeout(serveQueue, 0);
   }
-}
-
-/** Sessions waiting now (for tests and diagnostics). */
-export function waitingTurns(): number {
-  return queue.length;
 }
 
 function serveQueue(): void {
