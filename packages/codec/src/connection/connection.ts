@@ -280,6 +280,10 @@ export class Connection {
    * complete no event while bytes are still buffered (default: no bound).
    */
   nextEvent(): InboundEvent | typeof NEED_DATA | typeof PENDING;
+  /**
+   * Returns the next event, like `nextEvent()`, reading at most `maxFrames` frames; returns
+   * {@link YIELD} when they complete no event while bytes are still buffered.
+   */
   nextEvent(maxFrames: number): InboundEvent | typeof NEED_DATA | typeof PENDING | typeof YIELD;
   nextEvent(
     maxFrames = Number.POSITIVE_INFINITY,
