@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import { steadyRss } from "../../bench/src/proc.mjs";
 import { freePort, loadTargets, REPO_ROOT, ServerProcess } from "../../bench/src/targets.mjs";
 import { PATTERNS } from "./patterns.mjs";
-import { freshEcho, watchServer } from "./probe.mjs";
+import { freshEcho, idleEchoes, PROBE_INTERVAL_MS, watchServer } from "./probe.mjs";
 import { SOAK_END, SOAK_START } from "./soak.mjs";
 
 const { values } = parseArgs({
@@ -28,8 +28,18 @@ const { values } = parseArgs({
     targets: { type: "string", default: "node,deno,bun,ws,deno-native,bun-native" },
     patterns: { type: "string" },
     out: { type: "string", default: "RELIABILITY.md" },
+    help: { type: "boolean", default: false },
   },
 });
+if (values.help) {
+  console.log(`Usage: node apps/hostile/src/cli.mjs [options]   (run \`pnpm build\` first)
+
+  --scale N       1 = the full battery (default); counts are multiplied by N
+  --targets LIST  servers, comma-separated (default node,deno,bun,ws,deno-native,bun-native)
+  --patterns LIST patterns, comma-separated (default: all): ${PATTERNS.map((p) => p.name).join(", ")}
+  --out FILE      the report to write (default RELIABILITY.md, at the repository's root)`);
+  process.exit(0);
+}
 const scale = Number(values.scale);
 const { targets } = loadTargets();
 const names = values.targets.split(",").filter((n) => targets.has(n));
@@ -58,6 +68,9 @@ function commit() {
   }
 }
 
+/** "p50 / max ms", or "none" when no probe got its echo. */
+const ms2 = (p50, max) =>
+  p50 === null || p50 === undefined ? "none" : `${p50.toFixed(0)} / ${max.toFixed(0)} ms`;
 const mb = (kib) => (kib === null || kib === undefined ? "?" : (kib / 1024).toFixed(0));
 
 for (const pattern of patterns) {
@@ -77,6 +90,9 @@ for (const pattern of patterns) {
       await server.waitReady(port, 30_000);
       const pid = /** @type {number} */ (server.pid);
       const baselineKiB = await steadyRss(pid);
+      // The floor: fresh clients against the idle server, measured the same way.
+      const idle = await idleEchoes(port);
+      const load = loadavg()[0];
       const watcher = watchServer(port, pid);
       let attacker;
       try {
@@ -98,6 +114,11 @@ for (const pattern of patterns) {
         probeFailures: seen.failed,
         echoP50: seen.p50,
         echoMax: seen.max,
+        idleP50: idle.p50,
+        idleMax: idle.max,
+        load,
+        attackerLoopDelayMaxMs: seen.attackerLoopDelayMaxMs,
+        attackerCores: seen.attackerCores,
         attacker: attacker.summary,
       };
     } catch (error) {
@@ -109,7 +130,7 @@ for (const pattern of patterns) {
     if (buffered !== null && row.error === undefined) row.bufferedPeak = Number(buffered[1]);
     rows.set(name, row);
     console.log(
-      `${pattern.name.padEnd(15)} ${name.padEnd(12)} ${row.survived ? "survived" : "DOWN"}  peak ${mb(row.peakKiB)} MB  echo p50 ${row.echoP50?.toFixed(0) ?? "-"} ms max ${row.echoMax?.toFixed(0) ?? "-"} ms (${row.probeFailures ?? "?"} failed)  ${row.attacker ?? row.error}`,
+      `${pattern.name.padEnd(15)} ${name.padEnd(12)} ${row.survived ? "survived" : "DOWN"}  peak ${mb(row.peakKiB)} MB  echo p50 ${row.echoP50?.toFixed(0) ?? "-"} ms max ${row.echoMax?.toFixed(0) ?? "-"} ms (${row.probeFailures ?? "?"}/${row.probes ?? "?"} failed)  idle ${row.idleP50?.toFixed(0) ?? "-"}/${row.idleMax?.toFixed(0) ?? "-"} ms  load ${row.load?.toFixed(1) ?? "?"}  attacker loop delay max ${row.attackerLoopDelayMaxMs?.toFixed(0) ?? "?"} ms, cpu ${row.attackerCores?.toFixed(2) ?? "?"} cores  ${row.attacker ?? row.error}`,
     );
   }
 }
@@ -123,10 +144,12 @@ const summary = [
   "an inflate step's output in flight is bounded by the budget too, but shows here only once it is",
   "the message's). RSS also holds the baseline (the idle figure), per-connection state, and garbage",
   'not yet collected: "RSS over idle" is peak RSS minus the idle baseline. Fresh echo: the issue\'s',
-  `target is ${ECHO_TARGET_MS} ms; max is the worst probe of the pattern.`,
+  `target is ${ECHO_TARGET_MS} ms; max is the worst probe of the pattern (a failed probe counts as over it). "Idle": the same`,
+  "probe against the idle server just before the attack, the floor the machine allows at that moment;",
+  '"load": the 1-minute load average when the attack started (2 cores).',
   "",
-  "| pattern | server | buffered peak | within budget | RSS over idle | fresh echo p50 / max | p50 ≤ 50 ms | max ≤ 50 ms |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| pattern | server | buffered peak | within budget | RSS over idle | fresh echo p50 / max | idle p50 / max | load | p50 ≤ 50 ms | max ≤ 50 ms |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 ];
 for (const pattern of patterns) {
   for (const name of OURS) {
@@ -136,7 +159,7 @@ for (const pattern of patterns) {
     const yes = (ok) => (ok ? "yes" : "**no**");
     const buffered = row.bufferedPeak === undefined ? null : row.bufferedPeak / 2 ** 20;
     summary.push(
-      `| ${pattern.name} | ${name} | ${buffered === null ? "?" : `${buffered.toFixed(0)} MiB`} | ${buffered === null ? "?" : yes(buffered <= BUDGET_MIB)} | ${mb(over)} MB | ${row.echoP50 === null ? "none" : `${row.echoP50.toFixed(0)} / ${row.echoMax.toFixed(0)} ms`} | ${yes(row.echoP50 !== null && row.echoP50 <= ECHO_TARGET_MS)} | ${yes(row.echoMax !== null && row.echoMax <= ECHO_TARGET_MS && row.probeFailures === 0)} |`,
+      `| ${pattern.name} | ${name} | ${buffered === null ? "?" : `${buffered.toFixed(0)} MiB`} | ${buffered === null ? "?" : yes(buffered <= BUDGET_MIB)} | ${mb(over)} MB | ${row.echoP50 === null ? "none" : `${row.echoP50.toFixed(0)} / ${row.echoMax.toFixed(0)} ms`} | ${ms2(row.idleP50, row.idleMax)} | ${row.load.toFixed(1)} | ${yes(row.echoP50 !== null && row.echoP50 <= ECHO_TARGET_MS)} | ${yes(row.echoMax !== null && row.echoMax <= ECHO_TARGET_MS && row.probeFailures === 0)} |`,
     );
   }
 }
@@ -149,25 +172,29 @@ const lines = [
   "runs against a freshly started echo server — ours on Node, Deno and Bun (apps/echo/targets.json),",
   "and, for comparison, `ws`, Deno's and Bun's native servers (apps/bench/targets.json) — with",
   "default options (the echo contract's `maxMessageSize` of 32 MiB aside; `memoryBudget` 256 MiB; the inflate-bomb row with `--deflate`). While it runs, a fresh client connects",
-  'every 250 ms and sends one message ("fresh echo": handshake plus echo, p50 / max, failures out',
-  "of tries); the server's resident memory is sampled every 50 ms (peak, and the idle baseline",
-  'before). "Survived": the process is still up and a fresh client gets its echo afterwards.',
+  `every ${PROBE_INTERVAL_MS} ms and sends one message ("fresh echo": a new TCP connection, the opening handshake and`,
+  "one echoed message, timed from the connect call to the echo; p50 / max, failures out of tries),",
+  "from a worker thread of the attacking process, so that the attacker's own work does not delay",
+  "the probe's callbacks (the last column: the attacking thread's worst event-loop delay, and the",
+  "attacking process's CPU time over the attack's duration, in cores). The server's resident",
+  'memory is sampled every 50 ms (peak, and the idle baseline before). "Survived": the process is',
+  "still up and a fresh client gets its echo afterwards.",
   "",
   `Run: ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, scale ${scale} (1 = the counts in the headings; connection and message counts are multiplied by it, the time windows are not), on a shared 2-core machine:`,
   `latencies and memory are noisy; compare within one row set, not across runs. Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}.`,
-  `Code measured: commit ${commit()}. Command: \`node apps/hostile/src/cli.mjs --scale ${scale}\`.`,
+  `Code measured: commit ${commit()}. Command: \`node apps/hostile/src/cli.mjs ${process.argv.slice(2).join(" ") || `--scale ${scale}`}\`.`,
   "",
   ...summary,
 ];
 for (const pattern of patterns) {
   lines.push(`## ${pattern.title}`, "");
   lines.push(
-    "| server | survived | fresh echo p50 / max (failed) | peak RSS (idle) | what the attacker got |",
+    "| server | survived | fresh echo p50 / max (failed) | idle p50 / max | load | peak RSS (idle) | what the attacker got | attacker: loop delay max, CPU |",
   );
-  lines.push("| --- | --- | --- | --- | --- |");
+  lines.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const [name, row] of /** @type {Map<string, any>} */ (results.get(pattern.name))) {
     if (row.error !== undefined) {
-      lines.push(`| ${name} | no (${row.error}) | | | |`);
+      lines.push(`| ${name} | no (${row.error}) | | | | | | |`);
       continue;
     }
     const echo =
@@ -175,7 +202,7 @@ for (const pattern of patterns) {
         ? `none (${row.probeFailures}/${row.probes} failed)`
         : `${row.echoP50.toFixed(0)} / ${row.echoMax.toFixed(0)} ms (${row.probeFailures}/${row.probes})`;
     lines.push(
-      `| ${name} | ${row.survived ? "yes" : `no${row.exit !== null ? ` (exit ${row.exit})` : ""}`} | ${echo} | ${mb(row.peakKiB)} MB (${mb(row.baselineKiB)} MB) | ${String(row.attacker).replaceAll("|", "\\|")} |`,
+      `| ${name} | ${row.survived ? "yes" : `no${row.exit !== null ? ` (exit ${row.exit})` : ""}`} | ${echo} | ${ms2(row.idleP50, row.idleMax)} | ${row.load.toFixed(1)} | ${mb(row.peakKiB)} MB (${mb(row.baselineKiB)} MB) | ${String(row.attacker).replaceAll("|", "\\|")} | ${row.attackerLoopDelayMaxMs.toFixed(0)} ms, ${row.attackerCores.toFixed(2)} cores |`,
     );
   }
   lines.push("");

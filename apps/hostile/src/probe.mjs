@@ -1,9 +1,24 @@
 // The victim's view while an attack runs: a fresh client (new TCP connection, handshake, one
-// echoed message) every 250 ms, and the server's resident memory sampled every 50 ms.
+// echoed message) every 100 ms, and the server's resident memory sampled every 50 ms.
+//
+// The fresh clients run in a worker thread (probe-worker.mjs), not on the attacker's event loop:
+// an attack that keeps the attacking process busy (writing gigabytes, reading floods of pongs)
+// would otherwise delay the probe's own callbacks and be counted as the server's latency. The
+// attacker's event-loop delay is recorded beside, so a slow probe can be told from a busy
+// attacker.
 
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { maskedFrame, OP_TEXT } from "../../bench/src/frames.mjs";
 import { connect as wsConnect } from "../../bench/src/loadgen.mjs";
 import { treeRssKiB } from "../../bench/src/proc.mjs";
+
+/**
+ * A fresh client starts this often during an attack: often enough that an attack over in a
+ * second on an idle machine is still probed several times, rarely enough that the probes are
+ * not a load of their own (one handshake and one echo each).
+ */
+export const PROBE_INTERVAL_MS = 100;
 
 /**
  * One fresh client: connect, send "probe", wait for its echo. Resolves with the milliseconds
@@ -41,42 +56,105 @@ export async function freshEcho(port, timeoutMs = 5000) {
 }
 
 /**
- * Starts watching: fresh echoes every 250 ms and RSS every 50 ms, until `stop()`.
+ * Fresh clients one after the other, `count` of them or until `stop` says so, each started
+ * `intervalMs` after the previous one started (or at once when it took longer).
+ * @param {number} port
+ * @param {{ count?: number, intervalMs?: number, stop?: () => boolean }} options
+ */
+async function probeLoop(
+  port,
+  { count = Number.POSITIVE_INFINITY, intervalMs = PROBE_INTERVAL_MS, stop = () => false },
+) {
+  /** @type {(number | null)[]} */
+  const echoes = [];
+  while (echoes.length < count && !stop()) {
+    const next = new Promise((resolve) => setTimeout(resolve, intervalMs));
+    echoes.push(await freshEcho(port));
+    await next;
+  }
+  return echoes;
+}
+
+/** p50 / max of the probes that got their echo, and how many did not. */
+export function summarize(echoes) {
+  const ok = /** @type {number[]} */ (echoes.filter((e) => e !== null)).sort((a, b) => a - b);
+  return {
+    probes: echoes.length,
+    failed: echoes.length - ok.length,
+    p50: ok.length > 0 ? /** @type {number} */ (ok[Math.floor(ok.length / 2)]) : null,
+    max: ok.length > 0 ? /** @type {number} */ (ok[ok.length - 1]) : null,
+  };
+}
+
+/**
+ * The floor: `count` fresh clients against the idle server, before the attack (in a worker
+ * thread, like the probes during the attack).
+ * @param {number} port
+ */
+export async function idleEchoes(port, count = 8) {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { port, count, intervalMs: 50 } });
+  const [echoes] = await Promise.all([
+    new Promise((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    }),
+    new Promise((resolve) => worker.once("exit", resolve)),
+  ]);
+  return summarize(/** @type {(number | null)[]} */ (echoes));
+}
+
+/**
+ * Starts watching: fresh echoes every PROBE_INTERVAL_MS (in a worker thread) and RSS every 50 ms, until
+ * `stop()`; also the event-loop delay of this (the attacking) thread meanwhile.
  * @param {number} port
  * @param {number} pid the server's process
  */
 export function watchServer(port, pid) {
-  /** @type {(number | null)[]} */
-  const echoes = [];
   let peakKiB = 0;
-  let running = true;
   const sample = () => {
     const rss = treeRssKiB(pid);
     if (rss !== null) peakKiB = Math.max(peakKiB, rss);
   };
   sample();
   const sampler = setInterval(sample, 50);
-  const prober = (async () => {
-    while (running) {
-      const next = new Promise((resolve) => setTimeout(resolve, 250));
-      echoes.push(await freshEcho(port));
-      await next;
-    }
-  })();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const worker = new Worker(new URL(import.meta.url), {
+    workerData: { port, intervalMs: PROBE_INTERVAL_MS },
+  });
+  const echoes = new Promise((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+  });
   return {
     async stop() {
-      running = false;
       clearInterval(sampler);
+      loopDelay.disable();
+      const cpu = process.cpuUsage(cpuBefore);
+      // The attacking process's CPU time over the attack's wall time (1 = one core busy).
+      const attackerCores = (cpu.user + cpu.system) / 1000 / (performance.now() - started);
       sample();
-      await prober;
-      const ok = /** @type {number[]} */ (echoes.filter((e) => e !== null)).sort((a, b) => a - b);
-      return {
-        peakKiB,
-        probes: echoes.length,
-        failed: echoes.length - ok.length,
-        p50: ok.length > 0 ? /** @type {number} */ (ok[Math.floor(ok.length / 2)]) : null,
-        max: ok.length > 0 ? /** @type {number} */ (ok[ok.length - 1]) : null,
-      };
+      worker.postMessage("stop");
+      const result = summarize(/** @type {(number | null)[]} */ (await echoes));
+      await new Promise((resolve) => (worker.threadId === -1 ? resolve() : worker.once("exit", resolve)));
+      return { peakKiB, ...result, attackerLoopDelayMaxMs: loopDelay.max / 1e6, attackerCores };
     },
   };
+}
+
+// In the worker: probe until told to stop (or `count` probes), then post the latencies.
+if (!isMainThread && workerData?.port !== undefined) {
+  let stopping = false;
+  parentPort?.on("message", (message) => {
+    if (message === "stop") stopping = true;
+  });
+  const echoes = await probeLoop(workerData.port, {
+    count: workerData.count,
+    intervalMs: workerData.intervalMs,
+    stop: () => stopping,
+  });
+  parentPort?.postMessage(echoes);
+  parentPort?.close();
 }

@@ -46,6 +46,7 @@ export {
   type SendOptions,
   type TextEvent,
   type TextPieceEvent,
+  YIELD,
 } from "./connection/index.ts";
 export { CloseCode } from "./constants.ts";
 export {

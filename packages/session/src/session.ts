@@ -16,6 +16,7 @@
  * - `streamed-sends.ts`: messages sent as streams of pieces (§5.4 fragmentation);
  * - `consumers.ts`: async iteration and `{ readable, writable }` streams;
  * - `keep-alive.ts`: `ping()` with round-trip time and the opt-in heartbeat;
+ * - `turns.ts`: fair turns, so that one peer's flood of frames does not hold the event loop;
  * - `types.ts` and `bytes.ts`: the options and data shapes, and byte helpers.
  *
  * Only ES2022 and universal web globals are used (timers, `queueMicrotask`, streams), so the
@@ -36,6 +37,7 @@ import {
   PENDING,
   type RemoteProtocolError,
   type SendOptions,
+  YIELD,
 } from "@ws/codec";
 import { truncateCloseReason } from "@ws/codec/close";
 import { WebSocketError } from "./errors.ts";
@@ -54,6 +56,7 @@ import {
   type SessionInput,
 } from "./session/states.ts";
 import { type PieceSource, StreamedSends } from "./session/streamed-sends.ts";
+import { FRAMES_PER_SLICE, type TurnTaker, waitTurn } from "./session/turns.ts";
 import {
   type CloseInfo,
   checkDuration,
@@ -153,6 +156,13 @@ export class Session {
   #decoding = false;
   #eof = false;
   #readPaused = false;
+  /**
+   * More received bytes wait for this session's next turn (`turns.ts`): the transport is
+   * paused, and nothing is decoded until the run queue gets to it.
+   */
+  #waitingTurn = false;
+  /** This session's place in the run queue, made when it first has to wait. */
+  #turn: TurnTaker | undefined;
   /** The server's memory budget, and this session's face to it; see `memory-budget.ts`. */
   readonly #budget: MemoryBudget | undefined;
   readonly #holder: BudgetHolder | undefined;
@@ -535,7 +545,7 @@ export class Session {
     if (!this.#readPaused) return;
     this.#readPaused = false;
     if (this.#meter !== undefined) backpressure(this, "receive", false, this.inboundBufferedAmount);
-    if (!this.#eof && !this.#budgetPaused) this.#transport.resume();
+    if (!this.#eof && !this.#budgetPaused && !this.#waitingTurn) this.#transport.resume();
     this.#process(false);
   }
 
@@ -632,13 +642,22 @@ export class Session {
    * received data in this turn too, so writes are batched from the first (see `outbox.ts`).
    */
   #process(busy: boolean): void {
-    if (!this.#started || this.#processing) return;
+    if (!this.#started || this.#processing || this.#waitingTurn) return;
     this.#processing = true;
     this.#outbox.collect(busy);
+    const connection = this.connection;
+    // Frames this slice may still decode (an event counts as one more: its handler's work).
+    let frames = FRAMES_PER_SLICE;
     try {
       while (this.#state !== "closed" && !this.#readPaused) {
-        const event = this.connection.nextEvent();
+        const read = connection.framesRead;
+        const event = connection.nextEvent(frames);
+        frames -= connection.framesRead - read + 1;
         if (event === NEED_DATA) break;
+        if (event === YIELD) {
+          this.#waitTurn();
+          break;
+        }
         if (event === PENDING) {
           // An extension decodes asynchronously: go on when it is done.
           if (!this.#decoding) {
@@ -663,6 +682,30 @@ export class Session {
       this.#outbox.release();
       this.#account();
     }
+  }
+
+  /** Received bytes are left after this slice: let other work run first (see `turns.ts`). */
+  #waitTurn(): void {
+    this.#waitingTurn = true;
+    if (!this.#readPaused && !this.#budgetPaused) this.#transport.pause();
+    this.#turn ??= { takeTurn: () => this.#takeTurn() };
+    waitTurn(this.#turn);
+  }
+
+  /** The run queue got to this session: decode the next slice, and read again when done. */
+  #takeTurn(): void {
+    this.#waitingTurn = false;
+    if (this.#state === "closed") return;
+    this.#process(true);
+    // The slice may have closed the connection, or queued it again.
+    if (this.#mayRead()) this.#transport.resume();
+  }
+
+  /** Nothing holds reading paused: not the application, the budget, a turn, or the end. */
+  #mayRead(): boolean {
+    return (
+      !this.#waitingTurn && !this.#readPaused && !this.#budgetPaused && !this.#eof && this.#state !== "closed"
+    );
   }
 
   // ─── Memory budget (see memory-budget.ts) ────────────────────────────────────────────────
@@ -692,7 +735,7 @@ export class Session {
   #resumeForBudget(): void {
     if (!this.#budgetPaused) return;
     this.#budgetPaused = false;
-    if (!this.#readPaused && !this.#eof && this.#state !== "closed") {
+    if (!this.#readPaused && !this.#waitingTurn && !this.#eof && this.#state !== "closed") {
       this.#transport.resume();
       if (this.#meter !== undefined) backpressure(this, "receive", false, this.inboundBufferedAmount);
     }

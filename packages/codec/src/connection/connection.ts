@@ -17,7 +17,7 @@ import { decodeClosePayload, encodeClosePayload } from "../close/close.ts";
 import { CloseCode, isControlOpcode, MAX_CONTROL_PAYLOAD, Opcode } from "../constants.ts";
 import { ErrorCode, LocalProtocolError, RemoteProtocolError } from "../errors.ts";
 import type { Extension, MessageEncoder } from "../extensions/extension.ts";
-import { FrameDecoder, type FramePiece } from "../frame/decoder.ts";
+import { FrameDecoder, type FramePiece, type SmallFragment } from "../frame/decoder.ts";
 import { encodeFrameParts, encodeTextFrame } from "../frame/encode.ts";
 import { frameHeaderSize, writeFrameHeader } from "../frame/header.ts";
 import { maskInto } from "../frame/mask.ts";
@@ -36,6 +36,15 @@ export const NEED_DATA: unique symbol = Symbol("NEED_DATA");
  * `nextEvent` again. Never returned without an asynchronous extension.
  */
 export const PENDING: unique symbol = Symbol("PENDING");
+
+/**
+ * Returned by {@link Connection.nextEvent} when it read the `maxFrames` frames it was allowed
+ * without completing an event, and received bytes are still buffered. Call `nextEvent` again, after
+ * letting other work run, so that a peer's flood of tiny frames (RFC 6455 §10.4: a message may
+ * come in any number of fragments) does not hold its caller for as long as the flood lasts.
+ * Never returned without a `maxFrames` argument.
+ */
+export const YIELD: unique symbol = Symbol("YIELD");
 
 /** Options for a {@link Connection}. */
 export interface ConnectionOptions {
@@ -123,6 +132,9 @@ export class Connection {
   #sendChain: Promise<void> | undefined;
   #sendsPending = 0;
   #extensionsClosed = false;
+  #framesRead = 0;
+  /** Where the decoder puts a small fragment it reads without allocating (see `nextSmallFragment`). */
+  readonly #fragment: SmallFragment = { opcode: 0, payloadLength: 0, source: EMPTY, start: 0, end: 0 };
 
   /** Creates a connection for `options.role`, after the opening handshake. Throws `TypeError` on bad options. */
   constructor(options: ConnectionOptions) {
@@ -254,10 +266,28 @@ export class Connection {
   }
 
   /**
-   * Returns the next event, {@link NEED_DATA} when the buffered bytes hold no more, or
-   * {@link PENDING} while an extension decodes asynchronously.
+   * Frames read from the received bytes so far; a data frame that spans received chunks counts
+   * once per piece read. With `nextEvent(maxFrames)`, a caller bounds its work per turn.
    */
-  nextEvent(): InboundEvent | typeof NEED_DATA | typeof PENDING {
+  get framesRead(): number {
+    return this.#framesRead;
+  }
+
+  /**
+   * Returns the next event, {@link NEED_DATA} when the buffered bytes hold no more, or
+   * {@link PENDING} while an extension decodes asynchronously. `maxFrames`: read at most this
+   * many frames in this call (none when it is 0 or less), and return {@link YIELD} when they
+   * complete no event while bytes are still buffered (default: no bound).
+   */
+  nextEvent(): InboundEvent | typeof NEED_DATA | typeof PENDING;
+  /**
+   * Returns the next event, like `nextEvent()`, reading at most `maxFrames` frames; returns
+   * {@link YIELD} when they complete no event while bytes are still buffered.
+   */
+  nextEvent(maxFrames: number): InboundEvent | typeof NEED_DATA | typeof PENDING | typeof YIELD;
+  nextEvent(
+    maxFrames = Number.POSITIVE_INFINITY,
+  ): InboundEvent | typeof NEED_DATA | typeof PENDING | typeof YIELD {
     if (this.#inboundPending !== undefined) return PENDING;
     if (this.#ready !== undefined) {
       const ready = this.#ready;
@@ -271,13 +301,26 @@ export class Connection {
       }
       return this.#eofEvent();
     }
+    const decoder = this.#decoder;
+    const assembler = this.#assembler;
+    const stop = this.#framesRead + maxFrames;
     while (this.#allowed["receive-frame"]) {
+      if (this.#framesRead >= stop && decoder.bufferedAmount > 0) return YIELD;
       let piece: FramePiece | undefined;
       try {
-        piece = this.#decoder.next();
+        // A peer's small fragments are taken without a piece object or a view each.
+        if (assembler.takesSmallFragments && decoder.nextSmallFragment(this.#fragment)) {
+          this.#framesRead++;
+          assembler.pushSmallFragment(this.#fragment);
+          // Keep no input chunk alive through it once its bytes are taken.
+          this.#fragment.source = EMPTY;
+          continue;
+        }
+        piece = decoder.next();
         if (piece === undefined) break;
+        this.#framesRead++;
         if (isControlOpcode(piece.opcode)) return this.#control(piece);
-        const message = this.#assembler.push(piece);
+        const message = assembler.push(piece);
         if (message instanceof Promise) {
           this.#awaitMessage(message);
           return PENDING;

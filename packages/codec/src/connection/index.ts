@@ -14,6 +14,7 @@ export {
   PENDING,
   type PingPongOutbound,
   pongFor,
+  YIELD,
 } from "./connection.ts";
 export type {
   BinaryEvent,

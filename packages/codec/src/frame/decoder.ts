@@ -61,6 +61,24 @@ export interface FramePiece {
   readonly last: boolean;
 }
 
+/**
+ * A fragment read by {@link FrameDecoder.nextSmallFragment}: the header fields of a data frame
+ * without FIN, and where its payload lies, unmasked, in an input chunk. Filled in place by the
+ * decoder (the caller owns the object and reuses it), so reading one costs no allocation.
+ */
+export interface SmallFragment {
+  /** The opcode: text, binary or continuation (RFC 6455 §5.2). */
+  opcode: number;
+  /** The payload length, at most 125 (the 7-bit length form). */
+  payloadLength: number;
+  /** The input chunk the payload lies in; `source[start…end)` is the payload, unmasked. */
+  source: Uint8Array;
+  /** Where the payload starts in `source`. */
+  start: number;
+  /** Where the payload ends in `source` (exclusive). */
+  end: number;
+}
+
 /** The states of the decoder, named for what they wait for. */
 export const DecoderState = {
   ReadHeader: "read-header",
@@ -74,6 +92,8 @@ export const DecoderState = {
 export type DecoderState = (typeof DecoderState)[keyof typeof DecoderState];
 
 const EMPTY = new Uint8Array(0);
+/** The largest payload length of the 7-bit form (126 and 127 announce longer forms, §5.2). */
+const MAX_7BIT_LENGTH = 125;
 const TWO_TO_32 = 0x1_0000_0000;
 /**
  * The masking key of the frame being unmasked, copied in right before each `applyMask`: a
@@ -211,6 +231,64 @@ export class FrameDecoder {
           throw this.#error;
       }
     }
+  }
+
+  /**
+   * Reads the next frame without allocating, when it is a fragment that is not the last of its
+   * message (a data frame without FIN), without RSV bits, with a 7-bit payload length (at most
+   * 125 bytes) and within the frame size limit, masked as the role requires, and lies whole in
+   * the first buffered chunk: `into` then holds its header fields and where its payload lies,
+   * unmasked in place (valid until the chunk is reused: the decoder owns it), and the result is
+   * true. For any other frame, or when its bytes are not all buffered, returns false and
+   * consumes nothing: {@link FrameDecoder.next} then reads it, checking every rule.
+   *
+   * This is the path of a peer's tiny fragments (RFC 6455 §5.4 lets a peer split a message
+   * into one-byte frames): a message assembler copies such small pieces anyway, so a piece
+   * object and a view per frame would be garbage at once, and a frame costs work in
+   * proportion to its bytes only.
+   */
+  nextSmallFragment(into: SmallFragment): boolean {
+    if (this.#state !== DecoderState.ReadHeader) return false;
+    const chunk = this.#queue[0];
+    if (chunk === undefined) return false;
+    const at = this.#offset;
+    const available = chunk.length - at;
+    if (available < 2) return false;
+    const b0 = chunk[at] as number;
+    const b1 = chunk[at + 1] as number;
+    // FIN clear, RSV clear, opcode continuation (0), text (1) or binary (2).
+    if (b0 > Opcode.Binary) return false;
+    const length = b1 & 0x7f;
+    if (length > MAX_7BIT_LENGTH || length > this.#maxFrameSize) return false;
+    const masked = b1 >= 0x80;
+    if (masked !== this.#requireMask) return false;
+    const header = masked ? 6 : 2;
+    if (available < header + length) return false;
+    const start = at + header;
+    const end = start + length;
+    if (masked) {
+      const k0 = chunk[at + 2] as number;
+      const k1 = chunk[at + 3] as number;
+      const k2 = chunk[at + 4] as number;
+      const k3 = chunk[at + 5] as number;
+      let i = start;
+      for (; i + 4 <= end; i += 4) {
+        chunk[i] = (chunk[i] as number) ^ k0;
+        chunk[i + 1] = (chunk[i + 1] as number) ^ k1;
+        chunk[i + 2] = (chunk[i + 2] as number) ^ k2;
+        chunk[i + 3] = (chunk[i + 3] as number) ^ k3;
+      }
+      if (i < end) chunk[i] = (chunk[i++] as number) ^ k0;
+      if (i < end) chunk[i] = (chunk[i++] as number) ^ k1;
+      if (i < end) chunk[i] = (chunk[i] as number) ^ k2;
+    }
+    into.opcode = b0;
+    into.payloadLength = length;
+    into.source = chunk;
+    into.start = start;
+    into.end = end;
+    this.#advance(chunk, header + length);
+    return true;
   }
 
   #readHeader(b0: number, b1: number): void {

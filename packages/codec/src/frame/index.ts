@@ -5,7 +5,13 @@
  * @module
  */
 export { isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode, Rsv } from "../constants.ts";
-export { DecoderState, FrameDecoder, type FrameDecoderOptions, type FramePiece } from "./decoder.ts";
+export {
+  DecoderState,
+  FrameDecoder,
+  type FrameDecoderOptions,
+  type FramePiece,
+  type SmallFragment,
+} from "./decoder.ts";
 export { encodeFrame, encodeFrameParts, encodeTextFrame, type FrameToEncode } from "./encode.ts";
 export { type FrameHeader, frameHeaderSize, writeFrameHeader } from "./header.ts";
 export { applyMask, maskInto } from "./mask.ts";

@@ -14,7 +14,7 @@
 import { CloseCode, Opcode } from "../constants.ts";
 import { ErrorCode, type FailureCloseCode, RemoteProtocolError } from "../errors.ts";
 import type { Extension, MessageDecoder } from "../extensions/extension.ts";
-import type { FramePiece } from "../frame/decoder.ts";
+import type { FramePiece, SmallFragment } from "../frame/decoder.ts";
 import { ByteCollector } from "./collector.ts";
 import { TextCollector } from "./text-collector.ts";
 import { StreamingUtf8Decoder } from "./utf8.ts";
@@ -113,7 +113,7 @@ export class MessageAssembler {
    * push again before it settles. Failures throw (or reject with) a {@link RemoteProtocolError}.
    */
   push(piece: FramePiece): AssembledMessage | undefined | Promise<AssembledMessage | undefined> {
-    if (piece.first) this.#frameStarts(piece);
+    if (piece.first) this.#frameStarts(piece.opcode, piece.rsv, piece.payloadLength);
     const messageEnds = piece.last && piece.fin;
     if (this.#decoders === undefined) {
       this.#size += piece.data.length;
@@ -122,6 +122,34 @@ export class MessageAssembler {
     const decoded = this.#decodeStage(0, piece.data, messageEnds);
     if (decoded instanceof Promise) return decoded.then((data) => this.#deliverDecoded(data, messageEnds));
     return this.#deliverDecoded(decoded, messageEnds);
+  }
+
+  /**
+   * Whether {@link MessageAssembler.pushSmallFragment} may be used now: whole messages are
+   * assembled (small pieces are copied, not delivered) and no extension decodes the message in
+   * progress.
+   */
+  get takesSmallFragments(): boolean {
+    return !this.#options.streamMessages && this.#decoders === undefined;
+  }
+
+  /**
+   * Takes a fragment read by `FrameDecoder.nextSmallFragment` (a data frame without FIN and
+   * without RSV bits, whole), like {@link MessageAssembler.push} would take it as one piece,
+   * but its payload is copied (binary) or decoded (text) straight from the input chunk, without
+   * a view of it. Only while {@link MessageAssembler.takesSmallFragments}. It never ends a
+   * message, so nothing is returned. Failures throw a {@link RemoteProtocolError}.
+   */
+  pushSmallFragment(fragment: SmallFragment): void {
+    this.#frameStarts(fragment.opcode, 0, fragment.payloadLength);
+    const { source, start, end } = fragment;
+    this.#size += end - start;
+    if (this.#kind === Opcode.Text) {
+      // Fail fast (RFC 6455 §8.1), as in #collect.
+      this.#text.push(this.#textDecoder().decodeRange(source, start, end), end - start);
+    } else {
+      this.#collected.pushRange(source, start, end);
+    }
   }
 
   #deliverDecoded(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
@@ -144,15 +172,15 @@ export class MessageAssembler {
     return message;
   }
 
-  #frameStarts(piece: FramePiece): void {
-    if (piece.opcode === Opcode.Continuation) {
+  #frameStarts(opcode: number, rsv: number, payloadLength: number): void {
+    if (opcode === Opcode.Continuation) {
       if (this.#kind === 0)
         fail(
           ErrorCode.UnexpectedContinuation,
           CloseCode.ProtocolError,
           "a continuation frame has no message to continue",
         );
-      if (piece.rsv !== 0)
+      if (rsv !== 0)
         fail(ErrorCode.ReservedBits, CloseCode.ProtocolError, "RSV bits are set on a continuation frame");
       if (++this.#fragments > this.#options.maxFragments) {
         fail(
@@ -168,24 +196,24 @@ export class MessageAssembler {
           CloseCode.ProtocolError,
           "a new message starts before the previous one ended",
         );
-      this.#kind = piece.opcode;
+      this.#kind = opcode;
       this.#fragments = 1;
-      if (piece.rsv !== 0) this.#decoders = this.#startDecoders(piece.rsv);
+      if (rsv !== 0) this.#decoders = this.#startDecoders(rsv);
     }
     // The frame's length is known now: fail before buffering or decoding it. Without an
     // extension that is the message's size so far; with one (permessage-deflate) the encoded
     // bytes count against the limit too, as in ws, so a header declaring more than the limit is
     // refused at once instead of being inflated piece by piece.
     if (this.#decoders === undefined) {
-      if (this.#size + piece.payloadLength > this.#options.maxMessageSize) {
+      if (this.#size + payloadLength > this.#options.maxMessageSize) {
         fail(
           ErrorCode.MessageTooBig,
           CloseCode.MessageTooBig,
-          `the message is at least ${this.#size + piece.payloadLength} bytes, the limit is ${this.#options.maxMessageSize}`,
+          `the message is at least ${this.#size + payloadLength} bytes, the limit is ${this.#options.maxMessageSize}`,
         );
       }
     } else {
-      this.#encodedSize += piece.payloadLength;
+      this.#encodedSize += payloadLength;
       if (this.#encodedSize > this.#options.maxMessageSize) {
         fail(
           ErrorCode.MessageTooBig,

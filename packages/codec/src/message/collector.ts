@@ -57,23 +57,40 @@ export class ByteCollector {
       this.#kept += size;
       return;
     }
+    this.#room(size).set(data, this.#tailLength);
+    this.#tailLength += size;
+  }
+
+  /**
+   * Adds the small piece `source[start…end)` (fewer than {@link COALESCE_BELOW} bytes), copied
+   * into the tail: the same as `push(source.subarray(start, end))`, without making the view.
+   */
+  pushRange(source: Uint8Array, start: number, end: number): void {
+    const size = end - start;
+    if (size === 0) return;
+    this.#length += size;
+    const tail = this.#room(size);
+    let at = this.#tailLength;
+    for (let i = start; i < end; i++) tail[at++] = source[i] as number;
+    this.#tailLength = at;
+  }
+
+  /** The tail, with room for `size` more bytes (grown, or kept and started anew, if needed). */
+  #room(size: number): Uint8Array {
     let tail = this.#tail;
     const needed = this.#tailLength + size;
-    if (tail === undefined || needed > tail.length) {
-      if (tail !== undefined && tail.length >= TAIL_SIZE) {
-        this.#keepTail();
-        tail = undefined;
-      }
-      const used = tail === undefined ? 0 : this.#tailLength;
-      let capacity = tail === undefined ? TAIL_START : tail.length * 2;
-      while (capacity < used + size) capacity *= 2;
-      const grown = new Uint8Array(Math.min(capacity, Math.max(TAIL_SIZE, used + size)));
-      if (tail !== undefined) grown.set(tail.subarray(0, used));
-      tail = grown;
-      this.#tail = tail;
+    if (tail !== undefined && needed <= tail.length) return tail;
+    if (tail !== undefined && tail.length >= TAIL_SIZE) {
+      this.#keepTail();
+      tail = undefined;
     }
-    tail.set(data, this.#tailLength);
-    this.#tailLength += size;
+    const used = tail === undefined ? 0 : this.#tailLength;
+    let capacity = tail === undefined ? TAIL_START : tail.length * 2;
+    while (capacity < used + size) capacity *= 2;
+    const grown = new Uint8Array(Math.min(capacity, Math.max(TAIL_SIZE, used + size)));
+    if (tail !== undefined) grown.set(tail.subarray(0, used));
+    this.#tail = grown;
+    return grown;
   }
 
   /** Returns the collected bytes as one array (no copy when they are one part) and empties the collector. */

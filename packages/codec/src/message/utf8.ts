@@ -62,18 +62,39 @@ export class StreamingUtf8Decoder {
     // A tiny ASCII piece between whole code points (a peer's one-byte fragments) needs no call
     // into the decoder: it is valid as it is, and the decoder's state does not change.
     if (length <= TINY_PIECE_MAX && this.#atBoundary && !last) {
-      let text = "";
-      let ascii = true;
-      for (let i = 0; i < length && ascii; i++) {
-        const byte = bytes[i] as number;
-        ascii = byte < 0x80;
-        text += String.fromCharCode(byte);
-      }
-      if (ascii) {
-        this.#pending = true;
-        return text;
-      }
+      const text = this.#tinyAscii(bytes, 0, length);
+      if (text !== undefined) return text;
     }
+    return this.#decodeWithDecoder(bytes, last);
+  }
+
+  /**
+   * Decodes `source[start…end)` as the next piece of the current message, not its last: the
+   * same as `decode(source.subarray(start, end), false)`, without making the view when the
+   * piece is tiny ASCII (a peer's one-byte fragments).
+   */
+  decodeRange(source: Uint8Array, start: number, end: number): string {
+    if (end - start <= TINY_PIECE_MAX && this.#atBoundary) {
+      const text = this.#tinyAscii(source, start, end);
+      if (text !== undefined) return text;
+    }
+    return this.#decodeWithDecoder(source.subarray(start, end), false);
+  }
+
+  /** `source[start…end)` as a string if it is all ASCII (the decoder's state stays as it is), else undefined. */
+  #tinyAscii(source: Uint8Array, start: number, end: number): string | undefined {
+    let text = "";
+    for (let i = start; i < end; i++) {
+      const byte = source[i] as number;
+      if (byte >= 0x80) return undefined;
+      text += String.fromCharCode(byte);
+    }
+    this.#pending = true;
+    return text;
+  }
+
+  #decodeWithDecoder(bytes: Uint8Array, last: boolean): string {
+    const length = bytes.length;
     try {
       this.#decoder ??= createUtf8Decoder(true);
       const text = this.#decoder.decode(bytes, { stream: !last });
