@@ -65,6 +65,23 @@ test("echo: our client against our server (text, binary, empty, 1 MiB, 16 MiB), 
   expect([event.code, event.reason, event.wasClean]).toStrictEqual([4001, "bye", true]);
 });
 
+test("echo: large messages sent back to back, around the write-joining bounds, come back intact and in order", async (defer) => {
+  // The transport joins a frame header with the head of the payload behind it (Deno has no
+  // writev): payloads just under, at and over 64 KiB and 128 KiB, with small frames between
+  // them, queued behind each other so that every joining case (whole payload, payload head,
+  // several small frames) is written.
+  const ws = defer(await connect(await echo(defer)), (c) => c.terminate());
+  const messages = ws[Symbol.asyncIterator]();
+  const sizes = [65_522, 65_535, 65_536, 65_537, 3, 131_062, 131_063, 131_072, 7, 200_000, 1 << 20, 125, 126];
+  const sent = sizes.map((size, i) => {
+    const bytes = new Uint8Array(size);
+    for (let j = 0; j < size; j++) bytes[j] = (j * 31 + i * 7) & 0xff;
+    return bytes;
+  });
+  for (const bytes of sent) ws.send(bytes);
+  for (const bytes of sent) expect((await messages.next()).value).toStrictEqual(bytes);
+});
+
 test("echo: Deno's native WebSocket client against our server", async (defer) => {
   const native = new globalThis.WebSocket(await echo(defer), ["chat"]);
   native.binaryType = "arraybuffer";
