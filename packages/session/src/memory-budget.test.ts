@@ -143,6 +143,37 @@ describe("MemoryBudget", () => {
     expect(budget.total).toBe(0);
   });
 
+  it("refuses a message still arriving with 1009 instead of dropping its connection when it is most of what that one holds", async () => {
+    const budget = new MemoryBudget(1024 * KiB);
+    const peer = pair(budget);
+    const clientClosed = peer.client.closed;
+    // One message in 300 KiB fragments: past 3/4 of the budget (the third fragment) reading
+    // from this peer stops in the middle of it, and the total stops falling.
+    const stream = peer.client.sendStream(
+      (async function* () {
+        for (let i = 0; i < 8; i++) {
+          yield new Uint8Array(300 * KiB);
+          await sleep(5);
+        }
+      })(),
+    );
+    stream.catch(() => {});
+    await sleep(50);
+    expect(peer.serverTransport.paused).toBe(true);
+    expect(peer.server.connection.heldMessageBytes).toBeGreaterThanOrEqual(768 * KiB);
+    await sleep(PRESSURE_STALL + PRESSURE_CHECK_INTERVAL * 4);
+    // The stall rule picked it; the message, not the connection, is what the budget cannot hold.
+    expect(budget.shed).toBe(1);
+    expect(peer.errors).toEqual(["MESSAGE_TOO_BIG"]);
+    // The close handshake ran (reading resumed to take the reply): the peer got 1009.
+    expect((await clientClosed).code).toBe(1009);
+    expect(peer.server.closeInfo).toMatchObject({ code: 1006, wasClean: false });
+    expect(peer.server.closeInfo?.error).toMatchObject({ code: "MESSAGE_TOO_BIG", closeCode: 1009 });
+    expect(budget.total).toBe(0);
+    expect(budget.pressure).toBe(false);
+    budget.stop();
+  });
+
   it("shares the room for inflation: the first step may take all that is left, concurrent ones half", () => {
     const budget = new MemoryBudget(1000);
     expect(budget.take(300)).toBe(300);

@@ -22,6 +22,7 @@
  * | over 3/4 and not falling for {@link PRESSURE_STALL} ms | the connection holding the most is dropped (as below), then again after each such stall: paused peers in the middle of a message, or peers that read nothing, would otherwise hold the server there for good |
  * | over the budget | the connections holding the most bytes are dropped, biggest first, until the total is within it: each gets a 1008 close frame when its socket can still take one, then its transport is closed at once and its buffers freed; locally it closes with 1006 and error `MEMORY_BUDGET` |
  * | inflating | an inflate step gets at most the room left (half of it when other steps are in flight); a message that inflates to more fails with 1009 |
+ * | dropping a connection whose bytes are mostly a message still arriving | that message fails with 1009 instead (too big for what the server can hold now; the close handshake runs as usual): the same message gets the same answer however its bytes arrive, whether it goes past the room left while inflating in one piece, or stops being read in the middle under pressure (see `Session`) |
  *
  * Reports are cheap and may be stale (a runtime flushes bytes without telling the session), so
  * the budget refreshes every holder before it acts on a breach, and while reading is paused it

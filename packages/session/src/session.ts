@@ -35,7 +35,7 @@ import {
   NEED_DATA,
   type OutboundEvent,
   PENDING,
-  type RemoteProtocolError,
+  RemoteProtocolError,
   type SendOptions,
   YIELD,
 } from "@ws/codec";
@@ -723,7 +723,9 @@ export class Session {
   }
 
   #pauseForBudget(): void {
-    if (this.#budgetPaused || this.#state === "closed" || this.#eof) return;
+    // After a failure nothing more is decoded (received bytes are dropped): nothing to hold.
+    if (this.#budgetPaused || this.#state === "closed" || this.#eof || this.connection.failure !== undefined)
+      return;
     this.#budgetPaused = true;
     (this.#budget as MemoryBudget).paused(this.#holder as BudgetHolder);
     if (!this.#readPaused) {
@@ -742,13 +744,16 @@ export class Session {
   }
 
   /**
-   * The server is over its memory budget and this connection holds the most: it is dropped at
-   * once, so that its buffers are freed now rather than after a close handshake its peer may
-   * never complete. The peer gets a 1008 close frame when the socket can still take one (a peer
-   * that does not read has a full socket: nothing more reaches it).
+   * The server is over its memory budget and this connection holds the most. When most of what
+   * it holds is a message still arriving, that message is refused: see
+   * {@link Session.#refuseMessageForBudget}. Otherwise the connection is dropped at once, so
+   * that its buffers are freed now rather than after a close handshake its peer may never
+   * complete. The peer gets a 1008 close frame when the socket can still take one (a peer that
+   * does not read has a full socket: nothing more reaches it).
    */
   #shedForBudget(): void {
     if (this.#state === "closed") return;
+    if (this.#refuseMessageForBudget()) return;
     const error = new WebSocketError(
       "MEMORY_BUDGET",
       `Connection dropped: the server's memory budget (${(this.#budget as MemoryBudget).limit} bytes) is exceeded and this connection held the most buffered bytes (${this.#heldBytes()})`,
@@ -773,6 +778,34 @@ export class Session {
     }
     this.#outbox.destroy();
     this.#finish();
+  }
+
+  /**
+   * A message still arriving holds most of this connection's bytes: it is too big for the
+   * memory the server can give it now, and fails with 1009 (RFC 6455 §7.4.1: a message "too big
+   * for it to process"), as one that would inflate past what the budget has left does at once
+   * (`OutputBudget`). Which of the two rules catches a message depends only on how its bytes
+   * arrive: a compressed message read in small pieces (Deno reads small chunks first) holds
+   * its inflated part and stops being read under pressure, where one read whole fails while
+   * it inflates. The codec drops the message, freeing it now; the close handshake is the usual
+   * one, so the peer gets the close frame, and reading resumes to take its reply. Returns false
+   * when the rule does not apply.
+   */
+  #refuseMessageForBudget(): boolean {
+    const connection = this.connection;
+    if (!connection.inMessage) return false;
+    const message = connection.bufferedAmount + connection.heldMessageBytes;
+    if (message * 2 < this.#heldBytes()) return false;
+    const error = new RemoteProtocolError(
+      ErrorCode.MessageTooBig,
+      CloseCode.MessageTooBig,
+      `Cannot assemble message: after ${message} bytes, it needs more than the memory the server can give it now (memoryBudget ${(this.#budget as MemoryBudget).limit} bytes)`,
+    );
+    if (!connection.fail(error)) return false;
+    this.#resumeForBudget();
+    this.#fail(error);
+    this.#account();
+    return true;
   }
 
   #handle(event: InboundEvent): void {

@@ -231,6 +231,30 @@ export class Connection {
     return this.#assembler.heldBytes;
   }
 
+  /** Whether a data message is in progress: its first frame arrived, its last has not yet. */
+  get inMessage(): boolean {
+    return this.#assembler.inMessage;
+  }
+
+  /**
+   * Fails the connection for a reason found outside the codec, such as a server's memory budget
+   * that cannot hold the message in progress (RFC 6455 §7.1.7 "_Fail the WebSocket
+   * Connection_"): nothing more is read, the message in progress is dropped and its memory
+   * freed, and the one frame left to send is the close frame with `error.closeCode`. The caller
+   * already knows of the failure: {@link nextEvent} does not report it. Returns false, and does
+   * nothing, where frames are no longer read (a close frame was received, the connection
+   * failed or ended).
+   */
+  fail(error: RemoteProtocolError): boolean {
+    if (!this.#allowed["receive-frame"] || this.#failure !== undefined) return false;
+    this.#failure = error;
+    this.#failureReported = true;
+    this.#transition("protocol-error");
+    // An asynchronous decode step still owns the message: it is dropped once the step settles.
+    if (this.#inboundPending === undefined) this.#assembler.discard();
+    return true;
+  }
+
   /**
    * Feeds bytes from the transport. The connection takes ownership of `chunk` (payloads are
    * unmasked in place and delivered as views of it): do not reuse the buffer. Never throws for
@@ -338,13 +362,20 @@ export class Connection {
     this.#inboundPending = work.then(
       (message) => {
         this.#inboundPending = undefined;
-        this.#ready = message;
+        // Failed meanwhile (`fail()`): the message is not delivered.
+        if (this.#failure !== undefined) this.#assembler.discard();
+        else this.#ready = message;
       },
       (error: unknown) => {
         this.#inboundPending = undefined;
+        if (this.#failure !== undefined) {
+          this.#assembler.discard();
+          return;
+        }
         // The assembler rejects with RemoteProtocolErrors only (extension faults become 1011).
         this.#failure = error as RemoteProtocolError;
         this.#transition("protocol-error");
+        this.#assembler.discard();
       },
     );
   }
@@ -378,6 +409,9 @@ export class Connection {
     this.#failure = error;
     this.#failureReported = true;
     this.#transition("protocol-error");
+    // Nothing more is delivered: what the message in progress holds is freed now, not when the
+    // connection is dropped (a server's memory budget counts it until then).
+    this.#assembler.discard();
     return { type: "failed", error };
   }
 

@@ -315,6 +315,15 @@ export class MessageAssembler {
     return first;
   }
 
+  /**
+   * Drops the message in progress, freeing what it holds (the connection failed: nothing more
+   * is delivered). The caller must not do it while a {@link push} it got a promise from has not
+   * settled.
+   */
+  discard(): void {
+    this.#reset();
+  }
+
   #reset(): void {
     this.#kind = 0;
     this.#size = 0;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode, RemoteProtocolError } from "../errors.ts";
 import type { Extension, MessageDecoder } from "../extensions/extension.ts";
-import { Connection, NEED_DATA, type OutputBudget } from "../index.ts";
+import { Connection, NEED_DATA, type OutputBudget, PENDING } from "../index.ts";
 
 /**
  * A stand-in for permessage-deflate (RSV1): each frame "inflates" to `factor` bytes per input
@@ -139,5 +139,57 @@ describe("OutputBudget", () => {
     server.receive(compressedFrame(new Uint8Array(5)));
     expect(server.nextEvent()).toMatchObject({ type: "binary" });
     expect(seen).toEqual([4096]);
+  });
+
+  it("fail() from the host drops the message in progress, and nothing more is read or reported", () => {
+    const server = new Connection({ role: "server", extensions: [inflating(10, [])] });
+    server.receive(compressedFrame(new Uint8Array(100), false));
+    expect(server.nextEvent()).toBe(NEED_DATA);
+    expect(server.inMessage).toBe(true);
+    expect(server.heldMessageBytes).toBeGreaterThanOrEqual(1000);
+    const error = new RemoteProtocolError(ErrorCode.MessageTooBig, 1009, "too big for the host");
+    expect(server.fail(error)).toBe(true);
+    expect(server.failure).toBe(error);
+    expect(server.inMessage).toBe(false);
+    expect(server.heldMessageBytes).toBe(0);
+    // The rest of the message is not read, and the host is not told what it already knows.
+    server.receive(new Uint8Array([0x80, 0x80 | 3, 0, 0, 0, 0, 1, 2, 3]));
+    expect(server.nextEvent()).toBe(NEED_DATA);
+    // The one frame left to send is the close frame with the failure's code.
+    const close = server.send({ type: "close", code: 1009, reason: "" });
+    expect(close).not.toBeInstanceOf(Promise);
+    expect(server.state).toBe("failed");
+    expect(server.fail(error)).toBe(false); // once only
+  });
+
+  it("fail() while an asynchronous step decodes the message: the message is not delivered", async () => {
+    const pending: (() => void)[] = [];
+    const decoder: MessageDecoder = {
+      push: (piece) =>
+        new Promise((resolve) => pending.push(() => resolve([new Uint8Array(piece.length * 10)]))),
+    };
+    const extension: Extension = {
+      name: "test-inflate",
+      rsvMask: 0x40,
+      params: [],
+      decodeMessage: () => decoder,
+      encodeMessage: () => undefined,
+    };
+    const server = new Connection({ role: "server", extensions: [extension] });
+    server.receive(compressedFrame(new Uint8Array(20)));
+    expect(server.nextEvent()).toBe(PENDING);
+    expect(server.fail(new RemoteProtocolError(ErrorCode.MessageTooBig, 1009, "too big"))).toBe(true);
+    for (const settle of pending) settle();
+    await server.pending;
+    expect(server.nextEvent()).toBe(NEED_DATA);
+    expect(server.heldMessageBytes).toBe(0);
+  });
+
+  it("fail() does nothing once frames are no longer read (the peer's close frame came)", () => {
+    const server = new Connection({ role: "server" });
+    server.receive(new Uint8Array([0x88, 0x80 | 2, 0, 0, 0, 0, 0x03, 0xe8]));
+    expect(server.nextEvent()).toMatchObject({ type: "close", code: 1000 });
+    expect(server.fail(new RemoteProtocolError(ErrorCode.MessageTooBig, 1009, "too big"))).toBe(false);
+    expect(server.failure).toBe(undefined);
   });
 });
