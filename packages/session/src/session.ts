@@ -606,6 +606,17 @@ export class Session {
     return this.#keepAlive;
   }
 
+  /**
+   * Whether the codec failed the connection outside `#process` (an asynchronous inflate that
+   * rejected) and the session is still open. Its next event is then the failure, and no
+   * message comes before it: it is handled even while reading is paused, so that the session
+   * does not stay "open" over a connection that can no longer send (RFC 6455 §7.1.7: the
+   * endpoint fails the connection at once, it does not wait for the application to read).
+   */
+  #failedUnseen(): boolean {
+    return this.#state === "open" && !this.connection.canSend && this.connection.failure !== undefined;
+  }
+
   /** Whether messages, pings and pongs may be sent: both the session's and the codec's tables say so. */
   #maySend(): boolean {
     return this.#allowed.send && this.connection.canSend;
@@ -649,7 +660,7 @@ export class Session {
     // Frames this slice may still decode (an event counts as one more: its handler's work).
     let frames = FRAMES_PER_SLICE;
     try {
-      while (this.#state !== "closed" && !this.#readPaused) {
+      while (this.#state !== "closed" && (!this.#readPaused || this.#failedUnseen())) {
         const read = connection.framesRead;
         const event = connection.nextEvent(frames);
         frames -= connection.framesRead - read + 1;

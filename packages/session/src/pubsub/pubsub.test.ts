@@ -324,6 +324,67 @@ describe("slow subscribers", () => {
   });
 });
 
+describe("failed subscribers", () => {
+  it("a socket whose send throws is skipped and reported: the others get the message, the publisher no exception", async () => {
+    const broker = new InProcessBroker();
+    const core = server({ broker });
+    const remote = server({ broker });
+    const reported: unknown[] = [];
+    core.reportError = (error) => reported.push(error);
+    const peers = [connect(core), connect(core), connect(core)];
+    for (const peer of peers) peer.socket.subscribe("t");
+    // A fault injected in the middle one (a send that throws, as one on a session that could
+    // no longer send did): it is second in subscription order.
+    const fault = new Error("injected send failure");
+    (peers[1] as Peer).socket.sendPrepared = () => {
+      throw fault;
+    };
+    expect(core.pubsub.publish("t", "topic")).toBe(2);
+    expect(core.pubsub.broadcast("all")).toBe(2);
+    // The same loop delivers what another server publishes through the broker.
+    remote.pubsub.publish("t", "remote");
+    await tick();
+    expect((peers[0] as Peer).received).toEqual(["topic", "all", "remote"]);
+    expect((peers[2] as Peer).received).toEqual(["topic", "all", "remote"]);
+    expect(reported).toEqual([fault, fault, fault]);
+  });
+
+  it("a paused subscriber whose compressed message fails to inflate asynchronously closes without resuming: publish skips it", async () => {
+    // Inflated in the thread pool (never synchronously): the failure lands in a promise
+    // reaction, outside the session's read loop.
+    const asyncEngine = createZlibEngine((await import(zlibModule)) as ZlibLike, { syncInflateMaxSize: 0 });
+    const core = server();
+    const reported: unknown[] = [];
+    core.reportError = (error) => reported.push(error);
+    const first = connect(core);
+    const bad = connect(core, deflatePair("", { engine: asyncEngine }));
+    const last = connect(core);
+    for (const peer of [first, bad, last]) peer.socket.subscribe("t");
+    const session = bad.socket.session as Session;
+    // A compressed text frame (FIN, RSV1 — RFC 7692 §6) whose data is not DEFLATE (BTYPE 11 is
+    // reserved, RFC 1951 §3.2.3), masked with a zero key, as the client's transport delivers it.
+    session.onData(Uint8Array.of(0xc1, 0x84, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff));
+    // The application stops reading while the inflate is in the thread pool.
+    session.pause();
+    for (let i = 0; i < 500 && session.connection.failure === undefined; i++) await tick();
+    expect(session.connection.failure).toBeDefined();
+    // The session learnt it without the application resuming: not "open" over a connection
+    // that can no longer send.
+    expect(session.state).not.toBe("open");
+    // A send on it is dropped as on any closing socket (WHATWG), not thrown.
+    expect(bad.socket.readyState).toBe(WebSocket.CLOSING);
+    expect(() => bad.socket.send("dropped")).not.toThrow();
+    expect(core.pubsub.publish("t", "after")).toBe(2);
+    await tick();
+    expect(first.received).toEqual(["after"]);
+    expect(last.received).toEqual(["after"]);
+    expect(bad.received).toEqual([]);
+    expect(reported).toEqual([]);
+    // The peer is told why: 1007, Invalid Frame Payload Data (RFC 6455 §7.4.1).
+    expect((await bad.client.closed).code).toBe(1007);
+  });
+});
+
 describe("InProcessBroker", () => {
   it("joins servers of one process: a publish on one reaches the subscribers of all, once", async () => {
     const broker = new InProcessBroker();

@@ -10,6 +10,10 @@
  * buffer is full"), and leaves its topics once closed. Other subscribers are not affected.
  * The queued bytes of a prepared message are shared by every subscriber that queues them.
  *
+ * One subscriber's failure is its own: a socket whose send throws is skipped (not counted in
+ * the number `publish` returns), the exception goes to the server's `error` listeners, and
+ * every other subscriber still gets the message; the publisher sees no exception.
+ *
  * @module
  */
 import type { MessageData, Session } from "../session.ts";
@@ -166,11 +170,7 @@ export class PubSub<Socket extends PubSubSocket = PubSubSocket> {
       crossing.compress,
       this.#deflate?.(),
     );
-    try {
-      this.#deliver(topic === null ? this.#clients : this.#registry.subscribers(topic), message, undefined);
-    } catch (error) {
-      this.#onError(error instanceof Error ? error : new Error(String(error)));
-    }
+    this.#deliver(topic === null ? this.#clients : this.#registry.subscribers(topic), message, undefined);
   }
 
   #deliver(sockets: ReadonlySet<Socket> | undefined, message: PreparedMessage, except: unknown): number {
@@ -180,7 +180,15 @@ export class PubSub<Socket extends PubSubSocket = PubSubSocket> {
       if (socket === except) continue;
       const session = socket.session;
       if (session === undefined || session.state !== "open") continue;
-      socket.sendPrepared(message);
+      try {
+        socket.sendPrepared(message);
+      } catch (error) {
+        // One socket's fault never costs the others their message, nor the publisher an
+        // exception: the socket is skipped (not counted) and the fault goes to the server's
+        // `error` listeners, like a broker failure.
+        this.#onError(error instanceof Error ? error : new Error(String(error)));
+        continue;
+      }
       // A send over the socket's maxBufferedAmount is dropped and closes it (state "closing").
       if (session.state === "open") reached++;
     }
