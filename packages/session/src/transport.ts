@@ -36,4 +36,10 @@ export interface Transport {
    * (Node's `socket.writableLength`), when the runtime can tell; else `undefined`.
    */
   readonly bufferedAmount?: number | undefined;
+  /**
+   * Received payloads of at most this many bytes are handed over in fresh arrays instead of
+   * views of the chunks the transport delivered (the codec's `copyPayloadsUpTo`): for runtimes
+   * whose engine makes a small array for less than a view (JavaScriptCore). Default 0.
+   */
+  readonly copyPayloadsUpTo?: number | undefined;
 }

@@ -63,6 +63,12 @@ export interface ConnectionOptions {
    * budget); see {@link OutputBudget}. Default: only `limits.maxMessageSize` bounds it.
    */
   readonly outputBudget?: OutputBudget | undefined;
+  /**
+   * Received data payloads of at most this many bytes are delivered in fresh arrays rather
+   * than as views of the received chunks (see `FrameDecoderOptions.copyPayloadsUpTo`: cheaper
+   * on JavaScriptCore). Default 0.
+   */
+  readonly copyPayloadsUpTo?: number | undefined;
 }
 
 /** Masking keys are drawn from a pool refilled this many bytes at a time (ws, undici). */
@@ -163,6 +169,7 @@ export class Connection {
       maxFrameSize: this.limits.maxFrameSize,
       // Whole messages: a frame spanning input chunks is unmasked straight into one buffer.
       gatherDataFrames: options.streamMessages !== true,
+      copyPayloadsUpTo: options.copyPayloadsUpTo ?? 0,
     });
     this.#assembler = new MessageAssembler({
       maxMessageSize: this.limits.maxMessageSize,
