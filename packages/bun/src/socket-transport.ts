@@ -51,8 +51,9 @@ export class SocketTransport implements Transport {
   }
 
   /**
-   * Short payloads are received into fresh arrays: on JavaScriptCore a small `Uint8Array`
-   * costs less than a view (`subarray`) of Bun's read buffer.
+   * Short payloads are received into fresh arrays, and short frames are encoded into fresh
+   * arrays: on JavaScriptCore a small `Uint8Array` costs less than a view (`subarray`) of Bun's
+   * read buffer or of the codec's outbound slab.
    */
   get copyPayloadsUpTo(): number {
     return COPY_PAYLOADS_UP_TO;

@@ -37,9 +37,10 @@ export interface Transport {
    */
   readonly bufferedAmount?: number | undefined;
   /**
-   * Received payloads of at most this many bytes are handed over in fresh arrays instead of
-   * views of the chunks the transport delivered (the codec's `copyPayloadsUpTo`): for runtimes
-   * whose engine makes a small array for less than a view (JavaScriptCore). Default 0.
+   * Received payloads (and frames sent) of at most this many bytes are put in fresh arrays
+   * instead of views of the chunks the transport delivered (or of the codec's outbound slab):
+   * the codec's `copyPayloadsUpTo`, for runtimes whose engine makes a small array for less than
+   * a view (JavaScriptCore). Default 0.
    */
   readonly copyPayloadsUpTo?: number | undefined;
 }
