@@ -20,6 +20,13 @@ import { type AcceptConnection, ChunkQueue, Session, type SessionOptions, type T
 import type { BunSocket, BunSocketHandler } from "./bun-api.ts";
 
 /**
+ * Up to this size, copying a payload into a fresh array (and unmasking it on the way) costs
+ * less on JavaScriptCore than making a view of it and unmasking that in place; beyond it the
+ * copy's byte loop costs more.
+ */
+const COPY_PAYLOADS_UP_TO = 64;
+
+/**
  * Per-socket state (`socket.data`): the write queue and where received bytes go — to
  * `onBytes` during the opening handshake, then to the session.
  */
@@ -41,6 +48,15 @@ export class SocketTransport implements Transport {
 
   constructor(socket: BunSocket<SocketTransport>) {
     this.socket = socket;
+  }
+
+  /**
+   * Short payloads are received into fresh arrays, and short frames are encoded into fresh
+   * arrays: on JavaScriptCore a small `Uint8Array` costs less than a view (`subarray`) of Bun's
+   * read buffer or of the codec's outbound slab.
+   */
+  get copyPayloadsUpTo(): number {
+    return COPY_PAYLOADS_UP_TO;
   }
 
   /** Bytes accepted by `write()` that Bun has not taken yet. */

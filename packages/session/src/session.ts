@@ -203,6 +203,7 @@ export class Session {
       streamMessages: this.streamMessages,
       ...(options.random === undefined ? {} : { random: options.random }),
       outputBudget: options.budget,
+      copyPayloadsUpTo: transport.copyPayloadsUpTo,
     });
     const meter = options.meter;
     this.#meter = meter;

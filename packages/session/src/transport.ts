@@ -36,4 +36,11 @@ export interface Transport {
    * (Node's `socket.writableLength`), when the runtime can tell; else `undefined`.
    */
   readonly bufferedAmount?: number | undefined;
+  /**
+   * Received payloads (and frames sent) of at most this many bytes are put in fresh arrays
+   * instead of views of the chunks the transport delivered (or of the codec's outbound slab):
+   * the codec's `copyPayloadsUpTo`, for runtimes whose engine makes a small array for less than
+   * a view (JavaScriptCore). Default 0.
+   */
+  readonly copyPayloadsUpTo?: number | undefined;
 }

@@ -63,6 +63,13 @@ export interface ConnectionOptions {
    * budget); see {@link OutputBudget}. Default: only `limits.maxMessageSize` bounds it.
    */
   readonly outputBudget?: OutputBudget | undefined;
+  /**
+   * Received data payloads of at most this many bytes are delivered in fresh arrays rather
+   * than as views of the received chunks (see `FrameDecoderOptions.copyPayloadsUpTo`: cheaper
+   * on JavaScriptCore), and frames (or frame headers) of at most this many bytes are encoded
+   * into fresh arrays rather than views of the shared outbound slab. Default 0.
+   */
+  readonly copyPayloadsUpTo?: number | undefined;
 }
 
 /** Masking keys are drawn from a pool refilled this many bytes at a time (ws, undici). */
@@ -116,6 +123,8 @@ export class Connection {
   readonly #assembler: MessageAssembler;
   readonly #random: RandomSource;
   #maskPool: Uint8Array = EMPTY;
+  /** `ConnectionOptions.copyPayloadsUpTo`, for the frames sent. */
+  readonly #freshUpTo: number;
   #maskOffset = MASK_POOL_SIZE;
 
   #closeSent = false;
@@ -163,7 +172,9 @@ export class Connection {
       maxFrameSize: this.limits.maxFrameSize,
       // Whole messages: a frame spanning input chunks is unmasked straight into one buffer.
       gatherDataFrames: options.streamMessages !== true,
+      copyPayloadsUpTo: options.copyPayloadsUpTo ?? 0,
     });
+    this.#freshUpTo = options.copyPayloadsUpTo ?? 0;
     this.#assembler = new MessageAssembler({
       maxMessageSize: this.limits.maxMessageSize,
       maxFragments: this.limits.maxFragments,
@@ -562,7 +573,8 @@ export class Connection {
   ): Uint8Array[] | Promise<Uint8Array[]> {
     const opcode = kind === "text" ? Opcode.Text : Opcode.Binary;
     if (this.extensions.length === 0) {
-      if (typeof data === "string") return encodeTextFrame(data, opcode, true, 0, this.#nextMaskingKey());
+      if (typeof data === "string")
+        return encodeTextFrame(data, opcode, true, 0, this.#nextMaskingKey(), this.#freshUpTo);
       // Text already encoded as UTF-8 is framed as it is, like binary.
       return this.#frame(opcode, true, 0, data);
     }
@@ -616,7 +628,7 @@ export class Connection {
   }
 
   #frame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): Uint8Array[] {
-    return encodeFrameParts(opcode, fin, rsv, payload, this.#nextMaskingKey());
+    return encodeFrameParts(opcode, fin, rsv, payload, this.#nextMaskingKey(), this.#freshUpTo);
   }
 
   /** One frame whose payload is several parts (extension output), without joining them first. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeFrames, hex } from "../../test/helpers.ts";
+import { concatBytes, decodeFrames, hex } from "../../test/helpers.ts";
 import { FRAME_EXAMPLES } from "../../test/vectors/rfc6455.ts";
 import { RemoteProtocolError } from "../errors.ts";
 import { FrameDecoder } from "./decoder.ts";
@@ -146,6 +146,45 @@ describe("FrameDecoder", () => {
       const decoder = new FrameDecoder({ role: "server", gatherDataFrames: true, allowedRsv: 0x40 });
       decoder.push(frame.slice(0, 1000));
       expect(decoder.next()?.data.length).toBe(1000 - 14);
+    });
+  });
+
+  describe("copyPayloadsUpTo", () => {
+    /** Masked frames of every size from 0 to 80 bytes, with a key that is not symmetric. */
+    const sizes = Array.from({ length: 81 }, (_, i) => i);
+    const maskingKey = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
+    const payloadOf = (size: number) => Uint8Array.from({ length: size }, (_, i) => (i * 31 + size) & 0xff);
+    const stream = concatBytes(
+      sizes.map((size) => encodeFrame({ opcode: 2, payload: payloadOf(size), maskingKey })[0] as Uint8Array),
+    );
+
+    it("decodes the same payloads as views do, for every split of masked frames", () => {
+      for (const step of [1, 3, 7, 64, stream.length]) {
+        const chunks: Uint8Array[] = [];
+        for (let at = 0; at < stream.length; at += step) chunks.push(stream.subarray(at, at + step));
+        const copied = decodeFrames(new FrameDecoder({ role: "server", copyPayloadsUpTo: 32 }), chunks);
+        expect(copied.map((frame) => frame.payload)).toEqual(sizes.map(payloadOf));
+      }
+    });
+
+    it("delivers short payloads as fresh arrays and leaves the received chunk as it was", () => {
+      const chunk = stream.slice();
+      const decoder = new FrameDecoder({ role: "server", copyPayloadsUpTo: 32 });
+      decoder.push(chunk);
+      const pieces = sizes.map(() => decoder.next()?.data as Uint8Array);
+      for (const [size, data] of pieces.entries()) {
+        expect(data.buffer === chunk.buffer).toBe(size > 32 && size > 0);
+      }
+      // The copied payloads were unmasked into their own arrays, not in the chunk.
+      const first = encodeFrame({ opcode: 2, payload: payloadOf(16), maskingKey })[0] as Uint8Array;
+      const at = sizes.slice(0, 16).reduce((sum, size) => sum + size + 6, 0);
+      expect(chunk.subarray(at, at + first.length)).toEqual(first);
+    });
+
+    it("copies unmasked payloads as they are (client role)", () => {
+      const decoder = new FrameDecoder({ role: "client", copyPayloadsUpTo: 125 });
+      const frames = decodeFrames(decoder, [hex(FRAME_EXAMPLES.unmaskedText)]);
+      expect(new TextDecoder().decode(frames[0]?.payload)).toBe("Hello");
     });
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { hex, toHex } from "../../test/helpers.ts";
 import { FRAME_EXAMPLES } from "../../test/vectors/rfc6455.ts";
-import { encodeFrame, encodeTextFrame } from "./encode.ts";
+import { encodeFrame, encodeFrameParts, encodeTextFrame } from "./encode.ts";
 
 const hello = new TextEncoder().encode("Hello");
 const joined = (parts: Uint8Array[]) => parts.map(toHex).join("");
@@ -62,5 +62,29 @@ describe("encodeTextFrame", () => {
         expect(joined(encodeTextFrame(text, 1, true, 0, maskingKey))).toBe(joined(expected));
       }
     }
+  });
+});
+
+describe("freshUpTo", () => {
+  const key = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
+  const payload = new TextEncoder().encode("Hello");
+
+  it("encodes small frames into arrays of their own, with the same bytes as slab views", () => {
+    for (const maskingKey of [undefined, key]) {
+      const pooled = encodeFrameParts(2, true, 0, payload, maskingKey);
+      const fresh = encodeFrameParts(2, true, 0, payload, maskingKey, 64);
+      expect(fresh.map(toHex)).toEqual(pooled.map(toHex));
+      const first = fresh[0] as Uint8Array;
+      expect(first.byteLength).toBe(first.buffer.byteLength);
+      expect((pooled[0] as Uint8Array).buffer.byteLength).toBeGreaterThan((pooled[0] as Uint8Array).length);
+    }
+    const text = encodeTextFrame("Hello", 1, true, 0, undefined, 64)[0] as Uint8Array;
+    expect(toHex(text)).toBe(FRAME_EXAMPLES.unmaskedText);
+    expect(text.byteLength).toBe(text.buffer.byteLength);
+  });
+
+  it("keeps larger frames in the slab", () => {
+    const frame = encodeFrameParts(2, true, 0, new Uint8Array(100), key, 64)[0] as Uint8Array;
+    expect(frame.buffer.byteLength).toBeGreaterThan(frame.length);
   });
 });

@@ -51,6 +51,8 @@ export function encodeFrame(frame: FrameToEncode): Uint8Array[] {
  * {@link encodeFrame} with positional arguments, for hot paths (no argument object). An
  * unmasked payload is never copied: the result is `[header, payload]`, as `ws` does, and the
  * transport writes both with one `writev`. A masked payload is masked into the header's buffer.
+ * Buffers of at most `freshUpTo` bytes are fresh arrays rather than views of the shared slab
+ * (see `allocateFrame`).
  */
 export function encodeFrameParts(
   opcode: number,
@@ -58,15 +60,16 @@ export function encodeFrameParts(
   rsv: number,
   payload: Uint8Array,
   maskingKey: Uint8Array | undefined,
+  freshUpTo = 0,
 ): Uint8Array[] {
   const length = payload.length;
   if (maskingKey === undefined) {
-    const header = allocateFrame(frameHeaderSize(length, false));
+    const header = allocateFrame(frameHeaderSize(length, false), freshUpTo);
     writeFrameHeader(header, 0, fin, rsv, opcode, length, undefined);
     return length === 0 ? [header] : [header, payload];
   }
   const headerSize = frameHeaderSize(length, true);
-  const out = allocateFrame(headerSize + length);
+  const out = allocateFrame(headerSize + length, freshUpTo);
   writeFrameHeader(out, 0, fin, rsv, opcode, length, maskingKey);
   if (length > 0) maskInto(payload, maskingKey, out.subarray(headerSize));
   return [out];
@@ -78,7 +81,7 @@ const DIRECT_TEXT_MAX = 1365; // 1365 * 3 < 4096: the over-allocation stays smal
 /**
  * Encodes a frame whose payload is `text` as UTF-8, writing the string straight behind the
  * header so that short messages cost one allocation and no copy. Returns the same shape as
- * {@link encodeFrame}.
+ * {@link encodeFrame}; `freshUpTo` as there.
  */
 export function encodeTextFrame(
   text: string,
@@ -86,12 +89,13 @@ export function encodeTextFrame(
   fin: boolean,
   rsv: number,
   maskingKey: Uint8Array | undefined,
+  freshUpTo = 0,
 ): Uint8Array[] {
   if (text.length > DIRECT_TEXT_MAX)
-    return encodeFrameParts(opcode, fin, rsv, utf8Encoder.encode(text), maskingKey);
+    return encodeFrameParts(opcode, fin, rsv, utf8Encoder.encode(text), maskingKey, freshUpTo);
   const maskSize = maskingKey === undefined ? 0 : 4;
   if (text.length < 126) {
-    const frame = encodeShortAscii(text, opcode, fin, rsv, maskingKey, maskSize);
+    const frame = encodeShortAscii(text, opcode, fin, rsv, maskingKey, maskSize, freshUpTo);
     if (frame !== undefined) return [frame];
   }
   // UTF-8 needs at most 3 bytes per UTF-16 code unit; reserve room for a 16-bit length when
@@ -119,10 +123,11 @@ function encodeShortAscii(
   rsv: number,
   maskingKey: Uint8Array | undefined,
   maskSize: number,
+  freshUpTo: number,
 ): Uint8Array | undefined {
   const length = text.length;
   const headerSize = 2 + maskSize;
-  const frame = allocateFrame(headerSize + length);
+  const frame = allocateFrame(headerSize + length, freshUpTo);
   for (let i = 0; i < length; i++) {
     const code = text.charCodeAt(i);
     if (code >= 0x80) return undefined;

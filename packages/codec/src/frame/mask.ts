@@ -128,3 +128,38 @@ function maskBytes(source: Uint8Array, maskingKey: Uint8Array, target: Uint8Arra
     target[i] = (source[i] as number) ^ (maskingKey[(i + keyOffset) & 3] as number);
   }
 }
+
+/**
+ * Writes `target.length` bytes of `source` from position `start`, XORed with the masking key
+ * from key position `keyOffset`, into `target` (a fresh array): unmasking a short payload
+ * straight out of the received chunk, without making a view of it first. With `maskingKey`
+ * undefined the bytes are copied as they are.
+ */
+export function maskFrom(
+  source: Uint8Array,
+  start: number,
+  target: Uint8Array,
+  maskingKey: Uint8Array | undefined,
+  keyOffset = 0,
+): void {
+  const length = target.length;
+  if (maskingKey === undefined) {
+    for (let i = 0; i < length; i++) target[i] = source[start + i] as number;
+    return;
+  }
+  const k0 = maskingKey[keyOffset & 3] as number;
+  const k1 = maskingKey[(keyOffset + 1) & 3] as number;
+  const k2 = maskingKey[(keyOffset + 2) & 3] as number;
+  const k3 = maskingKey[(keyOffset + 3) & 3] as number;
+  const stop = length & ~3;
+  let i = 0;
+  for (; i < stop; i += 4) {
+    target[i] = (source[start + i] as number) ^ k0;
+    target[i + 1] = (source[start + i + 1] as number) ^ k1;
+    target[i + 2] = (source[start + i + 2] as number) ^ k2;
+    target[i + 3] = (source[start + i + 3] as number) ^ k3;
+  }
+  if (i < length) target[i] = (source[start + i] as number) ^ k0;
+  if (i + 1 < length) target[i + 1] = (source[start + i + 1] as number) ^ k1;
+  if (i + 2 < length) target[i + 2] = (source[start + i + 2] as number) ^ k2;
+}

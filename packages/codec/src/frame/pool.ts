@@ -22,9 +22,13 @@ let slabOffset = SLAB_SIZE;
 let lastView: Uint8Array | undefined;
 let lastStart = 0;
 
-/** Returns a zero-based view of `size` bytes, from the shared slab when it is small. */
-export function allocateFrame(size: number): Uint8Array {
-  if (size > POOLED_MAX) return new Uint8Array(size);
+/**
+ * Returns a zero-based view of `size` bytes, from the shared slab when it is small. Sizes up to
+ * `freshUpTo` get a fresh array instead: on JavaScriptCore a small fresh array costs less than
+ * a view of the slab, on V8 much more (see `ConnectionOptions.copyPayloadsUpTo`).
+ */
+export function allocateFrame(size: number, freshUpTo = 0): Uint8Array {
+  if (size > POOLED_MAX || size <= freshUpTo) return new Uint8Array(size);
   if (slabOffset + size > SLAB_SIZE) {
     slab = new ArrayBuffer(SLAB_SIZE);
     slabOffset = 0;

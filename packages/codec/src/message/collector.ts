@@ -113,7 +113,9 @@ export class ByteCollector {
 
   /** Drops what was collected. */
   clear(): void {
-    this.#parts.length = 0;
+    // Only when something is held: `length = 0` is a call into the engine even on an empty
+    // array, and every message ends with a clear.
+    if (this.#parts.length !== 0) this.#parts.length = 0;
     this.#tail = undefined;
     this.#tailLength = 0;
     this.#length = 0;

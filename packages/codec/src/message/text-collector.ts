@@ -60,7 +60,8 @@ export class TextCollector {
   clear(): void {
     this.#text = "";
     this.#parts = 0;
-    this.#small.length = 0;
+    // Only when something is held: see ByteCollector.clear.
+    if (this.#small.length !== 0) this.#small.length = 0;
     this.#units = 0;
   }
 

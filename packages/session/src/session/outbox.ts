@@ -510,8 +510,17 @@ function join(chunks: readonly Uint8Array[], start: number, end: number, size: n
   let offset = 0;
   for (let i = start; i < end; i++) {
     const chunk = chunks[i] as Uint8Array;
-    out.set(chunk, offset);
-    offset += chunk.length;
+    const length = chunk.length;
+    if (length > SMALL_COPY_MAX) out.set(chunk, offset);
+    else for (let j = 0; j < length; j++) out[offset + j] = chunk[j] as number;
+    offset += length;
   }
   return out;
 }
+
+/**
+ * Chunks up to this many bytes (frame headers, short payloads) are copied by a loop: `set()`
+ * is a call into the engine whose fixed cost is more than the loop's for a few bytes (on V8
+ * and JavaScriptCore alike).
+ */
+const SMALL_COPY_MAX = 16;
