@@ -9,7 +9,13 @@ import * as zlib from "node:zlib";
 import type { Compressor, Decompressor } from "@ws/codec/extensions";
 import { describe, expect, it } from "vitest";
 import { fromHex, hex, run, same, sample, TAIL, text } from "../test/helpers.ts";
-import { createZlibEngine, type ZlibLike, type ZlibStreamLike } from "./zlib-engine.ts";
+import {
+  createZlibEngine,
+  DEFAULT_SYNC_DEFLATE_MAX_SIZE,
+  DEFAULT_SYNC_INFLATE_MAX_SIZE,
+  type ZlibLike,
+  type ZlibStreamLike,
+} from "./zlib-engine.ts";
 import { hasSyncStep } from "./zlib-sync-step.ts";
 
 /** A message's last output without its 00 00 ff ff, as the extension sends it (RFC 7692 §7.2.1). */
@@ -119,8 +125,8 @@ describe("createZlibEngine", () => {
   it("takes the synchronous fast path only for whole small messages without context takeover", async () => {
     const spy = spyZlib();
     const c = compressor(true, 15, spy);
-    expect(Array.isArray(c.compress(sample(32768), true))).toBe(true);
-    const larger = c.compress(sample(32769), true); // larger than syncDeflateMaxSize
+    expect(Array.isArray(c.compress(sample(DEFAULT_SYNC_DEFLATE_MAX_SIZE), true))).toBe(true);
+    const larger = c.compress(sample(DEFAULT_SYNC_DEFLATE_MAX_SIZE + 1), true); // larger than syncDeflateMaxSize
     expect(larger).toBeInstanceOf(Promise);
     const first = c.compress(sample(10), false); // a message in pieces
     expect(first).toBeInstanceOf(Promise);
@@ -141,10 +147,10 @@ describe("createZlibEngine", () => {
     expect(decompressor(true, 15, zlib, 0).decompress([small], true, 1000)).toBeInstanceOf(Promise);
   });
 
-  it("steps the streams synchronously with context takeover where zlib reports errors at once (Node, Bun)", async () => {
-    // Measured: Node's and Bun's handles destroy the stream inside writeSync() on corrupt data,
-    // Deno's reports it later, so Deno keeps the asynchronous path.
-    expect(hasSyncStep(zlib)).toBe(!("Deno" in globalThis));
+  it("steps the streams synchronously with context takeover where zlib reports errors at once (Node, Bun, Deno)", async () => {
+    // Node's and Bun's handles destroy the stream inside writeSync() on corrupt data, Deno's
+    // calls the handle's onerror inside it (and destroys the stream a tick later).
+    expect(hasSyncStep(zlib)).toBe(true);
     const spy = spyZlib();
     const c = compressor(false, 15, spy);
     const d = decompressor(false, 15, spy);
@@ -163,15 +169,16 @@ describe("createZlibEngine", () => {
     expect(again.length).toBeLessThan(200); // about 3 KB from an empty window
     // (The decompressor must see every message, or its window would differ.)
     expect(same(await run(d.decompress([again, TAIL], true, 1 << 20)), sample(8000, 1))).toBe(true);
-    // Larger than syncDeflateMaxSize, or in pieces: through the thread pool. 32 KiB + 1 compress
-    // to about 12 KB, more than syncInflateMaxSize: inflated in the thread pool too.
-    const larger = c.compress(sample(32769, 9), true);
+    // Larger than syncDeflateMaxSize, or in pieces: through the thread pool. 64 KiB + 1 compress
+    // to about 24 KB, more than syncInflateMaxSize: inflated in the thread pool too.
+    const largerSize = DEFAULT_SYNC_DEFLATE_MAX_SIZE + 1;
+    const larger = c.compress(sample(largerSize, 9), true);
     expect(larger).toBeInstanceOf(Promise);
     const largerBytes = strip(await run(larger));
-    expect(largerBytes.length).toBeGreaterThan(8192);
+    expect(largerBytes.length).toBeGreaterThan(DEFAULT_SYNC_INFLATE_MAX_SIZE);
     const largerInflated = d.decompress([largerBytes, TAIL], true, 1 << 20);
     expect(largerInflated).toBeInstanceOf(Promise);
-    expect(same(await run(largerInflated), sample(32769, 9))).toBe(true);
+    expect(same(await run(largerInflated), sample(largerSize, 9))).toBe(true);
     const first = c.compress(sample(10), false);
     expect(first).toBeInstanceOf(Promise);
     // Behind a pending operation: queued, in order.
@@ -229,8 +236,8 @@ describe("createZlibEngine", () => {
       noContextTakeover: false,
     });
     const work = [...compressors, other].flatMap((c, i) => [
-      c.compress(sample(50_000, i + 1), true),
-      c.compress(sample(50_000, i + 2), true),
+      c.compress(sample(DEFAULT_SYNC_DEFLATE_MAX_SIZE + 1000, i + 1), true),
+      c.compress(sample(DEFAULT_SYNC_DEFLATE_MAX_SIZE + 1000, i + 2), true),
     ]);
     await Promise.all(work);
     expect(spy.maxInFlight).toBeLessThanOrEqual(3);

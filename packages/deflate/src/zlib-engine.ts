@@ -33,8 +33,8 @@
  * - **A synchronous fast path** without context takeover: a whole message within the same
  *   sizes is compressed with `deflateRawSync` or inflated with `inflateRawSync`
  *   (`maxOutputLength` caps the output), both public. Inflating blocks the event loop for at
- *   most the limit: DEFLATE expands at most about 1032:1, so 8 KiB of input inflates to at most
- *   about 8 MiB.
+ *   most the limit: DEFLATE expands at most about 1032:1, so 16 KiB of input inflates to at most
+ *   about 16 MiB.
  * - **The decompressed-size cap** stops a decompression bomb as the output arrives: output
  *   chunks (16 KiB, zlib's default `chunkSize`; 64 KiB in the synchronous step) are counted as
  *   they come and the stream is closed as soon as the count passes the limit, so memory stays
@@ -121,15 +121,16 @@ export interface ZlibEngineOptions {
    * Whole messages up to this many bytes are compressed on the calling thread instead of the
    * thread pool: by the one-shot `deflateRawSync` without context takeover, and by a
    * synchronous step on the connection's stream with context takeover (where the runtime
-   * allows it; see the module comment). Compressing 32 KiB at level 6 takes about 0.5 ms here.
-   * 0 disables. Default 32768.
+   * allows it; see the module comment). A 64 KiB message is compressed in one step on the
+   * calling thread, which holds the event loop for as long as zlib takes at the chosen level.
+   * 0 disables. Default 65536.
    */
   readonly syncDeflateMaxSize?: number;
   /**
    * Whole compressed messages up to this many bytes are inflated on the calling thread, as
    * above. The input bounds the time the event loop is held: DEFLATE expands at most about
-   * 1032:1, so 8 KiB inflates to at most about 8 MiB (a few milliseconds), and never past the
-   * size limit. 0 disables. Default 8192.
+   * 1032:1, so 16 KiB inflates to at most about 16 MiB, and never past the size limit (or the
+   * room the server's memory budget gives the step). 0 disables. Default 16384.
    */
   readonly syncInflateMaxSize?: number;
 }
@@ -137,9 +138,9 @@ export interface ZlibEngineOptions {
 /** The default of {@link ZlibEngineOptions.maxConcurrency}. */
 export const DEFAULT_ZLIB_CONCURRENCY = 10;
 /** The default of {@link ZlibEngineOptions.syncDeflateMaxSize}. */
-export const DEFAULT_SYNC_DEFLATE_MAX_SIZE: number = 32 * 1024;
+export const DEFAULT_SYNC_DEFLATE_MAX_SIZE: number = 64 * 1024;
 /** The default of {@link ZlibEngineOptions.syncInflateMaxSize}. */
-export const DEFAULT_SYNC_INFLATE_MAX_SIZE: number = 8192;
+export const DEFAULT_SYNC_INFLATE_MAX_SIZE: number = 16 * 1024;
 
 // One limiter per zlib module, i.e. per process: the thread pool is what is shared.
 const limiters = new WeakMap<object, Limiter>();

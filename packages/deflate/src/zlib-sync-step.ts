@@ -12,9 +12,11 @@
  *   compressed-echo benchmark (figures in the package README). `writeSync()` is the internal
  *   call `node:zlib`'s own `*Sync` functions are built on; Node, Bun and Deno all have it.
  * - **Probe.** {@link hasSyncStep} checks once per zlib module that the handle exists, inflates
- *   a valid stored block with the expected `[availOut, availIn]`, and destroys the stream
- *   before `writeSync()` returns on corrupt data. A runtime that fails any of this (Deno reports
- *   errors later) gets the fallback.
+ *   a valid stored block with the expected `[availOut, availIn]`, and reports corrupt data
+ *   before `writeSync()` returns: either the stream is destroyed (Node, Bun) or the handle's
+ *   `onerror` was called (Deno calls it at once and destroys the stream a tick later; the step
+ *   wraps `onerror` while it runs, to see it). A runtime that fails any of this gets the
+ *   fallback.
  * - **Fallback.** Without the step, the engine uses the public asynchronous stream API for
  *   every message (`StreamRunner.run` in `./zlib-engine.ts`); `syncDeflateMaxSize` and
  *   `syncInflateMaxSize` of 0 choose it explicitly.
@@ -29,9 +31,12 @@ import type { ZlibLike, ZlibStreamLike } from "./zlib-engine.ts";
 /**
  * The native handle of a `node:zlib` stream, as its synchronous functions use it internally:
  * `writeSync()` runs zlib once on the calling thread, leaves `[availOut, availIn]` in the
- * stream's `_writeState` and reports a failure by destroying the stream before it returns.
+ * stream's `_writeState` and reports a failure through `onerror` before it returns (which
+ * destroys the stream at once on Node and Bun, a tick later on Deno).
  */
 interface ZlibHandle {
+  /** Called by the handle with zlib's message, error number and (Node) code on a failure. */
+  onerror?: ((message: string, errno: number, code?: string) => void) | null | undefined;
   /** Runs `inflate()`/`deflate()` with the given flush on the input and output ranges. */
   writeSync(
     flush: number,
@@ -63,11 +68,9 @@ const syncSteps = new WeakMap<object, boolean>();
 
 /**
  * Whether the streams of `zlib` can be driven synchronously through their native handle: it
- * has `writeSync()` and `_writeState`, inflates a valid stored block, and destroys the stream
- * before `writeSync()` returns when the data is corrupt (Node and Bun do; Deno reports the
- * error later, so there the asynchronous path stays, which on Deno runs on the main thread
- * anyway). Probed once per module with a throwaway inflater. (Internal: not exported by the
- * package.)
+ * has `writeSync()` and `_writeState`, inflates a valid stored block, and reports corrupt data
+ * before `writeSync()` returns (see {@link watchErrors}; Node, Bun and Deno do). Probed once
+ * per module with a throwaway inflater. (Internal: not exported by the package.)
  */
 export function hasSyncStep(zlib: ZlibLike): boolean {
   let works = syncSteps.get(zlib);
@@ -95,9 +98,14 @@ function probeSyncStep(zlib: ZlibLike): boolean {
     if (out[0] !== 0x68 || out[1] !== 0x69) return false;
     // A block of the reserved type 11 (RFC 1951 §3.2.3): corrupt.
     const corrupt = new Uint8Array([0x06]);
-    handle.writeSync(flush, corrupt, 0, corrupt.length, out, 0, out.length);
-    // (Read again: the call above changed it, which the type checker cannot know.)
-    return (stream as { readonly destroyed?: boolean }).destroyed === true;
+    const watch = watchErrors(stream);
+    try {
+      handle.writeSync(flush, corrupt, 0, corrupt.length, out, 0, out.length);
+      const failure = watch.failure();
+      return failure !== undefined && errorCode(failure) === "Z_DATA_ERROR";
+    } finally {
+      watch.stop();
+    }
   } catch {
     return false;
   } finally {
@@ -138,31 +146,76 @@ export function stepSync(
   const output: Uint8Array[] = [];
   let total = 0;
   let ended = false;
-  // Nothing to write (an empty last fragment): a flush alone.
-  for (const chunk of input.length === 0 ? [new Uint8Array(0)] : input) {
-    let offset = 0;
-    let left = chunk.length;
-    for (;;) {
-      handle.writeSync(flush, chunk, offset, left, scratch, 0, scratch.length);
-      if (stream.destroyed === true) throw stream.errored ?? new Error("the zlib stream was destroyed");
-      const availOut = state[0] as number;
-      const availIn = state[1] as number;
-      const produced = scratch.length - availOut;
-      if (produced > 0) {
-        total += produced;
-        if (total > maxOutput) throw tooMuch();
-        output.push(scratch.slice(0, produced));
+  const watch = watchErrors(stream as StepStream);
+  try {
+    // Nothing to write (an empty last fragment): a flush alone.
+    for (const chunk of input.length === 0 ? [new Uint8Array(0)] : input) {
+      let offset = 0;
+      let left = chunk.length;
+      for (;;) {
+        handle.writeSync(flush, chunk, offset, left, scratch, 0, scratch.length);
+        const failure = watch.failure();
+        if (failure !== undefined) throw failure;
+        const availOut = state[0] as number;
+        const availIn = state[1] as number;
+        const produced = scratch.length - availOut;
+        if (produced > 0) {
+          total += produced;
+          if (total > maxOutput) throw tooMuch();
+          output.push(scratch.slice(0, produced));
+        }
+        offset += left - availIn;
+        left = availIn;
+        // Room left in the output: zlib consumed what it could and flushed. Input it left
+        // unread means the DEFLATE stream ended (a block with BFINAL set); the rest is ignored.
+        if (availOut !== 0) {
+          if (left > 0) ended = true;
+          break;
+        }
       }
-      offset += left - availIn;
-      left = availIn;
-      // Room left in the output: zlib consumed what it could and flushed. Input it left
-      // unread means the DEFLATE stream ended (a block with BFINAL set); the rest is ignored.
-      if (availOut !== 0) {
-        if (left > 0) ended = true;
-        break;
-      }
+      if (ended) break;
     }
-    if (ended) break;
+  } finally {
+    watch.stop();
   }
   return { output, ended };
+}
+
+/** zlib's error numbers (zlib.h), for a runtime whose handle reports only the number (Deno). */
+const ZLIB_ERRORS: Readonly<Record<number, string>> = {
+  2: "Z_NEED_DICT",
+  [-2]: "Z_STREAM_ERROR",
+  [-3]: "Z_DATA_ERROR",
+  [-4]: "Z_MEM_ERROR",
+  [-5]: "Z_BUF_ERROR",
+  [-6]: "Z_VERSION_ERROR",
+};
+
+function errorCode(error: unknown): unknown {
+  return (error as { code?: unknown } | null | undefined)?.code;
+}
+
+/**
+ * Sees a failure of the handle's `writeSync()` as soon as it returns: wraps the handle's
+ * `onerror` (still calling the stream's own, which destroys the stream) until `stop()`. Node
+ * and Bun also destroy the stream at once, Deno a tick later; either sign counts.
+ */
+function watchErrors(stream: StepStream): { failure(): unknown; stop(): void } {
+  const handle = stream._handle as ZlibHandle;
+  const own = handle.onerror;
+  let failure: Error | undefined;
+  handle.onerror = function (this: unknown, message: string, errno: number, code?: string) {
+    failure ??= Object.assign(new Error(message), { errno, code: code ?? ZLIB_ERRORS[errno] ?? "Z_ERRNO" });
+    own?.call(this, message, errno, code);
+  };
+  return {
+    failure: () => {
+      if (stream.destroyed === true)
+        return stream.errored ?? failure ?? new Error("the zlib stream was destroyed");
+      return failure;
+    },
+    stop: () => {
+      handle.onerror = own;
+    },
+  };
 }

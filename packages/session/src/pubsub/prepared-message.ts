@@ -14,7 +14,7 @@
  *   the message goes through that connection's own `send()`, so every peer gets a correct frame.
  *
  * Compression happens once only when the engine can compress the message synchronously (the
- * zlib engine does up to its `syncDeflateMaxSize`, 32 KiB by default); a larger message is
+ * zlib engine does up to its `syncDeflateMaxSize`, 64 KiB by default); a larger message is
  * compressed by each connection, in order with its other sends.
  *
  * @module
