@@ -165,7 +165,8 @@ export class Session {
   #turn: TurnTaker | undefined;
   /** The server's memory budget, and this session's face to it; see `memory-budget.ts`. */
   readonly #budget: MemoryBudget | undefined;
-  readonly #holder: BudgetHolder | undefined;
+  /** Made when the session first holds bytes (or is paused for the budget): idle ones have none. */
+  #holder: BudgetHolder | undefined;
   /** Reading is paused because the budget is under pressure (beside `#readPaused`). */
   #budgetPaused = false;
   // Close.
@@ -209,11 +210,10 @@ export class Session {
     this.#meter = meter;
     this.#outbox = new Outbox(transport, this.connection, meter, this);
     if (meter !== undefined) {
-      meter.sessions.add(this);
+      meter.opened(this);
       this.#openedAt = now();
     }
     this.#budget = options.budget;
-    if (this.#budget !== undefined) this.#holder = budgetHolder(this);
   }
 
   static {
@@ -730,8 +730,15 @@ export class Session {
   /** Tells the server's budget what this connection holds now. */
   #account(): void {
     const budget = this.#budget;
-    if (budget !== undefined && this.#state !== "closed")
-      budget.report(this.#holder as BudgetHolder, this.#heldBytes());
+    if (budget === undefined || this.#state === "closed") return;
+    const bytes = this.#heldBytes();
+    // Nothing held and never reported: the budget has nothing to record.
+    if (bytes > 0 || this.#holder !== undefined) budget.report(this.#holderOf(), bytes);
+  }
+
+  #holderOf(): BudgetHolder {
+    this.#holder ??= budgetHolder(this);
+    return this.#holder;
   }
 
   #pauseForBudget(): void {
@@ -739,7 +746,7 @@ export class Session {
     if (this.#budgetPaused || this.#state === "closed" || this.#eof || this.connection.failure !== undefined)
       return;
     this.#budgetPaused = true;
-    (this.#budget as MemoryBudget).paused(this.#holder as BudgetHolder);
+    (this.#budget as MemoryBudget).paused(this.#holderOf());
     if (!this.#readPaused) {
       this.#transport.pause();
       if (this.#meter !== undefined) backpressure(this, "receive", true, this.inboundBufferedAmount);
@@ -995,7 +1002,7 @@ export class Session {
             error: this.#failure ?? this.#closeError,
           };
     this.#closeInfo = info;
-    if (this.#budget !== undefined) this.#budget.closed(this.#holder as BudgetHolder);
+    if (this.#budget !== undefined && this.#holder !== undefined) this.#budget.closed(this.#holder);
     this.#keepAlive?.stop(info.code);
     this.#outbox.closed();
     this.#streams?.clear();
@@ -1004,7 +1011,7 @@ export class Session {
     this.#resolveClosed = undefined;
     const meter = this.#meter;
     if (meter !== undefined) {
-      meter.sessions.delete(this);
+      meter.closed(this);
       connectionClosed(this, info, this.#closedBy === "remote" ? "client" : "server", this.#openedAt);
     }
     this.handler.close?.(info);
