@@ -642,13 +642,14 @@ export class ServerCore<
       accepted.extensions.length === 0 &&
       accepted.extensionsHeader === undefined
     ) {
-      this.#plainSession ??= {
+      // Frozen: its sessions then share one resolved config (`session/config.ts`).
+      this.#plainSession ??= Object.freeze({
         ...this.settings,
         role: "server",
         extensions: [],
         budget: this.memoryBudget,
         meter: this.meter,
-      };
+      });
       return this.#plainSession;
     }
     return {
