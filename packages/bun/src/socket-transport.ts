@@ -37,8 +37,11 @@ export class SocketTransport implements Transport {
   /** Called once when the socket ends or closes before a session is attached. */
   onGone: ((error?: Error) => void) | undefined;
   #session: Session | undefined;
-  /** Bytes Bun did not take yet (written on `drain`, in order). */
-  #pending: Uint8Array[] = [];
+  /**
+   * Bytes Bun did not take yet (written on `drain`, in order); undefined when there are none,
+   * so that a socket that keeps up (most, and every idle one) holds no array.
+   */
+  #pending: Uint8Array[] | undefined;
   #pendingBytes = 0;
   #endPending = false;
   /** `end()` was called: our FIN is sent or waits for the pending bytes. */
@@ -73,11 +76,11 @@ export class SocketTransport implements Transport {
   write(chunks: Uint8Array[]): boolean {
     if (this.#closed) return true;
     for (const chunk of chunks) this.#writeChunk(chunk);
-    return this.#pending.length === 0;
+    return this.#pending === undefined;
   }
 
   #writeChunk(chunk: Uint8Array): void {
-    if (this.#pending.length > 0) {
+    if (this.#pending !== undefined) {
       // Behind bytes still pending: waits too (the session never reuses a buffer it wrote).
       this.#pending.push(chunk);
       this.#pendingBytes += chunk.length;
@@ -87,7 +90,7 @@ export class SocketTransport implements Transport {
     if (written < chunk.length) {
       // What Bun did not take waits for `drain`.
       const rest = chunk.subarray(Math.max(written, 0));
-      this.#pending.push(rest);
+      this.#pending = [rest];
       this.#pendingBytes += rest.length;
     }
   }
@@ -96,7 +99,7 @@ export class SocketTransport implements Transport {
   end(): void {
     if (this.#shut) return;
     this.#shut = true;
-    if (this.#pending.length > 0) this.#endPending = true;
+    if (this.#pending !== undefined) this.#endPending = true;
     else this.#halfClose();
   }
 
@@ -125,7 +128,7 @@ export class SocketTransport implements Transport {
 
   destroy(): void {
     this.#closed = true;
-    this.#pending = [];
+    this.#pending = undefined;
     this.#pendingBytes = 0;
     this.socket.terminate();
   }
@@ -156,17 +159,20 @@ export class SocketTransport implements Transport {
   }
 
   drain(): void {
-    while (this.#pending.length > 0) {
-      const chunk = this.#pending[0] as Uint8Array;
+    // Read afresh on each turn: `destroy()` drops the array.
+    while (this.#pending !== undefined && this.#pending.length > 0) {
+      const pending = this.#pending;
+      const chunk = pending[0] as Uint8Array;
       const written = this.socket.write(chunk);
       if (written < 0) return;
       this.#pendingBytes -= Math.max(written, 0);
       if (written < chunk.length) {
-        this.#pending[0] = chunk.subarray(written);
+        pending[0] = chunk.subarray(written);
         return;
       }
-      this.#pending.shift();
+      pending.shift();
     }
+    this.#pending = undefined;
     if (this.#endPending) {
       this.#endPending = false;
       this.#halfClose();

@@ -63,8 +63,14 @@ export class Meter {
   bytesSent = 0;
   handshakesAccepted = 0;
   handshakesRejected = 0;
-  /** Open sessions: added when made, removed when closed (see `Session`). */
-  readonly sessions: Set<Session> = new Set();
+  /**
+   * The open sessions of a server that does not keep its sockets (`clientTracking: false`):
+   * added when made, removed when closed (see `Session`). A server that keeps them in its
+   * `clients` set hands that set over instead ({@link Meter.countClients}), so that an idle
+   * connection is not an entry in two sets.
+   */
+  #sessions: Set<Session> | undefined = new Set();
+  #clients: ReadonlySet<{ readonly session: Session | undefined }> | undefined;
   readonly #handshakes: () => number;
 
   /** @param handshakes how many handshakes are in progress now. */
@@ -72,16 +78,41 @@ export class Meter {
     this.#handshakes = handshakes;
   }
 
+  /** The server keeps its open sockets in `clients`: the open sessions are theirs. */
+  countClients(clients: ReadonlySet<{ readonly session: Session | undefined }>): void {
+    this.#clients = clients;
+    this.#sessions = undefined;
+  }
+
+  /** A session of this server was made (see `Session`). */
+  opened(session: Session): void {
+    this.#sessions?.add(session);
+  }
+
+  /** A session of this server closed. */
+  closed(session: Session): void {
+    this.#sessions?.delete(session);
+  }
+
   /** The counters now; buffered bytes summed over the open sessions. */
   stats(): ServerStats {
+    let connections = 0;
     let bufferedAmount = 0;
     let inboundBufferedAmount = 0;
-    for (const session of this.sessions) {
+    const count = (session: Session): void => {
+      connections++;
       bufferedAmount += session.bufferedAmount;
       inboundBufferedAmount += session.inboundBufferedAmount;
-    }
+    };
+    if (this.#sessions !== undefined) for (const session of this.#sessions) count(session);
+    else if (this.#clients !== undefined)
+      for (const socket of this.#clients) {
+        // A closed socket leaves `clients` a microtask after its close event.
+        const session = socket.session;
+        if (session !== undefined && session.state !== "closed") count(session);
+      }
     return {
-      connections: this.sessions.size,
+      connections,
       handshakes: this.#handshakes(),
       bufferedAmount,
       inboundBufferedAmount,

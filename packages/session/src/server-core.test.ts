@@ -330,7 +330,25 @@ describe("ServerCore.open and close", () => {
 
   it("does not track sockets with clientTracking: false", async () => {
     const server = core({ clientTracking: false });
-    await connected(server);
+    const { ws, serverSession } = await connected(server);
+    expect(server.clients.size).toBe(0);
+    // Its open sessions are counted all the same.
+    expect(server.stats().connections).toBe(1);
+    ws.close(1000);
+    await serverSession.closed;
+    expect(server.stats().connections).toBe(0);
+  });
+
+  it("counts the open sessions of tracked sockets, not those closed and still in clients", async () => {
+    const server = core();
+    const { ws, serverSession } = await connected(server);
+    expect(server.stats().connections).toBe(1);
+    ws.close(1000);
+    await serverSession.closed;
+    // The socket leaves `clients` a microtask after its close event; it is not counted before.
+    expect(server.clients.has(ws)).toBe(true);
+    expect(server.stats().connections).toBe(0);
+    await Promise.resolve();
     expect(server.clients.size).toBe(0);
   });
 

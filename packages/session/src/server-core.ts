@@ -413,6 +413,7 @@ export class ServerCore<
       DEFAULT_MAX_PENDING_HANDSHAKES,
     );
     this.maxConnections = limit("maxConnections", options.maxConnections, Number.POSITIVE_INFINITY);
+    if (options.clientTracking !== false) this.meter.countClients(this.clients);
     const budget = options.memoryBudget ?? DEFAULT_MEMORY_BUDGET;
     this.memoryBudget = budget === Number.POSITIVE_INFINITY ? undefined : new MemoryBudget(budget);
     const settings: Record<string, unknown> = { ...options };
@@ -641,13 +642,14 @@ export class ServerCore<
       accepted.extensions.length === 0 &&
       accepted.extensionsHeader === undefined
     ) {
-      this.#plainSession ??= {
+      // Frozen: its sessions then share one resolved config (`session/config.ts`).
+      this.#plainSession ??= Object.freeze({
         ...this.settings,
         role: "server",
         extensions: [],
         budget: this.memoryBudget,
         meter: this.meter,
-      };
+      });
       return this.#plainSession;
     }
     return {
@@ -737,8 +739,12 @@ export class ServerCore<
     }
     session.socket = ws;
     this.meter.handshakesAccepted++;
-    const remoteAddress = admission?.remoteAddress;
+    // The client's address only for subscribers: reading it can be a system call, and a runtime
+    // may keep the string it made (Bun caches it on the socket) for as long as the connection.
     const accepted = channels["ws:handshake:accepted"];
+    const opened = channels["ws:connection:opened"];
+    const remoteAddress =
+      accepted.hasSubscribers || opened.hasSubscribers ? admission?.remoteAddress : undefined;
     if (accepted.hasSubscribers)
       accepted.publish({
         socket: ws,
@@ -749,7 +755,6 @@ export class ServerCore<
         extensions: session.extensions,
         duration: admission === undefined ? 0 : now() - admission.since,
       });
-    const opened = channels["ws:connection:opened"];
     if (opened.hasSubscribers)
       opened.publish({
         socket: ws,

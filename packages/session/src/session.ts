@@ -17,6 +17,7 @@
  * - `consumers.ts`: async iteration and `{ readable, writable }` streams;
  * - `keep-alive.ts`: `ping()` with round-trip time and the opt-in heartbeat;
  * - `turns.ts`: fair turns, so that one peer's flood of frames does not hold the event loop;
+ * - `config.ts`: the settings resolved from the options, shared by a server's sessions;
  * - `types.ts` and `bytes.ts`: the options and data shapes, and byte helpers.
  *
  * Only ES2022 and universal web globals are used (timers, `queueMicrotask`, streams), so the
@@ -42,10 +43,11 @@ import {
 import { truncateCloseReason } from "@ws/codec/close";
 import { WebSocketError } from "./errors.ts";
 import { handled, rejected } from "./handled.ts";
-import { codecLimits, resolveSessionLimits, type SessionLimits } from "./limits.ts";
+import { codecLimits, type SessionLimits } from "./limits.ts";
 import type { BudgetHolder, MemoryBudget } from "./memory-budget.ts";
 import { backpressure, connectionClosed, connectionFailed, limitReached, type Meter, now } from "./meter.ts";
 import { controlPayloadOf, payloadOf, utf8, utf8Length } from "./session/bytes.ts";
+import { type SessionConfig, sessionConfig } from "./session/config.ts";
 import { Consumers, streamPair } from "./session/consumers.ts";
 import { KeepAlive } from "./session/keep-alive.ts";
 import { busyTurn, framePayloadLength, Outbox } from "./session/outbox.ts";
@@ -57,19 +59,16 @@ import {
 } from "./session/states.ts";
 import { type PieceSource, StreamedSends } from "./session/streamed-sends.ts";
 import { FRAMES_PER_SLICE, type TurnTaker, waitTurn } from "./session/turns.ts";
-import {
-  type CloseInfo,
-  checkDuration,
-  DEFAULT_CLOSE_TIMEOUT,
-  DEFAULT_RECEIVE_HIGH_WATER_MARK,
-  type HeartbeatOptions,
-  type MessageData,
-  type MessagePiece,
-  type Received,
-  type SendStreamOptions,
-  type SessionHandler,
-  type SessionOptions,
-  type SessionState,
+import type {
+  CloseInfo,
+  HeartbeatOptions,
+  MessageData,
+  MessagePiece,
+  Received,
+  SendStreamOptions,
+  SessionHandler,
+  SessionOptions,
+  SessionState,
 } from "./session/types.ts";
 import type { Transport } from "./transport.ts";
 import type { WebSocket } from "./websocket.ts";
@@ -107,35 +106,19 @@ let budgetHolder: (session: Session) => BudgetHolder;
  * ```
  */
 export class Session {
-  /** This endpoint's role. */
-  readonly role: "client" | "server";
-  /** The negotiated subprotocol, or "". */
-  readonly protocol: string;
-  /** The negotiated extensions header value, or "". */
-  readonly extensions: string;
-  /** The limits in force. */
-  readonly limits: SessionLimits;
   /** The codec connection (for inspection; do not feed it directly). */
   readonly connection: Connection;
-  /** Whether messages are delivered in pieces. */
-  readonly streamMessages: boolean;
   /** The owner's callbacks. */
   handler: SessionHandler = {};
   /** The server's socket over this session (set by the server), named in diagnostics events. */
   socket: WebSocket | undefined;
 
   readonly #transport: Transport;
-  readonly #autoPong: boolean;
-  readonly #echoCloseReason: boolean;
-  readonly #closeTimeout: number;
-  readonly #heartbeat: HeartbeatOptions | undefined;
-  readonly #receiveHighWaterMark: number;
-  /** `idleTimeout` in ms, 0 when off; `#lastActivity` is when traffic was last seen. */
-  readonly #idleTimeout: number;
+  /** The settings, shared with the server's other sessions when it can (`session/config.ts`). */
+  readonly #config: SessionConfig;
+  /** When traffic was last seen, with an `idleTimeout`. */
   #lastActivity = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The accepting server's counters (`meter.ts`); undefined for a client. */
-  readonly #meter: Meter | undefined;
   /** When the session was made (`now()`), for the closed event's duration; 0 without a meter. */
   readonly #openedAt: number = 0;
   /** Which side closed first (a close frame, or dropping the connection), for diagnostics. */
@@ -163,9 +146,8 @@ export class Session {
   #waitingTurn = false;
   /** This session's place in the run queue, made when it first has to wait. */
   #turn: TurnTaker | undefined;
-  /** The server's memory budget, and this session's face to it; see `memory-budget.ts`. */
-  readonly #budget: MemoryBudget | undefined;
-  readonly #holder: BudgetHolder | undefined;
+  /** This session's face to the server's memory budget (`memory-budget.ts`). Made when the session first holds bytes (or is paused for the budget): idle ones have none. */
+  #holder: BudgetHolder | undefined;
   /** Reading is paused because the budget is under pressure (beside `#readPaused`). */
   #budgetPaused = false;
   // Close.
@@ -181,21 +163,7 @@ export class Session {
 
   constructor(transport: Transport, options: SessionOptions) {
     this.#transport = transport;
-    this.role = options.role;
-    this.protocol = options.protocol ?? "";
-    this.extensions = options.extensionsHeader ?? "";
-    this.limits = resolveSessionLimits(options.limits);
-    this.streamMessages = options.streamMessages ?? false;
-    this.#autoPong = options.autoPong ?? true;
-    this.#echoCloseReason = options.echoCloseReason ?? false;
-    this.#closeTimeout = checkDuration("closeTimeout", options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT);
-    this.#receiveHighWaterMark = options.receiveHighWaterMark ?? DEFAULT_RECEIVE_HIGH_WATER_MARK;
-    if (options.heartbeat !== undefined) {
-      checkDuration("heartbeat.interval", options.heartbeat.interval);
-      checkDuration("heartbeat.timeout", options.heartbeat.timeout);
-    }
-    this.#heartbeat = options.heartbeat;
-    this.#idleTimeout = checkDuration("idleTimeout", options.idleTimeout ?? 0);
+    this.#config = sessionConfig(options);
     this.connection = new Connection({
       role: options.role,
       limits: codecLimits(this.limits),
@@ -206,14 +174,11 @@ export class Session {
       copyPayloadsUpTo: transport.copyPayloadsUpTo,
     });
     const meter = options.meter;
-    this.#meter = meter;
     this.#outbox = new Outbox(transport, this.connection, meter, this);
     if (meter !== undefined) {
-      meter.sessions.add(this);
+      meter.opened(this);
       this.#openedAt = now();
     }
-    this.#budget = options.budget;
-    if (this.#budget !== undefined) this.#holder = budgetHolder(this);
   }
 
   static {
@@ -240,6 +205,52 @@ export class Session {
       }
     }
     budgetHolder = (session) => new SessionHolder(session);
+  }
+
+  /** This endpoint's role. */
+  get role(): "client" | "server" {
+    return this.#config.role;
+  }
+  /** The negotiated subprotocol, or "". */
+  get protocol(): string {
+    return this.#config.protocol;
+  }
+  /** The negotiated extensions header value, or "". */
+  get extensions(): string {
+    return this.#config.extensions;
+  }
+  /** The limits in force. */
+  get limits(): SessionLimits {
+    return this.#config.limits;
+  }
+  /** Whether messages are delivered in pieces. */
+  get streamMessages(): boolean {
+    return this.#config.streamMessages;
+  }
+  // The settings under the names the code below reads.
+  get #autoPong(): boolean {
+    return this.#config.autoPong;
+  }
+  get #echoCloseReason(): boolean {
+    return this.#config.echoCloseReason;
+  }
+  get #closeTimeout(): number {
+    return this.#config.closeTimeout;
+  }
+  get #heartbeat(): HeartbeatOptions | undefined {
+    return this.#config.heartbeat;
+  }
+  get #receiveHighWaterMark(): number {
+    return this.#config.receiveHighWaterMark;
+  }
+  get #idleTimeout(): number {
+    return this.#config.idleTimeout;
+  }
+  get #meter(): Meter | undefined {
+    return this.#config.meter;
+  }
+  get #budget(): MemoryBudget | undefined {
+    return this.#config.budget;
   }
 
   // ─── Adapter side ────────────────────────────────────────────────────────────────────────
@@ -730,8 +741,15 @@ export class Session {
   /** Tells the server's budget what this connection holds now. */
   #account(): void {
     const budget = this.#budget;
-    if (budget !== undefined && this.#state !== "closed")
-      budget.report(this.#holder as BudgetHolder, this.#heldBytes());
+    if (budget === undefined || this.#state === "closed") return;
+    const bytes = this.#heldBytes();
+    // Nothing held and never reported: the budget has nothing to record.
+    if (bytes > 0 || this.#holder !== undefined) budget.report(this.#holderOf(), bytes);
+  }
+
+  #holderOf(): BudgetHolder {
+    this.#holder ??= budgetHolder(this);
+    return this.#holder;
   }
 
   #pauseForBudget(): void {
@@ -739,7 +757,7 @@ export class Session {
     if (this.#budgetPaused || this.#state === "closed" || this.#eof || this.connection.failure !== undefined)
       return;
     this.#budgetPaused = true;
-    (this.#budget as MemoryBudget).paused(this.#holder as BudgetHolder);
+    (this.#budget as MemoryBudget).paused(this.#holderOf());
     if (!this.#readPaused) {
       this.#transport.pause();
       if (this.#meter !== undefined) backpressure(this, "receive", true, this.inboundBufferedAmount);
@@ -995,7 +1013,7 @@ export class Session {
             error: this.#failure ?? this.#closeError,
           };
     this.#closeInfo = info;
-    if (this.#budget !== undefined) this.#budget.closed(this.#holder as BudgetHolder);
+    if (this.#budget !== undefined && this.#holder !== undefined) this.#budget.closed(this.#holder);
     this.#keepAlive?.stop(info.code);
     this.#outbox.closed();
     this.#streams?.clear();
@@ -1004,7 +1022,7 @@ export class Session {
     this.#resolveClosed = undefined;
     const meter = this.#meter;
     if (meter !== undefined) {
-      meter.sessions.delete(this);
+      meter.closed(this);
       connectionClosed(this, info, this.#closedBy === "remote" ? "client" : "server", this.#openedAt);
     }
     this.handler.close?.(info);

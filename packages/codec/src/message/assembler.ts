@@ -67,7 +67,13 @@ function fail(code: ErrorCode, closeCode: FailureCloseCode, detail: string): nev
 
 /** Assembles data frame pieces into messages. Throws {@link RemoteProtocolError} on a violation. */
 export class MessageAssembler {
-  readonly #options: MessageAssemblerOptions;
+  // The options, read one by one: a connection passes a fresh options object, which would
+  // otherwise stay alive beside the assembler for as long as the connection.
+  readonly #maxMessageSize: number;
+  readonly #maxFragments: number;
+  readonly #streamMessages: boolean;
+  readonly #extensions: readonly Extension[];
+  readonly #outputBudget: OutputBudget | undefined;
   // Made for the first text message: an idle connection, or one that only gets binary
   // messages, does not need one.
   #utf8: StreamingUtf8Decoder | undefined;
@@ -81,15 +87,21 @@ export class MessageAssembler {
   #decoders: MessageDecoder[] | undefined;
   // Whole mode: a message in several pieces so far, as bytes (binary) or as the text its
   // pieces decoded to, in few parts however it is fragmented. A message in one piece is
-  // delivered without them.
-  readonly #collected = new ByteCollector();
-  readonly #text = new TextCollector();
+  // delivered without them, so they are made for the first message that comes in pieces
+  // (`#bytes()`, `#texts()`): an idle connection, or one whose messages each fit in one piece,
+  // holds neither.
+  #collected: ByteCollector | undefined;
+  #text: TextCollector | undefined;
   // Streaming mode: whether a piece of the message was already delivered.
   #delivered = false;
 
   /** Creates an assembler with the given limits and extensions. */
   constructor(options: MessageAssemblerOptions) {
-    this.#options = options;
+    this.#maxMessageSize = options.maxMessageSize;
+    this.#maxFragments = options.maxFragments;
+    this.#streamMessages = options.streamMessages;
+    this.#extensions = options.extensions;
+    this.#outputBudget = options.outputBudget;
   }
 
   /** Whether a fragmented message is in progress. */
@@ -103,8 +115,8 @@ export class MessageAssembler {
    * where pieces are delivered as they arrive.
    */
   get heldBytes(): number {
-    if (this.#kind === 0 || this.#options.streamMessages) return 0;
-    return this.#kind === Opcode.Text ? this.#text.footprint : this.#collected.footprint;
+    if (this.#kind === 0 || this.#streamMessages) return 0;
+    return (this.#kind === Opcode.Text ? this.#text?.footprint : this.#collected?.footprint) ?? 0;
   }
 
   /**
@@ -130,7 +142,7 @@ export class MessageAssembler {
    * progress.
    */
   get takesSmallFragments(): boolean {
-    return !this.#options.streamMessages && this.#decoders === undefined;
+    return !this.#streamMessages && this.#decoders === undefined;
   }
 
   /**
@@ -146,26 +158,26 @@ export class MessageAssembler {
     this.#size += end - start;
     if (this.#kind === Opcode.Text) {
       // Fail fast (RFC 6455 §8.1), as in #collect.
-      this.#text.push(this.#textDecoder().decodeRange(source, start, end), end - start);
+      this.#texts().push(this.#textDecoder().decodeRange(source, start, end), end - start);
     } else {
-      this.#collected.pushRange(source, start, end);
+      this.#bytes().pushRange(source, start, end);
     }
   }
 
   #deliverDecoded(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
     this.#size += data.length;
-    if (this.#size > this.#options.maxMessageSize) {
+    if (this.#size > this.#maxMessageSize) {
       fail(
         ErrorCode.MessageTooBig,
         CloseCode.MessageTooBig,
-        `the decoded message exceeds the limit of ${this.#options.maxMessageSize} bytes`,
+        `the decoded message exceeds the limit of ${this.#maxMessageSize} bytes`,
       );
     }
     return this.#deliver(data, messageEnds);
   }
 
   #deliver(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
-    const message = this.#options.streamMessages
+    const message = this.#streamMessages
       ? this.#deliverPiece(data, messageEnds)
       : this.#collect(data, messageEnds);
     if (messageEnds) this.#reset();
@@ -182,11 +194,11 @@ export class MessageAssembler {
         );
       if (rsv !== 0)
         fail(ErrorCode.ReservedBits, CloseCode.ProtocolError, "RSV bits are set on a continuation frame");
-      if (++this.#fragments > this.#options.maxFragments) {
+      if (++this.#fragments > this.#maxFragments) {
         fail(
           ErrorCode.TooManyFragments,
           CloseCode.PolicyViolation,
-          `the message has more than ${this.#options.maxFragments} fragments`,
+          `the message has more than ${this.#maxFragments} fragments`,
         );
       }
     } else {
@@ -205,20 +217,20 @@ export class MessageAssembler {
     // bytes count against the limit too, as in ws, so a header declaring more than the limit is
     // refused at once instead of being inflated piece by piece.
     if (this.#decoders === undefined) {
-      if (this.#size + payloadLength > this.#options.maxMessageSize) {
+      if (this.#size + payloadLength > this.#maxMessageSize) {
         fail(
           ErrorCode.MessageTooBig,
           CloseCode.MessageTooBig,
-          `the message is at least ${this.#size + payloadLength} bytes, the limit is ${this.#options.maxMessageSize}`,
+          `the message is at least ${this.#size + payloadLength} bytes, the limit is ${this.#maxMessageSize}`,
         );
       }
     } else {
       this.#encodedSize += payloadLength;
-      if (this.#encodedSize > this.#options.maxMessageSize) {
+      if (this.#encodedSize > this.#maxMessageSize) {
         fail(
           ErrorCode.MessageTooBig,
           CloseCode.MessageTooBig,
-          `the encoded message is at least ${this.#encodedSize} bytes, the limit is ${this.#options.maxMessageSize}`,
+          `the encoded message is at least ${this.#encodedSize} bytes, the limit is ${this.#maxMessageSize}`,
         );
       }
     }
@@ -227,7 +239,7 @@ export class MessageAssembler {
   #startDecoders(rsv: number): MessageDecoder[] | undefined {
     const decoders: MessageDecoder[] = [];
     // Inbound, extensions apply in the reverse of their negotiated order (RFC 6455 §9.1).
-    const extensions = this.#options.extensions;
+    const extensions = this.#extensions;
     for (let i = extensions.length - 1; i >= 0; i--) {
       const extension = extensions[i] as Extension;
       const bits = rsv & extension.rsvMask;
@@ -242,8 +254,8 @@ export class MessageAssembler {
   #decodeStage(index: number, input: Uint8Array, last: boolean): Uint8Array | Promise<Uint8Array> {
     const decoders = this.#decoders as MessageDecoder[];
     if (index === decoders.length) return input;
-    const room = Math.max(0, this.#options.maxMessageSize - this.#size);
-    const budget = this.#options.outputBudget;
+    const room = Math.max(0, this.#maxMessageSize - this.#size);
+    const budget = this.#outputBudget;
     const decoder = decoders[index] as MessageDecoder;
     // Reserve what this step can really output (a bound the extension may know), not the whole
     // room: an asynchronous step holds its reservation until it settles, and many connections
@@ -285,11 +297,12 @@ export class MessageAssembler {
       // proportional to its bytes.
       const text = this.#textDecoder().decode(data, messageEnds);
       if (whole) return { type: "text", data: text };
-      this.#text.push(text, data.length);
-      return messageEnds ? { type: "text", data: this.#text.take() } : undefined;
+      const texts = this.#texts();
+      texts.push(text, data.length);
+      return messageEnds ? { type: "text", data: texts.take() } : undefined;
     }
     if (whole) return { type: "binary", data };
-    const collected = this.#collected;
+    const collected = this.#bytes();
     collected.push(data);
     return messageEnds ? { type: "binary", data: collected.take() } : undefined;
   }
@@ -302,6 +315,16 @@ export class MessageAssembler {
     }
     if (data.length === 0 && !messageEnds) return undefined;
     return { type: "binary-piece", data, first: this.#firstPiece(), last: messageEnds };
+  }
+
+  #bytes(): ByteCollector {
+    this.#collected ??= new ByteCollector();
+    return this.#collected;
+  }
+
+  #texts(): TextCollector {
+    this.#text ??= new TextCollector();
+    return this.#text;
   }
 
   #textDecoder(): StreamingUtf8Decoder {
@@ -330,8 +353,8 @@ export class MessageAssembler {
     this.#encodedSize = 0;
     this.#fragments = 0;
     this.#decoders = undefined;
-    this.#collected.clear();
-    this.#text.clear();
+    this.#collected?.clear();
+    this.#text?.clear();
     this.#delivered = false;
   }
 }

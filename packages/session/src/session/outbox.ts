@@ -246,7 +246,8 @@ export class Outbox {
       head += 2;
     }
     if (head === marks.length) {
-      marks.length = 0;
+      // All transmitted: an idle connection keeps no array.
+      this.#payloadMarks = undefined;
       head = 0;
     } else if (head >= 512) {
       marks.splice(0, head);
@@ -434,6 +435,10 @@ export class Outbox {
     this.#batchBytes = 0;
     if (this.#destroyed || this.#ended) return;
     if (!this.#hand(batch)) this.#block();
+    // The batch's frames were marked as not transmitted; most often the runtime took them all
+    // at once, and the marks (and their array) can go now rather than when someone next reads
+    // `bufferedAmount`.
+    else if (this.#payloadMarks !== undefined) this.#dropTransmitted();
   }
 
   /** The transport is over its high-water mark: writes queue until it drains. */
