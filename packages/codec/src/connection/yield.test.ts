@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { concatBytes } from "../../test/helpers.ts";
 import { encodeFrame } from "../frame/encode.ts";
 import { Connection, NEED_DATA, YIELD } from "./connection.ts";
 
@@ -17,13 +18,7 @@ function tinyFragments(count: number): Uint8Array {
       }),
     );
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 describe("Connection.nextEvent(maxFrames)", () => {

@@ -1,18 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { concatBytes } from "../../test/helpers.ts";
 import { FrameDecoder, type SmallFragment } from "./decoder.ts";
 import { encodeFrame, type FrameToEncode } from "./encode.ts";
 
 const KEY = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
 
 function bytesOf(frames: readonly FrameToEncode[]): Uint8Array {
-  const parts = frames.flatMap((frame) => encodeFrame(frame));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(frames.flatMap((frame) => encodeFrame(frame)));
 }
 
 function payload(length: number, seed: number): Uint8Array {
