@@ -255,6 +255,13 @@ describe("Connection", () => {
     expect(() => client.send({ type: "text", data: 1 as unknown as string })).toThrow(TypeError);
   });
 
+  it("refuses a copyPayloadsUpTo that is not a non-negative integer, naming it", () => {
+    for (const bad of [-1, 1.5, Number.NaN, "64" as unknown as number]) {
+      expect(() => new Connection({ role: "server", copyPayloadsUpTo: bad })).toThrow(/copyPayloadsUpTo/);
+    }
+    expect(() => new Connection({ role: "server", copyPayloadsUpTo: 64 })).not.toThrow();
+  });
+
   it("sends a message in pieces and refuses another message in between", () => {
     const { client, server } = pair();
     const bytes = [...sync(client.send({ type: "text-piece", data: "Hel", last: false }))];

@@ -166,15 +166,21 @@ export class Connection {
       }
       allowedRsv |= extension.rsvMask;
     }
+    const copyPayloadsUpTo = options.copyPayloadsUpTo ?? 0;
+    if (!Number.isSafeInteger(copyPayloadsUpTo) || copyPayloadsUpTo < 0) {
+      throw new TypeError(
+        `Cannot create connection: copyPayloadsUpTo must be a non-negative integer, got ${String(options.copyPayloadsUpTo)}`,
+      );
+    }
     this.#decoder = new FrameDecoder({
       role: this.role,
       allowedRsv,
       maxFrameSize: this.limits.maxFrameSize,
       // Whole messages: a frame spanning input chunks is unmasked straight into one buffer.
       gatherDataFrames: options.streamMessages !== true,
-      copyPayloadsUpTo: options.copyPayloadsUpTo ?? 0,
+      copyPayloadsUpTo,
     });
-    this.#freshUpTo = options.copyPayloadsUpTo ?? 0;
+    this.#freshUpTo = copyPayloadsUpTo;
     this.#assembler = new MessageAssembler({
       maxMessageSize: this.limits.maxMessageSize,
       maxFragments: this.limits.maxFragments,
