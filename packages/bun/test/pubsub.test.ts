@@ -1,23 +1,5 @@
 /** Pub/sub on Bun: the shared scenarios (tools/test-support/pubsub-scenarios.ts). */
-import { describe, expect, it } from "bun:test";
-import {
-  type Adapter,
-  type ScenarioServer,
-  type ScenarioSocket,
-  scenarios,
-} from "../../../tools/test-support/pubsub-scenarios.ts";
-import { connect, WebSocketServer } from "../src/index.ts";
-import { cleanupAfterEach } from "./helpers.ts";
+import { scenarios } from "../../../tools/test-support/pubsub-scenarios.ts";
+import { runSharedScenarios } from "./shared-scenarios.ts";
 
-const defer = cleanupAfterEach();
-
-const adapter: Adapter = {
-  createServer: (options) => new WebSocketServer(options) as unknown as ScenarioServer,
-  connect: async (url, options) => (await connect(url, options)) as unknown as ScenarioSocket,
-  defer,
-  expect,
-};
-
-describe("pub/sub", () => {
-  for (const [name, scenario] of Object.entries(scenarios)) it(name, () => scenario(adapter), 30_000);
-});
+runSharedScenarios("pub/sub", scenarios, 30_000);

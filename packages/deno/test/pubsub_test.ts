@@ -1,19 +1,5 @@
 /** Pub/sub on Deno: the shared scenarios (tools/test-support/pubsub-scenarios.ts). */
-import { expect } from "expect";
-import {
-  type ScenarioServer,
-  type ScenarioSocket,
-  scenarios,
-} from "../../../tools/test-support/pubsub-scenarios.ts";
-import { connect, WebSocketServer } from "../src/mod.ts";
-import { test } from "./helpers.ts";
+import { scenarios } from "../../../tools/test-support/pubsub-scenarios.ts";
+import { runSharedScenarios } from "./shared_scenarios.ts";
 
-for (const [name, scenario] of Object.entries(scenarios)) {
-  test(`pub/sub: ${name}`, (defer) =>
-    scenario({
-      createServer: (options) => new WebSocketServer(options) as unknown as ScenarioServer,
-      connect: async (url, options) => (await connect(url, options)) as unknown as ScenarioSocket,
-      defer,
-      expect,
-    }));
-}
+runSharedScenarios("pub/sub", scenarios);

@@ -1,0 +1,28 @@
+/**
+ * Runs a file of shared scenarios (tools/test-support/*-scenarios.ts) against this adapter:
+ * every scenario file takes the same adapter (server, client, cleanup, the runner's `expect`,
+ * and `observe` for the scenarios that need it), so each suite is one call.
+ */
+import { describe, expect, it } from "bun:test";
+import { connect, observe, WebSocketServer } from "../src/index.ts";
+import { cleanupAfterEach } from "./helpers.ts";
+
+/** Registers one test per scenario, under `title`. */
+export function runSharedScenarios(
+  title: string,
+  scenarios: Record<string, (adapter: never) => Promise<void>>,
+  timeoutMs: number,
+): void {
+  // Each scenario file types its own narrower view of the adapter; this one satisfies them all.
+  const adapter = {
+    createServer: (options: never) => new WebSocketServer(options),
+    connect: (url: string, options: never) => connect(url, options),
+    observe,
+    defer: cleanupAfterEach(),
+    expect,
+  };
+  describe(title, () => {
+    for (const [name, scenario] of Object.entries(scenarios))
+      it(name, () => scenario(adapter as never), timeoutMs);
+  });
+}

@@ -1,0 +1,30 @@
+/**
+ * Runs a file of shared scenarios (tools/test-support/*-scenarios.ts) against this adapter:
+ * every scenario file takes the same adapter (server, client, cleanup, the runner's `expect`,
+ * and `observe` for the scenarios that need it), so each suite is one call.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { connect, observe, WebSocketServer } from "../src/index.ts";
+import { cleanup, defer } from "./helpers.ts";
+
+// Each scenario file types its own narrower view of the adapter; this one satisfies them all.
+const adapter = {
+  createServer: (options: never) => new WebSocketServer(options),
+  connect: (url: string, options: never) => connect(url, options),
+  observe,
+  defer,
+  expect,
+};
+
+/** Registers one test per scenario, under `title`. */
+export function runSharedScenarios(
+  title: string,
+  scenarios: Record<string, (adapter: never) => Promise<void>>,
+  timeoutMs: number,
+): void {
+  afterEach(cleanup);
+  describe(title, () => {
+    for (const [name, scenario] of Object.entries(scenarios))
+      it(name, () => scenario(adapter as never), timeoutMs);
+  });
+}
