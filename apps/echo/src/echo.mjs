@@ -31,8 +31,10 @@ export function serveEcho(ws) {
   const session = ws.session;
   if (session === undefined) return;
   // The session's handler, not a `message` event: no MessageEvent per echoed message. One
-  // shared function (`this` is the handler) rather than a closure per connection.
-  session.handler = { ...session.handler, session, message: echoMessage };
+  // shared function (`this` is the handler) rather than a closure per connection. The socket's
+  // own handler object is changed in place: a spread copy (`{ ...handler, message }`) gets a
+  // hidden class of its own for every connection on Node 20's V8.
+  Object.assign(session.handler, { session, message: echoMessage });
 }
 
 /** @this {{ session: import("./echo.d.mts").EchoSession }} @param {string | Uint8Array} data */

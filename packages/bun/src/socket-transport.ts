@@ -48,6 +48,12 @@ export class SocketTransport implements Transport {
   #shut = false;
   #closed = false;
   #ended = false;
+  /**
+   * Reading is paused. Bun's `pause()` is called only when reading must stop: a socket Bun has
+   * paused once keeps more native memory for as long as it is open, which every idle
+   * connection would pay.
+   */
+  #paused = false;
 
   constructor(socket: BunSocket<SocketTransport>) {
     this.socket = socket;
@@ -134,10 +140,14 @@ export class SocketTransport implements Transport {
   }
 
   pause(): void {
+    if (this.#paused) return;
+    this.#paused = true;
     this.socket.pause();
   }
 
   resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
     this.socket.resume();
   }
 
@@ -225,13 +235,21 @@ export function socketHandlers(
 
 /**
  * The socket during the opening handshake, for `dial` (client) and `ServerCore.accept`
- * (server): received bytes wait in a queue, and Bun reads only while someone waits for them,
- * so the bytes after the head stay in order for the session.
+ * (server): received bytes wait in a queue until the session is attached, so the bytes after
+ * the head stay in order for it; Bun stops reading while more than one chunk waits unread.
  */
 export function handshakeConnection(transport: SocketTransport, secure: boolean): AcceptConnection {
-  const queue = new ChunkQueue((waiting) => (waiting ? transport.resume() : transport.pause()));
+  const queue = new ChunkQueue((waiting) => {
+    if (waiting) transport.resume();
+  });
   let gone = false;
-  transport.onBytes = (chunk) => queue.push(chunk);
+  transport.onBytes = (chunk) => {
+    queue.push(chunk);
+    // Reading stops once a second chunk waits unread (the handshake is busy, in `verify` say),
+    // not whenever nobody waits: the head usually comes in one chunk, and pausing every socket
+    // costs memory for its whole life (see `SocketTransport`).
+    if (queue.queued > 1) transport.pause();
+  };
   transport.onGone = (error) => {
     gone = true;
     if (error === undefined) queue.end();

@@ -465,6 +465,54 @@ describe("bounded handshakes", () => {
       "Too many connections",
     ]);
   });
+  it("bytes sent while verify runs wait in the kernel, not in our queue, and reach the session in order", async () => {
+    let release!: () => void;
+    const verified = new Promise<void>((resolve) => (release = resolve));
+    const { wss, port } = await server({ verify: () => verified.then(() => true) });
+    const COUNT = 256; // 64 KiB each: 16 MiB, more than loopback's socket buffers hold
+    const received: number[] = [];
+    const done = new Promise<void>((resolve) =>
+      wss.on("connection", (ws) => {
+        ws.onmessage = (event) => {
+          received.push((event.data as Uint8Array)[0]! | ((event.data as Uint8Array)[1]! << 8));
+          if (received.length === COUNT) resolve();
+        };
+      }),
+    );
+    const payload = big(64 * 1024);
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < COUNT; i++) {
+      payload[0] = i & 0xff;
+      payload[1] = i >> 8;
+      frames.push(rawFrame(0x2, payload));
+    }
+    let unsent = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0));
+    let offset = 0;
+    for (const frame of frames) {
+      unsent.set(frame, offset);
+      offset += frame.length;
+    }
+    const send = (socket: { write(bytes: Uint8Array): number }): void => {
+      unsent = unsent.subarray(Math.max(socket.write(unsent), 0));
+    };
+    const client = await Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: { data() {}, drain: send },
+    });
+    defer(client, (c) => c.terminate());
+    client.write(
+      `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    send(client);
+    await Bun.sleep(300);
+    // The server stopped reading: what it did not read backs up to the client.
+    expect(unsent.length).toBeGreaterThan(0);
+    release();
+    await done;
+    expect(received).toEqual(Array.from({ length: COUNT }, (_, i) => i));
+  });
 });
 
 describe("WebIDL shape", () => {

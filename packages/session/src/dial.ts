@@ -426,6 +426,11 @@ export class ChunkQueue {
     });
   }
 
+  /** How many chunks wait unread. */
+  get queued(): number {
+    return this.#chunks.length;
+  }
+
   /** Takes the chunks queued and not read (to hand them to a session). */
   drain(): Uint8Array[] {
     const chunks = this.#chunks;
