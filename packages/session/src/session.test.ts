@@ -299,11 +299,11 @@ describe("Session", () => {
             ? "é".repeat(size % 50) + String(round * 100 + i)
             : new Uint8Array(size).fill(round * 20 + i);
         sent.push(message);
-        parts.push(
-          ...peer.send(
-            typeof message === "string" ? { type: "text", data: message } : { type: "binary", data: message },
-          ),
-        );
+        // No extension: the frames come at once, never as a promise.
+        const frames = peer.send(
+          typeof message === "string" ? { type: "text", data: message } : { type: "binary", data: message },
+        ) as Uint8Array[];
+        parts.push(...frames);
       }
       session.onData(concat(parts));
     }
