@@ -68,6 +68,15 @@ export class SocketTransport implements Transport {
     return COPY_PAYLOADS_UP_TO;
   }
 
+  /**
+   * Bun's `socket.write()` copies what it takes (into the kernel, or its cork buffer), and
+   * what it does not take is copied here before it waits for `drain`: the session may reuse the
+   * buffers it wrote.
+   */
+  get copiesWrites(): boolean {
+    return true;
+  }
+
   /** Bytes accepted by `write()` that Bun has not taken yet. */
   get bufferedAmount(): number {
     return this.#pendingBytes;
@@ -87,15 +96,15 @@ export class SocketTransport implements Transport {
 
   #writeChunk(chunk: Uint8Array): void {
     if (this.#pending !== undefined) {
-      // Behind bytes still pending: waits too (the session never reuses a buffer it wrote).
-      this.#pending.push(chunk);
+      // Behind bytes still pending: waits too, as a copy (see `copiesWrites`).
+      this.#pending.push(chunk.slice());
       this.#pendingBytes += chunk.length;
       return;
     }
     const written = this.socket.write(chunk);
     if (written < chunk.length) {
-      // What Bun did not take waits for `drain`.
-      const rest = chunk.subarray(Math.max(written, 0));
+      // What Bun did not take waits for `drain`, as a copy (see `copiesWrites`).
+      const rest = chunk.slice(Math.max(written, 0));
       this.#pending = [rest];
       this.#pendingBytes += rest.length;
     }

@@ -202,6 +202,42 @@ describe("backpressure", () => {
     raw.close();
   });
 
+  it("the transport keeps copies of what Bun did not take, so the session may reuse what it wrote (copiesWrites)", () => {
+    const taken: number[] = [];
+    let allowance = 0;
+    const socket = {
+      data: undefined as unknown as SocketTransport,
+      write(bytes: Uint8Array | string) {
+        const data = bytes as Uint8Array;
+        const n = Math.min(allowance, data.length);
+        for (let i = 0; i < n; i++) taken.push(data[i]!);
+        allowance -= n;
+        return n;
+      },
+      end() {},
+      terminate() {},
+      pause() {},
+      resume() {},
+      remoteAddress: "127.0.0.1",
+    };
+    const transport = new SocketTransport(socket);
+    expect(transport.copiesWrites).toBe(true);
+    const first = new Uint8Array(3000).map((_, i) => i % 251);
+    const second = new Uint8Array(2000).map((_, i) => (3000 + i) % 251);
+    allowance = 1000;
+    expect(transport.write([first])).toBe(false); // 2000 bytes pending
+    expect(transport.write([second])).toBe(false); // queued behind them
+    // The writer reuses its buffers at once.
+    first.fill(0);
+    second.fill(0);
+    while (taken.length < 5000) {
+      allowance = 700;
+      transport.drain();
+    }
+    expect(transport.bufferedAmount).toBe(0);
+    expect(taken.every((byte, i) => byte === i % 251)).toBe(true);
+  });
+
   it("the transport's write groups survive a socket that takes a few bytes at a time", () => {
     // Small chunks are copied together into a reused buffer; a rest Bun did not take may point
     // into it, so it must not be reused while anything is pending. A fake socket takes at most

@@ -242,6 +242,82 @@ describe("Session", () => {
     expect(writes[1]?.[1]).toBe(large);
   });
 
+  it("joins writes into one reused buffer for a transport that copies what it writes, and every echo arrives intact", () => {
+    /** A transport that copies (as Bun's socket write does): it keeps copies of the bytes only. */
+    const copyingTransport = (onWrite?: () => void) => {
+      const received: Uint8Array[] = [];
+      const buffers: ArrayBufferLike[] = [];
+      const transport = {
+        copiesWrites: true,
+        write: (chunks: Uint8Array[]) => {
+          for (const chunk of chunks) {
+            buffers.push(chunk.buffer);
+            received.push(chunk.slice());
+          }
+          onWrite?.();
+          return true;
+        },
+        end: () => {},
+        destroy: () => {},
+        pause: () => {},
+        resume: () => {},
+      };
+      return { transport, received, buffers };
+    };
+    const decodeAll = (chunks: Uint8Array[]): (string | Uint8Array)[] => {
+      const peer = new Connection({ role: "client" });
+      for (const chunk of chunks) peer.receive(chunk);
+      const messages: (string | Uint8Array)[] = [];
+      for (let e = peer.nextEvent(); e !== NEED_DATA; e = peer.nextEvent()) {
+        if (typeof e !== "symbol" && (e.type === "text" || e.type === "binary")) messages.push(e.data);
+      }
+      return messages;
+    };
+    // Another session writes from inside the first one's write (any runtime callback could):
+    // it must not join into the buffer that write is using.
+    const other = copyingTransport();
+    const otherSession = new Session(other.transport, { role: "server" });
+    otherSession.start();
+    const nested = new Uint8Array(100).fill(9);
+    let writes = 0;
+    const echo = copyingTransport(() => {
+      if (++writes === 2) otherSession.send(nested);
+    });
+    const session = new Session(echo.transport, { role: "server" });
+    session.handler = { message: (data) => session.send(data) };
+    session.start();
+    const peer = new Connection({ role: "client" });
+    // Several writes of different sizes, text and binary: a reused buffer that was not fully
+    // rewritten would show in the echoes.
+    const sent: (string | Uint8Array)[] = [];
+    for (let round = 0; round < 4; round++) {
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < 20; i++) {
+        const size = (round * 37 + i * 11) % 300;
+        const message =
+          i % 2 === 0
+            ? "é".repeat(size % 50) + String(round * 100 + i)
+            : new Uint8Array(size).fill(round * 20 + i);
+        sent.push(message);
+        // No extension: the frames come at once, never as a promise.
+        const frames = peer.send(
+          typeof message === "string" ? { type: "text", data: message } : { type: "binary", data: message },
+        ) as Uint8Array[];
+        parts.push(...frames);
+      }
+      session.onData(concat(parts));
+    }
+    expect(decodeAll(echo.received)).toEqual(sent);
+    expect(decodeAll(other.received)).toEqual([nested]);
+    // The joined writes (all but a lone session's first echo, which goes out at once) reused one buffer...
+    const joined = echo.buffers.slice(1);
+    expect(joined.length).toBeGreaterThan(2);
+    expect(new Set(joined).size).toBe(1);
+    // ...and the nested write joined into another.
+    expect(other.buffers).toHaveLength(1);
+    expect(other.buffers[0]).not.toBe(joined[0]);
+  });
+
   it("answers only the latest ping while writes are blocked, so a ping flood cannot grow memory (RFC 6455 §5.5.3)", () => {
     // A peer that floods pings and reads nothing: every write reports a full buffer.
     const written: Uint8Array[][] = [];

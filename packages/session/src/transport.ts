@@ -14,8 +14,8 @@ export interface Transport {
   /**
    * Writes the buffers in order, as one write when the runtime allows (cork / writev). The
    * session has already batched its frames and joined the small ones (`WRITE_BATCH_LIMIT`):
-   * write the buffers as they are, without coalescing them again. The session never reuses
-   * the buffers.
+   * write the buffers as they are, without coalescing them again. The session does not reuse
+   * the buffers, unless the transport says it copies them ({@link Transport.copiesWrites}).
    * Returns `false` when the runtime's buffer is over its high-water mark: the session then
    * queues further frames itself until the adapter calls `onDrain()`.
    */
@@ -43,4 +43,11 @@ export interface Transport {
    * a view (JavaScriptCore). Default 0.
    */
   readonly copyPayloadsUpTo?: number | undefined;
+  /**
+   * `write()` keeps no reference to the buffers it is given once it returns: it copied or sent
+   * every byte, including those it holds until the runtime drains. The session may then join a
+   * write's frames into one buffer it reuses for the next write, instead of a new buffer per
+   * write (for runtimes whose socket write copies anyway, like Bun's). Default false.
+   */
+  readonly copiesWrites?: boolean | undefined;
 }

@@ -83,6 +83,34 @@ describe("freshUpTo", () => {
     expect(text.byteLength).toBe(text.buffer.byteLength);
   });
 
+  it("encodes text beyond the short ASCII loop (and short non-ASCII text) with the runtime's encoder into an array of its own, with the same bytes", () => {
+    const lengths = [0, 1, 23, 24, 25, 26, 63, 64, 65, 125, 126, 1365, 1366, 70000];
+    for (const length of lengths) {
+      for (const text of [
+        "a".repeat(length),
+        "é".repeat(length),
+        `€${"b".repeat(Math.max(0, length - 1))}`,
+      ]) {
+        for (const maskingKey of [undefined, key]) {
+          const utf8 = new TextEncoder().encode(text);
+          const expected = encodeFrame(
+            maskingKey ? { opcode: 1, payload: utf8, maskingKey } : { opcode: 1, payload: utf8 },
+          );
+          const fresh = encodeTextFrame(text, 1, true, 0, maskingKey, 64);
+          expect(joined(fresh)).toBe(joined(expected));
+          // Unmasked text past the loop (24 characters), or not ASCII: a header of its own and
+          // the encoder's array, neither a view of the slab.
+          const viaEncoder =
+            maskingKey === undefined && length > 0 && (length > 24 || text !== "a".repeat(length));
+          if (viaEncoder) {
+            expect(fresh).toHaveLength(2);
+            for (const part of fresh) expect(part.byteLength).toBe(part.buffer.byteLength);
+          }
+        }
+      }
+    }
+  });
+
   it("keeps larger frames in the slab", () => {
     const frame = encodeFrameParts(2, true, 0, new Uint8Array(100), key, 64)[0] as Uint8Array;
     expect(frame.buffer.byteLength).toBeGreaterThan(frame.length);

@@ -79,6 +79,16 @@ export function encodeFrameParts(
 const DIRECT_TEXT_MAX = 1365; // 1365 * 3 < 4096: the over-allocation stays small.
 
 /**
+ * With fresh arrays (`freshUpTo` > 0: JavaScriptCore), strings longer than this are encoded by
+ * the runtime's `TextEncoder.encode()` into a fresh array of their own, behind a header of its
+ * own: on that engine a fresh array costs less than the views of the outbound slab that
+ * encoding straight into the frame buffer takes, and the runtime's encoder less than the byte
+ * loop of {@link encodeShortAscii} from a few dozen characters on. On V8 a fresh array costs
+ * more than both.
+ */
+const FRESH_DIRECT_TEXT_MAX = 24;
+
+/**
  * Encodes a frame whose payload is `text` as UTF-8, writing the string straight behind the
  * header so that short messages cost one allocation and no copy. Returns the same shape as
  * {@link encodeFrame}; `freshUpTo` as there.
@@ -91,12 +101,15 @@ export function encodeTextFrame(
   maskingKey: Uint8Array | undefined,
   freshUpTo = 0,
 ): Uint8Array[] {
-  if (text.length > DIRECT_TEXT_MAX)
+  const fresh = freshUpTo > 0;
+  if (text.length > (fresh ? FRESH_DIRECT_TEXT_MAX : DIRECT_TEXT_MAX))
     return encodeFrameParts(opcode, fin, rsv, utf8Encoder.encode(text), maskingKey, freshUpTo);
   const maskSize = maskingKey === undefined ? 0 : 4;
   if (text.length < 126) {
     const frame = encodeShortAscii(text, opcode, fin, rsv, maskingKey, maskSize, freshUpTo);
     if (frame !== undefined) return [frame];
+    // Not ASCII: with fresh arrays, the runtime's encoder into one costs less than the slab.
+    if (fresh) return encodeFrameParts(opcode, fin, rsv, utf8Encoder.encode(text), maskingKey, freshUpTo);
   }
   // UTF-8 needs at most 3 bytes per UTF-16 code unit; reserve room for a 16-bit length when
   // the bound could need one, and move the payload down if it turned out shorter than 126.

@@ -476,7 +476,18 @@ export class Outbox {
       size = length;
     }
     if (meter !== undefined) meter.bytesSent += all;
-    if (out === undefined) return this.#transport.write([join(chunks, start, chunks.length, size)]);
+    if (out === undefined) {
+      const transport = this.#transport;
+      if (transport.copiesWrites !== true || scratchInUse)
+        return transport.write([join(chunks, start, chunks.length, size)]);
+      // The transport is done with the buffer when write() returns: join into the shared one.
+      scratchInUse = true;
+      try {
+        return transport.write([joinInto(scratch(size), chunks, start, chunks.length)]);
+      } finally {
+        scratchInUse = false;
+      }
+    }
     out.push(join(chunks, start, chunks.length, size));
     return this.#transport.write(out);
   }
@@ -506,12 +517,34 @@ export class Outbox {
   }
 }
 
+/**
+ * The buffer writes are joined into for transports that copy what they are given
+ * ({@link Transport.copiesWrites}): one for all sessions of this module instance, made on first
+ * use and grown up to {@link WRITE_BATCH_LIMIT}. A new buffer per write costs more than the
+ * frames' bytes on such runtimes (a batch over the codec's slab limit gets its own zero-filled
+ * `ArrayBuffer`). `scratchInUse` guards against a transport that writes again from inside
+ * `write()` (then that write joins into a new buffer).
+ */
+let scratchBuffer: ArrayBuffer | undefined;
+let scratchInUse = false;
+
+/** A view of `size` bytes at the start of the shared join buffer. */
+function scratch(size: number): Uint8Array {
+  if (scratchBuffer === undefined || scratchBuffer.byteLength < size)
+    scratchBuffer = new ArrayBuffer(Math.max(size, WRITE_BATCH_LIMIT));
+  return new Uint8Array(scratchBuffer, 0, size);
+}
+
 /** `chunks[start..end)` (`size` bytes in all) as one buffer: the chunk itself when it is alone. */
 function join(chunks: readonly Uint8Array[], start: number, end: number, size: number): Uint8Array {
   if (end - start === 1) return chunks[start] as Uint8Array;
   // From the codec's slab of outbound frames: a fresh ArrayBuffer per small write costs more
   // than the copy.
-  const out = allocateFrame(size);
+  return joinInto(allocateFrame(size), chunks, start, end);
+}
+
+/** Copies `chunks[start..end)` into `out`, which has room for exactly their bytes. */
+function joinInto(out: Uint8Array, chunks: readonly Uint8Array[], start: number, end: number): Uint8Array {
   let offset = 0;
   for (let i = start; i < end; i++) {
     const chunk = chunks[i] as Uint8Array;
