@@ -103,6 +103,9 @@ export const SLICE_MS = 1;
  */
 export const TURN_MS = 4;
 
+/** zlib calls (each up to 64 KiB of output) a first slice makes before it looks at the clock. */
+const FIRST_SLICE_CALLS = 4;
+
 /**
  * A stop function for a first slice run at once, outside the turns: true once {@link SLICE_MS}
  * have passed since it was made. Undefined while other work waits for a turn: then the caller
@@ -112,8 +115,12 @@ export const TURN_MS = 4;
 export function firstSlice(): (() => boolean) | undefined {
   if (waiting.length > 0) return undefined;
   const end = timers.performance.now() + SLICE_MS;
-  return () => timers.performance.now() >= end;
+  let calls = 0;
+  // The first few zlib calls never stop (an ordinary message is done in one or two), so that a
+  // busy machine pausing the process mid-message does not send ordinary messages to a turn.
+  return () => ++calls > FIRST_SLICE_CALLS && timers.performance.now() >= end;
 }
+
 
 /**
  * A slice of work: runs until `stop()` says so or it is done, and returns whether it is done.
