@@ -121,7 +121,6 @@ export function firstSlice(): (() => boolean) | undefined {
   return () => ++calls > FIRST_SLICE_CALLS && timers.performance.now() >= end;
 }
 
-
 /**
  * A slice of work: runs until `stop()` says so or it is done, and returns whether it is done.
  * It may throw (the work failed).
