@@ -1,6 +1,8 @@
 /**
- * A process-wide limit on concurrent zlib work for the zlib engine (`./zlib-engine.ts`), and
- * the only place this package reads the runtime's timers (`setImmediate`, else `setTimeout`).
+ * Process-wide scheduling of zlib work for the zlib engine (`./zlib-engine.ts`): a limit on
+ * concurrent zlib work ({@link Limiter}), and turns of the event loop for the work the engine
+ * does on the calling thread in slices ({@link inTurns}). The only place this package reads the
+ * runtime's timers (`setImmediate`, else `setTimeout`) and clock (`performance.now()`).
  *
  * @module
  */
@@ -15,10 +17,11 @@
  */
 const JOBS_PER_TURN = 4;
 
-/** The timer functions used here (the codec compiles without any runtime's types). */
+/** The timer functions and clock used here (the engines compile without any runtime's types). */
 const timers = globalThis as unknown as {
   setImmediate?: (callback: () => void) => unknown;
   setTimeout: (callback: () => void, ms: number) => unknown;
+  performance: { now(): number };
 };
 
 /** Runs `callback` after the event loop's I/O: `setImmediate` where there is one. */
@@ -85,4 +88,91 @@ export class Limiter {
     this.#startedThisTurn = 0;
     this.#next();
   };
+}
+
+/**
+ * Milliseconds of synchronous zlib work a slice may take before it stops for the event loop
+ * (checked between zlib calls, each of which writes at most 64 KiB).
+ */
+export const SLICE_MS = 1;
+
+/**
+ * Milliseconds of sliced zlib work one turn runs, summed over every step waiting in it: with
+ * many connections inflating at once, a turn still hands the event loop back after about this
+ * long, so other sockets' I/O (a new client's handshake, an echo) waits for at most one turn.
+ */
+export const TURN_MS = 4;
+
+/** zlib calls (each up to 64 KiB of output) a first slice makes before it looks at the clock. */
+const FIRST_SLICE_CALLS = 4;
+
+/**
+ * A stop function for a first slice run at once, outside the turns: true once {@link SLICE_MS}
+ * have passed since it was made. Undefined while other work waits for a turn: then the caller
+ * queues behind it ({@link inTurns}), so that under load (many connections inflating at once)
+ * every slice is counted in a turn's {@link TURN_MS}, first come first served.
+ */
+export function firstSlice(): (() => boolean) | undefined {
+  if (waiting.length > 0) return undefined;
+  const end = timers.performance.now() + SLICE_MS;
+  let calls = 0;
+  // The first few zlib calls never stop (an ordinary message is done in one or two), so that a
+  // busy machine pausing the process mid-message does not send ordinary messages to a turn.
+  return () => ++calls > FIRST_SLICE_CALLS && timers.performance.now() >= end;
+}
+
+/**
+ * A slice of work: runs until `stop()` says so or it is done, and returns whether it is done.
+ * It may throw (the work failed).
+ */
+export type Slice = (stop: () => boolean) => boolean;
+
+interface Waiting {
+  readonly slice: Slice;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Work waiting for a turn, first come first served (one queue for the process). */
+const waiting: Waiting[] = [];
+let turnScheduled = false;
+
+/**
+ * Runs `slice` in turns of the event loop until it is done: one slice per turn and step, after
+ * the turn's timer fires, for at most {@link TURN_MS} per turn over every waiting step (a step
+ * not done goes to the back of the queue). A timer, not `setImmediate`: on Deno, immediates
+ * queued from I/O callbacks run before the next poll for I/O, so they would not let other
+ * sockets through. Resolves once done; rejects with what the slice threw.
+ */
+export function inTurns(slice: Slice): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    waiting.push({ slice, resolve, reject });
+    scheduleTurn();
+  });
+}
+
+function scheduleTurn(): void {
+  if (turnScheduled || waiting.length === 0) return;
+  turnScheduled = true;
+  timers.setTimeout(runTurn, 0);
+}
+
+function runTurn(): void {
+  turnScheduled = false;
+  const end = timers.performance.now() + TURN_MS;
+  const stop = (): boolean => timers.performance.now() >= end;
+  // Each step waiting when the turn starts gets at most one slice in it.
+  for (let count = waiting.length; count > 0 && !stop(); count--) {
+    const next = waiting.shift() as Waiting;
+    let done: boolean;
+    try {
+      done = next.slice(stop);
+    } catch (error) {
+      next.reject(error);
+      continue;
+    }
+    if (done) next.resolve();
+    else waiting.push(next);
+  }
+  scheduleTurn();
 }

@@ -6,6 +6,7 @@
  */
 
 import * as zlib from "node:zlib";
+import { ErrorCode, type RemoteProtocolError } from "@ws/codec";
 import type { Compressor, Decompressor } from "@ws/codec/extensions";
 import { describe, expect, it } from "vitest";
 import { fromHex, hex, run, same, sample, TAIL, text } from "../test/helpers.ts";
@@ -135,8 +136,15 @@ describe("createZlibEngine", () => {
     // Calls settle in order: once the last one has, every stream it used was freed (no context
     // takeover), whatever the machine's load.
     await Promise.all([larger, first, last]);
-    expect(spy.calls).toEqual(["deflateRawSync", "createDeflateRaw", "createDeflateRaw"]);
-    expect(spy.closed).toBe(2);
+    // The probes' two inflaters first (zlib-sync-step.ts: hasSyncStep, writesInline), closed.
+    expect(spy.calls).toEqual([
+      "createInflateRaw",
+      "createInflateRaw",
+      "deflateRawSync",
+      "createDeflateRaw",
+      "createDeflateRaw",
+    ]);
+    expect(spy.closed).toBe(4);
 
     const d = decompressor(true, 15, spy);
     const small = zlib.deflateRawSync(sample(100), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
@@ -185,9 +193,9 @@ describe("createZlibEngine", () => {
     const queued = c.compress(sample(10), true);
     expect(queued).toBeInstanceOf(Promise);
     await Promise.all([first, queued]);
-    // One stream each way for the connection's lifetime (and the probe's inflater).
+    // One stream each way for the connection's lifetime (and the two probes' inflaters).
     expect(spy.calls.filter((call) => call === "createDeflateRaw").length).toBe(1);
-    expect(spy.calls.filter((call) => call === "createInflateRaw").length).toBe(2);
+    expect(spy.calls.filter((call) => call === "createInflateRaw").length).toBe(3);
     c.close();
     d.close();
   });
@@ -221,7 +229,9 @@ describe("createZlibEngine", () => {
 
   it("caps concurrent zlib operations process-wide (per zlib module)", async () => {
     const spy = spyZlib();
-    const engine = createZlibEngine(spy, { maxConcurrency: 3 });
+    // The public streams only (the spy sees their operations): without the synchronous step,
+    // which on Deno does all the work in slices.
+    const engine = createZlibEngine(spy, { maxConcurrency: 3, syncDeflateMaxSize: 0 });
     const compressors: Compressor[] = [];
     for (let i = 0; i < 20; i++) {
       compressors.push(
@@ -229,7 +239,7 @@ describe("createZlibEngine", () => {
       );
     }
     // A second engine on the same module shares the limit.
-    const other = createZlibEngine(spy).createCompressor({
+    const other = createZlibEngine(spy, { syncDeflateMaxSize: 0 }).createCompressor({
       windowBits: 15,
       level: 9,
       memLevel: 8,
@@ -321,6 +331,55 @@ describe("createZlibEngine", () => {
     expect(doneWhenTimerRan).toBeGreaterThanOrEqual(0);
     expect(doneWhenTimerRan).toBeLessThan(total / 2);
     for (const c of compressors) c.close();
+  });
+
+  it("hands the event loop back while it inflates or deflates a lot, on the runtime's own zlib", async () => {
+    // Timers that fire while a call is in progress: zero means it held the event loop until it
+    // settled (Deno's stream writes run zlib on the calling thread and call back on
+    // process.nextTick, so its public streams alone would; see writesInline).
+    const timersDuring = async <T>(
+      call: () => T | Promise<T>,
+    ): Promise<[number, PromiseSettledResult<T>]> => {
+      let fired = 0;
+      let ticking = true;
+      const tick = (): void => {
+        fired++;
+        if (ticking) setTimeout(tick, 0);
+      };
+      setTimeout(tick, 0);
+      const [settled] = await Promise.allSettled([Promise.resolve().then(call)]);
+      ticking = false;
+      return [fired, settled as PromiseSettledResult<T>];
+    };
+    const zeros = (size: number): Uint8Array =>
+      strip(zlib.deflateRawSync(new Uint8Array(size), { finishFlush: zlib.constants.Z_SYNC_FLUSH }));
+    // A whole message of 16 KiB or less (the synchronous step) that inflates to 16 MiB.
+    const small = zeros(16 << 20);
+    expect(small.length).toBeLessThanOrEqual(DEFAULT_SYNC_INFLATE_MAX_SIZE);
+    const d = decompressor(false);
+    const [fired, inflated] = await timersDuring(() => run(d.decompress([small, TAIL], true, 32 << 20)));
+    expect(fired).toBeGreaterThan(0);
+    expect(inflated.status === "fulfilled" && inflated.value.length).toBe(16 << 20);
+    // A larger one (through the thread pool, or on Deno the step in slices): a bomb past the limit.
+    const bomb = zeros(256 << 20);
+    expect(bomb.length).toBeGreaterThan(DEFAULT_SYNC_INFLATE_MAX_SIZE);
+    const [firedBomb, refused] = await timersDuring(() => d.decompress([bomb, TAIL], true, 32 << 20));
+    expect(firedBomb).toBeGreaterThan(0);
+    expect(refused.status === "rejected" && (refused.reason as RemoteProtocolError).code).toBe(
+      ErrorCode.MessageTooBig,
+    );
+    d.close();
+    // Deflating 8 MiB (the stream; on Deno the step in slices), and the result inflates back.
+    const c = compressor(false);
+    const message = sample(8 << 20, 3);
+    const [firedDeflate, deflated] = await timersDuring(() => run(c.compress(message, true)));
+    expect(firedDeflate).toBeGreaterThan(0);
+    expect(deflated.status).toBe("fulfilled");
+    const back = decompressor(false);
+    const compressed = (deflated as PromiseFulfilledResult<Uint8Array>).value;
+    expect(same(await run(back.decompress([strip(compressed), TAIL], true, 16 << 20)), message)).toBe(true);
+    c.close();
+    back.close();
   });
 
   it("close() frees the streams, rejects pending calls and refuses new ones", async () => {

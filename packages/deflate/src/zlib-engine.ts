@@ -18,6 +18,14 @@
  *   `syncDeflateMaxSize` bytes (compressed: `syncInflateMaxSize`) is run through the stream on
  *   the calling thread where the probe allows it, and only when no asynchronous call is in
  *   flight on that stream (the handle takes one write at a time).
+ * - **Slices.** The step can stop between zlib calls and go on later (`SyncStep`). Inflating, a
+ *   small input can still make a lot of output (a bomb), so the step stops after about 1 ms
+ *   and the rest goes on in turns of the event loop (`inTurns` in `./limiter.ts`: one queue for
+ *   the process, about 4 ms of such work per turn for all connections together), so that other
+ *   sockets' I/O runs in between. Where the runtime's stream writes run zlib on the calling
+ *   thread anyway (Deno: `writesInline`; they call back on `process.nextTick`, so a chain of
+ *   them holds the event loop however large), every call goes through the step in slices
+ *   instead of the stream API.
  * - **Otherwise one thread-pool round trip per call**, through the public stream API. The
  *   streams are created with `flush: Z_SYNC_FLUSH`, so a `write()` is a write and a flush at
  *   once, and its callback marks the end of its output; small inputs in several pieces (a
@@ -54,8 +62,8 @@ import type {
   DeflateEngine,
 } from "@ws/codec/extensions";
 import { checkInteger, tooBig, zlibWindowBits } from "./common.ts";
-import { Limiter } from "./limiter.ts";
-import { hasSyncStep, stepSync } from "./zlib-sync-step.ts";
+import { firstSlice, inTurns, Limiter } from "./limiter.ts";
+import { hasSyncStep, SyncStep, writesInline } from "./zlib-sync-step.ts";
 
 /** The options this engine passes to a {@link ZlibLike} module (a subset of `node:zlib`'s). */
 export interface ZlibOptionsLike {
@@ -128,9 +136,11 @@ export interface ZlibEngineOptions {
   readonly syncDeflateMaxSize?: number;
   /**
    * Whole compressed messages up to this many bytes are inflated on the calling thread, as
-   * above. The input bounds the time the event loop is held: DEFLATE expands at most about
-   * 1032:1, so 16 KiB inflates to at most about 16 MiB, and never past the size limit (or the
-   * room the server's memory budget gives the step). 0 disables. Default 16384.
+   * above, in slices: DEFLATE expands up to about 1032:1, so 16 KiB can inflate to about
+   * 16 MiB (never past the size limit, or the room the server's memory budget gives the step);
+   * what one slice of about 1 ms does not finish goes on in turns of the event loop. 0
+   * disables (and, on Deno, the slicing of larger messages too: see the module comment).
+   * Default 16384.
    */
   readonly syncInflateMaxSize?: number;
 }
@@ -354,20 +364,57 @@ class StreamRunner {
    * Throws what `run` would reject with.
    */
   runSync(chunks: readonly Uint8Array[], maxOutput: number, tooMuch: () => unknown): Uint8Array[] {
+    const step = this.step(chunks, maxOutput, tooMuch);
+    this.advance(step, () => false);
+    return step.output;
+  }
+
+  /**
+   * A synchronous step over `chunks` (see {@link run}), to be driven by {@link advance}: the
+   * stream takes nothing else until it is done.
+   */
+  step(chunks: readonly Uint8Array[], maxOutput: number, tooMuch: () => unknown): SyncStep {
+    return new SyncStep(this.#stream, this.#flushKind, joinSmall(chunks), maxOutput, tooMuch);
+  }
+
+  /**
+   * Runs `step` until it is done or `stop()`; returns whether it is done. Throws what `run`
+   * would reject with (and closes the stream), or a closed error once the stream was closed.
+   */
+  advance(step: SyncStep, stop: () => boolean): boolean {
+    if (this.#closed) throw closedError("finish the zlib operation");
+    let done: boolean;
     try {
-      const { output, ended } = stepSync(
-        this.#stream,
-        this.#flushKind,
-        joinSmall(chunks),
-        maxOutput,
-        tooMuch,
-      );
-      if (ended) this.#ended = true;
-      return output;
+      done = step.run(stop);
     } catch (error) {
       this.close();
       throw error;
     }
+    if (done && step.ended) this.#ended = true;
+    return done;
+  }
+
+  /**
+   * {@link run} on the calling thread in slices: the first at once, the rest in turns of the
+   * event loop (`inTurns`), so that a large or hostile input never holds the event loop for
+   * long. For runtimes whose stream writes run zlib on the calling thread anyway (Deno), where
+   * {@link run} would hold the event loop until all the input is through.
+   */
+  async runInTurns(
+    chunks: readonly Uint8Array[],
+    maxOutput: number,
+    tooMuch: () => unknown,
+  ): Promise<Uint8Array[]> {
+    const step = this.step(chunks, maxOutput, tooMuch);
+    const stop = firstSlice();
+    if (stop !== undefined && this.advance(step, stop)) return step.output;
+    return this.finishInTurns(step);
+  }
+
+  /** Runs `step` in turns of the event loop (`inTurns`) until it is done; resolves with its output. */
+  async finishInTurns(step: SyncStep): Promise<Uint8Array[]> {
+    await inTurns((stop) => this.advance(step, stop));
+    return step.output;
   }
 
   /** Frees the handle; a pending operation rejects. */
@@ -435,6 +482,8 @@ class ZlibCompressor implements Compressor {
   readonly #lane: Lane;
   /** Largest message compressed by the synchronous step on the stream (-1: never). */
   readonly #stepMaxSize: number;
+  /** As the decompressor's: the step does all the work, in slices. */
+  readonly #inline: boolean;
   #runner: StreamRunner | undefined;
   #inMessage = false;
   #closed = false;
@@ -453,6 +502,7 @@ class ZlibCompressor implements Compressor {
     };
     this.#noContextTakeover = options.noContextTakeover;
     this.#stepMaxSize = !options.noContextTakeover && syncMaxSize > 0 && hasSyncStep(zlib) ? syncMaxSize : -1;
+    this.#inline = syncMaxSize > 0 && writesInline(zlib);
   }
 
   compress(input: Uint8Array, end: boolean): Uint8Array[] | Promise<Uint8Array[]> {
@@ -496,7 +546,10 @@ class ZlibCompressor implements Compressor {
     if (this.#closed) throw closedError("compress");
     const runner = this.#stream();
     try {
-      return await runner.run([input], Number.POSITIVE_INFINITY, () => undefined);
+      const never = (): undefined => undefined;
+      return this.#inline
+        ? await runner.runInTurns([input], Number.POSITIVE_INFINITY, never)
+        : await runner.run([input], Number.POSITIVE_INFINITY, never);
     } catch (error) {
       this.#drop();
       throw error instanceof Error ? error : new Error(`Cannot compress: ${String(error)}`);
@@ -526,6 +579,11 @@ class ZlibDecompressor implements Decompressor {
   readonly #lane: Lane;
   /** Largest compressed message inflated by the synchronous step on the stream (-1: never). */
   readonly #stepMaxSize: number;
+  /**
+   * The runtime's stream writes run zlib on the calling thread (`writesInline`): then the
+   * synchronous step does all the work, in slices (`StreamRunner.runInTurns`).
+   */
+  readonly #inline: boolean;
   #runner: StreamRunner | undefined;
   #inMessage = false;
   #closed = false;
@@ -539,6 +597,7 @@ class ZlibDecompressor implements Decompressor {
     this.#windowBits = options.windowBits;
     this.#noContextTakeover = options.noContextTakeover;
     this.#stepMaxSize = !options.noContextTakeover && syncMaxSize > 0 && hasSyncStep(zlib) ? syncMaxSize : -1;
+    this.#inline = syncMaxSize > 0 && writesInline(zlib);
   }
 
   decompress(
@@ -562,19 +621,45 @@ class ZlibDecompressor implements Decompressor {
     return this.#lane.add(() => this.#decompress(input, end, maxOutput));
   }
 
-  /** Context takeover: a whole, small message through the stream's synchronous step. */
-  #inflateStep(input: readonly Uint8Array[], maxOutput: number): Uint8Array[] {
+  /**
+   * Context takeover: a whole, small message through the stream's synchronous step. Small as
+   * its input is, its output can be a thousand times larger (an inflate bomb): past one slice of
+   * work the rest is done in turns of the event loop, queued on the lane so that later calls
+   * wait for it.
+   */
+  #inflateStep(input: readonly Uint8Array[], maxOutput: number): Uint8Array[] | Promise<Uint8Array[]> {
     const runner = this.#stream();
+    // After a block with BFINAL set the DEFLATE stream is over (see #decompress).
+    if (runner.ended) {
+      this.#drop();
+      return [];
+    }
+    const step = runner.step(input, maxOutput, () => tooBig(maxOutput));
+    const stop = firstSlice();
+    let done = false;
     try {
-      // After a block with BFINAL set the DEFLATE stream is over (see #decompress).
-      const output = runner.ended ? [] : runner.runSync(input, maxOutput, () => tooBig(maxOutput));
-      if (runner.ended) this.#drop();
-      return output;
+      if (stop !== undefined) done = runner.advance(step, stop);
     } catch (error) {
       this.#drop();
       this.#failure = inflateError(error);
       throw this.#failure;
     }
+    if (done) {
+      if (runner.ended) this.#drop();
+      return step.output;
+    }
+    return this.#lane.add(async () => {
+      try {
+        const output = await runner.finishInTurns(step);
+        if (runner.ended) this.#drop();
+        return output;
+      } catch (error) {
+        this.#drop();
+        if (this.#closed) throw error;
+        this.#failure = inflateError(error);
+        throw this.#failure;
+      }
+    });
   }
 
   #stream(): StreamRunner {
@@ -633,7 +718,12 @@ class ZlibDecompressor implements Decompressor {
     try {
       // After a block with BFINAL set (RFC 7692 §7.2.3.4) the DEFLATE stream is over: the rest
       // of the message (at least the 00 00 ff ff we append) is ignored, as zlib would.
-      const output = runner.ended ? [] : await runner.run(input, maxOutput, () => tooBig(maxOutput));
+      const tooMuch = (): RemoteProtocolError => tooBig(maxOutput);
+      const output = runner.ended
+        ? []
+        : this.#inline
+          ? await runner.runInTurns(input, maxOutput, tooMuch)
+          : await runner.run(input, maxOutput, tooMuch);
       if (end && (this.#noContextTakeover || runner.ended)) this.#drop();
       return output;
     } catch (error) {

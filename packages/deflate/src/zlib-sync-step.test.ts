@@ -7,8 +7,9 @@
 import * as zlib from "node:zlib";
 import { RemoteProtocolError } from "@ws/codec";
 import { describe, expect, it } from "vitest";
+import { same } from "../test/helpers.ts";
 import { createZlibEngine, type ZlibLike, type ZlibStreamLike } from "./zlib-engine.ts";
-import { hasSyncStep, stepSync } from "./zlib-sync-step.ts";
+import { hasSyncStep, SyncStep, stepSync, writesInline } from "./zlib-sync-step.ts";
 
 const SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
 const TAIL = new Uint8Array([0, 0, 0xff, 0xff]);
@@ -98,6 +99,52 @@ describe("the zlib synchronous step", () => {
     ).toThrow("too much");
     expect(total).toBe(0);
     stream.close();
+  });
+
+  it("runs zlib inside a stream's public write() on Deno only (there the engine slices its work)", () => {
+    // Deno's node:zlib works on the calling thread and calls back on process.nextTick; Node's
+    // and Bun's go to a thread pool. If this changes, the engine's choice of path should too.
+    expect(writesInline(zlib)).toBe(typeof (globalThis as { Deno?: unknown }).Deno === "object");
+  });
+
+  it("gives the same output when it stops after every zlib call and goes on later, both ways", () => {
+    const message = new Uint8Array(300_000);
+    let seed = 7;
+    for (let i = 0; i < message.length; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      // Runs of a few letters, some noise: several blocks, and inputs past 64 KiB per call.
+      message[i] = i % 5000 < 2500 ? 97 + ((seed >>> 16) % 4) : (seed >>> 16) & 0xff;
+    }
+    const deflater = zlib.createDeflateRaw({ windowBits: 15 }) as unknown as ZlibStreamLike;
+    const compressing = new SyncStep(
+      deflater,
+      SYNC_FLUSH,
+      [message.subarray(0, 100_000), message.subarray(100_000)],
+      Infinity,
+      () => undefined,
+    );
+    let calls = 0;
+    while (!compressing.run(() => true)) calls++;
+    expect(calls).toBeGreaterThan(3);
+    const compressed = Uint8Array.from(compressing.output.flatMap((p) => Array.from(p)));
+    expect(Array.from(compressed.subarray(-4))).toEqual(Array.from(TAIL));
+    // What a one-shot inflate reads is the message.
+    const oneShot = zlib.inflateRawSync(compressed, { finishFlush: SYNC_FLUSH });
+    expect(same(oneShot, message)).toBe(true);
+    const inflating = new SyncStep(
+      inflater(),
+      SYNC_FLUSH,
+      [compressed],
+      message.length,
+      () => new Error("too much"),
+    );
+    calls = 0;
+    while (!inflating.run(() => true)) calls++;
+    expect(calls).toBeGreaterThan(3);
+    const inflated = Uint8Array.from(inflating.output.flatMap((p) => Array.from(p)));
+    expect(same(inflated, message)).toBe(true);
+    expect(inflating.ended).toBe(false);
+    deflater.close();
   });
 
   it("falls back to the public asynchronous streams where the internals are missing", async () => {

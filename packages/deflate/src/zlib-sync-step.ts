@@ -57,8 +57,9 @@ interface StepStream extends ZlibStreamLike {
 }
 
 /**
- * Where the synchronous step writes zlib's output before it is copied out: one buffer for the
- * process (the step runs on the calling thread, one at a time).
+ * Where the synchronous step writes zlib's output: one buffer for the process (a step uses it
+ * only while `SyncStep.run` runs, on the calling thread). A full one becomes the output as it
+ * is and is replaced; what a partly filled one holds is copied out.
  */
 let stepOutput: Uint8Array | undefined;
 const STEP_OUTPUT_SIZE = 64 * 1024;
@@ -117,6 +118,45 @@ function probeSyncStep(zlib: ZlibLike): boolean {
   }
 }
 
+// Whether each zlib module's stream writes run zlib on the calling thread.
+const inlineWrites = new WeakMap<object, boolean>();
+
+/**
+ * Whether the public, "asynchronous" `write()` of `zlib`'s streams runs zlib on the calling
+ * thread before it returns (Deno: its callbacks then follow on `process.nextTick`, so a long
+ * chain of them holds the event loop without a turn), rather than on a thread pool (Node, Bun).
+ * Seen in the stream's `_writeState` (see {@link hasSyncStep}): already updated when `write()`
+ * returns. Probed once per module. (Internal: not exported by the package.)
+ */
+export function writesInline(zlib: ZlibLike): boolean {
+  let inline = inlineWrites.get(zlib);
+  if (inline === undefined) {
+    inline = hasSyncStep(zlib) && probeInlineWrites(zlib);
+    inlineWrites.set(zlib, inline);
+  }
+  return inline;
+}
+
+function probeInlineWrites(zlib: ZlibLike): boolean {
+  let stream: StepStream | undefined;
+  try {
+    stream = zlib.createInflateRaw({ windowBits: 15 }) as StepStream;
+    stream.on("error", () => {});
+    const state = stream._writeState as Uint32Array;
+    // The stored block of the probe above: zlib leaves room for all but 2 bytes of its output.
+    stream.write(new Uint8Array([0x00, 0x02, 0x00, 0xfd, 0xff, 0x68, 0x69]));
+    return state[0] !== 0;
+  } catch {
+    return false;
+  } finally {
+    try {
+      stream?.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
 /** What {@link stepSync} produced. */
 export interface StepResult {
   /** Copies of the output, in order. */
@@ -124,6 +164,138 @@ export interface StepResult {
   /** The DEFLATE stream ended (a block with BFINAL set): input after it was left unread. */
   readonly ended: boolean;
 }
+
+/**
+ * Input is handed to zlib at most this many bytes per `writeSync()`, so that one call's work is
+ * bounded by its input as well as by the 64 KiB of output it can write, and a
+ * {@link SyncStep} can stop between calls.
+ */
+const STEP_INPUT_SIZE = 64 * 1024;
+
+/**
+ * Runs `input` through `stream` synchronously, like {@link stepSync}, in as many calls of
+ * {@link SyncStep.run} as the caller wants: each call stops as soon as `stop()` says so
+ * (checked after each `writeSync()`, which writes at most 64 KiB of output from at most
+ * {@link STEP_INPUT_SIZE} bytes of input), and the next one takes over where it stopped. zlib
+ * keeps its own state between the calls (input it holds, output it has not written yet). The
+ * stream must not be used otherwise until the step is done. Pieces of input before the last are
+ * written with `Z_NO_FLUSH` (zlib chooses its blocks), the last with `flush`.
+ */
+export class SyncStep implements StepResult {
+  readonly output: Uint8Array[] = [];
+  ended = false;
+  readonly #stream: StepStream;
+  readonly #flush: number;
+  readonly #input: readonly Uint8Array[];
+  readonly #maxOutput: number;
+  readonly #tooMuch: () => unknown;
+  #total = 0;
+  #chunk = 0;
+  #offset = 0;
+  #done = false;
+
+  constructor(
+    stream: ZlibStreamLike,
+    flush: number,
+    input: readonly Uint8Array[],
+    maxOutput: number,
+    tooMuch: () => unknown,
+  ) {
+    this.#stream = stream as StepStream;
+    this.#flush = flush;
+    // Nothing to write (an empty last fragment): a flush alone.
+    this.#input = input.length === 0 ? [new Uint8Array(0)] : input;
+    this.#maxOutput = maxOutput;
+    this.#tooMuch = tooMuch;
+  }
+
+  /** Whether all the input went through zlib and its output is in {@link SyncStep.output}. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * Goes on until done or `stop()` returns true; returns {@link SyncStep.done}. Throws the
+   * stream's error when zlib failed, and `tooMuch()` as soon as the output passes `maxOutput`
+   * (so memory stays within the limit plus one 64 KiB buffer); the caller closes the stream
+   * after either.
+   */
+  run(stop: () => boolean): boolean {
+    if (this.#done) return true;
+    const stream = this.#stream;
+    const handle = stream._handle as ZlibHandle;
+    const state = stream._writeState as Uint32Array;
+    stepOutput ??= new Uint8Array(STEP_OUTPUT_SIZE);
+    let scratch = stepOutput;
+    const input = this.#input;
+    const watch = watchErrors(stream);
+    try {
+      while (this.#chunk < input.length) {
+        const chunk = input[this.#chunk] as Uint8Array;
+        const lastChunk = this.#chunk === input.length - 1;
+        // What is left of this chunk, in pieces of at most STEP_INPUT_SIZE.
+        const left = chunk.length - this.#offset;
+        if (left === 0 && !lastChunk) {
+          // Written (zlib writes what it still holds before it reads more): the next chunk.
+          this.#chunk++;
+          this.#offset = 0;
+          continue;
+        }
+        const piece = Math.min(left, STEP_INPUT_SIZE);
+        const lastPiece = lastChunk && piece === left;
+        handle.writeSync(
+          lastPiece ? this.#flush : Z_NO_FLUSH,
+          chunk,
+          this.#offset,
+          piece,
+          scratch,
+          0,
+          scratch.length,
+        );
+        const failure = watch.failure();
+        if (failure !== undefined) throw failure;
+        const availOut = state[0] as number;
+        const availIn = state[1] as number;
+        const produced = scratch.length - availOut;
+        if (produced > 0) {
+          this.#total += produced;
+          if (this.#total > this.#maxOutput) throw this.#tooMuch();
+          if (produced === scratch.length) {
+            // A full buffer becomes the output as it is, and the next call gets a new one.
+            this.output.push(scratch);
+            scratch = new Uint8Array(STEP_OUTPUT_SIZE);
+            stepOutput = scratch;
+          } else {
+            this.output.push(scratch.slice(0, produced));
+          }
+        }
+        this.#offset += piece - availIn;
+        if (availOut !== 0) {
+          // Room left in the output: zlib consumed what it could. Input it left unread means
+          // the DEFLATE stream ended (a block with BFINAL set); the rest is ignored.
+          if (availIn > 0) {
+            this.ended = true;
+            break;
+          }
+          // The last piece, written with `flush`: everything is out.
+          if (lastPiece) break;
+        }
+        // Output full: the same input goes on (or, all read, zlib writes what it holds).
+        if (stop()) return false;
+      }
+    } finally {
+      watch.stop();
+    }
+    this.#done = true;
+    return true;
+  }
+}
+
+/** zlib's `Z_NO_FLUSH` (zlib.h): zlib decides how much to buffer and when to write a block. */
+const Z_NO_FLUSH = 0;
+
+/** Never stops: a {@link SyncStep} run to its end in one call. */
+const NEVER = (): boolean => false;
 
 /**
  * Runs `input` through `stream` synchronously with `flush`, on the calling thread (only where
@@ -139,46 +311,9 @@ export function stepSync(
   maxOutput: number,
   tooMuch: () => unknown,
 ): StepResult {
-  const handle = (stream as StepStream)._handle as ZlibHandle;
-  const state = (stream as StepStream)._writeState as Uint32Array;
-  stepOutput ??= new Uint8Array(STEP_OUTPUT_SIZE);
-  const scratch = stepOutput;
-  const output: Uint8Array[] = [];
-  let total = 0;
-  let ended = false;
-  const watch = watchErrors(stream as StepStream);
-  try {
-    // Nothing to write (an empty last fragment): a flush alone.
-    for (const chunk of input.length === 0 ? [new Uint8Array(0)] : input) {
-      let offset = 0;
-      let left = chunk.length;
-      for (;;) {
-        handle.writeSync(flush, chunk, offset, left, scratch, 0, scratch.length);
-        const failure = watch.failure();
-        if (failure !== undefined) throw failure;
-        const availOut = state[0] as number;
-        const availIn = state[1] as number;
-        const produced = scratch.length - availOut;
-        if (produced > 0) {
-          total += produced;
-          if (total > maxOutput) throw tooMuch();
-          output.push(scratch.slice(0, produced));
-        }
-        offset += left - availIn;
-        left = availIn;
-        // Room left in the output: zlib consumed what it could and flushed. Input it left
-        // unread means the DEFLATE stream ended (a block with BFINAL set); the rest is ignored.
-        if (availOut !== 0) {
-          if (left > 0) ended = true;
-          break;
-        }
-      }
-      if (ended) break;
-    }
-  } finally {
-    watch.stop();
-  }
-  return { output, ended };
+  const step = new SyncStep(stream, flush, input, maxOutput, tooMuch);
+  step.run(NEVER);
+  return step;
 }
 
 /** zlib's error numbers (zlib.h), for a runtime whose handle reports only the number (Deno). */

@@ -44,7 +44,8 @@ export interface MessageDecoder {
    * than `maxOutput` bytes in total for this call:
    * when it would, it throws a `RemoteProtocolError` with code `MESSAGE_TOO_BIG` and close
    * code 1009, having produced at most that much. Other failures throw a `RemoteProtocolError`
-   * (code `EXTENSION_FAILURE`, close code 1007 for corrupt data or 1011).
+   * (code `EXTENSION_FAILURE`, close code 1007 for corrupt data or 1011). The returned arrays
+   * become the caller's, kept as they are in the message (the decoder must not touch them again).
    */
   push(piece: Uint8Array, last: boolean, maxOutput: number): Uint8Array[] | Promise<Uint8Array[]>;
   /**

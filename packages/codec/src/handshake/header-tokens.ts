@@ -212,6 +212,8 @@ export function formatProtocols(protocols: readonly string[]): string {
 // quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE.
 // ---------------------------------------------------------------------------------------------
 
+const NO_PARAMS: readonly ExtensionParam[] = Object.freeze([]);
+
 /** A single-use scanner over one `Sec-WebSocket-Extensions` value. */
 class ExtensionScanner {
   readonly text: string;
@@ -235,15 +237,27 @@ class ExtensionScanner {
     return this.pos < this.text.length ? this.text.charCodeAt(this.pos) : -1;
   }
 
+  // The loops below keep the position in a local: a hostile value is up to the head size limit
+  // of list elements and parameters, each scanned once.
   skipOws(): void {
-    while (isOws(this.peek())) this.pos++;
+    const text = this.text;
+    let pos = this.pos;
+    while (pos < text.length && isOws(text.charCodeAt(pos))) pos++;
+    this.pos = pos;
   }
 
   token(what: string): string {
+    const text = this.text;
     const start = this.pos;
-    while (isTchar(this.peek())) this.pos++;
-    if (this.pos === start) this.fail(`expected ${what}`);
-    return this.text.slice(start, this.pos);
+    let pos = start;
+    while (pos < text.length) {
+      const code = text.charCodeAt(pos);
+      if (code >= 128 || TCHAR[code] !== 1) break;
+      pos++;
+    }
+    this.pos = pos;
+    if (pos === start) this.fail(`expected ${what}`);
+    return text.slice(start, pos);
   }
 
   /** quoted-string (RFC 9110 §5.6.4); the opening DQUOTE is at `pos`. */
@@ -304,15 +318,18 @@ class ExtensionScanner {
         continue;
       }
       const name = this.token("an extension name");
-      const params: ExtensionParam[] = [];
+      // Most offers have no parameters: they share one empty list.
+      let params: ExtensionParam[] | undefined;
       this.skipOws();
       while (this.peek() === 0x3b) {
         this.pos++;
         this.skipOws();
-        params.push(this.param());
+        const param = this.param();
+        if (params === undefined) params = [param];
+        else params.push(param);
         this.skipOws();
       }
-      offers.push({ name, params });
+      offers.push({ name, params: params ?? NO_PARAMS });
       const next = this.peek();
       if (next === 0x2c) this.pos++;
       else if (next !== -1) this.fail(`expected "," or ";"`);

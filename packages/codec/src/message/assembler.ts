@@ -164,8 +164,10 @@ export class MessageAssembler {
     }
   }
 
-  #deliverDecoded(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
-    this.#size += data.length;
+  #deliverDecoded(parts: readonly Uint8Array[], messageEnds: boolean): AssembledMessage | undefined {
+    let size = 0;
+    for (const part of parts) size += part.length;
+    this.#size += size;
     if (this.#size > this.#maxMessageSize) {
       fail(
         ErrorCode.MessageTooBig,
@@ -173,7 +175,13 @@ export class MessageAssembler {
         `the decoded message exceeds the limit of ${this.#maxMessageSize} bytes`,
       );
     }
-    return this.#deliver(data, messageEnds);
+    if (this.#streamMessages || parts.length <= 1) return this.#deliver(join(parts), messageEnds);
+    // Whole mode: an extension's output in several parts is collected part by part, as if it
+    // were that many pieces, instead of being joined first (the collector keeps large parts as
+    // they are, and the one copy is the join when the message is whole).
+    const last = parts.length - 1;
+    for (let i = 0; i < last; i++) this.#collect(parts[i] as Uint8Array, false);
+    return this.#deliver(parts[last] as Uint8Array, messageEnds);
   }
 
   #deliver(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
@@ -250,10 +258,12 @@ export class MessageAssembler {
     return decoders.length === 0 ? undefined : decoders;
   }
 
-  /** Runs the payload through decoder `index` and the ones after it, synchronously if they are. */
-  #decodeStage(index: number, input: Uint8Array, last: boolean): Uint8Array | Promise<Uint8Array> {
+  /**
+   * Runs the payload through decoder `index` and the ones after it, synchronously if they are;
+   * returns the last one's output parts.
+   */
+  #decodeStage(index: number, input: Uint8Array, last: boolean): Uint8Array[] | Promise<Uint8Array[]> {
     const decoders = this.#decoders as MessageDecoder[];
-    if (index === decoders.length) return input;
     const room = Math.max(0, this.#maxMessageSize - this.#size);
     const budget = this.#outputBudget;
     const decoder = decoders[index] as MessageDecoder;
@@ -276,7 +286,7 @@ export class MessageAssembler {
       return output.then(
         (parts) => {
           budget?.give(granted);
-          return this.#decodeStage(index + 1, join(parts), last);
+          return this.#nextStage(index + 1, parts, last);
         },
         (error: unknown) => {
           budget?.give(granted);
@@ -285,7 +295,13 @@ export class MessageAssembler {
       );
     }
     budget?.give(granted);
-    return this.#decodeStage(index + 1, join(output), last);
+    return this.#nextStage(index + 1, output, last);
+  }
+
+  /** Hands `parts` to decoder `index` (joined), or returns them after the last decoder. */
+  #nextStage(index: number, parts: Uint8Array[], last: boolean): Uint8Array[] | Promise<Uint8Array[]> {
+    if (index === (this.#decoders as MessageDecoder[]).length) return parts;
+    return this.#decodeStage(index, join(parts), last);
   }
 
   #collect(data: Uint8Array, messageEnds: boolean): AssembledMessage | undefined {
