@@ -718,6 +718,7 @@ export class Session {
   /** Received bytes are left after this slice: let other work run first (see `turns.ts`). */
   #waitTurn(): void {
     this.#waitingTurn = true;
+    this.#share.waited();
     if (!this.#readPaused && !this.#budgetPaused) this.#transport.pause();
     this.#turn ??= { takeTurn: () => this.#takeTurn() };
     waitTurn(this.#turn);
@@ -727,6 +728,7 @@ export class Session {
   #takeTurn(): void {
     this.#waitingTurn = false;
     if (this.#state === "closed") return;
+    this.#share.waited();
     this.#process(true);
     // The slice may have closed the connection, or queued it again.
     if (this.#mayRead()) this.#transport.resume();

@@ -12,11 +12,16 @@
  * spans at least one poll for I/O.
  *
  * In one turn a session decodes:
- * - one slice, whatever the others do: at most {@link FRAMES_PER_SLICE} frames (each event
- *   counts as one more: its handler's work) and about {@link BYTES_PER_SLICE} received bytes
- *   (`Connection.nextEvent(maxFrames, maxBytes)`);
- * - more slices only while nobody waits in the run queue and the turn has lasted less than
- *   {@link TURN_BUDGET_MS}: a lone busy connection is not slowed down, a busy server is shared.
+ * - one slice: at most {@link FRAMES_PER_SLICE} frames (each event counts as one more: its
+ *   handler's work) and about {@link BYTES_PER_SLICE} received bytes
+ *   (`Connection.nextEvent(maxFrames, maxBytes)`). A quiet connection gets it whatever the
+ *   others do, so that a fresh client's message is handled at once; a connection that waited
+ *   for a turn in this turn or the one before (it floods) gets it only while the turn has lasted
+ *   less than {@link TURN_BUDGET_MS}: the run queue resumes its transport, and the bytes that
+ *   then arrive (Node hands them over after the queue's timer, Deno and Bun at the next poll)
+ *   count against the turn's budget like those it had;
+ * - more slices only while nobody waits in the run queue and the turn's budget lasts: a lone
+ *   busy connection is not slowed down, a busy server is shared.
  *
  * When a session stops with bytes still buffered, it pauses its transport and waits in one FIFO
  * run queue shared by every session of this module instance. Each tick starts a new turn and
@@ -90,9 +95,14 @@ function currentTurn(): number {
   return turn;
 }
 
+/** The current turn's budget is used. */
+function budgetUsed(): boolean {
+  return now() - turnStart >= TURN_BUDGET_MS;
+}
+
 /** Nobody waits for a turn and the turn's budget is not used: a session may take another slice. */
 function mayGoOn(): boolean {
-  return head === queue.length && now() - turnStart < TURN_BUDGET_MS;
+  return head === queue.length && !budgetUsed();
 }
 
 /**
@@ -101,13 +111,19 @@ function mayGoOn(): boolean {
  * when they run out with bytes still buffered, {@link Share.next} says whether it may go on.
  */
 export class Share {
+  /** The turn of the current slice. */
   #turn = -1;
+  /** The last turn in which this session waited for a turn or was served one. */
+  #waited = -2;
   /** Frames (and events) left in the current slice. */
   frames = 0;
   /** Received bytes left in the current slice. */
   bytes = 0;
 
-  /** Work starts: a fresh slice if this session has not had one in the current turn. */
+  /**
+   * Work starts: a fresh slice if this session has not had one in the current turn, none if it
+   * floods and the turn's budget is used.
+   */
   begin(): void {
     const current = currentTurn();
     if (this.#turn !== current) {
@@ -115,6 +131,15 @@ export class Share {
       this.frames = FRAMES_PER_SLICE;
       this.bytes = BYTES_PER_SLICE;
     }
+    if (current - this.#waited <= 1 && budgetUsed()) {
+      this.frames = 0;
+      this.bytes = 0;
+    }
+  }
+
+  /** This session waits for a turn, or is served one (see {@link waitTurn}). */
+  waited(): void {
+    this.#waited = turn;
   }
 
   /** The slice is used up: takes another one and returns true if nobody waits and time is left. */
