@@ -59,7 +59,12 @@ describe("Connection.nextEvent(maxFrames)", () => {
     const parts: Uint8Array[] = [];
     for (let i = 0; i < 4; i++)
       parts.push(
-        ...encodeFrame({ opcode: i === 0 ? 2 : 0, fin: i === 3, payload: new Uint8Array(size).fill(i), maskingKey: KEY }),
+        ...encodeFrame({
+          opcode: i === 0 ? 2 : 0,
+          fin: i === 3,
+          payload: new Uint8Array(size).fill(i),
+          maskingKey: KEY,
+        }),
       );
     server.receive(concatBytes(parts));
     const total = server.bufferedAmount;
