@@ -58,7 +58,7 @@ import {
   type SessionInput,
 } from "./session/states.ts";
 import { type PieceSource, StreamedSends } from "./session/streamed-sends.ts";
-import { FRAMES_PER_SLICE, type TurnTaker, waitTurn } from "./session/turns.ts";
+import { Share, type TurnTaker, waitTurn } from "./session/turns.ts";
 import type {
   CloseInfo,
   HeartbeatOptions,
@@ -146,6 +146,8 @@ export class Session {
   #waitingTurn = false;
   /** This session's place in the run queue, made when it first has to wait. */
   #turn: TurnTaker | undefined;
+  /** What is left of this session's slice of the current turn (`turns.ts`). */
+  readonly #share = new Share();
   /** This session's face to the server's memory budget (`memory-budget.ts`). Made when the session first holds bytes (or is paused for the budget): idle ones have none. */
   #holder: BudgetHolder | undefined;
   /** Reading is paused because the budget is under pressure (beside `#readPaused`). */
@@ -669,15 +671,20 @@ export class Session {
     this.#processing = true;
     this.#outbox.collect(busy);
     const connection = this.connection;
-    // Frames this slice may still decode (an event counts as one more: its handler's work).
-    let frames = FRAMES_PER_SLICE;
+    // What this session may still decode in this turn (an event counts as one frame more: its
+    // handler's work); counted across every chunk received in the turn.
+    const share = this.#share;
+    share.begin();
     try {
       while (this.#state !== "closed" && (!this.#readPaused || this.#failedUnseen())) {
         const read = connection.framesRead;
-        const event = connection.nextEvent(frames);
-        frames -= connection.framesRead - read + 1;
+        const buffered = connection.bufferedAmount;
+        const event = connection.nextEvent(share.frames, share.bytes);
+        share.frames -= connection.framesRead - read;
+        share.bytes -= buffered - connection.bufferedAmount;
         if (event === NEED_DATA) break;
         if (event === YIELD) {
+          if (share.next()) continue;
           this.#waitTurn();
           break;
         }
@@ -692,6 +699,7 @@ export class Session {
           }
           break;
         }
+        share.frames--;
         this.#handle(event);
       }
     } catch (error) {
@@ -710,6 +718,7 @@ export class Session {
   /** Received bytes are left after this slice: let other work run first (see `turns.ts`). */
   #waitTurn(): void {
     this.#waitingTurn = true;
+    this.#share.waited();
     if (!this.#readPaused && !this.#budgetPaused) this.#transport.pause();
     this.#turn ??= { takeTurn: () => this.#takeTurn() };
     waitTurn(this.#turn);
@@ -719,6 +728,7 @@ export class Session {
   #takeTurn(): void {
     this.#waitingTurn = false;
     if (this.#state === "closed") return;
+    this.#share.waited();
     this.#process(true);
     // The slice may have closed the connection, or queued it again.
     if (this.#mayRead()) this.#transport.resume();

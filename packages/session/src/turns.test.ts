@@ -1,6 +1,6 @@
 import { encodeFrame } from "@ws/codec/frame";
 import { describe, expect, it } from "vitest";
-import { FRAMES_PER_SLICE } from "./session/turns.ts";
+import { BYTES_PER_SLICE, FRAMES_PER_SLICE, TURN_BUDGET_MS } from "./session/turns.ts";
 import { Session } from "./session.ts";
 import type { Transport } from "./transport.ts";
 
@@ -39,6 +39,14 @@ function messages(count: number): Uint8Array {
   return join(parts);
 }
 
+/** `count` binary messages of `size` bytes each (the byte `i` in message i), masked, as one chunk. */
+function binaryMessages(count: number, size: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < count; i++)
+    parts.push(...encodeFrame({ opcode: 2, payload: new Uint8Array(size).fill(i), maskingKey: KEY }));
+  return join(parts);
+}
+
 /** A started server session over a transport that records pauses and writes. */
 function server(): {
   session: Session;
@@ -68,6 +76,23 @@ function server(): {
   return { session, got, transport: state };
 }
 
+/**
+ * Another connection whose message handler takes longer than a turn's budget: once it has
+ * handled a message, the current turn's budget is used (the clock only moves forward), so
+ * that a flood that follows in the same turn gets one slice, not more. This makes the test
+ * independent of how fast the machine decodes; no time is measured or asserted.
+ */
+function useUpTheTurn(): void {
+  const busy = server();
+  busy.session.handler = {
+    message: () => {
+      const until = performance.now() + TURN_BUDGET_MS + 1;
+      while (performance.now() < until);
+    },
+  };
+  busy.session.onData(messages(1));
+}
+
 const turn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 async function until(done: () => boolean): Promise<number> {
@@ -84,6 +109,7 @@ describe("fair turns (RFC 6455 §10.4)", () => {
     const flood = server();
     const other = server();
     const count = 10 * FRAMES_PER_SLICE + 7;
+    useUpTheTurn();
     flood.session.onData(tinyFragments(count));
     // One slice in the data callback, then the rest waits for its turns, not reading meanwhile.
     expect(flood.session.connection.framesRead).toBe(FRAMES_PER_SLICE);
@@ -108,6 +134,7 @@ describe("fair turns (RFC 6455 §10.4)", () => {
       },
     };
     const count = 3 * FRAMES_PER_SLICE;
+    useUpTheTurn();
     session.onData(messages(count));
     expect(got.length).toBeLessThan(count);
     await until(() => got.length === count);
@@ -125,6 +152,7 @@ describe("fair turns (RFC 6455 §10.4)", () => {
         closed = info.code;
       },
     };
+    useUpTheTurn();
     session.onData(tinyFragments(3 * FRAMES_PER_SLICE, 0x62));
     session.onEnd();
     expect(closed).toBeUndefined();
@@ -135,6 +163,7 @@ describe("fair turns (RFC 6455 §10.4)", () => {
 
   it("delivers nothing while the application paused it, and goes on when it resumes", async () => {
     const { session, got, transport } = server();
+    useUpTheTurn();
     session.onData(tinyFragments(3 * FRAMES_PER_SLICE));
     session.pause();
     for (let i = 0; i < 5; i++) await turn();
@@ -144,5 +173,47 @@ describe("fair turns (RFC 6455 §10.4)", () => {
     await until(() => got.length > 0);
     expect(got).toEqual(["a".repeat(3 * FRAMES_PER_SLICE)]);
     expect(transport.paused).toBe(false);
+  });
+
+  it("counts the slice per connection per turn, not per received chunk", async () => {
+    const flood = server();
+    const other = server();
+    // Chunks that each hold less than a slice (a message and its event count two), all
+    // received in one turn, as Node hands over up to 32 reads of a socket at once.
+    const perChunk = FRAMES_PER_SLICE / 4;
+    const chunks = 4;
+    const wire = messages(perChunk * chunks);
+    const step = Math.ceil(wire.length / chunks);
+    useUpTheTurn();
+    for (let at = 0; at < wire.length; at += step) flood.session.onData(wire.slice(at, at + step));
+    // One slice for the whole turn: half the messages, then the flood waits, not reading.
+    expect(flood.got.length).toBe(FRAMES_PER_SLICE / 2);
+    expect(flood.transport.paused).toBe(true);
+    // Another connection's message is handled in between.
+    other.session.onData(messages(1));
+    expect(other.got).toEqual(["m0"]);
+    await until(() => flood.got.length === perChunk * chunks);
+    expect(flood.got).toEqual(Array.from({ length: perChunk * chunks }, (_, i) => `m${i}`));
+    expect(flood.transport.paused).toBe(false);
+  });
+
+  it("bounds the bytes a slice decodes, so that large frames yield too", async () => {
+    const flood = server();
+    const other = server();
+    const got: number[] = [];
+    flood.session.handler = { message: (data) => void got.push((data as Uint8Array)[0] as number) };
+    const size = 16 * 1024;
+    const count = (4 * BYTES_PER_SLICE) / size;
+    useUpTheTurn();
+    flood.session.onData(binaryMessages(count, size));
+    // A slice is about BYTES_PER_SLICE: the frame that reaches it is read whole.
+    expect(got.length).toBeGreaterThan(0);
+    expect(got.length).toBeLessThanOrEqual(BYTES_PER_SLICE / size + 1);
+    expect(flood.transport.paused).toBe(true);
+    other.session.onData(messages(1));
+    expect(other.got).toEqual(["m0"]);
+    await until(() => got.length === count);
+    expect(got).toEqual(Array.from({ length: count }, (_, i) => i));
+    expect(flood.transport.paused).toBe(false);
   });
 });

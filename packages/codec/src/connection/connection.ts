@@ -38,11 +38,12 @@ export const NEED_DATA: unique symbol = Symbol("NEED_DATA");
 export const PENDING: unique symbol = Symbol("PENDING");
 
 /**
- * Returned by {@link Connection.nextEvent} when it read the `maxFrames` frames it was allowed
- * without completing an event, and received bytes are still buffered. Call `nextEvent` again, after
- * letting other work run, so that a peer's flood of tiny frames (RFC 6455 §10.4: a message may
- * come in any number of fragments) does not hold its caller for as long as the flood lasts.
- * Never returned without a `maxFrames` argument.
+ * Returned by {@link Connection.nextEvent} when it read the `maxFrames` frames, or took the
+ * `maxBytes` received bytes, it was allowed without completing an event, and received bytes are
+ * still buffered. Call `nextEvent` again, after letting other work run, so that a peer's flood
+ * (RFC 6455 §10.4: of tiny frames, as a message may come in any number of fragments, or of
+ * large ones) does not hold its caller for as long as the flood lasts. Never returned without a
+ * `maxFrames` argument.
  */
 export const YIELD: unique symbol = Symbol("YIELD");
 
@@ -317,17 +318,25 @@ export class Connection {
   /**
    * Returns the next event, {@link NEED_DATA} when the buffered bytes hold no more, or
    * {@link PENDING} while an extension decodes asynchronously. `maxFrames`: read at most this
-   * many frames in this call (none when it is 0 or less), and return {@link YIELD} when they
-   * complete no event while bytes are still buffered (default: no bound).
+   * many frames in this call (none when it is 0 or less); `maxBytes`: stop once this many
+   * received bytes are taken (none when it is 0 or less; a frame piece is never split for it);
+   * return {@link YIELD} when they complete no event while bytes are still buffered (default:
+   * no bound).
    */
   nextEvent(): InboundEvent | typeof NEED_DATA | typeof PENDING;
   /**
-   * Returns the next event, like `nextEvent()`, reading at most `maxFrames` frames; returns
-   * {@link YIELD} when they complete no event while bytes are still buffered.
+   * Returns the next event, like `nextEvent()`, reading at most `maxFrames` frames and taking
+   * at most about `maxBytes` received bytes (default: no bound; the frame piece that reaches it
+   * is read whole); returns {@link YIELD} when they complete no event while bytes are still
+   * buffered.
    */
-  nextEvent(maxFrames: number): InboundEvent | typeof NEED_DATA | typeof PENDING | typeof YIELD;
+  nextEvent(
+    maxFrames: number,
+    maxBytes?: number,
+  ): InboundEvent | typeof NEED_DATA | typeof PENDING | typeof YIELD;
   nextEvent(
     maxFrames = Number.POSITIVE_INFINITY,
+    maxBytes = Number.POSITIVE_INFINITY,
   ): InboundEvent | typeof NEED_DATA | typeof PENDING | typeof YIELD {
     if (this.#inboundPending !== undefined) return PENDING;
     if (this.#ready !== undefined) {
@@ -345,8 +354,11 @@ export class Connection {
     const decoder = this.#decoder;
     const assembler = this.#assembler;
     const stop = this.#framesRead + maxFrames;
+    // Bytes are taken from the decoder's buffer only: it holds at most this much once they are.
+    const floor = decoder.bufferedAmount - maxBytes;
     while (this.#allowed["receive-frame"]) {
-      if (this.#framesRead >= stop && decoder.bufferedAmount > 0) return YIELD;
+      const buffered = decoder.bufferedAmount;
+      if ((this.#framesRead >= stop || buffered <= floor) && buffered > 0) return YIELD;
       let piece: FramePiece | undefined;
       try {
         // A peer's small fragments are taken without a piece object or a view each.

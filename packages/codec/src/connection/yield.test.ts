@@ -51,4 +51,44 @@ describe("Connection.nextEvent(maxFrames)", () => {
     server.receive(tinyFragments(5000));
     expect(server.nextEvent()).toEqual({ type: "text", data: "a".repeat(5000) });
   });
+
+  it("with maxBytes, takes about that many received bytes per call: the frame piece that reaches it is read whole", () => {
+    const server = new Connection({ role: "server" });
+    const size = 40_000;
+    // A binary message of four 40,000-byte fragments, in one chunk.
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < 4; i++)
+      parts.push(
+        ...encodeFrame({
+          opcode: i === 0 ? 2 : 0,
+          fin: i === 3,
+          payload: new Uint8Array(size).fill(i),
+          maskingKey: KEY,
+        }),
+      );
+    server.receive(concatBytes(parts));
+    const total = server.bufferedAmount;
+    expect(server.nextEvent(1000, 65_536)).toBe(YIELD);
+    const taken = total - server.bufferedAmount;
+    // Two frames: the second one reaches 65,536 bytes.
+    expect(server.framesRead).toBe(2);
+    expect(taken).toBeGreaterThanOrEqual(65_536);
+    expect(taken).toBeLessThan(65_536 + size + 14);
+    const message = server.nextEvent(1000, 65_536);
+    expect(message).toMatchObject({ type: "binary" });
+    const data = (message as { data: Uint8Array }).data;
+    expect(data.length).toBe(4 * size);
+    expect([data[0], data[size], data[2 * size], data[4 * size - 1]]).toEqual([0, 1, 2, 3]);
+    expect(server.nextEvent(1000, 65_536)).toBe(NEED_DATA);
+  });
+
+  it("with maxBytes 0 or less, reads nothing while bytes are buffered", () => {
+    const server = new Connection({ role: "server" });
+    server.receive(tinyFragments(3));
+    expect(server.nextEvent(1000, 0)).toBe(YIELD);
+    expect(server.framesRead).toBe(0);
+    expect(server.nextEvent(1000, 1)).toBe(YIELD);
+    expect(server.framesRead).toBe(1);
+    expect(server.nextEvent(1000)).toEqual({ type: "text", data: "aaa" });
+  });
 });

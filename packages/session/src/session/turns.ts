@@ -1,23 +1,40 @@
 /**
- * Fair turns for received work: one connection's flood of small frames must not hold the event
- * loop while other connections, new handshakes and timers wait (RFC 6455 §10.4: an endpoint
- * must guard against peers that exhaust its resources, and a message may legally come in any
- * number of one-byte fragments).
+ * Fair turns for received work: one connection's flood must not hold the event loop while other
+ * connections, new handshakes and timers wait (RFC 6455 §10.4: an endpoint must guard against
+ * peers that exhaust its resources; a message may legally come in any number of one-byte
+ * fragments, and a peer may send large frames as fast as it can).
  *
- * A session decodes at most {@link FRAMES_PER_SLICE} frames of what it received at a time
- * (`Connection.nextEvent(maxFrames)`). When more is buffered, it pauses its transport and
- * waits in one run queue shared by every session of this module instance. The queue is served
- * in order after the event loop's I/O, one slice per session, until {@link TURN_BUDGET_MS} of
- * work is done; the rest waits for the next turn, after the event loop has polled for I/O
- * again. So between two polls there is at most one slice per connection that received data
- * plus one budget of queued work, however much the peers send, and a fresh client's handshake
- * and echo are served in between.
+ * Work is counted per connection per *turn*, not per received chunk: a runtime may hand a
+ * session many chunks between two polls for I/O (Node reads up to 32 chunks of 64 KiB from one
+ * socket in one go), and a slice that started over with each chunk bounded nothing. A turn is
+ * the time from one tick of this module's timer to the next; the timer is set when work is first
+ * done in a turn, and can only run once the runtime has gone back to its event loop, so a turn
+ * spans at least one poll for I/O.
  *
- * Each turn of the queue comes with `setTimeout(0)`: a timer is a task after which every
- * runtime polls for I/O (HTML "timers"). Not `setImmediate`: Deno runs the `setImmediate`
- * callbacks queued from I/O callbacks, and those they queue, before it polls again, so a fresh
- * client would wait behind the whole flood. A chain of timers may be clamped to a few
- * milliseconds per step (HTML timer nesting), which only gives the other work more room.
+ * In one turn a session decodes:
+ * - one slice: at most {@link FRAMES_PER_SLICE} frames (each event counts as one more: its
+ *   handler's work) and about {@link BYTES_PER_SLICE} received bytes
+ *   (`Connection.nextEvent(maxFrames, maxBytes)`). A quiet connection gets it whatever the
+ *   others do, so that a fresh client's message is handled at once; a connection that waited
+ *   for a turn in this turn or the one before (it floods) gets it only while the turn has lasted
+ *   less than {@link TURN_BUDGET_MS}: the run queue resumes its transport, and the bytes that
+ *   then arrive (Node hands them over after the queue's timer, Deno and Bun at the next poll)
+ *   count against the turn's budget like those it had;
+ * - more slices only while nobody waits in the run queue and the turn's budget lasts: a lone
+ *   busy connection is not slowed down, a busy server is shared.
+ *
+ * When a session stops with bytes still buffered, it pauses its transport and waits in one FIFO
+ * run queue shared by every session of this module instance. Each tick starts a new turn and
+ * serves the queue in order, one slice per session, until the turn's budget is used; the rest
+ * waits for the next tick, after the event loop has polled for I/O again. So between two polls
+ * there is one budget of work plus at most one slice per connection that received data, however
+ * much the peers send, and a fresh client's handshake and echo are served in between.
+ *
+ * The tick is a `setTimeout(0)`: a timer is a task after which every runtime polls for I/O (HTML
+ * "timers"). Not `setImmediate`: Deno runs the `setImmediate` callbacks queued from I/O
+ * callbacks, and those they queue, before it polls again, so a fresh client would wait behind
+ * the whole flood. A chain of timers may be clamped to a few milliseconds per step (HTML timer
+ * nesting), which only gives the other work more room.
  *
  * Runtime-neutral: only timers and the clock; the transport's own `pause()`/`resume()` stop and
  * restart reading (backpressure to the peer), as for a slow consumer.
@@ -27,13 +44,20 @@
 import { now } from "../meter.ts";
 
 /**
- * Frames a session decodes at a time before it lets other work run. A slice of tiny
- * fragments is then a small fraction of a millisecond, and a pipelining peer's small messages
- * are still handled in batches (one write of the echoes per slice, see `outbox.ts`).
+ * Frames a session decodes in a slice. A slice of tiny fragments is then a small fraction of a
+ * millisecond, and a pipelining peer's small messages are still handled in batches (one write of
+ * the echoes per slice, see `outbox.ts`).
  */
 export const FRAMES_PER_SLICE = 1024;
 
-/** Work the run queue does in one turn of the event loop before it waits for the next. */
+/**
+ * Received bytes a session decodes in a slice (the frame piece that reaches it is read whole):
+ * large frames cost work in proportion to their bytes (unmasking, copying, the echo's write), and
+ * a slice of them is bounded like a slice of tiny ones. One 64 KiB read of Node's, about.
+ */
+export const BYTES_PER_SLICE: number = 64 * 1024;
+
+/** Work done in one turn (by the run queue and the sessions together) before others get theirs. */
 export const TURN_BUDGET_MS = 4;
 
 /** A session waiting for its turn. */
@@ -42,33 +66,120 @@ export interface TurnTaker {
   takeTurn(): void;
 }
 
-/** The sessions waiting, in order (a session is in it at most once). */
-let queue: TurnTaker[] = [];
-let scheduled = false;
+/** The current turn, counted up by each tick. */
+let turn = 0;
+/** Work was done in the current turn: its start is known and the next tick is set. */
+let turnOpen = false;
+/** When the current turn's work began. */
+let turnStart = 0;
+let tickScheduled = false;
 
-/** Queues `taker` to decode its next slice after the event loop's I/O. */
-export function waitTurn(taker: TurnTaker): void {
-  queue.push(taker);
-  if (!scheduled) {
-    scheduled = true;
-    setTimeout(serveQueue, 0);
+/** The sessions waiting, in order, from `head` on (a session is in it at most once). */
+let queue: (TurnTaker | undefined)[] = [];
+let head = 0;
+
+function scheduleTick(): void {
+  if (!tickScheduled) {
+    tickScheduled = true;
+    setTimeout(tick, 0);
   }
 }
 
-function serveQueue(): void {
-  scheduled = false;
-  const serving = queue;
-  // Sessions that yield again while being served queue behind the ones not served yet.
-  queue = [];
-  const deadline = now() + TURN_BUDGET_MS;
-  let served = 0;
-  while (served < serving.length) {
-    (serving[served++] as TurnTaker).takeTurn();
-    if (now() >= deadline) break;
+/** Work starts: the current turn (opened if it was not, with its tick set). */
+function currentTurn(): number {
+  if (!turnOpen) {
+    turnOpen = true;
+    turnStart = now();
+    scheduleTick();
   }
-  if (served < serving.length) queue = serving.slice(served).concat(queue);
-  if (queue.length > 0 && !scheduled) {
-    scheduled = true;
-    setTimeout(serveQueue, 0);
+  return turn;
+}
+
+/** The current turn's budget is used. */
+function budgetUsed(): boolean {
+  return now() - turnStart >= TURN_BUDGET_MS;
+}
+
+/** Nobody waits for a turn and the turn's budget is not used: a session may take another slice. */
+function mayGoOn(): boolean {
+  return head === queue.length && !budgetUsed();
+}
+
+/**
+ * One session's share of the turns: what is left of its slice in the current one. A session
+ * calls {@link Share.begin} before it decodes and takes from `frames` and `bytes` what it used;
+ * when they run out with bytes still buffered, {@link Share.next} says whether it may go on.
+ */
+export class Share {
+  /** The turn of the current slice. */
+  #turn = -1;
+  /** The last turn in which this session waited for a turn or was served one. */
+  #waited = -2;
+  /** Frames (and events) left in the current slice. */
+  frames = 0;
+  /** Received bytes left in the current slice. */
+  bytes = 0;
+
+  /**
+   * Work starts: a fresh slice if this session has not had one in the current turn, none if it
+   * floods and the turn's budget is used.
+   */
+  begin(): void {
+    const current = currentTurn();
+    if (this.#turn !== current) {
+      this.#turn = current;
+      this.frames = FRAMES_PER_SLICE;
+      this.bytes = BYTES_PER_SLICE;
+    }
+    if (current - this.#waited <= 1 && budgetUsed()) {
+      this.frames = 0;
+      this.bytes = 0;
+    }
+  }
+
+  /** This session waits for a turn, or is served one (see {@link waitTurn}). */
+  waited(): void {
+    this.#waited = turn;
+  }
+
+  /** The slice is used up: takes another one and returns true if nobody waits and time is left. */
+  next(): boolean {
+    if (!mayGoOn()) return false;
+    this.frames = FRAMES_PER_SLICE;
+    this.bytes = BYTES_PER_SLICE;
+    return true;
+  }
+}
+
+/** Queues `taker` to decode its next slice in a later turn, after the event loop's I/O. */
+export function waitTurn(taker: TurnTaker): void {
+  queue.push(taker);
+  scheduleTick();
+}
+
+/** A new turn: serves the sessions that were waiting, in order, while its budget lasts. */
+function tick(): void {
+  tickScheduled = false;
+  turn++;
+  turnOpen = false;
+  if (head === queue.length) return;
+  currentTurn();
+  // Sessions that wait again after their slice queue behind the ones not served yet.
+  const end = queue.length;
+  while (head < end) {
+    const taker = queue[head] as TurnTaker;
+    queue[head++] = undefined;
+    taker.takeTurn();
+    if (now() - turnStart >= TURN_BUDGET_MS) break;
+  }
+  if (head === queue.length) {
+    queue = [];
+    head = 0;
+  } else {
+    if (head > 1024 && head * 2 > queue.length) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+    scheduleTick();
   }
 }
