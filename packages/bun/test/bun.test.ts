@@ -203,35 +203,18 @@ describe("backpressure", () => {
   });
 
   it("the transport keeps copies of what Bun did not take, so the session may reuse what it wrote (copiesWrites)", () => {
-    const taken: number[] = [];
-    let allowance = 0;
-    const socket = {
-      data: undefined as unknown as SocketTransport,
-      write(bytes: Uint8Array | string) {
-        const data = bytes as Uint8Array;
-        const n = Math.min(allowance, data.length);
-        for (let i = 0; i < n; i++) taken.push(data[i]!);
-        allowance -= n;
-        return n;
-      },
-      end() {},
-      terminate() {},
-      pause() {},
-      resume() {},
-      remoteAddress: "127.0.0.1",
-    };
-    const transport = new SocketTransport(socket);
+    const { transport, taken, allow } = meteredTransport();
     expect(transport.copiesWrites).toBe(true);
     const first = new Uint8Array(3000).map((_, i) => i % 251);
     const second = new Uint8Array(2000).map((_, i) => (3000 + i) % 251);
-    allowance = 1000;
+    allow(1000);
     expect(transport.write([first])).toBe(false); // 2000 bytes pending
     expect(transport.write([second])).toBe(false); // queued behind them
     // The writer reuses its buffers at once.
     first.fill(0);
     second.fill(0);
     while (taken.length < 5000) {
-      allowance = 700;
+      allow(700);
       transport.drain();
     }
     expect(transport.bufferedAmount).toBe(0);
@@ -241,25 +224,8 @@ describe("backpressure", () => {
   it("the transport's write groups survive a socket that takes a few bytes at a time", () => {
     // Small chunks are copied together into a reused buffer; a rest Bun did not take may point
     // into it, so it must not be reused while anything is pending. A fake socket takes at most
-    // `allowance` bytes per write, and records them.
-    const taken: number[] = [];
-    let allowance = 0;
-    const socket = {
-      data: undefined as unknown as SocketTransport,
-      write(bytes: Uint8Array | string) {
-        const data = bytes as Uint8Array;
-        const n = Math.min(allowance, data.length);
-        for (let i = 0; i < n; i++) taken.push(data[i]!);
-        allowance -= n;
-        return n;
-      },
-      end() {},
-      terminate() {},
-      pause() {},
-      resume() {},
-      remoteAddress: "127.0.0.1",
-    };
-    const transport = new SocketTransport(socket);
+    // a given number of bytes per write, and records them.
+    const { transport, taken, allow, socket } = meteredTransport();
     // 300 chunks of 1–500 bytes (about 75 KiB: more than one group), each byte telling its place.
     const chunks: Uint8Array[] = [];
     let sent = 0;
@@ -269,7 +235,7 @@ describe("backpressure", () => {
       sent += chunk.length;
       chunks.push(chunk);
     }
-    allowance = 1000; // less than the first group: the rest of it is pending
+    allow(1000); // less than the first group: the rest of it is pending
     expect(transport.write(chunks)).toBe(false);
     expect(transport.bufferedAmount).toBe(sent - 1000);
     // Another socket's write meanwhile (its bytes all taken) reuses the shared buffer.
@@ -280,7 +246,7 @@ describe("backpressure", () => {
     sent += more.length;
     transport.write([more.subarray(0, 100), more.subarray(100)]);
     while (taken.length < sent) {
-      allowance = 777;
+      allow(777);
       transport.drain();
     }
     expect(transport.bufferedAmount).toBe(0);
@@ -557,3 +523,35 @@ describe("WebIDL shape", () => {
     expect(Object.prototype.toString.call(WebSocket.prototype)).toBe("[object WebSocket]");
   });
 });
+
+/**
+ * A transport on a fake Bun socket whose `write()` takes at most the bytes `allow()` last
+ * granted (as Bun takes what the kernel accepts) and records the bytes it took.
+ */
+function meteredTransport() {
+  const taken: number[] = [];
+  let allowance = 0;
+  const socket = {
+    data: undefined as unknown as SocketTransport,
+    write(bytes: Uint8Array | string) {
+      const data = bytes as Uint8Array;
+      const n = Math.min(allowance, data.length);
+      for (let i = 0; i < n; i++) taken.push(data[i]!);
+      allowance -= n;
+      return n;
+    },
+    end() {},
+    terminate() {},
+    pause() {},
+    resume() {},
+    remoteAddress: "127.0.0.1",
+  };
+  return {
+    socket,
+    transport: new SocketTransport(socket),
+    taken,
+    allow: (bytes: number): void => {
+      allowance = bytes;
+    },
+  };
+}
