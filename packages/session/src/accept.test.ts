@@ -1,6 +1,12 @@
 import { HttpHeadParser, type HttpRequestHead, type HttpResponseHead } from "@ws/codec/handshake";
 import { describe, expect, it } from "vitest";
-import { type AcceptConnection, REJECTION_LINGER } from "./accept.ts";
+import {
+  type AcceptConnection,
+  Admission,
+  EXPIRIES_PER_TURN,
+  PendingHandshakes,
+  REJECTION_LINGER,
+} from "./accept.ts";
 import { memoryTransportPair } from "./memory-transport.ts";
 import {
   HandshakeAccepted,
@@ -184,6 +190,23 @@ describe("ServerCore.accept (raw byte streams)", () => {
     expect(second.written).toEqual([]);
     expect(answered.destroyed).toBe(false);
     expect(server.pendingHandshakes.size).toBe(0);
+  });
+
+  it("closes handshakes whose time ran out together over several turns, EXPIRIES_PER_TURN at a time", async () => {
+    const pending = new PendingHandshakes(20);
+    const count = EXPIRIES_PER_TURN * 3 + 5;
+    let destroyed = 0;
+    let inFirstTurn: number | undefined;
+    for (let i = 0; i < count; i++) {
+      new Admission(pending, () => {
+        destroyed++;
+        // Microtasks run once the timer callback that closes them has returned.
+        if (destroyed === 1) queueMicrotask(() => (inFirstTurn = destroyed));
+      });
+    }
+    while (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(inFirstTurn).toBe(EXPIRIES_PER_TURN);
+    expect(destroyed).toBe(count);
   });
 
   it("closes a connection whose verify hook outlasts handshakeTimeout", async () => {

@@ -90,6 +90,14 @@ const encoder = new TextEncoder();
 const TOO_MANY_CONNECTIONS: RejectVerdict = { status: 503, body: "Too many connections" };
 
 /**
+ * The most handshakes {@link PendingHandshakes} closes for their timeout in one timer callback.
+ * A slowloris wave opens its connections together, so their deadlines fall together: closing
+ * them all at once would hold the event loop while fresh clients wait; the rest follow on the
+ * next turns, after the I/O in between has been served.
+ */
+export const EXPIRIES_PER_TURN = 64;
+
+/**
  * The handshakes in progress of one server, oldest first, and the one timer that bounds them
  * all: every handshake has the same `handshakeTimeout`, so the oldest always has the nearest
  * deadline, and one timer set for it (set again for the next oldest when it fires) does what a
@@ -144,15 +152,24 @@ export class PendingHandshakes {
     this.#timer = setTimeout(this.#expire, delay);
   }
 
-  /** Closes the handshakes whose time is up, then waits for the next deadline. */
+  /**
+   * Closes the handshakes whose time is up, at most {@link EXPIRIES_PER_TURN} of them, then
+   * waits for the next deadline (or, with more expired, for the next turn of the event loop).
+   */
   readonly #expire = (): void => {
     this.#timer = undefined;
     const time = now();
+    let closed = 0;
     for (const admission of this.#admissions) {
       if (admission.deadline > time) {
         this.#arm(admission.deadline - time);
         return;
       }
+      if (closed === EXPIRIES_PER_TURN) {
+        this.#arm(0);
+        return;
+      }
+      closed++;
       admission.abort("HANDSHAKE_TIMEOUT", `no complete handshake within ${this.timeout} ms`, {
         limit: "handshakeTimeout",
         value: this.timeout,
