@@ -69,9 +69,9 @@ export class SocketTransport implements Transport {
   }
 
   /**
-   * Bun's `socket.write()` copies what it takes (into the kernel, or its cork buffer), and
-   * what it does not take is copied here before it waits for `drain`: the session may reuse the
-   * buffers it wrote.
+   * Bun's `socket.write()` copies what it takes (into the kernel, or its cork buffer); what it
+   * does not take waits here as a view, and `write()` then returns false: the session reuses a
+   * buffer it wrote only after a write that returned true (no copy of large payloads).
    */
   get copiesWrites(): boolean {
     return true;
@@ -96,15 +96,15 @@ export class SocketTransport implements Transport {
 
   #writeChunk(chunk: Uint8Array): void {
     if (this.#pending !== undefined) {
-      // Behind bytes still pending: waits too, as a copy (see `copiesWrites`).
-      this.#pending.push(chunk.slice());
+      // Behind bytes still pending: waits too (see `copiesWrites`).
+      this.#pending.push(chunk);
       this.#pendingBytes += chunk.length;
       return;
     }
     const written = this.socket.write(chunk);
     if (written < chunk.length) {
-      // What Bun did not take waits for `drain`, as a copy (see `copiesWrites`).
-      const rest = chunk.slice(Math.max(written, 0));
+      // What Bun did not take waits for `drain` (see `copiesWrites`).
+      const rest = chunk.subarray(Math.max(written, 0));
       this.#pending = [rest];
       this.#pendingBytes += rest.length;
     }

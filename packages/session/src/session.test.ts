@@ -318,6 +318,48 @@ describe("Session", () => {
     expect(other.buffers[0]).not.toBe(joined[0]);
   });
 
+  it("leaves a joined buffer to a copiesWrites transport whose write() returned false, and joins the next write into a new one", () => {
+    const kept: { view: Uint8Array; bytes: Uint8Array }[] = [];
+    const buffers: ArrayBufferLike[] = [];
+    let full = true;
+    const transport = {
+      copiesWrites: true,
+      write: (chunks: Uint8Array[]) => {
+        for (const chunk of chunks) buffers.push(chunk.buffer);
+        if (!full) return true;
+        // The runtime took nothing: the transport keeps a view until it drains.
+        for (const chunk of chunks) kept.push({ view: chunk, bytes: chunk.slice() });
+        return false;
+      },
+      end: () => {},
+      destroy: () => {},
+      pause: () => {},
+      resume: () => {},
+    };
+    const session = new Session(transport, { role: "server" });
+    session.handler = { message: (data) => session.send(data) };
+    session.start();
+    const peer = new Connection({ role: "client" });
+    const chunkOf = (count: number, fill: number): Uint8Array =>
+      concat(
+        Array.from(
+          { length: count },
+          () => peer.send({ type: "binary", data: new Uint8Array(50).fill(fill) }) as Uint8Array[],
+        ).flat(),
+      );
+    session.onData(chunkOf(3, 1)); // the first echo goes out alone, the other two joined: kept
+    expect(kept.length).toBeGreaterThan(0);
+    full = false;
+    session.onDrain();
+    session.onData(chunkOf(3, 2));
+    // The kept views still hold their bytes: the later writes did not join into their buffer.
+    for (const { view, bytes } of kept) expect(view).toEqual(bytes);
+    const keptBuffers = new Set(kept.map((k) => k.view.buffer));
+    const later = buffers.slice(buffers.indexOf(kept[kept.length - 1]!.view.buffer) + 1);
+    expect(later.length).toBeGreaterThan(0);
+    for (const buffer of later) expect(keptBuffers.has(buffer)).toBe(false);
+  });
+
   it("answers only the latest ping while writes are blocked, so a ping flood cannot grow memory (RFC 6455 §5.5.3)", async () => {
     // A peer that floods pings and reads nothing: every write reports a full buffer.
     const written: Uint8Array[][] = [];

@@ -44,10 +44,12 @@ export interface Transport {
    */
   readonly copyPayloadsUpTo?: number | undefined;
   /**
-   * `write()` keeps no reference to the buffers it is given once it returns: it copied or sent
-   * every byte, including those it holds until the runtime drains. The session may then join a
-   * write's frames into one buffer it reuses for the next write, instead of a new buffer per
-   * write (for runtimes whose socket write copies anyway, like Bun's). Default false.
+   * A `write()` that returns `true` keeps no reference to the buffers it was given: the runtime
+   * copied or sent every byte (Bun's socket write copies what it takes). The session may then
+   * join a write's frames into one buffer it reuses for the next write, instead of a new buffer
+   * per write. A `write()` that returns `false` may keep views of them until it drains: the
+   * session then leaves that buffer to the transport and joins the next write into a new one.
+   * Default false.
    */
   readonly copiesWrites?: boolean | undefined;
 }

@@ -480,10 +480,13 @@ export class Outbox {
       const transport = this.#transport;
       if (transport.copiesWrites !== true || scratchInUse)
         return transport.write([join(chunks, start, chunks.length, size)]);
-      // The transport is done with the buffer when write() returns: join into the shared one.
+      // The transport is done with the buffer when write() returns true: join into the shared
+      // one. When it returns false it may keep views of it: the buffer is then the transport's.
       scratchInUse = true;
       try {
-        return transport.write([joinInto(scratch(size), chunks, start, chunks.length)]);
+        const sent = transport.write([joinInto(scratch(size), chunks, start, chunks.length)]);
+        if (!sent) scratchBuffer = undefined;
+        return sent;
       } finally {
         scratchInUse = false;
       }
