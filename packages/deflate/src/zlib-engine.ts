@@ -654,10 +654,7 @@ class ZlibDecompressor implements Decompressor {
         if (runner.ended) this.#drop();
         return output;
       } catch (error) {
-        this.#drop();
-        if (this.#closed) throw error;
-        this.#failure = inflateError(error);
-        throw this.#failure;
+        throw this.#failed(error);
       }
     });
   }
@@ -727,11 +724,19 @@ class ZlibDecompressor implements Decompressor {
       if (end && (this.#noContextTakeover || runner.ended)) this.#drop();
       return output;
     } catch (error) {
-      this.#drop();
-      if (this.#closed) throw error;
-      this.#failure = inflateError(error);
-      throw this.#failure;
+      throw this.#failed(error);
     }
+  }
+
+  /**
+   * An inflate step failed: the stream goes, and the failure is kept for the calls after it
+   * (returned, to be thrown). After `close()` the error is passed on as it is.
+   */
+  #failed(error: unknown): unknown {
+    this.#drop();
+    if (this.#closed) return error;
+    this.#failure = inflateError(error);
+    return this.#failure;
   }
 
   #drop(): void {
