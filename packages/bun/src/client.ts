@@ -13,14 +13,15 @@
 import type { WebSocketUrl } from "@ws/codec/handshake";
 import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
+  type AdapterName,
   type BinaryType,
   type ConnectRequest,
+  connectWhenOpen,
   type DialConnection,
   type DialOptions,
   dial,
-  handled,
   isAcceptedSocket,
-  rejected,
+  refuseNodeOnlyClientOptions,
   type Session,
   WebSocket as SharedWebSocket,
   splitClientArguments,
@@ -28,6 +29,9 @@ import {
 } from "@ws/session";
 import { type BunTlsOptions, bun } from "./bun-api.ts";
 import { handshakeConnection, type SocketTransport, socketHandlers } from "./socket-transport.ts";
+
+/** This adapter's name in the messages of the shared option checks. */
+export const BUN: AdapterName = { adapter: "@ws/bun", runtime: "Bun" };
 
 /** Options of the Bun client: the shared {@link WebSocketInit} and {@link DialOptions}, plus TLS. */
 export interface ClientOptions<B extends BinaryType = BinaryType>
@@ -111,16 +115,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocke
     }
     const split = splitClientArguments<ClientOptions<B>>(protocols, options);
     const init = split.options;
-    if ((init.http2 ?? false) !== false) {
-      throw new TypeError(
-        "Cannot create WebSocket: the http2 option is not supported by @ws/bun (use @ws/node's WebSocket, which runs on Bun's node:http2)",
-      );
-    }
-    if (init.proxy !== undefined) {
-      throw new TypeError(
-        "Cannot create WebSocket: the proxy option is not supported by @ws/bun (use @ws/node)",
-      );
-    }
+    refuseNodeOnlyClientOptions(init, BUN);
     super(url, split.protocols, {
       ...(split.shared as Omit<WebSocketInit<B>, "connector" | "session" | "clients">),
       connector: (request: ConnectRequest): Promise<Session> =>
@@ -145,12 +140,5 @@ export function connect<B extends BinaryType = BinaryType>(
   options: ConnectOptions<B> = {},
 ): Promise<WebSocket<B>> {
   const { protocols, ...rest } = options;
-  let ws: WebSocket<B>;
-  try {
-    ws = new WebSocket<B>(url, protocols, rest);
-  } catch (error) {
-    return rejected(error);
-  }
-  // Marked handled: an unawaited `connect()` that fails does not end the process.
-  return handled(ws.opened.then(() => ws));
+  return connectWhenOpen(() => new WebSocket<B>(url, protocols, rest));
 }

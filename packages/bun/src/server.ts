@@ -17,8 +17,9 @@ import {
   acceptedSocket,
   type BinaryType,
   bindDiagnosticsChannels,
+  checkListenerOptions,
+  LISTENER_OPTIONS,
   type PlainRequests,
-  plainRequests,
   type RequestHandler,
   type ServerCoreOptions,
   type ServerEvents,
@@ -26,7 +27,7 @@ import {
   WebSocketServerBase,
 } from "@ws/session";
 import { type BunListener, type BunTlsOptions, bun } from "./bun-api.ts";
-import { type ClientOptions, WebSocket } from "./client.ts";
+import { BUN, type ClientOptions, WebSocket } from "./client.ts";
 import { handshakeConnection, type SocketTransport, socketHandlers } from "./socket-transport.ts";
 
 /** The request head as parsed from the socket, and the request headers (lower-case names). */
@@ -94,21 +95,13 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
     super(
       options,
       (url, init) => acceptedSocket(() => new WebSocket<B>(url, undefined, init as ClientOptions<B>)),
-      ["port", "host", "server", "noServer", "tls", "reusePort", "handler", "maxRequestBodySize"],
+      LISTENER_OPTIONS,
       deflateEngine,
     );
     // The diagnostics events go to node:diagnostics_channel (see @ws/session's diagnostics.ts).
     bindDiagnosticsChannels(diagnosticsChannel);
-    if ((options as { server?: unknown }).server !== undefined) {
-      throw new TypeError(
-        "Cannot create WebSocketServer: @ws/bun does not attach to node:http servers; use @ws/node's WebSocketServer there (it runs on Bun), or give port",
-      );
-    }
-    const { port, host, noServer } = options;
-    if (Number(port !== undefined) + Number(noServer === true) !== 1) {
-      throw new TypeError("Cannot create WebSocketServer: give exactly one of port or noServer: true");
-    }
-    this.#http = plainRequests(options);
+    this.#http = checkListenerOptions(options, BUN);
+    const { port, host } = options;
     if (port === undefined) return;
     this.listen(() => {
       this.#listener = bun().listen<SocketTransport>({

@@ -14,14 +14,15 @@
 import type { WebSocketUrl } from "@ws/codec/handshake";
 import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
+  type AdapterName,
   type BinaryType,
   type ConnectRequest,
+  connectWhenOpen,
   type DialConnection,
   type DialOptions,
   dial,
-  handled,
   isAcceptedSocket,
-  rejected,
+  refuseNodeOnlyClientOptions,
   type Session,
   WebSocket as SharedWebSocket,
   splitClientArguments,
@@ -34,6 +35,9 @@ export interface ClientTlsOptions {
   readonly cert?: string | undefined;
   readonly key?: string | undefined;
 }
+
+/** This adapter's name in the messages of the shared option checks. */
+export const DENO: AdapterName = { adapter: "@ws/deno", runtime: "Deno" };
 
 /** Options of the Deno client: the shared {@link WebSocketInit} and {@link DialOptions}, plus TLS. */
 export interface ClientOptions<B extends BinaryType = BinaryType>
@@ -81,16 +85,7 @@ async function openConn(url: WebSocketUrl, options: ClientOptions): Promise<Dial
 
 /** Throws for the options Deno cannot honour. */
 function checkOptions(options: ClientOptions): void {
-  if ((options.http2 ?? false) !== false) {
-    throw new TypeError(
-      "Cannot create WebSocket: the http2 option is not supported by @ws/deno (use @ws/node's WebSocket, which runs on Deno's node:http2)",
-    );
-  }
-  if (options.proxy !== undefined) {
-    throw new TypeError(
-      "Cannot create WebSocket: the proxy option is not supported by @ws/deno (use @ws/node)",
-    );
-  }
+  refuseNodeOnlyClientOptions(options, DENO);
   if (options.rejectUnauthorized === false) {
     throw new TypeError(
       "Cannot create WebSocket: rejectUnauthorized: false is not supported by Deno.connectTls; pass the server's certificate in ca instead",
@@ -157,12 +152,5 @@ export function connect<B extends BinaryType = BinaryType>(
   options: ConnectOptions<B> = {},
 ): Promise<WebSocket<B>> {
   const { protocols, ...rest } = options;
-  let ws: WebSocket<B>;
-  try {
-    ws = new WebSocket<B>(url, protocols, rest);
-  } catch (error) {
-    return rejected(error);
-  }
-  // Marked handled: an unawaited `connect()` that fails does not end the process.
-  return handled(ws.opened.then(() => ws));
+  return connectWhenOpen(() => new WebSocket<B>(url, protocols, rest));
 }

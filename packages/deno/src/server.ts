@@ -18,15 +18,16 @@ import {
   acceptedSocket,
   type BinaryType,
   bindDiagnosticsChannels,
+  checkListenerOptions,
+  LISTENER_OPTIONS,
   type PlainRequests,
-  plainRequests,
   type RequestHandler,
   type ServerCoreOptions,
   type ServerEvents,
   type UpgradeInfo as SharedUpgradeInfo,
   WebSocketServerBase,
 } from "@ws/session";
-import { type ClientOptions, WebSocket } from "./client.ts";
+import { type ClientOptions, DENO, WebSocket } from "./client.ts";
 import { handshakeConnection } from "./socket-transport.ts";
 
 /** The request head as parsed from the socket, and the request headers (lower-case names). */
@@ -101,21 +102,13 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
     super(
       options,
       (url, init) => acceptedSocket(() => new WebSocket<B>(url, undefined, init as ClientOptions<B>)),
-      ["port", "host", "server", "noServer", "tls", "reusePort", "handler", "maxRequestBodySize"],
+      LISTENER_OPTIONS,
       deflateEngine,
     );
     // The diagnostics events go to node:diagnostics_channel (see @ws/session's diagnostics.ts).
     bindDiagnosticsChannels(diagnosticsChannel);
-    if ((options as { server?: unknown }).server !== undefined) {
-      throw new TypeError(
-        "Cannot create WebSocketServer: @ws/deno does not attach to node:http servers; use @ws/node's WebSocketServer there (it runs on Deno), or give port",
-      );
-    }
-    const { port, host, noServer, tls } = options;
-    if (Number(port !== undefined) + Number(noServer === true) !== 1) {
-      throw new TypeError("Cannot create WebSocketServer: give exactly one of port or noServer: true");
-    }
-    this.#http = plainRequests(options);
+    this.#http = checkListenerOptions(options, DENO);
+    const { port, host, tls } = options;
     if (port === undefined) return;
     this.listen(() => {
       const hostname = host ?? "0.0.0.0";

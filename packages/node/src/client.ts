@@ -21,13 +21,12 @@ import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
   type BinaryType,
   type ConnectRequest,
+  connectWhenOpen,
   type DialConnection,
   type DialOptions,
   dial,
-  handled,
   isAcceptedSocket,
   readResponseHead,
-  rejected,
   type Session,
   WebSocket as SharedWebSocket,
   splitClientArguments,
@@ -283,12 +282,5 @@ export function connect<B extends BinaryType = BinaryType>(
   options: ConnectOptions<B> = {},
 ): Promise<WebSocket<B>> {
   const { protocols, ...rest } = options;
-  let ws: WebSocket<B>;
-  try {
-    ws = new WebSocket<B>(url, protocols, rest);
-  } catch (error) {
-    return rejected(error);
-  }
-  // Marked handled: an unawaited `connect()` that fails does not end the process.
-  return handled(ws.opened.then(() => ws));
+  return connectWhenOpen(() => new WebSocket<B>(url, protocols, rest));
 }

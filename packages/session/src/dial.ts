@@ -25,6 +25,7 @@ import {
 } from "@ws/codec/handshake";
 import { type DeflateEngineSource, deflateExtensions, type PerMessageDeflateOption } from "./deflate.ts";
 import { HandshakeRejectedError, WebSocketError } from "./errors.ts";
+import { handled, rejected } from "./handled.ts";
 import { CLIENT_OPTIONS, checkOptions, SESSION_OPTIONS } from "./options.ts";
 import type { Session, SessionOptions } from "./session.ts";
 import type { ConnectRequest } from "./websocket.ts";
@@ -493,4 +494,21 @@ export function splitClientArguments<O extends object>(
     options: init,
     shared,
   };
+}
+
+/**
+ * What every adapter's `connect(url, options)` returns: the socket `create` makes, once it is
+ * open. A constructor that throws (a bad URL or option) gives a rejected promise, not a throw.
+ * Marked handled: an unawaited `connect()` that fails does not end the process.
+ */
+export function connectWhenOpen<W extends { readonly opened: Promise<unknown> }>(
+  create: () => W,
+): Promise<W> {
+  let ws: W;
+  try {
+    ws = create();
+  } catch (error) {
+    return rejected(error);
+  }
+  return handled(ws.opened.then(() => ws));
 }

@@ -36,6 +36,12 @@ export {
   refuse,
 } from "./accept.ts";
 export {
+  type AdapterName,
+  checkListenerOptions,
+  LISTENER_OPTIONS,
+  refuseNodeOnlyClientOptions,
+} from "./adapter-checks.ts";
+export {
   type DeflateEngineSource,
   type DeflateOptions,
   deflateExtensions,
@@ -63,6 +69,7 @@ export {
 } from "./diagnostics.ts";
 export {
   ChunkQueue,
+  connectWhenOpen,
   DEFAULT_HANDSHAKE_TIMEOUT,
   DEFAULT_MAX_REDIRECTS,
   type DialConnection,
