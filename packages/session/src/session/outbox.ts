@@ -466,7 +466,8 @@ export class Outbox {
     for (let i = 0; i < chunks.length; i++) {
       const length = (chunks[i] as Uint8Array).length;
       all += length;
-      if (size + length <= WRITE_BATCH_LIMIT) {
+      // A run starts with its first chunk, whatever its size: a run is never empty.
+      if (size + length <= WRITE_BATCH_LIMIT || i === start) {
         size += length;
         continue;
       }
