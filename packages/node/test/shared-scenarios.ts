@@ -16,15 +16,20 @@ const adapter = {
   expect,
 };
 
-/** Registers one test per scenario, under `title`. */
+/**
+ * Registers one test per scenario, under `title`; `overrides` replaces or adds parts of the
+ * adapter (what a scenario file lets a runtime do beyond the common adapter).
+ */
 export function runSharedScenarios(
   title: string,
   scenarios: Record<string, (adapter: never) => Promise<void>>,
   timeoutMs: number,
+  overrides: Record<string, unknown> = {},
 ): void {
   afterEach(cleanup);
+  const withOverrides = { ...adapter, ...overrides };
   describe(title, () => {
     for (const [name, scenario] of Object.entries(scenarios))
-      it(name, () => scenario(adapter as never), timeoutMs);
+      it(name, () => scenario(withOverrides as never), timeoutMs);
   });
 }
