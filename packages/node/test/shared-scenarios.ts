@@ -1,10 +1,11 @@
 /**
  * Runs a file of shared scenarios (tools/test-support/*-scenarios.ts) against this adapter:
  * every scenario file takes the same adapter (server, client, cleanup, the runner's `expect`,
- * and `observe` for the scenarios that need it), so each suite is one call.
+ * and `observe` and `setDeflateConcurrency` for the scenarios that need them), so each suite is
+ * one call.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { connect, observe, WebSocketServer } from "../src/index.ts";
+import { connect, observe, setDeflateConcurrency, WebSocketServer } from "../src/index.ts";
 import { cleanup, defer } from "./helpers.ts";
 
 // Each scenario file types its own narrower view of the adapter; this one satisfies them all.
@@ -12,6 +13,7 @@ const adapter = {
   createServer: (options: never) => new WebSocketServer(options),
   connect: (url: string, options: never) => connect(url, options),
   observe,
+  setDeflateConcurrency,
   defer,
   expect,
 };
