@@ -9,7 +9,7 @@ import * as zlib from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { type PerMessageDeflateOptions, WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
 import { chromiumMissing, launchChromium } from "../../../tools/test-support/chromium.mjs";
-import { scenarios } from "../../../tools/test-support/deflate-scenarios.ts";
+import { inbox, scenarios } from "../../../tools/test-support/deflate-scenarios.ts";
 import { frameTap } from "../../../tools/test-support/frame-tap.ts";
 import { noise, words } from "../../../tools/test-support/payloads.ts";
 import {
@@ -140,20 +140,6 @@ function wsInbox(ws: WsClient): () => Promise<Buffer | string> {
     if (next !== undefined) return Promise.resolve(next);
     return new Promise((resolve) => waiters.push(resolve));
   };
-}
-
-/** Messages of our socket, in order. */
-function ourInbox(ws: WebSocket): () => Promise<unknown> {
-  const queue: unknown[] = [];
-  const waiters: ((value: unknown) => void)[] = [];
-  ws.addEventListener("message", (event) => {
-    const data = (event as MessageEvent).data;
-    const waiter = waiters.shift();
-    if (waiter !== undefined) waiter(data);
-    else queue.push(data);
-  });
-  return () =>
-    queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiters.push(resolve));
 }
 
 /** The `ws` socket's agreed permessage-deflate parameters (ws internals). */
@@ -307,7 +293,7 @@ describe("our client × the ws server", () => {
         (s) => s.terminate(),
       );
       expect(ws.extensions).toBe(combination.agreedByWs ?? combination.agreed);
-      const next = ourInbox(ws);
+      const next = inbox(ws);
       ws.send("hi");
       expect(await next()).toBe("hi");
       for (let i = 0; i < 2; i++) {
@@ -351,7 +337,7 @@ describe("our client × the ws server", () => {
       (s) => s.terminate(),
     );
     expect(ws.extensions).toBe(`${P}; client_max_window_bits=10`);
-    const next = ourInbox(ws);
+    const next = inbox(ws);
     ws.send(LARGE_TEXT);
     expect(await next()).toBe(LARGE_TEXT);
   });
@@ -390,7 +376,7 @@ describe("the threshold, on the wire", () => {
       await connect(tap.url, { binaryType: "uint8array", perMessageDeflate: { threshold: 16 } }),
       (s) => s.terminate(),
     );
-    const next = ourInbox(ws);
+    const next = inbox(ws);
     ws.send("a".repeat(15));
     expect(await next()).toBe("a".repeat(15));
     ws.send("a".repeat(16));
