@@ -2,8 +2,10 @@
  * `handler` mode of the Deno and Bun adapters' `WebSocketServer`, one suite for both (as
  * `budget-scenarios.ts`): HTTP routes (a fetch-style handler) and WebSockets on the one listening
  * port, with real sockets; the checks of the options; and the other documented way to share a
- * port there, `node:http` with `@ws/node`'s `WebSocketServer`.
+ * port there, `node:http` with `@ws/node`'s `WebSocketServer`. Raw HTTP requests go out on a
+ * `node:net` connection (Deno and Bun both provide it).
  */
+import { connect as netConnect } from "node:net";
 import type { Expect } from "./expect.ts";
 
 /** The part of an adapter's server-side socket the scenarios use. */
@@ -33,12 +35,24 @@ export interface Adapter {
   readonly expect: Expect;
   createServer(options: Record<string, unknown>): HandlerServer;
   connect(url: string): Promise<HandlerClient>;
-  /** Sends `request` on a raw TCP connection; resolves with what came back until the server closed. */
-  raw(port: number, request: string): Promise<string>;
+}
+
+/** Sends `request` on a raw TCP connection; resolves with what came back until the server closed. */
+async function raw(port: number, request: string): Promise<string> {
+  const socket = netConnect({ host: "127.0.0.1", port });
+  let text = "";
+  socket.on("data", (chunk: Uint8Array) => {
+    text += new TextDecoder("latin1").decode(chunk);
+  });
+  socket.on("error", () => {});
+  socket.on("end", () => socket.end());
+  socket.write(request);
+  await new Promise((resolve) => socket.once("close", resolve));
+  return text;
 }
 
 /** HTTP routes (fetch-style handler) and a WebSocket on one listening port. */
-export async function routesAndWebSocket({ expect, createServer, connect, raw }: Adapter): Promise<void> {
+export async function routesAndWebSocket({ expect, createServer, connect }: Adapter): Promise<void> {
   const errors: string[] = [];
   const text = { "content-type": "text/plain" };
   const wss = createServer({

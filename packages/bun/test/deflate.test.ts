@@ -1,10 +1,17 @@
 /**
  * permessage-deflate (RFC 7692) on Bun against Bun's own implementation (uWebSockets): our
  * client × `Bun.serve({ websocket: { perMessageDeflate } })`, Bun's native `WebSocket` client ×
- * our server (a TCP tap checks that both really compress), our client × our server, and a
- * decompression bomb from the native client (1009).
+ * our server (a TCP tap checks that both really compress), and a decompression bomb from the
+ * native client (1009). Our client × our server is in the shared scenarios
+ * (tools/test-support/deflate-scenarios.ts).
  */
 import { describe, expect, it } from "bun:test";
+import {
+  type DeflateServer,
+  inbox,
+  ourServer,
+  scenarios,
+} from "../../../tools/test-support/deflate-scenarios.ts";
 import { frameTap } from "../../../tools/test-support/frame-tap.ts";
 import { noise, words } from "../../../tools/test-support/payloads.ts";
 import {
@@ -15,6 +22,7 @@ import {
   type WebSocketServerOptions,
 } from "../src/index.ts";
 import { cleanupAfterEach } from "./helpers.ts";
+import { runSharedScenarios } from "./shared-scenarios.ts";
 
 const defer = cleanupAfterEach();
 
@@ -25,42 +33,15 @@ const P = "permessage-deflate";
 const LARGE_TEXT = words(200 * KiB);
 const LARGE_BINARY = noise(100 * KiB);
 
-/** Messages of a WebSocket (ours or Bun's), in order. */
-function inbox(ws: { addEventListener(type: "message", listener: (event: MessageEvent) => void): void }) {
-  const queue: unknown[] = [];
-  const waiters: ((value: unknown) => void)[] = [];
-  ws.addEventListener("message", (event) => {
-    const waiter = waiters.shift();
-    if (waiter !== undefined) waiter(event.data);
-    else queue.push(event.data);
-  });
-  return (): Promise<unknown> =>
-    queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiters.push(resolve));
-}
-
 function toBytes(data: unknown): Uint8Array {
   return data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
 }
 
-/** Our echo server with these permessage-deflate settings. */
-async function ourServer(perMessageDeflate: boolean | DeflateOptions, maxMessageSize = 64 * MiB) {
-  const wss = defer(
-    new WebSocketServer({
-      port: 0,
-      host: "127.0.0.1",
-      perMessageDeflate,
-      limits: { maxMessageSize },
-    } as WebSocketServerOptions),
-    (s) => s.close(100),
-  );
-  const sockets: WebSocket[] = [];
-  wss.on("connection", (ws) => {
-    sockets.push(ws);
-    ws.binaryType = "uint8array";
-    ws.onmessage = (event) => ws.send(event.data);
-  });
-  await new Promise((resolve) => wss.once("listening", () => resolve(undefined)));
-  return { port: wss.address()!.port, sockets };
+/** Our echo server (the shared one) with these permessage-deflate settings. */
+function ourEchoServer(perMessageDeflate: boolean | DeflateOptions, maxMessageSize?: number) {
+  const createServer = (options: Record<string, unknown>) =>
+    new WebSocketServer(options as WebSocketServerOptions) as unknown as DeflateServer;
+  return ourServer({ createServer, defer }, perMessageDeflate, maxMessageSize);
 }
 
 /** `Bun.serve` echoing every message, with Bun's permessage-deflate settings. */
@@ -177,7 +158,7 @@ describe("Bun's native WebSocket × our server", () => {
   ];
   for (const [name, options, agreed] of cases) {
     it(`${name}: agreed "${agreed}", both sides compress, messages round-trip`, async () => {
-      const { port, sockets } = await ourServer(options);
+      const { port, sockets } = await ourEchoServer(options);
       const tap = await frameTap(port, defer);
       const native = defer(new globalThis.WebSocket(tap.url), (s) => s.close());
       native.binaryType = "arraybuffer";
@@ -211,7 +192,7 @@ describe("Bun's native WebSocket × our server", () => {
   }
 
   it("a decompression bomb (64 MiB of zeros) from the native client gets 1009", async () => {
-    const { port } = await ourServer(true, MiB);
+    const { port } = await ourEchoServer(true, MiB);
     const native = defer(new globalThis.WebSocket(`ws://127.0.0.1:${port}`), (s) => s.close());
     await new Promise((resolve) => {
       native.onopen = resolve;
@@ -225,36 +206,4 @@ describe("Bun's native WebSocket × our server", () => {
   });
 });
 
-describe("our client × our server on Bun", () => {
-  const cases: [boolean | DeflateOptions, boolean | DeflateOptions, string][] = [
-    [true, true, P],
-    [
-      true,
-      { serverNoContextTakeover: true, clientNoContextTakeover: true },
-      `${P}; server_no_context_takeover; client_no_context_takeover`,
-    ],
-    [
-      true,
-      { serverMaxWindowBits: 9, clientMaxWindowBits: 9 },
-      `${P}; server_max_window_bits=9; client_max_window_bits=9`,
-    ],
-    [
-      { serverMaxWindowBits: 11, clientMaxWindowBits: 12 },
-      true,
-      `${P}; server_max_window_bits=11; client_max_window_bits=12`,
-    ],
-    [true, false, ""],
-  ];
-  for (const [server, client, agreed] of cases) {
-    it(`server ${JSON.stringify(server)}, client ${JSON.stringify(client)}: "${agreed}"`, async () => {
-      const { port, sockets } = await ourServer(server);
-      const ws = defer(
-        await connect(`ws://127.0.0.1:${port}`, { binaryType: "uint8array", perMessageDeflate: client }),
-        (s) => s.terminate(),
-      );
-      expect(ws.extensions).toBe(agreed);
-      expect(sockets[0]?.extensions).toBe(agreed);
-      await roundTrips(ws);
-    });
-  }
-});
+runSharedScenarios("our client × our server on Bun", scenarios, 60_000);

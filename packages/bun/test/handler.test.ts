@@ -4,7 +4,6 @@
  * (tools/test-support/handler-scenarios.ts).
  */
 import { expect, it } from "bun:test";
-import { connect as netConnect } from "node:net";
 import {
   type Adapter,
   type HandlerClient,
@@ -16,24 +15,9 @@ import {
 } from "../../../tools/test-support/handler-scenarios.ts";
 import { connect, WebSocketServer } from "../src/index.ts";
 
-/** Sends `request` on a raw TCP connection; resolves with what came back until the server closed. */
-async function raw(port: number, request: string): Promise<string> {
-  const socket = netConnect({ host: "127.0.0.1", port });
-  let text = "";
-  socket.on("data", (chunk: Buffer) => {
-    text += chunk.toString("latin1");
-  });
-  socket.on("error", () => {});
-  socket.on("end", () => socket.end());
-  socket.write(request);
-  await new Promise((resolve) => socket.once("close", resolve));
-  return text;
-}
-
 const adapter: Adapter = {
   createServer: (options) => new WebSocketServer(options) as unknown as HandlerServer,
   connect: async (url) => (await connect(url)) as unknown as HandlerClient,
-  raw,
   expect,
 };
 

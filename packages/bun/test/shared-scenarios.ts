@@ -1,10 +1,11 @@
 /**
  * Runs a file of shared scenarios (tools/test-support/*-scenarios.ts) against this adapter:
  * every scenario file takes the same adapter (server, client, cleanup, the runner's `expect`,
- * and `observe` for the scenarios that need it), so each suite is one call.
+ * and `observe` and `setDeflateConcurrency` for the scenarios that need them), so each suite is
+ * one call.
  */
 import { describe, expect, it } from "bun:test";
-import { connect, observe, WebSocketServer } from "../src/index.ts";
+import { connect, observe, setDeflateConcurrency, WebSocketServer } from "../src/index.ts";
 import { cleanupAfterEach } from "./helpers.ts";
 
 /** Registers one test per scenario, under `title`. */
@@ -18,6 +19,7 @@ export function runSharedScenarios(
     createServer: (options: never) => new WebSocketServer(options),
     connect: (url: string, options: never) => connect(url, options),
     observe,
+    setDeflateConcurrency,
     defer: cleanupAfterEach(),
     expect,
   };

@@ -16,25 +16,9 @@ import {
 import { connect, WebSocketServer } from "../src/mod.ts";
 import { test } from "./helpers.ts";
 
-/** Sends `request` on a raw TCP connection; resolves with what came back until the server closed. */
-async function raw(port: number, request: string): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  await conn.write(new TextEncoder().encode(request));
-  let text = "";
-  const buffer = new Uint8Array(4096);
-  for (;;) {
-    const n = await conn.read(buffer).catch(() => null);
-    if (n === null) break;
-    text += new TextDecoder().decode(buffer.subarray(0, n));
-  }
-  conn.close();
-  return text;
-}
-
 const adapter: Adapter = {
   createServer: (options) => new WebSocketServer(options) as unknown as HandlerServer,
   connect: async (url) => (await connect(url)) as unknown as HandlerClient,
-  raw,
   expect,
 };
 

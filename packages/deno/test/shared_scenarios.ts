@@ -1,10 +1,11 @@
 /**
  * Runs a file of shared scenarios (tools/test-support/*-scenarios.ts) against this adapter:
  * every scenario file takes the same adapter (server, client, cleanup, the runner's `expect`,
- * and `observe` for the scenarios that need it), so each suite is one call.
+ * and `observe` and `setDeflateConcurrency` for the scenarios that need them), so each suite is
+ * one call.
  */
 import { expect } from "expect";
-import { connect, observe, WebSocketServer } from "../src/mod.ts";
+import { connect, observe, setDeflateConcurrency, WebSocketServer } from "../src/mod.ts";
 import { test } from "./helpers.ts";
 
 /** Registers one test per scenario, named `title: scenario`. */
@@ -19,6 +20,7 @@ export function runSharedScenarios(
         createServer: (options: never) => new WebSocketServer(options),
         connect: (url: string, options: never) => connect(url, options),
         observe,
+        setDeflateConcurrency,
         defer,
         expect,
       } as never));

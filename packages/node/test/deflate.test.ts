@@ -2,19 +2,20 @@
 // the `ws` client and our client × the `ws` server with each parameter combination, the
 // threshold seen on the wire (a TCP tap reads the RSV1 bit of every frame), decompression
 // bombs from a `ws` client and a raw socket (1009 with bounded memory), and Chromium against
-// our server (skipped where /usr/bin/chromium is missing).
+// our server (skipped where /usr/bin/chromium is missing); our client × our server is in the
+// scenarios shared with Deno and Bun (tools/test-support/deflate-scenarios.ts).
 import type { AddressInfo } from "node:net";
 import * as zlib from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { type PerMessageDeflateOptions, WebSocket as WsClient, WebSocketServer as WsServer } from "ws";
 import { chromiumMissing, launchChromium } from "../../../tools/test-support/chromium.mjs";
+import { inbox, scenarios } from "../../../tools/test-support/deflate-scenarios.ts";
 import { frameTap } from "../../../tools/test-support/frame-tap.ts";
 import { noise, words } from "../../../tools/test-support/payloads.ts";
 import {
   type CloseEvent,
   connect,
   type DeflateOptions,
-  setDeflateConcurrency,
   type WebSocket,
   WebSocketServer,
 } from "../src/index.ts";
@@ -28,6 +29,7 @@ import {
   rawFrame,
   startEchoServer,
 } from "./helpers.ts";
+import { runSharedScenarios } from "./shared-scenarios.ts";
 
 afterEach(cleanup);
 
@@ -138,20 +140,6 @@ function wsInbox(ws: WsClient): () => Promise<Buffer | string> {
     if (next !== undefined) return Promise.resolve(next);
     return new Promise((resolve) => waiters.push(resolve));
   };
-}
-
-/** Messages of our socket, in order. */
-function ourInbox(ws: WebSocket): () => Promise<unknown> {
-  const queue: unknown[] = [];
-  const waiters: ((value: unknown) => void)[] = [];
-  ws.addEventListener("message", (event) => {
-    const data = (event as MessageEvent).data;
-    const waiter = waiters.shift();
-    if (waiter !== undefined) waiter(data);
-    else queue.push(data);
-  });
-  return () =>
-    queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiters.push(resolve));
 }
 
 /** The `ws` socket's agreed permessage-deflate parameters (ws internals). */
@@ -305,7 +293,7 @@ describe("our client × the ws server", () => {
         (s) => s.terminate(),
       );
       expect(ws.extensions).toBe(combination.agreedByWs ?? combination.agreed);
-      const next = ourInbox(ws);
+      const next = inbox(ws);
       ws.send("hi");
       expect(await next()).toBe("hi");
       for (let i = 0; i < 2; i++) {
@@ -349,7 +337,7 @@ describe("our client × the ws server", () => {
       (s) => s.terminate(),
     );
     expect(ws.extensions).toBe(`${P}; client_max_window_bits=10`);
-    const next = ourInbox(ws);
+    const next = inbox(ws);
     ws.send(LARGE_TEXT);
     expect(await next()).toBe(LARGE_TEXT);
   });
@@ -388,7 +376,7 @@ describe("the threshold, on the wire", () => {
       await connect(tap.url, { binaryType: "uint8array", perMessageDeflate: { threshold: 16 } }),
       (s) => s.terminate(),
     );
-    const next = ourInbox(ws);
+    const next = inbox(ws);
     ws.send("a".repeat(15));
     expect(await next()).toBe("a".repeat(15));
     ws.send("a".repeat(16));
@@ -439,30 +427,9 @@ describe("decompression bombs", () => {
   }
 });
 
-describe("engine concurrency", () => {
-  it("setDeflateConcurrency checks its argument and round trips still work with a limit of 1", async () => {
-    expect(() => setDeflateConcurrency(0)).toThrow(RangeError);
-    setDeflateConcurrency(1);
-    try {
-      const { url } = await ourEchoServer(true);
-      const clients = await Promise.all(
-        [0, 1, 2, 3].map(() =>
-          connect(url, { binaryType: "uint8array" }).then((ws) => defer(ws, (s) => s.terminate())),
-        ),
-      );
-      const echoes = await Promise.all(
-        clients.map((ws, i) => {
-          const next = ourInbox(ws);
-          ws.send(words(64 * KiB, i));
-          return next();
-        }),
-      );
-      expect(echoes).toEqual([0, 1, 2, 3].map((i) => words(64 * KiB, i)));
-    } finally {
-      setDeflateConcurrency(10);
-    }
-  });
-});
+// Our client × our server (every parameter combination, the threshold on the wire, and
+// setDeflateConcurrency): the scenarios shared with Deno and Bun.
+runSharedScenarios("our client × our server", scenarios, 60_000);
 
 describe.skipIf(chromiumMissing() !== undefined)("Chromium × our server", () => {
   it("negotiates permessage-deflate from Chromium's offer and round-trips compressible text", async () => {
