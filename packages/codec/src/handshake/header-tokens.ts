@@ -242,7 +242,8 @@ function tokenEnd(text: string, pos: number): number {
 
 /** Whether `names` holds `text.slice(start, end)`, compared in place. */
 function holdsName(names: readonly string[], text: string, start: number, end: number): boolean {
-  for (const name of names) {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     if (name.length === end - start && text.startsWith(name, start)) return true;
   }
   return false;
