@@ -73,6 +73,24 @@ describe("header-tokens", () => {
       expect(parseProtocols("chat, Chat")).toEqual(["chat", "Chat"]);
     });
 
+    it("parseProtocols names the element that is not a token, trimmed, and finds a duplicate anywhere", () => {
+      const message = (value: string) => (errorOf(() => parseProtocols(value)) as Error).message;
+      expect(message("a, \tb c\t , d")).toBe('Cannot parse Sec-WebSocket-Protocol: "b c" is not a token');
+      expect(message("a,@")).toBe('Cannot parse Sec-WebSocket-Protocol: "@" is not a token');
+      expect(message("a, b, c, b, @")).toBe('Cannot parse Sec-WebSocket-Protocol: "b" is offered twice');
+      // A list of thousands of elements, most of them empty (what a hostile head holds).
+      expect(parseProtocols(`${", ".repeat(6000)}x`)).toEqual(["x"]);
+      const many = Array.from({ length: 2000 }, (_, i) => `p${i}`);
+      expect(parseProtocols(many.join(","))).toEqual(many);
+      expect(message(`${many.join(",")}, p1999`)).toBe(
+        'Cannot parse Sec-WebSocket-Protocol: "p1999" is offered twice',
+      );
+      // A long element is quoted in part.
+      expect(message(`a${" ".repeat(12_000)}!`)).toBe(
+        `Cannot parse Sec-WebSocket-Protocol: "a${" ".repeat(63)}"… (12002 characters) is not a token`,
+      );
+    });
+
     it("parseProtocols carries the status it is given", () => {
       expect(errorOf(() => parseProtocols("a b", 101))).toMatchObject({ status: 101 });
     });

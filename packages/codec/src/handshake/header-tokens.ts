@@ -92,26 +92,6 @@ export function hasToken(value: string | undefined, token: string): boolean {
   return false;
 }
 
-/**
- * Splits a comma-separated list into trimmed elements, skipping empty ones (RFC 9110 §5.6.1:
- * recipients accept and ignore empty list elements).
- */
-function splitList(value: string): string[] {
-  const items: string[] = [];
-  let start = 0;
-  while (start <= value.length) {
-    let end = value.indexOf(",", start);
-    if (end === -1) end = value.length;
-    let a = start;
-    let b = end;
-    while (a < b && isOws(value.charCodeAt(a))) a++;
-    while (b > a && isOws(value.charCodeAt(b - 1))) b--;
-    if (b > a) items.push(value.slice(a, b));
-    start = end + 1;
-  }
-  return items;
-}
-
 // ---------------------------------------------------------------------------------------------
 // RFC 6455 §4.1 item 10, §11.3.4 Sec-WebSocket-Protocol
 // ---------------------------------------------------------------------------------------------
@@ -141,26 +121,48 @@ function quoted(value: string): string {
  * ```
  */
 export function parseProtocols(value: string, status = 400): string[] {
-  const protocols = splitList(value);
-  const seen = new Set<string>();
-  for (const protocol of protocols) {
-    if (!isToken(protocol)) {
-      throw new HandshakeError(
-        ErrorCode.BadSubprotocol,
-        status,
-        `Cannot parse Sec-WebSocket-Protocol: ${quoted(protocol)} is not a token`,
-      );
+  const fail = (protocol: string, problem: string): never => {
+    throw new HandshakeError(
+      ErrorCode.BadSubprotocol,
+      status,
+      `Cannot parse Sec-WebSocket-Protocol: ${quoted(protocol)} ${problem}`,
+    );
+  };
+  // One pass with the position in a local, as for the extensions below: a hostile value is up to
+  // the head size limit of list elements, most of them empty.
+  const protocols: string[] = [];
+  const length = value.length;
+  let seen: Set<string> | undefined;
+  let pos = 0;
+  for (;;) {
+    pos = skipOws(value, pos);
+    if (pos === length) return protocols;
+    if (value.charCodeAt(pos) === 0x2c) {
+      // An empty list element (RFC 9110 §5.6.1).
+      pos++;
+      continue;
     }
-    if (seen.has(protocol)) {
-      throw new HandshakeError(
-        ErrorCode.BadSubprotocol,
-        status,
-        `Cannot parse Sec-WebSocket-Protocol: ${quoted(protocol)} is offered twice`,
-      );
+    const start = pos;
+    const end = tokenEnd(value, pos);
+    pos = skipOws(value, end);
+    if (end === start || (pos < length && value.charCodeAt(pos) !== 0x2c)) {
+      // The element, trimmed of OWS, is not a token.
+      let next = value.indexOf(",", pos);
+      if (next === -1) next = length;
+      while (next > start && isOws(value.charCodeAt(next - 1))) next--;
+      fail(value.slice(start, next), "is not a token");
     }
-    seen.add(protocol);
+    const protocol = value.slice(start, end);
+    // Names are case-sensitive (RFC 6455 §11.3.4); a lone offer needs no set.
+    if (protocols.length > 0) {
+      seen ??= new Set(protocols);
+      if (seen.has(protocol)) fail(protocol, "is offered twice");
+      seen.add(protocol);
+    }
+    protocols.push(protocol);
+    if (pos === length) return protocols;
+    pos++;
   }
-  return protocols;
 }
 
 /**
