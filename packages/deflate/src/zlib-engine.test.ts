@@ -6,7 +6,7 @@
  */
 
 import * as zlib from "node:zlib";
-import { ErrorCode, type RemoteProtocolError } from "@ws/codec";
+import { ErrorCode, RemoteProtocolError } from "@ws/codec";
 import type { Compressor, Decompressor } from "@ws/codec/extensions";
 import { describe, expect, it } from "vitest";
 import { fromHex, hex, run, same, sample, TAIL, text } from "../test/helpers.ts";
@@ -380,6 +380,46 @@ describe("createZlibEngine", () => {
     expect(same(await run(back.decompress([strip(compressed), TAIL], true, 16 << 20)), message)).toBe(true);
     c.close();
     back.close();
+  });
+
+  it("inflates a small message without context takeover in one call only while its output is small", async () => {
+    // The one-shot call stops after 256 KiB of output: a small input that inflates to more (up
+    // to 16 MiB from 16 KiB) is inflated again on the lane, where the event loop gets turns.
+    const zeros = (size: number): Uint8Array =>
+      strip(zlib.deflateRawSync(new Uint8Array(size), { finishFlush: zlib.constants.Z_SYNC_FLUSH }));
+    const spy = spyZlib();
+    const d = decompressor(true, 15, spy);
+    const ordinary = zeros(256 << 10);
+    const result = d.decompress([ordinary, TAIL], true, 32 << 20);
+    expect(Array.isArray(result) && result.reduce((n, part) => n + part.length, 0)).toBe(256 << 10);
+    // Exactly the limit passes and one byte more fails, at once, below the one-shot bound.
+    expect(Array.isArray(decompressor(true).decompress([zeros(1000), TAIL], true, 1000))).toBe(true);
+    const over = decompressor(true);
+    expect(() => over.decompress([zeros(1001), TAIL], true, 1000)).toThrow(RemoteProtocolError);
+    const small = zeros(16 << 20);
+    expect(small.length).toBeLessThanOrEqual(DEFAULT_SYNC_INFLATE_MAX_SIZE);
+    let fired = 0;
+    let ticking = true;
+    const tick = (): void => {
+      fired++;
+      if (ticking) setTimeout(tick, 0);
+    };
+    setTimeout(tick, 0);
+    const large = d.decompress([small, TAIL], true, 32 << 20);
+    expect(large).toBeInstanceOf(Promise);
+    const inflated = await large;
+    ticking = false;
+    expect(inflated.reduce((n, part) => n + part.length, 0)).toBe(16 << 20);
+    expect(fired).toBeGreaterThan(0);
+    // Past the limit: refused with MESSAGE_TOO_BIG, and the next message is inflated as usual.
+    const bomb = decompressor(true);
+    await expect(run(bomb.decompress([small, TAIL], true, 1 << 20))).rejects.toMatchObject({
+      code: ErrorCode.MessageTooBig,
+    });
+    const after = decompressor(true, 15, spy);
+    expect(Array.isArray(after.decompress([zeros(10), TAIL], true, 100))).toBe(true);
+    d.close();
+    after.close();
   });
 
   it("close() frees the streams, rejects pending calls and refuses new ones", async () => {

@@ -234,6 +234,12 @@ function inflateError(error: unknown): RemoteProtocolError {
   );
 }
 
+/**
+ * The most a one-shot inflate without context takeover writes (see `#inflateSync`): what a first
+ * slice of sliced work writes (four zlib calls of up to 64 KiB each, `limiter.ts`).
+ */
+const ONE_SHOT_OUTPUT_MAX = 256 * 1024;
+
 /** Inputs up to this size in several pieces are joined into one write (one thread-pool hop). */
 const JOIN_MAX_SIZE = 64 * 1024;
 
@@ -613,7 +619,10 @@ class ZlibDecompressor implements Decompressor {
       let size = 0;
       for (const chunk of input) size += chunk.length;
       if (this.#noContextTakeover) {
-        if (size <= this.#syncMaxSize) return this.#inflateSync(input, size, maxOutput);
+        if (size <= this.#syncMaxSize) {
+          const output = this.#inflateSync(input, size, maxOutput);
+          if (output !== undefined) return output;
+        }
       } else if (size <= this.#stepMaxSize) {
         return this.#inflateStep(input, maxOutput);
       }
@@ -674,7 +683,14 @@ class ZlibDecompressor implements Decompressor {
     return runner;
   }
 
-  #inflateSync(input: readonly Uint8Array[], size: number, maxOutput: number): Uint8Array[] {
+  /**
+   * Without context takeover: a whole, small message in one synchronous call, if it inflates to
+   * at most {@link ONE_SHOT_OUTPUT_MAX}. Undefined when it inflates to more (while the message
+   * limit allows more): small as the input is, the output can be a thousand times larger (an
+   * inflate bomb), so the caller inflates it again on the lane, where long work is sliced or
+   * runs on the thread pool. At most one first slice's worth of work is done twice.
+   */
+  #inflateSync(input: readonly Uint8Array[], size: number, maxOutput: number): Uint8Array[] | undefined {
     let joined: Uint8Array;
     if (input.length === 1) {
       joined = input[0] as Uint8Array;
@@ -687,20 +703,24 @@ class ZlibDecompressor implements Decompressor {
       }
     }
     const inflateRawSync = this.#zlib.inflateRawSync as NonNullable<ZlibLike["inflateRawSync"]>;
+    const limit = Math.max(0, Math.floor(maxOutput));
+    const capped = limit > ONE_SHOT_OUTPUT_MAX;
     let output: Uint8Array;
     try {
       output = inflateRawSync(joined, {
         windowBits: this.#windowBits,
         finishFlush: this.#zlib.constants.Z_SYNC_FLUSH,
-        // One byte more than allowed, so that "exactly the limit" passes and "more" fails. The
-        // input is small (syncInflateMaxSize), so the output is far below 2^30 anyway.
-        maxOutputLength: Math.min(Math.max(0, Math.floor(maxOutput)) + 1, 2 ** 30),
+        // One byte more than allowed, so that "exactly the limit" passes and "more" fails.
+        maxOutputLength: (capped ? ONE_SHOT_OUTPUT_MAX : limit) + 1,
       });
     } catch (error) {
-      const failure = errorCode(error) === "ERR_BUFFER_TOO_LARGE" ? tooBig(maxOutput) : inflateError(error);
+      const tooLarge = errorCode(error) === "ERR_BUFFER_TOO_LARGE";
+      if (tooLarge && capped) return undefined;
+      const failure = tooLarge ? tooBig(maxOutput) : inflateError(error);
       this.#failure = failure;
       throw failure;
     }
+    if (output.length > ONE_SHOT_OUTPUT_MAX && capped) return undefined;
     if (output.length > maxOutput) {
       this.#failure = tooBig(maxOutput);
       throw this.#failure;

@@ -49,6 +49,7 @@ import {
   type AcceptedUpgrade,
   type CheckUpgradeRequestOptions,
   negotiateExtensions,
+  offersFor,
   type RejectResponseOptions,
   selectProtocol,
   type UpgradeRequest,
@@ -177,8 +178,10 @@ export function checkExtendedConnectRequest(
   const offeredProtocols = protocolHeader === undefined ? [] : parseProtocols(protocolHeader, 400);
   const protocol = selectProtocol(offeredProtocols, options.protocols);
   const extensionsValue = headers.get("sec-websocket-extensions");
-  const offeredExtensions = extensionsValue === undefined ? [] : parseExtensions(extensionsValue, 400);
-  const { extensions, responses } = negotiateExtensions(offeredExtensions, options.extensions ?? []);
+  const factories = options.extensions ?? [];
+  const offers = offersFor(extensionsValue, factories);
+  const { extensions, responses } = negotiateExtensions(offers, factories);
+  let offered: readonly ExtensionOffer[] | undefined;
   return {
     key: "",
     accept: "",
@@ -186,7 +189,12 @@ export function checkExtendedConnectRequest(
     offeredProtocols,
     extensions,
     extensionsHeader: responses.length === 0 ? undefined : formatExtensions(responses),
-    offeredExtensions,
+    // Built when first read (the value's grammar is checked above): a server needs only the
+    // offers of its own extensions.
+    get offeredExtensions(): readonly ExtensionOffer[] {
+      offered ??= extensionsValue === undefined ? [] : parseExtensions(extensionsValue, 400);
+      return offered;
+    },
   };
 }
 

@@ -3,12 +3,14 @@ import { describe, expect, it } from "vitest";
 import { ErrorCode, HandshakeError } from "../errors.ts";
 import type { ExtensionOffer } from "../extensions/extension.ts";
 import {
+  checkExtensions,
   formatExtensions,
   formatProtocols,
   hasToken,
   isToken,
   parseExtensions,
   parseProtocols,
+  scanExtensions,
   validateProtocols,
 } from "./header-tokens.ts";
 
@@ -69,6 +71,24 @@ describe("header-tokens", () => {
     it("parseProtocols rejects duplicates but treats names as case-sensitive", () => {
       expect(() => parseProtocols("chat, chat")).toThrow(HandshakeError);
       expect(parseProtocols("chat, Chat")).toEqual(["chat", "Chat"]);
+    });
+
+    it("parseProtocols names the element that is not a token, trimmed, and finds a duplicate anywhere", () => {
+      const message = (value: string) => (errorOf(() => parseProtocols(value)) as Error).message;
+      expect(message("a, \tb c\t , d")).toBe('Cannot parse Sec-WebSocket-Protocol: "b c" is not a token');
+      expect(message("a,@")).toBe('Cannot parse Sec-WebSocket-Protocol: "@" is not a token');
+      expect(message("a, b, c, b, @")).toBe('Cannot parse Sec-WebSocket-Protocol: "b" is offered twice');
+      // A list of thousands of elements, most of them empty (what a hostile head holds).
+      expect(parseProtocols(`${", ".repeat(6000)}x`)).toEqual(["x"]);
+      const many = Array.from({ length: 2000 }, (_, i) => `p${i}`);
+      expect(parseProtocols(many.join(","))).toEqual(many);
+      expect(message(`${many.join(",")}, p1999`)).toBe(
+        'Cannot parse Sec-WebSocket-Protocol: "p1999" is offered twice',
+      );
+      // A long element is quoted in part.
+      expect(message(`a${" ".repeat(12_000)}!`)).toBe(
+        `Cannot parse Sec-WebSocket-Protocol: "a${" ".repeat(63)}"… (12002 characters) is not a token`,
+      );
     });
 
     it("parseProtocols carries the status it is given", () => {
@@ -198,6 +218,65 @@ describe("header-tokens", () => {
       const start = Date.now();
       for (const input of inputs) expect(() => parseExtensions(input)).toThrow(HandshakeError);
       expect(Date.now() - start < 1000).toBe(true);
+    });
+
+    it("scanExtensions builds only the offers named, with the grammar of the whole value checked", () => {
+      const value = 'a; x=1, b, permessage-deflate; p="q", a; y';
+      expect(scanExtensions(value, 400, ["a"])).toEqual([
+        { name: "a", params: [{ name: "x", value: "1" }] },
+        { name: "a", params: [{ name: "y", value: null }] },
+      ]);
+      expect(scanExtensions(value, 400, ["permessage-deflate", "z"])).toEqual([
+        { name: "permessage-deflate", params: [{ name: "p", value: "q" }] },
+      ]);
+      expect(scanExtensions(value, 400, ["permessage"])).toEqual([]);
+      expect(scanExtensions(value, 400, undefined)).toEqual(parseExtensions(value));
+      expect(checkExtensions(value)).toBeUndefined();
+      // An offer not asked for is still checked, at the same place with the same error.
+      const bad = 'a; x=1, b; q="1 2", c';
+      const expected = errorOf(() => parseExtensions(bad, 401));
+      expect(expected).toBeInstanceOf(HandshakeError);
+      for (const names of [[], ["a"], ["c"]]) {
+        const error = errorOf(() => scanExtensions(bad, 401, names));
+        expect(error).toBeInstanceOf(HandshakeError);
+        expect({ ...(error as HandshakeError), message: (error as Error).message }).toEqual({
+          ...(expected as HandshakeError),
+          message: (expected as Error).message,
+        });
+      }
+    });
+
+    it("scanExtensions gives what parseExtensions gives, or the same error, for any names (fast-check)", () => {
+      const unit = fc.constantFrom(...'ab=;, \t"\\'.split(""));
+      fc.assert(
+        fc.property(fc.string({ unit, maxLength: 40 }), fc.subarray(["a", "b", "ab"]), (value, names) => {
+          let all: ExtensionOffer[] | undefined;
+          let failure: unknown;
+          try {
+            all = parseExtensions(value);
+          } catch (error) {
+            failure = error;
+          }
+          if (all === undefined) {
+            const error = errorOf(() => scanExtensions(value, 400, names));
+            expect((error as Error).message).toBe((failure as Error).message);
+            expect(errorOf(() => checkExtensions(value))).toBeInstanceOf(HandshakeError);
+          } else {
+            expect(scanExtensions(value, 400, names)).toEqual(
+              all.filter((offer) => names.includes(offer.name)),
+            );
+            expect(checkExtensions(value)).toBeUndefined();
+          }
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    it("parseExtensions unescapes quoted values", () => {
+      expect(parseExtensions('a; b="\\x\\y", c; d="z"')).toEqual([
+        { name: "a", params: [{ name: "b", value: "xy" }] },
+        { name: "c", params: [{ name: "d", value: "z" }] },
+      ]);
     });
 
     it("formatExtensions writes the RFC 6455 §9.1 form", () => {

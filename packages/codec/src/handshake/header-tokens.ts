@@ -92,29 +92,19 @@ export function hasToken(value: string | undefined, token: string): boolean {
   return false;
 }
 
-/**
- * Splits a comma-separated list into trimmed elements, skipping empty ones (RFC 9110 §5.6.1:
- * recipients accept and ignore empty list elements).
- */
-function splitList(value: string): string[] {
-  const items: string[] = [];
-  let start = 0;
-  while (start <= value.length) {
-    let end = value.indexOf(",", start);
-    if (end === -1) end = value.length;
-    let a = start;
-    let b = end;
-    while (a < b && isOws(value.charCodeAt(a))) a++;
-    while (b > a && isOws(value.charCodeAt(b - 1))) b--;
-    if (b > a) items.push(value.slice(a, b));
-    start = end + 1;
-  }
-  return items;
-}
-
 // ---------------------------------------------------------------------------------------------
 // RFC 6455 §4.1 item 10, §11.3.4 Sec-WebSocket-Protocol
 // ---------------------------------------------------------------------------------------------
+
+/** The most characters of a peer's value quoted in an error (which becomes a 400's body). */
+const QUOTED_MAX = 64;
+
+/** `value` quoted for an error message, cut after {@link QUOTED_MAX} characters. */
+function quoted(value: string): string {
+  return value.length <= QUOTED_MAX
+    ? JSON.stringify(value)
+    : `${JSON.stringify(value.slice(0, QUOTED_MAX))}… (${value.length} characters)`;
+}
 
 /**
  * Parses a client's `Sec-WebSocket-Protocol` value: a comma-separated list of tokens, each
@@ -131,26 +121,48 @@ function splitList(value: string): string[] {
  * ```
  */
 export function parseProtocols(value: string, status = 400): string[] {
-  const protocols = splitList(value);
-  const seen = new Set<string>();
-  for (const protocol of protocols) {
-    if (!isToken(protocol)) {
-      throw new HandshakeError(
-        ErrorCode.BadSubprotocol,
-        status,
-        `Cannot parse Sec-WebSocket-Protocol: ${JSON.stringify(protocol)} is not a token`,
-      );
+  const fail = (protocol: string, problem: string): never => {
+    throw new HandshakeError(
+      ErrorCode.BadSubprotocol,
+      status,
+      `Cannot parse Sec-WebSocket-Protocol: ${quoted(protocol)} ${problem}`,
+    );
+  };
+  // One pass with the position in a local, as for the extensions below: a hostile value is up to
+  // the head size limit of list elements, most of them empty.
+  const protocols: string[] = [];
+  const length = value.length;
+  let seen: Set<string> | undefined;
+  let pos = 0;
+  for (;;) {
+    pos = skipOws(value, pos);
+    if (pos === length) return protocols;
+    if (value.charCodeAt(pos) === 0x2c) {
+      // An empty list element (RFC 9110 §5.6.1).
+      pos++;
+      continue;
     }
-    if (seen.has(protocol)) {
-      throw new HandshakeError(
-        ErrorCode.BadSubprotocol,
-        status,
-        `Cannot parse Sec-WebSocket-Protocol: ${JSON.stringify(protocol)} is offered twice`,
-      );
+    const start = pos;
+    const end = tokenEnd(value, pos);
+    pos = skipOws(value, end);
+    if (end === start || (pos < length && value.charCodeAt(pos) !== 0x2c)) {
+      // The element, trimmed of OWS, is not a token.
+      let next = value.indexOf(",", pos);
+      if (next === -1) next = length;
+      while (next > start && isOws(value.charCodeAt(next - 1))) next--;
+      fail(value.slice(start, next), "is not a token");
     }
-    seen.add(protocol);
+    const protocol = value.slice(start, end);
+    // Names are case-sensitive (RFC 6455 §11.3.4); a lone offer needs no set.
+    if (protocols.length > 0) {
+      seen ??= new Set(protocols);
+      if (seen.has(protocol)) fail(protocol, "is offered twice");
+      seen.add(protocol);
+    }
+    protocols.push(protocol);
+    if (pos === length) return protocols;
+    pos++;
   }
-  return protocols;
 }
 
 /**
@@ -214,126 +226,156 @@ export function formatProtocols(protocols: readonly string[]): string {
 
 const NO_PARAMS: readonly ExtensionParam[] = Object.freeze([]);
 
-/** A single-use scanner over one `Sec-WebSocket-Extensions` value. */
-class ExtensionScanner {
-  readonly text: string;
-  readonly status: number;
-  pos = 0;
+/** The first position at or after `pos` that does not hold OWS. */
+function skipOws(text: string, pos: number): number {
+  while (pos < text.length && isOws(text.charCodeAt(pos))) pos++;
+  return pos;
+}
 
-  constructor(text: string, status: number) {
-    this.text = text;
-    this.status = status;
+/** The first position at or after `pos` that does not hold a `tchar`. */
+function tokenEnd(text: string, pos: number): number {
+  while (pos < text.length) {
+    const code = text.charCodeAt(pos);
+    if (code >= 128 || TCHAR[code] !== 1) break;
+    pos++;
   }
+  return pos;
+}
 
-  fail(reason: string): never {
+/** Whether `names` holds `text.slice(start, end)`, compared in place. */
+function holdsName(names: readonly string[], text: string, start: number, end: number): boolean {
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (name.length === end - start && text.startsWith(name, start)) return true;
+  }
+  return false;
+}
+
+/** The value of a quoted-string that holds quoted-pairs, without its backslashes. */
+function unescapeQuoted(text: string, start: number, end: number): string {
+  let value = "";
+  let run = start;
+  for (let pos = start; pos < end; pos++) {
+    if (text.charCodeAt(pos) === 0x5c) {
+      value += text.slice(run, pos);
+      pos++;
+      run = pos;
+    }
+  }
+  return value + text.slice(run, end);
+}
+
+/** Offers of no extension: the grammar is checked, nothing is built. */
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
+/**
+ * Checks a whole `Sec-WebSocket-Extensions` value against the RFC 6455 §9.1 grammar and builds
+ * the offers whose name is in `names` (every offer when `names` is undefined), in order.
+ *
+ * One left-to-right pass over the value in one function with the position in a local, and
+ * nothing built for the offers not asked for: a hostile value holds up to the head size limit of
+ * list elements and parameters (thousands), and a server only needs the offers of the
+ * extensions it has, so such a value costs a scan, not thousands of objects.
+ *
+ * @throws {HandshakeError} `BAD_EXTENSIONS` (with `status`) at the first place the value leaves
+ *   the grammar, whether or not that offer was asked for.
+ */
+export function scanExtensions(
+  text: string,
+  status: number,
+  names: readonly string[] | undefined,
+): ExtensionOffer[] {
+  const fail = (reason: string, at: number): never => {
     throw new HandshakeError(
       ErrorCode.BadExtensions,
-      this.status,
-      `Cannot parse Sec-WebSocket-Extensions: ${reason} at offset ${this.pos}`,
+      status,
+      `Cannot parse Sec-WebSocket-Extensions: ${reason} at offset ${at}`,
     );
-  }
-
-  peek(): number {
-    return this.pos < this.text.length ? this.text.charCodeAt(this.pos) : -1;
-  }
-
-  // The loops below keep the position in a local: a hostile value is up to the head size limit
-  // of list elements and parameters, each scanned once.
-  skipOws(): void {
-    const text = this.text;
-    let pos = this.pos;
-    while (pos < text.length && isOws(text.charCodeAt(pos))) pos++;
-    this.pos = pos;
-  }
-
-  token(what: string): string {
-    const text = this.text;
-    const start = this.pos;
-    let pos = start;
-    while (pos < text.length) {
-      const code = text.charCodeAt(pos);
-      if (code >= 128 || TCHAR[code] !== 1) break;
+  };
+  const offers: ExtensionOffer[] = [];
+  const length = text.length;
+  let pos = 0;
+  for (;;) {
+    pos = skipOws(text, pos);
+    if (pos === length) return offers;
+    if (text.charCodeAt(pos) === 0x2c) {
+      // An empty list element (RFC 9110 §5.6.1).
       pos++;
+      continue;
     }
-    this.pos = pos;
-    if (pos === start) this.fail(`expected ${what}`);
-    return text.slice(start, pos);
-  }
-
-  /** quoted-string (RFC 9110 §5.6.4); the opening DQUOTE is at `pos`. */
-  quotedString(): string {
-    this.pos++;
-    let value = "";
-    for (;;) {
-      const code = this.peek();
-      if (code === 0x22) {
-        this.pos++;
-        return value;
-      }
-      if (code === 0x5c) {
-        // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
-        this.pos++;
-        const escaped = this.peek();
-        if (escaped === -1 || !(escaped === 0x09 || escaped >= 0x20) || escaped === 0x7f) {
-          this.fail("invalid quoted-pair");
+    const nameStart = pos;
+    pos = tokenEnd(text, pos);
+    if (pos === nameStart) fail("expected an extension name", pos);
+    const nameEnd = pos;
+    const wanted = names === undefined || holdsName(names, text, nameStart, nameEnd);
+    // Most offers have no parameters: they share one empty list.
+    let params: ExtensionParam[] | undefined;
+    pos = skipOws(text, pos);
+    while (pos < length && text.charCodeAt(pos) === 0x3b) {
+      pos = skipOws(text, pos + 1);
+      const paramStart = pos;
+      pos = tokenEnd(text, pos);
+      if (pos === paramStart) fail("expected a parameter name", pos);
+      const paramEnd = pos;
+      let value: string | null = null;
+      pos = skipOws(text, pos);
+      if (pos < length && text.charCodeAt(pos) === 0x3d) {
+        pos = skipOws(text, pos + 1);
+        if (pos < length && text.charCodeAt(pos) === 0x22) {
+          // quoted-string (RFC 9110 §5.6.4) = DQUOTE *( qdtext / quoted-pair ) DQUOTE, whose
+          // value once unescaped must be a token (RFC 6455 §9.1): one or more tchars.
+          const quoteStart = pos;
+          let tchars = true;
+          let escaped = false;
+          let count = 0;
+          pos++;
+          for (;;) {
+            if (pos === length) fail("unterminated quoted-string", pos);
+            let code = text.charCodeAt(pos);
+            if (code === 0x22) break;
+            if (code === 0x5c) {
+              // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+              pos++;
+              code = pos < length ? text.charCodeAt(pos) : -1;
+              if (code === -1 || !(code === 0x09 || code >= 0x20) || code === 0x7f) {
+                fail("invalid quoted-pair", pos);
+              }
+              escaped = true;
+            } else if (!(code === 0x09 || code >= 0x20) || code === 0x7f || code > 0xff) {
+              // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
+              fail("invalid character in quoted-string", pos);
+            }
+            if (code >= 128 || TCHAR[code] !== 1) tchars = false;
+            count++;
+            pos++;
+          }
+          pos++;
+          if (count === 0 || !tchars) {
+            fail(`quoted value of ${text.slice(paramStart, paramEnd)} is not a token`, quoteStart);
+          }
+          if (wanted) {
+            value = escaped
+              ? unescapeQuoted(text, quoteStart + 1, pos - 1)
+              : text.slice(quoteStart + 1, pos - 1);
+          }
+        } else {
+          const valueStart = pos;
+          pos = tokenEnd(text, pos);
+          if (pos === valueStart) fail("expected a parameter value", pos);
+          if (wanted) value = text.slice(valueStart, pos);
         }
-        value += this.text[this.pos];
-        this.pos++;
-        continue;
       }
-      // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
-      if (code === -1) this.fail("unterminated quoted-string");
-      if (!(code === 0x09 || code >= 0x20) || code === 0x7f || code > 0xff)
-        this.fail("invalid character in quoted-string");
-      value += this.text[this.pos];
-      this.pos++;
-    }
-  }
-
-  param(): ExtensionParam {
-    const name = this.token("a parameter name");
-    this.skipOws();
-    if (this.peek() !== 0x3d) return { name, value: null };
-    this.pos++;
-    this.skipOws();
-    if (this.peek() !== 0x22) return { name, value: this.token("a parameter value") };
-    const start = this.pos;
-    const value = this.quotedString();
-    if (!isToken(value)) {
-      this.pos = start;
-      this.fail(`quoted value of ${name} is not a token`);
-    }
-    return { name, value };
-  }
-
-  extensions(): ExtensionOffer[] {
-    const offers: ExtensionOffer[] = [];
-    for (;;) {
-      this.skipOws();
-      const code = this.peek();
-      if (code === -1) return offers;
-      if (code === 0x2c) {
-        // An empty list element (RFC 9110 §5.6.1).
-        this.pos++;
-        continue;
-      }
-      const name = this.token("an extension name");
-      // Most offers have no parameters: they share one empty list.
-      let params: ExtensionParam[] | undefined;
-      this.skipOws();
-      while (this.peek() === 0x3b) {
-        this.pos++;
-        this.skipOws();
-        const param = this.param();
+      if (wanted) {
+        const param: ExtensionParam = { name: text.slice(paramStart, paramEnd), value };
         if (params === undefined) params = [param];
         else params.push(param);
-        this.skipOws();
       }
-      offers.push({ name, params: params ?? NO_PARAMS });
-      const next = this.peek();
-      if (next === 0x2c) this.pos++;
-      else if (next !== -1) this.fail(`expected "," or ";"`);
+      pos = skipOws(text, pos);
     }
+    if (wanted) offers.push({ name: text.slice(nameStart, nameEnd), params: params ?? NO_PARAMS });
+    if (pos === length) return offers;
+    if (text.charCodeAt(pos) === 0x2c) pos++;
+    else fail(`expected "," or ";"`, pos);
   }
 }
 
@@ -356,7 +398,17 @@ class ExtensionScanner {
  * ```
  */
 export function parseExtensions(value: string, status = 400): ExtensionOffer[] {
-  return new ExtensionScanner(value, status).extensions();
+  return scanExtensions(value, status, undefined);
+}
+
+/**
+ * Checks a `Sec-WebSocket-Extensions` value against the RFC 6455 §9.1 grammar, as
+ * {@link parseExtensions} does, without building any offer.
+ *
+ * @throws {HandshakeError} `BAD_EXTENSIONS` (with `status`) when it does not follow the grammar.
+ */
+export function checkExtensions(value: string, status = 400): void {
+  scanExtensions(value, status, NO_NAMES);
 }
 
 /**

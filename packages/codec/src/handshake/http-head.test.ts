@@ -154,6 +154,36 @@ describe("HttpHeadParser", () => {
     expect(new HttpHeadParser("request").push(bytes)?.headerMap.get("x")).toBe("\u00e9\u00ff");
   });
 
+  it("HttpHeadParser checks field values for control characters in any chunk of the head, and only in the head", () => {
+    // The byte scan notes a head that is not plain ASCII text; the value check must still see a
+    // control character or DEL that arrives in a later chunk than the rest of the head.
+    for (const odd of ["\u0001", "\u007f", "\u0000"]) {
+      const text = `GET / HTTP/1.1\r\nHost: a\r\nX-A: b${odd}c\r\nX-B: d\r\n\r\n`;
+      const at = text.indexOf(odd);
+      for (const cut of [1, at, at + 1, text.length - 1]) {
+        const parser = new HttpHeadParser("request");
+        const error = errorOf(() => {
+          parser.push(latin1(text.slice(0, cut)));
+          parser.push(latin1(text.slice(cut)));
+        });
+        expect({ odd, cut, outcome: outcome(error) }).toEqual({
+          odd,
+          cut,
+          outcome: { code: ErrorCode.MalformedHead, status: 400 },
+        });
+      }
+    }
+    // Bytes after the head are frames, not head: they are not checked here.
+    const parser = new HttpHeadParser("request");
+    const head = parser.push(latin1("GET / HTTP/1.1\r\nHost: a\u00e9\r\n\r\n\u0001\u007f\u00ff"));
+    expect(head?.headerMap.get("host")).toBe("a\u00e9");
+    expect([...parser.rest]).toEqual([0x01, 0x7f, 0xff]);
+    const plain = new HttpHeadParser("request");
+    expect(plain.push(latin1("GET / HTTP/1.1\r\nHost: a\t b\r\n\r\n\u0000"))?.headerMap.get("host")).toBe(
+      "a\t b",
+    );
+  });
+
   it("HttpHeadParser accepts a status line without a reason phrase", () => {
     expect(new HttpHeadParser("response").push(latin1("HTTP/1.1 101\r\n\r\n"))).toMatchObject({
       status: 101,

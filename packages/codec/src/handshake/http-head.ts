@@ -65,9 +65,11 @@ export type HttpHead<K extends HttpHeadKind = HttpHeadKind> = K extends "request
 /** Limits of a {@link HttpHeadParser}; missing ones come from {@link DEFAULT_LIMITS}. */
 export type HttpHeadLimits = Partial<Pick<Limits, "maxHeadSize" | "maxHeaderCount">>;
 
+const HTAB = 0x09;
 const LF = 0x0a;
 const CR = 0x0d;
 const SP = 0x20;
+const DEL = 0x7f;
 
 /**
  * The parts of a request line (RFC 9112 §3) as the incremental check walks it: the method, the
@@ -111,6 +113,8 @@ export class HttpHeadParser<K extends HttpHeadKind = HttpHeadKind> {
   #scanned = 0;
   /** Whether the current line is empty so far (ignoring a CR): its LF ends the head. */
   #atLineStart = false;
+  /** Every byte so far is HTAB, CR, LF or printable ASCII (see `#push`). */
+  #plain = true;
   #head: HttpHead<K> | undefined;
   /** Where the incremental request-line check stands (responses skip it). */
   #startLine: StartLine;
@@ -169,35 +173,43 @@ export class HttpHeadParser<K extends HttpHeadKind = HttpHeadKind> {
 
   #push(chunk: Uint8Array): HttpHead<K> | undefined {
     if (this.#startLine !== StartLine.Done) this.#checkStartLine(chunk);
-    // Find the empty line that ends the head, scanning each byte once (RFC 9112 §2.1).
+    // Find the empty line that ends the head, scanning each byte once (RFC 9112 §2.1). The same
+    // pass notes whether any byte is not plain ASCII text (a control character other than HTAB,
+    // CR and LF, DEL, or obs-text): if none is, the head decodes in one native call and the field
+    // values need no check of their own, so a large head costs one scan in JavaScript.
     let end = -1;
-    const limit = this.#maxHeadSize - this.#scanned;
-    for (let i = 0; i < chunk.length; i++) {
-      if (i >= limit) {
+    let atLineStart = this.#atLineStart;
+    let plain = true;
+    const limit = Math.min(chunk.length, this.#maxHeadSize - this.#scanned);
+    for (let i = 0; i < limit; i++) {
+      const byte = chunk[i]!;
+      if (byte === LF) {
+        if (atLineStart) {
+          end = i + 1;
+          break;
+        }
+        atLineStart = true;
+      } else if (byte !== CR) {
+        atLineStart = false;
+        if (byte >= DEL || (byte < SP && byte !== HTAB)) plain = false;
+      }
+    }
+    this.#atLineStart = atLineStart;
+    if (!plain) this.#plain = false;
+    if (end === -1) {
+      if (limit < chunk.length) {
         throw this.#problem(
           ErrorCode.HeadTooLarge,
           431,
           `the head is larger than maxHeadSize (${this.#maxHeadSize} bytes)`,
         );
       }
-      const byte = chunk[i]!;
-      if (byte === LF) {
-        if (this.#atLineStart) {
-          end = i + 1;
-          break;
-        }
-        this.#atLineStart = true;
-      } else if (byte !== CR) {
-        this.#atLineStart = false;
-      }
-    }
-    if (end === -1) {
-      this.#text += latin1(chunk, 0, chunk.length);
+      this.#text += latin1(chunk, 0, chunk.length, plain);
       this.#scanned += chunk.length;
       return undefined;
     }
 
-    const text = this.#text + latin1(chunk, 0, end);
+    const text = this.#text + latin1(chunk, 0, end, plain);
     this.#text = "";
     this.#scanned += end;
     const head = this.#parse(text);
@@ -309,8 +321,9 @@ export class HttpHeadParser<K extends HttpHeadKind = HttpHeadKind> {
     let end = line.length;
     while (start < end && isOws(line.charCodeAt(start))) start++;
     while (end > start && isOws(line.charCodeAt(end - 1))) end--;
-    // field-value characters: VCHAR / obs-text, with SP / HTAB inside (RFC 9110 §5.5).
-    for (let i = start; i < end; i++) {
+    // field-value characters: VCHAR / obs-text, with SP / HTAB inside (RFC 9110 §5.5). A plain
+    // head holds no other character.
+    for (let i = this.#plain ? end : start; i < end; i++) {
       const code = line.charCodeAt(i);
       if ((code < 0x20 && code !== 0x09) || code === 0x7f) {
         throw this.#malformed(`the value of ${name} holds a control character`);
@@ -376,9 +389,10 @@ function isOws(code: number): boolean {
   return code === 0x20 || code === 0x09;
 }
 
-function latin1(bytes: Uint8Array, start: number, end: number): string {
+function latin1(bytes: Uint8Array, start: number, end: number, ascii: boolean): string {
   // A head is nearly always ASCII, where ISO-8859-1 and UTF-8 agree: the runtime's native
   // decoder then makes the string in one call.
+  if (ascii) return utf8Decoder.decode(bytes.subarray(start, end));
   let high = 0;
   for (let i = start; i < end; i++) high |= bytes[i]!;
   if (high < 0x80) return utf8Decoder.decode(bytes.subarray(start, end));

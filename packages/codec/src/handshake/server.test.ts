@@ -305,6 +305,48 @@ describe("checkUpgradeRequest", () => {
     });
   });
 
+  it("checkUpgradeRequest finds its extension's offers in a long list and still refuses a malformed element anywhere", () => {
+    // A hostile value holds thousands of list elements: the factory gets only its own offers,
+    // the full list is there when asked for, and the grammar is checked to the end.
+    const deflate = fakeFactory("permessage-deflate");
+    const value = `${"a, ".repeat(3000)}permessage-deflate; x=1, ${"b; c=d; e, ".repeat(500)}z`;
+    const result = checkUpgradeRequest(request({ "sec-websocket-extensions": value }), {
+      extensions: [deflate],
+    });
+    expect(deflate.calls).toEqual([[{ name: "permessage-deflate", params: [{ name: "x", value: "1" }] }]]);
+    expect(result.extensionsHeader).toBe("permessage-deflate; x=1");
+    expect(result.offeredExtensions.length).toBe(3502);
+    expect(result.offeredExtensions[3000]).toEqual({
+      name: "permessage-deflate",
+      params: [{ name: "x", value: "1" }],
+    });
+    expect(result.offeredExtensions[3001]).toEqual({
+      name: "b",
+      params: [
+        { name: "c", value: "d" },
+        { name: "e", value: null },
+      ],
+    });
+    for (const bad of [`${value}, q;`, `x;=, ${value}`, `${"a, ".repeat(3000)}b="1"`]) {
+      for (const extensions of [[], [fakeFactory("permessage-deflate")]]) {
+        expect(
+          outcome(
+            errorOf(() => checkUpgradeRequest(request({ "sec-websocket-extensions": bad }), { extensions })),
+          ),
+        ).toEqual({ code: ErrorCode.BadExtensions, status: 400, headers: {} });
+      }
+    }
+  });
+
+  it("checkUpgradeRequest quotes at most the start of a long invalid subprotocol in its error", () => {
+    const error = errorOf(() =>
+      checkUpgradeRequest(request({ "sec-websocket-protocol": `a${" ".repeat(12_000)}!` })),
+    );
+    expect(outcome(error)).toMatchObject({ code: ErrorCode.BadSubprotocol, status: 400 });
+    expect((error as HandshakeError).message.length).toBeLessThan(200);
+    expect((error as HandshakeError).message).toContain("(12002 characters)");
+  });
+
   it("checkUpgradeRequest throws nothing but HandshakeError for arbitrary header values (fast-check)", () => {
     const names = [
       "host",

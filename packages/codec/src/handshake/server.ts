@@ -27,7 +27,13 @@ import type { Extension, ExtensionFactory, ExtensionOffer } from "../extensions/
 import { utf8Encoder } from "../web-globals.ts";
 import { computeAcceptKey, isValidKey } from "./accept-key.ts";
 import { extraHeaderFields, formatHead, reasonPhrase } from "./head-format.ts";
-import { formatExtensions, hasToken, parseExtensions, parseProtocols } from "./header-tokens.ts";
+import {
+  formatExtensions,
+  hasToken,
+  parseExtensions,
+  parseProtocols,
+  scanExtensions,
+} from "./header-tokens.ts";
 import { type HeadersInput, normalizeHeaders } from "./headers.ts";
 
 /** The parts of an HTTP request the server handshake looks at. */
@@ -177,8 +183,10 @@ export function checkUpgradeRequest(
 
   // Item 9 and §9.1: the extensions.
   const extensionsValue = headers.get("sec-websocket-extensions");
-  const offeredExtensions = extensionsValue === undefined ? [] : parseExtensions(extensionsValue, 400);
-  const { extensions, responses } = negotiateExtensions(offeredExtensions, options.extensions ?? []);
+  const factories = options.extensions ?? [];
+  const offers = offersFor(extensionsValue, factories);
+  const { extensions, responses } = negotiateExtensions(offers, factories);
+  let offered: readonly ExtensionOffer[] | undefined;
 
   return {
     key,
@@ -187,8 +195,33 @@ export function checkUpgradeRequest(
     offeredProtocols,
     extensions,
     extensionsHeader: responses.length === 0 ? undefined : formatExtensions(responses),
-    offeredExtensions,
+    // Built when first read (the value's grammar is checked above): a server needs only the
+    // offers of its own extensions.
+    get offeredExtensions(): readonly ExtensionOffer[] {
+      offered ??= extensionsValue === undefined ? [] : parseExtensions(extensionsValue, 400);
+      return offered;
+    },
   };
+}
+
+/**
+ * The client's offers of the extensions `factories` support, in its order (RFC 6455 §9.1),
+ * after checking the grammar of the whole `Sec-WebSocket-Extensions` value (a malformed value is
+ * refused whatever it offers). Offers of other extensions are not built: a hostile value may
+ * hold thousands. Also used over HTTP/2.
+ *
+ * @throws {HandshakeError} `BAD_EXTENSIONS` (400) when the value does not follow the grammar.
+ */
+export function offersFor(
+  value: string | undefined,
+  factories: readonly ExtensionFactory[],
+): ExtensionOffer[] {
+  if (value === undefined) return [];
+  return scanExtensions(
+    value,
+    400,
+    factories.map((factory) => factory.name),
+  );
 }
 
 /** Picks the subprotocol among the client's offers (RFC 6455 §4.2.2 step 5.4). Also used over HTTP/2. */
