@@ -170,6 +170,7 @@ class SocketTransport implements Transport {
     try {
       while (queue.length > 0 && !this.#closed) {
         let chunk = queue[0] as Uint8Array;
+        let joined: Uint8Array | undefined;
         let count = 1;
         if (queue.length > 1 && chunk.length < COALESCE) {
           let size = chunk.length;
@@ -180,13 +181,17 @@ class SocketTransport implements Transport {
           // Small chunks followed by a large one (a frame header and its payload): the large
           // one's head joins them, so that the header does not go out as a write of its own
           // (an async op, a syscall and, with Nagle off, a TCP segment the peer wakes up for).
-          // Deno has no `writev`; this copies at most 2 × COALESCE bytes per write.
+          // Deno has no `writev`; this copies at most 2 × COALESCE bytes per write, into a
+          // reused buffer (see `takeJoinBuffer`).
           let head = 0;
           if (count < queue.length) {
             const next = (queue[count] as Uint8Array).length;
             head = size + next <= 2 * COALESCE ? next : COALESCE - size;
           }
-          if (count > 1 || head > 0) chunk = concat(queue, count, size, head);
+          if (count > 1 || head > 0) {
+            joined = takeJoinBuffer();
+            chunk = concatInto(joined, queue, count, size, head);
+          }
           if (head > 0) {
             const next = queue[count] as Uint8Array;
             if (head === next.length) count++;
@@ -199,6 +204,8 @@ class SocketTransport implements Transport {
         }
         queue.splice(0, count);
         this.#queued -= chunk.length;
+        // The write settled: Deno is done with the joined bytes.
+        if (joined !== undefined) releaseJoinBuffer(joined);
         if (this.#blocked && this.#queued <= HIGH_WATER_MARK) {
           this.#blocked = false;
           this.#session?.onDrain();
@@ -328,11 +335,38 @@ function attachConn(
 }
 
 /**
- * The first `count` chunks of `chunks` (`size` bytes) and the first `head` bytes of the next
- * one, joined into one buffer.
+ * Spare buffers for the joined writes of `#flush`, shared by every connection. A joined write
+ * is mostly a large payload's head behind its frame header, up to 2 × `COALESCE` bytes: a new
+ * buffer per write cost a zero-filled allocation of that size on top of the copy. A buffer is
+ * taken for one write and given back once `conn.write()` has settled (Deno no longer reads it
+ * then), so one per write in flight is made, and at most {@link MAX_SPARE_JOIN_BUFFERS} are
+ * kept while nothing is written (an idle server holds no more than that).
  */
-function concat(chunks: readonly Uint8Array[], count: number, size: number, head: number): Uint8Array {
-  const out = new Uint8Array(size + head);
+const spareJoinBuffers: Uint8Array[] = [];
+const MAX_SPARE_JOIN_BUFFERS = 4;
+
+/** A buffer of 2 × `COALESCE` bytes for one joined write. */
+function takeJoinBuffer(): Uint8Array {
+  return spareJoinBuffers.pop() ?? new Uint8Array(2 * COALESCE);
+}
+
+/** `buffer`'s write settled: it may be reused. */
+function releaseJoinBuffer(buffer: Uint8Array): void {
+  if (spareJoinBuffers.length < MAX_SPARE_JOIN_BUFFERS) spareJoinBuffers.push(buffer);
+}
+
+/**
+ * The first `count` chunks of `chunks` (`size` bytes) and the first `head` bytes of the next
+ * one, joined at the start of `into` (which has room for them); returns that part of `into`.
+ */
+function concatInto(
+  into: Uint8Array,
+  chunks: readonly Uint8Array[],
+  count: number,
+  size: number,
+  head: number,
+): Uint8Array {
+  const out = into.subarray(0, size + head);
   let offset = 0;
   for (let i = 0; i < count; i++) {
     const chunk = chunks[i] as Uint8Array;

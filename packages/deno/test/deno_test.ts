@@ -82,6 +82,47 @@ test("echo: large messages sent back to back, around the write-joining bounds, c
   for (const bytes of sent) expect((await messages.next()).value).toStrictEqual(bytes);
 });
 
+test("echo: a joined write held up by a peer that does not read is not overwritten by another connection's", async (defer) => {
+  // The transport joins a header and its payload's head in spare buffers shared by every
+  // connection. Peer A sends 6 MB and reads nothing yet, so that the server's write to it
+  // stops part-way in such a buffer; meanwhile peer B echoes as fast as it can, its writes
+  // taking spare buffers. A's replies, read last, must be intact. (The send-buffer limit is
+  // raised: it would close A.)
+  const echoServer = defer(await startEchoServer({ limits: { maxBufferedAmount: 64 * 1024 * 1024 } }), (s) =>
+    s.close(),
+  );
+  const port = Number(new URL(echoServer.url).port);
+  const count = 60;
+  const size = 100_000;
+  const payload = (peer: number, i: number) => {
+    const bytes = new Uint8Array(size);
+    for (let j = 0; j < size; j++) bytes[j] = (j * 13 + i * 7 + peer * 101) & 0xff;
+    return bytes;
+  };
+  const open = async () => {
+    const raw = await rawClient(port);
+    defer(raw.conn, (c) => c.close());
+    expect(await raw.head()).toMatch(/^HTTP\/1.1 101/);
+    return raw;
+  };
+  const sendAll = async (raw: Awaited<ReturnType<typeof open>>, peer: number) => {
+    for (let i = 0; i < count; i++) {
+      const frame = rawFrame(0x2, payload(peer, i));
+      // conn.write() may take part of the bytes.
+      for (let at = 0; at < frame.length; ) at += await raw.conn.write(frame.subarray(at));
+    }
+  };
+  const [a, b] = [await open(), await open()];
+  const sendingA = sendAll(a, 0);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const [echoedB] = await Promise.all([b.waitFrames(count), sendAll(b, 1)]);
+  const [echoedA] = await Promise.all([a.waitFrames(count), sendingA]);
+  for (const [peer, frames] of [echoedA, echoedB].entries()) {
+    expect(frames.length).toBe(count);
+    for (let i = 0; i < count; i++) expect(frames[i]?.payload).toStrictEqual(payload(peer, i));
+  }
+});
+
 test("echo: Deno's native WebSocket client against our server", async (defer) => {
   const native = new globalThis.WebSocket(await echo(defer), ["chat"]);
   native.binaryType = "arraybuffer";
