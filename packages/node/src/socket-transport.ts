@@ -73,6 +73,16 @@ class SocketTransport implements Transport {
   get bufferedAmount(): number {
     return this.#socket.writableLength;
   }
+
+  /**
+   * A socket write that libuv completed inside the call (the usual case: the kernel's send
+   * buffer had room) leaves `writableLength` at 0 and keeps no reference to the buffer; a
+   * pending one holds it until written (and counts in `writableLength`). The session then
+   * reuses one buffer for its joined writes instead of a new `ArrayBuffer` per write.
+   */
+  get writesThrough(): boolean {
+    return true;
+  }
 }
 
 /** The session a socket was handed to (see {@link attachSocket}). */

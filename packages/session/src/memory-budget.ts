@@ -90,21 +90,30 @@ export class MemoryBudget implements OutputBudget {
     return this.#pressure;
   }
 
-  /** Records that `holder` holds `bytes` now (0 when it closed). */
+  /**
+   * Records that `holder` holds `bytes` now. A holder keeps its entry, at 0 when it holds
+   * nothing, until it closes: a connection that receives messages larger than a read holds
+   * bytes and then none for every message, and deleting and adding its entry each time makes
+   * the map allocate new hash tables. This map lives for the server's lifetime, so V8 promotes
+   * each new table to the old generation, and that steady old-generation allocation keeps
+   * V8's full collections running back to back under external-memory pressure (every received
+   * chunk is an `ArrayBuffer`).
+   */
   report(holder: BudgetHolder, bytes: number): void {
-    const before = this.#holders.get(holder) ?? 0;
-    if (bytes === before) return;
-    if (bytes === 0) this.#holders.delete(holder);
-    else this.#holders.set(holder, bytes);
-    this.#held += bytes - before;
+    const before = this.#holders.get(holder);
+    if (bytes === (before ?? 0)) return;
+    this.#holders.set(holder, bytes);
+    this.#held += bytes - (before ?? 0);
     if (!this.#pressure && this.total > this.limit * 0.75) this.#startPressure();
     if (this.total > this.limit) this.#scheduleCheck();
   }
 
   /** `holder` closed: it holds nothing any more and is not resumed. */
   closed(holder: BudgetHolder): void {
-    this.report(holder, 0);
+    this.#held -= this.#holders.get(holder) ?? 0;
+    this.#holders.delete(holder);
     this.#paused.delete(holder);
+    if (this.total > this.limit) this.#scheduleCheck();
   }
 
   /** A holder stopped reading for the budget; resumed when the pressure ends. */
@@ -205,8 +214,7 @@ export class MemoryBudget implements OutputBudget {
     const before = this.#holders.get(holder) ?? 0;
     const bytes = holder.heldBytes;
     if (bytes === before) return;
-    if (bytes === 0) this.#holders.delete(holder);
-    else this.#holders.set(holder, bytes);
+    this.#holders.set(holder, bytes);
     this.#held += bytes - before;
   }
 }

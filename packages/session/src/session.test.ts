@@ -360,6 +360,66 @@ describe("Session", () => {
     for (const buffer of later) expect(keptBuffers.has(buffer)).toBe(false);
   });
 
+  it("reuses a joined buffer with a writesThrough transport only after writes that left nothing waiting", () => {
+    // Node's socket: write() returns true below the high-water mark even when libuv kept the
+    // buffer for later; only bufferedAmount (writableLength) says whether it did.
+    const kept: { view: Uint8Array; bytes: Uint8Array }[] = [];
+    const buffers: ArrayBufferLike[] = [];
+    let waiting = 0;
+    let keep = false;
+    const transport = {
+      writesThrough: true,
+      write: (chunks: Uint8Array[]) => {
+        for (const chunk of chunks) {
+          buffers.push(chunk.buffer);
+          if (keep) {
+            kept.push({ view: chunk, bytes: chunk.slice() });
+            waiting += chunk.length;
+          }
+        }
+        return true;
+      },
+      get bufferedAmount() {
+        return waiting;
+      },
+      end: () => {},
+      destroy: () => {},
+      pause: () => {},
+      resume: () => {},
+    };
+    const session = new Session(transport, { role: "server" });
+    session.handler = { message: (data) => session.send(data) };
+    session.start();
+    const peer = new Connection({ role: "client" });
+    const chunkOf = (count: number, fill: number): Uint8Array =>
+      concat(
+        Array.from(
+          { length: count },
+          // Two echoes joined take more than the codec's slab serves (8 KiB): without the
+          // reused buffer each joined write would get a new one.
+          () => peer.send({ type: "binary", data: new Uint8Array(5000).fill(fill) }) as Uint8Array[],
+        ).flat(),
+      );
+    // Written through: every write (header and payload, or several echoes, joined) goes out
+    // of one shared buffer.
+    session.onData(chunkOf(3, 1));
+    session.onData(chunkOf(3, 2));
+    expect(buffers.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(buffers).size).toBe(1);
+    // Bytes left waiting: the buffer is the transport's now, later writes join elsewhere.
+    keep = true;
+    session.onData(chunkOf(3, 3));
+    keep = false;
+    const keptCount = buffers.length;
+    session.onData(chunkOf(3, 4));
+    session.onData(chunkOf(3, 5));
+    for (const { view, bytes } of kept) expect(view).toEqual(bytes);
+    const keptBuffers = new Set(kept.map((k) => k.view.buffer));
+    const later = buffers.slice(keptCount);
+    expect(later.length).toBeGreaterThan(0);
+    for (const buffer of later) expect(keptBuffers.has(buffer)).toBe(false);
+  });
+
   it("answers only the latest ping while writes are blocked, so a ping flood cannot grow memory (RFC 6455 §5.5.3)", async () => {
     // A peer that floods pings and reads nothing: every write reports a full buffer.
     const written: Uint8Array[][] = [];

@@ -15,7 +15,8 @@ export interface Transport {
    * Writes the buffers in order, as one write when the runtime allows (cork / writev). The
    * session has already batched its frames and joined the small ones (`WRITE_BATCH_LIMIT`):
    * write the buffers as they are, without coalescing them again. The session does not reuse
-   * the buffers, unless the transport says it copies them ({@link Transport.copiesWrites}).
+   * the buffers, unless the transport says it is done with them once `write()` returns
+   * ({@link Transport.copiesWrites}, {@link Transport.writesThrough}).
    * Returns `false` when the runtime's buffer is over its high-water mark: the session then
    * queues further frames itself until the adapter calls `onDrain()`.
    */
@@ -52,4 +53,13 @@ export interface Transport {
    * Default false.
    */
   readonly copiesWrites?: boolean | undefined;
+  /**
+   * A `write()` after which {@link Transport.bufferedAmount} is 0 keeps no reference to the
+   * buffers it was given: the runtime handed every byte to the operating system inside the call
+   * (Node: a socket write that completed at once leaves `writableLength` at 0, and only a write
+   * still pending holds its buffer). The session may then join writes into the buffer it reuses,
+   * as with {@link Transport.copiesWrites}, and leaves it to the transport after a write that
+   * left bytes waiting. Default false.
+   */
+  readonly writesThrough?: boolean | undefined;
 }

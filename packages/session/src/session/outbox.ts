@@ -479,14 +479,16 @@ export class Outbox {
     if (meter !== undefined) meter.bytesSent += all;
     if (out === undefined) {
       const transport = this.#transport;
-      if (transport.copiesWrites !== true || scratchInUse)
+      const copies = transport.copiesWrites === true;
+      if ((!copies && transport.writesThrough !== true) || scratchInUse)
         return transport.write([join(chunks, start, chunks.length, size)]);
-      // The transport is done with the buffer when write() returns true: join into the shared
-      // one. When it returns false it may keep views of it: the buffer is then the transport's.
+      // The transport is done with the buffer when write() returns true (copiesWrites) or
+      // leaves nothing waiting (writesThrough): join into the shared one. Otherwise it may keep
+      // views of it: the buffer is then the transport's.
       scratchInUse = true;
       try {
         const sent = transport.write([joinInto(scratch(size), chunks, start, chunks.length)]);
-        if (!sent) scratchBuffer = undefined;
+        if (copies ? !sent : transport.bufferedAmount !== 0) scratchBuffer = undefined;
         return sent;
       } finally {
         scratchInUse = false;
@@ -522,11 +524,13 @@ export class Outbox {
 }
 
 /**
- * The buffer writes are joined into for transports that copy what they are given
- * ({@link Transport.copiesWrites}): one for all sessions of this module instance, made on first
- * use and grown up to {@link WRITE_BATCH_LIMIT}. A new buffer per write costs more than the
- * frames' bytes on such runtimes (a batch over the codec's slab limit gets its own zero-filled
- * `ArrayBuffer`). `scratchInUse` guards against a transport that writes again from inside
+ * The buffer writes are joined into for transports that are done with what they are given when
+ * `write()` returns ({@link Transport.copiesWrites}, {@link Transport.writesThrough}): one for
+ * all sessions of this module instance, made on first use and grown up to
+ * {@link WRITE_BATCH_LIMIT}. A new buffer per write costs more than the frames' bytes (a batch
+ * over the codec's slab limit gets its own zero-filled `ArrayBuffer`), and on V8 every such
+ * buffer counts as external memory until a garbage collection frees it: a busy server churning
+ * them collects its old generation far more often. `scratchInUse` guards against a transport that writes again from inside
  * `write()` (then that write joins into a new buffer).
  */
 let scratchBuffer: ArrayBuffer | undefined;
