@@ -80,6 +80,13 @@ const EMPTY = new Uint8Array(0);
 
 /** Connections without extensions (most) share this one instead of an empty array each. */
 const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
+/**
+ * Where the decoder puts a small fragment it reads without allocating (see
+ * `FrameDecoder.nextSmallFragment`). One for every connection: it is filled and emptied within
+ * one call of `nextEvent`, which nothing re-enters (the assembler runs no user code), so no
+ * connection needs one of its own for its whole life.
+ */
+const smallFragment: SmallFragment = { opcode: 0, payloadLength: 0, source: EMPTY, start: 0, end: 0 };
 
 /** The outbound events whose bytes are always ready at once. */
 export type PingPongOutbound = Extract<OutboundEvent, { readonly type: "ping" | "pong" }>;
@@ -143,8 +150,6 @@ export class Connection {
   #sendsPending = 0;
   #extensionsClosed = false;
   #framesRead = 0;
-  /** Where the decoder puts a small fragment it reads without allocating (see `nextSmallFragment`). */
-  readonly #fragment: SmallFragment = { opcode: 0, payloadLength: 0, source: EMPTY, start: 0, end: 0 };
 
   /** Creates a connection for `options.role`, after the opening handshake. Throws `TypeError` on bad options. */
   constructor(options: ConnectionOptions) {
@@ -362,11 +367,14 @@ export class Connection {
       let piece: FramePiece | undefined;
       try {
         // A peer's small fragments are taken without a piece object or a view each.
-        if (assembler.takesSmallFragments && decoder.nextSmallFragment(this.#fragment)) {
+        if (assembler.takesSmallFragments && decoder.nextSmallFragment(smallFragment)) {
           this.#framesRead++;
-          assembler.pushSmallFragment(this.#fragment);
-          // Keep no input chunk alive through it once its bytes are taken.
-          this.#fragment.source = EMPTY;
+          try {
+            assembler.pushSmallFragment(smallFragment);
+          } finally {
+            // Keep no input chunk alive through it once its bytes are taken.
+            smallFragment.source = EMPTY;
+          }
           continue;
         }
         piece = decoder.next();
