@@ -158,7 +158,9 @@ export class Session {
   #closeInfo: CloseInfo | undefined;
   // Idle connections hold no promise: `closed` is made on first use (with its resolver while
   // the session is open).
-  #closed: { readonly promise: Promise<CloseInfo>; resolve: ((info: CloseInfo) => void) | undefined } | undefined;
+  #closed:
+    | { readonly promise: Promise<CloseInfo>; resolve: ((info: CloseInfo) => void) | undefined }
+    | undefined;
 
   constructor(transport: Transport, options: SessionOptions) {
     this.#transport = transport;
