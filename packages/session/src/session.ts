@@ -116,9 +116,8 @@ export class Session {
   readonly #transport: Transport;
   /** The settings, shared with the server's other sessions when it can (`session/config.ts`). */
   readonly #config: SessionConfig;
-  /** When traffic was last seen, with an `idleTimeout`. */
-  #lastActivity = 0;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** With an `idleTimeout`: when traffic was last seen, and the timer (made by `start()`). */
+  #idle: { lastActivity: number; timer: ReturnType<typeof setTimeout> | undefined } | undefined;
   /** When the session was made (`now()`), for the closed event's duration; 0 without a meter. */
   readonly #openedAt: number = 0;
   /** Which side closed first (a close frame, or dropping the connection), for diagnostics. */
@@ -132,8 +131,6 @@ export class Session {
   #keepAlive: KeepAlive | undefined;
 
   #state: SessionState = "open";
-  /** What the state allows, from the lifecycle table (`SESSION_ALLOWED[#state]`, `states.ts`). */
-  #allowed: SessionAllowed = SESSION_ALLOWED.open;
   #started = false;
   #processing = false;
   #decoding = false;
@@ -159,9 +156,11 @@ export class Session {
   /** An error to report with a close that is otherwise normal (the send buffer was full). */
   #closeError: Error | undefined;
   #closeInfo: CloseInfo | undefined;
-  // Idle connections hold no promise: `closed` is made on first use.
-  #closed: Promise<CloseInfo> | undefined;
-  #resolveClosed: ((info: CloseInfo) => void) | undefined;
+  // Idle connections hold no promise: `closed` is made on first use (with its resolver while
+  // the session is open).
+  #closed:
+    | { readonly promise: Promise<CloseInfo>; resolve: ((info: CloseInfo) => void) | undefined }
+    | undefined;
 
   constructor(transport: Transport, options: SessionOptions) {
     this.#transport = transport;
@@ -229,6 +228,10 @@ export class Session {
   get streamMessages(): boolean {
     return this.#config.streamMessages;
   }
+  /** What the state allows, from the lifecycle table (`states.ts`). */
+  get #allowed(): SessionAllowed {
+    return SESSION_ALLOWED[this.#state];
+  }
   // The settings under the names the code below reads.
   get #autoPong(): boolean {
     return this.#config.autoPong;
@@ -262,7 +265,8 @@ export class Session {
     if (this.#state === "closed" || this.#eof) return;
     const keepAlive = this.#keepAlive;
     if (keepAlive !== undefined) keepAlive.heard = true;
-    if (this.#idleTimeout > 0) this.#lastActivity = now();
+    const idle = this.#idle;
+    if (idle !== undefined) idle.lastActivity = now();
     const meter = this.#meter;
     if (meter !== undefined) meter.bytesReceived += chunk.length;
     this.connection.receive(chunk);
@@ -343,14 +347,16 @@ export class Session {
   get closed(): Promise<CloseInfo> {
     if (this.#closed === undefined) {
       const info = this.#closeInfo;
-      this.#closed =
+      let resolve: ((info: CloseInfo) => void) | undefined;
+      const promise =
         info !== undefined
           ? Promise.resolve(info)
-          : new Promise((resolve) => {
-              this.#resolveClosed = resolve;
+          : new Promise<CloseInfo>((settle) => {
+              resolve = settle;
             });
+      this.#closed = { promise, resolve };
     }
-    return this.#closed;
+    return this.#closed.promise;
   }
 
   /** How the connection ended, once closed. */
@@ -365,7 +371,7 @@ export class Session {
     if (this.#heartbeat !== undefined && this.#state !== "closed")
       this.#keepAliveOf().startHeartbeat(this.#heartbeat);
     if (this.#idleTimeout > 0 && this.#state !== "closed") {
-      this.#lastActivity = now();
+      this.#idle = { lastActivity: now(), timer: undefined };
       this.#armIdleTimer(this.#idleTimeout);
     }
     this.#process(false);
@@ -650,7 +656,8 @@ export class Session {
    * counted as `size`, the bytes before it transformed them; else the frame's payload).
    */
   #write(result: Uint8Array[] | Promise<Uint8Array[]>, size = 0, data = false): void {
-    if (this.#idleTimeout > 0) this.#lastActivity = now();
+    const idle = this.#idle;
+    if (idle !== undefined) idle.lastActivity = now();
     if (!(result instanceof Promise))
       this.#outbox.write(
         result,
@@ -969,15 +976,16 @@ export class Session {
     const next = SESSION_TRANSITIONS[this.#state][input];
     if (next === undefined) return;
     this.#state = next;
-    this.#allowed = SESSION_ALLOWED[next];
   }
 
   /** Closes with 1001 once `idleTimeout` ms passed without traffic (re-armed for the rest). */
   #armIdleTimer(delay: number): void {
-    this.#idleTimer = setTimeout(() => {
-      this.#idleTimer = undefined;
+    const idle = this.#idle;
+    if (idle === undefined) return;
+    idle.timer = setTimeout(() => {
+      idle.timer = undefined;
       if (this.#state !== "open") return;
-      const quiet = now() - this.#lastActivity;
+      const quiet = now() - idle.lastActivity;
       if (quiet < this.#idleTimeout) {
         this.#armIdleTimer(this.#idleTimeout - quiet);
         return;
@@ -1004,8 +1012,11 @@ export class Session {
     this.#transition("end");
     clearTimeout(this.#closeTimer);
     this.#closeTimer = undefined;
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
+    const idle = this.#idle;
+    if (idle !== undefined) {
+      clearTimeout(idle.timer);
+      idle.timer = undefined;
+    }
     // No more bytes will be read: extensions free their memory (zlib) once their work settles,
     // also after terminate(), a transport error or a timeout (no onEnd then).
     this.connection.receiveEof();
@@ -1028,8 +1039,11 @@ export class Session {
     this.#outbox.closed();
     this.#streams?.clear();
     this.#consumers?.end();
-    this.#resolveClosed?.(info);
-    this.#resolveClosed = undefined;
+    const closed = this.#closed;
+    if (closed !== undefined) {
+      closed.resolve?.(info);
+      closed.resolve = undefined;
+    }
     const meter = this.#meter;
     if (meter !== undefined) {
       meter.closed(this);

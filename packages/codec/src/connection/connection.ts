@@ -17,7 +17,7 @@ import { decodeClosePayload, encodeClosePayload } from "../close/close.ts";
 import { CloseCode, isControlOpcode, MAX_CONTROL_PAYLOAD, Opcode } from "../constants.ts";
 import { ErrorCode, LocalProtocolError, RemoteProtocolError } from "../errors.ts";
 import type { Extension, MessageEncoder } from "../extensions/extension.ts";
-import { FrameDecoder, type FramePiece, type SmallFragment } from "../frame/decoder.ts";
+import { FrameDecoder, type FramePiece, type SmallFrame } from "../frame/decoder.ts";
 import { encodeFrameParts, encodeTextFrame } from "../frame/encode.ts";
 import { frameHeaderSize, writeFrameHeader } from "../frame/header.ts";
 import { maskInto } from "../frame/mask.ts";
@@ -80,6 +80,13 @@ const EMPTY = new Uint8Array(0);
 
 /** Connections without extensions (most) share this one instead of an empty array each. */
 const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
+/**
+ * Where the decoder puts a small frame it reads without allocating (see
+ * `FrameDecoder.nextSmallFrame`). One for every connection: it is filled and emptied within
+ * one call of `nextEvent`, which nothing re-enters (the assembler runs no user code on this
+ * path: no extension decodes the message), so no connection needs one of its own.
+ */
+const smallFrame: SmallFrame = { fin: false, opcode: 0, payloadLength: 0, source: EMPTY, start: 0, end: 0 };
 
 /** The outbound events whose bytes are always ready at once. */
 export type PingPongOutbound = Extract<OutboundEvent, { readonly type: "ping" | "pong" }>;
@@ -143,8 +150,6 @@ export class Connection {
   #sendsPending = 0;
   #extensionsClosed = false;
   #framesRead = 0;
-  /** Where the decoder puts a small fragment it reads without allocating (see `nextSmallFragment`). */
-  readonly #fragment: SmallFragment = { opcode: 0, payloadLength: 0, source: EMPTY, start: 0, end: 0 };
 
   /** Creates a connection for `options.role`, after the opening handshake. Throws `TypeError` on bad options. */
   constructor(options: ConnectionOptions) {
@@ -361,12 +366,18 @@ export class Connection {
       if ((this.#framesRead >= stop || buffered <= floor) && buffered > 0) return YIELD;
       let piece: FramePiece | undefined;
       try {
-        // A peer's small fragments are taken without a piece object or a view each.
-        if (assembler.takesSmallFragments && decoder.nextSmallFragment(this.#fragment)) {
+        // Small data frames (most small messages, and a peer's tiny fragments) are taken
+        // without a piece object each.
+        if (assembler.takesSmallFragments && decoder.nextSmallFrame(smallFrame)) {
           this.#framesRead++;
-          assembler.pushSmallFragment(this.#fragment);
-          // Keep no input chunk alive through it once its bytes are taken.
-          this.#fragment.source = EMPTY;
+          let message: InboundEvent | undefined;
+          try {
+            message = assembler.pushSmallFrame(smallFrame, this.#freshUpTo);
+          } finally {
+            // Keep no input chunk alive through it once its bytes are taken.
+            smallFrame.source = EMPTY;
+          }
+          if (message !== undefined) return message;
           continue;
         }
         piece = decoder.next();

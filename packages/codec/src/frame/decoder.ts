@@ -86,6 +86,15 @@ export interface SmallFragment {
   end: number;
 }
 
+/**
+ * A small data frame read by {@link FrameDecoder.nextSmallFrame}: a {@link SmallFragment}, or
+ * the last frame of its message (FIN set).
+ */
+export interface SmallFrame extends SmallFragment {
+  /** The FIN bit: the frame ends its message. */
+  fin: boolean;
+}
+
 /** The states of the decoder, named for what they wait for. */
 export const DecoderState = {
   ReadHeader: "read-header",
@@ -257,15 +266,35 @@ export class FrameDecoder {
    * proportion to its bytes only.
    */
   nextSmallFragment(into: SmallFragment): boolean {
+    return this.#nextSmall(into, false);
+  }
+
+  /**
+   * {@link FrameDecoder.nextSmallFragment} for any small data frame, the last of its message
+   * (FIN set: `into.fin`) or not. This is the path of most small messages: one frame each,
+   * read without the piece object and the checks in between that {@link FrameDecoder.next}
+   * makes for any frame.
+   */
+  nextSmallFrame(into: SmallFrame): boolean {
+    return this.#nextSmall(into, true);
+  }
+
+  /** Both of the above: `into` is a {@link SmallFrame} when `finAllowed`. */
+  #nextSmall(into: SmallFragment, finAllowed: boolean): boolean {
     if (this.#state !== DecoderState.ReadHeader) return false;
     const chunk = this.#queue[0];
     if (chunk === undefined) return false;
     const at = this.#offset;
     const available = chunk.length - at;
     if (available < 2) return false;
-    const b0 = chunk[at] as number;
+    let b0 = chunk[at] as number;
     const b1 = chunk[at + 1] as number;
-    // FIN clear, RSV clear, opcode continuation (0), text (1) or binary (2).
+    const fin = b0 >= 0x80;
+    if (fin) {
+      if (!finAllowed) return false;
+      b0 -= 0x80;
+    }
+    // RSV clear, opcode continuation (0), text (1) or binary (2).
     if (b0 > Opcode.Binary) return false;
     const length = b1 & 0x7f;
     if (length > MAX_7BIT_LENGTH || length > this.#maxFrameSize) return false;
@@ -291,6 +320,7 @@ export class FrameDecoder {
       if (i < end) chunk[i] = (chunk[i++] as number) ^ k1;
       if (i < end) chunk[i] = (chunk[i] as number) ^ k2;
     }
+    if (finAllowed) (into as SmallFrame).fin = fin;
     into.opcode = b0;
     into.payloadLength = length;
     into.source = chunk;

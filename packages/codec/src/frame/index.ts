@@ -11,6 +11,7 @@ export {
   type FrameDecoderOptions,
   type FramePiece,
   type SmallFragment,
+  type SmallFrame,
 } from "./decoder.ts";
 export { encodeFrame, encodeFrameParts, encodeTextFrame, type FrameToEncode } from "./encode.ts";
 export { type FrameHeader, frameHeaderSize, writeFrameHeader } from "./header.ts";

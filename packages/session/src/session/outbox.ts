@@ -137,6 +137,8 @@ export class Outbox {
   // write.
   #batch: Uint8Array[] | undefined;
   #batchBytes = 0;
+  /** The payload bytes of the batch's data frames, marked as one when the batch goes out. */
+  #batchPayload = 0;
   // The queues below are made on first use: most connections never need them, and an empty
   // array is 32 bytes per connection each.
   // Frames the transport did not take yet (it returned false), and their size.
@@ -156,7 +158,7 @@ export class Outbox {
   #destroyed = false;
   // Application bytes (WHATWG `bufferedAmount`): every frame byte accepted by write() so far,
   // and, oldest first, flat pairs [position after a data frame, its payload bytes] for the data
-  // frames not known to be transmitted yet (made on first use).
+  // frames not known to be transmitted yet (made on first use; a batch's frames are one mark).
   #written = 0;
   #payloadMarks: number[] | undefined;
   #markHead = 0;
@@ -211,7 +213,7 @@ export class Outbox {
     const thisTurn = writeTurnOpen && this.#payloadTurn === writeTurn ? this.#turnPayload : 0;
     // The marks are in write order and this turn's writes are the newest: the bytes not yet
     // transmitted and this turn's bytes overlap, so the union is the larger of the two.
-    return Math.max(this.#markedPayload, thisTurn) + this.#encodingBytes;
+    return Math.max(this.#markedPayload + this.#batchPayload, thisTurn) + this.#encodingBytes;
   }
 
   /** Counts a data frame of `payload` application bytes in this turn's (see above). */
@@ -295,7 +297,7 @@ export class Outbox {
         batch.push(chunk);
         this.#batchBytes += chunk.length;
       }
-      if (payload > 0) this.#markPayload(payload);
+      this.#batchPayload += payload;
       if (this.#batchBytes >= WRITE_BATCH_LIMIT) this.#flushBatch();
       return;
     }
@@ -433,12 +435,22 @@ export class Outbox {
     if (batch === undefined || batch.length === 0) return;
     this.#batch = [];
     this.#batchBytes = 0;
+    const payload = this.#batchPayload;
+    this.#batchPayload = 0;
     if (this.#destroyed || this.#ended) return;
-    if (!this.#hand(batch)) this.#block();
-    // The batch's frames were marked as not transmitted; most often the runtime took them all
-    // at once, and the marks (and their array) can go now rather than when someone next reads
-    // `bufferedAmount`.
-    else if (this.#payloadMarks !== undefined) this.#dropTransmitted();
+    const sent = this.#hand(batch);
+    if (!sent) this.#block();
+    // The batch's frames are one transport write, so they are marked as one, and only when
+    // some bytes are not transmitted yet (as in write()): most often the runtime takes them
+    // all at once.
+    if (
+      payload > 0 &&
+      (this.#blocked || this.#markedPayload > 0 || (this.#transport.bufferedAmount ?? 0) > 0)
+    )
+      this.#markPayload(payload);
+    // Older marks may be transmitted now: they (and their array) can go now rather than when
+    // someone next reads `bufferedAmount`.
+    if (sent && this.#payloadMarks !== undefined) this.#dropTransmitted();
   }
 
   /** The transport is over its high-water mark: writes queue until it drains. */
@@ -519,6 +531,7 @@ export class Outbox {
     this.#queuedBytes = 0;
     if (this.#batch !== undefined) this.#batch = [];
     this.#batchBytes = 0;
+    this.#batchPayload = 0;
     this.#transport.destroy();
   }
 }
