@@ -119,6 +119,7 @@ describe("long text (the UTF-8 the codec made is masked where it lies)", () => {
       `😀${"a".repeat(2000)}`,
       `${"a".repeat(49000)}${"é".repeat(8000)}`,
       "€".repeat(30000),
+      "x".repeat(140000), // past the in-place bound: copied
     ]) {
       for (const maskingKey of [undefined, key]) {
         const expected = referenceFrame(1, new TextEncoder().encode(value), maskingKey);
@@ -143,10 +144,13 @@ describe("long text (the UTF-8 the codec made is masked where it lies)", () => {
 });
 
 describe("encodeOwnedPayload", () => {
-  it("masks a large payload where it lies behind a header of its own, a small one into one buffer, at any alignment", () => {
+  it("masks a large payload (up to 128 KiB) where it lies behind a header of its own, others into one buffer, at any alignment", () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 0, max: POOLED_MAX + 3000 }),
+        fc.oneof(
+          fc.integer({ min: 0, max: POOLED_MAX + 3000 }),
+          fc.integer({ min: 128 * 1024 - 100, max: 128 * 1024 + 100 }),
+        ),
         fc.integer({ min: 0, max: 7 }),
         fc.uint8Array({ minLength: 4, maxLength: 4 }),
         (length, offset, maskingKey) => {
@@ -154,7 +158,7 @@ describe("encodeOwnedPayload", () => {
           const expected = referenceFrame(2, payload.slice(), maskingKey);
           const parts = encodeOwnedPayload(2, true, 0, payload, maskingKey);
           expect(joined(parts)).toBe(expected);
-          if (length > POOLED_MAX) expect(parts[1]).toBe(payload);
+          if (length > POOLED_MAX && length <= 128 * 1024) expect(parts[1]).toBe(payload);
           else expect(parts).toHaveLength(1);
         },
       ),

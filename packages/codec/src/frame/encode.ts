@@ -76,13 +76,22 @@ export function encodeFrameParts(
 }
 
 /**
+ * Masked payloads the codec made itself are masked in place up to this size. Beyond it they
+ * are copied as any payload is: on Deno, masking in place the array its `TextEncoder.encode()`
+ * returned was slower than the copy for payloads of a few hundred KiB and more (the cause is
+ * not known; Node and Bun gained at every size).
+ */
+const MASK_IN_PLACE_MAX = 128 * 1024;
+
+/**
  * {@link encodeFrameParts} for a payload the codec made itself and that nobody else holds (the
- * UTF-8 bytes of a string it encoded). A masked payload too large for the outbound slab is
- * masked where it lies and sent behind a header of its own, `[header, payload]`, as an unmasked
- * payload is: copying it into a frame buffer of its size would cost a second large allocation
- * (fresh memory, page by page) and a pass over the bytes. Only the payload is masked (RFC 6455
- * §5.3), so the header does not need to share its buffer. Smaller payloads are masked into one
- * buffer from the slab as usual: one write, and the slab costs little.
+ * UTF-8 bytes of a string it encoded). A masked payload too large for the outbound slab (up to
+ * {@link MASK_IN_PLACE_MAX}) is masked where it lies and sent behind a header of its own,
+ * `[header, payload]`, as an unmasked payload is: copying it into a frame buffer of its size
+ * would cost a second large allocation (fresh memory, page by page) and a pass over the bytes.
+ * Only the payload is masked (RFC 6455 §5.3), so the header does not need to share its buffer.
+ * Smaller payloads are masked into one buffer from the slab as usual: one write, and the slab
+ * costs little.
  */
 export function encodeOwnedPayload(
   opcode: number,
@@ -93,7 +102,7 @@ export function encodeOwnedPayload(
   freshUpTo = 0,
 ): Uint8Array[] {
   const length = payload.length;
-  if (maskingKey === undefined || length <= POOLED_MAX)
+  if (maskingKey === undefined || length <= POOLED_MAX || length > MASK_IN_PLACE_MAX)
     return encodeFrameParts(opcode, fin, rsv, payload, maskingKey, freshUpTo);
   const header = allocateFrame(frameHeaderSize(length, true), freshUpTo);
   writeFrameHeader(header, 0, fin, rsv, opcode, length, maskingKey);
