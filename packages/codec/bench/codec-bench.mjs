@@ -11,8 +11,8 @@
 // Decode: masked client frames (what a server receives) fed as 64 KiB socket-sized chunks to a
 // server-role Connection (frame decoding + unmasking + message assembly), against ws's Receiver
 // with allowSynchronousEvents (the same work). Encode: a message to masked (client) and
-// unmasked (server) frame bytes, against ws's Sender.frame. Unmask: applyMask against
-// bufferutil's unmask, a byte loop and a plain memory copy. UTF-8: decodeUtf8 (validate +
+// unmasked (server) frame bytes, against ws's Sender.frame; a client's text message likewise.
+// Unmask: applyMask against bufferutil's unmask, a byte loop and a plain memory copy. UTF-8: decodeUtf8 (validate +
 // decode in one pass) against ws's way (buffer.isUtf8 + toString).
 import { isUtf8 } from "node:buffer";
 import { createRequire } from "node:module";
@@ -323,6 +323,20 @@ if ("encode".includes(FILTER) || FILTER === "") {
       for (let i = 0; i < reps; i++) wsBu.Sender.frame(Buffer.from(text), options);
     };
     report("encode text (server)", label, "msg/s", ...compare([oursRun, wsRun], reps), "ws+bu");
+  }
+  // A client's text message: ws.send(string) makes a Buffer of the string and masks it in place.
+  for (const [label, size] of SIZES) {
+    const text = "x".repeat(size);
+    const conn = new Connection({ role: "client" });
+    const reps = Math.max(1, Math.floor((1 << 20) / (size + 16)));
+    const oursRun = () => {
+      for (let i = 0; i < reps; i++) conn.send({ type: "text", data: text });
+    };
+    const options = { fin: true, mask: true, opcode: 1, readOnly: false, rsv1: false };
+    const wsRun = (ws) => () => {
+      for (let i = 0; i < reps; i++) ws.Sender.frame(text, options);
+    };
+    reportWs("encode masked text", label, "msg/s", oursRun, wsRun, reps);
   }
 }
 

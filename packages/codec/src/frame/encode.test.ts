@@ -1,7 +1,9 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { hex, toHex } from "../../test/helpers.ts";
 import { FRAME_EXAMPLES } from "../../test/vectors/rfc6455.ts";
-import { encodeFrame, encodeFrameParts, encodeTextFrame } from "./encode.ts";
+import { encodeFrame, encodeFrameParts, encodeOwnedPayload, encodeTextFrame } from "./encode.ts";
+import { POOLED_MAX } from "./pool.ts";
 
 const hello = new TextEncoder().encode("Hello");
 const joined = (parts: Uint8Array[]) => parts.map(toHex).join("");
@@ -62,6 +64,106 @@ describe("encodeTextFrame", () => {
         expect(joined(encodeTextFrame(text, 1, true, 0, maskingKey))).toBe(joined(expected));
       }
     }
+  });
+});
+
+/**
+ * The frame RFC 6455 §5.2 prescribes, built byte by byte (no code under test): header, masking
+ * key, payload XOR key byte `i mod 4` (§5.3).
+ */
+function referenceFrame(opcode: number, payload: Uint8Array, maskingKey: Uint8Array | undefined): string {
+  const length = payload.length;
+  const lengthBytes =
+    length < 126
+      ? [length]
+      : length < 65536
+        ? [126, length >>> 8, length & 0xff]
+        : [127, 0, 0, 0, 0, length >>> 24, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff];
+  if (maskingKey !== undefined) lengthBytes[0] = (lengthBytes[0] as number) | 0x80;
+  const out = [0x80 | opcode, ...lengthBytes, ...(maskingKey ?? [])];
+  const bytes = new Uint8Array(out.length + length);
+  bytes.set(out);
+  for (let i = 0; i < length; i++) {
+    const key = maskingKey === undefined ? 0 : (maskingKey[i & 3] as number);
+    bytes[out.length + i] = (payload[i] as number) ^ key;
+  }
+  return toHex(bytes);
+}
+
+describe("long text (the UTF-8 the codec made is masked where it lies)", () => {
+  const key = hex("37fa213d");
+  // Pieces that take 1, 2, 3 and 4 bytes, and lone surrogates (U+FFFD, 3 bytes).
+  const piece = fc.constantFrom("a", "é", "€", "😀", "\ud800", "\udc00", "z");
+  const text = fc
+    .tuple(fc.nat({ max: 9000 }), fc.array(piece, { maxLength: 40 }), fc.nat({ max: 3000 }))
+    .map(([before, pieces, after]) => `${"a".repeat(before)}${pieces.join("")}${"b".repeat(after)}`);
+
+  it("gives RFC 6455's bytes for any text, masked or not, at every length and fallback point", () => {
+    fc.assert(
+      fc.property(text, fc.boolean(), fc.uint8Array({ minLength: 4, maxLength: 4 }), (value, masked, k) => {
+        const maskingKey = masked ? k : undefined;
+        const expected = referenceFrame(1, new TextEncoder().encode(value), maskingKey);
+        expect(joined(encodeTextFrame(value, 1, true, 0, maskingKey))).toBe(expected);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("switches the length form where the UTF-8 length, not the string length, crosses it", () => {
+    for (const value of [
+      "a".repeat(65535),
+      "a".repeat(65536),
+      `${"a".repeat(65534)}é`, // 65,535 code units, 65,536 bytes: the 64-bit form
+      `${"a".repeat(65533)}😀`,
+      `${"a".repeat(65534)}😀`,
+      `😀${"a".repeat(2000)}`,
+      `${"a".repeat(49000)}${"é".repeat(8000)}`,
+      "€".repeat(30000),
+      "x".repeat(140000), // past the in-place bound: copied
+    ]) {
+      for (const maskingKey of [undefined, key]) {
+        const expected = referenceFrame(1, new TextEncoder().encode(value), maskingKey);
+        expect(joined(encodeTextFrame(value, 1, true, 0, maskingKey))).toBe(expected);
+      }
+    }
+  });
+
+  it("keeps every frame intact while later ones are encoded", () => {
+    const values = [
+      "x".repeat(1400),
+      `${"y".repeat(1400)}é`,
+      "€".repeat(1500),
+      "z".repeat(3000),
+      "w".repeat(9000),
+    ];
+    const frames = values.map((value) => encodeTextFrame(value, 1, true, 0, key));
+    values.forEach((value, i) => {
+      expect(joined(frames[i] as Uint8Array[])).toBe(referenceFrame(1, new TextEncoder().encode(value), key));
+    });
+  });
+});
+
+describe("encodeOwnedPayload", () => {
+  it("masks a large payload (up to 128 KiB) where it lies behind a header of its own, others into one buffer, at any alignment", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: 0, max: POOLED_MAX + 3000 }),
+          fc.integer({ min: 128 * 1024 - 100, max: 128 * 1024 + 100 }),
+        ),
+        fc.integer({ min: 0, max: 7 }),
+        fc.uint8Array({ minLength: 4, maxLength: 4 }),
+        (length, offset, maskingKey) => {
+          const payload = new Uint8Array(offset + length).map((_, i) => (i * 31 + 7) & 0xff).subarray(offset);
+          const expected = referenceFrame(2, payload.slice(), maskingKey);
+          const parts = encodeOwnedPayload(2, true, 0, payload, maskingKey);
+          expect(joined(parts)).toBe(expected);
+          if (length > POOLED_MAX && length <= 128 * 1024) expect(parts[1]).toBe(payload);
+          else expect(parts).toHaveLength(1);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
 

@@ -8,8 +8,8 @@
 
 import { utf8Encoder } from "../web-globals.ts";
 import { frameHeaderSize, writeFrameHeader } from "./header.ts";
-import { maskInto } from "./mask.ts";
-import { allocateFrame, shrinkFrame } from "./pool.ts";
+import { applyMask, maskInto } from "./mask.ts";
+import { allocateFrame, POOLED_MAX, shrinkFrame } from "./pool.ts";
 
 /** A frame to encode. */
 export interface FrameToEncode {
@@ -75,6 +75,41 @@ export function encodeFrameParts(
   return [out];
 }
 
+/**
+ * Masked payloads the codec made itself are masked in place up to this size. Beyond it they
+ * are copied as any payload is: on Deno, masking in place the array its `TextEncoder.encode()`
+ * returned was slower than the copy for payloads of a few hundred KiB and more (the cause is
+ * not known; Node and Bun gained at every size).
+ */
+const MASK_IN_PLACE_MAX = 128 * 1024;
+
+/**
+ * {@link encodeFrameParts} for a payload the codec made itself and that nobody else holds (the
+ * UTF-8 bytes of a string it encoded). A masked payload too large for the outbound slab (up to
+ * {@link MASK_IN_PLACE_MAX}) is masked where it lies and sent behind a header of its own,
+ * `[header, payload]`, as an unmasked payload is: copying it into a frame buffer of its size
+ * would cost a second large allocation (fresh memory, page by page) and a pass over the bytes.
+ * Only the payload is masked (RFC 6455 §5.3), so the header does not need to share its buffer.
+ * Smaller payloads are masked into one buffer from the slab as usual: one write, and the slab
+ * costs little.
+ */
+export function encodeOwnedPayload(
+  opcode: number,
+  fin: boolean,
+  rsv: number,
+  payload: Uint8Array,
+  maskingKey: Uint8Array | undefined,
+  freshUpTo = 0,
+): Uint8Array[] {
+  const length = payload.length;
+  if (maskingKey === undefined || length <= POOLED_MAX || length > MASK_IN_PLACE_MAX)
+    return encodeFrameParts(opcode, fin, rsv, payload, maskingKey, freshUpTo);
+  const header = allocateFrame(frameHeaderSize(length, true), freshUpTo);
+  writeFrameHeader(header, 0, fin, rsv, opcode, length, maskingKey);
+  applyMask(payload, maskingKey);
+  return [header, payload];
+}
+
 /** Strings up to this many UTF-16 code units are encoded straight into the frame buffer. */
 const DIRECT_TEXT_MAX = 1365; // 1365 * 3 < 4096: the over-allocation stays small.
 
@@ -103,13 +138,13 @@ export function encodeTextFrame(
 ): Uint8Array[] {
   const fresh = freshUpTo > 0;
   if (text.length > (fresh ? FRESH_DIRECT_TEXT_MAX : DIRECT_TEXT_MAX))
-    return encodeFrameParts(opcode, fin, rsv, utf8Encoder.encode(text), maskingKey, freshUpTo);
+    return encodeOwnedPayload(opcode, fin, rsv, utf8Encoder.encode(text), maskingKey, freshUpTo);
   const maskSize = maskingKey === undefined ? 0 : 4;
   if (text.length < 126) {
     const frame = encodeShortAscii(text, opcode, fin, rsv, maskingKey, maskSize, freshUpTo);
     if (frame !== undefined) return [frame];
     // Not ASCII: with fresh arrays, the runtime's encoder into one costs less than the slab.
-    if (fresh) return encodeFrameParts(opcode, fin, rsv, utf8Encoder.encode(text), maskingKey, freshUpTo);
+    if (fresh) return encodeOwnedPayload(opcode, fin, rsv, utf8Encoder.encode(text), maskingKey, freshUpTo);
   }
   // UTF-8 needs at most 3 bytes per UTF-16 code unit; reserve room for a 16-bit length when
   // the bound could need one, and move the payload down if it turned out shorter than 126.
