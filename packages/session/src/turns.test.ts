@@ -197,6 +197,32 @@ describe("fair turns (RFC 6455 §10.4)", () => {
     expect(flood.transport.paused).toBe(false);
   });
 
+  it("sets no timer for a connection that stays within its slice in every turn", async () => {
+    const { session, got, transport } = server();
+    // Counts the timers set while the connection receives (the waits below use the original).
+    const original = globalThis.setTimeout;
+    let timers = 0;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      timers++;
+      return original(...args);
+    }) as typeof setTimeout;
+    // Each batch is almost a slice (a message and its event count two); together they are
+    // several, received in tasks further apart than a turn's budget, as a quiet peer sends.
+    const perBatch = FRAMES_PER_SLICE / 2 - 1;
+    const batches = 4;
+    try {
+      for (let i = 0; i < batches; i++) {
+        session.onData(binaryMessages(perBatch, 1));
+        await new Promise((resolve) => original(resolve, TURN_BUDGET_MS + 1));
+      }
+    } finally {
+      globalThis.setTimeout = original;
+    }
+    expect(timers).toBe(0);
+    expect(transport.pauses).toBe(0);
+    expect(got.length).toBe(perBatch * batches);
+  });
+
   it("bounds the bytes a slice decodes, so that large frames yield too", async () => {
     const flood = server();
     const other = server();

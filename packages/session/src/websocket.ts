@@ -21,7 +21,6 @@ import { parseWebSocketUrl, validateProtocols, type WebSocketUrl } from "@ws/cod
 import { WebSocketError } from "./errors.ts";
 import { CloseEvent, WebSocketErrorEvent } from "./events.ts";
 import { handled, rejected, reportListenerError } from "./handled.ts";
-import { hasEventTargetState, installLazyEventTarget, lazyEventTarget } from "./lazy-event-target.ts";
 import { PreparedMessage, sendPreparedOn } from "./pubsub/prepared-message.ts";
 import type { PubSub } from "./pubsub/pubsub.ts";
 import {
@@ -329,11 +328,8 @@ function clampUnsignedShort(value: number): number {
  * A socket whose `B` is `"blob"`, `"arraybuffer"` or both is assignable to the DOM `WebSocket`
  * type; `"uint8array"` is our extra, outside the WHATWG enum.
  */
-/** The runtime's `EventTarget`, its state made on first use where it can be (lazy-event-target.ts). */
-const EventTargetBase: typeof EventTarget = lazyEventTarget();
-
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below only types EventTarget's inherited methods.
-export class WebSocket<B extends BinaryType = BinaryType> extends EventTargetBase {
+export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
   /** The connection has not yet been established. */
   static readonly CONNECTING: 0 = CONNECTING;
   /** The connection is established and communication is possible. */
@@ -386,7 +382,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTargetBas
       this.socket.#onMessage(data);
     }
     function piece(this: SocketHandler, piece: MessagePiece): void {
-      if (this.socket.#readyState === OPEN && hasEventTargetState(this.socket))
+      if (this.socket.#readyState === OPEN)
         this.socket.dispatchEvent(new MessageEvent("message", { data: piece }));
     }
     function error(this: SocketHandler, error: Error): void {
@@ -396,9 +392,6 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTargetBas
       this.socket.#onClose(info);
     }
     socketHandler = (socket) => ({ socket, message, piece, error, close });
-    // The runtime's event target state is made on first use (a server's sockets often have
-    // no listener): see lazy-event-target.ts.
-    installLazyEventTarget(WebSocket.prototype, (value) => #url in value);
     // WebIDL §3.7.1: the interface object's `length` is its required arguments (the URL) — 1.
     Object.defineProperty(WebSocket, "length", { value: 1 });
     // WebIDL §3.7.4: a constant is a read-only, enumerable, non-configurable property of both
@@ -1026,8 +1019,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTargetBas
   }
 
   #onMessage(data: string | Uint8Array): void {
-    // Without event target state there is no listener to see the event.
-    if (this.#readyState !== OPEN || !hasEventTargetState(this)) return;
+    if (this.#readyState !== OPEN) return;
     let value: string | Uint8Array | ArrayBuffer | Blob = data;
     if (typeof data !== "string") {
       if (this.#binaryType === "arraybuffer") {
@@ -1053,8 +1045,6 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTargetBas
       this.#clients = undefined;
       queueMicrotask(() => clients.delete(this));
     }
-    // Without event target state there is no listener to see the events.
-    if (!hasEventTargetState(this)) return;
     // WHATWG "the WebSocket connection is closed": error first when the connection was failed.
     if (info.error !== undefined) this.dispatchEvent(new WebSocketErrorEvent("error", info.error));
     else if (this.#error !== undefined) this.dispatchEvent(new WebSocketErrorEvent("error", this.#error));

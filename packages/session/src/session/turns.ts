@@ -6,10 +6,16 @@
  *
  * Work is counted per connection per *turn*, not per received chunk: a runtime may hand a
  * session many chunks between two polls for I/O (Node reads up to 32 chunks of 64 KiB from one
- * socket in one go), and a slice that started over with each chunk bounded nothing. A turn is
- * the time from one tick of this module's timer to the next; the timer is set when work is first
- * done in a turn, and can only run once the runtime has gone back to its event loop, so a turn
- * spans at least one poll for I/O.
+ * socket in one go), and a slice that started over with each chunk bounded nothing. A turn
+ * begins with the first work after the previous one and ends at the next tick of this module's
+ * timer, which can only run once the runtime has gone back to its event loop, so a turn spans at
+ * least one poll for I/O. The timer is set only when a turn needs an end: when a session runs
+ * out of its slice or waits. A turn that has none yet (quiet connections, such as a lone peer
+ * that sends one message at a time, never need one) ends instead when work starts in a later
+ * task and the turn began at least {@link TURN_BUDGET_MS} ago: the runtime cannot have polled
+ * for I/O within one task (a task's microtasks run before the next task), and across tasks such
+ * a turn bounds work as a ticked one does, one slice per connection per budget at most. So a
+ * quiet server sets no timer per message.
  *
  * In one turn a session decodes:
  * - one slice: at most {@link FRAMES_PER_SLICE} frames (each event counts as one more: its
@@ -72,13 +78,19 @@ export interface TurnTaker {
   takeTurn(): void;
 }
 
-/** The current turn, counted up by each tick. */
+/** The current turn, counted up when one ends. */
 let turn = 0;
-/** Work was done in the current turn: its start is known and the next tick is set. */
+/** Work was done in the current turn: its start is known. */
 let turnOpen = false;
 /** When the current turn's work began. */
 let turnStart = 0;
+/** The current turn ends at the next tick. */
 let tickScheduled = false;
+/** Work was done in the current task: a microtask at its end clears this. */
+let inTask = false;
+const endTask = (): void => {
+  inTask = false;
+};
 
 /** The sessions waiting, in order, from `head` on (a session is in it at most once). */
 let queue: (TurnTaker | undefined)[] = [];
@@ -91,12 +103,22 @@ function scheduleTick(): void {
   }
 }
 
-/** Work starts: the current turn (opened if it was not, with its tick set). */
+/**
+ * Work starts: the current turn (opened if it was not). A turn without a tick ends when work
+ * starts in a later task and the turn's budget has run out (see the module's comment).
+ */
 function currentTurn(): number {
+  if (!inTask) {
+    inTask = true;
+    queueMicrotask(endTask);
+    if (turnOpen && !tickScheduled && budgetUsed()) {
+      turn++;
+      turnOpen = false;
+    }
+  }
   if (!turnOpen) {
     turnOpen = true;
     turnStart = now();
-    scheduleTick();
   }
   return turn;
 }
@@ -148,8 +170,12 @@ export class Share {
     this.#waited = turn;
   }
 
-  /** The slice is used up: takes another one and returns true if nobody waits and time is left. */
+  /**
+   * The slice is used up: the turn needs an end (its tick is set); takes another slice and
+   * returns true if nobody waits and time is left.
+   */
   next(): boolean {
+    scheduleTick();
     if (!mayGoOn()) return false;
     this.frames = FRAMES_PER_SLICE;
     this.bytes = BYTES_PER_SLICE;
@@ -170,6 +196,9 @@ function tick(): void {
   turnOpen = false;
   if (head === queue.length) return;
   currentTurn();
+  // The turn that serves the queue ends at the next tick, whether or not anybody waits then:
+  // the sessions it resumes count their bytes against its budget (see `Share.begin`).
+  scheduleTick();
   // Sessions that wait again after their slice queue behind the ones not served yet.
   const end = queue.length;
   while (head < end) {
