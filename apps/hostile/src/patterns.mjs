@@ -465,6 +465,8 @@ export const PATTERNS = [
     name: "backtracking",
     title: "Header values built for catastrophic backtracking (400)",
     run: backtrackingHeaders,
+    // Over in a few hundred milliseconds: run again (cli.mjs) so that a fresh client is probed often enough.
+    repeat: true,
   },
   { name: "resets", title: "Resets (RST) in the middle of a frame (5,000)", run: resetsMidFrame },
 ];
