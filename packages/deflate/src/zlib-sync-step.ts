@@ -74,13 +74,25 @@ const syncSteps = new WeakMap<object, boolean>();
  * per module with a throwaway inflater. (Internal: not exported by the package.)
  */
 export function hasSyncStep(zlib: ZlibLike): boolean {
-  let works = syncSteps.get(zlib);
-  if (works === undefined) {
-    works = probeSyncStep(zlib);
-    syncSteps.set(zlib, works);
-  }
-  return works;
+  return probedOnce(syncSteps, zlib, probeSyncStep);
 }
+
+/** What `probe` says of `zlib`, probed the first time it is asked for that module. */
+function probedOnce(
+  cache: WeakMap<object, boolean>,
+  zlib: ZlibLike,
+  probe: (zlib: ZlibLike) => boolean,
+): boolean {
+  let result = cache.get(zlib);
+  if (result === undefined) {
+    result = probe(zlib);
+    cache.set(zlib, result);
+  }
+  return result;
+}
+
+/** A stored block (RFC 1951 §3.2.4) holding "hi", not the last one: the probes' valid input. */
+const STORED_HI = new Uint8Array([0x00, 0x02, 0x00, 0xfd, 0xff, 0x68, 0x69]);
 
 function probeSyncStep(zlib: ZlibLike): boolean {
   let stream: StepStream | undefined;
@@ -92,9 +104,7 @@ function probeSyncStep(zlib: ZlibLike): boolean {
     if (typeof handle?.writeSync !== "function" || !(state instanceof Uint32Array)) return false;
     const flush = zlib.constants.Z_SYNC_FLUSH;
     const out = new Uint8Array(16);
-    // A stored block (RFC 1951 §3.2.4) holding "hi", not the last one.
-    const stored = new Uint8Array([0x00, 0x02, 0x00, 0xfd, 0xff, 0x68, 0x69]);
-    handle.writeSync(flush, stored, 0, stored.length, out, 0, out.length);
+    handle.writeSync(flush, STORED_HI, 0, STORED_HI.length, out, 0, out.length);
     if (stream.destroyed === true || state[0] !== out.length - 2 || state[1] !== 0) return false;
     if (out[0] !== 0x68 || out[1] !== 0x69) return false;
     // A block of the reserved type 11 (RFC 1951 §3.2.3): corrupt.
@@ -129,12 +139,7 @@ const inlineWrites = new WeakMap<object, boolean>();
  * returns. Probed once per module. (Internal: not exported by the package.)
  */
 export function writesInline(zlib: ZlibLike): boolean {
-  let inline = inlineWrites.get(zlib);
-  if (inline === undefined) {
-    inline = hasSyncStep(zlib) && probeInlineWrites(zlib);
-    inlineWrites.set(zlib, inline);
-  }
-  return inline;
+  return probedOnce(inlineWrites, zlib, (module) => hasSyncStep(module) && probeInlineWrites(module));
 }
 
 function probeInlineWrites(zlib: ZlibLike): boolean {
@@ -143,8 +148,8 @@ function probeInlineWrites(zlib: ZlibLike): boolean {
     stream = zlib.createInflateRaw({ windowBits: 15 }) as StepStream;
     stream.on("error", () => {});
     const state = stream._writeState as Uint32Array;
-    // The stored block of the probe above: zlib leaves room for all but 2 bytes of its output.
-    stream.write(new Uint8Array([0x00, 0x02, 0x00, 0xfd, 0xff, 0x68, 0x69]));
+    // zlib leaves room for all but the 2 bytes of the stored block's output.
+    stream.write(STORED_HI.slice());
     return state[0] !== 0;
   } catch {
     return false;
