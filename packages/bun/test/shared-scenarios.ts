@@ -1,12 +1,19 @@
 /**
  * Runs a file of shared scenarios (tools/test-support/*-scenarios.ts) against this adapter:
  * every scenario file takes the same adapter (server, client, cleanup, the runner's `expect`,
- * and `observe` and `setDeflateConcurrency` for the scenarios that need them), so each suite is
- * one call.
+ * and `observe`, `setDeflateConcurrency`, the echo server and the classes for the scenarios that
+ * need them), so each suite is one call.
  */
 import { describe, expect, it } from "bun:test";
-import { connect, observe, setDeflateConcurrency, WebSocketServer } from "../src/index.ts";
-import { cleanupAfterEach } from "./helpers.ts";
+import {
+  connect,
+  HandshakeRejectedError,
+  observe,
+  setDeflateConcurrency,
+  WebSocket,
+  WebSocketServer,
+} from "../src/index.ts";
+import { cleanupAfterEach, startEchoServer } from "./helpers.ts";
 
 /** Registers one test per scenario, under `title`. */
 export function runSharedScenarios(
@@ -20,6 +27,10 @@ export function runSharedScenarios(
     connect: (url: string, options: never) => connect(url, options),
     observe,
     setDeflateConcurrency,
+    startEchoServer,
+    WebSocket,
+    WebSocketServer,
+    HandshakeRejectedError,
     defer: cleanupAfterEach(),
     expect,
   };

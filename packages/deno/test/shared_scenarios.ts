@@ -1,12 +1,19 @@
 /**
  * Runs a file of shared scenarios (tools/test-support/*-scenarios.ts) against this adapter:
  * every scenario file takes the same adapter (server, client, cleanup, the runner's `expect`,
- * and `observe` and `setDeflateConcurrency` for the scenarios that need them), so each suite is
- * one call.
+ * and `observe`, `setDeflateConcurrency`, the echo server and the classes for the scenarios that
+ * need them), so each suite is one call.
  */
 import { expect } from "expect";
-import { connect, observe, setDeflateConcurrency, WebSocketServer } from "../src/mod.ts";
-import { test } from "./helpers.ts";
+import {
+  connect,
+  HandshakeRejectedError,
+  observe,
+  setDeflateConcurrency,
+  WebSocket,
+  WebSocketServer,
+} from "../src/mod.ts";
+import { startEchoServer, test } from "./helpers.ts";
 
 /** Registers one test per scenario, named `title: scenario`. */
 export function runSharedScenarios(
@@ -21,6 +28,10 @@ export function runSharedScenarios(
         connect: (url: string, options: never) => connect(url, options),
         observe,
         setDeflateConcurrency,
+        startEchoServer,
+        WebSocket,
+        WebSocketServer,
+        HandshakeRejectedError,
         defer,
         expect,
       } as never));
