@@ -322,15 +322,25 @@ export const pingScenarios: Record<string, Scenario> = {
   },
 };
 
+/**
+ * A server on `/ws` whose verify hook lets in only `Bearer ok` from https://good.example; both
+ * handshake scenarios use it, so the second also shows that a wrong version, plain HTTP and
+ * another path are answered before verify runs (it would answer 401).
+ */
+function guarded(adapter: Adapter): Promise<{ wss: BasicsServer; url: string; port: number }> {
+  return server(adapter, {
+    path: "/ws",
+    verify: (info: { headers: Record<string, string | undefined>; origin?: string }) =>
+      info.headers.authorization === "Bearer ok"
+        ? info.origin === "https://good.example" || { status: 403 }
+        : { status: 401, headers: { "WWW-Authenticate": "Bearer" }, body: "token required" },
+  });
+}
+
 export const handshakeScenarios: Record<string, Scenario> = {
   async "verify false → 403, custom rejection with headers and body, typed on the client"(adapter) {
     const { expect } = adapter;
-    const { url } = await server(adapter, {
-      verify: (info: { headers: Record<string, string | undefined>; origin?: string }) =>
-        info.headers.authorization === "Bearer ok"
-          ? info.origin === "https://good.example" || { status: 403 }
-          : { status: 401, headers: { "WWW-Authenticate": "Bearer" }, body: "token required" },
-    });
+    const url = `${(await guarded(adapter)).url}/ws`;
     const e1 = (await failure(adapter.connect(url))) as Rejection;
     expect(e1).toBeInstanceOf(adapter.HandshakeRejectedError);
     expect([e1.status, e1.body, e1.header("www-authenticate")]).toStrictEqual([
@@ -352,7 +362,7 @@ export const handshakeScenarios: Record<string, Scenario> = {
 
   async "426 for a wrong version and for plain HTTP; 400 for another path; error then close 1006"(adapter) {
     const { expect } = adapter;
-    const { url, port } = await server(adapter, { path: "/ws" });
+    const { url, port } = await guarded(adapter);
     const wrong = await rawClient(adapter.defer, port, {
       request:
         "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
