@@ -1,20 +1,18 @@
 /**
- * The basics of an adapter's `WebSocketServer` and client, one suite for the Deno and Bun
- * adapters (as `fault-scenarios.ts`): echo through our client and the runtime's native
- * `globalThis.WebSocket` client (both runtimes have one), the close handshake in each order
- * (RFC 6455 §7.1.2–§7.1.5), the close codes a peer sees for a limit or a protocol error
- * (§7.4.1: 1009, 1007, 1002), send and receive backpressure, ping (§5.5.2), handshake
- * rejections (§4.2.2), graceful shutdown (1001), bounded handshakes, and the WebIDL shape.
- * Raw peers are `node:net` connections (`raw-peer.ts`), which Deno and Bun both provide.
+ * The basics of an adapter's `WebSocketServer` and client, one suite for Node, Deno and Bun (as
+ * `fault-scenarios.ts`): echo through our client and through the runtime's native
+ * `globalThis.WebSocket` client, the close handshake in each order (RFC 6455 §7.1.2–§7.1.5),
+ * the close codes a peer sees for a limit or a protocol error (§7.4.1: 1009, 1007, 1002), send
+ * and receive backpressure, ping (§5.5.2), handshake rejections (§4.2.2), graceful shutdown
+ * (1001), bounded handshakes, and the WebIDL shape. Raw peers are `node:net` connections
+ * (`raw-peer.ts`), which all three runtimes provide.
  *
- * Each group is one record of scenarios: a runtime's suite runs every group (packages/bun/test/
- * bun.test.ts, packages/deno/test/deno_test.ts) and keeps only what differs per runtime (the
- * runtime's own native server, its transport's write paths, TLS, the options it cannot honour).
- *
- * Node's suite is not a runner of these: Node 20 (the default test runtime) has no
- * `globalThis.WebSocket`, and Node's own tests (close.test.ts, server.test.ts, ping.test.ts,
- * backpressure.test.ts, whatwg-shape.test.ts) check the same behaviour against the `ws` package
- * as the peer.
+ * Each group is one record of scenarios; each runtime's suite runs every group
+ * (packages/bun/test/bun.test.ts, packages/deno/test/deno_test.ts, packages/node/test/
+ * basics.test.ts) and keeps in its own files only what differs on that runtime (its native
+ * server, its transport's write paths, TLS, the options it cannot honour; on Node, `ws` as the
+ * peer and node:http attachment). Node 20 has no `globalThis.WebSocket`: it skips the
+ * `nativeClientScenarios`, which Node 24 (`test:node24`) runs.
  */
 import { connect as netConnect } from "node:net";
 import type { Expect } from "./expect.ts";
