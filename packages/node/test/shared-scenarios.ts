@@ -1,33 +1,14 @@
 /**
  * Runs a file of shared scenarios (tools/test-support/*-scenarios.ts) against this adapter:
- * every scenario file takes the same adapter (server, client, cleanup, the runner's `expect`,
- * and `observe`, `setDeflateConcurrency`, the echo server and the classes for the scenarios that
- * need them), so each suite is one call.
+ * every scenario file takes the same adapter (tools/test-support/adapter.ts: this package's
+ * exports, and the runner's cleanup, `expect` and echo server), so each suite is one call.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import {
-  connect,
-  HandshakeRejectedError,
-  observe,
-  setDeflateConcurrency,
-  WebSocket,
-  WebSocketServer,
-} from "../src/index.ts";
+import { scenarioAdapter } from "../../../tools/test-support/adapter.ts";
+import * as node from "../src/index.ts";
 import { cleanup, defer, startEchoServer } from "./helpers.ts";
 
-// Each scenario file types its own narrower view of the adapter; this one satisfies them all.
-const adapter = {
-  createServer: (options: never) => new WebSocketServer(options),
-  connect: (url: string, options: never) => connect(url, options),
-  observe,
-  setDeflateConcurrency,
-  startEchoServer,
-  WebSocket,
-  WebSocketServer,
-  HandshakeRejectedError,
-  defer,
-  expect,
-};
+const adapter = scenarioAdapter(node, { startEchoServer, defer, expect });
 
 /**
  * Registers one test per scenario, under `title`; `overrides` replaces or adds parts of the
