@@ -10,7 +10,9 @@ export type Expect = (actual: unknown) => {
   toMatch(expected: RegExp): void;
   toBeGreaterThan(expected: number): void;
   toBeGreaterThanOrEqual(expected: number): void;
+  toBeLessThan(expected: number): void;
   toBeLessThanOrEqual(expected: number): void;
+  toBeInstanceOf(expected: abstract new (...args: never[]) => unknown): void;
   toThrow(expected: RegExp | (abstract new (...args: never[]) => Error)): void;
   readonly not: { toMatch(expected: RegExp): void };
 };

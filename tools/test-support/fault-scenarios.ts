@@ -12,14 +12,10 @@
  * (`adapter.openSockets`), no socket left afterwards.
  */
 import { createHash } from "node:crypto";
-import {
-  type AddressInfo,
-  createServer as createNetServer,
-  connect as netConnect,
-  type Socket,
-} from "node:net";
+import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
 import type { Expect } from "./expect.ts";
-import { closeCodeOf, closePayload, parseFrames, type RawFrame, rawFrame } from "./raw-frames.ts";
+import { closeCodeOf, closePayload, rawFrame } from "./raw-frames.ts";
+import { type Reading, rawClient as rawPeer, readFrames, readHead } from "./raw-peer.ts";
 
 /** The part of an adapter's socket the scenarios use. */
 export interface FaultSocket extends EventTarget {
@@ -124,76 +120,14 @@ async function stillEchoes(adapter: Adapter, port: number): Promise<void> {
   await done;
 }
 
-/** What a raw peer reads: the frames so far, and promises for more of them and for the end. */
-interface Reading {
-  readonly frames: RawFrame[];
-  waitFrames(count: number): Promise<RawFrame[]>;
-  /** Resolves when the socket is closed (both directions). */
-  readonly ended: Promise<void>;
-}
-
-/** Collects the frames in `first` and in what `socket` receives from now on. */
-function readFrames(socket: Socket, first: Uint8Array): Reading {
-  let buffer = first;
-  const frames: RawFrame[] = [];
-  const waiters: (() => void)[] = [];
-  socket.on("data", (chunk: Uint8Array) => {
-    const joined = new Uint8Array(buffer.length + chunk.length);
-    joined.set(buffer);
-    joined.set(chunk, buffer.length);
-    const parsed = parseFrames(joined);
-    buffer = parsed.rest;
-    frames.push(...parsed.frames);
-    for (const wake of waiters.splice(0)) wake();
-  });
-  const ended = new Promise<void>((resolve) => socket.once("close", () => resolve()));
-  return {
-    frames,
-    async waitFrames(count) {
-      while (frames.length < count) await new Promise<void>((resolve) => waiters.push(resolve));
-      return frames;
-    },
-    ended,
-  };
-}
-
-/** Reads an HTTP head off `socket`; resolves with it and with the bytes after it. */
-function readHead(socket: Socket): Promise<{ head: string; rest: Uint8Array }> {
-  return new Promise((resolve) => {
-    let bytes = new Uint8Array(0);
-    const onData = (chunk: Uint8Array): void => {
-      const joined = new Uint8Array(bytes.length + chunk.length);
-      joined.set(bytes);
-      joined.set(chunk, bytes.length);
-      bytes = joined;
-      const text = new TextDecoder("latin1").decode(bytes);
-      const end = text.indexOf("\r\n\r\n");
-      if (end === -1) return;
-      socket.off("data", onData);
-      resolve({ head: text.slice(0, end), rest: bytes.subarray(end + 4) });
-    };
-    socket.on("data", onData);
-  });
-}
-
 /**
  * A raw TCP client that completes the handshake by hand. It never ends its side by itself
  * (`allowHalfOpen`): every FIN in these scenarios is one the scenario sends.
  */
 async function rawClient(adapter: Adapter, port: number): Promise<Reading & { socket: Socket }> {
-  const socket = adapter.defer(netConnect({ host: "127.0.0.1", port, allowHalfOpen: true }), (s) =>
-    s.destroy(),
-  );
-  socket.on("error", () => {});
-  await new Promise((resolve) => socket.once("connect", resolve));
-  const head = readHead(socket);
-  socket.write(
-    `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-  );
-  const { head: text, rest } = await head;
-  if (!text.startsWith("HTTP/1.1 101")) throw new Error(`no upgrade: ${text}`);
-  return { socket, ...readFrames(socket, rest) };
+  const raw = await rawPeer(adapter.defer, port, { allowHalfOpen: true });
+  if (!raw.head.startsWith("HTTP/1.1 101")) throw new Error(`no upgrade: ${raw.head}`);
+  return raw;
 }
 
 /**

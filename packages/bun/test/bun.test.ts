@@ -1,29 +1,29 @@
 /**
- * @ws/bun under `bun test`: our client and server against each other, Bun's native
- * `WebSocket` client against our server, our client against `Bun.serve`, close orderings,
- * limits, backpressure, ping, handshake rejections, TLS (@ws/node attached to node:http is in
- * handler.test.ts, a shared scenario).
+ * @ws/bun under `bun test`. The basics every adapter shares (echo with our client and Bun's
+ * native `WebSocket` client, close orderings, limits, backpressure, ping, handshake rejections,
+ * graceful shutdown, bounded handshakes, WebIDL shape) are the scenarios of
+ * tools/test-support/basics-scenarios.ts, run first. What stays here differs on Bun: our client
+ * against `Bun.serve` (uWebSockets), the Bun transport's write groups and partial writes,
+ * the options Bun cannot honour, bytes held in the kernel while verify runs (a `Bun.connect`
+ * peer, whose write() reports what the kernel took), and TLS with `rejectUnauthorized: false`
+ * (@ws/node attached to node:http is in handler.test.ts, a shared scenario).
  */
 import { describe, expect, it } from "bun:test";
+import { basicsScenarios } from "../../../tools/test-support/basics-scenarios.ts";
 import { big } from "../../../tools/test-support/payloads.ts";
 import {
   type CloseEvent,
   connect,
-  HandshakeRejectedError,
   WebSocket,
   WebSocketServer,
   type WebSocketServerOptions,
 } from "../src/index.ts";
 import { SocketTransport } from "../src/socket-transport.ts";
-import {
-  cleanupAfterEach,
-  closeCodeOf,
-  nextEvent,
-  rawClient,
-  rawFrame,
-  selfSigned,
-  startEchoServer,
-} from "./helpers.ts";
+import { cleanupAfterEach, nextEvent, rawClient, rawFrame, selfSigned, startEchoServer } from "./helpers.ts";
+import { runSharedScenarios } from "./shared-scenarios.ts";
+
+for (const [title, scenarios] of Object.entries(basicsScenarios))
+  runSharedScenarios(title, scenarios, 60_000);
 
 const defer = cleanupAfterEach();
 
@@ -46,44 +46,6 @@ async function echo(): Promise<string> {
 }
 
 describe("echo", () => {
-  it("our client against our server: text, binary, empty, 1 MiB and 16 MiB; close code echoed", async () => {
-    const ws = defer(await connect(await echo(), { protocols: ["superchat", "chat"] }), (c) => c.terminate());
-    expect(ws.protocol).toBe("superchat");
-    const messages = ws[Symbol.asyncIterator]();
-    for (const data of [
-      "hello",
-      "",
-      "é ✓ 😀",
-      new Uint8Array([1, 2, 3]),
-      new Uint8Array(0),
-      big(1 << 20),
-      big(16 << 20),
-    ]) {
-      ws.send(data);
-      const got = (await messages.next()).value;
-      expect(got).toEqual(data);
-    }
-    const closed = nextEvent<CloseEvent>(ws, "close");
-    ws.close(4001, "bye");
-    const event = await closed;
-    expect([event.code, event.reason, event.wasClean]).toEqual([4001, "bye", true]);
-  });
-
-  it("Bun's native WebSocket client against our server (text, binary, close code)", async () => {
-    const native = new globalThis.WebSocket(await echo(), ["chat"]);
-    native.binaryType = "arraybuffer";
-    await nextEvent(native, "open");
-    expect(native.protocol).toBe("chat");
-    native.send("native");
-    expect((await nextEvent<MessageEvent>(native, "message")).data).toBe("native");
-    native.send(big(70_000));
-    expect(new Uint8Array((await nextEvent<MessageEvent>(native, "message")).data)).toEqual(big(70_000));
-    const closed = nextEvent<CloseEvent>(native, "close");
-    native.close(4000, "done");
-    const event = await closed;
-    expect([event.code, event.reason]).toEqual([4000, "done"]);
-  });
-
   it("our client against Bun.serve's native WebSocket server", async () => {
     const native = Bun.serve({
       hostname: "127.0.0.1",
@@ -104,104 +66,7 @@ describe("echo", () => {
   });
 });
 
-describe("close orderings", () => {
-  async function pair(): Promise<{ client: WebSocket; serverSide: WebSocket }> {
-    const { wss, url } = await server();
-    const accepted = new Promise<WebSocket>((resolve) => wss.once("connection", resolve));
-    const client = defer(await connect(url), (c) => c.terminate());
-    return { client, serverSide: await accepted };
-  }
-
-  it("client first: the server sees the code and reason, the client the echoed code; both clean", async () => {
-    const { client, serverSide } = await pair();
-    const [c, s] = await Promise.all([
-      nextEvent<CloseEvent>(client, "close"),
-      nextEvent<CloseEvent>(serverSide, "close"),
-      client.close(1000, "client bye"),
-    ]);
-    expect([s!.code, s!.reason, s!.wasClean]).toEqual([1000, "client bye", true]);
-    expect([c!.code, c!.wasClean]).toEqual([1000, true]);
-  });
-
-  it("server first: the client sees the code and reason", async () => {
-    const { client, serverSide } = await pair();
-    const [c, s] = await Promise.all([
-      nextEvent<CloseEvent>(client, "close"),
-      nextEvent<CloseEvent>(serverSide, "close"),
-      serverSide.close(4000, "server bye"),
-    ]);
-    expect([c!.code, c!.reason, c!.wasClean]).toEqual([4000, "server bye", true]);
-    expect([s!.code, s!.wasClean]).toEqual([4000, true]);
-  });
-
-  it("both at once: each sees the other's code", async () => {
-    const { client, serverSide } = await pair();
-    const events = [nextEvent<CloseEvent>(client, "close"), nextEvent<CloseEvent>(serverSide, "close")];
-    client.close(3001, "c");
-    serverSide.close(3002, "s");
-    const [c, s] = await Promise.all(events);
-    expect([c!.code, s!.code]).toEqual([3002, 3001]);
-  });
-
-  it("no code: 1005 on both sides; terminate(): 1006", async () => {
-    const { client, serverSide } = await pair();
-    const events = [nextEvent<CloseEvent>(client, "close"), nextEvent<CloseEvent>(serverSide, "close")];
-    client.close();
-    for (const e of await Promise.all(events)) expect(e.code).toBe(1005);
-    const second = await pair();
-    const closed = nextEvent<CloseEvent>(second.serverSide, "close");
-    second.client.terminate();
-    expect((await closed).code).toBe(1006);
-  });
-});
-
-describe("limits seen by the peer", () => {
-  it("1009 for a message over maxMessageSize (native client sees it)", async () => {
-    const { url } = await server({ limits: { maxMessageSize: 1000 } });
-    const native = new globalThis.WebSocket(url);
-    await nextEvent(native, "open");
-    const closed = nextEvent<CloseEvent>(native, "close");
-    native.send("x".repeat(1001));
-    expect((await closed).code).toBe(1009);
-  });
-
-  it("1007 for invalid UTF-8 and 1002 for an unmasked or reserved frame (raw peer)", async () => {
-    const { port } = await server();
-    const bad = await rawClient(port);
-    expect(await bad.head).toStartWith("HTTP/1.1 101");
-    bad.write(rawFrame(0x1, new Uint8Array([0xc3, 0x28])));
-    const [frame] = await bad.waitFrames(1);
-    expect(frame!.opcode).toBe(0x8);
-    expect(closeCodeOf(frame!.payload)).toBe(1007);
-    const reserved = await rawClient(port);
-    reserved.write(rawFrame(0x3));
-    const [frame2] = await reserved.waitFrames(1);
-    expect(closeCodeOf(frame2!.payload)).toBe(1002);
-    await Promise.all([bad.ended, reserved.ended]);
-  });
-});
-
 describe("backpressure", () => {
-  it("needsDrain is set against a slow reader, bufferedAmount grows, then drains", async () => {
-    const { wss, port } = await server();
-    const accepted = new Promise<WebSocket>((resolve) => wss.once("connection", resolve));
-    const raw = await rawClient(port);
-    await raw.head;
-    raw.pause();
-    const ws = await accepted;
-    const chunk = big(1 << 20);
-    let sent = 0;
-    do ws.send(chunk);
-    while (!ws.needsDrain && ++sent < 256);
-    expect(sent).toBeLessThan(256);
-    expect(ws.bufferedAmount).toBeGreaterThan(0);
-    raw.resume();
-    await ws.drained();
-    expect(ws.bufferedAmount).toBe(0);
-    await raw.waitFrames(sent + 1);
-    raw.close();
-  });
-
   it("the transport holds what Bun did not take and returns false until drained (copiesWrites: the session reuses only after true)", () => {
     const { transport, taken, allow } = meteredTransport();
     expect(transport.copiesWrites).toBe(true);
@@ -298,109 +163,12 @@ describe("backpressure", () => {
     for (let i = 0; i < batch; i++) expect(decoder.decode(echoed[i]!.payload)).toBe(payload(i));
     peer.close();
   });
-
-  it("a slow async-iterator consumer pauses the socket: what we hold stays bounded", async () => {
-    const { wss, url } = await server();
-    wss.on("connection", async (ws) => {
-      const chunk = big(64 * 1024);
-      for (let i = 0; i < 400; i++) {
-        ws.send(chunk); // 25 MiB in all
-        if (ws.needsDrain) await ws.drained();
-      }
-      ws.close(1000);
-    });
-    const ws = defer(await connect(url, { receiveHighWaterMark: 256 * 1024 }), (c) => c.terminate());
-    let count = 0;
-    let maxHeld = 0;
-    for await (const _ of ws) {
-      count++;
-      if (count % 50 === 0) await Bun.sleep(20);
-      maxHeld = Math.max(maxHeld, ws.session!.inboundBufferedAmount);
-    }
-    expect(count).toBe(400);
-    expect(maxHeld).toBeLessThan(8 * 1024 * 1024);
-  });
-});
-
-describe("ping", () => {
-  it("ping() resolves with the round-trip time", async () => {
-    const ws = defer(await connect(await echo()), (c) => c.terminate());
-    const rtt = await ws.ping("x");
-    expect(rtt).toBeGreaterThanOrEqual(0);
-    expect(rtt).toBeLessThan(5000);
-  });
 });
 
 describe("handshake rejections", () => {
-  it("verify false → 403, custom rejection with headers and body, typed on the client", async () => {
-    const { url } = await server({
-      verify: (info) =>
-        info.headers.authorization === "Bearer ok"
-          ? info.origin === "https://good.example" || { status: 403 }
-          : { status: 401, headers: { "WWW-Authenticate": "Bearer" }, body: "token required" },
-    });
-    const e1 = (await connect(url).catch((e: unknown) => e)) as HandshakeRejectedError;
-    expect(e1).toBeInstanceOf(HandshakeRejectedError);
-    expect([e1.status, e1.body, e1.header("www-authenticate")]).toEqual([401, "token required", "Bearer"]);
-    const e2 = (await connect(url, { headers: { Authorization: "Bearer ok" } }).catch(
-      (e: unknown) => e,
-    )) as HandshakeRejectedError;
-    expect(e2.status).toBe(403);
-    const ok = defer(
-      await connect(url, { headers: { Authorization: "Bearer ok" }, origin: "https://good.example" }),
-      (c) => c.terminate(),
-    );
-    expect(ok.readyState).toBe(WebSocket.OPEN);
-  });
-
-  it("426 for a wrong version and for plain HTTP; 400 for another path; error then close 1006", async () => {
-    const { url, port } = await server({ path: "/ws" });
-    const wrong = await rawClient(
-      port,
-      "/ws",
-      `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
-    );
-    const head = await wrong.head;
-    expect(head).toStartWith("HTTP/1.1 426");
-    expect(head).toContain("Sec-WebSocket-Version: 13");
-    expect((await fetch(`http://127.0.0.1:${port}/ws`)).status).toBe(426);
-    const other = (await connect(`${url}/other`).catch((e: unknown) => e)) as HandshakeRejectedError;
-    expect(other.status).toBe(400);
-    const ws = new WebSocket(`${url}/other`);
-    const log: string[] = [];
-    ws.onerror = () => log.push("error");
-    const event = await nextEvent<CloseEvent>(ws, "close");
-    expect([...log, event.code]).toEqual(["error", 1006]);
-  });
-
   it("options Bun cannot honour throw clear errors", () => {
     expect(() => new WebSocket("ws://127.0.0.1:1", { proxy: "http://proxy:3128" })).toThrow(/proxy/);
     expect(() => new WebSocketServer({ server: {} } as never)).toThrow(/node:http/);
-  });
-
-  it("unknown and mistyped options throw the shared schema's errors (same as Node and Deno)", () => {
-    expect(() => new WebSocketServer({ port: 0, verifyClient: () => false } as never)).toThrow(
-      /unknown option verifyClient \(from ws\?\): use verify/,
-    );
-    expect(() => new WebSocketServer({ port: 0, limits: { maxMesageSize: 1 } } as never)).toThrow(
-      /did you mean maxMessageSize/,
-    );
-    expect(() => new WebSocketServer({ port: 0, closeTimeout: "5s" } as never)).toThrow(TypeError);
-    expect(() => new WebSocket("ws://127.0.0.1:1", { maxPayload: 8 } as never)).toThrow(
-      /limits: \{ maxMessageSize \}/,
-    );
-  });
-});
-
-describe("graceful shutdown", () => {
-  it("close() closes every client with 1001 and waits; then refuses connections", async () => {
-    const { wss, url } = await server();
-    const clients = await Promise.all([connect(url), connect(url)]);
-    const events = clients.map((c) => nextEvent<CloseEvent>(c, "close"));
-    await wss.close();
-    for (const e of await Promise.all(events)) expect([e.code, e.wasClean]).toEqual([1001, true]);
-    expect(wss.clients.size).toBe(0);
-    expect(await connect(url).catch((e: unknown) => e)).toBeInstanceOf(Error);
   });
 });
 
@@ -423,50 +191,7 @@ describe.skipIf(typeof certificate === "string")(
   },
 );
 
-// Keep the close frame helper referenced for future raw-peer tests.
-
-/** A raw TCP peer: sends `bytes`, then reads what the server answers until it ends the connection. */
-async function probe(port: number, bytes: string): Promise<{ closed: Promise<string> }> {
-  const { connect: netConnect } = await import("node:net");
-  const socket = defer(netConnect({ host: "127.0.0.1", port }), (s) => s.destroy());
-  await new Promise((resolve) => socket.once("connect", resolve));
-  socket.write(Buffer.from(bytes, "latin1"));
-  let text = "";
-  socket.on("data", (chunk: Buffer) => {
-    text += chunk.toString("latin1");
-  });
-  socket.on("error", () => {});
-  // Our half-close after a rejection: the peer closes too, as a browser or `ws` does.
-  socket.on("end", () => socket.end());
-  return { closed: new Promise((resolve) => socket.once("close", () => resolve(text))) };
-}
-
-const HALF_HEAD = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n";
-
 describe("bounded handshakes", () => {
-  it("closes a half-sent head (slowloris) after handshakeTimeout, unanswered", async () => {
-    const { port } = await server({ handshakeTimeout: 100 });
-    expect(await (await probe(port, HALF_HEAD)).closed).toBe("");
-  });
-
-  it("answers bytes that are not HTTP with 400 at once", async () => {
-    const { port } = await server();
-    const garbage = await probe(port, "\u0016\u0003\u0001\u0002\u0000 not http, no line ending");
-    expect(await garbage.closed).toMatch(/^HTTP\/1\.1 400 /);
-  });
-
-  it("drops the oldest stalled handshake beyond maxPendingHandshakes; 503 beyond maxConnections", async () => {
-    const { port, url } = await server({ maxPendingHandshakes: 1, maxConnections: 1 });
-    const slow = await probe(port, HALF_HEAD);
-    defer(await connect(url), (c) => c.terminate());
-    expect(await slow.closed).toBe("");
-    const full = await connect(url).catch((e: unknown) => e);
-    expect(full).toBeInstanceOf(HandshakeRejectedError);
-    expect([(full as HandshakeRejectedError).status, (full as HandshakeRejectedError).body]).toEqual([
-      503,
-      "Too many connections",
-    ]);
-  });
   it("bytes sent while verify runs wait in the kernel, not in our queue, and reach the session in order", async () => {
     let release!: () => void;
     const verified = new Promise<void>((resolve) => (release = resolve));
@@ -514,13 +239,6 @@ describe("bounded handshakes", () => {
     release();
     await done;
     expect(received).toEqual(Array.from({ length: COUNT }, (_, i) => i));
-  });
-});
-
-describe("WebIDL shape", () => {
-  it("WebSocket.length is 1 (WebIDL §3.7.1), [object WebSocket] (§3.7.6)", () => {
-    expect(WebSocket.length).toBe(1);
-    expect(Object.prototype.toString.call(WebSocket.prototype)).toBe("[object WebSocket]");
   });
 });
 

@@ -1,12 +1,12 @@
 /**
  * Runs a file of shared scenarios (tools/test-support/*-scenarios.ts) against this adapter:
- * every scenario file takes the same adapter (server, client, cleanup, the runner's `expect`,
- * and `observe` and `setDeflateConcurrency` for the scenarios that need them), so each suite is
- * one call.
+ * every scenario file takes the same adapter (tools/test-support/adapter.ts: this package's
+ * exports, and the runner's cleanup, `expect` and echo server), so each suite is one call.
  */
 import { describe, expect, it } from "bun:test";
-import { connect, observe, setDeflateConcurrency, WebSocketServer } from "../src/index.ts";
-import { cleanupAfterEach } from "./helpers.ts";
+import { scenarioAdapter } from "../../../tools/test-support/adapter.ts";
+import * as bun from "../src/index.ts";
+import { cleanupAfterEach, startEchoServer } from "./helpers.ts";
 
 /** Registers one test per scenario, under `title`. */
 export function runSharedScenarios(
@@ -14,15 +14,7 @@ export function runSharedScenarios(
   scenarios: Record<string, (adapter: never) => Promise<void>>,
   timeoutMs: number,
 ): void {
-  // Each scenario file types its own narrower view of the adapter; this one satisfies them all.
-  const adapter = {
-    createServer: (options: never) => new WebSocketServer(options),
-    connect: (url: string, options: never) => connect(url, options),
-    observe,
-    setDeflateConcurrency,
-    defer: cleanupAfterEach(),
-    expect,
-  };
+  const adapter = scenarioAdapter(bun, { startEchoServer, defer: cleanupAfterEach(), expect });
   describe(title, () => {
     for (const [name, scenario] of Object.entries(scenarios))
       it(name, () => scenario(adapter as never), timeoutMs);

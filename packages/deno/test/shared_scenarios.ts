@@ -1,12 +1,12 @@
 /**
  * Runs a file of shared scenarios (tools/test-support/*-scenarios.ts) against this adapter:
- * every scenario file takes the same adapter (server, client, cleanup, the runner's `expect`,
- * and `observe` and `setDeflateConcurrency` for the scenarios that need them), so each suite is
- * one call.
+ * every scenario file takes the same adapter (tools/test-support/adapter.ts: this package's
+ * exports, and the runner's cleanup, `expect` and echo server), so each suite is one call.
  */
 import { expect } from "expect";
-import { connect, observe, setDeflateConcurrency, WebSocketServer } from "../src/mod.ts";
-import { test } from "./helpers.ts";
+import { scenarioAdapter } from "../../../tools/test-support/adapter.ts";
+import * as deno from "../src/mod.ts";
+import { startEchoServer, test } from "./helpers.ts";
 
 /** Registers one test per scenario, named `title: scenario`. */
 export function runSharedScenarios(
@@ -15,14 +15,6 @@ export function runSharedScenarios(
 ): void {
   for (const [name, scenario] of Object.entries(scenarios)) {
     test(`${title}: ${name}`, (defer) =>
-      // Each scenario file types its own narrower view of the adapter; this one satisfies them all.
-      scenario({
-        createServer: (options: never) => new WebSocketServer(options),
-        connect: (url: string, options: never) => connect(url, options),
-        observe,
-        setDeflateConcurrency,
-        defer,
-        expect,
-      } as never));
+      scenario(scenarioAdapter(deno, { startEchoServer, defer, expect }) as never));
   }
 }

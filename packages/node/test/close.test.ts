@@ -69,41 +69,9 @@ async function wsServer(
   return { server, url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
+// The orderings every adapter shares (client first, server first, both at once, no code,
+// terminate()) are basics-scenarios.ts's, run by basics.test.ts; these are Node's own.
 describe("close handshake orderings", () => {
-  it("client first: both sides report the code and reason, cleanly", async () => {
-    const { serverSide, client } = await pair();
-    const [c, s] = [closed(client), closed(serverSide)];
-    client.close(1000, "client bye");
-    expect(client.readyState).toBe(WebSocket.CLOSING);
-    expect(await s).toEqual({ code: 1000, reason: "client bye", wasClean: true });
-    expect(await c).toEqual({ code: 1000, reason: "", wasClean: true });
-  });
-
-  it("server first: the client sees the server's code and reason", async () => {
-    const { serverSide, client } = await pair();
-    const [c, s] = [closed(client), closed(serverSide)];
-    serverSide.close(4000, "server bye");
-    expect(await c).toEqual({ code: 4000, reason: "server bye", wasClean: true });
-    expect(await s).toEqual({ code: 4000, reason: "", wasClean: true });
-  });
-
-  it("simultaneous: each side reports the other's close frame", async () => {
-    const { serverSide, client } = await pair();
-    const [c, s] = [closed(client), closed(serverSide)];
-    client.close(3001, "c");
-    serverSide.close(3002, "s");
-    expect(await c).toEqual({ code: 3002, reason: "s", wasClean: true });
-    expect(await s).toEqual({ code: 3001, reason: "c", wasClean: true });
-  });
-
-  it("close() without a code reports 1005 on both sides", async () => {
-    const { serverSide, client } = await pair();
-    const [c, s] = [closed(client), closed(serverSide)];
-    client.close();
-    expect((await s).code).toBe(1005);
-    expect((await c).code).toBe(1005);
-  });
-
   it("peer vanishes: 1006, not clean", async () => {
     const { serverSide, client } = await pair();
     const c = closed(client);
@@ -118,13 +86,6 @@ describe("close handshake orderings", () => {
     );
     const c = closed(ws);
     ws.close(1000);
-    expect(await c).toEqual({ code: 1006, reason: "", wasClean: false });
-  });
-
-  it("terminate() closes at once with 1006 on our side", async () => {
-    const { client } = await pair();
-    const c = closed(client);
-    client.terminate();
     expect(await c).toEqual({ code: 1006, reason: "", wasClean: false });
   });
 

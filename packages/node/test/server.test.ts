@@ -190,20 +190,9 @@ describe("attaching to HTTP servers", () => {
   });
 });
 
+// close() with 1001, slowloris, bytes that are not HTTP, maxPendingHandshakes and
+// maxConnections are basics-scenarios.ts's (basics.test.ts), shared with Deno and Bun.
 describe("shutdown", () => {
-  it("close() closes every client with 1001 and waits for them", async () => {
-    const { server, url } = await ownServer();
-    const clients = await Promise.all([connect(url), connect(url), connect(url)]);
-    for (const c of clients) defer(c, (s) => s.terminate());
-    const events = clients.map((c) => nextEvent<CloseEvent>(c, "close"));
-    await server.close();
-    for (const event of await Promise.all(events))
-      expect({ code: event.code, wasClean: event.wasClean }).toEqual({ code: 1001, wasClean: true });
-    expect(server.clients.size).toBe(0);
-    const refused = await connect(url).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(Error);
-  });
-
   it("close() terminates clients that do not answer within the deadline", async () => {
     const { server, url } = await ownServer({ closeTimeout: 10_000 });
     const raw = await rawClient(Number(new URL(url).port));
@@ -224,32 +213,7 @@ describe("shutdown", () => {
   });
 });
 
-/**
- * A raw TCP peer: sends `bytes`, then collects what the server answers until it closes the
- * connection (resolves with the text, latin1).
- */
-async function probe(port: number, bytes: string): Promise<{ closed: Promise<string> }> {
-  const { connect: netConnect } = await import("node:net");
-  const socket = defer(netConnect({ host: "127.0.0.1", port }), (s) => s.destroy());
-  await new Promise((resolve) => socket.once("connect", resolve));
-  socket.write(Buffer.from(bytes, "latin1"));
-  let text = "";
-  socket.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
-  socket.on("error", () => {});
-  // Our half-close after a rejection: the peer closes too, as a browser or `ws` does.
-  socket.on("end", () => socket.end());
-  return { closed: new Promise((resolve) => socket.once("close", () => resolve(text))) };
-}
-
-const HALF_HEAD = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n";
-
 describe("bounded handshakes", () => {
-  it("closes a half-sent head (slowloris) after handshakeTimeout, without an answer", async () => {
-    const { url } = await ownServer({ handshakeTimeout: 100 });
-    const slow = await probe(Number(new URL(url).port), HALF_HEAD);
-    expect(await slow.closed).toBe("");
-  });
-
   it("closes an upgrade whose verify hook outlasts handshakeTimeout (attached server)", async () => {
     const { server, port } = await httpServer();
     defer(
@@ -259,27 +223,5 @@ describe("bounded handshakes", () => {
     const error = await connect(`ws://127.0.0.1:${port}`).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     expect(error).not.toBeInstanceOf(HandshakeRejectedError);
-  });
-
-  it("answers bytes that are not HTTP with 400 at once", async () => {
-    const { url } = await ownServer();
-    const garbage = await probe(Number(new URL(url).port), "\u0016\u0003\u0001\u0002\u0000 not http");
-    expect(await garbage.closed).toMatch(/^HTTP\/1\.1 400 /);
-  });
-
-  it("beyond maxPendingHandshakes drops the oldest (stalled) handshake, and a fresh client is served", async () => {
-    const { url } = await ownServer({ maxPendingHandshakes: 1 });
-    const slow = await probe(Number(new URL(url).port), HALF_HEAD);
-    const ws = defer(await connect(url), (c) => c.terminate());
-    expect(ws.readyState).toBe(WebSocket.OPEN);
-    expect(await slow.closed).toBe("");
-  });
-
-  it("answers 503 beyond maxConnections", async () => {
-    const { url } = await ownServer({ maxConnections: 1 });
-    defer(await connect(url), (c) => c.terminate());
-    const refused = await connect(url).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(HandshakeRejectedError);
-    expect((refused as HandshakeRejectedError).status).toBe(503);
   });
 });

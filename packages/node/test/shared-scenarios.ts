@@ -1,37 +1,34 @@
 /**
  * Runs a file of shared scenarios (tools/test-support/*-scenarios.ts) against this adapter:
- * every scenario file takes the same adapter (server, client, cleanup, the runner's `expect`,
- * and `observe` and `setDeflateConcurrency` for the scenarios that need them), so each suite is
- * one call.
+ * every scenario file takes the same adapter (tools/test-support/adapter.ts: this package's
+ * exports, and the runner's cleanup, `expect` and echo server), so each suite is one call.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { connect, observe, setDeflateConcurrency, WebSocketServer } from "../src/index.ts";
-import { cleanup, defer } from "./helpers.ts";
+import { scenarioAdapter } from "../../../tools/test-support/adapter.ts";
+import * as node from "../src/index.ts";
+import { cleanup, defer, startEchoServer } from "./helpers.ts";
 
-// Each scenario file types its own narrower view of the adapter; this one satisfies them all.
-const adapter = {
-  createServer: (options: never) => new WebSocketServer(options),
-  connect: (url: string, options: never) => connect(url, options),
-  observe,
-  setDeflateConcurrency,
-  defer,
-  expect,
-};
+const adapter = scenarioAdapter(node, { startEchoServer, defer, expect });
 
 /**
  * Registers one test per scenario, under `title`; `overrides` replaces or adds parts of the
- * adapter (what a scenario file lets a runtime do beyond the common adapter).
+ * adapter (what a scenario file lets a runtime do beyond the common adapter). A scenario for
+ * which `skip` gives a reason is registered as skipped, with the reason in its name.
  */
-export function runSharedScenarios(
+export function runSharedScenarios<S extends (adapter: never) => Promise<void>>(
   title: string,
-  scenarios: Record<string, (adapter: never) => Promise<void>>,
+  scenarios: Record<string, S>,
   timeoutMs: number,
   overrides: Record<string, unknown> = {},
+  skip: (scenario: S) => string | undefined = () => undefined,
 ): void {
   afterEach(cleanup);
   const withOverrides = { ...adapter, ...overrides };
   describe(title, () => {
-    for (const [name, scenario] of Object.entries(scenarios))
-      it(name, () => scenario(withOverrides as never), timeoutMs);
+    for (const [name, scenario] of Object.entries(scenarios)) {
+      const reason = skip(scenario);
+      if (reason === undefined) it(name, () => scenario(withOverrides as never), timeoutMs);
+      else it.skip(`${name} (skipped: ${reason})`, () => scenario(withOverrides as never));
+    }
   });
 }

@@ -1,11 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { WebSocket } from "../src/index.ts";
 
+// WebSocket.length (WebIDL §3.7.1) is checked by basics-scenarios.ts (basics.test.ts).
 describe("the Node adapter's WebSocket (WebIDL shape)", () => {
-  it("WebSocket.length is 1, the one required argument (WebIDL §3.7.1)", () => {
-    expect(WebSocket.length).toBe(1);
-  });
-
   it("inherits the read-only constants and [object WebSocket] (WebIDL §3.7.4, §3.7.6)", () => {
     expect(WebSocket.OPEN).toBe(1);
     expect(Object.getOwnPropertyDescriptor(Object.getPrototypeOf(WebSocket), "OPEN")?.writable).toBe(false);
