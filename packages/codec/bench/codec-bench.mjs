@@ -371,6 +371,9 @@ if ("encode".includes(FILTER) || FILTER === "") {
         for (let i = 0; i < reps; i++) ws.Sender.frame(wsPayload, options);
       };
       // The floor of a masked frame: a new array of the frame's size and one copy of the payload.
+      // The copy's target lies 14 bytes after its source modulo 4 KiB when both buffers are
+      // page-aligned: on JavaScriptCore that copy can run several times slower ("4K aliasing",
+      // see mask-simd.ts), and the row is then no bound (Bun, 64 KiB).
       const floorRun =
         masked && size >= CHUNK
           ? () => {
