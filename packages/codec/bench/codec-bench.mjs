@@ -12,13 +12,19 @@
 // server-role Connection (frame decoding + unmasking + message assembly), against ws's Receiver
 // with allowSynchronousEvents (the same work). Encode: a message to masked (client) and
 // unmasked (server) frame bytes, against ws's Sender.frame; a client's text message likewise.
-// Unmask: applyMask against bufferutil's unmask, a byte loop and a plain memory copy. UTF-8: decodeUtf8 (validate +
+// Unmask: applyMask against bufferutil's unmask, a byte loop and a plain memory copy; its
+// "floor" row is the WebAssembly path's two copies per block without the XOR.
+// Every decode and masked encode row hands out a fresh array per message, ours and ws's alike
+// (ws allocates with Buffer.allocUnsafe, which skips zeroing; a pure codec has only
+// new Uint8Array): a fresh large array costs its page faults, which no copy avoids. The
+// "floor" rows (64 KiB and up) measure just that, a new array and one copy of the bytes, in the
+// same rounds: their ratio to ws+bu is the most any such decoder or encoder could reach. UTF-8: decodeUtf8 (validate +
 // decode in one pass) against ws's way (buffer.isUtf8 + toString).
 import { isUtf8 } from "node:buffer";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { applyMask, encodeFrame, encodeFrameParts } from "../dist/frame/index.js";
-import { simdMaskAvailable } from "../dist/frame/mask-simd.js";
+import { SIMD_BLOCK, simdMaskAvailable } from "../dist/frame/mask-simd.js";
 import { Connection, NEED_DATA } from "../dist/index.js";
 import { decodeUtf8 } from "../dist/message/index.js";
 
@@ -128,18 +134,29 @@ function concat(parts) {
 }
 
 const rows = [];
-/** Reports ours against ws with bufferutil and ws without it, each run once. */
-function reportWs(group, size, unit, oursFn, runFor, opsPerCall) {
+/**
+ * Reports ours against ws with bufferutil and ws without it, each run once. With `floorFn` (the
+ * least work any codec must do for the row: a fresh array and one copy of the bytes, with no
+ * framing or masking at all), it runs in the same rounds and a "floor" row gives its ratio to
+ * ws+bu: the most any implementation that hands out a fresh array could reach on this runtime.
+ */
+function reportWs(group, size, unit, oursFn, runFor, opsPerCall, floorFn) {
+  const floorRow = (floor, bu) => {
+    if (floorFn !== undefined) report("  floor: new array + copy", size, unit, floor, bu, "ws+bu");
+  };
+  const extra = floorFn === undefined ? [] : [floorFn];
   if (wsPlain === wsBu) {
     // This runtime's module cache gave the same copy back (Bun): one row, run the bench again
     // with WS_NO_BUFFER_UTIL=1 for ws without bufferutil.
-    const [ours, theirs] = compare([oursFn, runFor(wsBu)], opsPerCall);
+    const [ours, theirs, floor] = compare([oursFn, runFor(wsBu), ...extra], opsPerCall);
     report(group, size, unit, ours, theirs, process.env.WS_NO_BUFFER_UTIL ? "ws" : "ws+bu");
+    floorRow(floor, theirs);
     return;
   }
-  const [ours, bu, plain] = compare([oursFn, runFor(wsBu), runFor(wsPlain)], opsPerCall);
+  const [ours, bu, plain, floor] = compare([oursFn, runFor(wsBu), runFor(wsPlain), ...extra], opsPerCall);
   report(group, size, unit, ours, bu, "ws+bu");
   report(group, size, unit, ours, plain, "ws");
+  floorRow(floor, bu);
 }
 function report(group, size, unit, ours, theirs, theirsName = "ws") {
   const row = { group, size, unit, ours, theirs, theirsName, ratio: ours / theirs };
@@ -147,7 +164,7 @@ function report(group, size, unit, ours, theirs, theirsName = "ws") {
   const fmt = (n) =>
     n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} k` : n.toFixed(0);
   console.log(
-    `${group.padEnd(22)} ${size.padEnd(7)} ours ${fmt(ours).padStart(9)} ${unit}  ${theirsName.padEnd(10)} ${fmt(theirs).padStart(9)} ${unit}  ratio ${row.ratio.toFixed(2)}×`,
+    `${group.padEnd(22)} ${size.padEnd(7)} ${group.includes("floor") ? "floor" : "ours "}${fmt(ours).padStart(9)} ${unit}  ${theirsName.padEnd(10)} ${fmt(theirs).padStart(9)} ${unit}  ratio ${row.ratio.toFixed(2)}×`,
   );
 }
 
@@ -181,7 +198,60 @@ if ("decode".includes(FILTER) || FILTER === "") {
       if (messages !== count) throw new Error(`ws decoded ${messages} of ${count}`);
       return timed;
     };
-    reportWs("decode masked binary", label, "msg/s", oursRun, wsRun, count);
+    // The floor: each payload copied from the chunks it lies in into a new array of its own,
+    // as a decoder that hands out whole messages must at least do (no parsing, no unmasking).
+    const segments = pieces.map(() => []);
+    {
+      let chunkIndex = 0;
+      let chunkOffset = 0;
+      const headerSize = frame.length - size;
+      for (let f = 0; f < count; f++) {
+        let skip = headerSize;
+        let filled = 0;
+        while (skip > 0 || filled < size) {
+          const room = pieces[chunkIndex].length - chunkOffset;
+          const take = skip > 0 ? Math.min(skip, room) : Math.min(size - filled, room);
+          if (skip > 0) skip -= take;
+          else {
+            segments[chunkIndex].push(chunkOffset, take, filled === 0 ? size : 0, filled);
+            filled += take;
+          }
+          chunkOffset += take;
+          if (chunkOffset === pieces[chunkIndex].length) {
+            chunkIndex++;
+            chunkOffset = 0;
+          }
+        }
+      }
+    }
+    const floorRun = () => {
+      let out;
+      let messages = 0;
+      let index = 0;
+      const timed = timedFeed(pieces, (chunk) => {
+        const list = segments[index++];
+        for (let s = 0; s < list.length; s += 4) {
+          const [from, take, fresh, to] = [list[s], list[s + 1], list[s + 2], list[s + 3]];
+          if (fresh > 0) {
+            out = new Uint8Array(fresh);
+            messages++;
+          }
+          out.set(chunk.subarray(from, from + take), to);
+        }
+      });
+      if (messages !== count) throw new Error("floor");
+      return timed;
+    };
+    // Smaller frames lie in one chunk, and a decoder hands them out as views: no floor there.
+    reportWs(
+      "decode masked binary",
+      label,
+      "msg/s",
+      oursRun,
+      wsRun,
+      count,
+      size >= CHUNK ? floorRun : undefined,
+    );
   }
   // Text messages (UTF-8 validated) from a server (unmasked).
   for (const [label, size] of SIZES.filter(([, n]) => n <= 65536)) {
@@ -300,7 +370,25 @@ if ("encode".includes(FILTER) || FILTER === "") {
       const wsRun = (ws) => () => {
         for (let i = 0; i < reps; i++) ws.Sender.frame(wsPayload, options);
       };
-      reportWs(`encode ${masked ? "masked" : "unmasked"} binary`, label, "msg/s", oursRun, wsRun, reps);
+      // The floor of a masked frame: a new array of the frame's size and one copy of the payload.
+      // The copy's target lies 14 bytes after its source modulo 4 KiB when both buffers are
+      // page-aligned: on JavaScriptCore that copy can run several times slower ("4K aliasing",
+      // see mask-simd.ts), and the row is then no bound (Bun, 64 KiB).
+      const floorRun =
+        masked && size >= CHUNK
+          ? () => {
+              for (let i = 0; i < reps; i++) new Uint8Array(size + 14).set(payload, 14);
+            }
+          : undefined;
+      reportWs(
+        `encode ${masked ? "masked" : "unmasked"} binary`,
+        label,
+        "msg/s",
+        oursRun,
+        wsRun,
+        reps,
+        floorRun,
+      );
       // The bare framing function against ws's bare framing function (no connection state).
       const maskingKey = masked ? key : undefined;
       const bareRun = () => {
@@ -348,7 +436,11 @@ if ("unmask".includes(FILTER) || FILTER === "") {
     const target = new Uint8Array(size);
     const buffer = Buffer.from(data);
     const bufferKey = Buffer.from(key);
-    const [ours, native, byteLoop, copy] = compare(
+    // A WebAssembly page as the scratch, the block half a 4 KiB page away from the data, as
+    // the WebAssembly path places it (see scratchStart in mask-simd.ts): an arbitrary array
+    // could sit at the data's address modulo 4 KiB, where copies run several times slower.
+    const scratch = new Uint8Array(new WebAssembly.Memory({ initial: 1 }).buffer, 2048, SIMD_BLOCK);
+    const [ours, native, byteLoop, copy, copiesOnly] = compare(
       [
         () => {
           for (let i = 0; i < reps; i++) applyMask(data, key);
@@ -362,12 +454,26 @@ if ("unmask".includes(FILTER) || FILTER === "") {
         () => {
           for (let i = 0; i < reps; i++) target.set(data);
         },
+        // The WebAssembly path's copies without its XOR: each block copied into a scratch
+        // array and back (WebAssembly reaches only its own memory). No masking in WebAssembly
+        // can beat this.
+        () => {
+          for (let i = 0; i < reps; i++) {
+            for (let at = 0; at < size; at += SIMD_BLOCK) {
+              const end = Math.min(size, at + SIMD_BLOCK);
+              const block = scratch.subarray(0, end - at);
+              block.set(data.subarray(at, end));
+              data.set(block, at);
+            }
+          }
+        },
       ],
       reps * size,
     );
     report("unmask", label, "B/s", ours, native, "bufferutil");
     report("unmask", label, "B/s", ours, byteLoop, "byte loop");
     report("unmask vs memcpy", label, "B/s", ours, copy, "memcpy");
+    report("  floor: copy in + out", label, "B/s", copiesOnly, copy, "memcpy");
   }
 }
 
