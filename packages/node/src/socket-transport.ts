@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
 import {
   type AcceptConnection,
@@ -83,6 +84,22 @@ class SocketTransport implements Transport {
   get writesThrough(): boolean {
     return true;
   }
+
+  /** See {@link allocateUninitialized}. */
+  get allocate(): (size: number) => Uint8Array {
+    return allocateUninitialized;
+  }
+}
+
+/**
+ * The array a received message larger than one read is gathered into: `Buffer.allocUnsafeSlow`
+ * (its own `ArrayBuffer`, not from Node's shared pool, and not zero-filled: the codec writes
+ * every byte before it delivers the message), as a plain `Uint8Array` so that messages are the
+ * same type on every runtime. https://nodejs.org/api/buffer.html#static-method-bufferallocunsafeslowsize
+ */
+function allocateUninitialized(size: number): Uint8Array {
+  const buffer = Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, size);
 }
 
 /** The session a socket was handed to (see {@link attachSocket}). */

@@ -360,6 +360,35 @@ describe("Session", () => {
     for (const buffer of later) expect(keptBuffers.has(buffer)).toBe(false);
   });
 
+  it("gathers a message larger than one received chunk into the array the transport's allocate makes", () => {
+    const made: Uint8Array[] = [];
+    const transport = {
+      // Stale bytes, as an allocator that skips zero-filling may hand out (Node's).
+      allocate: (size: number): Uint8Array => {
+        const array = new Uint8Array(size).fill(0xa5);
+        made.push(array);
+        return array;
+      },
+      write: () => true,
+      end: () => {},
+      destroy: () => {},
+      pause: () => {},
+      resume: () => {},
+    };
+    const session = new Session(transport, { role: "server" });
+    const got: (string | Uint8Array)[] = [];
+    session.handler = { message: (data) => got.push(data) };
+    session.start();
+    const peer = new Connection({ role: "client" });
+    const payload = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7) & 0xff);
+    const frame = concat(peer.send({ type: "binary", data: payload }) as Uint8Array[]);
+    for (let offset = 0; offset < frame.length; offset += 65536)
+      session.onData(frame.slice(offset, offset + 65536));
+    expect(got).toEqual([payload]);
+    expect(made).toHaveLength(1);
+    expect(got[0]).toBe(made[0]);
+  });
+
   it("reuses a joined buffer with a writesThrough transport only after writes that left nothing waiting", () => {
     // Node's socket: write() returns true below the high-water mark even when libuv kept the
     // buffer for later; only bufferedAmount (writableLength) says whether it did.

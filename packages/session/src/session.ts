@@ -173,6 +173,7 @@ export class Session {
       ...(options.random === undefined ? {} : { random: options.random }),
       outputBudget: options.budget,
       copyPayloadsUpTo: transport.copyPayloadsUpTo,
+      allocate: transport.allocate,
     });
     const meter = options.meter;
     this.#outbox = new Outbox(transport, this.connection, meter, this);

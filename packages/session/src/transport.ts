@@ -45,6 +45,12 @@ export interface Transport {
    */
   readonly copyPayloadsUpTo?: number | undefined;
   /**
+   * Makes the array a received message larger than one received chunk is gathered into (the
+   * codec's `allocate`): `size` bytes that the codec overwrites whole before delivering them,
+   * so a runtime's allocator that skips zero-filling may be used. Default: `new Uint8Array`.
+   */
+  readonly allocate?: ((size: number) => Uint8Array) | undefined;
+  /**
    * A `write()` that returns `true` keeps no reference to the buffers it was given: the runtime
    * copied or sent every byte (Bun's socket write copies what it takes). The session may then
    * join a write's frames into one buffer it reuses for the next write, instead of a new buffer

@@ -255,6 +255,15 @@ describe("Connection", () => {
     expect(() => client.send({ type: "text", data: 1 as unknown as string })).toThrow(TypeError);
   });
 
+  it("refuses an allocate that is not a function, naming it", () => {
+    for (const bad of [0, "new", {}, null]) {
+      expect(() => new Connection({ role: "server", allocate: bad as unknown as () => Uint8Array })).toThrow(
+        /allocate/,
+      );
+    }
+    expect(() => new Connection({ role: "server", allocate: (size) => new Uint8Array(size) })).not.toThrow();
+  });
+
   it("refuses a copyPayloadsUpTo that is not a non-negative integer, naming it", () => {
     for (const bad of [-1, 1.5, Number.NaN, "64" as unknown as number]) {
       expect(() => new Connection({ role: "server", copyPayloadsUpTo: bad })).toThrow(/copyPayloadsUpTo/);

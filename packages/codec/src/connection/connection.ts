@@ -71,6 +71,12 @@ export interface ConnectionOptions {
    * into fresh arrays rather than views of the shared outbound slab. Default 0.
    */
   readonly copyPayloadsUpTo?: number | undefined;
+  /**
+   * Makes the array a received data frame spanning several received chunks is unmasked into,
+   * `size` bytes long, every byte of which the codec writes before delivering it (see
+   * `FrameDecoderOptions.allocate`): it need not be zero-filled. Default: `new Uint8Array(size)`.
+   */
+  readonly allocate?: ((size: number) => Uint8Array) | undefined;
 }
 
 /** Masking keys are drawn from a pool refilled this many bytes at a time (ws, undici). */
@@ -178,6 +184,11 @@ export class Connection {
         `Cannot create connection: copyPayloadsUpTo must be a non-negative integer, got ${String(options.copyPayloadsUpTo)}`,
       );
     }
+    if (options.allocate !== undefined && typeof options.allocate !== "function") {
+      throw new TypeError(
+        `Cannot create connection: allocate must be a function, got ${typeof options.allocate}`,
+      );
+    }
     this.#decoder = new FrameDecoder({
       role: this.role,
       allowedRsv,
@@ -185,6 +196,7 @@ export class Connection {
       // Whole messages: a frame spanning input chunks is unmasked straight into one buffer.
       gatherDataFrames: options.streamMessages !== true,
       copyPayloadsUpTo,
+      allocate: options.allocate,
     });
     this.#freshUpTo = copyPayloadsUpTo;
     this.#assembler = new MessageAssembler({

@@ -141,6 +141,31 @@ describe("FrameDecoder", () => {
       }
     });
 
+    it("gathers into the array `allocate` makes, overwriting every byte it held, masked or not", () => {
+      const sizes: number[] = [];
+      // Arrays full of stale bytes, as an allocator that skips zero-filling may hand out.
+      const allocate = (size: number): Uint8Array => {
+        sizes.push(size);
+        return new Uint8Array(size).fill(0xa5);
+      };
+      for (const role of ["server", "client"] as const) {
+        const parts = encodeFrame(
+          role === "server" ? { opcode: 2, payload, maskingKey: key } : { opcode: 2, payload },
+        );
+        const frame = concatBytes(parts);
+        const decoder = new FrameDecoder({ role, gatherDataFrames: true, allocate });
+        const pieces = [];
+        for (let offset = 0; offset < frame.length; offset += 65536) {
+          decoder.push(frame.slice(offset, offset + 65536));
+          for (let piece = decoder.next(); piece !== undefined; piece = decoder.next()) pieces.push(piece);
+        }
+        expect(pieces.map((piece) => piece.data.length)).toEqual([0, payload.length]);
+        expect(pieces[1]?.data).toEqual(payload);
+      }
+      // One array per gathered frame; a frame within one chunk stays a view (no allocation).
+      expect(sizes).toEqual([payload.length, payload.length]);
+    });
+
     it("leaves a frame with RSV bits (an extension's) in pieces as they arrive", () => {
       const frame = maskedFrame(payload, 0x40);
       const decoder = new FrameDecoder({ role: "server", gatherDataFrames: true, allowedRsv: 0x40 });
