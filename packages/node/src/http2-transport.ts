@@ -73,6 +73,7 @@ class Http2StreamTransport implements Transport {
   get bufferedAmount(): number {
     return this.#stream.writableLength;
   }
+
   /** The fair turns' tick: as on a socket (see `AFTER_IO`). */
   get afterIo(): AfterIo {
     return AFTER_IO;

@@ -27,9 +27,10 @@ import {
 } from "@ws/session";
 
 /**
- * The fair turns' tick (`Transport.afterIo`): an immediate queued while immediates run waits for
- * the next iteration of the event loop, after its poll for I/O (Node's "event loop" guide), and
- * costs far less than a `setTimeout(0)`, which Node clamps to a millisecond.
+ * The fair turns' tick (`Transport.afterIo`): immediates run in the event loop's check phase,
+ * after its poll for I/O, and one queued while immediates run waits for the next iteration's poll
+ * (Node's "event loop" guide); it costs far less than a `setTimeout(0)`, which Node clamps to a
+ * millisecond.
  * https://nodejs.org/api/timers.html#setimmediatecallback-args
  */
 export const AFTER_IO: AfterIo = afterImmediate(setImmediate);
