@@ -10,6 +10,15 @@ import type { Adapter, ScenarioSocket } from "./budget-scenarios.ts";
 
 export type { Adapter, ScenarioServer, ScenarioSocket } from "./budget-scenarios.ts";
 
+/** What a runtime's fragment suite adds to the common adapter. */
+export interface FragmentAdapter extends Adapter {
+  /**
+   * The fair turns' tick is a zero-delay timer on this runtime (the session's default), not the
+   * cheaper tick its transport gives (`Transport.afterIo`: `setImmediate` on Node and Bun).
+   */
+  readonly turnsTickIsTimer: boolean;
+}
+
 const KEY = [0x37, 0xfa, 0x21, 0x3d];
 const OP_TEXT = 1;
 const OP_BINARY = 2;
@@ -137,8 +146,23 @@ async function echoServer(adapter: Adapter): Promise<number> {
 
 const CLOSE_INVALID_PAYLOAD = 1007;
 
+/**
+ * The scenarios, by name, for a runtime whose fair turns' tick is (`turnsTickIsTimer`) or is not
+ * a zero-delay timer.
+ */
+export function fragmentScenarios(
+  turnsTickIsTimer: boolean,
+): Record<string, (adapter: Adapter) => Promise<void>> {
+  return Object.fromEntries(
+    Object.entries(scenarios).map(([name, run]) => [
+      name,
+      (adapter: Adapter) => run({ ...adapter, turnsTickIsTimer }),
+    ]),
+  );
+}
+
 /** The scenarios, by name. */
-export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
+const scenarios: Record<string, (adapter: FragmentAdapter) => Promise<void>> = {
   "delivers messages in 100,000 one-byte fragments with the default limits": async (adapter) => {
     const port = await echoServer(adapter);
     const peer = adapter.defer(await RawPeer.open(port), (p) => p.destroy());
@@ -169,5 +193,42 @@ export const scenarios: Record<string, (adapter: Adapter) => Promise<void>> = {
     adapter.expect(close !== undefined).toBe(true); // the server sent a close frame
     const payload = close?.payload ?? new Uint8Array(2);
     adapter.expect(((payload[0] as number) << 8) | (payload[1] as number)).toBe(CLOSE_INVALID_PAYLOAD);
+  },
+
+  "floods wait for their turns with the runtime's tick while a fresh client gets its echo": async (
+    adapter,
+  ) => {
+    const port = await echoServer(adapter);
+    const { expect } = adapter;
+    const floods = [
+      adapter.defer(await RawPeer.open(port), (p) => p.destroy()),
+      adapter.defer(await RawPeer.open(port), (p) => p.destroy()),
+    ];
+    const binary = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 13) & 0xff);
+    const message = oneByteFragments(OP_BINARY, binary);
+    // Zero-delay timers set from here on: the run queue's ticks, where the runtime's are timers
+    // (the waits below use 10 ms timers).
+    const original = globalThis.setTimeout;
+    let zeroTimers = 0;
+    globalThis.setTimeout = ((callback: () => void, delay?: number, ...rest: unknown[]) => {
+      if (!delay) zeroTimers++;
+      return original(callback, delay, ...rest);
+    }) as typeof setTimeout;
+    try {
+      for (const flood of floods) for (let i = 0; i < 2; i++) flood.write(message);
+      // A fresh client's handshake and echo go through while the floods are decoded in turns.
+      const fresh = adapter.defer(await RawPeer.open(port), (p) => p.destroy());
+      fresh.write(frame(OP_TEXT, new TextEncoder().encode("fresh"), true));
+      await until(() => fresh.frames.length > 0 || fresh.ended, "the fresh client's echo");
+      expect(new TextDecoder().decode(fresh.frames[0]?.payload)).toBe("fresh");
+      await until(() => floods.every((f) => f.frames.length >= 2 || f.ended), "the floods' echoes");
+    } finally {
+      globalThis.setTimeout = original;
+    }
+    for (const flood of floods) {
+      expect(flood.frames.length).toBe(2);
+      expect(flood.frames[1]?.payload).toStrictEqual(binary);
+    }
+    expect(zeroTimers > 0).toBe(adapter.turnsTickIsTimer);
   },
 };

@@ -20,7 +20,8 @@
  * @module
  */
 import { constants, type Http2Stream } from "node:http2";
-import { Session, type SessionOptions, type Transport } from "@ws/session";
+import { type AfterIo, Session, type SessionOptions, type Transport } from "@ws/session";
+import { AFTER_IO } from "./socket-transport.ts";
 
 /** The transport over one HTTP/2 stream (a class: its methods live once on the prototype). */
 class Http2StreamTransport implements Transport {
@@ -71,6 +72,11 @@ class Http2StreamTransport implements Transport {
 
   get bufferedAmount(): number {
     return this.#stream.writableLength;
+  }
+
+  /** The fair turns' tick: as on a socket (see `AFTER_IO`). */
+  get afterIo(): AfterIo {
+    return AFTER_IO;
   }
 }
 

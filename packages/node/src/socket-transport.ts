@@ -14,14 +14,26 @@
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
+import { setImmediate } from "node:timers";
 import {
   type AcceptConnection,
+  type AfterIo,
+  afterImmediate,
   ChunkQueue,
   type HandshakeOutcome,
   Session,
   type SessionOptions,
   type Transport,
 } from "@ws/session";
+
+/**
+ * The fair turns' tick (`Transport.afterIo`): immediates run in the event loop's check phase,
+ * after its poll for I/O, and one queued while immediates run waits for the next iteration's poll
+ * (Node's "event loop" guide); it costs far less than a `setTimeout(0)`, which Node clamps to a
+ * millisecond.
+ * https://nodejs.org/api/timers.html#setimmediatecallback-args
+ */
+export const AFTER_IO: AfterIo = afterImmediate(setImmediate);
 
 /**
  * The transport over one socket. A class rather than an object of closures: its methods live
@@ -88,6 +100,10 @@ class SocketTransport implements Transport {
   /** See {@link allocateUninitialized}. */
   get allocate(): (size: number) => Uint8Array {
     return allocateUninitialized;
+  }
+
+  get afterIo(): AfterIo {
+    return AFTER_IO;
   }
 }
 

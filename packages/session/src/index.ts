@@ -141,6 +141,7 @@ export {
   type UpgradeInfo,
   type UpgradeVerdict,
 } from "./server-core.ts";
+export { type AfterIo, afterImmediate, afterTimer } from "./session/after-io.ts";
 export { WRITE_BATCH_LIMIT } from "./session/outbox.ts";
 export {
   type CloseInfo,

@@ -692,7 +692,7 @@ export class Session {
         share.bytes -= buffered - connection.bufferedAmount;
         if (event === NEED_DATA) break;
         if (event === YIELD) {
-          if (share.next()) continue;
+          if (share.next(this.#transport.afterIo)) continue;
           this.#waitTurn();
           break;
         }
@@ -729,7 +729,7 @@ export class Session {
     this.#share.waited();
     if (!this.#readPaused && !this.#budgetPaused) this.#transport.pause();
     this.#turn ??= { takeTurn: () => this.#takeTurn() };
-    waitTurn(this.#turn);
+    waitTurn(this.#turn, this.#transport.afterIo);
   }
 
   /** The run queue got to this session: decode the next slice, and read again when done. */

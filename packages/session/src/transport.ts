@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { AfterIo } from "./session/after-io.ts";
 
 /** What a runtime adapter provides to a {@link Session}. */
 export interface Transport {
@@ -68,4 +69,11 @@ export interface Transport {
    * left bytes waiting. Default false.
    */
   readonly writesThrough?: boolean | undefined;
+  /**
+   * Calls back once, in a later task, after the runtime has polled for I/O: the tick of the
+   * fair turns (`session/turns.ts`), at which sessions that ran out of their slice are served
+   * again. The runtime's cheapest such tick (`session/after-io.ts`: `afterImmediate` on Node
+   * and Bun). Default `afterTimer`, a `setTimeout(0)`.
+   */
+  readonly afterIo?: AfterIo | undefined;
 }

@@ -1,5 +1,6 @@
 import { encodeFrame } from "@ws/codec/frame";
 import { describe, expect, it } from "vitest";
+import type { AfterIo } from "./session/after-io.ts";
 import { BYTES_PER_SLICE, FRAMES_PER_SLICE, TURN_BUDGET_MS } from "./session/turns.ts";
 import { Session } from "./session.ts";
 import type { Transport } from "./transport.ts";
@@ -48,7 +49,7 @@ function binaryMessages(count: number, size: number): Uint8Array {
 }
 
 /** A started server session over a transport that records pauses and writes. */
-function server(): {
+function server(afterIo?: AfterIo): {
   session: Session;
   got: string[];
   transport: { paused: boolean; pauses: number; writes: number };
@@ -68,6 +69,7 @@ function server(): {
     resume: () => {
       state.paused = false;
     },
+    afterIo,
   } as unknown as Transport;
   const session = new Session(transport, { role: "server" });
   const got: string[] = [];
@@ -241,5 +243,38 @@ describe("fair turns (RFC 6455 §10.4)", () => {
     await until(() => got.length === count);
     expect(got).toEqual(Array.from({ length: count }, (_, i) => i));
     expect(flood.transport.paused).toBe(false);
+  });
+
+  it("sets the run queue's ticks with the transport's afterIo, and with no timer", async () => {
+    // A tick the transport gives (as Node's and Bun's give `setImmediate`): counted, run after
+    // a zero-delay timer so that the test can tell them apart from the default's timers.
+    const original = globalThis.setTimeout;
+    let ticks = 0;
+    let timers = 0;
+    const afterIo: AfterIo = (callback) => {
+      ticks++;
+      original(callback, 0);
+    };
+    // The previous tests' last ticks (set with the default) have run: the queue is idle.
+    for (let i = 0; i < 5; i++) await turn();
+    const flood = server(afterIo);
+    const count = 10 * FRAMES_PER_SLICE + 7;
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      timers++;
+      return original(...args);
+    }) as typeof setTimeout;
+    try {
+      useUpTheTurn();
+      flood.session.onData(tinyFragments(count));
+      expect(flood.transport.paused).toBe(true);
+      for (let i = 0; i < 10_000 && flood.got.length === 0; i++) await new Promise((r) => original(r, 0));
+    } finally {
+      globalThis.setTimeout = original;
+    }
+    expect(flood.got).toEqual(["a".repeat(count)]);
+    // The flood waited for turns (it was paused after its first slice): every tick was the
+    // transport's.
+    expect(ticks).toBeGreaterThan(0);
+    expect(timers).toBe(0);
   });
 });

@@ -36,18 +36,21 @@
  * there is one budget of work plus at most one slice per connection that received data, however
  * much the peers send, and a fresh client's handshake and echo are served in between.
  *
- * The tick is a `setTimeout(0)`: a timer is a task after which every runtime polls for I/O (HTML
- * "timers"). Not `setImmediate`: Deno runs the `setImmediate` callbacks queued from I/O
- * callbacks, and those they queue, before it polls again, so a fresh client would wait behind
- * the whole flood. A chain of timers may be clamped to a few milliseconds per step (HTML timer
- * nesting), which only gives the other work more room.
+ * The tick comes after the runtime has polled for I/O again, as the transport's
+ * `Transport.afterIo` schedules it (`after-io.ts`): a `setImmediate` on Node and Bun, whose
+ * immediates let the poll in between and cost little; a `setTimeout(0)` timer by default
+ * (Deno), a task after which every runtime polls for I/O (HTML "timers"). While every busy
+ * session waits for the tick and nothing else is ready the process is idle, so the cheapest
+ * tick that still lets I/O in is the one to take.
  *
- * Runtime-neutral: only timers and the clock; the transport's own `pause()`/`resume()` stop and
- * restart reading (backpressure to the peer), as for a slow consumer.
+ * Runtime-neutral: only the tick the transport gives, timers and the clock; the transport's own
+ * `pause()`/`resume()` stop and restart reading (backpressure to the peer), as for a slow
+ * consumer.
  *
  * @module
  */
 import { now } from "../meter.ts";
+import { type AfterIo, afterTimer } from "./after-io.ts";
 
 /**
  * Frames a session decodes in a slice. A slice of tiny fragments is then a small fraction of a
@@ -86,6 +89,11 @@ let turnOpen = false;
 let turnStart = 0;
 /** The current turn ends at the next tick. */
 let tickScheduled = false;
+/**
+ * How the last tick was set: the tick that serves the queue sets the next one the same way
+ * (the transports of one runtime all give the same).
+ */
+let tickVia: AfterIo = afterTimer;
 /** Work was done in the current task: a microtask at its end clears this. */
 let inTask = false;
 const endTask = (): void => {
@@ -96,10 +104,11 @@ const endTask = (): void => {
 let queue: (TurnTaker | undefined)[] = [];
 let head = 0;
 
-function scheduleTick(): void {
+function scheduleTick(afterIo: AfterIo): void {
   if (!tickScheduled) {
     tickScheduled = true;
-    setTimeout(tick, 0);
+    tickVia = afterIo;
+    afterIo(tick);
   }
 }
 
@@ -171,11 +180,11 @@ export class Share {
   }
 
   /**
-   * The slice is used up: the turn needs an end (its tick is set); takes another slice and
-   * returns true if nobody waits and time is left.
+   * The slice is used up: the turn needs an end (its tick is set, by `afterIo` if none is set
+   * yet); takes another slice and returns true if nobody waits and time is left.
    */
-  next(): boolean {
-    scheduleTick();
+  next(afterIo: AfterIo = afterTimer): boolean {
+    scheduleTick(afterIo);
     if (!mayGoOn()) return false;
     this.frames = FRAMES_PER_SLICE;
     this.bytes = BYTES_PER_SLICE;
@@ -183,10 +192,13 @@ export class Share {
   }
 }
 
-/** Queues `taker` to decode its next slice in a later turn, after the event loop's I/O. */
-export function waitTurn(taker: TurnTaker): void {
+/**
+ * Queues `taker` to decode its next slice in a later turn, after the event loop's I/O (the tick
+ * is set by `afterIo`, its transport's, if none is set yet).
+ */
+export function waitTurn(taker: TurnTaker, afterIo: AfterIo = afterTimer): void {
   queue.push(taker);
-  scheduleTick();
+  scheduleTick(afterIo);
 }
 
 /** A new turn: serves the sessions that were waiting, in order, while its budget lasts. */
@@ -198,7 +210,7 @@ function tick(): void {
   currentTurn();
   // The turn that serves the queue ends at the next tick, whether or not anybody waits then:
   // the sessions it resumes count their bytes against its budget (see `Share.begin`).
-  scheduleTick();
+  scheduleTick(tickVia);
   // Sessions that wait again after their slice queue behind the ones not served yet.
   const end = queue.length;
   while (head < end) {
@@ -215,6 +227,6 @@ function tick(): void {
       queue = queue.slice(head);
       head = 0;
     }
-    scheduleTick();
+    scheduleTick(tickVia);
   }
 }
