@@ -212,7 +212,12 @@ const scenarios: Record<string, (adapter: FragmentAdapter) => Promise<void>> = {
     let zeroTimers = 0;
     globalThis.setTimeout = ((callback: () => void, delay?: number, ...rest: unknown[]) => {
       if (!delay) zeroTimers++;
-      return original(callback, delay, ...rest);
+      // Called through a rest-typed view: Node's and Deno's `setTimeout` types differ.
+      return (original as (...args: unknown[]) => ReturnType<typeof setTimeout>)(
+        callback,
+        delay,
+        ...rest,
+      );
     }) as typeof setTimeout;
     try {
       for (const flood of floods) for (let i = 0; i < 2; i++) flood.write(message);
