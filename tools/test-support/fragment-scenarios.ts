@@ -213,11 +213,7 @@ const scenarios: Record<string, (adapter: FragmentAdapter) => Promise<void>> = {
     globalThis.setTimeout = ((callback: () => void, delay?: number, ...rest: unknown[]) => {
       if (!delay) zeroTimers++;
       // Called through a rest-typed view: Node's and Deno's `setTimeout` types differ.
-      return (original as (...args: unknown[]) => ReturnType<typeof setTimeout>)(
-        callback,
-        delay,
-        ...rest,
-      );
+      return (original as (...args: unknown[]) => ReturnType<typeof setTimeout>)(callback, delay, ...rest);
     }) as typeof setTimeout;
     try {
       for (const flood of floods) for (let i = 0; i < 2; i++) flood.write(message);
