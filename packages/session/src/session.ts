@@ -276,6 +276,15 @@ export class Session {
     if (this.#budget?.pressure === true) this.#pauseForBudget();
   }
 
+  /**
+   * Right after {@link Session.onData}: true when the session keeps no reference to that chunk,
+   * so the transport may read its next bytes into the same memory (see
+   * `Connection.releaseInput`); false when it must not.
+   */
+  releaseInput(): boolean {
+    return this.connection.releaseInput();
+  }
+
   /** The transport ended: no more bytes will come (TCP FIN, or the socket closed). */
   onEnd(): void {
     if (this.#state === "closed" || this.#eof) return;
