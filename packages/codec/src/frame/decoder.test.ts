@@ -176,7 +176,8 @@ describe("FrameDecoder", () => {
 
   describe("releaseInput", () => {
     const maskingKey = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
-    const payloadOf = (size: number, seed: number) => Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed) & 0xff);
+    const payloadOf = (size: number, seed: number) =>
+      Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed) & 0xff);
     const frameOf = (opcode: number, payload: Uint8Array, fin = true) =>
       concatBytes(encodeFrame({ opcode, fin, payload, maskingKey }));
     /** Frames of every kind a server reads: large binary ones (gathered), small, text, fragments, a ping. */
@@ -191,7 +192,8 @@ describe("FrameDecoder", () => {
       ...large.slice(2),
     ]);
 
-    const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((byte, i) => byte === b[i]);
+    const sameBytes = (a: Uint8Array, b: Uint8Array) =>
+      a.length === b.length && a.every((byte, i) => byte === b[i]);
     /**
      * Decodes `stream` read `step` bytes at a time into one buffer, reused whenever the
      * decoder releases it (scribbled over first, as a socket read would); returns each frame's
@@ -228,7 +230,9 @@ describe("FrameDecoder", () => {
     }
 
     it("copies what it keeps of a released chunk: the same payloads as from fresh chunks, at every read size", () => {
-      const expected = decodeFrames(new FrameDecoder({ role: "server" }), [mixed.slice()]).map((f) => f.payload);
+      const expected = decodeFrames(new FrameDecoder({ role: "server" }), [mixed.slice()]).map(
+        (f) => f.payload,
+      );
       for (const step of [1000, 4093, 16_384, 65_536, 70_013, 131_072]) {
         const { frames } = decodeThroughOneBuffer(mixed, step);
         expect(frames.length).toBe(expected.length);
@@ -252,7 +256,14 @@ describe("FrameDecoder", () => {
       decoder.push(text.subarray(8));
       expect(decoder.next()?.data.length).toBe(8);
       expect(decoder.releaseInput()).toBe(false);
-      const small: SmallFrame = { fin: false, opcode: 0, payloadLength: 0, source: new Uint8Array(0), start: 0, end: 0 };
+      const small: SmallFrame = {
+        fin: false,
+        opcode: 0,
+        payloadLength: 0,
+        source: new Uint8Array(0),
+        start: 0,
+        end: 0,
+      };
       decoder.push(frameOf(2, payloadOf(10, 1)));
       expect(decoder.nextSmallFrame(small)).toBe(true);
       expect(decoder.releaseInput()).toBe(false);
