@@ -173,7 +173,7 @@ export class FrameDecoder {
    */
   #gathering: Uint8Array | undefined;
   #gathered = 0;
-  /** The last chunk pushed, until {@link FrameDecoder.releaseInput}. */
+  /** The last chunk pushed, until {@link FrameDecoder.releaseInput} or until it is all read. */
   #lastPushed: Uint8Array | undefined;
   /** A view of an input chunk went out since the last {@link FrameDecoder.releaseInput}. */
   #lent = false;
@@ -541,6 +541,7 @@ export class FrameDecoder {
     // Drop buffered input: nothing after a failure is read.
     this.#queue.length = 0;
     this.#buffered = 0;
+    this.#lastPushed = undefined;
     this.#gathering = undefined;
     this.#gathered = 0;
     throw this.#error;
@@ -552,8 +553,14 @@ export class FrameDecoder {
     if (this.#offset === chunk.length) {
       // Emptied by `length = 0` rather than `shift()`: that frees the array's backing store,
       // which `shift()` keeps (an idle connection then holds no room for chunks).
-      if (this.#queue.length === 1) this.#queue.length = 0;
-      else this.#queue.shift();
+      if (this.#queue.length === 1) {
+        this.#queue.length = 0;
+        // Nothing of it is left to copy (an adapter that never calls `releaseInput` keeps no
+        // chunk alive through this reference).
+        this.#lastPushed = undefined;
+      } else {
+        this.#queue.shift();
+      }
       this.#offset = 0;
     }
   }
