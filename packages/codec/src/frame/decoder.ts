@@ -193,9 +193,12 @@ export class FrameDecoder {
     return this.#state;
   }
 
-  /** Bytes pushed but not yet consumed (a frame's payload being gathered counts as buffered). */
+  /**
+   * Bytes pushed but not yet consumed; a frame's payload buffer, once allocated while its bytes
+   * arrive (see {@link FrameDecoder.releaseInput}), counts whole: it is memory held for the peer.
+   */
   get bufferedAmount(): number {
-    return this.#buffered + this.#gathered;
+    return this.#gathering === undefined ? this.#buffered : this.#buffered + this.#gathering.length;
   }
 
   /**
@@ -218,7 +221,8 @@ export class FrameDecoder {
    *
    * A binary frame being gathered that has at least a quarter of its payload buffered then gets
    * its payload buffer at once, and the rest is unmasked into it as it arrives, instead of
-   * waiting in copies of the input: the decoder holds at most four times what the peer sent.
+   * waiting in copies of the input: the decoder holds at most four times what the peer sent,
+   * and `bufferedAmount` counts the whole buffer (limits and memory budgets see it).
    */
   releaseInput(): boolean {
     const chunk = this.#lastPushed;
