@@ -3,9 +3,9 @@
  * native `WebSocket` client, close orderings, limits, backpressure, ping, handshake rejections,
  * graceful shutdown, bounded handshakes, WebIDL shape) are the scenarios of
  * tools/test-support/basics-scenarios.ts, run first. What stays here differs on Deno: our client
- * against `Deno.serve` + `Deno.upgradeWebSocket`, the Deno transport's joined writes (Deno has
- * no writev), the options Deno cannot honour, and TLS, whose client options and peers differ
- * (@ws/node on node:http is in handler_test.ts, a shared scenario).
+ * against `Deno.serve` + `Deno.upgradeWebSocket`, the Deno transport's reused read buffer and
+ * joined writes (Deno has no writev), the options Deno cannot honour, and TLS, whose client
+ * options and peers differ (@ws/node on node:http is in handler_test.ts, a shared scenario).
  */
 import { expect } from "expect";
 import { basicsScenarios } from "../../../tools/test-support/basics-scenarios.ts";
