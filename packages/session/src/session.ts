@@ -261,7 +261,10 @@ export class Session {
 
   // ─── Adapter side ────────────────────────────────────────────────────────────────────────
 
-  /** The transport delivered bytes. The session takes ownership of `chunk`. */
+  /**
+   * The transport delivered bytes. The session takes ownership of `chunk`, unless
+   * {@link Session.releaseInput}, called right after, gives it back.
+   */
   onData(chunk: Uint8Array): void {
     if (this.#state === "closed" || this.#eof) return;
     const keepAlive = this.#keepAlive;
