@@ -239,7 +239,9 @@ export class FrameDecoder {
       this.#buffered * 4 >= this.#payloadLength
     ) {
       // `#announced`: the consumer has checked the frame (its size against the limits).
-      this.#gathering = new Uint8Array(this.#payloadLength);
+      const allocate = this.#allocate;
+      const length = this.#payloadLength;
+      this.#gathering = allocate === undefined ? new Uint8Array(length) : allocate(length);
       this.#fillGathering();
     }
     // What is left of the chunk (the session may also not have decoded it yet) is copied.
