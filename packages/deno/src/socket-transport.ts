@@ -49,6 +49,8 @@ class ChunkReader {
   readonly #conn: Deno.Conn;
   #size = MIN_READ_SIZE;
   #buffer = new Uint8Array(MIN_READ_SIZE);
+  /** The memory the last read filled the start of, until the next read. */
+  #lastSpace: Uint8Array<ArrayBuffer> | undefined;
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -73,8 +75,22 @@ class ChunkReader {
       this.#size >>>= 1;
     }
     // The next chunk is read into the untouched tail.
+    this.#lastSpace = buffer;
     this.#buffer = buffer.subarray(n);
     return buffer.subarray(0, n);
+  }
+
+  /**
+   * The chunk the last `take()` returned is no longer referenced by anyone (the session said
+   * so): the next read goes into the same memory. A fresh buffer per read cost a zero-filled
+   * allocation of up to {@link MAX_READ_SIZE} bytes, and garbage the engine collects.
+   */
+  reuse(): void {
+    const space = this.#lastSpace;
+    this.#lastSpace = undefined;
+    // Only while its size is the current one: a buffer being grown or shrunk is replaced as
+    // before (an idle connection's pending read should not pin a big one).
+    if (space !== undefined && space.length === this.#size) this.#buffer = space;
   }
 
   /** Reads the next chunk, or `null` at EOF (the opening handshake reads with this). */
@@ -239,7 +255,9 @@ class SocketTransport implements Transport {
       return;
     }
     try {
-      (this.#session as Session).onData(this.#reader.take(result));
+      const session = this.#session as Session;
+      session.onData(this.#reader.take(result));
+      if (session.releaseInput()) this.#reader.reuse();
     } catch (error) {
       this.#onReadError(error);
       return;

@@ -3,9 +3,9 @@
  * native `WebSocket` client, close orderings, limits, backpressure, ping, handshake rejections,
  * graceful shutdown, bounded handshakes, WebIDL shape) are the scenarios of
  * tools/test-support/basics-scenarios.ts, run first. What stays here differs on Deno: our client
- * against `Deno.serve` + `Deno.upgradeWebSocket`, the Deno transport's joined writes (Deno has
- * no writev), the options Deno cannot honour, and TLS, whose client options and peers differ
- * (@ws/node on node:http is in handler_test.ts, a shared scenario).
+ * against `Deno.serve` + `Deno.upgradeWebSocket`, the Deno transport's reused read buffer and
+ * joined writes (Deno has no writev), the options Deno cannot honour, and TLS, whose client
+ * options and peers differ (@ws/node on node:http is in handler_test.ts, a shared scenario).
  */
 import { expect } from "expect";
 import { basicsScenarios } from "../../../tools/test-support/basics-scenarios.ts";
@@ -75,6 +75,69 @@ test("echo: a joined write held up by a peer that does not read is not overwritt
     expect(frames.length).toBe(count);
     for (let i = 0; i < count; i++) expect(frames[i]?.payload).toStrictEqual(payload(peer, i));
   }
+});
+
+test("reading: messages the application keeps are never overwritten by later reads into a reused buffer", async (defer) => {
+  // The transport reads into the same buffer again when the session keeps nothing of it (large
+  // binary frames are gathered into buffers of their own); views of it that went out (small
+  // frames, text, a ping) must make it read into a new one. Every message is kept until all
+  // have come, then compared; they arrive as one stream, so reads cut frames anywhere.
+  const wss = defer(new WebSocketServer({ port: 0, host: "127.0.0.1" }), (s) => s.close(100));
+  await new Promise((resolve) => wss.once("listening", () => resolve(undefined)));
+  const port = (wss.address() as { port: number }).port;
+  const kept: (string | Uint8Array)[] = [];
+  const payloads: Uint8Array[] = [];
+  const frames: Uint8Array[] = [];
+  const sizes = [
+    65_536,
+    10,
+    70_000,
+    300,
+    65_536,
+    200_000,
+    65_536,
+    5,
+    131_072,
+    65_536,
+    1 << 20,
+    65_536,
+    65_536,
+  ];
+  for (const [i, size] of sizes.entries()) {
+    const bytes = new Uint8Array(size);
+    for (let j = 0; j < size; j++) bytes[j] = (j * 31 + i * 7) & 0x7f;
+    payloads.push(bytes);
+    // Every third one as text (ASCII), the others binary; a ping after each small one.
+    frames.push(rawFrame(i % 3 === 1 ? 0x1 : 0x2, bytes));
+    if (size < 126) frames.push(rawFrame(0x9, bytes));
+  }
+  const all = new Promise<void>((resolve) => {
+    wss.on("connection", (ws) => {
+      ws.onmessage = (event) => {
+        kept.push(event.data);
+        if (kept.length === sizes.length) resolve();
+      };
+    });
+  });
+  const raw = await rawClient(port);
+  defer(raw.conn, (c) => c.close());
+  expect(await raw.head()).toMatch(/^HTTP\/1.1 101/);
+  const stream = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let offset = 0;
+  for (const frame of frames) {
+    stream.set(frame, offset);
+    offset += frame.length;
+  }
+  for (let at = 0; at < stream.length; ) at += await raw.conn.write(stream.subarray(at));
+  await all;
+  // The index of the first message that differs (compared in a loop: `toStrictEqual` on a few
+  // MiB is slow), -1 when none does.
+  const differs = kept.findIndex((data, i) => {
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    const payload = payloads[i] as Uint8Array;
+    return bytes.length !== payload.length || !bytes.every((byte, j) => byte === payload[j]);
+  });
+  expect(differs).toBe(-1);
 });
 
 test("echo: our client against Deno.serve + Deno.upgradeWebSocket", async (defer) => {

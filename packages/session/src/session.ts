@@ -261,7 +261,10 @@ export class Session {
 
   // ─── Adapter side ────────────────────────────────────────────────────────────────────────
 
-  /** The transport delivered bytes. The session takes ownership of `chunk`. */
+  /**
+   * The transport delivered bytes. The session takes ownership of `chunk`, unless
+   * {@link Session.releaseInput}, called right after, gives it back.
+   */
   onData(chunk: Uint8Array): void {
     if (this.#state === "closed" || this.#eof) return;
     const keepAlive = this.#keepAlive;
@@ -274,6 +277,15 @@ export class Session {
     this.#process(busyTurn());
     // Over 3/4 of the server's memory budget, peers that send stop being read from.
     if (this.#budget?.pressure === true) this.#pauseForBudget();
+  }
+
+  /**
+   * Right after {@link Session.onData}: true when the session keeps no reference to that chunk,
+   * so the transport may read its next bytes into the same memory (see
+   * `Connection.releaseInput`); false when it must not.
+   */
+  releaseInput(): boolean {
+    return this.connection.releaseInput();
   }
 
   /** The transport ended: no more bytes will come (TCP FIN, or the socket closed). */

@@ -307,6 +307,17 @@ export class Connection {
   }
 
   /**
+   * After {@link Connection.receive}: whether the caller may reuse the memory of the chunk it
+   * gave (for its next read). On true the connection keeps no reference to it: the bytes it has
+   * not decoded yet were copied, and no payload went out as a view of it (large binary frames
+   * gathered from several chunks are copied anyway); on false it must not reuse it. See
+   * `FrameDecoder.releaseInput`.
+   */
+  releaseInput(): boolean {
+    return this.#decoder.releaseInput();
+  }
+
+  /**
    * Tells the connection that the transport ended (no more bytes will come). Extensions are
    * closed (their memory freed) once any asynchronous work has settled.
    */

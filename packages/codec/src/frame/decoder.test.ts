@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { concatBytes, decodeFrames, hex } from "../../test/helpers.ts";
 import { FRAME_EXAMPLES } from "../../test/vectors/rfc6455.ts";
 import { RemoteProtocolError } from "../errors.ts";
-import { FrameDecoder } from "./decoder.ts";
+import { FrameDecoder, type FramePiece, type SmallFrame } from "./decoder.ts";
 import { encodeFrame } from "./encode.ts";
 
 function decodeError(
@@ -171,6 +171,124 @@ describe("FrameDecoder", () => {
       const decoder = new FrameDecoder({ role: "server", gatherDataFrames: true, allowedRsv: 0x40 });
       decoder.push(frame.slice(0, 1000));
       expect(decoder.next()?.data.length).toBe(1000 - 14);
+    });
+  });
+
+  describe("releaseInput", () => {
+    const maskingKey = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
+    const payloadOf = (size: number, seed: number) =>
+      Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed) & 0xff);
+    const frameOf = (opcode: number, payload: Uint8Array, fin = true) =>
+      concatBytes(encodeFrame({ opcode, fin, payload, maskingKey }));
+    /** Frames of every kind a server reads: large binary ones (gathered), small, text, fragments, a ping. */
+    const large = [65_536, 70_000, 65_536, 200_000, 65_536].map((size, i) => frameOf(2, payloadOf(size, i)));
+    const mixed = concatBytes([
+      ...large.slice(0, 2),
+      frameOf(2, payloadOf(10, 7)),
+      frameOf(1, payloadOf(300, 8)),
+      frameOf(9, payloadOf(5, 9)),
+      frameOf(2, payloadOf(5000, 10), false),
+      frameOf(0, payloadOf(90_000, 11)),
+      ...large.slice(2),
+    ]);
+
+    const sameBytes = (a: Uint8Array, b: Uint8Array) =>
+      a.length === b.length && a.every((byte, i) => byte === b[i]);
+    /**
+     * Decodes `stream` read `step` bytes at a time into one buffer, reused whenever the
+     * decoder releases it (scribbled over first, as a socket read would); returns each frame's
+     * payload (its pieces joined at the end, after every reuse) and how many reads were reused.
+     */
+    function decodeThroughOneBuffer(stream: Uint8Array, step: number) {
+      const decoder = new FrameDecoder({ role: "server", gatherDataFrames: true });
+      const pieces: FramePiece[] = [];
+      let buffer = new Uint8Array(step);
+      let reused = 0;
+      for (let at = 0; at < stream.length; at += step) {
+        const bytes = stream.subarray(at, at + step);
+        buffer.set(bytes);
+        decoder.push(buffer.subarray(0, bytes.length));
+        for (let piece = decoder.next(); piece !== undefined; piece = decoder.next()) pieces.push(piece);
+        if (decoder.releaseInput()) {
+          reused++;
+          buffer.fill(0xee);
+        } else {
+          buffer = new Uint8Array(step);
+        }
+      }
+      expect(decoder.bufferedAmount).toBe(0);
+      const frames: Uint8Array[] = [];
+      let current: Uint8Array[] = [];
+      for (const piece of pieces) {
+        current.push(piece.data);
+        if (piece.last) {
+          frames.push(concatBytes(current));
+          current = [];
+        }
+      }
+      return { frames, reused };
+    }
+
+    it("copies what it keeps of a released chunk: the same payloads as from fresh chunks, at every read size", () => {
+      const expected = decodeFrames(new FrameDecoder({ role: "server" }), [mixed.slice()]).map(
+        (f) => f.payload,
+      );
+      for (const step of [1000, 4093, 16_384, 65_536, 70_013, 131_072]) {
+        const { frames } = decodeThroughOneBuffer(mixed, step);
+        expect(frames.length).toBe(expected.length);
+        // Compared byte by byte in a loop: `toEqual` on a few hundred KiB is slow.
+        const differ = frames.findIndex((frame, i) => !sameBytes(frame, expected[i] as Uint8Array));
+        expect(differ, `read size ${step}: frame ${differ} differs`).toBe(-1);
+      }
+    });
+
+    it("releases every read of a stream of large binary frames, and none that a view of went out", () => {
+      const reads = Math.ceil(concatBytes(large).length / 65_536);
+      expect(decodeThroughOneBuffer(concatBytes(large), 65_536).reused).toBe(reads);
+      const decoder = new FrameDecoder({ role: "server", gatherDataFrames: true });
+      decoder.push(frameOf(2, payloadOf(10, 1)));
+      expect(decoder.next()?.data.length).toBe(10);
+      expect(decoder.releaseInput()).toBe(false);
+      const text = frameOf(1, payloadOf(10, 1));
+      decoder.push(text.subarray(0, 8));
+      expect(decoder.next()?.data.length).toBe(2);
+      expect(decoder.releaseInput()).toBe(false);
+      decoder.push(text.subarray(8));
+      expect(decoder.next()?.data.length).toBe(8);
+      expect(decoder.releaseInput()).toBe(false);
+      const small: SmallFrame = {
+        fin: false,
+        opcode: 0,
+        payloadLength: 0,
+        source: new Uint8Array(0),
+        start: 0,
+        end: 0,
+      };
+      decoder.push(frameOf(2, payloadOf(10, 1)));
+      expect(decoder.nextSmallFrame(small)).toBe(true);
+      expect(decoder.releaseInput()).toBe(false);
+      decoder.push(frameOf(10, payloadOf(3, 1)));
+      expect(decoder.next()?.opcode).toBe(10);
+      expect(decoder.releaseInput()).toBe(false);
+    });
+
+    it("starts a gathered frame's payload buffer once a quarter has come, and counts that buffer whole as buffered", () => {
+      const frame = frameOf(2, payloadOf(70_000, 3));
+      const decoder = new FrameDecoder({ role: "server", gatherDataFrames: true });
+      decoder.push(frame.slice(0, 14 + 1000));
+      expect(decoder.next()?.data.length).toBe(0);
+      expect(decoder.releaseInput()).toBe(true);
+      expect(decoder.bufferedAmount).toBe(1000);
+      const chunk = frame.slice(14 + 1000, 14 + 30_000);
+      decoder.push(chunk);
+      expect(decoder.next()).toBeUndefined();
+      expect(decoder.releaseInput()).toBe(true);
+      chunk.fill(0);
+      // The payload buffer is held whole.
+      expect(decoder.bufferedAmount).toBe(70_000);
+      decoder.push(frame.slice(14 + 30_000));
+      expect(decoder.next()?.data).toEqual(payloadOf(70_000, 3));
+      expect(decoder.bufferedAmount).toBe(0);
     });
   });
 

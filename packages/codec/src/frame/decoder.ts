@@ -167,6 +167,16 @@ export class FrameDecoder {
   #maskingKey = 0;
   /** The empty first piece of a frame being gathered went out. */
   #announced = false;
+  /**
+   * The payload buffer of a frame gathered as its bytes arrive (see {@link FrameDecoder.releaseInput}),
+   * and how much of it is filled.
+   */
+  #gathering: Uint8Array | undefined;
+  #gathered = 0;
+  /** The last chunk pushed, until {@link FrameDecoder.releaseInput} or until it is all read. */
+  #lastPushed: Uint8Array | undefined;
+  /** A view of an input chunk went out since the last {@link FrameDecoder.releaseInput}. */
+  #lent = false;
 
   /** Creates a decoder for frames received by `options.role`. */
   constructor(options: FrameDecoderOptions) {
@@ -183,16 +193,66 @@ export class FrameDecoder {
     return this.#state;
   }
 
-  /** Bytes pushed but not yet consumed. */
+  /**
+   * Bytes pushed but not yet consumed; a frame's payload buffer, once allocated while its bytes
+   * arrive (see {@link FrameDecoder.releaseInput}), counts whole: it is memory held for the peer.
+   */
   get bufferedAmount(): number {
-    return this.#buffered;
+    return this.#gathering === undefined ? this.#buffered : this.#buffered + this.#gathering.length;
   }
 
-  /** Adds bytes to decode. The decoder takes ownership: payloads are unmasked in place. */
+  /**
+   * Adds bytes to decode. The decoder takes ownership: payloads are unmasked in place, unless
+   * {@link FrameDecoder.releaseInput} gives the chunk back.
+   */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.#queue.push(chunk);
     this.#buffered += chunk.length;
+    this.#lastPushed = chunk;
+  }
+
+  /**
+   * Gives the memory of the last chunk pushed back to the caller, if the decoder can: returns
+   * true when no view of input went out since the last call (every payload taken from it was
+   * copied: a binary frame gathered from several chunks), after copying its bytes not decoded
+   * yet into memory of the decoder's own. The caller may then reuse the chunk's memory (a
+   * transport reads its next bytes into it); on false it must not.
+   *
+   * A binary frame being gathered that has at least a quarter of its payload buffered then gets
+   * its payload buffer at once, and the rest is unmasked into it as it arrives, instead of
+   * waiting in copies of the input: the decoder holds at most four times what the peer sent,
+   * and `bufferedAmount` counts the whole buffer (limits and memory budgets see it).
+   */
+  releaseInput(): boolean {
+    const chunk = this.#lastPushed;
+    this.#lastPushed = undefined;
+    if (this.#lent) {
+      this.#lent = false;
+      return false;
+    }
+    if (chunk === undefined || this.#buffered === 0) return true;
+    if (
+      this.#announced &&
+      this.#gathering === undefined &&
+      this.#state === DecoderState.ReadPayload &&
+      this.#buffered * 4 >= this.#payloadLength
+    ) {
+      // `#announced`: the consumer has checked the frame (its size against the limits).
+      const allocate = this.#allocate;
+      const length = this.#payloadLength;
+      this.#gathering = allocate === undefined ? new Uint8Array(length) : allocate(length);
+      this.#fillGathering();
+    }
+    // What is left of the chunk (the session may also not have decoded it yet) is copied.
+    const queue = this.#queue;
+    const last = queue.length - 1;
+    if (last >= 0 && queue[last] === chunk) {
+      const start = last === 0 ? this.#offset : 0;
+      queue[last] = chunk.slice(start);
+      if (last === 0) this.#offset = 0;
+    }
+    return true;
   }
 
   /** Returns the next frame piece, or `undefined` when more bytes are needed. */
@@ -336,6 +396,7 @@ export class FrameDecoder {
     into.source = chunk;
     into.start = start;
     into.end = end;
+    this.#lent = true;
     this.#advance(chunk, header + length);
     return true;
   }
@@ -412,6 +473,12 @@ export class FrameDecoder {
       // Control frames come out whole (≤ 125 bytes, §5.5).
       if (this.#buffered < length) return undefined;
       data = this.#takeBytes(length);
+    } else if (this.#gathering !== undefined) {
+      this.#fillGathering();
+      if (this.#gathered < length) return undefined;
+      data = this.#gathering;
+      this.#gathering = undefined;
+      this.#gathered = 0;
     } else {
       const chunk = this.#queue[0];
       const available = chunk === undefined ? 0 : chunk.length - this.#offset;
@@ -431,6 +498,7 @@ export class FrameDecoder {
           this.#advance(chunk, size);
         } else {
           data = chunk.subarray(this.#offset, this.#offset + size);
+          this.#lent = true;
           this.#advance(chunk, size);
           if (this.#masked) applyMask(data, this.#key(), this.#payloadRead & 3);
         }
@@ -479,6 +547,9 @@ export class FrameDecoder {
     // Drop buffered input: nothing after a failure is read.
     this.#queue.length = 0;
     this.#buffered = 0;
+    this.#lastPushed = undefined;
+    this.#gathering = undefined;
+    this.#gathered = 0;
     throw this.#error;
   }
 
@@ -488,8 +559,14 @@ export class FrameDecoder {
     if (this.#offset === chunk.length) {
       // Emptied by `length = 0` rather than `shift()`: that frees the array's backing store,
       // which `shift()` keeps (an idle connection then holds no room for chunks).
-      if (this.#queue.length === 1) this.#queue.length = 0;
-      else this.#queue.shift();
+      if (this.#queue.length === 1) {
+        this.#queue.length = 0;
+        // Nothing of it is left to copy (an adapter that never calls `releaseInput` keeps no
+        // chunk alive through this reference).
+        this.#lastPushed = undefined;
+      } else {
+        this.#queue.shift();
+      }
       this.#offset = 0;
     }
   }
@@ -515,6 +592,7 @@ export class FrameDecoder {
     const chunk = this.#queue[0] as Uint8Array;
     if (chunk.length - this.#offset >= count) {
       const view = chunk.subarray(this.#offset, this.#offset + count);
+      this.#lent = true;
       this.#advance(chunk, count);
       if (this.#masked) applyMask(view, this.#key());
       return view;
@@ -533,5 +611,22 @@ export class FrameDecoder {
       this.#advance(current, size);
     }
     return out;
+  }
+
+  /** Unmasks the buffered bytes of the frame being gathered into its payload buffer. */
+  #fillGathering(): void {
+    const out = this.#gathering as Uint8Array;
+    const key = this.#masked ? this.#key() : undefined;
+    let filled = this.#gathered;
+    while (filled < out.length && this.#buffered > 0) {
+      const current = this.#queue[0] as Uint8Array;
+      const size = Math.min(current.length - this.#offset, out.length - filled);
+      const part = current.subarray(this.#offset, this.#offset + size);
+      if (key === undefined) out.set(part, filled);
+      else maskInto(part, key, out.subarray(filled, filled + size), filled & 3);
+      filled += size;
+      this.#advance(current, size);
+    }
+    this.#gathered = filled;
   }
 }
