@@ -270,7 +270,7 @@ export class Outbox {
     this.#collecting = true;
     // A batch may be open already (frames of a publish waiting for the end of the turn, see
     // writeInTurn): it is kept, and goes out with what processing adds.
-    if (fromFirstWrite && this.#batch === undefined) this.#openBatch();
+    if (fromFirstWrite) this.#batch ??= [];
   }
 
   /** Processing ended: the collected frames go out as one transport write. */
@@ -282,17 +282,24 @@ export class Outbox {
   }
 
   /**
-   * Opens the batch of the frames written while processing. Where the transport copies what
-   * it takes (`copiesWrites`) and the shared join buffer is free, the batch is joined as it is
-   * written, straight into that buffer (see {@link joinOwner}).
+   * From a text message on, while nothing else is collected yet, the batch of the frames
+   * written while processing is joined as it is written, straight into the shared join buffer
+   * (see {@link joinOwner}), where the transport copies what it takes (`copiesWrites`) and the
+   * buffer is free. Batches without text keep collecting chunks, joined when they go out.
    */
-  #openBatch(): void {
-    this.#batch = [];
-    if (this.#transport.copiesWrites === true && !scratchInUse) {
-      scratchInUse = true;
-      joinOwner = this;
-      joinedLength = 0;
-    }
+  #join(): boolean {
+    if (joinOwner === this) return true;
+    if (
+      !this.#collecting ||
+      this.#batch?.length !== 0 ||
+      scratchInUse ||
+      this.#transport.copiesWrites !== true
+    )
+      return false;
+    scratchInUse = true;
+    joinOwner = this;
+    joinedLength = 0;
+    return true;
   }
 
   /** This outbox's batch is no longer joined as it is written: the shared buffer is free. */
@@ -321,7 +328,7 @@ export class Outbox {
    * it there: the caller then sends the message as usual.
    */
   writeText(text: string): boolean {
-    if (joinOwner !== this || this.#blocked || this.#destroyed || this.#ended) return false;
+    if (this.#blocked || this.#destroyed || this.#ended || !this.#join()) return false;
     const room = textFrameRoom(text);
     if (room > WRITE_BATCH_LIMIT || !this.#joins(room)) return false;
     const target = joinView();
@@ -410,7 +417,7 @@ export class Outbox {
       return;
     }
     this.#writeNow(chunks, payload);
-    if (this.#collecting) this.#openBatch();
+    if (this.#collecting) this.#batch = [];
   }
 
   /** Hands a frame to the transport at once. */
