@@ -420,8 +420,6 @@ export class Session {
       typeof payload === "string" &&
       options === undefined &&
       !behindStream &&
-      this.#config.role === "server" &&
-      this.connection.extensions.length === 0 &&
       this.#outbox.writeText(payload)
     ) {
       // Encoded straight into the joined write (see `Outbox.writeText`).

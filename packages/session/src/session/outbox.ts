@@ -328,12 +328,17 @@ export class Outbox {
    * it there: the caller then sends the message as usual.
    */
   writeText(text: string): boolean {
+    // Only where the transport copies what it takes (Bun), for a server (a client's frames are
+    // masked) without extensions (they transform the bytes).
+    if (this.#transport.copiesWrites !== true) return false;
+    const connection = this.#connection;
+    if (connection.role !== "server" || connection.extensions.length > 0) return false;
     if (this.#blocked || this.#destroyed || this.#ended || !this.#join()) return false;
     const room = textFrameRoom(text);
     if (room > WRITE_BATCH_LIMIT || !this.#joins(room)) return false;
     const target = joinView();
     const offset = joinedLength;
-    const size = this.#connection.sendTextInto(text, target, offset);
+    const size = connection.sendTextInto(text, target, offset);
     if (size === 0) return false;
     const payload = payloadLengthAt(target, offset);
     joinedLength += size;
