@@ -417,6 +417,7 @@ export class Session {
       return false;
     }
     if (
+      this.#outbox.textInto &&
       typeof payload === "string" &&
       options === undefined &&
       !behindStream &&

@@ -179,6 +179,19 @@ export class Outbox {
     this.#connection = connection;
     this.#meter = meter;
     this.#session = session;
+    this.#textInto =
+      transport.copiesWrites === true && connection.role === "server" && connection.extensions.length === 0;
+  }
+
+  /**
+   * Whether text messages may be encoded straight into the joined write (see
+   * {@link Outbox.writeText}): where the transport copies what it takes (Bun), for a server (a
+   * client's frames are masked) without extensions (they transform the bytes).
+   */
+  readonly #textInto: boolean;
+
+  get textInto(): boolean {
+    return this.#textInto;
   }
 
   /** Whether the transport is over its high-water mark (writes are queued until it drains). */
@@ -328,12 +341,8 @@ export class Outbox {
    * it there: the caller then sends the message as usual.
    */
   writeText(text: string): boolean {
-    // Only where the transport copies what it takes (Bun), for a server (a client's frames are
-    // masked) without extensions (they transform the bytes).
-    if (this.#transport.copiesWrites !== true) return false;
     const connection = this.#connection;
-    if (connection.role !== "server" || connection.extensions.length > 0) return false;
-    if (this.#blocked || this.#destroyed || this.#ended || !this.#join()) return false;
+    if (!this.#textInto || this.#blocked || this.#destroyed || this.#ended || !this.#join()) return false;
     const room = textFrameRoom(text);
     if (room > WRITE_BATCH_LIMIT || !this.#joins(room)) return false;
     const target = joinView();
