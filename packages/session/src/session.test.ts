@@ -318,6 +318,98 @@ describe("Session", () => {
     expect(other.buffers[0]).not.toBe(joined[0]);
   });
 
+  it("encodes text echoes straight into the joined write of a copiesWrites transport, and every frame arrives in order across full buffers, large frames and a full transport", async () => {
+    const received: Uint8Array[] = [];
+    const kept: { view: Uint8Array; bytes: Uint8Array }[] = [];
+    let calls = 0;
+    let takeNothingAt = -1; // this write is not taken (the transport keeps a view until a drain)
+    let writes = 0;
+    const transport = {
+      copiesWrites: true,
+      write: (chunks: Uint8Array[]) => {
+        writes++;
+        for (const chunk of chunks) received.push(chunk.slice());
+        if (writes !== takeNothingAt) return true;
+        for (const chunk of chunks) kept.push({ view: chunk, bytes: chunk.slice() });
+        return false;
+      },
+      end: () => {},
+      destroy: () => {},
+      pause: () => {},
+      resume: () => {},
+    };
+    // Room for everything this test queues while the transport is full.
+    const session = new Session(transport, { role: "server", limits: { maxBufferedAmount: 1 << 24 } });
+    session.handler = {
+      message: (data) => {
+        calls++;
+        session.send(data);
+      },
+    };
+    session.start();
+    const peer = new Connection({ role: "client" });
+    const sent: (string | Uint8Array)[] = [];
+    const chunkOf = (messages: (string | Uint8Array)[]): Uint8Array => {
+      const parts: Uint8Array[] = [];
+      for (const message of messages) {
+        sent.push(message);
+        parts.push(
+          ...(peer.send(
+            typeof message === "string" ? { type: "text", data: message } : { type: "binary", data: message },
+          ) as Uint8Array[]),
+        );
+      }
+      return concat(parts);
+    };
+    // Text whose worst-case room (3 bytes per code unit) crosses the buffer's end several
+    // times, every UTF-8 length and the length forms, a binary frame larger than the buffer in
+    // between, and text that is not valid UTF-16 (lone surrogates become U+FFFD, as with send()).
+    const messages: (string | Uint8Array)[] = [];
+    for (let i = 0; i < 40; i++) {
+      messages.push(i % 3 === 0 ? "é€😀".repeat(i * 40) : `${"a".repeat(i * 97)}${i}`);
+      if (i === 20) messages.push(new Uint8Array(WRITE_BATCH_LIMIT + 10).fill(3));
+    }
+    messages.push("\ud800x\udc00", "");
+    // Decoded in several turns (turns.ts): wait for every echo.
+    const echoed = async (count: number): Promise<void> => {
+      for (let i = 0; i < 1000 && calls < count; i++) await tick();
+    };
+    const chunk = chunkOf(messages);
+    // Counts the runtime's encode() calls (the test runners' spies differ between runtimes).
+    const prototype = TextEncoder.prototype;
+    const encode = prototype.encode;
+    let encoded = 0;
+    prototype.encode = function (this: TextEncoder, input?: string) {
+      encoded++;
+      return encode.call(this, input);
+    } as typeof encode;
+    try {
+      session.onData(chunk);
+      await echoed(sent.length);
+    } finally {
+      prototype.encode = encode;
+    }
+    // The text went into the joined writes: no array of its own per message.
+    expect(encoded).toBe(0);
+    // The same while the transport is full for a while: the echoes queue, in order.
+    takeNothingAt = writes + 2;
+    session.onData(chunkOf(messages));
+    await echoed(sent.length);
+    expect(kept.length).toBeGreaterThan(0);
+    takeNothingAt = -1;
+    session.onDrain();
+    session.onData(chunkOf(["after", "a drain", "x".repeat(5000)]));
+    await echoed(sent.length);
+    for (const { view, bytes } of kept) expect(view).toEqual(bytes);
+    const echo = new Connection({ role: "client" });
+    for (const chunk of received) echo.receive(chunk);
+    const got: (string | Uint8Array)[] = [];
+    for (let e = echo.nextEvent(); e !== NEED_DATA; e = echo.nextEvent())
+      if (typeof e !== "symbol" && (e.type === "text" || e.type === "binary")) got.push(e.data);
+    expect(got).toEqual(sent.map((m) => (m === "\ud800x\udc00" ? "\ufffdx\ufffd" : m)));
+    expect(session.bufferedAmount).toBe(0);
+  });
+
   it("leaves a joined buffer to a copiesWrites transport whose write() returned false, and joins the next write into a new one", () => {
     const kept: { view: Uint8Array; bytes: Uint8Array }[] = [];
     const buffers: ArrayBufferLike[] = [];

@@ -421,13 +421,6 @@ export class Session {
       )
         size = utf8Length(payload);
     }
-    const event: OutboundEvent = textMessage
-      ? options === undefined
-        ? { type: "text", data: payload }
-        : { type: "text", data: payload, options }
-      : options === undefined
-        ? { type: "binary", data: payload as Uint8Array }
-        : { type: "binary", data: payload as Uint8Array, options };
     // Over the limit only with something already buffered: one message always fits (see
     // `SessionLimits.maxBufferedAmount`), so the limit bounds a peer that does not read, not
     // the size of a message.
@@ -435,11 +428,35 @@ export class Session {
       this.#overflow(size);
       return false;
     }
+    if (
+      this.#outbox.textInto &&
+      typeof payload === "string" &&
+      options === undefined &&
+      !behindStream &&
+      this.#outbox.writeText(payload)
+    ) {
+      // Encoded straight into the joined write (see `Outbox.writeText`).
+      const idle = this.#idle;
+      if (idle !== undefined) idle.lastActivity = now();
+      return this.#sent();
+    }
+    const event: OutboundEvent = textMessage
+      ? options === undefined
+        ? { type: "text", data: payload }
+        : { type: "text", data: payload, options }
+      : options === undefined
+        ? { type: "binary", data: payload as Uint8Array }
+        : { type: "binary", data: payload as Uint8Array, options };
     if (behindStream) {
       (streams as StreamedSends).defer(event, size);
       return false;
     }
     this.#write(this.connection.send(event), size, true);
+    return this.#sent();
+  }
+
+  /** A message was written: the budget and the meter are told; false when the caller should wait for a drain. */
+  #sent(): boolean {
     if (!this.#processing) this.#account();
     const meter = this.#meter;
     if (meter !== undefined) meter.messagesSent++;

@@ -271,6 +271,24 @@ describe("Connection", () => {
     expect(() => new Connection({ role: "server", copyPayloadsUpTo: 64 })).not.toThrow();
   });
 
+  it("sends text into a caller's buffer as a server, and declines (0, nothing sent) where send() must frame it", () => {
+    const server = new Connection({ role: "server" });
+    const target = new Uint8Array(64).fill(0xee);
+    const size = server.sendTextInto("€uro", target, 5);
+    expect(target.subarray(5, 5 + size)).toEqual(
+      concatBytes(sync(server.send({ type: "text", data: "€uro" }))),
+    );
+    expect(server.sendTextInto("x".repeat(20), target, 5)).toBe(0); // less room than textFrameRoom
+    // A client masks its frames.
+    expect(new Connection({ role: "client" }).sendTextInto("a", target, 0)).toBe(0);
+    // Not between the pieces of another message, nor after a close frame, as send().
+    server.send({ type: "binary-piece", data: new Uint8Array(1), last: false });
+    expect(() => server.sendTextInto("a", target, 0)).toThrow(LocalProtocolError);
+    server.send({ type: "binary-piece", data: new Uint8Array(1), last: true });
+    server.send({ type: "close" });
+    expect(() => server.sendTextInto("a", target, 0)).toThrow(LocalProtocolError);
+  });
+
   it("sends a message in pieces and refuses another message in between", () => {
     const { client, server } = pair();
     const bytes = [...sync(client.send({ type: "text-piece", data: "Hel", last: false }))];

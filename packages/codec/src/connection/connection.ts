@@ -18,7 +18,7 @@ import { CloseCode, isControlOpcode, MAX_CONTROL_PAYLOAD, Opcode } from "../cons
 import { ErrorCode, LocalProtocolError, RemoteProtocolError } from "../errors.ts";
 import type { Extension, MessageEncoder } from "../extensions/extension.ts";
 import { FrameDecoder, type FramePiece, type SmallFrame } from "../frame/decoder.ts";
-import { encodeFrameParts, encodeTextFrame } from "../frame/encode.ts";
+import { encodeFrameParts, encodeTextFrame, encodeTextFrameInto, textFrameRoom } from "../frame/encode.ts";
 import { frameHeaderSize, writeFrameHeader } from "../frame/header.ts";
 import { maskInto } from "../frame/mask.ts";
 import { type Limits, resolveLimits } from "../limits.ts";
@@ -559,6 +559,23 @@ export class Connection {
       default:
         throw new TypeError(`Cannot send: unknown event type ${String((event as { type: unknown }).type)}`);
     }
+  }
+
+  /**
+   * Sends a text message as `send({ type: "text", data: text })` would, but encodes its frame
+   * straight into `target` from `offset` (see `encodeTextFrameInto`: the caller joins the
+   * frames of one write there) and returns the frame's size. Returns 0, and sends nothing, when
+   * the frame cannot be made this way: a client (its frames are masked), an extension, an
+   * earlier send still being encoded, or less room than `textFrameRoom(text)`; the caller then
+   * uses `send()`.
+   *
+   * @throws {LocalProtocolError} as `send()` does, when a message may not be sent now.
+   */
+  sendTextInto(text: string, target: Uint8Array, offset: number): number {
+    if (this.role !== "server" || this.extensions.length > 0 || this.#sendChain !== undefined) return 0;
+    if (target.length - offset < textFrameRoom(text)) return 0;
+    this.#checkCanSendMessage("text");
+    return encodeTextFrameInto(text, target, offset);
   }
 
   /** Encodes now, unless earlier sends are still being encoded: then after them. */

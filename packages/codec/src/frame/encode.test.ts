@@ -2,7 +2,14 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { hex, toHex } from "../../test/helpers.ts";
 import { FRAME_EXAMPLES } from "../../test/vectors/rfc6455.ts";
-import { encodeFrame, encodeFrameParts, encodeOwnedPayload, encodeTextFrame } from "./encode.ts";
+import {
+  encodeFrame,
+  encodeFrameParts,
+  encodeOwnedPayload,
+  encodeTextFrame,
+  encodeTextFrameInto,
+  textFrameRoom,
+} from "./encode.ts";
 import { POOLED_MAX } from "./pool.ts";
 
 const hello = new TextEncoder().encode("Hello");
@@ -140,6 +147,51 @@ describe("long text (the UTF-8 the codec made is masked where it lies)", () => {
     values.forEach((value, i) => {
       expect(joined(frames[i] as Uint8Array[])).toBe(referenceFrame(1, new TextEncoder().encode(value), key));
     });
+  });
+});
+
+describe("encodeTextFrameInto (a server's text frame written where the caller joins a write)", () => {
+  const piece = fc.constantFrom("a", "é", "€", "😀", "\ud800", "\udc00", "z");
+  const text = fc
+    .tuple(fc.nat({ max: 3000 }), fc.array(piece, { maxLength: 40 }), fc.nat({ max: 300 }))
+    .map(([before, pieces, after]) => `${"a".repeat(before)}${pieces.join("")}${"b".repeat(after)}`);
+
+  it("writes RFC 6455's bytes at the offset, within textFrameRoom, and touches nothing else", () => {
+    fc.assert(
+      fc.property(text, fc.nat({ max: 40 }), (value, offset) => {
+        const room = textFrameRoom(value);
+        // Exactly the room it asks for, between two guard bytes.
+        const target = new Uint8Array(offset + room + 1).fill(0xee);
+        const size = encodeTextFrameInto(value, target.subarray(0, offset + room), offset);
+        expect(toHex(target.subarray(offset, offset + size))).toBe(
+          referenceFrame(1, new TextEncoder().encode(value), undefined),
+        );
+        for (let i = 0; i < offset; i++) expect(target[i]).toBe(0xee);
+        expect(target[offset + room]).toBe(0xee);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("uses the 7-bit, 16-bit and 64-bit length forms where the UTF-8 length needs them", () => {
+    for (const value of [
+      "",
+      "a".repeat(41),
+      "é".repeat(41), // 82 bytes behind room reserved for 123: moved down to a 2-byte header
+      "a".repeat(125),
+      "a".repeat(126),
+      `${"a".repeat(124)}é`, // 125 code units, 126 bytes
+      "😀".repeat(31),
+      "€".repeat(21845), // 65,535 bytes
+      "€".repeat(21846), // 65,538 bytes
+      "x".repeat(70000),
+    ]) {
+      const target = new Uint8Array(textFrameRoom(value) + 3);
+      const size = encodeTextFrameInto(value, target, 3);
+      expect(toHex(target.subarray(3, 3 + size))).toBe(
+        referenceFrame(1, new TextEncoder().encode(value), undefined),
+      );
+    }
   });
 });
 

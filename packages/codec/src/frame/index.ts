@@ -13,7 +13,14 @@ export {
   type SmallFragment,
   type SmallFrame,
 } from "./decoder.ts";
-export { encodeFrame, encodeFrameParts, encodeTextFrame, type FrameToEncode } from "./encode.ts";
+export {
+  encodeFrame,
+  encodeFrameParts,
+  encodeTextFrame,
+  encodeTextFrameInto,
+  type FrameToEncode,
+  textFrameRoom,
+} from "./encode.ts";
 export { type FrameHeader, frameHeaderSize, writeFrameHeader } from "./header.ts";
 export { applyMask, maskInto } from "./mask.ts";
 export { allocateFrame } from "./pool.ts";

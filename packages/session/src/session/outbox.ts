@@ -11,7 +11,7 @@
  * @module
  */
 import type { Connection } from "@ws/codec";
-import { allocateFrame } from "@ws/codec/frame";
+import { allocateFrame, textFrameRoom } from "@ws/codec/frame";
 import { backpressure, type Meter } from "../meter.ts";
 import type { Session } from "../session.ts";
 import type { Transport } from "../transport.ts";
@@ -91,13 +91,17 @@ function currentWriteTurn(): number {
  * frame the codec made always holds whole.
  */
 export function framePayloadLength(frame: readonly Uint8Array[]): number {
-  const head = frame[0] as Uint8Array;
-  const length = (head[1] as number) & 0x7f;
+  return payloadLengthAt(frame[0] as Uint8Array, 0);
+}
+
+/** The payload length of the frame whose header starts at `head[at]`. */
+function payloadLengthAt(head: Uint8Array, at: number): number {
+  const length = (head[at + 1] as number) & 0x7f;
   if (length < 126) return length;
-  if (length === 126) return ((head[2] as number) << 8) | (head[3] as number);
+  if (length === 126) return ((head[at + 2] as number) << 8) | (head[at + 3] as number);
   // 64-bit length: the codec never makes frames of 2^53 bytes or more.
   let value = 0;
-  for (let i = 2; i < 10; i++) value = value * 256 + (head[i] as number);
+  for (let i = at + 2; i < at + 10; i++) value = value * 256 + (head[i] as number);
   return value;
 }
 
@@ -175,6 +179,19 @@ export class Outbox {
     this.#connection = connection;
     this.#meter = meter;
     this.#session = session;
+    this.#textInto =
+      transport.copiesWrites === true && connection.role === "server" && connection.extensions.length === 0;
+  }
+
+  /**
+   * Whether text messages may be encoded straight into the joined write (see
+   * {@link Outbox.writeText}): where the transport copies what it takes (Bun), for a server (a
+   * client's frames are masked) without extensions (they transform the bytes).
+   */
+  readonly #textInto: boolean;
+
+  get textInto(): boolean {
+    return this.#textInto;
   }
 
   /** Whether the transport is over its high-water mark (writes are queued until it drains). */
@@ -274,6 +291,99 @@ export class Outbox {
     this.#collecting = false;
     this.#flushBatch();
     this.#batch = undefined;
+    this.#leaveJoin();
+  }
+
+  /**
+   * From a text message on, while nothing else is collected yet, the batch of the frames
+   * written while processing is joined as it is written, straight into the shared join buffer
+   * (see {@link joinOwner}), where the transport copies what it takes (`copiesWrites`) and the
+   * buffer is free. Batches without text keep collecting chunks, joined when they go out.
+   */
+  #join(): boolean {
+    if (joinOwner === this) return true;
+    if (
+      !this.#collecting ||
+      this.#batch?.length !== 0 ||
+      scratchInUse ||
+      this.#transport.copiesWrites !== true
+    )
+      return false;
+    scratchInUse = true;
+    joinOwner = this;
+    joinedLength = 0;
+    return true;
+  }
+
+  /** This outbox's batch is no longer joined as it is written: the shared buffer is free. */
+  #leaveJoin(): void {
+    if (joinOwner !== this) return;
+    joinOwner = undefined;
+    joinedLength = 0;
+    scratchInUse = false;
+  }
+
+  /**
+   * Whether a frame of `size` bytes (at most the buffer's size) goes into the joined batch.
+   * When it does not fit behind what is joined, that goes out first.
+   */
+  #joins(size: number): boolean {
+    if (joinOwner !== this || this.#blocked) return false;
+    if (joinedLength + size <= WRITE_BATCH_LIMIT) return true;
+    this.#flushJoined();
+    return joinOwner === this && !this.#blocked;
+  }
+
+  /**
+   * Writes a text message's frame, encoded by the connection straight into the joined batch
+   * (`Connection.sendTextInto`: no array of its own for the encoded string, and no copy when
+   * the batch is joined). False when there is no joined batch or the connection cannot encode
+   * it there: the caller then sends the message as usual.
+   */
+  writeText(text: string): boolean {
+    const connection = this.#connection;
+    if (!this.#textInto || this.#blocked || this.#destroyed || this.#ended || !this.#join()) return false;
+    const room = textFrameRoom(text);
+    if (room > WRITE_BATCH_LIMIT || !this.#joins(room)) return false;
+    const target = joinView();
+    const offset = joinedLength;
+    const size = connection.sendTextInto(text, target, offset);
+    if (size === 0) return false;
+    const payload = payloadLengthAt(target, offset);
+    joinedLength += size;
+    this.#written += size;
+    this.#batchBytes += size;
+    this.#batchPayload += payload;
+    if (payload > 0) this.#countInTurn(payload);
+    return true;
+  }
+
+  /** Writes the joined batch as one transport write (the same rules as {@link Outbox.#flushBatch}). */
+  #flushJoined(): void {
+    const size = joinedLength;
+    if (size === 0) return;
+    joinedLength = 0;
+    this.#batchBytes = 0;
+    const payload = this.#batchPayload;
+    this.#batchPayload = 0;
+    if (this.#meter !== undefined) this.#meter.bytesSent += size;
+    // Frames written from inside the transport's write() are collected as chunks, behind
+    // these bytes; the buffer stays reserved until it is known whether the transport took all.
+    joinOwner = undefined;
+    const sent = this.#transport.write([new Uint8Array(scratchBuffer as ArrayBuffer, 0, size)]);
+    if (!sent) {
+      // The transport keeps a view of what it did not take: the buffer is its own now.
+      scratchBuffer = undefined;
+      this.#block();
+    }
+    if (sent && !this.done && (this.#batch?.length ?? 1) === 0) joinOwner = this;
+    else scratchInUse = false;
+    if (
+      payload > 0 &&
+      (this.#blocked || this.#markedPayload > 0 || (this.#transport.bufferedAmount ?? 0) > 0)
+    )
+      this.#markPayload(payload);
+    if (sent && this.#payloadMarks !== undefined) this.#dropTransmitted();
   }
 
   /**
@@ -284,6 +394,25 @@ export class Outbox {
     if (this.#destroyed || this.#ended) return;
     for (const chunk of chunks) this.#written += chunk.length;
     if (payload > 0) this.#countInTurn(payload);
+    if (joinOwner === this && !this.#blocked) {
+      let size = 0;
+      for (const chunk of chunks) size += chunk.length;
+      if (size > WRITE_BATCH_LIMIT) {
+        // A frame larger than the buffer goes out as it is (its payload is not copied),
+        // behind what is joined; joining goes on behind it.
+        this.#flushJoined();
+        if (joinOwner === this && !this.#blocked) {
+          this.#writeNow(chunks, payload);
+          return;
+        }
+      } else if (this.#joins(size)) {
+        joinInto(joinView(), chunks, 0, chunks.length, joinedLength);
+        joinedLength += size;
+        this.#batchBytes += size;
+        this.#batchPayload += payload;
+        return;
+      }
+    }
     if (this.#blocked) {
       this.#queue ??= [];
       this.#queue.push(chunks);
@@ -301,8 +430,13 @@ export class Outbox {
       if (this.#batchBytes >= WRITE_BATCH_LIMIT) this.#flushBatch();
       return;
     }
-    if (!this.#hand(chunks)) this.#block();
+    this.#writeNow(chunks, payload);
     if (this.#collecting) this.#batch = [];
+  }
+
+  /** Hands a frame to the transport at once. */
+  #writeNow(chunks: Uint8Array[], payload: number): void {
+    if (!this.#hand(chunks)) this.#block();
     // No mark when the runtime took every byte at once and nothing older waits (the common
     // case on Node and Bun): this frame is transmitted already.
     if (
@@ -431,6 +565,11 @@ export class Outbox {
 
   /** Writes the frames collected while processing, as one transport write. */
   #flushBatch(): void {
+    // Joined as written: nothing was collected as chunks meanwhile (see #joins).
+    if (joinOwner === this) {
+      this.#flushJoined();
+      return;
+    }
     const batch = this.#batch;
     if (batch === undefined || batch.length === 0) return;
     this.#batch = [];
@@ -530,6 +669,7 @@ export class Outbox {
     this.#queue = undefined;
     this.#queuedBytes = 0;
     if (this.#batch !== undefined) this.#batch = [];
+    if (joinOwner === this) joinedLength = 0;
     this.#batchBytes = 0;
     this.#batchPayload = 0;
     this.#transport.destroy();
@@ -549,6 +689,28 @@ export class Outbox {
 let scratchBuffer: ArrayBuffer | undefined;
 let scratchInUse = false;
 
+/**
+ * The outbox whose batch is joined as it is written, straight into the shared join buffer,
+ * and how many bytes of it are filled: on a transport that copies what it takes
+ * (`copiesWrites`, Bun), one outbox at a time, from the start of its processing to its
+ * release (the buffer is `scratchInUse` meanwhile: others join elsewhere). A text message is
+ * then encoded into the buffer itself (see {@link Outbox.writeText}).
+ */
+let joinOwner: Outbox | undefined;
+let joinedLength = 0;
+/** A view of the whole shared join buffer (of `joinTargetOf`), for joining as written. */
+let joinTarget: Uint8Array | undefined;
+let joinTargetOf: ArrayBuffer | undefined;
+
+function joinView(): Uint8Array {
+  if (scratchBuffer === undefined) scratchBuffer = new ArrayBuffer(WRITE_BATCH_LIMIT);
+  if (joinTargetOf !== scratchBuffer || joinTarget === undefined) {
+    joinTarget = new Uint8Array(scratchBuffer);
+    joinTargetOf = scratchBuffer;
+  }
+  return joinTarget;
+}
+
 /** A view of `size` bytes at the start of the shared join buffer. */
 function scratch(size: number): Uint8Array {
   if (scratchBuffer === undefined || scratchBuffer.byteLength < size)
@@ -564,9 +726,15 @@ function join(chunks: readonly Uint8Array[], start: number, end: number, size: n
   return joinInto(allocateFrame(size), chunks, start, end);
 }
 
-/** Copies `chunks[start..end)` into `out`, which has room for exactly their bytes. */
-function joinInto(out: Uint8Array, chunks: readonly Uint8Array[], start: number, end: number): Uint8Array {
-  let offset = 0;
+/** Copies `chunks[start..end)` into `out` from `at`, where it has room for their bytes. */
+function joinInto(
+  out: Uint8Array,
+  chunks: readonly Uint8Array[],
+  start: number,
+  end: number,
+  at = 0,
+): Uint8Array {
+  let offset = at;
   for (let i = start; i < end; i++) {
     const chunk = chunks[i] as Uint8Array;
     const length = chunk.length;
