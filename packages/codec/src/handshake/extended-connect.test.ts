@@ -80,7 +80,9 @@ describe("checkExtendedConnectRequest (RFC 8441 §4–5)", () => {
   }
 
   it("does not read sec-websocket-extensions without extensions configured", () => {
-    const accepted = checkExtendedConnectRequest(request({ "sec-websocket-extensions": "permessage-deflate; =" }));
+    const accepted = checkExtendedConnectRequest(
+      request({ "sec-websocket-extensions": "permessage-deflate; =" }),
+    );
     expect(accepted.extensions).toEqual([]);
     expect(accepted.offeredExtensions).toEqual([]);
   });

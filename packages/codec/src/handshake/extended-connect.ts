@@ -50,8 +50,8 @@ import { formatExtensions, formatProtocols, parseProtocols } from "./header-toke
 import { type HeadersInput, headerEntries, normalizeHeaders } from "./headers.ts";
 import {
   type AcceptedUpgrade,
-  type CheckUpgradeRequestOptions,
   allOffers,
+  type CheckUpgradeRequestOptions,
   negotiateExtensions,
   offersFor,
   type RejectResponseOptions,
