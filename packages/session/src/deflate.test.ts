@@ -120,6 +120,21 @@ describe("ServerCore with perMessageDeflate", () => {
     expect(outcome.session.extensions).toEqual([]);
   });
 
+  it("refuses a malformed Sec-WebSocket-Extensions with deflate on, and does not read it with deflate off", async () => {
+    // RFC 6455 §9.1: only a server with extensions has offers to check (codec server.ts).
+    const malformed = `permessage-deflate${" ;".repeat(5000)}`;
+    const on = new ServerCore({ perMessageDeflate: true }, createSocket, [], engine);
+    const refused = await on.handshake(upgrade(malformed));
+    expect(refused?.accepted).toBe(false);
+    expect(refused?.status).toBe(400);
+    if (refused?.accepted === false) expect(refused.code).toBe("BAD_EXTENSIONS");
+    const off = new ServerCore({}, createSocket, [], engine);
+    const accepted = await off.handshake(upgrade(malformed));
+    if (accepted?.accepted !== true) throw new Error("not accepted");
+    expect(accepted.response).not.toContain("Sec-WebSocket-Extensions");
+    expect(accepted.session.extensions).toEqual([]);
+  });
+
   it("throws at construction when asked for compression without an engine", () => {
     expect(() => new ServerCore({ perMessageDeflate: true }, createSocket)).toThrow(TypeError);
   });

@@ -68,11 +68,24 @@ describe("checkExtendedConnectRequest (RFC 8441 §4–5)", () => {
   ];
   for (const [headers, status, code] of rejections) {
     it(`rejects ${JSON.stringify(headers)} with ${status} ${code}`, () => {
-      const error = errorOf(() => checkExtendedConnectRequest(request(headers)));
+      // The extensions value is checked by a server that has extensions (see server.ts).
+      const error = errorOf(() =>
+        checkExtendedConnectRequest(request(headers), {
+          extensions: [permessageDeflate({ engine: negotiationOnly })],
+        }),
+      );
       expect(error.status).toBe(status);
       expect(error.code).toBe(code);
     });
   }
+
+  it("does not read sec-websocket-extensions without extensions configured", () => {
+    const accepted = checkExtendedConnectRequest(
+      request({ "sec-websocket-extensions": "permessage-deflate; =" }),
+    );
+    expect(accepted.extensions).toEqual([]);
+    expect(accepted.offeredExtensions).toEqual([]);
+  });
 
   it("answers a version mismatch with sec-websocket-version: 13 and no Upgrade (400, not 426)", () => {
     const error = errorOf(() => checkExtendedConnectRequest(request({ "sec-websocket-version": "8" })));

@@ -23,11 +23,14 @@
  * | no `:authority` (nor `host`)                        | 400    | `MISSING_HOST`        |                             |
  * | `sec-websocket-version` missing or not 13           | 400    | `UNSUPPORTED_VERSION` | `sec-websocket-version: 13` |
  * | malformed `sec-websocket-protocol`                  | 400    | `BAD_SUBPROTOCOL`     |                             |
- * | malformed `sec-websocket-extensions`                | 400    | `BAD_EXTENSIONS`      |                             |
+ * | malformed `sec-websocket-extensions` (1)            | 400    | `BAD_EXTENSIONS`      |                             |
  *
  * A version mismatch gets 400 rather than HTTP/1.1's 426: a 426 must carry `Upgrade` (RFC 9110
  * §15.5.22), which HTTP/2 forbids; RFC 6455 §4.4 asks only for "an appropriate HTTP error code"
  * with `Sec-WebSocket-Version`.
+ *
+ * (1) Only by a server that has extensions, as over HTTP/1.1 (`server.ts`): one with none
+ * configured does not read `sec-websocket-extensions`.
  *
  * @module
  */
@@ -43,10 +46,11 @@ import {
   type WebSocketUrl,
 } from "./client.ts";
 import { extraHeaderFields, reasonPhrase } from "./head-format.ts";
-import { formatExtensions, formatProtocols, parseExtensions, parseProtocols } from "./header-tokens.ts";
+import { formatExtensions, formatProtocols, parseProtocols } from "./header-tokens.ts";
 import { type HeadersInput, headerEntries, normalizeHeaders } from "./headers.ts";
 import {
   type AcceptedUpgrade,
+  allOffers,
   type CheckUpgradeRequestOptions,
   negotiateExtensions,
   offersFor,
@@ -189,10 +193,9 @@ export function checkExtendedConnectRequest(
     offeredProtocols,
     extensions,
     extensionsHeader: responses.length === 0 ? undefined : formatExtensions(responses),
-    // Built when first read (the value's grammar is checked above): a server needs only the
-    // offers of its own extensions.
+    // Built when first read: a server needs only the offers of its own extensions.
     get offeredExtensions(): readonly ExtensionOffer[] {
-      offered ??= extensionsValue === undefined ? [] : parseExtensions(extensionsValue, 400);
+      offered ??= allOffers(extensionsValue);
       return offered;
     },
   };

@@ -135,13 +135,14 @@ export function parseProtocols(value: string, status = 400): string[] {
   let seen: Set<string> | undefined;
   let pos = 0;
   for (;;) {
-    pos = skipOws(value, pos);
-    if (pos === length) return protocols;
-    if (value.charCodeAt(pos) === 0x2c) {
-      // An empty list element (RFC 9110 §5.6.1).
+    // OWS and empty list elements (RFC 9110 §5.6.1) before the next element, in one loop: a
+    // hostile value is thousands of ", ".
+    while (pos < length) {
+      const code = value.charCodeAt(pos);
+      if (code !== 0x20 && code !== 0x09 && code !== 0x2c) break;
       pos++;
-      continue;
     }
+    if (pos === length) return protocols;
     const start = pos;
     const end = tokenEnd(value, pos);
     pos = skipOws(value, end);

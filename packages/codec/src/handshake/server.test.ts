@@ -297,12 +297,37 @@ describe("checkUpgradeRequest", () => {
 
   it("checkUpgradeRequest answers 400 BAD_EXTENSIONS for a malformed Sec-WebSocket-Extensions", () => {
     expect(
-      outcome(errorOf(() => checkUpgradeRequest(request({ "sec-websocket-extensions": 'a; b="1 2"' })))),
+      outcome(
+        errorOf(() =>
+          checkUpgradeRequest(request({ "sec-websocket-extensions": 'a; b="1 2"' }), {
+            extensions: [fakeFactory("x-other")],
+          }),
+        ),
+      ),
     ).toEqual({
       code: ErrorCode.BadExtensions,
       status: 400,
       headers: {},
     });
+  });
+
+  it("checkUpgradeRequest does not read Sec-WebSocket-Extensions without extensions configured", () => {
+    // RFC 6455 §9.1: a server answers only the extensions it supports; with none, no value can
+    // change the answer, so a malformed one is not refused (as ws does without deflate).
+    for (const value of ['a; b="1 2"', `x;${"=".repeat(12_000)}`, `permessage-deflate${" ;".repeat(5000)}`]) {
+      for (const options of [{}, { extensions: [] }]) {
+        const result = checkUpgradeRequest(request({ "sec-websocket-extensions": value }), options);
+        expect(result.extensions).toEqual([]);
+        expect(result.extensionsHeader).toBeUndefined();
+        expect(result.offeredExtensions).toEqual([]);
+      }
+    }
+    // A well-formed value is still there to read.
+    const result = checkUpgradeRequest(request({ "sec-websocket-extensions": "x-a; b=1, x-c" }));
+    expect(result.offeredExtensions).toEqual([
+      { name: "x-a", params: [{ name: "b", value: "1" }] },
+      { name: "x-c", params: [] },
+    ]);
   });
 
   it("checkUpgradeRequest finds its extension's offers in a long list and still refuses a malformed element anywhere", () => {
@@ -328,7 +353,7 @@ describe("checkUpgradeRequest", () => {
       ],
     });
     for (const bad of [`${value}, q;`, `x;=, ${value}`, `${"a, ".repeat(3000)}b="1"`]) {
-      for (const extensions of [[], [fakeFactory("permessage-deflate")]]) {
+      for (const extensions of [[fakeFactory("x-unrelated")], [fakeFactory("permessage-deflate")]]) {
         expect(
           outcome(
             errorOf(() => checkUpgradeRequest(request({ "sec-websocket-extensions": bad }), { extensions })),

@@ -14,10 +14,16 @@
  * | `Sec-WebSocket-Version` missing or not 13            | 426    | `UNSUPPORTED_VERSION` | `Sec-WebSocket-Version: 13`, `Upgrade: websocket` (RFC 6455 §4.4, RFC 9110 §15.5.22) |
  * | `Sec-WebSocket-Key` missing or not 16 base64 bytes   | 400    | `BAD_KEY`             |                                                 |
  * | malformed `Sec-WebSocket-Protocol`                   | 400    | `BAD_SUBPROTOCOL`     |                                                 |
- * | malformed `Sec-WebSocket-Extensions`                 | 400    | `BAD_EXTENSIONS`      |                                                 |
+ * | malformed `Sec-WebSocket-Extensions` (see below)     | 400    | `BAD_EXTENSIONS`      |                                                 |
  *
  * The checks run in that order; the version is checked before the key so that a client of an
  * older draft (which sends other key fields) learns which version to speak.
+ *
+ * `Sec-WebSocket-Extensions` is checked only by a server that has extensions: one with none
+ * configured does not read the value at all (as `ws` does without permessage-deflate), since
+ * nothing it holds can be accepted and RFC 6455 §9.1 has a server answer only the extensions it
+ * supports. A hostile value of thousands of list elements then costs nothing to a server that
+ * would ignore every one of them.
  *
  * @module
  */
@@ -75,7 +81,10 @@ export interface AcceptedUpgrade {
   readonly extensions: Extension[];
   /** The `Sec-WebSocket-Extensions` value to answer with, or `undefined` when none was accepted. */
   readonly extensionsHeader: string | undefined;
-  /** The extension offers the client sent, in its order. */
+  /**
+   * The extension offers the client sent, in its order. With no extension configured the value
+   * was not checked, and one that does not follow the RFC 6455 §9.1 grammar reads as no offers.
+   */
   readonly offeredExtensions: readonly ExtensionOffer[];
 }
 
@@ -195,10 +204,9 @@ export function checkUpgradeRequest(
     offeredProtocols,
     extensions,
     extensionsHeader: responses.length === 0 ? undefined : formatExtensions(responses),
-    // Built when first read (the value's grammar is checked above): a server needs only the
-    // offers of its own extensions.
+    // Built when first read: a server needs only the offers of its own extensions.
     get offeredExtensions(): readonly ExtensionOffer[] {
-      offered ??= extensionsValue === undefined ? [] : parseExtensions(extensionsValue, 400);
+      offered ??= allOffers(extensionsValue);
       return offered;
     },
   };
@@ -208,20 +216,38 @@ export function checkUpgradeRequest(
  * The client's offers of the extensions `factories` support, in its order (RFC 6455 §9.1),
  * after checking the grammar of the whole `Sec-WebSocket-Extensions` value (a malformed value is
  * refused whatever it offers). Offers of other extensions are not built: a hostile value may
- * hold thousands. Also used over HTTP/2.
+ * hold thousands. Without factories the value is not read (see the module comment). Also used
+ * over HTTP/2.
  *
- * @throws {HandshakeError} `BAD_EXTENSIONS` (400) when the value does not follow the grammar.
+ * @throws {HandshakeError} `BAD_EXTENSIONS` (400) when there are factories and the value does not
+ *   follow the grammar.
  */
 export function offersFor(
   value: string | undefined,
   factories: readonly ExtensionFactory[],
 ): ExtensionOffer[] {
-  if (value === undefined) return [];
+  // A server without extensions ignores every offer (RFC 6455 §9.1), so it skips the value.
+  if (value === undefined || factories.length === 0) return [];
   return scanExtensions(
     value,
     400,
     factories.map((factory) => factory.name),
   );
+}
+
+/**
+ * Every offer of a `Sec-WebSocket-Extensions` value, for `offeredExtensions`; none when the value
+ * does not follow the grammar (possible only when {@link offersFor} did not check it: a server
+ * without extensions). Also used over HTTP/2.
+ */
+export function allOffers(value: string | undefined): readonly ExtensionOffer[] {
+  if (value === undefined) return [];
+  try {
+    return parseExtensions(value, 400);
+  } catch (error) {
+    if (error instanceof HandshakeError) return [];
+    throw error;
+  }
 }
 
 /** Picks the subprotocol among the client's offers (RFC 6455 §4.2.2 step 5.4). Also used over HTTP/2. */
