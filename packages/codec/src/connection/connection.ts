@@ -22,7 +22,7 @@ import { encodeFrameParts, encodeTextFrame } from "../frame/encode.ts";
 import { frameHeaderSize, writeFrameHeader } from "../frame/header.ts";
 import { maskInto } from "../frame/mask.ts";
 import { type Limits, resolveLimits } from "../limits.ts";
-import { concat, MessageAssembler, type OutputBudget } from "../message/assembler.ts";
+import { concat, MessageAssembler, type OutputBudget, oneSmallFrameMessage } from "../message/assembler.ts";
 import { type RandomSource, utf8Encoder, webRandom } from "../web-globals.ts";
 import type { CloseReceived, InboundEvent, OutboundEvent, PingEvent, SendOptions } from "./events.ts";
 import { ALLOWED, type AllowedInputs, type ConnectionInput, ConnectionState, TRANSITIONS } from "./states.ts";
@@ -134,7 +134,14 @@ export class Connection {
   /** What the state allows, from the transition table (`ALLOWED[#state]`). */
   #allowed: AllowedInputs = ALLOWED.open;
   readonly #decoder: FrameDecoder;
-  readonly #assembler: MessageAssembler;
+  /**
+   * Made for the first data frame that is not a small message in one frame (see
+   * `oneSmallFrameMessage`): a connection whose messages all fit in one small frame, and an idle
+   * one, need none. The options it is made with are kept until then.
+   */
+  #assembler: MessageAssembler | undefined;
+  readonly #streamMessages: boolean;
+  readonly #outputBudget: OutputBudget | undefined;
   readonly #random: RandomSource;
   #maskPool: Uint8Array = EMPTY;
   /** `ConnectionOptions.copyPayloadsUpTo`, for the frames sent. */
@@ -199,13 +206,20 @@ export class Connection {
       allocate: options.allocate,
     });
     this.#freshUpTo = copyPayloadsUpTo;
-    this.#assembler = new MessageAssembler({
+    this.#streamMessages = options.streamMessages ?? false;
+    this.#outputBudget = options.outputBudget;
+  }
+
+  /** The message assembler, made on first use (see `#assembler`). */
+  #assemblerOf(): MessageAssembler {
+    this.#assembler ??= new MessageAssembler({
       maxMessageSize: this.limits.maxMessageSize,
       maxFragments: this.limits.maxFragments,
-      streamMessages: options.streamMessages ?? false,
+      streamMessages: this.#streamMessages,
       extensions: this.extensions,
-      outputBudget: options.outputBudget,
+      outputBudget: this.#outputBudget,
     });
+    return this.#assembler;
   }
 
   /** The current state (see `TRANSITIONS` in `states.ts`). */
@@ -263,12 +277,12 @@ export class Connection {
    * what it received.
    */
   get heldMessageBytes(): number {
-    return this.#assembler.heldBytes;
+    return this.#assembler?.heldBytes ?? 0;
   }
 
   /** Whether a data message is in progress: its first frame arrived, its last has not yet. */
   get inMessage(): boolean {
-    return this.#assembler.inMessage;
+    return this.#assembler?.inMessage ?? false;
   }
 
   /**
@@ -286,7 +300,7 @@ export class Connection {
     this.#failureReported = true;
     this.#transition("protocol-error");
     // An asynchronous decode step still owns the message: it is dropped once the step settles.
-    if (this.#inboundPending === undefined) this.#assembler.discard();
+    if (this.#inboundPending === undefined) this.#assembler?.discard();
     return true;
   }
 
@@ -369,7 +383,6 @@ export class Connection {
       return this.#eofEvent();
     }
     const decoder = this.#decoder;
-    const assembler = this.#assembler;
     const stop = this.#framesRead + maxFrames;
     // Bytes are taken from the decoder's buffer only: it holds at most this much once they are.
     const floor = decoder.bufferedAmount - maxBytes;
@@ -380,11 +393,19 @@ export class Connection {
       try {
         // Small data frames (most small messages, and a peer's tiny fragments) are taken
         // without a piece object each.
-        if (assembler.takesSmallFragments && decoder.nextSmallFrame(smallFrame)) {
+        const assembler = this.#assembler;
+        if (
+          (assembler === undefined ? !this.#streamMessages : assembler.takesSmallFragments) &&
+          decoder.nextSmallFrame(smallFrame)
+        ) {
           this.#framesRead++;
           let message: InboundEvent | undefined;
           try {
-            message = assembler.pushSmallFrame(smallFrame, this.#freshUpTo);
+            // A message in one frame, with none in progress, needs no assembler.
+            message =
+              assembler === undefined && smallFrame.fin && smallFrame.opcode !== Opcode.Continuation
+                ? oneSmallFrameMessage(smallFrame, this.#freshUpTo, this.limits.maxMessageSize)
+                : this.#assemblerOf().pushSmallFrame(smallFrame, this.#freshUpTo);
           } finally {
             // Keep no input chunk alive through it once its bytes are taken.
             smallFrame.source = EMPTY;
@@ -396,7 +417,7 @@ export class Connection {
         if (piece === undefined) break;
         this.#framesRead++;
         if (isControlOpcode(piece.opcode)) return this.#control(piece);
-        const message = assembler.push(piece);
+        const message = this.#assemblerOf().push(piece);
         if (message instanceof Promise) {
           this.#awaitMessage(message);
           return PENDING;
@@ -415,19 +436,19 @@ export class Connection {
       (message) => {
         this.#inboundPending = undefined;
         // Failed meanwhile (`fail()`): the message is not delivered.
-        if (this.#failure !== undefined) this.#assembler.discard();
+        if (this.#failure !== undefined) this.#assembler?.discard();
         else this.#ready = message;
       },
       (error: unknown) => {
         this.#inboundPending = undefined;
         if (this.#failure !== undefined) {
-          this.#assembler.discard();
+          this.#assembler?.discard();
           return;
         }
         // The assembler rejects with RemoteProtocolErrors only (extension faults become 1011).
         this.#failure = error as RemoteProtocolError;
         this.#transition("protocol-error");
-        this.#assembler.discard();
+        this.#assembler?.discard();
       },
     );
   }
@@ -463,7 +484,7 @@ export class Connection {
     this.#transition("protocol-error");
     // Nothing more is delivered: what the message in progress holds is freed now, not when the
     // connection is dropped (a server's memory budget counts it until then).
-    this.#assembler.discard();
+    this.#assembler?.discard();
     return { type: "failed", error };
   }
 
