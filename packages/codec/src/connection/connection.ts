@@ -94,6 +94,47 @@ const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
  */
 const smallFrame: SmallFrame = { fin: false, opcode: 0, payloadLength: 0, source: EMPTY, start: 0, end: 0 };
 
+/**
+ * A client's masking keys (RFC 6455 §5.3), drawn from a pool refilled {@link MASK_POOL_SIZE}
+ * bytes at a time. Only a client masks, so a server's connection has none.
+ */
+class MaskingKeys {
+  readonly #random: RandomSource;
+  #pool: Uint8Array = EMPTY;
+  #offset = MASK_POOL_SIZE;
+
+  constructor(random: RandomSource) {
+    this.#random = random;
+  }
+
+  /** A fresh masking key for one frame. */
+  next(): Uint8Array {
+    if (this.#offset + 4 > MASK_POOL_SIZE) {
+      // A new pool each time: handed-out keys stay valid for frames still queued.
+      this.#pool = new Uint8Array(MASK_POOL_SIZE);
+      this.#random(this.#pool);
+      this.#offset = 0;
+    }
+    const key = this.#pool.subarray(this.#offset, this.#offset + 4);
+    this.#offset += 4;
+    return key;
+  }
+}
+
+/**
+ * Asynchronous extension work of a connection (permessage-deflate on node:zlib): an inbound
+ * message being decoded, and the chain of sends whose bytes are not ready yet (later sends wait
+ * behind it to keep the wire order); and whether the extensions were closed. Made on first
+ * need: a connection without extensions never has any.
+ */
+class ExtensionWork {
+  inboundPending: Promise<void> | undefined = undefined;
+  ready: InboundEvent | undefined = undefined;
+  sendChain: Promise<void> | undefined = undefined;
+  sendsPending = 0;
+  extensionsClosed = false;
+}
+
 /** The outbound events whose bytes are always ready at once. */
 export type PingPongOutbound = Extract<OutboundEvent, { readonly type: "ping" | "pong" }>;
 
@@ -137,16 +178,14 @@ export class Connection {
   /**
    * Made for the first data frame that is not a small message in one frame (see
    * `oneSmallFrameMessage`): a connection whose messages all fit in one small frame, and an idle
-   * one, need none. The options it is made with are kept until then.
+   * one, need none. Made at once for what needs more options than the limits and the
+   * extensions' absence (streamed messages, extensions), so the connection keeps no options.
    */
   #assembler: MessageAssembler | undefined;
-  readonly #streamMessages: boolean;
-  readonly #outputBudget: OutputBudget | undefined;
-  readonly #random: RandomSource;
-  #maskPool: Uint8Array = EMPTY;
+  /** A client's masking keys; undefined for a server (it does not mask). */
+  readonly #masks: MaskingKeys | undefined;
   /** `ConnectionOptions.copyPayloadsUpTo`, for the frames sent. */
   readonly #freshUpTo: number;
-  #maskOffset = MASK_POOL_SIZE;
 
   #closeSent = false;
   #closeReceived: CloseReceived | undefined;
@@ -155,13 +194,8 @@ export class Connection {
   #eof = false;
   #eofReported = false;
   #outbound: OutboundMessage | undefined;
-  // Asynchronous extension work: an inbound message being decoded, and the chain of sends
-  // whose bytes are not ready yet (later sends wait behind it to keep the wire order).
-  #inboundPending: Promise<void> | undefined;
-  #ready: InboundEvent | undefined;
-  #sendChain: Promise<void> | undefined;
-  #sendsPending = 0;
-  #extensionsClosed = false;
+  /** Asynchronous extension work, made on first need (see {@link ExtensionWork}). */
+  #work: ExtensionWork | undefined;
   #framesRead = 0;
 
   /** Creates a connection for `options.role`, after the opening handshake. Throws `TypeError` on bad options. */
@@ -175,7 +209,7 @@ export class Connection {
     this.limits = resolveLimits(options.limits);
     const extensions = options.extensions ?? NO_EXTENSIONS;
     this.extensions = extensions.length === 0 ? NO_EXTENSIONS : extensions;
-    this.#random = options.random ?? webRandom;
+    this.#masks = this.role === "client" ? new MaskingKeys(options.random ?? webRandom) : undefined;
     let allowedRsv = 0;
     for (const extension of this.extensions) {
       if ((allowedRsv & extension.rsvMask) !== 0) {
@@ -206,20 +240,35 @@ export class Connection {
       allocate: options.allocate,
     });
     this.#freshUpTo = copyPayloadsUpTo;
-    this.#streamMessages = options.streamMessages ?? false;
-    this.#outputBudget = options.outputBudget;
+    const streamMessages = options.streamMessages ?? false;
+    if (streamMessages || this.extensions.length > 0)
+      this.#assembler = new MessageAssembler({
+        maxMessageSize: this.limits.maxMessageSize,
+        maxFragments: this.limits.maxFragments,
+        streamMessages,
+        extensions: this.extensions,
+        outputBudget: options.outputBudget,
+      });
   }
 
-  /** The message assembler, made on first use (see `#assembler`). */
+  /**
+   * The message assembler, made on first use (see `#assembler`) for whole messages without
+   * extensions: the output budget bounds only what extensions decode, so it has none.
+   */
   #assemblerOf(): MessageAssembler {
     this.#assembler ??= new MessageAssembler({
       maxMessageSize: this.limits.maxMessageSize,
       maxFragments: this.limits.maxFragments,
-      streamMessages: this.#streamMessages,
-      extensions: this.extensions,
-      outputBudget: this.#outputBudget,
+      streamMessages: false,
+      extensions: NO_EXTENSIONS,
     });
     return this.#assembler;
+  }
+
+  /** The extension work state, made on first need (see {@link ExtensionWork}). */
+  #workOf(): ExtensionWork {
+    this.#work ??= new ExtensionWork();
+    return this.#work;
   }
 
   /** The current state (see `TRANSITIONS` in `states.ts`). */
@@ -263,7 +312,7 @@ export class Connection {
    * decoding and `nextEvent` can go on. Otherwise undefined.
    */
   get pending(): Promise<void> | undefined {
-    return this.#inboundPending;
+    return this.#work?.inboundPending;
   }
 
   /** Bytes received but not yet decoded. */
@@ -300,7 +349,7 @@ export class Connection {
     this.#failureReported = true;
     this.#transition("protocol-error");
     // An asynchronous decode step still owns the message: it is dropped once the step settles.
-    if (this.#inboundPending === undefined) this.#assembler?.discard();
+    if (this.#work?.inboundPending === undefined) this.#assembler?.discard();
     return true;
   }
 
@@ -327,14 +376,18 @@ export class Connection {
   receiveEof(): void {
     if (this.#eof) return;
     this.#eof = true;
-    const work = [this.#inboundPending, this.#sendChain].filter((p) => p !== undefined);
+    // Without extensions there is nothing to close.
+    if (this.extensions.length === 0) return;
+    const state = this.#workOf();
+    const work = [state.inboundPending, state.sendChain].filter((p) => p !== undefined);
     if (work.length === 0) this.#closeExtensions();
     else void Promise.all(work).then(() => this.#closeExtensions());
   }
 
   #closeExtensions(): void {
-    if (this.#extensionsClosed) return;
-    this.#extensionsClosed = true;
+    const state = this.#workOf();
+    if (state.extensionsClosed) return;
+    state.extensionsClosed = true;
     for (const extension of this.extensions) extension.close?.();
   }
 
@@ -369,11 +422,14 @@ export class Connection {
     maxFrames = Number.POSITIVE_INFINITY,
     maxBytes = Number.POSITIVE_INFINITY,
   ): InboundEvent | typeof NEED_DATA | typeof PENDING | typeof YIELD {
-    if (this.#inboundPending !== undefined) return PENDING;
-    if (this.#ready !== undefined) {
-      const ready = this.#ready;
-      this.#ready = undefined;
-      return ready;
+    const work = this.#work;
+    if (work !== undefined) {
+      if (work.inboundPending !== undefined) return PENDING;
+      const ready = work.ready;
+      if (ready !== undefined) {
+        work.ready = undefined;
+        return ready;
+      }
     }
     if (this.#failure !== undefined) {
       if (!this.#failureReported) {
@@ -395,7 +451,7 @@ export class Connection {
         // without a piece object each.
         const assembler = this.#assembler;
         if (
-          (assembler === undefined ? !this.#streamMessages : assembler.takesSmallFragments) &&
+          (assembler === undefined || assembler.takesSmallFragments) &&
           decoder.nextSmallFrame(smallFrame)
         ) {
           this.#framesRead++;
@@ -431,16 +487,17 @@ export class Connection {
     return this.#eofEvent();
   }
 
-  #awaitMessage(work: Promise<InboundEvent | undefined>): void {
-    this.#inboundPending = work.then(
+  #awaitMessage(decoding: Promise<InboundEvent | undefined>): void {
+    const work = this.#workOf();
+    work.inboundPending = decoding.then(
       (message) => {
-        this.#inboundPending = undefined;
+        work.inboundPending = undefined;
         // Failed meanwhile (`fail()`): the message is not delivered.
         if (this.#failure !== undefined) this.#assembler?.discard();
-        else this.#ready = message;
+        else work.ready = message;
       },
       (error: unknown) => {
-        this.#inboundPending = undefined;
+        work.inboundPending = undefined;
         if (this.#failure !== undefined) {
           this.#assembler?.discard();
           return;
@@ -520,7 +577,8 @@ export class Connection {
           throw new TypeError("Cannot send text: data must be a string or UTF-8 bytes (a Uint8Array)");
         this.#checkCanSendMessage("text");
         // Without earlier sends pending, encode at once: no closure per message.
-        if (this.#sendChain === undefined) return this.#tracked(this.#sendWhole("text", data, event.options));
+        if (this.#work?.sendChain === undefined)
+          return this.#tracked(this.#sendWhole("text", data, event.options));
         return this.#inOrder(() => this.#sendWhole("text", data, event.options));
       }
       case "binary": {
@@ -528,7 +586,7 @@ export class Connection {
         if (!(data instanceof Uint8Array))
           throw new TypeError("Cannot send binary: data must be a Uint8Array");
         this.#checkCanSendMessage("binary");
-        if (this.#sendChain === undefined)
+        if (this.#work?.sendChain === undefined)
           return this.#tracked(this.#sendWhole("binary", data, event.options));
         return this.#inOrder(() => this.#sendWhole("binary", data, event.options));
       }
@@ -573,14 +631,16 @@ export class Connection {
 
   /** Encodes now, unless earlier sends are still being encoded: then after them. */
   #inOrder(encode: () => Uint8Array[] | Promise<Uint8Array[]>): Uint8Array[] | Promise<Uint8Array[]> {
-    return this.#tracked(this.#sendChain === undefined ? encode() : this.#sendChain.then(encode));
+    const chain = this.#work?.sendChain;
+    return this.#tracked(chain === undefined ? encode() : chain.then(encode));
   }
 
   /** Makes later sends wait for `result` when it is a promise (asynchronous extension work). */
   #tracked(result: Uint8Array[] | Promise<Uint8Array[]>): Uint8Array[] | Promise<Uint8Array[]> {
     if (!(result instanceof Promise)) return result;
-    this.#sendsPending++;
-    this.#sendChain = result.then(
+    const work = this.#workOf();
+    work.sendsPending++;
+    work.sendChain = result.then(
       () => this.#sendSettled(),
       () => this.#sendSettled(),
     );
@@ -588,7 +648,8 @@ export class Connection {
   }
 
   #sendSettled(): void {
-    if (--this.#sendsPending === 0) this.#sendChain = undefined;
+    const work = this.#work as ExtensionWork;
+    if (--work.sendsPending === 0) work.sendChain = undefined;
   }
 
   #checkCanSend(what: string): void {
@@ -717,16 +778,7 @@ export class Connection {
 
   /** A fresh masking key for a client frame (RFC 6455 §5.3), or undefined for a server. */
   #nextMaskingKey(): Uint8Array | undefined {
-    if (this.role === "server") return undefined;
-    if (this.#maskOffset + 4 > MASK_POOL_SIZE) {
-      // A new pool each time: handed-out keys stay valid for frames still queued.
-      this.#maskPool = new Uint8Array(MASK_POOL_SIZE);
-      this.#random(this.#maskPool);
-      this.#maskOffset = 0;
-    }
-    const key = this.#maskPool.subarray(this.#maskOffset, this.#maskOffset + 4);
-    this.#maskOffset += 4;
-    return key;
+    return this.#masks?.next();
   }
 }
 
