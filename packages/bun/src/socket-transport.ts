@@ -34,6 +34,20 @@ import type { BunSocket, BunSocketHandler } from "./bun-api.ts";
  */
 const COPY_PAYLOADS_UP_TO = 64;
 
+/** Where a socket's bytes, and its end, go during the opening handshake (see {@link handshakeConnection}). */
+interface HandshakeListener {
+  bytes(chunk: Uint8Array): void;
+  /** Called once, when the socket ends or closes before a session is attached. */
+  gone(error?: Error): void;
+}
+
+/** Bytes Bun did not take yet, written on `drain` in order, and an `end()` waiting for them. */
+interface Unsent {
+  readonly chunks: Uint8Array[];
+  bytes: number;
+  endPending: boolean;
+}
+
 /**
  * The fair turns' tick (`Transport.afterIo`): Bun's `setImmediate` (Node's API) polls for I/O
  * between an immediate and the ones it queues, and costs far less than a `setTimeout(0)`.
@@ -42,23 +56,20 @@ const COPY_PAYLOADS_UP_TO = 64;
 const AFTER_IO: AfterIo = afterImmediate(setImmediate);
 
 /**
- * Per-socket state (`socket.data`): the write queue and where received bytes go — to
- * `onBytes` during the opening handshake, then to the session.
+ * Per-socket state (`socket.data`): the write queue and where received bytes go — to the
+ * handshake's listener during the opening handshake, then to the session. Its fields are few
+ * (what only some sockets need is in objects made then): this object is one per connection.
  */
 export class SocketTransport implements Transport {
   readonly socket: BunSocket<SocketTransport>;
   /** Receives bytes until a session is attached (the opening handshake). */
-  onBytes: ((chunk: Uint8Array) => void) | undefined;
-  /** Called once when the socket ends or closes before a session is attached. */
-  onGone: ((error?: Error) => void) | undefined;
+  #handshake: HandshakeListener | undefined;
   #session: Session | undefined;
   /**
-   * Bytes Bun did not take yet (written on `drain`, in order); undefined when there are none,
-   * so that a socket that keeps up (most, and every idle one) holds no array.
+   * Bytes Bun did not take yet; undefined when there are none, so that a socket that keeps up
+   * (most, and every idle one) holds none.
    */
-  #pending: Uint8Array[] | undefined;
-  #pendingBytes = 0;
-  #endPending = false;
+  #unsent: Unsent | undefined;
   /** `end()` was called: our FIN is sent or waits for the pending bytes. */
   #shut = false;
   #closed = false;
@@ -98,7 +109,7 @@ export class SocketTransport implements Transport {
 
   /** Bytes accepted by `write()` that Bun has not taken yet. */
   get bufferedAmount(): number {
-    return this.#pendingBytes;
+    return this.#unsent?.bytes ?? 0;
   }
 
   /**
@@ -110,22 +121,22 @@ export class SocketTransport implements Transport {
   write(chunks: Uint8Array[]): boolean {
     if (this.#closed) return true;
     for (const chunk of chunks) this.#writeChunk(chunk);
-    return this.#pending === undefined;
+    return this.#unsent === undefined;
   }
 
   #writeChunk(chunk: Uint8Array): void {
-    if (this.#pending !== undefined) {
+    const unsent = this.#unsent;
+    if (unsent !== undefined) {
       // Behind bytes still pending: waits too (see `copiesWrites`).
-      this.#pending.push(chunk);
-      this.#pendingBytes += chunk.length;
+      unsent.chunks.push(chunk);
+      unsent.bytes += chunk.length;
       return;
     }
     const written = this.socket.write(chunk);
     if (written < chunk.length) {
       // What Bun did not take waits for `drain` (see `copiesWrites`).
       const rest = chunk.subarray(Math.max(written, 0));
-      this.#pending = [rest];
-      this.#pendingBytes += rest.length;
+      this.#unsent = { chunks: [rest], bytes: rest.length, endPending: false };
     }
   }
 
@@ -133,7 +144,7 @@ export class SocketTransport implements Transport {
   end(): void {
     if (this.#shut) return;
     this.#shut = true;
-    if (this.#pending !== undefined) this.#endPending = true;
+    if (this.#unsent !== undefined) this.#unsent.endPending = true;
     else this.#halfClose();
   }
 
@@ -162,8 +173,7 @@ export class SocketTransport implements Transport {
 
   destroy(): void {
     this.#closed = true;
-    this.#pending = undefined;
-    this.#pendingBytes = 0;
+    this.#unsent = undefined;
     this.socket.terminate();
   }
 
@@ -179,10 +189,14 @@ export class SocketTransport implements Transport {
     this.socket.resume();
   }
 
+  /** Sends the socket's bytes and its end to `listener` until a session is attached. */
+  listen(listener: HandshakeListener): void {
+    this.#handshake = listener;
+  }
+
   /** Hands the socket to a new session; `early` are bytes received after the handshake head. */
   attach(early: readonly Uint8Array[], options: SessionOptions): Session {
-    this.onBytes = undefined;
-    this.onGone = undefined;
+    this.#handshake = undefined;
     this.socket.setNoDelay?.(true);
     const session = new Session(this, options);
     this.#session = session;
@@ -193,28 +207,26 @@ export class SocketTransport implements Transport {
 
   data(chunk: Uint8Array): void {
     if (this.#session !== undefined) this.#session.onData(chunk);
-    else this.onBytes?.(chunk);
+    else this.#handshake?.bytes(chunk);
   }
 
   drain(): void {
-    // Read afresh on each turn: `destroy()` drops the array.
-    while (this.#pending !== undefined && this.#pending.length > 0) {
-      const pending = this.#pending;
-      const chunk = pending[0] as Uint8Array;
+    // Read afresh on each turn: `destroy()` drops what waits.
+    while (this.#unsent !== undefined && this.#unsent.chunks.length > 0) {
+      const unsent = this.#unsent;
+      const chunk = unsent.chunks[0] as Uint8Array;
       const written = this.socket.write(chunk);
       if (written < 0) return;
-      this.#pendingBytes -= Math.max(written, 0);
+      unsent.bytes -= Math.max(written, 0);
       if (written < chunk.length) {
-        pending[0] = chunk.subarray(written);
+        unsent.chunks[0] = chunk.subarray(written);
         return;
       }
-      pending.shift();
+      unsent.chunks.shift();
     }
-    this.#pending = undefined;
-    if (this.#endPending) {
-      this.#endPending = false;
-      this.#halfClose();
-    }
+    const endPending = this.#unsent?.endPending === true;
+    this.#unsent = undefined;
+    if (endPending) this.#halfClose();
     this.#session?.onDrain();
   }
 
@@ -222,9 +234,9 @@ export class SocketTransport implements Transport {
     this.#ended = true;
     const session = this.#session;
     if (session === undefined) {
-      const onGone = this.onGone;
-      this.onGone = undefined;
-      onGone?.(error);
+      const handshake = this.#handshake;
+      this.#handshake = undefined;
+      handshake?.gone(error);
     } else if (error !== undefined) session.onError(error);
     else session.onEnd();
   }
@@ -271,18 +283,20 @@ export function handshakeConnection(transport: SocketTransport, secure: boolean)
     if (waiting) transport.resume();
   });
   let gone = false;
-  transport.onBytes = (chunk) => {
-    queue.push(chunk);
-    // Reading stops once a second chunk waits unread (the handshake is busy, in `verify` say),
-    // not whenever nobody waits: the head usually comes in one chunk, and pausing every socket
-    // costs memory for its whole life (see `SocketTransport`).
-    if (queue.queued > 1) transport.pause();
-  };
-  transport.onGone = (error) => {
-    gone = true;
-    if (error === undefined) queue.end();
-    else queue.error(error);
-  };
+  transport.listen({
+    bytes: (chunk) => {
+      queue.push(chunk);
+      // Reading stops once a second chunk waits unread (the handshake is busy, in `verify`
+      // say), not whenever nobody waits: the head usually comes in one chunk, and pausing every
+      // socket costs memory for its whole life (see `SocketTransport`).
+      if (queue.queued > 1) transport.pause();
+    },
+    gone: (error) => {
+      gone = true;
+      if (error === undefined) queue.end();
+      else queue.error(error);
+    },
+  });
   return {
     secure,
     // Read when asked for (the `verify` hook): most servers never ask.

@@ -580,6 +580,53 @@ describe("Session", () => {
     ]);
   });
 
+  it("queues, drains and ends in order on a connection whose very first write blocks (its send queue is made then)", async () => {
+    let accepting = false;
+    const writes: number[][] = [];
+    let ended = 0;
+    const transport = {
+      write: (chunks: Uint8Array[]) => {
+        writes.push(chunks.map((chunk) => chunk.length));
+        return accepting;
+      },
+      end: () => {
+        ended++;
+      },
+      destroy: () => {},
+      pause: () => {},
+      resume: () => {},
+    };
+    const server = new Session(transport, { role: "server" });
+    server.start();
+    expect(server.send(new Uint8Array(3))).toBe(false); // written, the transport is full
+    expect(server.blocked).toBe(true);
+    expect(server.send(new Uint8Array(10))).toBe(false); // queued
+    expect(server.bufferedAmount).toBe(12);
+    expect(server.applicationBufferedAmount).toBe(13);
+    let drained = false;
+    void server.drained().then(() => {
+      drained = true;
+    });
+    server.close(1000);
+    await tick();
+    expect(writes).toEqual([[5]]); // the queued message and the close frame wait for the drain
+    expect(ended).toBe(0);
+    expect(drained).toBe(false);
+    accepting = true;
+    server.onDrain();
+    await tick();
+    expect(writes.slice(1).flat()).toEqual([12, 4]); // then the queue and the close frame
+    expect(drained).toBe(true);
+    expect(server.bufferedAmount).toBe(0);
+    // The peer's close reply: the server ends the transport (RFC 6455 §7.1.1).
+    const peer = new Connection({ role: "client" });
+    for (const bytes of peer.send({ type: "close", code: 1000 }) as Uint8Array[]) server.onData(bytes);
+    await tick();
+    expect(ended).toBe(1);
+    server.onEnd();
+    expect((await server.closed).code).toBe(1000);
+  });
+
   it("does not answer pings with autoPong off", async () => {
     const { client, server } = sessionPair({}, { autoPong: false });
     server.start();

@@ -88,6 +88,23 @@ export {
   type SessionState,
 } from "./session/types.ts";
 
+/**
+ * How a session is ending: who closed first, the close timer, the peer's close frame, why the
+ * connection failed, and how it closed. Made when the close begins (or the connection fails or
+ * drops): an open connection, idle ones included, holds none.
+ */
+class Ending {
+  /** Which side closed first (a close frame, or dropping the connection), for diagnostics. */
+  closedBy: "local" | "remote" | undefined = undefined;
+  closeTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  closeReceived: CloseReceived | undefined = undefined;
+  failure: Error | undefined = undefined;
+  /** An error to report with a close that is otherwise normal (the send buffer was full). */
+  closeError: Error | undefined = undefined;
+  /** How the connection ended, once closed. */
+  closeInfo: CloseInfo | undefined = undefined;
+}
+
 /** Makes a session's {@link BudgetHolder} (defined in the class, to reach its private members). */
 let budgetHolder: (session: Session) => BudgetHolder;
 
@@ -120,8 +137,6 @@ export class Session {
   #idle: { lastActivity: number; timer: ReturnType<typeof setTimeout> | undefined } | undefined;
   /** When the session was made (`now()`), for the closed event's duration; 0 without a meter. */
   readonly #openedAt: number = 0;
-  /** Which side closed first (a close frame, or dropping the connection), for diagnostics. */
-  #closedBy: "local" | "remote" | undefined;
 
   // The parts (see the module comment). Only the outbox is always needed: the others are made
   // on first use, so an idle connection does not pay for them.
@@ -149,13 +164,8 @@ export class Session {
   #holder: BudgetHolder | undefined;
   /** Reading is paused because the budget is under pressure (beside `#readPaused`). */
   #budgetPaused = false;
-  // Close.
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #closeReceived: CloseReceived | undefined;
-  #failure: Error | undefined;
-  /** An error to report with a close that is otherwise normal (the send buffer was full). */
-  #closeError: Error | undefined;
-  #closeInfo: CloseInfo | undefined;
+  /** How the session is ending, made when it begins to (see {@link Ending}). */
+  #ending: Ending | undefined;
   // Idle connections hold no promise: `closed` is made on first use (with its resolver while
   // the session is open).
   #closed:
@@ -258,6 +268,11 @@ export class Session {
   get #budget(): MemoryBudget | undefined {
     return this.#config.budget;
   }
+  /** The ending state, made when the session begins to end (see {@link Ending}). */
+  #endingOf(): Ending {
+    this.#ending ??= new Ending();
+    return this.#ending;
+  }
 
   // ─── Adapter side ────────────────────────────────────────────────────────────────────────
 
@@ -316,8 +331,9 @@ export class Session {
       error instanceof Error
         ? error
         : new WebSocketError("TRANSPORT_ERROR", `Transport failed: ${String(error)}`);
-    if (this.#closeReceived === undefined || !this.connection.closeSent) this.#failure ??= failure;
-    this.#closedBy ??= "remote";
+    const ending = this.#endingOf();
+    if (ending.closeReceived === undefined || !this.connection.closeSent) ending.failure ??= failure;
+    ending.closedBy ??= "remote";
     this.#outbox.destroy();
     this.#finish();
   }
@@ -359,7 +375,7 @@ export class Session {
   /** Resolves once, with how the connection ended. */
   get closed(): Promise<CloseInfo> {
     if (this.#closed === undefined) {
-      const info = this.#closeInfo;
+      const info = this.#ending?.closeInfo;
       let resolve: ((info: CloseInfo) => void) | undefined;
       const promise =
         info !== undefined
@@ -374,7 +390,7 @@ export class Session {
 
   /** How the connection ended, once closed. */
   get closeInfo(): CloseInfo | undefined {
-    return this.#closeInfo;
+    return this.#ending?.closeInfo;
   }
 
   /** Starts delivering events (call after setting `handler`). Bytes received before are kept. */
@@ -566,7 +582,7 @@ export class Session {
           ? { type: "close", code }
           : { type: "close", code, reason };
     this.#write(this.connection.send(event));
-    this.#closedBy ??= "local";
+    this.#endingOf().closedBy ??= "local";
     this.#transition("close");
     this.#armCloseTimer();
   }
@@ -574,7 +590,7 @@ export class Session {
   /** Closes the transport at once, without a close handshake; the close is reported as 1006. */
   terminate(): void {
     if (this.#state === "closed") return;
-    this.#closedBy ??= "local";
+    this.#endingOf().closedBy ??= "local";
     this.#outbox.destroy();
     this.#finish();
   }
@@ -646,7 +662,7 @@ export class Session {
         if (this.#maySend()) this.#write(this.connection.send({ type: "ping", payload }));
       },
       lost: () => {
-        this.#closedBy ??= "local";
+        this.#endingOf().closedBy ??= "local";
         if (this.#meter !== undefined)
           limitReached("heartbeat", this.#heartbeat?.timeout ?? 0, this.socket, undefined);
         this.#outbox.destroy();
@@ -835,8 +851,9 @@ export class Session {
       "MEMORY_BUDGET",
       `Connection dropped: the server's memory budget (${(this.#budget as MemoryBudget).limit} bytes) is exceeded and this connection held the most buffered bytes (${this.#heldBytes()})`,
     );
-    this.#failure ??= error;
-    this.#closedBy ??= "local";
+    const ending = this.#endingOf();
+    ending.failure ??= error;
+    ending.closedBy ??= "local";
     if (this.#meter !== undefined)
       limitReached("memoryBudget", (this.#budget as MemoryBudget).limit, this.socket, undefined);
     try {
@@ -919,8 +936,8 @@ export class Session {
         return;
       case "close":
         // RFC 6455 §5.5.1: answer with a close frame (echoing the code) unless we sent one.
-        this.#closeReceived = event;
-        this.#closedBy ??= "remote";
+        this.#endingOf().closeReceived = event;
+        this.#endingOf().closedBy ??= "remote";
         if (this.connection.canSendClose) {
           const reply =
             this.#echoCloseReason && event.code !== CloseCode.NoStatusReceived
@@ -936,7 +953,7 @@ export class Session {
         return;
       case "eof":
         // The transport ended. Complete our half of it, then report (clean or 1006).
-        this.#closedBy ??= "remote";
+        this.#endingOf().closedBy ??= "remote";
         this.#outbox.end();
         this.#finish();
         return;
@@ -956,8 +973,9 @@ export class Session {
 
   /** "_Fail the WebSocket Connection_" (RFC 6455 §7.1.7) with the error's close code. */
   #fail(error: RemoteProtocolError | Error): void {
-    const first = this.#failure === undefined;
-    this.#failure ??= error;
+    const ending = this.#endingOf();
+    const first = ending.failure === undefined;
+    ending.failure ??= error;
     try {
       this.handler.error?.(error);
     } catch {
@@ -968,7 +986,7 @@ export class Session {
         ? error.closeCode
         : CloseCode.PolicyViolation;
     if (this.#meter !== undefined && first) connectionFailed(this, error, code, this.#budget?.limit);
-    this.#closedBy ??= "local";
+    ending.closedBy ??= "local";
     if (this.connection.canSendClose && !this.#outbox.done) {
       this.#write(this.connection.send({ type: "close", code, reason: truncateCloseReason(error.message) }));
     }
@@ -982,13 +1000,13 @@ export class Session {
       "BUFFER_OVERFLOW",
       `Cannot send message: ${size} bytes would take bufferedAmount over maxBufferedAmount (${this.limits.maxBufferedAmount})`,
     );
-    this.#closeError ??= error;
+    this.#endingOf().closeError ??= error;
     if (this.#meter !== undefined)
       limitReached("maxBufferedAmount", this.limits.maxBufferedAmount, this.socket, undefined);
     this.handler.error?.(error);
     // WHATWG: the buffer is full, so the WebSocket is closed (the close frame is not counted).
     if (this.connection.canSendClose) {
-      this.#closedBy ??= "local";
+      this.#endingOf().closedBy ??= "local";
       this.#write(
         this.connection.send({
           type: "close",
@@ -1026,9 +1044,10 @@ export class Session {
   }
 
   #armCloseTimer(): void {
-    if (this.#closeTimer !== undefined || this.#state === "closed") return;
-    this.#closeTimer = setTimeout(() => {
-      this.#closeTimer = undefined;
+    const ending = this.#endingOf();
+    if (ending.closeTimer !== undefined || this.#state === "closed") return;
+    ending.closeTimer = setTimeout(() => {
+      ending.closeTimer = undefined;
       if (this.#state === "closed") return;
       if (this.#meter !== undefined) limitReached("closeTimeout", this.#closeTimeout, this.socket, undefined);
       this.#outbox.destroy();
@@ -1040,8 +1059,9 @@ export class Session {
   #finish(): void {
     if (this.#state === "closed") return;
     this.#transition("end");
-    clearTimeout(this.#closeTimer);
-    this.#closeTimer = undefined;
+    const ending = this.#endingOf();
+    clearTimeout(ending.closeTimer);
+    ending.closeTimer = undefined;
     const idle = this.#idle;
     if (idle !== undefined) {
       clearTimeout(idle.timer);
@@ -1050,20 +1070,21 @@ export class Session {
     // No more bytes will be read: extensions free their memory (zlib) once their work settles,
     // also after terminate(), a transport error or a timeout (no onEnd then).
     this.connection.receiveEof();
-    const received = this.#closeReceived;
+    const received = ending.closeReceived;
+    const failure = ending.failure;
     // RFC 6455 §7.1.4/§7.1.5: clean when both close frames were exchanged (we may have had
     // to drop the TCP connection after that); the code is the one received, else 1006.
-    const clean = received !== undefined && this.connection.closeSent && this.#failure === undefined;
+    const clean = received !== undefined && this.connection.closeSent && failure === undefined;
     const info: CloseInfo =
-      clean || (received !== undefined && this.#failure === undefined)
-        ? { code: received.code, reason: received.reason, wasClean: clean, error: this.#closeError }
+      clean || (received !== undefined && failure === undefined)
+        ? { code: received.code, reason: received.reason, wasClean: clean, error: ending.closeError }
         : {
             code: CloseCode.AbnormalClosure,
             reason: "",
             wasClean: false,
-            error: this.#failure ?? this.#closeError,
+            error: failure ?? ending.closeError,
           };
-    this.#closeInfo = info;
+    ending.closeInfo = info;
     if (this.#budget !== undefined && this.#holder !== undefined) this.#budget.closed(this.#holder);
     this.#keepAlive?.stop(info.code);
     this.#outbox.closed();
@@ -1077,7 +1098,7 @@ export class Session {
     const meter = this.#meter;
     if (meter !== undefined) {
       meter.closed(this);
-      connectionClosed(this, info, this.#closedBy === "remote" ? "client" : "server", this.#openedAt);
+      connectionClosed(this, info, ending.closedBy === "remote" ? "client" : "server", this.#openedAt);
     }
     this.handler.close?.(info);
   }

@@ -159,6 +159,23 @@ const CLOSED = 3;
 type Handler = ((this: unknown, event: Event) => unknown) | null;
 
 /**
+ * A client socket's state while it connects: the abort of the connection attempt, the
+ * `opened` promise's settlers, and pull consumers created meanwhile. A server's sockets are
+ * open from the start and have none.
+ */
+interface Connecting {
+  abort: AbortController | undefined;
+  settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  waiters: ((iterator: AsyncIterableIterator<Received> | undefined) => void)[] | undefined;
+}
+
+/** Sends kept in order behind a `Blob` being read: the chain, and how many steps it has left. */
+interface BlobChain {
+  promise: Promise<void>;
+  steps: number;
+}
+
+/**
  * A socket's {@link SessionHandler}: one small object per socket whose functions are shared by
  * every socket (`this` is the handler), instead of four closures per socket. Its members are
  * plain own properties, so `{ ...session.handler, message }` keeps working.
@@ -356,23 +373,21 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
   #readyState: number = CONNECTING;
   #binaryType: BinaryType;
   #session: Session | undefined;
-  #abort: AbortController | undefined;
+  /** While a client connects (see {@link Connecting}); undefined for a server's socket. */
+  #connecting: Connecting | undefined;
   #error: unknown;
   /** Bytes of sends waiting on a `Blob`, or discarded after close (WHATWG counts them). */
   #pendingBytes = 0;
-  #sendChain: Promise<void> | undefined;
-  #chained = 0;
+  /** Sends waiting behind a `Blob` being read; made for the first `Blob`. */
+  #blobChain: BlobChain | undefined;
   /** The `on<event>` handlers; made when the first one is set (a server's sockets often have none). */
   #handlers: Map<string, Handler> | undefined;
-  /** Pull consumers created while connecting; made for the first one. */
-  #consumerWaiters: ((iterator: AsyncIterableIterator<Received> | undefined) => void)[] | undefined;
   /** The server's client set this socket leaves once closed. */
   // biome-ignore lint/suspicious/noExplicitAny: a server's set holds sockets of any binaryType.
   #clients: Set<WebSocket<any>> | undefined;
   // biome-ignore lint/suspicious/noExplicitAny: a server's topics hold sockets of any binaryType.
   readonly #pubsub: PubSub<WebSocket<any>> | undefined;
   #opened: Promise<void> | undefined;
-  #openedSettle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   #reportError: ((error: WebSocketError) => void) | undefined;
   /** The wrapper of each listener (per type and capture), so `removeEventListener` finds it. */
   #wrappers: WeakMap<object, Map<string, (event: Event) => void>> | undefined;
@@ -513,7 +528,8 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
       );
     }
     const abort = new AbortController();
-    this.#abort = abort;
+    const connecting: Connecting = { abort, settle: undefined, waiters: undefined };
+    this.#connecting = connecting;
     if (signal !== undefined) {
       if (signal.aborted) abort.abort(signal.reason);
       else signal.addEventListener("abort", () => abort.abort(signal.reason), { once: true });
@@ -523,7 +539,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     );
     promise.then(
       (opened) => {
-        this.#abort = undefined;
+        connecting.abort = undefined;
         if (this.#readyState !== CONNECTING) {
           opened.terminate();
           this.#failConnect(
@@ -534,7 +550,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
         this.#attach(opened, true);
       },
       (error: unknown) => {
-        this.#abort = undefined;
+        connecting.abort = undefined;
         this.#failConnect(error);
       },
     );
@@ -578,7 +594,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
    * `send()` returns `undefined`, as WebIDL declares it.
    */
   get needsDrain(): boolean {
-    return this.#sendChain !== undefined || (this.#session?.blocked ?? false);
+    return this.#blobChain !== undefined || (this.#session?.blocked ?? false);
   }
 
   /** What `message` events carry for binary messages. */
@@ -657,7 +673,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
         // Marked handled: a socket whose `opened` nobody awaits may fail without ending the process.
         this.#opened = handled(
           new Promise((resolve, reject) => {
-            this.#openedSettle = { resolve, reject };
+            (this.#connecting as Connecting).settle = { resolve, reject };
           }),
         );
       }
@@ -697,7 +713,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
         : data instanceof ArrayBuffer || ArrayBuffer.isView(data)
           ? toBytes(data as ArrayBuffer | ArrayBufferView)
           : `${data as unknown as string}`;
-    if (this.#sendChain !== undefined) {
+    if (this.#blobChain !== undefined) {
       this.#pendingBytes += typeof payload === "string" ? utf8Length(payload) : payload.length;
       this.#chain(async () => {
         this.#pendingBytes -= typeof payload === "string" ? utf8Length(payload) : payload.length;
@@ -710,11 +726,13 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
 
   /** Keeps sends in order behind a `Blob` being read. */
   #chain(step: () => Promise<void>): void {
-    this.#chained++;
-    this.#sendChain = (this.#sendChain ?? Promise.resolve()).then(step).finally(() => {
-      if (--this.#chained === 0) this.#sendChain = undefined;
+    const chain = this.#blobChain ?? { promise: Promise.resolve(), steps: 0 };
+    this.#blobChain = chain;
+    chain.steps++;
+    chain.promise = chain.promise.then(step).finally(() => {
+      if (--chain.steps === 0) this.#blobChain = undefined;
     });
-    this.#sendChain.catch(() => {});
+    chain.promise.catch(() => {});
   }
 
   #sendNow(payload: string | Uint8Array, options: SendOptions | undefined): void {
@@ -735,7 +753,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     if (!(message instanceof PreparedMessage))
       throw new TypeError("Cannot send prepared message: use prepareMessage() to make one");
     const session = this.#session;
-    if (this.#sendChain !== undefined || session === undefined || this.#readyState !== OPEN) {
+    if (this.#blobChain !== undefined || session === undefined || this.#readyState !== OPEN) {
       this.send(message.data, message.sendOptions);
       return;
     }
@@ -773,8 +791,8 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
   /** Resolves when the send queue is no longer over its high-water mark (see {@link WebSocket.needsDrain}). */
   drained(): Promise<void> {
     // Sends waiting for a Blob to be read come first.
-    const chain = this.#sendChain;
-    if (chain !== undefined) return chain.then(() => this.drained());
+    const chain = this.#blobChain;
+    if (chain !== undefined) return chain.promise.then(() => this.drained());
     return this.#session?.drained() ?? Promise.resolve();
   }
 
@@ -810,7 +828,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     if (this.#readyState === CLOSING || this.#readyState === CLOSED) return;
     if (this.#readyState === CONNECTING) {
       this.#readyState = CLOSING;
-      this.#abort?.abort(
+      this.#connecting?.abort?.abort(
         new DOMException("WebSocket was closed before the connection was established", "AbortError"),
       );
       return;
@@ -971,8 +989,9 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
       ready = Promise.resolve(inner);
     } else if (this.#readyState === CONNECTING) {
       ready = new Promise((resolve) => {
-        this.#consumerWaiters ??= [];
-        this.#consumerWaiters.push(resolve);
+        const connecting = this.#connecting as Connecting;
+        connecting.waiters ??= [];
+        connecting.waiters.push(resolve);
       });
     } else {
       ready = Promise.resolve(undefined);
@@ -1005,12 +1024,13 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     this.#readyState = OPEN;
     session.handler = socketHandler(this);
     // Pull consumers registered while connecting attach before the first message.
-    const waiters = this.#consumerWaiters;
-    this.#consumerWaiters = undefined;
+    const connecting = this.#connecting;
+    this.#connecting = undefined;
+    const waiters = connecting?.waiters;
     if (waiters !== undefined) {
       for (const resolve of waiters) resolve(session.streamMessages ? session.pieces() : session.messages());
     }
-    this.#openedSettle?.resolve();
+    connecting?.settle?.resolve();
     if (!fireOpen) return; // A server's socket: the server starts the session after 'connection'.
     this.dispatchEvent(new Event("open"));
     // Messages are delivered from the next task (as a browser queues them), so code that
@@ -1056,10 +1076,11 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
   #failConnect(error: unknown): void {
     this.#error = error;
     this.#readyState = CLOSED;
-    for (const resolve of this.#consumerWaiters ?? []) resolve(undefined);
-    this.#consumerWaiters = undefined;
-    if (this.#openedSettle !== undefined) {
-      this.#openedSettle.reject(error);
+    const connecting = this.#connecting;
+    this.#connecting = undefined;
+    for (const resolve of connecting?.waiters ?? []) resolve(undefined);
+    if (connecting?.settle !== undefined) {
+      connecting.settle.reject(error);
     } else if (this.#opened === undefined) {
       this.#opened = rejected(error);
     }

@@ -223,6 +223,46 @@ describe("send() argument conversion (WHATWG §3.3, WebIDL §3.2.10)", () => {
   });
 });
 
+describe("state made on first use: the connecting client's and the Blob send chain", () => {
+  it("a consumer and opened made while connecting get the session; Blob sends keep their order and count in bufferedAmount", async () => {
+    const received: (string | Uint8Array)[] = [];
+    const ws = new WebSocket("ws://127.0.0.1/", [], { connector: memoryServer(received) });
+    const iterator = ws[Symbol.asyncIterator]();
+    const opened = ws.opened;
+    await opened;
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    expect(ws.needsDrain).toBe(false);
+    ws.send(new Blob([new Uint8Array([1, 2, 3])]));
+    ws.send("after the blob");
+    expect(ws.needsDrain).toBe(true);
+    expect(ws.bufferedAmount).toBeGreaterThanOrEqual(3 + "after the blob".length);
+    await ws.drained();
+    await tick();
+    expect(ws.needsDrain).toBe(false);
+    expect(received).toEqual([new Uint8Array([1, 2, 3]), "after the blob"]);
+    await iterator.return?.();
+    ws.close();
+  });
+
+  it("a consumer made while connecting ends with the failure when the attempt is aborted", async () => {
+    const ws = new WebSocket("ws://127.0.0.1/", [], {
+      // Never opens; gives up when the attempt is aborted.
+      connector: ({ signal }) =>
+        new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    });
+    const iterator = ws[Symbol.asyncIterator]();
+    const next = iterator.next();
+    ws.close();
+    const why = (promise: Promise<unknown>) =>
+      promise.then(
+        () => "settled",
+        (error: unknown) => (error as DOMException).name,
+      );
+    expect(await why(ws.opened)).toBe("AbortError");
+    expect(await why(next)).toBe("AbortError");
+  });
+});
+
 describe("event handler attributes (HTML §8.1.8.1)", () => {
   it("an object (e.g. with handleEvent) is kept by onmessage/onclose; a non-object becomes null", () => {
     const ws = new WebSocket("ws://127.0.0.1/", [], { connector: memoryServer() });

@@ -22,7 +22,7 @@ import { encodeFrameParts, encodeTextFrame, encodeTextFrameInto, textFrameRoom }
 import { frameHeaderSize, writeFrameHeader } from "../frame/header.ts";
 import { maskInto } from "../frame/mask.ts";
 import { type Limits, resolveLimits } from "../limits.ts";
-import { concat, MessageAssembler, type OutputBudget } from "../message/assembler.ts";
+import { concat, MessageAssembler, type OutputBudget, oneSmallFrameMessage } from "../message/assembler.ts";
 import { type RandomSource, utf8Encoder, webRandom } from "../web-globals.ts";
 import type { CloseReceived, InboundEvent, OutboundEvent, PingEvent, SendOptions } from "./events.ts";
 import { ALLOWED, type AllowedInputs, type ConnectionInput, ConnectionState, TRANSITIONS } from "./states.ts";
@@ -94,6 +94,47 @@ const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
  */
 const smallFrame: SmallFrame = { fin: false, opcode: 0, payloadLength: 0, source: EMPTY, start: 0, end: 0 };
 
+/**
+ * A client's masking keys (RFC 6455 §5.3), drawn from a pool refilled {@link MASK_POOL_SIZE}
+ * bytes at a time. Only a client masks, so a server's connection has none.
+ */
+class MaskingKeys {
+  readonly #random: RandomSource;
+  #pool: Uint8Array = EMPTY;
+  #offset = MASK_POOL_SIZE;
+
+  constructor(random: RandomSource) {
+    this.#random = random;
+  }
+
+  /** A fresh masking key for one frame. */
+  next(): Uint8Array {
+    if (this.#offset + 4 > MASK_POOL_SIZE) {
+      // A new pool each time: handed-out keys stay valid for frames still queued.
+      this.#pool = new Uint8Array(MASK_POOL_SIZE);
+      this.#random(this.#pool);
+      this.#offset = 0;
+    }
+    const key = this.#pool.subarray(this.#offset, this.#offset + 4);
+    this.#offset += 4;
+    return key;
+  }
+}
+
+/**
+ * Asynchronous extension work of a connection (permessage-deflate on node:zlib): an inbound
+ * message being decoded, and the chain of sends whose bytes are not ready yet (later sends wait
+ * behind it to keep the wire order); and whether the extensions were closed. Made on first
+ * need: a connection without extensions never has any.
+ */
+class ExtensionWork {
+  inboundPending: Promise<void> | undefined = undefined;
+  ready: InboundEvent | undefined = undefined;
+  sendChain: Promise<void> | undefined = undefined;
+  sendsPending = 0;
+  extensionsClosed = false;
+}
+
 /** The outbound events whose bytes are always ready at once. */
 export type PingPongOutbound = Extract<OutboundEvent, { readonly type: "ping" | "pong" }>;
 
@@ -134,12 +175,17 @@ export class Connection {
   /** What the state allows, from the transition table (`ALLOWED[#state]`). */
   #allowed: AllowedInputs = ALLOWED.open;
   readonly #decoder: FrameDecoder;
-  readonly #assembler: MessageAssembler;
-  readonly #random: RandomSource;
-  #maskPool: Uint8Array = EMPTY;
+  /**
+   * Made for the first data frame that is not a small message in one frame (see
+   * `oneSmallFrameMessage`): a connection whose messages all fit in one small frame, and an idle
+   * one, need none. Made at once for what needs more options than the limits and the
+   * extensions' absence (streamed messages, extensions), so the connection keeps no options.
+   */
+  #assembler: MessageAssembler | undefined;
+  /** A client's masking keys; undefined for a server (it does not mask). */
+  readonly #masks: MaskingKeys | undefined;
   /** `ConnectionOptions.copyPayloadsUpTo`, for the frames sent. */
   readonly #freshUpTo: number;
-  #maskOffset = MASK_POOL_SIZE;
 
   #closeSent = false;
   #closeReceived: CloseReceived | undefined;
@@ -148,13 +194,8 @@ export class Connection {
   #eof = false;
   #eofReported = false;
   #outbound: OutboundMessage | undefined;
-  // Asynchronous extension work: an inbound message being decoded, and the chain of sends
-  // whose bytes are not ready yet (later sends wait behind it to keep the wire order).
-  #inboundPending: Promise<void> | undefined;
-  #ready: InboundEvent | undefined;
-  #sendChain: Promise<void> | undefined;
-  #sendsPending = 0;
-  #extensionsClosed = false;
+  /** Asynchronous extension work, made on first need (see {@link ExtensionWork}). */
+  #work: ExtensionWork | undefined;
   #framesRead = 0;
 
   /** Creates a connection for `options.role`, after the opening handshake. Throws `TypeError` on bad options. */
@@ -168,7 +209,7 @@ export class Connection {
     this.limits = resolveLimits(options.limits);
     const extensions = options.extensions ?? NO_EXTENSIONS;
     this.extensions = extensions.length === 0 ? NO_EXTENSIONS : extensions;
-    this.#random = options.random ?? webRandom;
+    this.#masks = this.role === "client" ? new MaskingKeys(options.random ?? webRandom) : undefined;
     let allowedRsv = 0;
     for (const extension of this.extensions) {
       if ((allowedRsv & extension.rsvMask) !== 0) {
@@ -199,13 +240,35 @@ export class Connection {
       allocate: options.allocate,
     });
     this.#freshUpTo = copyPayloadsUpTo;
-    this.#assembler = new MessageAssembler({
+    const streamMessages = options.streamMessages ?? false;
+    if (streamMessages || this.extensions.length > 0)
+      this.#assembler = new MessageAssembler({
+        maxMessageSize: this.limits.maxMessageSize,
+        maxFragments: this.limits.maxFragments,
+        streamMessages,
+        extensions: this.extensions,
+        outputBudget: options.outputBudget,
+      });
+  }
+
+  /**
+   * The message assembler, made on first use (see `#assembler`) for whole messages without
+   * extensions: the output budget bounds only what extensions decode, so it has none.
+   */
+  #assemblerOf(): MessageAssembler {
+    this.#assembler ??= new MessageAssembler({
       maxMessageSize: this.limits.maxMessageSize,
       maxFragments: this.limits.maxFragments,
-      streamMessages: options.streamMessages ?? false,
-      extensions: this.extensions,
-      outputBudget: options.outputBudget,
+      streamMessages: false,
+      extensions: NO_EXTENSIONS,
     });
+    return this.#assembler;
+  }
+
+  /** The extension work state, made on first need (see {@link ExtensionWork}). */
+  #workOf(): ExtensionWork {
+    this.#work ??= new ExtensionWork();
+    return this.#work;
   }
 
   /** The current state (see `TRANSITIONS` in `states.ts`). */
@@ -249,7 +312,7 @@ export class Connection {
    * decoding and `nextEvent` can go on. Otherwise undefined.
    */
   get pending(): Promise<void> | undefined {
-    return this.#inboundPending;
+    return this.#work?.inboundPending;
   }
 
   /** Bytes received but not yet decoded. */
@@ -263,12 +326,12 @@ export class Connection {
    * what it received.
    */
   get heldMessageBytes(): number {
-    return this.#assembler.heldBytes;
+    return this.#assembler?.heldBytes ?? 0;
   }
 
   /** Whether a data message is in progress: its first frame arrived, its last has not yet. */
   get inMessage(): boolean {
-    return this.#assembler.inMessage;
+    return this.#assembler?.inMessage ?? false;
   }
 
   /**
@@ -286,7 +349,7 @@ export class Connection {
     this.#failureReported = true;
     this.#transition("protocol-error");
     // An asynchronous decode step still owns the message: it is dropped once the step settles.
-    if (this.#inboundPending === undefined) this.#assembler.discard();
+    if (this.#work?.inboundPending === undefined) this.#assembler?.discard();
     return true;
   }
 
@@ -324,14 +387,18 @@ export class Connection {
   receiveEof(): void {
     if (this.#eof) return;
     this.#eof = true;
-    const work = [this.#inboundPending, this.#sendChain].filter((p) => p !== undefined);
+    // Without extensions there is nothing to close.
+    if (this.extensions.length === 0) return;
+    const state = this.#workOf();
+    const work = [state.inboundPending, state.sendChain].filter((p) => p !== undefined);
     if (work.length === 0) this.#closeExtensions();
     else void Promise.all(work).then(() => this.#closeExtensions());
   }
 
   #closeExtensions(): void {
-    if (this.#extensionsClosed) return;
-    this.#extensionsClosed = true;
+    const state = this.#workOf();
+    if (state.extensionsClosed) return;
+    state.extensionsClosed = true;
     for (const extension of this.extensions) extension.close?.();
   }
 
@@ -366,11 +433,14 @@ export class Connection {
     maxFrames = Number.POSITIVE_INFINITY,
     maxBytes = Number.POSITIVE_INFINITY,
   ): InboundEvent | typeof NEED_DATA | typeof PENDING | typeof YIELD {
-    if (this.#inboundPending !== undefined) return PENDING;
-    if (this.#ready !== undefined) {
-      const ready = this.#ready;
-      this.#ready = undefined;
-      return ready;
+    const work = this.#work;
+    if (work !== undefined) {
+      if (work.inboundPending !== undefined) return PENDING;
+      const ready = work.ready;
+      if (ready !== undefined) {
+        work.ready = undefined;
+        return ready;
+      }
     }
     if (this.#failure !== undefined) {
       if (!this.#failureReported) {
@@ -380,7 +450,6 @@ export class Connection {
       return this.#eofEvent();
     }
     const decoder = this.#decoder;
-    const assembler = this.#assembler;
     const stop = this.#framesRead + maxFrames;
     // Bytes are taken from the decoder's buffer only: it holds at most this much once they are.
     const floor = decoder.bufferedAmount - maxBytes;
@@ -391,11 +460,19 @@ export class Connection {
       try {
         // Small data frames (most small messages, and a peer's tiny fragments) are taken
         // without a piece object each.
-        if (assembler.takesSmallFragments && decoder.nextSmallFrame(smallFrame)) {
+        const assembler = this.#assembler;
+        if (
+          (assembler === undefined || assembler.takesSmallFragments) &&
+          decoder.nextSmallFrame(smallFrame)
+        ) {
           this.#framesRead++;
           let message: InboundEvent | undefined;
           try {
-            message = assembler.pushSmallFrame(smallFrame, this.#freshUpTo);
+            // A message in one frame, with none in progress, needs no assembler.
+            message =
+              assembler === undefined && smallFrame.fin && smallFrame.opcode !== Opcode.Continuation
+                ? oneSmallFrameMessage(smallFrame, this.#freshUpTo, this.limits.maxMessageSize)
+                : this.#assemblerOf().pushSmallFrame(smallFrame, this.#freshUpTo);
           } finally {
             // Keep no input chunk alive through it once its bytes are taken.
             smallFrame.source = EMPTY;
@@ -407,7 +484,7 @@ export class Connection {
         if (piece === undefined) break;
         this.#framesRead++;
         if (isControlOpcode(piece.opcode)) return this.#control(piece);
-        const message = assembler.push(piece);
+        const message = this.#assemblerOf().push(piece);
         if (message instanceof Promise) {
           this.#awaitMessage(message);
           return PENDING;
@@ -421,24 +498,25 @@ export class Connection {
     return this.#eofEvent();
   }
 
-  #awaitMessage(work: Promise<InboundEvent | undefined>): void {
-    this.#inboundPending = work.then(
+  #awaitMessage(decoding: Promise<InboundEvent | undefined>): void {
+    const work = this.#workOf();
+    work.inboundPending = decoding.then(
       (message) => {
-        this.#inboundPending = undefined;
+        work.inboundPending = undefined;
         // Failed meanwhile (`fail()`): the message is not delivered.
-        if (this.#failure !== undefined) this.#assembler.discard();
-        else this.#ready = message;
+        if (this.#failure !== undefined) this.#assembler?.discard();
+        else work.ready = message;
       },
       (error: unknown) => {
-        this.#inboundPending = undefined;
+        work.inboundPending = undefined;
         if (this.#failure !== undefined) {
-          this.#assembler.discard();
+          this.#assembler?.discard();
           return;
         }
         // The assembler rejects with RemoteProtocolErrors only (extension faults become 1011).
         this.#failure = error as RemoteProtocolError;
         this.#transition("protocol-error");
-        this.#assembler.discard();
+        this.#assembler?.discard();
       },
     );
   }
@@ -474,7 +552,7 @@ export class Connection {
     this.#transition("protocol-error");
     // Nothing more is delivered: what the message in progress holds is freed now, not when the
     // connection is dropped (a server's memory budget counts it until then).
-    this.#assembler.discard();
+    this.#assembler?.discard();
     return { type: "failed", error };
   }
 
@@ -510,7 +588,8 @@ export class Connection {
           throw new TypeError("Cannot send text: data must be a string or UTF-8 bytes (a Uint8Array)");
         this.#checkCanSendMessage("text");
         // Without earlier sends pending, encode at once: no closure per message.
-        if (this.#sendChain === undefined) return this.#tracked(this.#sendWhole("text", data, event.options));
+        if (this.#work?.sendChain === undefined)
+          return this.#tracked(this.#sendWhole("text", data, event.options));
         return this.#inOrder(() => this.#sendWhole("text", data, event.options));
       }
       case "binary": {
@@ -518,7 +597,7 @@ export class Connection {
         if (!(data instanceof Uint8Array))
           throw new TypeError("Cannot send binary: data must be a Uint8Array");
         this.#checkCanSendMessage("binary");
-        if (this.#sendChain === undefined)
+        if (this.#work?.sendChain === undefined)
           return this.#tracked(this.#sendWhole("binary", data, event.options));
         return this.#inOrder(() => this.#sendWhole("binary", data, event.options));
       }
@@ -580,14 +659,16 @@ export class Connection {
 
   /** Encodes now, unless earlier sends are still being encoded: then after them. */
   #inOrder(encode: () => Uint8Array[] | Promise<Uint8Array[]>): Uint8Array[] | Promise<Uint8Array[]> {
-    return this.#tracked(this.#sendChain === undefined ? encode() : this.#sendChain.then(encode));
+    const chain = this.#work?.sendChain;
+    return this.#tracked(chain === undefined ? encode() : chain.then(encode));
   }
 
   /** Makes later sends wait for `result` when it is a promise (asynchronous extension work). */
   #tracked(result: Uint8Array[] | Promise<Uint8Array[]>): Uint8Array[] | Promise<Uint8Array[]> {
     if (!(result instanceof Promise)) return result;
-    this.#sendsPending++;
-    this.#sendChain = result.then(
+    const work = this.#workOf();
+    work.sendsPending++;
+    work.sendChain = result.then(
       () => this.#sendSettled(),
       () => this.#sendSettled(),
     );
@@ -595,7 +676,8 @@ export class Connection {
   }
 
   #sendSettled(): void {
-    if (--this.#sendsPending === 0) this.#sendChain = undefined;
+    const work = this.#work as ExtensionWork;
+    if (--work.sendsPending === 0) work.sendChain = undefined;
   }
 
   #checkCanSend(what: string): void {
@@ -724,16 +806,7 @@ export class Connection {
 
   /** A fresh masking key for a client frame (RFC 6455 §5.3), or undefined for a server. */
   #nextMaskingKey(): Uint8Array | undefined {
-    if (this.role === "server") return undefined;
-    if (this.#maskOffset + 4 > MASK_POOL_SIZE) {
-      // A new pool each time: handed-out keys stay valid for frames still queued.
-      this.#maskPool = new Uint8Array(MASK_POOL_SIZE);
-      this.#random(this.#maskPool);
-      this.#maskOffset = 0;
-    }
-    const key = this.#maskPool.subarray(this.#maskOffset, this.#maskOffset + 4);
-    this.#maskOffset += 4;
-    return key;
+    return this.#masks?.next();
   }
 }
 

@@ -110,4 +110,51 @@ describe("Connection: messages in small frames", () => {
       { type: "failed", error: { closeCode: 1009 } },
     ]);
   });
+
+  it("serves one-frame messages without a message in progress, then every other frame as before (the assembler is made on first need)", () => {
+    // Each connection starts with one-frame messages (no assembler needed), then gets what
+    // needs one: fragments, a frame over 125 bytes, a message over the limit, streaming.
+    const server = new Connection({ role: "server", limits: { maxMessageSize: 200 } });
+    expect(server.inMessage).toBe(false);
+    expect(server.heldMessageBytes).toBe(0);
+    server.receive(concatBytes([masked(2, bytes(16)), masked(1, utf8("hé"))]));
+    expect(drain(server)).toEqual([
+      { type: "binary", data: bytes(16) },
+      { type: "text", data: "hé" },
+    ]);
+    server.receive(masked(2, bytes(7), false));
+    expect(drain(server)).toEqual([]);
+    expect(server.inMessage).toBe(true);
+    expect(server.heldMessageBytes).toBeGreaterThanOrEqual(7);
+    server.receive(concatBytes([masked(0, bytes(3)), masked(2, bytes(150)), masked(1, utf8("ok"))]));
+    expect(drain(server)).toEqual([
+      { type: "binary", data: concatBytes([bytes(7), bytes(3)]) },
+      { type: "binary", data: bytes(150) },
+      { type: "text", data: "ok" },
+    ]);
+    expect(server.inMessage).toBe(false);
+
+    // The limit and the continuation rule hold on a connection's very first frame.
+    const limited = new Connection({ role: "server", limits: { maxMessageSize: 10 } });
+    limited.receive(masked(2, bytes(11)));
+    expect(drain(limited)).toMatchObject([
+      {
+        type: "failed",
+        error: {
+          closeCode: 1009,
+          message: "Cannot assemble message: the message is at least 11 bytes, the limit is 10",
+        },
+      },
+    ]);
+    const first = new Connection({ role: "server" });
+    first.receive(masked(0, bytes(3)));
+    expect(drain(first)).toMatchObject([
+      { type: "failed", error: { code: "UNEXPECTED_CONTINUATION", closeCode: 1002 } },
+    ]);
+
+    // Streaming connections deliver pieces from the first frame.
+    const streaming = new Connection({ role: "server", streamMessages: true });
+    streaming.receive(masked(2, bytes(5)));
+    expect(drain(streaming)).toEqual([{ type: "binary-piece", data: bytes(5), first: true, last: true }]);
+  });
 });

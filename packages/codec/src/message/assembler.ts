@@ -17,7 +17,7 @@ import type { Extension, MessageDecoder } from "../extensions/extension.ts";
 import type { FramePiece, SmallFragment, SmallFrame } from "../frame/decoder.ts";
 import { ByteCollector } from "./collector.ts";
 import { TextCollector } from "./text-collector.ts";
-import { StreamingUtf8Decoder } from "./utf8.ts";
+import { decodeUtf8, StreamingUtf8Decoder } from "./utf8.ts";
 
 /** A message, or a piece of one, ready to deliver. */
 export type AssembledMessage =
@@ -73,6 +73,37 @@ function copyOf(source: Uint8Array, start: number, end: number): Uint8Array {
 
 function fail(code: ErrorCode, closeCode: FailureCloseCode, detail: string): never {
   throw new RemoteProtocolError(code, closeCode, `Cannot assemble message: ${detail}`);
+}
+
+/** The 1009 failure of a message whose size so far plus the next frame's is over the limit. */
+function tooBig(size: number, maxMessageSize: number): never {
+  fail(
+    ErrorCode.MessageTooBig,
+    CloseCode.MessageTooBig,
+    `the message is at least ${size} bytes, the limit is ${maxMessageSize}`,
+  );
+}
+
+/**
+ * The message of one small frame read by `FrameDecoder.nextSmallFrame` that starts and ends it
+ * (FIN set, a text or binary opcode, no RSV bits) while no message is in progress: binary as a
+ * view of the input chunk, or as a copy when it is at most `copyUpTo` bytes (see
+ * `ConnectionOptions.copyPayloadsUpTo`); text validated and decoded from it (RFC 6455 §8.1).
+ * It needs no state of a connection, so a connection whose messages all come this way needs no
+ * {@link MessageAssembler} (`Connection` makes one for the first other frame). Throws a
+ * {@link RemoteProtocolError} (1009 over `maxMessageSize`, 1007 for invalid UTF-8).
+ */
+export function oneSmallFrameMessage(
+  frame: SmallFrame,
+  copyUpTo: number,
+  maxMessageSize: number,
+): AssembledMessage {
+  const { source, start, end } = frame;
+  if (end - start > maxMessageSize) tooBig(end - start, maxMessageSize);
+  // A view of a fresh input chunk costs more than a copy on JavaScriptCore (see copyUpTo).
+  const bytes = end - start <= copyUpTo ? copyOf(source, start, end) : source.subarray(start, end);
+  if (frame.opcode === Opcode.Text) return { type: "text", data: decodeUtf8(bytes, "text message") };
+  return { type: "binary", data: bytes };
 }
 
 /** Assembles data frame pieces into messages. Throws {@link RemoteProtocolError} on a violation. */
@@ -187,9 +218,11 @@ export class MessageAssembler {
       this.pushSmallFragment(frame);
       return undefined;
     }
+    // Nothing in progress: the message is this frame.
+    if (this.#kind === 0 && frame.opcode !== Opcode.Continuation)
+      return oneSmallFrameMessage(frame, copyUpTo, this.#maxMessageSize);
     this.#frameStarts(frame.opcode, 0, frame.payloadLength);
     const { source, start, end } = frame;
-    // Nothing held before this frame: the message is this frame.
     const whole = this.#size === 0;
     this.#size += end - start;
     let message: AssembledMessage;
@@ -279,13 +312,8 @@ export class MessageAssembler {
     // bytes count against the limit too, as in ws, so a header declaring more than the limit is
     // refused at once instead of being inflated piece by piece.
     if (this.#decoders === undefined) {
-      if (this.#size + payloadLength > this.#maxMessageSize) {
-        fail(
-          ErrorCode.MessageTooBig,
-          CloseCode.MessageTooBig,
-          `the message is at least ${this.#size + payloadLength} bytes, the limit is ${this.#maxMessageSize}`,
-        );
-      }
+      if (this.#size + payloadLength > this.#maxMessageSize)
+        tooBig(this.#size + payloadLength, this.#maxMessageSize);
     } else {
       this.#encodedSize += payloadLength;
       if (this.#encodedSize > this.#maxMessageSize) {

@@ -130,6 +130,32 @@ function flushPublishBatches(): void {
   for (const outbox of outboxes) outbox.flushPublishBatch();
 }
 
+/**
+ * What an outbox holds only while sends wait: for the transport to drain (send backpressure),
+ * or for an asynchronous extension to produce their bytes. Made on first need (see
+ * `Outbox.#backlog`): most connections never wait, and these fields on every outbox would make
+ * each idle connection bigger.
+ */
+class Backlog {
+  /** Frames the transport did not take yet (it returned false), and their size. */
+  readonly queue: Uint8Array[][] = [];
+  queuedBytes = 0;
+  /**
+   * While writes are blocked, only the most recent ping is answered (RFC 6455 §5.5.3 allows
+   * it), so a peer that floods pings and reads nothing cannot grow our send queue.
+   */
+  pendingPong: Uint8Array | undefined = undefined;
+  drainWaiters: (() => void)[] | undefined = undefined;
+  /** `end()` waits for the queue to drain and the encoding sends to be written. */
+  endPending = false;
+  /**
+   * Sends whose bytes an asynchronous extension (permessage-deflate) is still producing, and
+   * their payload sizes (counted in bufferedAmount meanwhile).
+   */
+  encoding = 0;
+  encodingBytes = 0;
+}
+
 /** The frames a session writes, on their way to the transport. */
 export class Outbox {
   readonly #transport: Transport;
@@ -143,21 +169,9 @@ export class Outbox {
   #batchBytes = 0;
   /** The payload bytes of the batch's data frames, marked as one when the batch goes out. */
   #batchPayload = 0;
-  // The queues below are made on first use: most connections never need them, and an empty
-  // array is 32 bytes per connection each.
-  // Frames the transport did not take yet (it returned false), and their size.
-  #queue: Uint8Array[][] | undefined;
-  #queuedBytes = 0;
   #blocked = false;
-  // While writes are blocked, only the most recent ping is answered (RFC 6455 §5.5.3 allows
-  // it), so a peer that floods pings and reads nothing cannot grow our send queue.
-  #pendingPong: Uint8Array | undefined;
-  #drainWaiters: (() => void)[] | undefined;
-  #endPending = false;
-  // Sends whose bytes an asynchronous extension (permessage-deflate) is still producing, and
-  // their payload sizes (counted in bufferedAmount meanwhile).
-  #encoding = 0;
-  #encodingBytes = 0;
+  /** The send queue, and sends an extension is still encoding: made when first needed. */
+  #backlog: Backlog | undefined;
   #ended = false;
   #destroyed = false;
   // Application bytes (WHATWG `bufferedAmount`): every frame byte accepted by write() so far,
@@ -214,7 +228,15 @@ export class Outbox {
    * extension is still encoding, and the transport's own `bufferedAmount`.
    */
   get bufferedAmount(): number {
-    return this.#queuedBytes + this.#batchBytes + this.#encodingBytes + (this.#transport.bufferedAmount ?? 0);
+    const backlog = this.#backlog;
+    const held = backlog === undefined ? 0 : backlog.queuedBytes + backlog.encodingBytes;
+    return held + this.#batchBytes + (this.#transport.bufferedAmount ?? 0);
+  }
+
+  /** The backlog, made on first need (see {@link Backlog}). */
+  #backlogOf(): Backlog {
+    this.#backlog ??= new Backlog();
+    return this.#backlog;
   }
 
   /**
@@ -230,7 +252,7 @@ export class Outbox {
     const thisTurn = writeTurnOpen && this.#payloadTurn === writeTurn ? this.#turnPayload : 0;
     // The marks are in write order and this turn's writes are the newest: the bytes not yet
     // transmitted and this turn's bytes overlap, so the union is the larger of the two.
-    return Math.max(this.#markedPayload + this.#batchPayload, thisTurn) + this.#encodingBytes;
+    return Math.max(this.#markedPayload + this.#batchPayload, thisTurn) + (this.#backlog?.encodingBytes ?? 0);
   }
 
   /** Counts a data frame of `payload` application bytes in this turn's (see above). */
@@ -257,7 +279,8 @@ export class Outbox {
   #dropTransmitted(): void {
     const marks = this.#payloadMarks;
     if (marks === undefined) return;
-    const unsent = this.#queuedBytes + this.#batchBytes + (this.#transport.bufferedAmount ?? 0);
+    const unsent =
+      (this.#backlog?.queuedBytes ?? 0) + this.#batchBytes + (this.#transport.bufferedAmount ?? 0);
     const transmitted = this.#destroyed ? Number.POSITIVE_INFINITY : this.#written - unsent;
     let head = this.#markHead;
     while (head < marks.length && (marks[head] as number) <= transmitted) {
@@ -414,9 +437,9 @@ export class Outbox {
       }
     }
     if (this.#blocked) {
-      this.#queue ??= [];
-      this.#queue.push(chunks);
-      for (const chunk of chunks) this.#queuedBytes += chunk.length;
+      const backlog = this.#backlogOf();
+      backlog.queue.push(chunks);
+      for (const chunk of chunks) backlog.queuedBytes += chunk.length;
       if (payload > 0) this.#markPayload(payload);
       return;
     }
@@ -476,7 +499,7 @@ export class Outbox {
 
   /** Whether an asynchronous extension is still producing an earlier send's bytes. */
   get encoding(): boolean {
-    return this.#encoding > 0;
+    return (this.#backlog?.encoding ?? 0) > 0;
   }
 
   /**
@@ -485,13 +508,14 @@ export class Outbox {
    * counted in `bufferedAmount` meanwhile. `failed` is told when the extension fails.
    */
   writeWhenReady(result: Promise<Uint8Array[]>, size: number, failed: (error: Error) => void): void {
-    this.#encoding++;
-    this.#encodingBytes += size;
+    const backlog = this.#backlogOf();
+    backlog.encoding++;
+    backlog.encodingBytes += size;
     result.then(
       (chunks) => {
         this.#encodingDone(size);
         this.write(chunks, size);
-        if (this.#endPending) this.end();
+        if (backlog.endPending) this.end();
       },
       (error: unknown) => {
         this.#encodingDone(size);
@@ -501,8 +525,9 @@ export class Outbox {
   }
 
   #encodingDone(size: number): void {
-    this.#encoding--;
-    this.#encodingBytes -= size;
+    const backlog = this.#backlog as Backlog;
+    backlog.encoding--;
+    backlog.encodingBytes -= size;
   }
 
   /**
@@ -510,7 +535,7 @@ export class Outbox {
    * transport drains (§5.5.3).
    */
   pong(payload: Uint8Array): void {
-    if (this.#blocked) this.#pendingPong = payload;
+    if (this.#blocked) this.#backlogOf().pendingPong = payload;
     else this.write(this.#connection.send({ type: "pong", payload }));
   }
 
@@ -524,20 +549,24 @@ export class Outbox {
     // returned false even when the bytes then went out at once): nothing is queued then.
     if (!this.#blocked) return false;
     // Read afresh on each turn: a write may destroy the transport, which drops the queue.
-    while (this.#queue !== undefined && this.#queue.length > 0) {
-      const chunks = this.#queue.shift() as Uint8Array[];
-      for (const chunk of chunks) this.#queuedBytes -= chunk.length;
+    while (this.#backlog !== undefined && this.#backlog.queue.length > 0) {
+      const backlog = this.#backlog;
+      const chunks = backlog.queue.shift() as Uint8Array[];
+      for (const chunk of chunks) backlog.queuedBytes -= chunk.length;
       if (!this.#hand(chunks)) return false;
     }
     this.#blocked = false;
     const session = this.#session;
     if (this.#meter !== undefined && session !== undefined)
       backpressure(session, "send", false, this.bufferedAmount);
-    const pong = this.#pendingPong;
-    this.#pendingPong = undefined;
-    if (pong !== undefined && this.#connection.canSend)
-      this.write(this.#connection.send({ type: "pong", payload: pong }));
-    if (this.#endPending) this.end();
+    const backlog = this.#backlog;
+    if (backlog !== undefined) {
+      const pong = backlog.pendingPong;
+      backlog.pendingPong = undefined;
+      if (pong !== undefined && this.#connection.canSend)
+        this.write(this.#connection.send({ type: "pong", payload: pong }));
+      if (backlog.endPending) this.end();
+    }
     this.#wake();
     return true;
   }
@@ -546,15 +575,18 @@ export class Outbox {
   drained(): Promise<void> {
     if (!this.#blocked) return Promise.resolve();
     return new Promise((resolve) => {
-      this.#drainWaiters ??= [];
-      this.#drainWaiters.push(resolve);
+      const backlog = this.#backlogOf();
+      backlog.drainWaiters ??= [];
+      backlog.drainWaiters.push(resolve);
     });
   }
 
   /** Resolves every `drained()` promise (the queue drained, or the connection closed). */
   #wake(): void {
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = undefined;
+    const backlog = this.#backlog;
+    if (backlog === undefined) return;
+    const waiters = backlog.drainWaiters;
+    backlog.drainWaiters = undefined;
     if (waiters !== undefined) for (const resolve of waiters) resolve();
   }
 
@@ -653,12 +685,13 @@ export class Outbox {
   end(): void {
     if (this.#ended || this.#destroyed) return;
     this.#flushBatch();
-    if ((this.#queue?.length ?? 0) > 0 || this.#encoding > 0) {
-      this.#endPending = true;
+    const backlog = this.#backlog;
+    if (backlog !== undefined && (backlog.queue.length > 0 || backlog.encoding > 0)) {
+      backlog.endPending = true;
       return;
     }
     this.#ended = true;
-    this.#endPending = false;
+    if (backlog !== undefined) backlog.endPending = false;
     this.#transport.end();
   }
 
@@ -666,8 +699,11 @@ export class Outbox {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#queue = undefined;
-    this.#queuedBytes = 0;
+    const backlog = this.#backlog;
+    if (backlog !== undefined) {
+      backlog.queue.length = 0;
+      backlog.queuedBytes = 0;
+    }
     if (this.#batch !== undefined) this.#batch = [];
     if (joinOwner === this) joinedLength = 0;
     this.#batchBytes = 0;
