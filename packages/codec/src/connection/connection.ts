@@ -651,7 +651,7 @@ export class Connection {
    * @throws {LocalProtocolError} as `send()` does, when a message may not be sent now.
    */
   sendTextInto(text: string, target: Uint8Array, offset: number): number {
-    if (this.role !== "server" || this.extensions.length > 0 || this.#sendChain !== undefined) return 0;
+    if (this.role !== "server" || this.extensions.length > 0 || this.#work?.sendChain !== undefined) return 0;
     if (target.length - offset < textFrameRoom(text)) return 0;
     this.#checkCanSendMessage("text");
     return encodeTextFrameInto(text, target, offset);
