@@ -325,13 +325,8 @@ export class Outbox {
    */
   #join(): boolean {
     if (joinOwner === this) return true;
-    if (
-      !this.#collecting ||
-      this.#batch?.length !== 0 ||
-      scratchInUse ||
-      this.#transport.copiesWrites !== true
-    )
-      return false;
+    // Only `writeText` joins, and only where `#textInto` holds (the transport copies writes).
+    if (!this.#collecting || this.#batch?.length !== 0 || scratchInUse) return false;
     scratchInUse = true;
     joinOwner = this;
     joinedLength = 0;
