@@ -37,6 +37,33 @@ describe("Connection", () => {
     );
   });
 
+  it("masks each frame with the next 4 bytes of its random source, across refills and connections", () => {
+    // A counter as the random source: frame n's key must be bytes 4n..4n+3 of its stream. The
+    // pool holds 8192 bytes (2048 keys), so 2050 frames cross a refill; two clients
+    // interleaved check that one's key never leaks into the other's frame.
+    const counting = () => {
+      let next = 0;
+      return (target: Uint8Array) => {
+        for (let i = 0; i < target.length; i++) target[i] = next++ & 0xff;
+      };
+    };
+    const clients = [
+      new Connection({ role: "client", random: counting() }),
+      new Connection({ role: "client", random: counting() }),
+    ];
+    const payload = utf8("masked");
+    for (let n = 0; n < 2050; n++) {
+      for (const client of clients) {
+        const [frame] = sync(client.send({ type: "binary", data: payload }));
+        const key = [4 * n, 4 * n + 1, 4 * n + 2, 4 * n + 3].map((byte) => byte & 0xff);
+        expect(Array.from((frame as Uint8Array).subarray(2, 6))).toEqual(key);
+        expect((frame as Uint8Array).subarray(6).map((byte, i) => byte ^ (key[i & 3] as number))).toEqual(
+          payload,
+        );
+      }
+    }
+  });
+
   it("sends text given as UTF-8 bytes as it is: the same frame as the string", () => {
     const fromString = new Connection({ role: "client", random: fixedRandom });
     const fromBytes = new Connection({ role: "client", random: fixedRandom });

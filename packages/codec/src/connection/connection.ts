@@ -95,6 +95,14 @@ const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
 const smallFrame: SmallFrame = { fin: false, opcode: 0, payloadLength: 0, source: EMPTY, start: 0, end: 0 };
 
 /**
+ * The masking key handed out for one frame. Shared by every connection: each frame's key is
+ * read only while that frame is encoded (written into its header and XORed into its payload,
+ * synchronously), never kept, so the next frame may overwrite it. A view of the random pool
+ * per frame cost more than the rest of encoding a short masked frame.
+ */
+const frameKey = new Uint8Array(4);
+
+/**
  * A client's masking keys (RFC 6455 §5.3), drawn from a pool refilled {@link MASK_POOL_SIZE}
  * bytes at a time. Only a client masks, so a server's connection has none.
  */
@@ -107,17 +115,25 @@ class MaskingKeys {
     this.#random = random;
   }
 
-  /** A fresh masking key for one frame. */
+  /**
+   * A fresh masking key for one frame, valid until the next call on any connection (see
+   * {@link frameKey}): the caller encodes the frame with it at once.
+   */
   next(): Uint8Array {
-    if (this.#offset + 4 > MASK_POOL_SIZE) {
-      // A new pool each time: handed-out keys stay valid for frames still queued.
-      this.#pool = new Uint8Array(MASK_POOL_SIZE);
-      this.#random(this.#pool);
-      this.#offset = 0;
+    let pool = this.#pool;
+    let offset = this.#offset;
+    if (offset + 4 > MASK_POOL_SIZE) {
+      // Refilled in place: keys are copied out, so nothing holds a view of the pool.
+      if (pool === EMPTY) this.#pool = pool = new Uint8Array(MASK_POOL_SIZE);
+      this.#random(pool);
+      offset = 0;
     }
-    const key = this.#pool.subarray(this.#offset, this.#offset + 4);
-    this.#offset += 4;
-    return key;
+    frameKey[0] = pool[offset] as number;
+    frameKey[1] = pool[offset + 1] as number;
+    frameKey[2] = pool[offset + 2] as number;
+    frameKey[3] = pool[offset + 3] as number;
+    this.#offset = offset + 4;
+    return frameKey;
   }
 }
 

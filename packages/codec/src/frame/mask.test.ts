@@ -134,6 +134,34 @@ describe("both masking paths", () => {
       );
     });
 
+    it(`${name}: every length up to 300 bytes, every source and target alignment modulo 4, every key offset`, () => {
+      // Short payloads switch between the byte loop and the word loop by length and by whether
+      // source and target share an alignment (WORD_LOOP_MIN, MISALIGNED_WORD_LOOP_MIN, SIMD_MIN):
+      // every combination around those edges, against a byte-by-byte XOR.
+      const k = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
+      for (let length = 0; length <= 300; length++) {
+        const data = randomBytes(length, length);
+        for (const keyOffset of [0, 1, 2, 3]) {
+          const expected = naiveMask(data, k, keyOffset);
+          for (let sourceShift = 0; sourceShift < 4; sourceShift++) {
+            for (let targetShift = 0; targetShift < 4; targetShift++) {
+              const source = new Uint8Array(length + sourceShift).subarray(sourceShift);
+              source.set(data);
+              const target = new Uint8Array(length + targetShift + 1).subarray(targetShift);
+              mask(source, k, target, keyOffset);
+              expect(firstDifference(target.subarray(0, length), expected)).toBe(-1);
+              expect(target[length]).toBe(0);
+              expect(firstDifference(source, data)).toBe(-1);
+            }
+            const inPlace = new Uint8Array(length + sourceShift).subarray(sourceShift);
+            inPlace.set(data);
+            mask(inPlace, k, inPlace, keyOffset);
+            expect(firstDifference(inPlace, expected)).toBe(-1);
+          }
+        }
+      }
+    });
+
     it(`${name}: agrees with the other path on block edges and small sizes`, () => {
       const k = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
       for (const length of [

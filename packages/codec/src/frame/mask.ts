@@ -23,6 +23,12 @@ const rotatedKeyWord = new Uint32Array(rotatedKey.buffer);
 
 /** Below this many bytes the byte loop is faster than setting up the word view. */
 const WORD_LOOP_MIN = 64;
+/**
+ * Below this many bytes, a source and target of different alignments (a short client frame's
+ * payload sits 6 bytes into its buffer) take the byte loop too: the copy the word loop needs
+ * first costs more than it saves on so few words.
+ */
+const MISALIGNED_WORD_LOOP_MIN = 80;
 /** From this many bytes on, WebAssembly SIMD is faster than the word loop (the call and the copies cost). */
 const SIMD_MIN = 256;
 
@@ -68,12 +74,13 @@ export function maskIntoJs(
   keyOffset = 0,
 ): void {
   const length = source.length;
-  if (length < WORD_LOOP_MIN) {
+  const aligned = source.byteOffset % 4 === target.byteOffset % 4;
+  if (length < WORD_LOOP_MIN || (!aligned && length < MISALIGNED_WORD_LOOP_MIN)) {
     maskBytes(source, maskingKey, target, keyOffset);
     return;
   }
   let from = source;
-  if (source.byteOffset % 4 !== target.byteOffset % 4) {
+  if (!aligned) {
     // Different alignments: copy, then mask the target in place (set() handles overlap).
     target.set(source);
     from = target;
