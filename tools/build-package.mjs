@@ -17,7 +17,10 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 
 const tsc = createRequire(join(process.cwd(), "package.json")).resolve("typescript/bin/tsc");
-const run = (args) => execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json", ...args], { stdio: "inherit" });
+const run = (args) =>
+  execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json", ...args], { stdio: "inherit" });
 run(["--removeComments"]);
 run(["--emitDeclarationOnly"]);
-execFileSync(process.execPath, [join(import.meta.dirname, "dts-specifiers.mjs"), "dist"], { stdio: "inherit" });
+execFileSync(process.execPath, [join(import.meta.dirname, "dts-specifiers.mjs"), "dist"], {
+  stdio: "inherit",
+});
