@@ -3,9 +3,8 @@
  * a callback in a later task, after Deno has polled its sockets, at the least cost.
  *
  * Deno's candidates:
- * - `setTimeout(0)`, the portable default: a step is Deno's timer resolution, about two
- *   milliseconds however idle the process, and while every busy session waits for it the server
- *   does nothing.
+ * - `setTimeout(0)`, the portable default: a step is Deno's timer resolution however idle the
+ *   process, and while every busy session waits for it the server does nothing.
  * - `setImmediate` and `MessageChannel`: cheap, but Deno's async runtime checks its I/O driver
  *   only every few dozen tasks while tasks are ready, so a chain of ticks keeps a fresh client's
  *   accept and read out for many turns (RFC 6455 §10.4 wants them served).
