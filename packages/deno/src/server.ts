@@ -27,6 +27,7 @@ import {
   type UpgradeInfo as SharedUpgradeInfo,
   WebSocketServerBase,
 } from "@ws/session";
+import { loopbackTick } from "./after-io.ts";
 import { type ClientOptions, DENO, WebSocket } from "./client.ts";
 import { handshakeConnection } from "./socket-transport.ts";
 
@@ -97,6 +98,8 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
 > {
   readonly #http: PlainRequests | undefined;
   #listener: Deno.Listener | undefined;
+  /** This server holds the process's loopback tick (`after-io.ts`) until it has closed. */
+  #holdsTick = false;
 
   constructor(options: WebSocketServerOptions<B> = {}) {
     super(
@@ -120,6 +123,8 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
                 : { hostname, port },
             )
           : Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key });
+      loopbackTick.hold();
+      this.#holdsTick = true;
       void this.#acceptLoop(this.#listener);
     });
   }
@@ -142,6 +147,13 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
       }
       // The head read, handshake, limits and response are the shared accept path's.
       void this.core.accept(handshakeConnection(conn, secure), this.deliver, this.onError, this.#http);
+    }
+  }
+
+  protected override closed(): void {
+    if (this.#holdsTick) {
+      this.#holdsTick = false;
+      loopbackTick.release();
     }
   }
 

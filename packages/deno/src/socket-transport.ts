@@ -13,11 +13,13 @@
  */
 import {
   type AcceptConnection,
+  type AfterIo,
   Session,
   type SessionOptions,
   type Transport,
   WRITE_BATCH_LIMIT,
 } from "@ws/session";
+import { loopbackTick } from "./after-io.ts";
 
 /**
  * Read buffers are sized per connection, between these bounds: a pending `read()` pins its
@@ -142,6 +144,11 @@ class SocketTransport implements Transport {
 
   get bufferedAmount(): number {
     return this.#queued;
+  }
+
+  /** The fair turns' tick: the loopback pair while a server listens (see `after-io.ts`). */
+  get afterIo(): AfterIo {
+    return loopbackTick.afterIo;
   }
 
   write(chunks: Uint8Array[]): boolean {

@@ -2,5 +2,6 @@
 import { fragmentScenarios } from "../../../tools/test-support/fragment-scenarios.ts";
 import { runSharedScenarios } from "./shared_scenarios.ts";
 
-// The fair turns' tick is the session's default timer (Deno's immediates hold I/O back).
+// The fair turns' first ticks are timers, while the loopback pair opens (src/after-io.ts;
+// after_io_test.ts checks the ticks after that).
 runSharedScenarios("tiny fragments", fragmentScenarios(true));

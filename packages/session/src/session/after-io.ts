@@ -19,7 +19,8 @@
  * - Not `setImmediate` on Deno: Deno's immediates are tasks of its async runtime, which checks
  *   its I/O driver only every few dozen tasks while tasks are ready, so a chain of ticks would
  *   hold fresh clients back for many turns. Not `MessageChannel` either: on Node, Deno and Bun a
- *   chain of port messages kept socket I/O out for as long as it went on.
+ *   chain of port messages kept socket I/O out for as long as it went on. `@ws/deno` gives a
+ *   loopback TCP pair of its own while a server listens (its `after-io.ts`).
  *   (`packages/session/src/turns.test.ts` and the adapters' turn tests check this.)
  *
  * @module

@@ -38,8 +38,9 @@
  *
  * The tick comes after the runtime has polled for I/O again, as the transport's
  * `Transport.afterIo` schedules it (`after-io.ts`): a `setImmediate` on Node and Bun, whose
- * immediates let the poll in between and cost little; a `setTimeout(0)` timer by default
- * (Deno), a task after which every runtime polls for I/O (HTML "timers"). While every busy
+ * immediates let the poll in between and cost little; a byte over a loopback TCP pair on Deno
+ * while a server listens; a `setTimeout(0)` timer by default, a task after which every runtime
+ * polls for I/O (HTML "timers"). While every busy
  * session waits for the tick and nothing else is ready the process is idle, so the cheapest
  * tick that still lets I/O in is the one to take.
  *
