@@ -289,7 +289,15 @@ export class Session {
     const meter = this.#meter;
     if (meter !== undefined) meter.bytesReceived += chunk.length;
     this.connection.receive(chunk);
-    this.#process(busyTurn());
+    if (this.#budgetPaused || this.#readPaused || this.#waitingTurn) {
+      // Reading is paused, and the runtime delivered bytes anyway: Bun reads a paused socket to
+      // its end when the peer resets or ends it (hundreds of MiB at once from peers that
+      // flooded). They wait undecoded, counted in the budget, until reading resumes; a reset
+      // drops them (`onError`: the WebSocket connection is closed, RFC 6455 §7.1.1, and nobody
+      // is left to answer); an end delivers them first (`onEnd`). Decoding them here would
+      // decode and answer a flood inside the runtime's callback, out of the fair turns.
+      this.#account();
+    } else this.#process(busyTurn());
     // Over 3/4 of the server's memory budget, peers that send stop being read from.
     if (this.#budget?.pressure === true) this.#pauseForBudget();
   }
@@ -308,8 +316,11 @@ export class Session {
     if (this.#state === "closed" || this.#eof) return;
     this.#eof = true;
     this.connection.receiveEof();
-    // The events before the end are still delivered (once a paused consumer catches up).
-    this.#process(false);
+    // The events before the end are still delivered (once a paused consumer catches up), bytes
+    // that arrived while reading was paused included: in the run queue's turns when they wait
+    // for the budget (see `onData`), not inside the runtime's callback.
+    if (this.#budgetPaused && !this.#waitingTurn && this.connection.bufferedAmount > 0) this.#waitTurn();
+    else this.#process(false);
   }
 
   /** The transport's buffer drained after `write()` returned false. */
@@ -830,10 +841,15 @@ export class Session {
   #resumeForBudget(): void {
     if (!this.#budgetPaused) return;
     this.#budgetPaused = false;
-    if (!this.#readPaused && !this.#waitingTurn && !this.#eof && this.#state !== "closed") {
-      this.#transport.resume();
-      if (this.#meter !== undefined) backpressure(this, "receive", false, this.inboundBufferedAmount);
-    }
+    if (this.#readPaused || this.#waitingTurn || this.#state === "closed") return;
+    if (this.connection.bufferedAmount > 0) {
+      // Bytes delivered while paused wait undecoded (see `onData`): they are decoded first, in
+      // the run queue's next turn (not inside the budget's check, which resumes many sessions
+      // at once), and the turn reads again after them.
+      this.#waitTurn();
+    } else if (!this.#eof) this.#transport.resume();
+    else return;
+    if (this.#meter !== undefined) backpressure(this, "receive", false, this.inboundBufferedAmount);
   }
 
   /**
