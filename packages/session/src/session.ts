@@ -316,11 +316,13 @@ export class Session {
     if (this.#state === "closed" || this.#eof) return;
     this.#eof = true;
     this.connection.receiveEof();
-    // The events before the end are still delivered (once a paused consumer catches up), bytes
-    // that arrived while reading was paused included: in the run queue's turns when they wait
-    // for the budget (see `onData`), not inside the runtime's callback.
-    if (this.#budgetPaused && !this.#waitingTurn && this.connection.bufferedAmount > 0) this.#waitTurn();
-    else this.#process(false);
+    // The events before the end are still delivered (once a paused consumer catches up). Bytes
+    // that arrived while reading was paused for the budget (see `onData`) wait for the budget
+    // like bytes not yet read: they are decoded, then the end, when it resumes reading
+    // (`#resumeForBudget`), or dropped with the connection. Bun may report a peer's reset as an
+    // end after reading the paused socket to its end, so an end alone is no reason to decode a
+    // flood now.
+    if (!this.#budgetPaused || this.connection.bufferedAmount === 0) this.#process(false);
   }
 
   /** The transport's buffer drained after `write()` returned false. */
