@@ -318,10 +318,11 @@ export class Session {
     this.connection.receiveEof();
     // The events before the end are still delivered (once a paused consumer catches up). Bytes
     // that arrived while reading was paused for the budget (see `onData`) wait for the budget
-    // like bytes not yet read: they are decoded, then the end, when it resumes reading
-    // (`#resumeForBudget`), or dropped with the connection. Bun may report a peer's reset as an
-    // end after reading the paused socket to its end, so an end alone is no reason to decode a
-    // flood now.
+    // as bytes not yet read would, and the end behind them (a paused Node socket reports the
+    // peer's FIN only once it reads again): they are decoded, then the end, when the budget
+    // resumes reading (`#resumeForBudget`; the half-closed peer still gets the answers), or
+    // dropped with the connection. Bun 1.4 also reports some resets of a paused socket as an
+    // end, after reading the socket to its end: an end is no reason to decode a flood now.
     if (!this.#budgetPaused || this.connection.bufferedAmount === 0) this.#process(false);
   }
 
