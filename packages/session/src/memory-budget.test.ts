@@ -238,6 +238,24 @@ describe("MemoryBudget", () => {
       budget.stop();
     });
 
+    it("drop the connection once more than receiveHighWaterMark of them wait", async () => {
+      const { budget, slow, talker, got } = await pausedTalker();
+      const errors: string[] = [];
+      talker.server.handler = { ...talker.server.handler, error: (error) => errors.push(error.message) };
+      for (const chunk of frames(300 * KiB, 300 * KiB, 300 * KiB)) talker.server.onData(chunk);
+      expect(talker.server.state).toBe("open"); // 900 KiB: within the default 1 MiB
+      talker.server.onData(frames(300 * KiB)[0] as Uint8Array);
+      // Dropped at once, inside the transport's callback (which closes the transport: a runtime
+      // reading a paused socket stops there).
+      expect(talker.server.state).toBe("closed");
+      expect(talker.serverTransport.destroyed).toBe(true);
+      expect(talker.server.closeInfo?.error).toMatchObject({ code: "MEMORY_BUDGET" });
+      expect(errors[0]).toMatch(/receiveHighWaterMark \(1048576 bytes\)/);
+      expect(got).toEqual([10]);
+      slow.server.terminate();
+      budget.stop();
+    });
+
     it("are delivered in order when reading resumes", async () => {
       const { budget, slow, talker, got } = await pausedTalker();
       for (const chunk of frames(1000, 2000)) talker.server.onData(chunk);

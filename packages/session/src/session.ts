@@ -297,6 +297,15 @@ export class Session {
       // is left to answer); an end delivers them first (`onEnd`). Decoding them here would
       // decode and answer a flood inside the runtime's callback, out of the fair turns.
       this.#account();
+      // Paused for the budget, the server is short of memory and asked for no more: a
+      // connection whose undecoded bytes go past `receiveHighWaterMark` anyway is dropped, as
+      // one over the budget is. Closing it also stops the runtime reading it (Bun's read
+      // loop ends on a closed socket; the kernel discards the rest): a hundred reset floods
+      // then cost a little each, instead of each peer's whole kernel buffer.
+      if (this.#budgetPaused && this.connection.bufferedAmount > this.#receiveHighWaterMark)
+        this.#dropForBudget(
+          `Connection dropped: reading is paused for the server's memory budget (${(this.#budget as MemoryBudget).limit} bytes), and more than receiveHighWaterMark (${this.#receiveHighWaterMark} bytes) arrived undecoded`,
+        );
     } else this.#process(busyTurn());
     // Over 3/4 of the server's memory budget, peers that send stop being read from.
     if (this.#budget?.pressure === true) this.#pauseForBudget();
@@ -866,10 +875,17 @@ export class Session {
   #shedForBudget(): void {
     if (this.#state === "closed") return;
     if (this.#refuseMessageForBudget()) return;
-    const error = new WebSocketError(
-      "MEMORY_BUDGET",
+    this.#dropForBudget(
       `Connection dropped: the server's memory budget (${(this.#budget as MemoryBudget).limit} bytes) is exceeded and this connection held the most buffered bytes (${this.#heldBytes()})`,
     );
+  }
+
+  /**
+   * Drops the connection for the budget (see {@link Session.#shedForBudget}): a 1008 close
+   * frame when the socket can still take one, then the transport is closed at once.
+   */
+  #dropForBudget(message: string): void {
+    const error = new WebSocketError("MEMORY_BUDGET", message);
     const ending = this.#endingOf();
     ending.failure ??= error;
     ending.closedBy ??= "local";
