@@ -192,7 +192,11 @@ describe("MemoryBudget", () => {
     function frames(...sizes: number[]): Uint8Array[] {
       const client = new Connection({ role: "client" });
       return sizes.map((size) => {
-        const parts = client.send({ type: "binary", data: new Uint8Array(size).fill(size % 251) });
+        // Without extensions the codec encodes at once (no promise).
+        const parts = client.send({
+          type: "binary",
+          data: new Uint8Array(size).fill(size % 251),
+        }) as Uint8Array[];
         const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
         let at = 0;
         for (const part of parts) {
