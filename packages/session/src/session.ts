@@ -106,7 +106,13 @@ class Ending {
 }
 
 /** Makes a session's {@link BudgetHolder} (defined in the class, to reach its private members). */
-let budgetHolder: (session: Session) => BudgetHolder;
+let budgetHolder: (session: Session) => SessionBudgetHolder;
+
+/** A session's face to the budget, and what arrived while reading was paused for it. */
+interface SessionBudgetHolder extends BudgetHolder {
+  /** Bytes the transport delivered since reading was last paused for the budget (see `Session.onData`). */
+  pausedBytes: number;
+}
 
 /**
  * One open WebSocket connection over a {@link Transport}. Create it after the opening
@@ -161,7 +167,7 @@ export class Session {
   /** What is left of this session's slice of the current turn (`turns.ts`). */
   readonly #share = new Share();
   /** This session's face to the server's memory budget (`memory-budget.ts`). Made when the session first holds bytes (or is paused for the budget): idle ones have none. */
-  #holder: BudgetHolder | undefined;
+  #holder: SessionBudgetHolder | undefined;
   /** Reading is paused because the budget is under pressure (beside `#readPaused`). */
   #budgetPaused = false;
   /** How the session is ending, made when it begins to (see {@link Ending}). */
@@ -198,7 +204,8 @@ export class Session {
      * A session's face to the budget: one small object whose methods live once on its
      * prototype, rather than an object of four closures per connection.
      */
-    class SessionHolder implements BudgetHolder {
+    class SessionHolder implements SessionBudgetHolder {
+      pausedBytes = 0;
       readonly #session: Session;
       constructor(session: Session) {
         this.#session = session;
@@ -298,14 +305,18 @@ export class Session {
       // decode and answer a flood inside the runtime's callback, out of the fair turns.
       this.#account();
       // Paused for the budget, the server is short of memory and asked for no more: a
-      // connection whose undecoded bytes go past `receiveHighWaterMark` anyway is dropped, as
-      // one over the budget is. Closing it also stops the runtime reading it (Bun's read
-      // loop ends on a closed socket; the kernel discards the rest): a hundred reset floods
-      // then cost a little each, instead of each peer's whole kernel buffer.
-      if (this.#budgetPaused && this.connection.bufferedAmount > this.#receiveHighWaterMark)
-        this.#dropForBudget(
-          `Connection dropped: reading is paused for the server's memory budget (${(this.#budget as MemoryBudget).limit} bytes), and more than receiveHighWaterMark (${this.#receiveHighWaterMark} bytes) arrived undecoded`,
-        );
+      // connection that delivers more than `receiveHighWaterMark` anyway is dropped, as one
+      // over the budget is. Closing it also stops the runtime reading it (Bun's read loop ends
+      // on a closed socket; the kernel discards the rest): a hundred reset floods then cost a
+      // little each, instead of each peer's whole kernel buffer.
+      const holder = this.#holder;
+      if (this.#budgetPaused && holder !== undefined) {
+        holder.pausedBytes += chunk.length;
+        if (holder.pausedBytes > this.#receiveHighWaterMark)
+          this.#dropForBudget(
+            `Connection dropped: reading is paused for the server's memory budget (${(this.#budget as MemoryBudget).limit} bytes), and more than receiveHighWaterMark (${this.#receiveHighWaterMark} bytes) arrived meanwhile`,
+          );
+      }
     } else this.#process(busyTurn());
     // Over 3/4 of the server's memory budget, peers that send stop being read from.
     if (this.#budget?.pressure === true) this.#pauseForBudget();
@@ -833,7 +844,7 @@ export class Session {
     if (bytes > 0 || this.#holder !== undefined) budget.report(this.#holderOf(), bytes);
   }
 
-  #holderOf(): BudgetHolder {
+  #holderOf(): SessionBudgetHolder {
     this.#holder ??= budgetHolder(this);
     return this.#holder;
   }
@@ -843,6 +854,7 @@ export class Session {
     if (this.#budgetPaused || this.#state === "closed" || this.#eof || this.connection.failure !== undefined)
       return;
     this.#budgetPaused = true;
+    this.#holderOf().pausedBytes = 0;
     (this.#budget as MemoryBudget).paused(this.#holderOf());
     if (!this.#readPaused) {
       this.#transport.pause();
