@@ -1,3 +1,4 @@
+import { Connection } from "@ws/codec";
 import { describe, expect, it } from "vitest";
 import { MemoryBudget, PRESSURE_CHECK_INTERVAL, PRESSURE_STALL } from "./memory-budget.ts";
 import { type MemoryTransport, memoryTransportPair } from "./memory-transport.ts";
@@ -184,5 +185,111 @@ describe("MemoryBudget", () => {
     budget.give(175);
     expect(budget.total).toBe(0);
     expect(budget.take(10_000)).toBe(1000);
+  });
+
+  describe("bytes a runtime delivers while reading is paused for the budget (Bun reads a paused socket to its end on a reset)", () => {
+    /** A client's masked binary frames carrying `sizes` bytes each, as one chunk per frame. */
+    function frames(...sizes: number[]): Uint8Array[] {
+      const client = new Connection({ role: "client" });
+      return sizes.map((size) => {
+        // Without extensions the codec encodes at once (no promise).
+        const parts = client.send({
+          type: "binary",
+          data: new Uint8Array(size).fill(size % 251),
+        }) as Uint8Array[];
+        const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+        let at = 0;
+        for (const part of parts) {
+          bytes.set(part, at);
+          at += part.length;
+        }
+        return bytes;
+      });
+    }
+
+    /** A session paused for the budget (a peer that never reads holds 80 % of it). */
+    async function pausedTalker() {
+      const budget = new MemoryBudget(1024 * KiB);
+      const slow = pair(budget, false);
+      const talker = pair(budget);
+      const got: number[] = [];
+      const closes: number[] = [];
+      talker.server.handler = {
+        message: (data) => got.push(data.length),
+        close: (info) => closes.push(info.code),
+      };
+      slow.server.send(new Uint8Array(800 * KiB));
+      talker.client.send(new Uint8Array(10));
+      await sleep(0);
+      expect(got).toEqual([10]);
+      expect(talker.serverTransport.paused).toBe(true);
+      return { budget, slow, talker, got, closes };
+    }
+
+    it("are not decoded, are counted in the budget, and are dropped when the connection resets", async () => {
+      const { budget, slow, talker, got } = await pausedTalker();
+      const before = budget.total;
+      for (const chunk of frames(1000, 2000, 3000)) talker.server.onData(chunk);
+      expect(got).toEqual([10]); // nothing decoded, nothing answered
+      expect(talker.server.inboundBufferedAmount).toBeGreaterThanOrEqual(6000);
+      expect(budget.total).toBeGreaterThanOrEqual(before + 6000);
+      talker.server.onError(new Error("read ECONNRESET"));
+      await sleep(0);
+      expect(got).toEqual([10]);
+      expect(talker.server.closeInfo).toMatchObject({ code: 1006 });
+      expect(budget.total).toBe(before); // freed with the connection
+      slow.server.terminate();
+      budget.stop();
+    });
+
+    it("drop the connection once more than receiveHighWaterMark of them wait", async () => {
+      const { budget, slow, talker, got } = await pausedTalker();
+      const errors: string[] = [];
+      talker.server.handler = { ...talker.server.handler, error: (error) => errors.push(error.message) };
+      for (const chunk of frames(300 * KiB, 300 * KiB, 300 * KiB)) talker.server.onData(chunk);
+      expect(talker.server.state).toBe("open"); // 900 KiB: within the default 1 MiB
+      talker.server.onData(frames(300 * KiB)[0] as Uint8Array);
+      // Dropped at once, inside the transport's callback (which closes the transport: a runtime
+      // reading a paused socket stops there).
+      expect(talker.server.state).toBe("closed");
+      expect(talker.serverTransport.destroyed).toBe(true);
+      expect(talker.server.closeInfo?.error).toMatchObject({ code: "MEMORY_BUDGET" });
+      expect(errors[0]).toMatch(/receiveHighWaterMark \(1048576 bytes\)/);
+      expect(got).toEqual([10]);
+      slow.server.terminate();
+      budget.stop();
+    });
+
+    it("are delivered in order when reading resumes", async () => {
+      const { budget, slow, talker, got } = await pausedTalker();
+      for (const chunk of frames(1000, 2000)) talker.server.onData(chunk);
+      expect(got).toEqual([10]);
+      talker.client.send(new Uint8Array(3000)); // waits in the paused transport, after them
+      slow.client.resume(); // the pressure ends
+      await sleep(PRESSURE_CHECK_INTERVAL * 3);
+      expect(budget.pressure).toBe(false);
+      expect(got).toEqual([10, 1000, 2000, 3000]);
+      expect(talker.serverTransport.paused).toBe(false);
+      slow.server.terminate();
+      talker.server.terminate();
+      budget.stop();
+    });
+
+    it("are delivered in order before the end when the peer ends the connection, once reading resumes", async () => {
+      const { budget, slow, talker, got, closes } = await pausedTalker();
+      for (const chunk of frames(1000, 2000)) talker.server.onData(chunk);
+      talker.server.onEnd();
+      await sleep(20);
+      // Still held: the end waits behind them, as bytes not yet read would.
+      expect(got).toEqual([10]);
+      expect(talker.server.state).toBe("open");
+      slow.client.resume(); // the pressure ends
+      await sleep(PRESSURE_CHECK_INTERVAL * 3);
+      expect(budget.pressure).toBe(false);
+      expect(got).toEqual([10, 1000, 2000]);
+      expect(closes).toEqual([1006]); // the end came without a close frame
+      slow.server.terminate();
+      budget.stop();
+    });
   });
 });

@@ -19,6 +19,7 @@
  * | total | what happens |
  * | --- | --- |
  * | over 3/4 of the budget | every connection that receives data stops reading from its peer (receive backpressure: TCP pushes back on the peers) until the total is under 1/2 |
+ * | over 3/4, and a runtime delivers bytes anyway (Bun reads a paused socket to its end when the peer resets it) | they wait undecoded, counted, until reading resumes, then come in order (an end waits behind them; a reset drops them); a connection that delivers more than `receiveHighWaterMark` of them during one pause is dropped (as below) |
  * | over 3/4 and not falling for {@link PRESSURE_STALL} ms | the connection holding the most is dropped (as below), then again after each such stall: paused peers in the middle of a message, or peers that read nothing, would otherwise hold the server there for good |
  * | over the budget | the connections holding the most bytes are dropped, biggest first, until the total is within it: each gets a 1008 close frame when its socket can still take one, then its transport is closed at once and its buffers freed; locally it closes with 1006 and error `MEMORY_BUDGET` |
  * | inflating | an inflate step gets at most the room left (half of it when other steps are in flight); a message that inflates to more fails with 1009 |

@@ -106,7 +106,13 @@ class Ending {
 }
 
 /** Makes a session's {@link BudgetHolder} (defined in the class, to reach its private members). */
-let budgetHolder: (session: Session) => BudgetHolder;
+let budgetHolder: (session: Session) => SessionBudgetHolder;
+
+/** A session's face to the budget, and what arrived while reading was paused for it. */
+interface SessionBudgetHolder extends BudgetHolder {
+  /** Bytes the transport delivered since reading was last paused for the budget (see `Session.onData`). */
+  pausedBytes: number;
+}
 
 /**
  * One open WebSocket connection over a {@link Transport}. Create it after the opening
@@ -161,7 +167,7 @@ export class Session {
   /** What is left of this session's slice of the current turn (`turns.ts`). */
   readonly #share = new Share();
   /** This session's face to the server's memory budget (`memory-budget.ts`). Made when the session first holds bytes (or is paused for the budget): idle ones have none. */
-  #holder: BudgetHolder | undefined;
+  #holder: SessionBudgetHolder | undefined;
   /** Reading is paused because the budget is under pressure (beside `#readPaused`). */
   #budgetPaused = false;
   /** How the session is ending, made when it begins to (see {@link Ending}). */
@@ -198,7 +204,8 @@ export class Session {
      * A session's face to the budget: one small object whose methods live once on its
      * prototype, rather than an object of four closures per connection.
      */
-    class SessionHolder implements BudgetHolder {
+    class SessionHolder implements SessionBudgetHolder {
+      pausedBytes = 0;
       readonly #session: Session;
       constructor(session: Session) {
         this.#session = session;
@@ -289,7 +296,28 @@ export class Session {
     const meter = this.#meter;
     if (meter !== undefined) meter.bytesReceived += chunk.length;
     this.connection.receive(chunk);
-    this.#process(busyTurn());
+    if (this.#budgetPaused || this.#readPaused || this.#waitingTurn) {
+      // Reading is paused, and the runtime delivered bytes anyway: Bun reads a paused socket to
+      // its end when the peer resets or ends it (hundreds of MiB at once from peers that
+      // flooded). They wait undecoded, counted in the budget, until reading resumes; a reset
+      // drops them (`onError`: the WebSocket connection is closed, RFC 6455 §7.1.1, and nobody
+      // is left to answer); an end delivers them first (`onEnd`). Decoding them here would
+      // decode and answer a flood inside the runtime's callback, out of the fair turns.
+      this.#account();
+      // Paused for the budget, the server is short of memory and asked for no more: a
+      // connection that delivers more than `receiveHighWaterMark` anyway is dropped, as one
+      // over the budget is. Closing it also stops the runtime reading it (Bun's read loop ends
+      // on a closed socket; the kernel discards the rest): a hundred reset floods then cost a
+      // little each, instead of each peer's whole kernel buffer.
+      const holder = this.#holder;
+      if (this.#budgetPaused && holder !== undefined) {
+        holder.pausedBytes += chunk.length;
+        if (holder.pausedBytes > this.#receiveHighWaterMark)
+          this.#dropForBudget(
+            `Connection dropped: reading is paused for the server's memory budget (${(this.#budget as MemoryBudget).limit} bytes), and more than receiveHighWaterMark (${this.#receiveHighWaterMark} bytes) arrived meanwhile`,
+          );
+      }
+    } else this.#process(busyTurn());
     // Over 3/4 of the server's memory budget, peers that send stop being read from.
     if (this.#budget?.pressure === true) this.#pauseForBudget();
   }
@@ -308,8 +336,14 @@ export class Session {
     if (this.#state === "closed" || this.#eof) return;
     this.#eof = true;
     this.connection.receiveEof();
-    // The events before the end are still delivered (once a paused consumer catches up).
-    this.#process(false);
+    // The events before the end are still delivered (once a paused consumer catches up). Bytes
+    // that arrived while reading was paused for the budget (see `onData`) wait for the budget
+    // as bytes not yet read would, and the end behind them (a paused Node socket reports the
+    // peer's FIN only once it reads again): they are decoded, then the end, when the budget
+    // resumes reading (`#resumeForBudget`; the half-closed peer still gets the answers), or
+    // dropped with the connection. Bun 1.4 also reports some resets of a paused socket as an
+    // end, after reading the socket to its end: an end is no reason to decode a flood now.
+    if (!this.#budgetPaused || this.connection.bufferedAmount === 0) this.#process(false);
   }
 
   /** The transport's buffer drained after `write()` returned false. */
@@ -810,7 +844,7 @@ export class Session {
     if (bytes > 0 || this.#holder !== undefined) budget.report(this.#holderOf(), bytes);
   }
 
-  #holderOf(): BudgetHolder {
+  #holderOf(): SessionBudgetHolder {
     this.#holder ??= budgetHolder(this);
     return this.#holder;
   }
@@ -820,6 +854,7 @@ export class Session {
     if (this.#budgetPaused || this.#state === "closed" || this.#eof || this.connection.failure !== undefined)
       return;
     this.#budgetPaused = true;
+    this.#holderOf().pausedBytes = 0;
     (this.#budget as MemoryBudget).paused(this.#holderOf());
     if (!this.#readPaused) {
       this.#transport.pause();
@@ -830,10 +865,15 @@ export class Session {
   #resumeForBudget(): void {
     if (!this.#budgetPaused) return;
     this.#budgetPaused = false;
-    if (!this.#readPaused && !this.#waitingTurn && !this.#eof && this.#state !== "closed") {
-      this.#transport.resume();
-      if (this.#meter !== undefined) backpressure(this, "receive", false, this.inboundBufferedAmount);
-    }
+    if (this.#readPaused || this.#waitingTurn || this.#state === "closed") return;
+    if (this.connection.bufferedAmount > 0) {
+      // Bytes delivered while paused wait undecoded (see `onData`): they are decoded first, in
+      // the run queue's next turn (not inside the budget's check, which resumes many sessions
+      // at once), and the turn reads again after them.
+      this.#waitTurn();
+    } else if (!this.#eof) this.#transport.resume();
+    else return;
+    if (this.#meter !== undefined) backpressure(this, "receive", false, this.inboundBufferedAmount);
   }
 
   /**
@@ -847,10 +887,17 @@ export class Session {
   #shedForBudget(): void {
     if (this.#state === "closed") return;
     if (this.#refuseMessageForBudget()) return;
-    const error = new WebSocketError(
-      "MEMORY_BUDGET",
+    this.#dropForBudget(
       `Connection dropped: the server's memory budget (${(this.#budget as MemoryBudget).limit} bytes) is exceeded and this connection held the most buffered bytes (${this.#heldBytes()})`,
     );
+  }
+
+  /**
+   * Drops the connection for the budget (see {@link Session.#shedForBudget}): a 1008 close
+   * frame when the socket can still take one, then the transport is closed at once.
+   */
+  #dropForBudget(message: string): void {
+    const error = new WebSocketError("MEMORY_BUDGET", message);
     const ending = this.#endingOf();
     ending.failure ??= error;
     ending.closedBy ??= "local";
