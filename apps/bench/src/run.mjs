@@ -134,7 +134,15 @@ export const DEFLATE_MODES = {
       warmupMs: 250,
       durationMs: 750,
     },
-    latency: { size: 2 * KiB, binary: false, kind: "json", warmup: 250, samples: 2000, rounds: 8, maxMs: 10_000 },
+    latency: {
+      size: 2 * KiB,
+      binary: false,
+      kind: "json",
+      warmup: 250,
+      samples: 2000,
+      rounds: 8,
+      maxMs: 10_000,
+    },
     memory: {
       connections: 1000,
       warmupConnections: 600,
@@ -162,7 +170,15 @@ export const DEFLATE_MODES = {
       warmupMs: 100,
       durationMs: 400,
     },
-    latency: { size: 2 * KiB, binary: false, kind: "json", warmup: 200, samples: 1000, rounds: 3, maxMs: 5000 },
+    latency: {
+      size: 2 * KiB,
+      binary: false,
+      kind: "json",
+      warmup: 200,
+      samples: 1000,
+      rounds: 3,
+      maxMs: 5000,
+    },
     memory: {
       connections: 400,
       warmupConnections: 600,
@@ -783,7 +799,7 @@ export function combineLatencyRounds(list) {
   const median = (xs) => {
     const s = [...xs].sort((a, b) => a - b);
     const mid = s.length >> 1;
-    return s.length % 2 === 1 ? /** @type {number} */ (s[mid]) : (/** @type {number} */ (s[mid - 1]) + /** @type {number} */ (s[mid])) / 2;
+    return s.length % 2 === 1 ? Number(s[mid]) : (Number(s[mid - 1]) + Number(s[mid])) / 2;
   };
   /** @type {Record<string, any>} */
   const out = { ...ok[0] };
