@@ -54,6 +54,7 @@ describe("latency rounds", () => {
 
   it("reports the lowest and highest round's p99", () => {
     const sc = scenarios(MODES.full, { connectionsLimit: 20_000 }).find((s) => s.group === "latency");
+    if (sc === undefined) throw new Error("no latency scenario");
     const values = {
       ws: combineLatencyRounds([round(100, 200), round(101, 900), round(99, 210)]),
     };
