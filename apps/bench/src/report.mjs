@@ -389,7 +389,7 @@ export function renderMarkdown(res) {
     out.push("");
     const latencyRounds = p.rounds ?? res.rounds;
     out.push(
-      `${sc.label}: send, wait for the echo, repeat; ${p.warmup} warm-up round trips, then up to ${p.samples} measured ` +
+      `${sc.label}: send, wait for the echo, repeat; ${p.warmup} warm-up round trips${p.firstWarmup !== undefined && p.firstWarmup !== p.warmup ? ` (${p.firstWarmup} in the first round)` : ""}, then up to ${p.samples} measured ` +
         `(microseconds, lower is better)` +
         (latencyRounds > 1
           ? `, in each of ${latencyRounds} rounds on a fresh connection, the targets interleaved. Each figure is the ` +

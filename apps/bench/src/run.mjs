@@ -30,11 +30,14 @@ export const SCHEMA_VERSION = 1;
  * @typedef {object} ModeConfig
  * @property {{ connections: number[], sizes: number[], binary: boolean[], kind?: Kind, window: number, warmupMs: number, durationMs: number }} small
  * @property {{ cases: { size: number, connections: number, window: number }[], binary?: boolean, kind?: Kind, warmupMs: number, durationMs: number }} large
- * @property {{ size: number, binary: boolean, kind?: Kind, warmup: number, samples: number, rounds?: number, maxMs: number }} latency
+ * @property {{ size: number, binary: boolean, kind?: Kind, warmup: number, firstWarmup?: number, samples: number, rounds?: number, maxMs: number }} latency
  *   round trips: `warmup` then `samples` measured, per round; `rounds` rounds (default: the
  *   mode's), the targets interleaved. Short rounds, many of them: the machine's noise (another
  *   process taking the core for a while) then spoils a few rounds of every target rather than
- *   all the samples of one, and the median of the rounds' percentiles leaves it out
+ *   all the samples of one, and the median of the rounds' percentiles leaves it out. The first
+ *   round warms up for `firstWarmup` round trips: a JavaScript server's echo path is still being
+ *   compiled for the first few thousand (its p99 then falls round after round), and the
+ *   comparison is of servers in their steady state
  * @property {{ concurrency: number, warmupMs: number, durationMs: number }} [setup] connection setup
  *   rate: this many clients at a time each connect, handshake, close and start over
  * @property {{ connections: number, warmupConnections: number, settleMs: number, size?: number, binary?: boolean, kind?: Kind }} memory
@@ -68,7 +71,15 @@ export const MODES = {
       warmupMs: 250,
       durationMs: 750,
     },
-    latency: { size: 16, binary: true, warmup: 250, samples: 2000, rounds: 8, maxMs: 10_000 },
+    latency: {
+      size: 16,
+      binary: true,
+      warmup: 250,
+      firstWarmup: 5000,
+      samples: 2000,
+      rounds: 8,
+      maxMs: 10_000,
+    },
     setup: { concurrency: 16, warmupMs: 250, durationMs: 1000 },
     memory: { connections: 10_000, warmupConnections: 600, settleMs: 3000 },
     rounds: 3,
@@ -90,7 +101,15 @@ export const MODES = {
       warmupMs: 100,
       durationMs: 400,
     },
-    latency: { size: 16, binary: true, warmup: 200, samples: 1000, rounds: 3, maxMs: 5000 },
+    latency: {
+      size: 16,
+      binary: true,
+      warmup: 200,
+      firstWarmup: 2000,
+      samples: 1000,
+      rounds: 3,
+      maxMs: 5000,
+    },
     setup: { concurrency: 16, warmupMs: 150, durationMs: 500 },
     memory: { connections: 400, warmupConnections: 600, settleMs: 1000 },
     rounds: 1,
@@ -139,6 +158,7 @@ export const DEFLATE_MODES = {
       binary: false,
       kind: "json",
       warmup: 250,
+      firstWarmup: 5000,
       samples: 2000,
       rounds: 8,
       maxMs: 10_000,
@@ -175,6 +195,7 @@ export const DEFLATE_MODES = {
       binary: false,
       kind: "json",
       warmup: 200,
+      firstWarmup: 2000,
       samples: 1000,
       rounds: 3,
       maxMs: 5000,
@@ -581,9 +602,10 @@ export async function runBench(o) {
      * One measurement of one target.
      * @param {Scenario} sc
      * @param {TargetState} st
+     * @param {number} round which round of the scenario (from 0)
      * @returns {Promise<Record<string, any>>}
      */
-    const measure = async (sc, st) => {
+    const measure = async (sc, st, round) => {
       const pid = /** @type {number} */ (st.server?.pid);
       if (sc.group === "memory") {
         const open = (/** @type {number} */ count, /** @type {boolean} */ add) =>
@@ -621,8 +643,10 @@ export async function runBench(o) {
         };
       }
       if (sc.group === "latency") {
+        // The first round warms the server's echo path up for longer (see `firstWarmup`).
+        const warmup = round === 0 ? (sc.params.firstWarmup ?? sc.params.warmup) : sc.params.warmup;
         const r = await runJob(
-          { type: "latency", port: st.port, deflate: o.deflate, ...sc.params },
+          { type: "latency", port: st.port, deflate: o.deflate, ...sc.params, warmup },
           /** @type {number} */ (sc.params.maxMs) + 15_000,
         );
         return { ...r, value: r.p50 };
@@ -680,7 +704,7 @@ export async function runBench(o) {
           /** @type {Record<string, any>} */
           let v;
           try {
-            v = await measure(sc, st);
+            v = await measure(sc, st, round);
             log(`  ${st.name.padEnd(12)} ${describe(sc, v)}`);
           } catch (err) {
             v = { error: /** @type {Error} */ (err).message };

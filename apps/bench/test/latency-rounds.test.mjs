@@ -47,7 +47,11 @@ describe("latency rounds", () => {
   it("runs many short latency rounds in a full run, about as many round trips as before", () => {
     const lat = MODES.full.latency;
     expect(lat.rounds).toBeGreaterThanOrEqual(5);
-    expect((lat.rounds ?? 1) * (lat.warmup + lat.samples)).toBeLessThanOrEqual(20_000);
+    // The first round warms up for longer: the servers' echo paths are compiled by then.
+    expect(lat.firstWarmup ?? 0).toBeGreaterThan(lat.warmup);
+    expect(
+      (lat.rounds ?? 1) * (lat.warmup + lat.samples) + (lat.firstWarmup ?? lat.warmup) - lat.warmup,
+    ).toBeLessThanOrEqual(25_000);
     const sc = scenarios(MODES.full, { connectionsLimit: 20_000 }).find((s) => s.group === "latency");
     expect(sc?.params.rounds).toBe(lat.rounds);
   });
