@@ -101,11 +101,23 @@ function columns(res) {
 }
 
 /**
+ * "180–260": the lowest and highest p99 of a target's latency rounds; null without rounds.
+ * @param {Record<string, any>} v
+ * @returns {string | null}
+ */
+function p99Spread(v) {
+  const list = Array.isArray(v.p99Rounds) ? v.p99Rounds.filter((x) => typeof x === "number") : [];
+  if (list.length === 0) return null;
+  return `${Math.min(...list).toFixed(0)}–${Math.max(...list).toFixed(0)}`;
+}
+
+/**
  * One table for a group of scenarios; `rows` turns each scenario into one or more rows
  * (label, field, format).
  * @param {BenchResult} res
  * @param {ScenarioResult[]} list
- * @param {(sc: ScenarioResult) => { label: string, field: string, format: (n: number) => string }[]} rows
+ * @param {(sc: ScenarioResult) => { label: string, field: string, format: (n: number) => string, text?: (v: Record<string, any>) => string | null }[]} rows
+ *   `text`: the row shows this of each target's value instead (no ratios)
  * @param {string} corner
  */
 function groupTable(res, list, rows, corner) {
@@ -120,6 +132,19 @@ function groupTable(res, list, rows, corner) {
   const body = [];
   for (const sc of list) {
     for (const row of rows(sc)) {
+      const text = row.text;
+      if (text !== undefined) {
+        body.push([
+          row.label,
+          ...targets.map((t) => {
+            if (na.has(t)) return "n/a";
+            const raw = /** @type {Record<string, any> | undefined} */ (sc.values[t]);
+            return raw === undefined || raw.error !== undefined ? "–" : (text(raw) ?? "–");
+          }),
+          ...comparisons.map(() => "–"),
+        ]);
+        continue;
+      }
       const base = cellValue(sc, res.baseline, row.field);
       const ceiling = sc.better === "higher" ? ceilingOf(sc, row.field) : null;
       const cells = targets.map((t) => {
@@ -257,8 +282,8 @@ export function renderMarkdown(res) {
   out.push(`- Load generator: ${res.generator}.`);
   if (res.rounds > 1) {
     out.push(
-      `- Each throughput and latency number is the median of ${res.rounds} rounds, the targets interleaved ` +
-        "(all rounds are in the JSON). Memory is measured once, on freshly started servers.",
+      `- Each throughput number is the median of ${res.rounds} rounds, the targets interleaved ` +
+        "(all rounds are in the JSON); latency has rounds of its own (see its section). Memory is measured once, on freshly started servers.",
     );
   }
   const background = backgroundCpu(res);
@@ -362,9 +387,15 @@ export function renderMarkdown(res) {
     out.push("");
     out.push("## 3. Round-trip latency");
     out.push("");
+    const latencyRounds = p.rounds ?? res.rounds;
     out.push(
-      `${sc.label}: send, wait for the echo, repeat; ${p.warmup} warm-up round trips, then up to ${p.samples} measured ` +
-        `(microseconds, lower is better).`,
+      `${sc.label}: send, wait for the echo, repeat; ${p.warmup} warm-up round trips${p.firstWarmup !== undefined && p.firstWarmup !== p.warmup ? ` (${p.firstWarmup} in the first round)` : ""}, then up to ${p.samples} measured ` +
+        `(microseconds, lower is better)` +
+        (latencyRounds > 1
+          ? `, in each of ${latencyRounds} rounds on a fresh connection, the targets interleaved. Each figure is the ` +
+            "median of the rounds' figures, so that a few rounds disturbed by other work on the machine do not decide it; " +
+            "the last row gives the lowest and highest round's p99 (how far one round's p99 can be trusted)."
+          : "."),
     );
     out.push("");
     const us = (/** @type {number} */ n) => n.toFixed(1);
@@ -377,6 +408,16 @@ export function renderMarkdown(res) {
           { label: "p90", field: "p90", format: us },
           { label: "p99", field: "p99", format: us },
           { label: "mean", field: "mean", format: us },
+          ...(latencyRounds > 1
+            ? [
+                {
+                  label: "p99, lowest–highest round",
+                  field: "p99",
+                  format: us,
+                  text: (/** @type {Record<string, any>} */ v) => p99Spread(v),
+                },
+              ]
+            : []),
         ],
         "µs",
       ),

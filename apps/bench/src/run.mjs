@@ -30,7 +30,14 @@ export const SCHEMA_VERSION = 1;
  * @typedef {object} ModeConfig
  * @property {{ connections: number[], sizes: number[], binary: boolean[], kind?: Kind, window: number, warmupMs: number, durationMs: number }} small
  * @property {{ cases: { size: number, connections: number, window: number }[], binary?: boolean, kind?: Kind, warmupMs: number, durationMs: number }} large
- * @property {{ size: number, binary: boolean, kind?: Kind, warmup: number, samples: number, maxMs: number }} latency
+ * @property {{ size: number, binary: boolean, kind?: Kind, warmup: number, firstWarmup?: number, samples: number, rounds?: number, maxMs: number }} latency
+ *   round trips: `warmup` then `samples` measured, per round; `rounds` rounds (default: the
+ *   mode's), the targets interleaved. Short rounds, many of them: the machine's noise (another
+ *   process taking the core for a while) then spoils a few rounds of every target rather than
+ *   all the samples of one, and the median of the rounds' percentiles leaves it out. The first
+ *   round warms up for `firstWarmup` round trips: a JavaScript server's echo path is still being
+ *   compiled for the first few thousand (its p99 then falls round after round), and the
+ *   comparison is of servers in their steady state
  * @property {{ concurrency: number, warmupMs: number, durationMs: number }} [setup] connection setup
  *   rate: this many clients at a time each connect, handshake, close and start over
  * @property {{ connections: number, warmupConnections: number, settleMs: number, size?: number, binary?: boolean, kind?: Kind }} memory
@@ -64,7 +71,15 @@ export const MODES = {
       warmupMs: 250,
       durationMs: 750,
     },
-    latency: { size: 16, binary: true, warmup: 1000, samples: 5000, maxMs: 10_000 },
+    latency: {
+      size: 16,
+      binary: true,
+      warmup: 250,
+      firstWarmup: 5000,
+      samples: 2000,
+      rounds: 8,
+      maxMs: 10_000,
+    },
     setup: { concurrency: 16, warmupMs: 250, durationMs: 1000 },
     memory: { connections: 10_000, warmupConnections: 600, settleMs: 3000 },
     rounds: 3,
@@ -86,7 +101,15 @@ export const MODES = {
       warmupMs: 100,
       durationMs: 400,
     },
-    latency: { size: 16, binary: true, warmup: 500, samples: 3000, maxMs: 5000 },
+    latency: {
+      size: 16,
+      binary: true,
+      warmup: 200,
+      firstWarmup: 2000,
+      samples: 1000,
+      rounds: 3,
+      maxMs: 5000,
+    },
     setup: { concurrency: 16, warmupMs: 150, durationMs: 500 },
     memory: { connections: 400, warmupConnections: 600, settleMs: 1000 },
     rounds: 1,
@@ -130,7 +153,16 @@ export const DEFLATE_MODES = {
       warmupMs: 250,
       durationMs: 750,
     },
-    latency: { size: 2 * KiB, binary: false, kind: "json", warmup: 1000, samples: 5000, maxMs: 10_000 },
+    latency: {
+      size: 2 * KiB,
+      binary: false,
+      kind: "json",
+      warmup: 250,
+      firstWarmup: 5000,
+      samples: 2000,
+      rounds: 8,
+      maxMs: 10_000,
+    },
     memory: {
       connections: 1000,
       warmupConnections: 600,
@@ -158,7 +190,16 @@ export const DEFLATE_MODES = {
       warmupMs: 100,
       durationMs: 400,
     },
-    latency: { size: 2 * KiB, binary: false, kind: "json", warmup: 500, samples: 3000, maxMs: 5000 },
+    latency: {
+      size: 2 * KiB,
+      binary: false,
+      kind: "json",
+      warmup: 200,
+      firstWarmup: 2000,
+      samples: 1000,
+      rounds: 3,
+      maxMs: 5000,
+    },
     memory: {
       connections: 400,
       warmupConnections: 600,
@@ -561,9 +602,10 @@ export async function runBench(o) {
      * One measurement of one target.
      * @param {Scenario} sc
      * @param {TargetState} st
+     * @param {number} round which round of the scenario (from 0)
      * @returns {Promise<Record<string, any>>}
      */
-    const measure = async (sc, st) => {
+    const measure = async (sc, st, round) => {
       const pid = /** @type {number} */ (st.server?.pid);
       if (sc.group === "memory") {
         const open = (/** @type {number} */ count, /** @type {boolean} */ add) =>
@@ -601,8 +643,10 @@ export async function runBench(o) {
         };
       }
       if (sc.group === "latency") {
+        // The first round warms the server's echo path up for longer (see `firstWarmup`).
+        const warmup = round === 0 ? (sc.params.firstWarmup ?? sc.params.warmup) : sc.params.warmup;
         const r = await runJob(
-          { type: "latency", port: st.port, deflate: o.deflate, ...sc.params },
+          { type: "latency", port: st.port, deflate: o.deflate, ...sc.params, warmup },
           /** @type {number} */ (sc.params.maxMs) + 15_000,
         );
         return { ...r, value: r.p50 };
@@ -642,7 +686,12 @@ export async function runBench(o) {
 
     for (const sc of plan) {
       log(`${sc.group}: ${sc.label}`);
-      const rounds = sc.group === "memory" ? 1 : mode.rounds;
+      const rounds =
+        sc.group === "memory"
+          ? 1
+          : sc.group === "latency"
+            ? /** @type {number} */ (sc.params.rounds ?? mode.rounds)
+            : mode.rounds;
       /** @type {Map<string, Record<string, any>[]>} */
       const runs = new Map();
       for (let round = 0; round < rounds; round++) {
@@ -655,7 +704,7 @@ export async function runBench(o) {
           /** @type {Record<string, any>} */
           let v;
           try {
-            v = await measure(sc, st);
+            v = await measure(sc, st, round);
             log(`  ${st.name.padEnd(12)} ${describe(sc, v)}`);
           } catch (err) {
             v = { error: /** @type {Error} */ (err).message };
@@ -667,7 +716,8 @@ export async function runBench(o) {
         }
       }
       const cell = values[sc.id] ?? {};
-      for (const [name, list] of runs) cell[name] = combineRounds(list);
+      for (const [name, list] of runs)
+        cell[name] = sc.group === "latency" ? combineLatencyRounds(list) : combineRounds(list);
       values[sc.id] = cell;
     }
   } finally {
@@ -751,6 +801,43 @@ export function combineRounds(list) {
       ? { failedRounds: failed, roundErrors: list.filter((v) => v.error !== undefined).map((v) => v.error) }
       : {}),
   };
+}
+
+/** Fields of a latency round combined across rounds (each the median of its rounds). */
+const LATENCY_FIELDS = ["p50", "p90", "p99", "mean", "min", "max"];
+
+/**
+ * A target's latency rounds: each percentile (and the mean) is the median of the rounds' values,
+ * so that a few rounds spoiled by other work on the machine do not decide it; `p99Rounds` keeps
+ * every round's p99 (its spread says how far one run's p99 can be trusted), `rounds` every
+ * round's p50 (the scenario's value) as for the other groups, and `samples` counts all rounds.
+ * @param {Record<string, any>[]} list
+ * @returns {Record<string, any>}
+ */
+export function combineLatencyRounds(list) {
+  const ok = list.filter((v) => v.error === undefined);
+  const failed = list.length - ok.length;
+  if (ok.length === 0) return { error: list.map((v) => v.error).join("; ") };
+  if (list.length === 1) return /** @type {Record<string, any>} */ (ok[0]);
+  /** @param {number[]} xs */
+  const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const mid = s.length >> 1;
+    return s.length % 2 === 1 ? Number(s[mid]) : (Number(s[mid - 1]) + Number(s[mid])) / 2;
+  };
+  /** @type {Record<string, any>} */
+  const out = { ...ok[0] };
+  for (const f of LATENCY_FIELDS) out[f] = median(ok.map((v) => v[f]));
+  out.samples = ok.reduce((sum, v) => sum + v.samples, 0);
+  out.mismatches = ok.reduce((sum, v) => sum + (v.mismatches ?? 0), 0);
+  out.value = out.p50;
+  out.rounds = list.map((v) => (v.error === undefined ? v.value : null));
+  out.p99Rounds = list.map((v) => (v.error === undefined ? v.p99 : null));
+  if (failed > 0) {
+    out.failedRounds = failed;
+    out.roundErrors = list.filter((v) => v.error !== undefined).map((v) => v.error);
+  }
+  return out;
 }
 
 /**
