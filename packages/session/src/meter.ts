@@ -157,7 +157,15 @@ export function handshakeRejected(
   if (!published && (limit === undefined || !limitChannel.hasSubscribers)) return;
   const address = typeof remoteAddress === "function" ? remoteAddress() : remoteAddress;
   if (published)
-    channel.publish({ request, target, remoteAddress: address, status, code, reason, duration: now() - since });
+    channel.publish({
+      request,
+      target,
+      remoteAddress: address,
+      status,
+      code,
+      reason,
+      duration: now() - since,
+    });
   if (limit !== undefined) limitReached(limit.limit, limit.value, undefined, address);
 }
 
