@@ -126,6 +126,7 @@ for (const pattern of patterns) {
         probeFailures: seen.failed,
         echoP50: seen.p50,
         echoMax: seen.max,
+        echoMaxAtS: seen.maxAtS,
         idleP50: idle.p50,
         idleMax: idle.max,
         load,
@@ -142,7 +143,7 @@ for (const pattern of patterns) {
     if (buffered !== null && row.error === undefined) row.bufferedPeak = Number(buffered[1]);
     rows.set(name, row);
     console.log(
-      `${pattern.name.padEnd(15)} ${name.padEnd(12)} ${row.survived ? "survived" : "DOWN"}  peak ${mb(row.peakKiB)} MB  echo p50 ${row.echoP50?.toFixed(0) ?? "-"} ms max ${row.echoMax?.toFixed(0) ?? "-"} ms (${row.probeFailures ?? "?"}/${row.probes ?? "?"} failed)  idle ${row.idleP50?.toFixed(0) ?? "-"}/${row.idleMax?.toFixed(0) ?? "-"} ms  load ${row.load?.toFixed(1) ?? "?"}  attacker loop delay max ${row.attackerLoopDelayMaxMs?.toFixed(0) ?? "?"} ms, cpu ${row.attackerCores?.toFixed(2) ?? "?"} cores  ${row.attacker ?? row.error}`,
+      `${pattern.name.padEnd(15)} ${name.padEnd(12)} ${row.survived ? "survived" : "DOWN"}  peak ${mb(row.peakKiB)} MB  echo p50 ${row.echoP50?.toFixed(0) ?? "-"} ms max ${row.echoMax?.toFixed(0) ?? "-"} ms at ${row.echoMaxAtS?.toFixed(1) ?? "-"} s (${row.probeFailures ?? "?"}/${row.probes ?? "?"} failed)  idle ${row.idleP50?.toFixed(0) ?? "-"}/${row.idleMax?.toFixed(0) ?? "-"} ms  load ${row.load?.toFixed(1) ?? "?"}  attacker loop delay max ${row.attackerLoopDelayMaxMs?.toFixed(0) ?? "?"} ms, cpu ${row.attackerCores?.toFixed(2) ?? "?"} cores  ${row.attacker ?? row.error}`,
     );
   }
 }
@@ -185,7 +186,8 @@ const lines = [
   "and, for comparison, `ws`, Deno's and Bun's native servers (apps/bench/targets.json) — with",
   "default options (the echo contract's `maxMessageSize` of 32 MiB aside; `memoryBudget` 256 MiB; the inflate-bomb row with `--deflate`). While it runs, a fresh client connects",
   `every ${PROBE_INTERVAL_MS} ms and sends one message ("fresh echo": a new TCP connection, the opening handshake and`,
-  "one echoed message, timed from the connect call to the echo; p50 / max, failures out of tries),",
+  "one echoed message, timed from the connect call to the echo; p50 / max, failures out of tries, and when the",
+  "worst probe started, in seconds after the attack began: at its start, in its middle or at its end),",
   "from a worker thread of the attacking process, so that the attacker's own work does not delay",
   "the probe's callbacks (the last column: the attacking thread's worst event-loop delay, and the",
   "attacking process's CPU time over the attack's duration, in cores). The server's resident",
@@ -213,7 +215,7 @@ for (const pattern of patterns) {
     const echo =
       row.echoP50 === null
         ? `none (${row.probeFailures}/${row.probes} failed)`
-        : `${row.echoP50.toFixed(0)} / ${row.echoMax.toFixed(0)} ms (${row.probeFailures}/${row.probes})`;
+        : `${row.echoP50.toFixed(0)} / ${row.echoMax.toFixed(0)} ms (${row.probeFailures}/${row.probes}); max at ${row.echoMaxAtS.toFixed(1)} s`;
     lines.push(
       `| ${name} | ${row.survived ? "yes" : `no${row.exit !== null ? ` (exit ${row.exit})` : ""}`} | ${echo} | ${ms2(row.idleP50, row.idleMax)} | ${row.load.toFixed(1)} | ${mb(row.peakKiB)} MB (${mb(row.baselineKiB)} MB) | ${String(row.attacker).replaceAll("|", "\\|")} | ${row.attackerLoopDelayMaxMs.toFixed(0)} ms, ${row.attackerCores.toFixed(2)} cores |`,
     );

@@ -55,34 +55,56 @@ export async function freshEcho(port, timeoutMs = 5000) {
   });
 }
 
+/** The wall-clock time in milliseconds, comparable between threads (each has its own `performance.now()`). */
+const wallClock = () => performance.timeOrigin + performance.now();
+
+/**
+ * One probe: when it started (wall clock, {@link wallClock}) and how long its echo took (null:
+ * failed).
+ * @typedef {{ startedAt: number, ms: number | null }} Probe
+ */
+
 /**
  * Fresh clients one after the other, `count` of them or until `stop` says so, each started
  * `intervalMs` after the previous one started (or at once when it took longer).
  * @param {number} port
  * @param {{ count?: number, intervalMs?: number, stop?: () => boolean }} options
+ * @returns {Promise<Probe[]>}
  */
 async function probeLoop(
   port,
   { count = Number.POSITIVE_INFINITY, intervalMs = PROBE_INTERVAL_MS, stop = () => false },
 ) {
-  /** @type {(number | null)[]} */
-  const echoes = [];
-  while (echoes.length < count && !stop()) {
+  /** @type {Probe[]} */
+  const probes = [];
+  while (probes.length < count && !stop()) {
     const next = new Promise((resolve) => setTimeout(resolve, intervalMs));
-    echoes.push(await freshEcho(port));
+    const startedAt = wallClock();
+    probes.push({ startedAt, ms: await freshEcho(port) });
     await next;
   }
-  return echoes;
+  return probes;
 }
 
-/** p50 / max of the probes that got their echo, and how many did not. */
-export function summarize(echoes) {
-  const ok = /** @type {number[]} */ (echoes.filter((e) => e !== null)).sort((a, b) => a - b);
+/**
+ * p50 / max of the probes that got their echo, how many did not, and when the worst one
+ * started, in seconds after `since` (wall clock): whether a pattern's worst case comes at its
+ * start, in its middle or at its end (a wave of connections, a sweep of timeouts, the
+ * attacker's teardown) tells what caused it.
+ * @param {Probe[]} probes
+ * @param {number} [since]
+ */
+export function summarize(probes, since = 0) {
+  const ok = probes
+    .filter((p) => p.ms !== null)
+    .sort((a, b) => /** @type {number} */ (a.ms) - /** @type {number} */ (b.ms));
+  const worst = ok[ok.length - 1];
   return {
-    probes: echoes.length,
-    failed: echoes.length - ok.length,
-    p50: ok.length > 0 ? /** @type {number} */ (ok[Math.floor(ok.length / 2)]) : null,
-    max: ok.length > 0 ? /** @type {number} */ (ok[ok.length - 1]) : null,
+    probes: probes.length,
+    failed: probes.length - ok.length,
+    p50: ok.length > 0 ? /** @type {number} */ (ok[Math.floor(ok.length / 2)]?.ms) : null,
+    max: worst === undefined ? null : /** @type {number} */ (worst.ms),
+    maxAtS: worst === undefined ? null : (worst.startedAt - since) / 1000,
   };
 }
 
@@ -100,7 +122,7 @@ export async function idleEchoes(port, count = 8) {
     }),
     new Promise((resolve) => worker.once("exit", resolve)),
   ]);
-  return summarize(/** @type {(number | null)[]} */ (echoes));
+  return summarize(/** @type {Probe[]} */ (echoes));
 }
 
 /**
@@ -121,6 +143,8 @@ export function watchServer(port, pid) {
   loopDelay.enable();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
+  // The attack starts as this returns: the worst probe's time is counted from here.
+  const startedAt = wallClock();
   const worker = new Worker(new URL(import.meta.url), {
     workerData: { port, intervalMs: PROBE_INTERVAL_MS },
   });
@@ -137,7 +161,7 @@ export function watchServer(port, pid) {
       const attackerCores = (cpu.user + cpu.system) / 1000 / (performance.now() - started);
       sample();
       worker.postMessage("stop");
-      const result = summarize(/** @type {(number | null)[]} */ (await echoes));
+      const result = summarize(/** @type {Probe[]} */ (await echoes), startedAt);
       await new Promise((resolve) => (worker.threadId === -1 ? resolve() : worker.once("exit", resolve)));
       return { peakKiB, ...result, attackerLoopDelayMaxMs: loopDelay.max / 1e6, attackerCores };
     },

@@ -15,7 +15,7 @@ import {
   slowloris,
   tinyFragments,
 } from "../src/patterns.mjs";
-import { freshEcho } from "../src/probe.mjs";
+import { freshEcho, summarize } from "../src/probe.mjs";
 
 const SCALE = 0.01;
 let server;
@@ -81,5 +81,25 @@ describe("hostile patterns, quick (our Node echo server)", () => {
   it("slowloris", async () => {
     await slowloris(port, SCALE);
     await survives();
+  });
+});
+
+describe("the probes' summary (RELIABILITY.md's fresh echo column)", () => {
+  it("gives p50, max, failures, and when the worst probe started after the attack began", () => {
+    const since = 1_000_000;
+    const probes = [
+      { startedAt: since + 100, ms: 3 },
+      { startedAt: since + 200, ms: null },
+      { startedAt: since + 2500, ms: 80 },
+      { startedAt: since + 300, ms: 5 },
+    ];
+    expect(summarize(probes, since)).toEqual({ probes: 4, failed: 1, p50: 5, max: 80, maxAtS: 2.5 });
+    expect(summarize([{ startedAt: since, ms: null }], since)).toEqual({
+      probes: 1,
+      failed: 1,
+      p50: null,
+      max: null,
+      maxAtS: null,
+    });
   });
 });

@@ -7,6 +7,7 @@ import {
   PendingHandshakes,
   REJECTION_LINGER,
 } from "./accept.ts";
+import { observe } from "./diagnostics.ts";
 import { memoryTransportPair } from "./memory-transport.ts";
 import {
   HandshakeAccepted,
@@ -213,6 +214,35 @@ describe("ServerCore.accept (raw byte streams)", () => {
     while (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(inFirstTurn).toBe(EXPIRIES_PER_TURN);
     expect(destroyed).toBe(count);
+  });
+
+  it("reads the client's address of a dropped handshake only when a subscriber gets the event", () => {
+    const pending = new PendingHandshakes(0);
+    let reads = 0;
+    const address = (): string => {
+      reads++; // a system call on Node (getpeername)
+      return "192.0.2.7";
+    };
+    const limit = { limit: "maxPendingHandshakes" as const, value: 1 };
+    new Admission(pending, () => {}, address).abort("TOO_MANY_HANDSHAKES", "dropped", limit);
+    expect(reads).toBe(0);
+    const seen: unknown[] = [];
+    let stop = observe("ws:limit:reached", (message) => seen.push(message.remoteAddress));
+    try {
+      new Admission(pending, () => {}, address).abort("TOO_MANY_HANDSHAKES", "dropped", limit);
+    } finally {
+      stop();
+    }
+    expect(reads).toBe(1);
+    expect(seen).toEqual(["192.0.2.7"]);
+    stop = observe("ws:handshake:rejected", (message) => seen.push(message.remoteAddress));
+    try {
+      new Admission(pending, () => {}, address).abort();
+    } finally {
+      stop();
+    }
+    expect(reads).toBe(2);
+    expect(seen).toEqual(["192.0.2.7", "192.0.2.7"]);
   });
 
   it("closes a connection whose verify hook outlasts handshakeTimeout", async () => {

@@ -128,12 +128,22 @@ export class Meter {
 
 // ─── Events (each builds its message only when the channel has subscribers) ─────────────────
 
-/** `ws:handshake:rejected`, and `ws:limit:reached` when the rejection is a limit's. */
+/**
+ * The client's address, or a function that reads it: reading it can be a system call
+ * (`getpeername` on Node), which a server turning away thousands of connections at once (a
+ * slowloris wave beyond `maxPendingHandshakes`) should not pay when nobody listens.
+ */
+export type RemoteAddress = string | undefined | (() => string | undefined);
+
+/**
+ * `ws:handshake:rejected`, and `ws:limit:reached` when the rejection is a limit's; the client's
+ * address is read only when one of them has subscribers.
+ */
 export function handshakeRejected(
   meter: Meter | undefined,
   request: unknown,
   target: string | undefined,
-  remoteAddress: string | undefined,
+  remoteAddress: RemoteAddress,
   status: number,
   code: HandshakeRejectionCode,
   reason: string,
@@ -142,9 +152,21 @@ export function handshakeRejected(
 ): void {
   if (meter !== undefined) meter.handshakesRejected++;
   const channel = channels["ws:handshake:rejected"];
-  if (channel.hasSubscribers)
-    channel.publish({ request, target, remoteAddress, status, code, reason, duration: now() - since });
-  if (limit !== undefined) limitReached(limit.limit, limit.value, undefined, remoteAddress);
+  const limitChannel = channels["ws:limit:reached"];
+  const published = channel.hasSubscribers;
+  if (!published && (limit === undefined || !limitChannel.hasSubscribers)) return;
+  const address = typeof remoteAddress === "function" ? remoteAddress() : remoteAddress;
+  if (published)
+    channel.publish({
+      request,
+      target,
+      remoteAddress: address,
+      status,
+      code,
+      reason,
+      duration: now() - since,
+    });
+  if (limit !== undefined) limitReached(limit.limit, limit.value, undefined, address);
 }
 
 /** `ws:limit:reached`. */
