@@ -38,7 +38,7 @@ const COPY_PAYLOADS_UP_TO = 64;
 interface HandshakeListener {
   bytes(chunk: Uint8Array): void;
   /** Called once, when the socket ends or closes before a session is attached. */
-  gone(error?: Error): void;
+  ended(error?: Error): void;
 }
 
 /** Bytes Bun did not take yet, written on `drain` in order, and an `end()` waiting for them. */
@@ -236,7 +236,7 @@ export class SocketTransport implements Transport {
     if (session === undefined) {
       const handshake = this.#handshake;
       this.#handshake = undefined;
-      handshake?.gone(error);
+      handshake?.ended(error);
     } else if (error !== undefined) session.onError(error);
     else session.onEnd();
   }
@@ -279,44 +279,78 @@ export function socketHandlers(
  * the head stay in order for it; Bun stops reading while more than one chunk waits unread.
  */
 export function handshakeConnection(transport: SocketTransport, secure: boolean): AcceptConnection {
-  const queue = new ChunkQueue((waiting) => {
-    if (waiting) transport.resume();
-  });
-  let gone = false;
-  transport.listen({
-    bytes: (chunk) => {
-      queue.push(chunk);
-      // Reading stops once a second chunk waits unread (the handshake is busy, in `verify`
-      // say), not whenever nobody waits: the head usually comes in one chunk, and pausing every
-      // socket costs memory for its whole life (see `SocketTransport`).
-      if (queue.queued > 1) transport.pause();
-    },
-    gone: (error) => {
-      gone = true;
-      if (error === undefined) queue.end();
-      else queue.error(error);
-    },
-  });
-  return {
-    secure,
-    // Read when asked for (the `verify` hook): most servers never ask.
-    get remoteAddress(): string | undefined {
-      return transport.socket.remoteAddress;
-    },
-    read: () => queue.read(),
-    write: (bytes) => {
-      transport.write([bytes]);
-    },
-    end: () => transport.end(),
-    destroy: () => {
-      gone = true;
-      transport.destroy();
-    },
-    gone: () => gone,
-    attach: (rest, options) => {
-      const session = transport.attach([rest, ...queue.drain()], options);
-      transport.resume();
-      return session;
-    },
-  };
+  return new HandshakeConnection(transport, secure);
+}
+
+/**
+ * See {@link handshakeConnection}. One object whose methods live on its prototype, both the
+ * connection the shared accept path reads and the transport's handshake listener, rather
+ * than objects of closures made for every handshake.
+ */
+class HandshakeConnection implements AcceptConnection, HandshakeListener {
+  readonly secure: boolean;
+  readonly #transport: SocketTransport;
+  readonly #queue: ChunkQueue;
+  #gone = false;
+
+  constructor(transport: SocketTransport, secure: boolean) {
+    this.secure = secure;
+    this.#transport = transport;
+    this.#queue = new ChunkQueue((waiting) => {
+      if (waiting) transport.resume();
+    });
+    transport.listen(this);
+  }
+
+  // Listener side (the transport's handshake events).
+
+  bytes(chunk: Uint8Array): void {
+    const queue = this.#queue;
+    queue.push(chunk);
+    // Reading stops once a second chunk waits unread (the handshake is busy, in `verify`
+    // say), not whenever nobody waits: the head usually comes in one chunk, and pausing every
+    // socket costs memory for its whole life (see `SocketTransport`).
+    if (queue.queued > 1) this.#transport.pause();
+  }
+
+  ended(error?: Error): void {
+    this.#gone = true;
+    if (error === undefined) this.#queue.end();
+    else this.#queue.error(error);
+  }
+
+  // Connection side (the shared accept path and `dial`).
+
+  /** Read when asked for (the `verify` hook): most servers never ask. */
+  get remoteAddress(): string | undefined {
+    return this.#transport.socket.remoteAddress;
+  }
+
+  read(): Promise<Uint8Array | null> {
+    return this.#queue.read();
+  }
+
+  write(bytes: Uint8Array): void {
+    this.#transport.write([bytes]);
+  }
+
+  end(): void {
+    this.#transport.end();
+  }
+
+  destroy(): void {
+    this.#gone = true;
+    this.#transport.destroy();
+  }
+
+  gone(): boolean {
+    return this.#gone;
+  }
+
+  attach(rest: Uint8Array, options: SessionOptions): Session {
+    const transport = this.#transport;
+    const session = transport.attach([rest, ...this.#queue.drain()], options);
+    transport.resume();
+    return session;
+  }
 }

@@ -175,6 +175,68 @@ interface BlobChain {
   steps: number;
 }
 
+/** A socket's state that few sockets need: made when one of its fields is first set. */
+class Rare {
+  /** While a client connects (see {@link Connecting}). */
+  connecting: Connecting | undefined = undefined;
+  error: unknown = undefined;
+  pendingBytes = 0;
+  blobChain: BlobChain | undefined = undefined;
+  opened: Promise<void> | undefined = undefined;
+  wrappers: WeakMap<object, Map<string, (event: Event) => void>> | undefined = undefined;
+}
+
+/** What a server gives each of its sockets, the same for all of them (see {@link linkOf}). */
+interface SocketLink {
+  /** A server's socket (made around an accepted session). */
+  readonly server: boolean;
+  // biome-ignore lint/suspicious/noExplicitAny: a server's set holds sockets of any binaryType.
+  readonly clients: Set<WebSocket<any>> | undefined;
+  // biome-ignore lint/suspicious/noExplicitAny: a server's topics hold sockets of any binaryType.
+  readonly pubsub: PubSub<WebSocket<any>> | undefined;
+  readonly reportError: ((error: WebSocketError) => void) | undefined;
+}
+
+/** The links without a server's parts: a client's, and a socket made around a session by hand. */
+const CLIENT_LINK: SocketLink = {
+  server: false,
+  clients: undefined,
+  pubsub: undefined,
+  reportError: undefined,
+};
+const BARE_SERVER_LINK: SocketLink = { ...CLIENT_LINK, server: true };
+/** Links by one of their parts (weakly: a closed server's link goes with it). */
+const links = new WeakMap<object, SocketLink>();
+
+/**
+ * The link of a new socket: the one made for the same parts before (a server's sockets share
+ * one object), so that a socket holds one field for them rather than four.
+ */
+function linkOf(
+  server: boolean,
+  // biome-ignore lint/suspicious/noExplicitAny: a server's set holds sockets of any binaryType.
+  clients: Set<WebSocket<any>> | undefined,
+  // biome-ignore lint/suspicious/noExplicitAny: a server's topics hold sockets of any binaryType.
+  pubsub: PubSub<WebSocket<any>> | undefined,
+  reportError: ((error: WebSocketError) => void) | undefined,
+): SocketLink {
+  const key = reportError ?? pubsub ?? clients;
+  if (key === undefined) return server ? BARE_SERVER_LINK : CLIENT_LINK;
+  const known = links.get(key);
+  if (
+    known !== undefined &&
+    known.server === server &&
+    known.clients === clients &&
+    known.pubsub === pubsub &&
+    known.reportError === reportError
+  ) {
+    return known;
+  }
+  const link: SocketLink = { server, clients, pubsub, reportError };
+  links.set(key, link);
+  return link;
+}
+
 /**
  * A socket's {@link SessionHandler}: one small object per socket whose functions are shared by
  * every socket (`this` is the handler), instead of four closures per socket. Its members are
@@ -365,32 +427,83 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
   /** {@link WebSocket.CLOSED} */
   declare readonly CLOSED: 3;
 
+  // Its own fields are few (what most sockets never need is in objects made then, or shared
+  // by a server's sockets): this object is one per connection, and an `EventTarget` subclass
+  // keeps every field out of line, in storage that grows in steps.
   readonly #url: string;
   /** The origin of `url` for `message` events; computed for the first one. */
   #origin: string | undefined;
-  /** A server's socket: `close()` accepts every code that may be sent (RFC 6455 §7.4). */
-  readonly #server: boolean;
   #readyState: number = CONNECTING;
   #binaryType: BinaryType;
   #session: Session | undefined;
-  /** While a client connects (see {@link Connecting}); undefined for a server's socket. */
-  #connecting: Connecting | undefined;
-  #error: unknown;
-  /** Bytes of sends waiting on a `Blob`, or discarded after close (WHATWG counts them). */
-  #pendingBytes = 0;
-  /** Sends waiting behind a `Blob` being read; made for the first `Blob`. */
-  #blobChain: BlobChain | undefined;
   /** The `on<event>` handlers; made when the first one is set (a server's sockets often have none). */
   #handlers: Map<string, Handler> | undefined;
+  /** What a server shares with each of its sockets (see {@link linkOf}). */
+  readonly #link: SocketLink;
+  /** What few sockets need, made when first set (see {@link Rare}). */
+  #rare: Rare | undefined;
+
+  /** The rare state, made on first need. */
+  #rareOf(): Rare {
+    this.#rare ??= new Rare();
+    return this.#rare;
+  }
+  /** A server's socket: `close()` accepts every code that may be sent (RFC 6455 §7.4). */
+  get #server(): boolean {
+    return this.#link.server;
+  }
   /** The server's client set this socket leaves once closed. */
   // biome-ignore lint/suspicious/noExplicitAny: a server's set holds sockets of any binaryType.
-  #clients: Set<WebSocket<any>> | undefined;
+  get #clients(): Set<WebSocket<any>> | undefined {
+    return this.#link.clients;
+  }
   // biome-ignore lint/suspicious/noExplicitAny: a server's topics hold sockets of any binaryType.
-  readonly #pubsub: PubSub<WebSocket<any>> | undefined;
-  #opened: Promise<void> | undefined;
-  #reportError: ((error: WebSocketError) => void) | undefined;
+  get #pubsub(): PubSub<WebSocket<any>> | undefined {
+    return this.#link.pubsub;
+  }
+  get #reportError(): ((error: WebSocketError) => void) | undefined {
+    return this.#link.reportError;
+  }
+  /** While a client connects (see {@link Connecting}); undefined for a server's socket. */
+  get #connecting(): Connecting | undefined {
+    return this.#rare?.connecting;
+  }
+  set #connecting(value: Connecting | undefined) {
+    if (value !== undefined || this.#rare !== undefined) this.#rareOf().connecting = value;
+  }
+  get #error(): unknown {
+    return this.#rare?.error;
+  }
+  set #error(value: unknown) {
+    if (value !== undefined || this.#rare !== undefined) this.#rareOf().error = value;
+  }
+  /** Bytes of sends waiting on a `Blob`, or discarded after close (WHATWG counts them). */
+  get #pendingBytes(): number {
+    return this.#rare?.pendingBytes ?? 0;
+  }
+  set #pendingBytes(value: number) {
+    if (value !== 0 || this.#rare !== undefined) this.#rareOf().pendingBytes = value;
+  }
+  /** Sends waiting behind a `Blob` being read; made for the first `Blob`. */
+  get #blobChain(): BlobChain | undefined {
+    return this.#rare?.blobChain;
+  }
+  set #blobChain(value: BlobChain | undefined) {
+    if (value !== undefined || this.#rare !== undefined) this.#rareOf().blobChain = value;
+  }
+  get #opened(): Promise<void> | undefined {
+    return this.#rare?.opened;
+  }
+  set #opened(value: Promise<void> | undefined) {
+    if (value !== undefined || this.#rare !== undefined) this.#rareOf().opened = value;
+  }
   /** The wrapper of each listener (per type and capture), so `removeEventListener` finds it. */
-  #wrappers: WeakMap<object, Map<string, (event: Event) => void>> | undefined;
+  get #wrappers(): WeakMap<object, Map<string, (event: Event) => void>> | undefined {
+    return this.#rare?.wrappers;
+  }
+  set #wrappers(value: WeakMap<object, Map<string, (event: Event) => void>> | undefined) {
+    if (value !== undefined || this.#rare !== undefined) this.#rareOf().wrappers = value;
+  }
 
   static {
     function message(this: SocketHandler, data: string | Uint8Array): void {
@@ -488,15 +601,12 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     accepting = false;
     // Read one by one: the rest of the options (`settings` below) is needed by clients only.
     const session = init.session;
-    this.#pubsub = init.pubsub;
-    this.#reportError = init.reportError;
     this.#binaryType = init.binaryType ?? "blob";
     // WebIDL §3.6.8 (overload resolution): the URL argument is required. An adapter passes its
     // own arguments on, so a missing one arrives as undefined.
     if (url === undefined)
       throw new TypeError("Cannot create WebSocket: 1 argument required, but only 0 present");
-    this.#server = session !== undefined;
-    this.#clients = init.clients;
+    this.#link = linkOf(session !== undefined, init.clients, init.pubsub, init.reportError);
     if (accepted && session !== undefined && typeof url === "string" && !url.includes("#")) {
       // A server's socket (`acceptedSocket`): the server made `url` with `URL`, a `ws:` or
       // `wss:` href; only a fragment, which a request target may hold, would be refused.
@@ -1061,10 +1171,8 @@ export class WebSocket<B extends BinaryType = BinaryType> extends EventTarget {
     this.#readyState = CLOSED;
     this.#pubsub?.leaveAll(this);
     const clients = this.#clients;
-    if (clients !== undefined) {
-      this.#clients = undefined;
-      queueMicrotask(() => clients.delete(this));
-    }
+    // The session reports its close once: the socket leaves once.
+    if (clients !== undefined) queueMicrotask(() => clients.delete(this));
     // WHATWG "the WebSocket connection is closed": error first when the connection was failed.
     if (info.error !== undefined) this.dispatchEvent(new WebSocketErrorEvent("error", info.error));
     else if (this.#error !== undefined) this.dispatchEvent(new WebSocketErrorEvent("error", this.#error));

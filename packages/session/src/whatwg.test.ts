@@ -263,6 +263,81 @@ describe("state made on first use: the connecting client's and the Blob send cha
   });
 });
 
+describe("a server's sockets: the server's parts shared, the rest made on first use", () => {
+  /** A server's socket around a fresh session, and the client session at its other end. */
+  function accepted(init: { clients: Set<WebSocket>; reportError: (error: Error) => void }) {
+    const [clientTransport, serverTransport] = memoryTransportPair();
+    const client = new Session(clientTransport, { role: "client" });
+    const session = new Session(serverTransport, { role: "server" });
+    clientTransport.receiver = client;
+    serverTransport.receiver = session;
+    client.start();
+    const ws = new WebSocket("ws://127.0.0.1/", undefined, { session, ...init });
+    init.clients.add(ws);
+    // As a server does after its 'connection' event.
+    session.start();
+    return { ws, client };
+  }
+
+  it("reports listener errors to the server, leaves its client set once closed, and makes opened, listeners and errors when first needed", async () => {
+    const clients = new Set<WebSocket>();
+    const reported: Error[] = [];
+    const init = { clients, reportError: (error: Error) => void reported.push(error) };
+    const first = accepted(init);
+    const second = accepted(init);
+    await first.ws.opened;
+    expect(first.ws.readyState).toBe(WebSocket.OPEN);
+    expect(first.ws.bufferedAmount).toBe(0);
+
+    // Listeners: a removed one is not called (its wrapper was found), a throwing one is
+    // reported to the server's hook of the socket it belongs to.
+    const calls: string[] = [];
+    const removed = () => calls.push("removed");
+    first.ws.addEventListener("message", removed);
+    first.ws.removeEventListener("message", removed);
+    second.ws.addEventListener("message", () => {
+      throw new Error("listener failed");
+    });
+    first.ws.onmessage = (event) => calls.push(`first ${String(event.data)}`);
+    first.client.send("one");
+    second.client.send("two");
+    await tick();
+    expect(calls).toEqual(["first one"]);
+    expect(reported.map((error) => error.message)).toEqual([
+      "A 'message' listener of a WebSocket threw: listener failed",
+    ]);
+
+    // Closing one socket takes it, and only it, out of the server's set.
+    const closed = new Promise<CloseEvent>((resolve) =>
+      first.ws.addEventListener("close", (e) => resolve(e as CloseEvent)),
+    );
+    first.ws.close(4000, "bye");
+    const event = await closed;
+    // The close event has what the peer answered: its session echoes the code, not the reason.
+    expect([event.code, event.reason, event.wasClean]).toEqual([4000, "", true]);
+    await tick();
+    expect([...clients]).toEqual([second.ws]);
+    // Sends after the close are counted, not sent (WHATWG §3.3).
+    first.ws.send("late");
+    expect(first.ws.bufferedAmount).toBe(4);
+    second.ws.close();
+    await tick();
+    expect(clients.size).toBe(0);
+  });
+
+  it("a transport error before the close is dispatched as an error event, then the close", async () => {
+    const clients = new Set<WebSocket>();
+    const { ws } = accepted({ clients, reportError: () => {} });
+    const events: string[] = [];
+    ws.onerror = () => events.push("error");
+    ws.onclose = (event) => events.push(`close ${(event as CloseEvent).code}`);
+    ws.session?.onError(new Error("connection reset"));
+    await tick();
+    expect(events).toEqual(["error", "close 1006"]);
+    expect(clients.size).toBe(0);
+  });
+});
+
 describe("event handler attributes (HTML §8.1.8.1)", () => {
   it("an object (e.g. with handleEvent) is kept by onmessage/onclose; a non-object becomes null", () => {
     const ws = new WebSocket("ws://127.0.0.1/", [], { connector: memoryServer() });

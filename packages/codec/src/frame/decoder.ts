@@ -126,6 +126,46 @@ const TWO_TO_32 = 0x1_0000_0000;
  */
 const scratchKey = new Uint8Array(4);
 
+/** A decoder's settings, from its {@link FrameDecoderOptions}. */
+interface DecoderSettings {
+  readonly requireMask: boolean;
+  readonly allowedRsv: number;
+  readonly maxFrameSize: number;
+  readonly gather: boolean;
+  readonly copyUpTo: number;
+  readonly allocate: ((size: number) => Uint8Array) | undefined;
+}
+
+/** The settings made last, given again to decoders made with the same options. */
+let lastSettings: DecoderSettings | undefined;
+
+/**
+ * The settings for `options`: the last ones made when they match (a server's connections share
+ * one object), so that a decoder, one per connection, holds one field for them rather than six.
+ */
+function settingsOf(options: FrameDecoderOptions): DecoderSettings {
+  const requireMask = options.role === "server";
+  const allowedRsv = options.allowedRsv ?? 0;
+  const maxFrameSize = options.maxFrameSize ?? Number.MAX_SAFE_INTEGER;
+  const gather = options.gatherDataFrames ?? false;
+  const copyUpTo = options.copyPayloadsUpTo ?? 0;
+  const allocate = options.allocate;
+  const last = lastSettings;
+  if (
+    last !== undefined &&
+    last.requireMask === requireMask &&
+    last.allowedRsv === allowedRsv &&
+    last.maxFrameSize === maxFrameSize &&
+    last.gather === gather &&
+    last.copyUpTo === copyUpTo &&
+    last.allocate === allocate
+  ) {
+    return last;
+  }
+  lastSettings = { requireMask, allowedRsv, maxFrameSize, gather, copyUpTo, allocate };
+  return lastSettings;
+}
+
 /**
  * Incremental frame decoder: `push` bytes, then call `next` until it returns `undefined`.
  *
@@ -141,12 +181,26 @@ const scratchKey = new Uint8Array(4);
  * ```
  */
 export class FrameDecoder {
-  readonly #requireMask: boolean;
-  readonly #allowedRsv: number;
-  readonly #maxFrameSize: number;
-  readonly #gather: boolean;
-  readonly #copyUpTo: number;
-  readonly #allocate: ((size: number) => Uint8Array) | undefined;
+  /** The settings, shared with other decoders made with the same options ({@link settingsOf}). */
+  readonly #settings: DecoderSettings;
+  get #requireMask(): boolean {
+    return this.#settings.requireMask;
+  }
+  get #allowedRsv(): number {
+    return this.#settings.allowedRsv;
+  }
+  get #maxFrameSize(): number {
+    return this.#settings.maxFrameSize;
+  }
+  get #gather(): boolean {
+    return this.#settings.gather;
+  }
+  get #copyUpTo(): number {
+    return this.#settings.copyUpTo;
+  }
+  get #allocate(): ((size: number) => Uint8Array) | undefined {
+    return this.#settings.allocate;
+  }
 
   #state: DecoderState = DecoderState.ReadHeader;
   #error: RemoteProtocolError | undefined;
@@ -180,12 +234,7 @@ export class FrameDecoder {
 
   /** Creates a decoder for frames received by `options.role`. */
   constructor(options: FrameDecoderOptions) {
-    this.#requireMask = options.role === "server";
-    this.#allowedRsv = options.allowedRsv ?? 0;
-    this.#maxFrameSize = options.maxFrameSize ?? Number.MAX_SAFE_INTEGER;
-    this.#gather = options.gatherDataFrames ?? false;
-    this.#copyUpTo = options.copyPayloadsUpTo ?? 0;
-    this.#allocate = options.allocate;
+    this.#settings = settingsOf(options);
   }
 
   /** What the decoder waits for now. */
