@@ -7,6 +7,7 @@
  */
 import { type Socket, connect as tcpConnect } from "node:net";
 import type { Adapter, ScenarioSocket } from "./budget-scenarios.ts";
+import { countZeroTimers } from "./zero-timers.ts";
 
 export type { Adapter, ScenarioServer, ScenarioSocket } from "./budget-scenarios.ts";
 
@@ -206,16 +207,9 @@ const scenarios: Record<string, (adapter: FragmentAdapter) => Promise<void>> = {
     ];
     const binary = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 13) & 0xff);
     const message = oneByteFragments(OP_BINARY, binary);
-    // Zero-delay timers set from here on: the run queue's ticks, where the runtime's are timers
+    // Zero-delay timers set meanwhile: the run queue's ticks, where the runtime's are timers
     // (the waits below use 10 ms timers).
-    const original = globalThis.setTimeout;
-    let zeroTimers = 0;
-    globalThis.setTimeout = ((callback: () => void, delay?: number, ...rest: unknown[]) => {
-      if (!delay) zeroTimers++;
-      // Called through a rest-typed view: Node's and Deno's `setTimeout` types differ.
-      return (original as (...args: unknown[]) => ReturnType<typeof setTimeout>)(callback, delay, ...rest);
-    }) as typeof setTimeout;
-    try {
+    const zeroTimers = await countZeroTimers(async () => {
       for (const flood of floods) for (let i = 0; i < 2; i++) flood.write(message);
       // A fresh client's handshake and echo go through while the floods are decoded in turns.
       const fresh = adapter.defer(await RawPeer.open(port), (p) => p.destroy());
@@ -223,9 +217,7 @@ const scenarios: Record<string, (adapter: FragmentAdapter) => Promise<void>> = {
       await until(() => fresh.frames.length > 0 || fresh.ended, "the fresh client's echo");
       expect(new TextDecoder().decode(fresh.frames[0]?.payload)).toBe("fresh");
       await until(() => floods.every((f) => f.frames.length >= 2 || f.ended), "the floods' echoes");
-    } finally {
-      globalThis.setTimeout = original;
-    }
+    });
     for (const flood of floods) {
       expect(flood.frames.length).toBe(2);
       expect(flood.frames[1]?.payload).toStrictEqual(binary);

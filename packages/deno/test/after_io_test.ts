@@ -4,28 +4,12 @@
  * 127.0.0.1; and no callback lost when the last server closes during a step.
  */
 import { expect } from "expect";
+import { countZeroTimers } from "../../../tools/test-support/zero-timers.ts";
 import { loopbackTick } from "../src/after-io.ts";
 import { WebSocketServer } from "../src/mod.ts";
 import { rawClient, rawFrame, startEchoServer, test } from "./helpers.ts";
 
 const OP_BINARY = 2;
-
-/** Counts the zero-delay timers set while `run` runs (the waits in it must not use them). */
-async function countZeroTimers(run: () => Promise<void>): Promise<number> {
-  const original = globalThis.setTimeout;
-  let zeroTimers = 0;
-  globalThis.setTimeout = ((callback: () => void, delay?: number, ...rest: unknown[]) => {
-    if (!delay) zeroTimers++;
-    // Called through a rest-typed view: Node's and Deno's `setTimeout` types differ.
-    return (original as (...args: unknown[]) => ReturnType<typeof setTimeout>)(callback, delay, ...rest);
-  }) as typeof setTimeout;
-  try {
-    await run();
-  } finally {
-    globalThis.setTimeout = original;
-  }
-  return zeroTimers;
-}
 
 /** One tick. */
 function step(): Promise<void> {
