@@ -100,8 +100,40 @@ export const SLICE_MS = 1;
  * Milliseconds of sliced zlib work one turn runs, summed over every step waiting in it: with
  * many connections inflating at once, a turn still hands the event loop back after about this
  * long, so other sockets' I/O (a new client's handshake, an echo) waits for at most one turn.
+ * This is for turns a timer starts: the event loop waits for the timer between two of them, and
+ * serves other sockets meanwhile.
  */
 export const TURN_MS = 4;
+
+/**
+ * The same for turns a cheap tick starts ({@link TurnTick}): they follow each other with no
+ * wait, so a fresh client's accept, handshake and echo each wait for a whole turn; shorter turns
+ * keep that wait short at little cost, since a tick costs microseconds.
+ */
+export const CHEAP_TURN_MS = 1;
+
+/**
+ * A tick of the event loop an adapter gives the turns ({@link setTurnTick}) when its runtime
+ * has one cheaper than a timer that still lets other sockets' I/O in first (Deno: a loopback
+ * TCP pair while a server listens, see `@ws/deno`'s `after-io.ts`).
+ */
+export interface TurnTick {
+  /** Calls `callback` once, in a later task, after the runtime has polled for I/O. */
+  readonly afterIo: (callback: () => void) => void;
+  /** Whether a tick costs microseconds now; when false, `afterIo` is a timer. */
+  readonly cheap: boolean;
+}
+
+/** The adapter's tick, if it gave one; otherwise turns wait for a `setTimeout(0)` timer. */
+let turnTick: TurnTick | undefined;
+
+/**
+ * Sets the tick the turns wait for (process-wide, as the queue is; undefined: the timer). The
+ * adapter of a runtime whose timers are slow calls this once.
+ */
+export function setTurnTick(tick: TurnTick | undefined): void {
+  turnTick = tick;
+}
 
 /** zlib calls (each up to 64 KiB of output) a first slice makes before it looks at the clock. */
 const FIRST_SLICE_CALLS = 4;
@@ -139,10 +171,11 @@ let turnScheduled = false;
 
 /**
  * Runs `slice` in turns of the event loop until it is done: one slice per turn and step, after
- * the turn's timer fires, for at most {@link TURN_MS} per turn over every waiting step (a step
- * not done goes to the back of the queue). A timer, not `setImmediate`: on Deno, immediates
- * queued from I/O callbacks run before the next poll for I/O, so they would not let other
- * sockets through. Resolves once done; rejects with what the slice threw.
+ * the turn's timer (or the adapter's {@link TurnTick}) fires, for at most {@link TURN_MS} (or
+ * {@link CHEAP_TURN_MS}) per turn over every waiting step (a step not done goes to the back of
+ * the queue). A timer, not `setImmediate`: on Deno, immediates queued from I/O callbacks run
+ * before the next poll for I/O, so they would not let other sockets through. Resolves once
+ * done; rejects with what the slice threw.
  */
 export function inTurns(slice: Slice): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -154,12 +187,13 @@ export function inTurns(slice: Slice): Promise<void> {
 function scheduleTurn(): void {
   if (turnScheduled || waiting.length === 0) return;
   turnScheduled = true;
-  timers.setTimeout(runTurn, 0);
+  if (turnTick !== undefined) turnTick.afterIo(runTurn);
+  else timers.setTimeout(runTurn, 0);
 }
 
 function runTurn(): void {
   turnScheduled = false;
-  const end = timers.performance.now() + TURN_MS;
+  const end = timers.performance.now() + (turnTick?.cheap === true ? CHEAP_TURN_MS : TURN_MS);
   const stop = (): boolean => timers.performance.now() >= end;
   // Each step waiting when the turn starts gets at most one slice in it.
   for (let count = waiting.length; count > 0 && !stop(); count--) {

@@ -15,6 +15,8 @@ import * as zlib from "node:zlib";
 import type { DeflateEngine } from "@ws/codec/extensions";
 import { createZlibEngine } from "./zlib-engine.ts";
 
+export { setTurnTick, type TurnTick } from "./limiter.ts";
+
 let engine: DeflateEngine | undefined;
 
 /** The shared zlib engine (created on first call). */

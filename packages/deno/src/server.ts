@@ -13,7 +13,7 @@
  */
 import * as diagnosticsChannel from "node:diagnostics_channel";
 import type { HttpRequestHead } from "@ws/codec/handshake";
-import { deflateEngine } from "@ws/deflate/node-zlib";
+import { deflateEngine, setTurnTick } from "@ws/deflate/node-zlib";
 import {
   acceptedSocket,
   type BinaryType,
@@ -125,6 +125,9 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
           : Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key });
       loopbackTick.hold();
       this.#holdsTick = true;
+      // The inflate turns of the zlib engine (Deno runs zlib on the calling thread) follow the
+      // same tick: a timer's milliseconds would leave the server idle between turns.
+      setTurnTick(loopbackTick);
       void this.#acceptLoop(this.#listener);
     });
   }

@@ -30,6 +30,19 @@ import { loopbackTick } from "./after-io.ts";
  */
 const MIN_READ_SIZE = 1024;
 const MAX_READ_SIZE = 64 * 1024;
+/**
+ * Bytes one connection reads back to back, in reads that each fill their buffer, before it
+ * waits for the next tick of the event loop (`afterIo`) to read again. A read that fills its
+ * buffer leaves the socket marked readable, so Deno completes the next `read()` at once, in the
+ * same task, without polling its other sockets: peers with megabytes queued (behind a message
+ * that inflates, while the session decodes nothing) were each read to the end, one after the
+ * other, before a fresh client's accept got its turn. A
+ * read that does not fill its buffer drained the socket, and the next one waits for Deno's poll
+ * anyway (no wait is added then). Only while a server listens in the process: there a tick is
+ * the loopback pair (`after-io.ts`), which costs microseconds; a client alone would wait for a
+ * timer each time.
+ */
+const READ_BURST = 256 * 1024;
 /** `write()` reports false while more than this many bytes wait to be written. */
 const HIGH_WATER_MARK = 64 * 1024;
 /**
@@ -128,6 +141,12 @@ class SocketTransport implements Transport {
   #paused = false;
   /** A read is pending. */
   #reading = false;
+  /** The size of the buffer the pending read fills. */
+  #asked = 0;
+  /** Bytes read back to back in full reads (see {@link READ_BURST}). */
+  #burst = 0;
+  /** The next read waits for the event loop's tick (see {@link READ_BURST}). */
+  #waitingTick = false;
   /** No more reads: the peer ended, reading failed, or the conn was closed. */
   #readDone = false;
 
@@ -249,10 +268,18 @@ class SocketTransport implements Transport {
       this.#endReading();
       return;
     }
-    if (this.#paused) return;
+    if (this.#paused || this.#waitingTick) return;
     this.#reading = true;
-    this.#conn.read(this.#reader.space()).then(this.#onRead, this.#onReadError);
+    const space = this.#reader.space();
+    this.#asked = space.length;
+    this.#conn.read(space).then(this.#onRead, this.#onReadError);
   }
+
+  /** The event loop ticked after a burst of reads: read again. */
+  readonly #afterTick = (): void => {
+    this.#waitingTick = false;
+    this.#read();
+  };
 
   /** A read settled: the number of bytes read into the reader's space, or EOF. */
   readonly #onRead = (result: number | null): void => {
@@ -267,6 +294,14 @@ class SocketTransport implements Transport {
       if (session.releaseInput()) this.#reader.reuse();
     } catch (error) {
       this.#onReadError(error);
+      return;
+    }
+    this.#burst = result < this.#asked ? 0 : this.#burst + result;
+    if (this.#burst >= READ_BURST && loopbackTick.cheap) {
+      // More may be queued, and Deno would complete the next read in this same task.
+      this.#burst = 0;
+      this.#waitingTick = true;
+      loopbackTick.afterIo(this.#afterTick);
       return;
     }
     this.#read();

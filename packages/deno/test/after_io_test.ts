@@ -3,11 +3,12 @@
  * timer; sockets get in between its steps; the timer without the permission to connect to
  * 127.0.0.1; and no callback lost when the last server closes during a step.
  */
+import { deflateRawSync, constants as zlibConstants } from "node:zlib";
 import { expect } from "expect";
 import { countZeroTimers } from "../../../tools/test-support/zero-timers.ts";
 import { loopbackTick } from "../src/after-io.ts";
 import { WebSocketServer } from "../src/mod.ts";
-import { rawClient, rawFrame, startEchoServer, test } from "./helpers.ts";
+import { type Defer, type RawClient, rawClient, rawFrame, startEchoServer, test } from "./helpers.ts";
 
 const OP_BINARY = 2;
 
@@ -106,4 +107,130 @@ Deno.test({
       await server.close();
     }
   },
+});
+
+/** A raw client of `port` that offers permessage-deflate (RFC 7692), after the 101. */
+async function deflateClient(port: number): Promise<RawClient> {
+  const client = await rawClient(
+    port,
+    "/",
+    `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+      "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+  );
+  expect(await client.head()).toContain("permessage-deflate");
+  return client;
+}
+
+/**
+ * A compressed binary frame of 16 MiB of zeros (about 16 KiB on the wire, RFC 7692 §7.2.1:
+ * without the 00 00 ff ff tail): large enough to be inflated in turns of the event loop.
+ */
+function inflatingFrame(): Uint8Array {
+  const compressed = deflateRawSync(new Uint8Array(16 * 1024 * 1024), {
+    finishFlush: zlibConstants.Z_SYNC_FLUSH,
+  });
+  return rawFrame(OP_BINARY, compressed.subarray(0, compressed.length - 4), { rsv: 0x40 });
+}
+
+/** A listening server with permessage-deflate that counts the messages it receives. */
+async function countingServer(defer: Defer): Promise<{
+  port: number;
+  received: () => number;
+  serverSide: () => {
+    pause(): void;
+    resume(): void;
+    readonly connection: { readonly bufferedAmount: number };
+  };
+}> {
+  let received = 0;
+  let session: ReturnType<Awaited<ReturnType<typeof countingServer>>["serverSide"]> | undefined;
+  const server = defer(new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: true }), (s) =>
+    s.close(),
+  );
+  server.on("connection", (ws) => {
+    session = ws.session;
+    ws.addEventListener("message", () => {
+      received++;
+    });
+  });
+  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  return {
+    port: (server.address() as { port: number }).port,
+    received: () => received,
+    serverSide: () => session as NonNullable<typeof session>,
+  };
+}
+
+/** Waits (with 5 ms timers) until `received()` reaches `total`. */
+async function until(received: () => number, total: number): Promise<void> {
+  for (let i = 0; i < 2000 && received() < total; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(received()).toBe(total);
+}
+
+test("a message inflated in turns waits for the loopback pair, with no timer", async (defer) => {
+  const server = await countingServer(defer);
+  await untilPairOpen();
+  const client = defer(await deflateClient(server.port), (c) => c.conn.close());
+  const frame = inflatingFrame();
+  const zeroTimers = await countZeroTimers(async () => {
+    await client.conn.write(frame);
+    await until(server.received, 1);
+  });
+  expect(zeroTimers).toBe(0);
+});
+
+test("while a message inflates, the megabytes queued behind it are read in bursts, other sockets in between", async (defer) => {
+  const server = await countingServer(defer);
+  await untilPairOpen();
+  const client = defer(await deflateClient(server.port), (c) => c.conn.close());
+  // 4 MiB of plain messages follow the inflating one, which the session decodes nothing else
+  // behind while it inflates.
+  const inflating = inflatingFrame();
+  const plain = rawFrame(OP_BINARY, new Uint8Array(64 * 1024));
+  const count = 64;
+  const all = new Uint8Array(inflating.length + plain.length * count);
+  all.set(inflating);
+  for (let i = 0; i < count; i++) all.set(plain, inflating.length + i * plain.length);
+  const send = async (): Promise<void> => {
+    for (let offset = 0; offset < all.length; ) offset += await client.conn.write(all.subarray(offset));
+  };
+  // A first round lets the connection's receive window grow; in the second, the kernel queues
+  // the bytes while the server does not read.
+  await send();
+  await until(server.received, count + 1);
+  const side = server.serverSide();
+  side.pause();
+  const sent = send();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // A TCP connection of the test's own, echoing one byte back and forth: each round needs Deno
+  // to poll its sockets; each round notes how many bytes the server read since the last one
+  // (received and not decoded yet: nothing is decoded while the first message inflates).
+  const listener = defer(Deno.listen({ hostname: "127.0.0.1", port: 0 }), (l) => l.close());
+  const accepted = listener.accept();
+  const writer = defer(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }), (c) =>
+    c.close(),
+  );
+  const reader = defer(await accepted, (c) => c.close());
+  let largest = 0;
+  let reading = true;
+  const pingPong = (async () => {
+    const byte = new Uint8Array(1);
+    let last = side.connection.bufferedAmount;
+    while (reading) {
+      await writer.write(byte);
+      await reader.read(byte);
+      const now = side.connection.bufferedAmount;
+      largest = Math.max(largest, now - last);
+      last = now;
+    }
+  })();
+  side.resume();
+  await until(server.received, 2 * (count + 1));
+  reading = false;
+  await pingPong;
+  await sent;
+  // Read at once, the megabytes queued behind the inflating message would arrive between two
+  // rounds.
+  expect(largest).toBeLessThanOrEqual(1024 * 1024);
 });
