@@ -19,14 +19,14 @@
 // new Uint8Array): a fresh large array costs its page faults, which no copy avoids. The
 // "floor" rows (64 KiB and up) measure just that, a new array and one copy of the bytes, in the
 // same rounds: their ratio to ws+bu is the most any such decoder or encoder could reach. The
-// masked encode rows also write into one reused array (encodeFrameInto, for callers that own
+// masked encode rows also write into one reused array (sendBinaryInto, for callers that own
 // memory they fill again), with floors for one copy into unzeroed and into reused memory: at
 // 1 MiB a fresh array's first touch of its pages, not zeroing, is most of the cost. UTF-8: decodeUtf8 (validate +
 // decode in one pass) against ws's way (buffer.isUtf8 + toString).
 import { isUtf8 } from "node:buffer";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
-import { applyMask, encodeFrame, encodeFrameInto, encodeFrameParts } from "../dist/frame/index.js";
+import { applyMask, encodeFrame, encodeFrameParts } from "../dist/frame/index.js";
 import { SIMD_BLOCK, simdMaskAvailable } from "../dist/frame/mask-simd.js";
 import { Connection, NEED_DATA } from "../dist/index.js";
 import { decodeUtf8 } from "../dist/message/index.js";
@@ -401,14 +401,14 @@ if ("encode".includes(FILTER) || FILTER === "") {
       const [bare, bareWs] = compare([bareRun, wsRun(wsBu)], reps);
       report(`  encodeFrameParts ${masked ? "masked" : "unmasked"}`, label, "msg/s", bare, bareWs, "ws+bu");
       if (masked) {
-        // A caller that owns memory it fills again (encodeFrameInto into one array, reused),
-        // against ws's fresh Buffer per frame: what the fresh memory costs both sides. From
+        // A caller that owns memory it fills again (Connection.sendBinaryInto into one array,
+        // reused), against ws's fresh Buffer per frame: what the fresh memory costs. From
         // 64 KiB, floors in the same rounds: one copy into memory not zero-filled
         // (Buffer.allocUnsafeSlow, what ws's allocUnsafe does at these sizes; on Deno it
         // zero-fills) and one copy into the reused array.
         const reused = new Uint8Array(size + 64);
         const intoRun = () => {
-          for (let i = 0; i < reps; i++) encodeFrameInto(reused, 0, 2, true, 0, payload, key);
+          for (let i = 0; i < reps; i++) conn.sendBinaryInto(payload, reused, 0);
         };
         const floors =
           size >= CHUNK
@@ -422,7 +422,7 @@ if ("encode".includes(FILTER) || FILTER === "") {
               ]
             : [];
         const [into, intoWs, unzeroed, reusedCopy] = compare([intoRun, wsRun(wsBu), ...floors], reps);
-        report("  encodeFrameInto reused", label, "msg/s", into, intoWs, "ws+bu");
+        report("  sendBinaryInto reused", label, "msg/s", into, intoWs, "ws+bu");
         if (floors.length > 0) {
           report("  floor: unzeroed + copy", label, "msg/s", unzeroed, intoWs, "ws+bu");
           report("  floor: reused + copy", label, "msg/s", reusedCopy, intoWs, "ws+bu");

@@ -76,6 +76,9 @@ export function encodeFrameParts(
   return [out];
 }
 
+/** Where {@link encodeFrameInto} stages a payload of up to 125 bytes. */
+const shortPayload = new Uint8Array(125);
+
 /**
  * Encodes a frame straight into `target` from `offset` and returns the frame's size, for a
  * caller that owns memory it may fill again (a buffer it recycles once the write that carried
@@ -121,6 +124,29 @@ export function encodeFrameInto(
     );
   }
   const start = offset + headerSize;
+  if (length < 126) {
+    // Staged in a scratch array first: safe whatever the payload overlaps, and cheaper than
+    // finding out (reading `buffer`) and making views, which cost more than a short frame.
+    for (let i = 0; i < length; i++) shortPayload[i] = payload[i] as number;
+    writeFrameHeader(target, offset, fin, rsv, opcode, length, maskingKey);
+    if (maskingKey === undefined) {
+      for (let i = 0; i < length; i++) target[start + i] = shortPayload[i] as number;
+    } else {
+      const k0 = maskingKey[0] as number;
+      const k1 = maskingKey[1] as number;
+      const k2 = maskingKey[2] as number;
+      const k3 = maskingKey[3] as number;
+      let i = 0;
+      for (; i + 4 <= length; i += 4) {
+        target[start + i] = (shortPayload[i] as number) ^ k0;
+        target[start + i + 1] = (shortPayload[i + 1] as number) ^ k1;
+        target[start + i + 2] = (shortPayload[i + 2] as number) ^ k2;
+        target[start + i + 3] = (shortPayload[i + 3] as number) ^ k3;
+      }
+      for (; i < length; i++) target[start + i] = (shortPayload[i] as number) ^ (maskingKey[i & 3] as number);
+    }
+    return size;
+  }
   let source = payload;
   let inPlace = false;
   if (length > 0 && payload.buffer === target.buffer) {
