@@ -358,7 +358,9 @@ describe("Connection", () => {
       decodeMessage: () => undefined,
       encodeMessage: () => undefined,
     };
-    expect(new Connection({ role: "client", extensions: [extension] }).sendBinaryInto(data, target, 0)).toBe(0);
+    expect(new Connection({ role: "client", extensions: [extension] }).sendBinaryInto(data, target, 0)).toBe(
+      0,
+    );
     // Not between the pieces of another message, nor after a close frame, as send().
     server.send({ type: "binary-piece", data: new Uint8Array(1), last: false });
     expect(() => server.sendBinaryInto(data.subarray(0, 1), target, 0)).toThrow(LocalProtocolError);
