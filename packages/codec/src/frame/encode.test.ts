@@ -323,7 +323,9 @@ describe("encodeFrameInto (a frame written into memory the caller owns)", () => 
           const data = bytes(size, seed);
           const payload = new Uint8Array(size + payloadShift).subarray(payloadShift);
           payload.set(data);
-          const expected = concat(encodeFrame({ opcode: 2, fin, rsv: 0x40, payload: data, maskingKey }));
+          const expected = concat(
+            encodeFrame({ opcode: 2, fin, rsv: 0x40, payload: data, ...(maskingKey && { maskingKey }) }),
+          );
           const frameSize = frameHeaderSize(size, maskingKey !== undefined) + size;
           const target = new Uint8Array(offset + frameSize + slack).fill(0xee);
           const written = encodeFrameInto(target, offset, 2, fin, 0x40, payload, maskingKey);
@@ -348,7 +350,9 @@ describe("encodeFrameInto (a frame written into memory the caller owns)", () => 
         fc.integer({ min: 0, max: 0x7fffffff }),
         (size, offset, shift, maskingKey, seed) => {
           const data = bytes(size, seed);
-          const expected = concat(encodeFrame({ opcode: 2, payload: data, maskingKey }));
+          const expected = concat(
+            encodeFrame({ opcode: 2, payload: data, ...(maskingKey && { maskingKey }) }),
+          );
           const headerSize = frameHeaderSize(size, maskingKey !== undefined);
           const memory = new Uint8Array(offset + headerSize + size + 100);
           // The payload at its place (shift 0), or shifted by up to 40 bytes either way.
