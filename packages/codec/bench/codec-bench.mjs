@@ -18,7 +18,10 @@
 // (ws allocates with Buffer.allocUnsafe, which skips zeroing; a pure codec has only
 // new Uint8Array): a fresh large array costs its page faults, which no copy avoids. The
 // "floor" rows (64 KiB and up) measure just that, a new array and one copy of the bytes, in the
-// same rounds: their ratio to ws+bu is the most any such decoder or encoder could reach. UTF-8: decodeUtf8 (validate +
+// same rounds: their ratio to ws+bu is the most any such decoder or encoder could reach. The
+// masked encode rows also write into one reused array (sendBinaryInto, for callers that own
+// memory they fill again), with floors for one copy into unzeroed and into reused memory: at
+// 1 MiB a fresh array's first touch of its pages, not zeroing, is most of the cost. UTF-8: decodeUtf8 (validate +
 // decode in one pass) against ws's way (buffer.isUtf8 + toString).
 import { isUtf8 } from "node:buffer";
 import { createRequire } from "node:module";
@@ -397,6 +400,34 @@ if ("encode".includes(FILTER) || FILTER === "") {
       };
       const [bare, bareWs] = compare([bareRun, wsRun(wsBu)], reps);
       report(`  encodeFrameParts ${masked ? "masked" : "unmasked"}`, label, "msg/s", bare, bareWs, "ws+bu");
+      if (masked) {
+        // A caller that owns memory it fills again (Connection.sendBinaryInto into one array,
+        // reused), against ws's fresh Buffer per frame: what the fresh memory costs. From
+        // 64 KiB, floors in the same rounds: one copy into memory not zero-filled
+        // (Buffer.allocUnsafeSlow, what ws's allocUnsafe does at these sizes; on Deno it
+        // zero-fills) and one copy into the reused array.
+        const reused = new Uint8Array(size + 64);
+        const intoRun = () => {
+          for (let i = 0; i < reps; i++) conn.sendBinaryInto(payload, reused, 0);
+        };
+        const floors =
+          size >= CHUNK
+            ? [
+                () => {
+                  for (let i = 0; i < reps; i++) Buffer.allocUnsafeSlow(size + 64).set(payload, 64);
+                },
+                () => {
+                  for (let i = 0; i < reps; i++) reused.set(payload, 64);
+                },
+              ]
+            : [];
+        const [into, intoWs, unzeroed, reusedCopy] = compare([intoRun, wsRun(wsBu), ...floors], reps);
+        report("  sendBinaryInto reused", label, "msg/s", into, intoWs, "ws+bu");
+        if (floors.length > 0) {
+          report("  floor: unzeroed + copy", label, "msg/s", unzeroed, intoWs, "ws+bu");
+          report("  floor: reused + copy", label, "msg/s", reusedCopy, intoWs, "ws+bu");
+        }
+      }
     }
   }
   for (const [label, size] of SIZES.filter(([, n]) => n <= 1024)) {

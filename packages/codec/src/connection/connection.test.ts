@@ -316,6 +316,59 @@ describe("Connection", () => {
     expect(() => server.sendTextInto("a", target, 0)).toThrow(LocalProtocolError);
   });
 
+  it("sends binary into a caller's buffer, masked as a client, and declines (0, nothing sent) where send() must frame it", () => {
+    // Two clients with the same random stream draw the same masking keys.
+    const counter = () => {
+      let next = 0;
+      return (bytes: Uint8Array) => {
+        for (let i = 0; i < bytes.length; i++) bytes[i] = next++ & 0xff;
+        return bytes;
+      };
+    };
+    const data = new Uint8Array(70000).map((_, i) => (i * 31) & 0xff);
+    const viaSend = new Connection({ role: "client", random: counter() });
+    const viaInto = new Connection({ role: "client", random: counter() });
+    const target = new Uint8Array(70100).fill(0xee);
+    for (const size of [0, 5, 126, 70000]) {
+      const payload = data.subarray(0, size);
+      const written = viaInto.sendBinaryInto(payload, target, 7);
+      const expected = concatBytes(sync(viaSend.send({ type: "binary", data: payload })));
+      expect(written).toBe(expected.length);
+      // every(): toEqual is slow on arrays of 70,000 bytes.
+      expect(target.subarray(7, 7 + written).every((b, i) => b === expected[i])).toBe(true);
+      expect(target[7 + written]).toBe(0xee);
+      // A server reads it back (the key came from this client's stream, §5.3).
+      const server = new Connection({ role: "server" });
+      server.receive(target.slice(7, 7 + written));
+      const events = drain(server);
+      expect(events.map((event) => event.type)).toEqual(["binary"]);
+      const received = (events[0] as { data: Uint8Array }).data;
+      expect(received.length === size && received.every((b, i) => b === payload[i])).toBe(true);
+    }
+    // A server's frame is not masked.
+    const server = new Connection({ role: "server" });
+    expect(server.sendBinaryInto(data.subarray(0, 3), target, 0)).toBe(5);
+    expect([...target.subarray(0, 5)]).toEqual([0x82, 3, data[0], data[1], data[2]]);
+    expect(server.sendBinaryInto(data.subarray(0, 3), target, target.length - 4)).toBe(0); // no room
+    expect(() => server.sendBinaryInto("a" as unknown as Uint8Array, target, 0)).toThrow(TypeError);
+    const extension: Extension = {
+      name: "x-test",
+      rsvMask: 0x40,
+      params: [],
+      decodeMessage: () => undefined,
+      encodeMessage: () => undefined,
+    };
+    expect(new Connection({ role: "client", extensions: [extension] }).sendBinaryInto(data, target, 0)).toBe(
+      0,
+    );
+    // Not between the pieces of another message, nor after a close frame, as send().
+    server.send({ type: "binary-piece", data: new Uint8Array(1), last: false });
+    expect(() => server.sendBinaryInto(data.subarray(0, 1), target, 0)).toThrow(LocalProtocolError);
+    server.send({ type: "binary-piece", data: new Uint8Array(1), last: true });
+    server.send({ type: "close" });
+    expect(() => server.sendBinaryInto(data.subarray(0, 1), target, 0)).toThrow(LocalProtocolError);
+  });
+
   it("sends a message in pieces and refuses another message in between", () => {
     const { client, server } = pair();
     const bytes = [...sync(client.send({ type: "text-piece", data: "Hel", last: false }))];

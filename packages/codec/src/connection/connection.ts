@@ -18,7 +18,13 @@ import { CloseCode, isControlOpcode, MAX_CONTROL_PAYLOAD, Opcode } from "../cons
 import { ErrorCode, LocalProtocolError, RemoteProtocolError } from "../errors.ts";
 import type { Extension, MessageEncoder } from "../extensions/extension.ts";
 import { FrameDecoder, type FramePiece, type SmallFrame } from "../frame/decoder.ts";
-import { encodeFrameParts, encodeTextFrame, encodeTextFrameInto, textFrameRoom } from "../frame/encode.ts";
+import {
+  encodeFrameInto,
+  encodeFrameParts,
+  encodeTextFrame,
+  encodeTextFrameInto,
+  textFrameRoom,
+} from "../frame/encode.ts";
 import { frameHeaderSize, writeFrameHeader } from "../frame/header.ts";
 import { maskInto } from "../frame/mask.ts";
 import { type Limits, resolveLimits } from "../limits.ts";
@@ -671,6 +677,27 @@ export class Connection {
     if (target.length - offset < textFrameRoom(text)) return 0;
     this.#checkCanSendMessage("text");
     return encodeTextFrameInto(text, target, offset);
+  }
+
+  /**
+   * Sends a binary message as `send({ type: "binary", data })` would, but encodes its frame
+   * straight into `target` from `offset` (see `encodeFrameInto`) and returns the frame's size:
+   * for a caller that owns memory it fills again, where a fresh array per large frame (a
+   * client's, masked, §5.3) costs the runtime's allocation and the first touch of its pages.
+   * The frame takes `frameHeaderSize(data.length, role === "client") + data.length` bytes.
+   * Returns 0, and sends nothing, when the frame cannot be made this way: an extension, an
+   * earlier send still being encoded, or less room; the caller then uses `send()`.
+   *
+   * @throws {TypeError} when `data` is not a Uint8Array.
+   * @throws {LocalProtocolError} as `send()` does, when a message may not be sent now.
+   */
+  sendBinaryInto(data: Uint8Array, target: Uint8Array, offset: number): number {
+    if (!(data instanceof Uint8Array)) throw new TypeError("Cannot send binary: data must be a Uint8Array");
+    if (this.extensions.length > 0 || this.#work?.sendChain !== undefined) return 0;
+    const length = data.length;
+    if (target.length - offset < frameHeaderSize(length, this.#masks !== undefined) + length) return 0;
+    this.#checkCanSendMessage("binary");
+    return encodeFrameInto(target, offset, Opcode.Binary, true, 0, data, this.#nextMaskingKey());
   }
 
   /** Encodes now, unless earlier sends are still being encoded: then after them. */

@@ -4,12 +4,14 @@ import { hex, toHex } from "../../test/helpers.ts";
 import { FRAME_EXAMPLES } from "../../test/vectors/rfc6455.ts";
 import {
   encodeFrame,
+  encodeFrameInto,
   encodeFrameParts,
   encodeOwnedPayload,
   encodeTextFrame,
   encodeTextFrameInto,
   textFrameRoom,
 } from "./encode.ts";
+import { frameHeaderSize } from "./header.ts";
 import { POOLED_MAX } from "./pool.ts";
 
 const hello = new TextEncoder().encode("Hello");
@@ -268,5 +270,114 @@ describe("freshUpTo", () => {
   it("keeps larger frames in the slab", () => {
     const frame = encodeFrameParts(2, true, 0, new Uint8Array(100), key, 64)[0] as Uint8Array;
     expect(frame.buffer.byteLength).toBeGreaterThan(frame.length);
+  });
+});
+
+describe("encodeFrameInto (a frame written into memory the caller owns)", () => {
+  /** xorshift bytes: fast-check's arrays cost too much per element for payloads of many KiB. */
+  const bytes = (length: number, seed: number) => {
+    const out = new Uint8Array(length);
+    let state = seed | 1;
+    for (let i = 0; i < length; i++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      out[i] = state & 0xff;
+    }
+    return out;
+  };
+  const concat = (parts: Uint8Array[]) => {
+    const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  };
+  /** Where two byte arrays first differ, -1 if nowhere (toEqual is slow on 64 KiB arrays). */
+  const firstDifference = (a: Uint8Array, b: Uint8Array) => {
+    const n = Math.max(a.length, b.length);
+    for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+    return -1;
+  };
+  // Every length form (7-, 16-, 64-bit), the short and SIMD masking paths and their edges.
+  const length = fc.oneof(
+    fc.integer({ min: 0, max: 300 }),
+    fc.integer({ min: 8000, max: 8400 }),
+    fc.integer({ min: 65530, max: 65540 }),
+    fc.integer({ min: 0, max: 70000 }),
+  );
+
+  it("writes encodeFrame's bytes at any offset, for any length, payload and target alignment, masked or not, and touches nothing else", () => {
+    fc.assert(
+      fc.property(
+        length,
+        fc.integer({ min: 0, max: 15 }),
+        fc.integer({ min: 0, max: 15 }),
+        fc.option(fc.uint8Array({ minLength: 4, maxLength: 4 }), { nil: undefined }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 2 }),
+        fc.integer({ min: 0, max: 0x7fffffff }),
+        (size, payloadShift, offset, maskingKey, fin, slack, seed) => {
+          const data = bytes(size, seed);
+          const payload = new Uint8Array(size + payloadShift).subarray(payloadShift);
+          payload.set(data);
+          const expected = concat(
+            encodeFrame({ opcode: 2, fin, rsv: 0x40, payload: data, ...(maskingKey && { maskingKey }) }),
+          );
+          const frameSize = frameHeaderSize(size, maskingKey !== undefined) + size;
+          const target = new Uint8Array(offset + frameSize + slack).fill(0xee);
+          const written = encodeFrameInto(target, offset, 2, fin, 0x40, payload, maskingKey);
+          expect(written).toBe(frameSize);
+          expect(firstDifference(target.subarray(offset, offset + written), expected)).toBe(-1);
+          expect(target.subarray(0, offset).every((b) => b === 0xee)).toBe(true);
+          expect(target.subarray(offset + written).every((b) => b === 0xee)).toBe(true);
+          expect(firstDifference(payload, data)).toBe(-1);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("masks a payload that already lies at its place in the target where it lies, and copies one that overlaps the frame elsewhere", () => {
+    fc.assert(
+      fc.property(
+        length,
+        fc.integer({ min: 0, max: 9 }),
+        fc.integer({ min: -40, max: 40 }),
+        fc.option(fc.uint8Array({ minLength: 4, maxLength: 4 }), { nil: undefined }),
+        fc.integer({ min: 0, max: 0x7fffffff }),
+        (size, offset, shift, maskingKey, seed) => {
+          const data = bytes(size, seed);
+          const expected = concat(
+            encodeFrame({ opcode: 2, payload: data, ...(maskingKey && { maskingKey }) }),
+          );
+          const headerSize = frameHeaderSize(size, maskingKey !== undefined);
+          const memory = new Uint8Array(offset + headerSize + size + 100);
+          // The payload at its place (shift 0), or shifted by up to 40 bytes either way.
+          const at = Math.max(0, offset + headerSize + shift);
+          const payload = memory.subarray(at, at + size);
+          payload.set(data);
+          const target = memory.subarray(0, offset + headerSize + size);
+          expect(encodeFrameInto(target, offset, 2, true, 0, payload, maskingKey)).toBe(headerSize + size);
+          expect(firstDifference(target.subarray(offset), expected)).toBe(-1);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("throws a RangeError, writing nothing, when the target lacks room, the offset is not a position, or the key is not 4 bytes", () => {
+    const payload = new Uint8Array(200).fill(7);
+    const maskingKey = hex("01020304");
+    const room = frameHeaderSize(200, true) + 200;
+    const target = new Uint8Array(room + 3);
+    expect(() => encodeFrameInto(target, 4, 2, true, 0, payload, maskingKey)).toThrow(RangeError);
+    expect(() => encodeFrameInto(target, -1, 2, true, 0, payload, maskingKey)).toThrow(RangeError);
+    expect(() => encodeFrameInto(target, 0.5, 2, true, 0, payload, maskingKey)).toThrow(RangeError);
+    expect(() => encodeFrameInto(target, 0, 2, true, 0, payload, new Uint8Array(5))).toThrow(RangeError);
+    expect(target.every((b) => b === 0)).toBe(true);
+    expect(encodeFrameInto(target, 3, 2, true, 0, payload, maskingKey)).toBe(room);
   });
 });

@@ -76,6 +76,95 @@ export function encodeFrameParts(
   return [out];
 }
 
+/** Where {@link encodeFrameInto} stages a payload of up to 125 bytes. */
+const shortPayload = new Uint8Array(125);
+
+/**
+ * Encodes a frame straight into `target` from `offset` and returns the frame's size, for a
+ * caller that owns memory it may fill again (a buffer it recycles once the write that carried
+ * it completed, or one a transport copies from as it writes): {@link encodeFrameParts} hands
+ * out a fresh array per masked frame, and a fresh large array costs the runtime's allocation
+ * and its first touch of every page, more than masking the bytes into memory already in use.
+ * The frame takes `frameHeaderSize(payload.length, masked) + payload.length` bytes; a target
+ * with less room from `offset` is a RangeError, as is a masking key that is not 4 bytes.
+ *
+ * A masked payload (RFC 6455 §5.3) is masked from `payload` into the target in one pass, and
+ * the caller's payload is not modified, unless it already lies at its place in the target
+ * (behind room for the header): then it is masked in place, without a copy. A payload that
+ * overlaps the frame anywhere else is copied first.
+ *
+ * @example
+ * ```ts
+ * import { encodeFrameInto, frameHeaderSize, Opcode } from "@ws/codec/frame";
+ * const payload = new TextEncoder().encode("Hello");
+ * const maskingKey = new Uint8Array([0x37, 0xfa, 0x21, 0x3d]);
+ * const target = new Uint8Array(frameHeaderSize(payload.length, true) + payload.length);
+ * const size = encodeFrameInto(target, 0, Opcode.Text, true, 0, payload, maskingKey);
+ * // target.subarray(0, size): 81 85 37 fa 21 3d 7f 9f 4d 51 58 (RFC 6455 §5.7)
+ * ```
+ */
+export function encodeFrameInto(
+  target: Uint8Array,
+  offset: number,
+  opcode: number,
+  fin: boolean,
+  rsv: number,
+  payload: Uint8Array,
+  maskingKey: Uint8Array | undefined,
+): number {
+  const length = payload.length;
+  if (maskingKey !== undefined && maskingKey.length !== 4) {
+    throw new RangeError(`Cannot encode frame: the masking key is ${maskingKey.length} bytes, it must be 4`);
+  }
+  const headerSize = frameHeaderSize(length, maskingKey !== undefined);
+  const size = headerSize + length;
+  if (!Number.isInteger(offset) || offset < 0 || target.length - offset < size) {
+    throw new RangeError(
+      `Cannot encode frame: it takes ${size} bytes from offset ${offset}, the target is ${target.length} bytes`,
+    );
+  }
+  const start = offset + headerSize;
+  if (length < 126) {
+    // Staged in a scratch array first: safe whatever the payload overlaps, and cheaper than
+    // finding out (reading `buffer`) and making views, which cost more than a short frame.
+    for (let i = 0; i < length; i++) shortPayload[i] = payload[i] as number;
+    writeFrameHeader(target, offset, fin, rsv, opcode, length, maskingKey);
+    if (maskingKey === undefined) {
+      for (let i = 0; i < length; i++) target[start + i] = shortPayload[i] as number;
+    } else {
+      const k0 = maskingKey[0] as number;
+      const k1 = maskingKey[1] as number;
+      const k2 = maskingKey[2] as number;
+      const k3 = maskingKey[3] as number;
+      let i = 0;
+      for (; i + 4 <= length; i += 4) {
+        target[start + i] = (shortPayload[i] as number) ^ k0;
+        target[start + i + 1] = (shortPayload[i + 1] as number) ^ k1;
+        target[start + i + 2] = (shortPayload[i + 2] as number) ^ k2;
+        target[start + i + 3] = (shortPayload[i + 3] as number) ^ k3;
+      }
+      for (; i < length; i++) target[start + i] = (shortPayload[i] as number) ^ (maskingKey[i & 3] as number);
+    }
+    return size;
+  }
+  let source = payload;
+  let inPlace = false;
+  if (length > 0 && payload.buffer === target.buffer) {
+    const from = payload.byteOffset;
+    const to = target.byteOffset + start;
+    // The header is written first and masking runs forward in blocks: only a payload at its
+    // own place is used where it lies.
+    if (from === to) inPlace = true;
+    else if (from < to + length && target.byteOffset + offset < from + length) source = payload.slice();
+  }
+  writeFrameHeader(target, offset, fin, rsv, opcode, length, maskingKey);
+  if (length === 0) return size;
+  const place = target.subarray(start, start + length);
+  if (maskingKey !== undefined) maskInto(source, maskingKey, place);
+  else if (!inPlace) place.set(source);
+  return size;
+}
+
 /**
  * Masked payloads the codec made itself are masked in place up to this size. Beyond it they
  * are copied as any payload is: on Deno, masking in place the array its `TextEncoder.encode()`

@@ -15,6 +15,7 @@ export {
 } from "./decoder.ts";
 export {
   encodeFrame,
+  encodeFrameInto,
   encodeFrameParts,
   encodeTextFrame,
   encodeTextFrameInto,
