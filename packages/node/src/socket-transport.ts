@@ -13,8 +13,10 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { setImmediate } from "node:timers";
+import type { HttpRequestHead } from "@ws/codec/handshake";
 import {
   type AcceptConnection,
   type AfterIo,
@@ -25,6 +27,7 @@ import {
   type SessionOptions,
   type Transport,
 } from "@ws/session";
+import { incomingMessage } from "./incoming-message.ts";
 
 /**
  * The fair turns' tick (`Transport.afterIo`): immediates run in the event loop's check phase,
@@ -141,11 +144,14 @@ function ignoreError(): void {}
  */
 class HandshakeConnection implements AcceptConnection {
   readonly #socket: Socket;
+  /** See {@link handshakeConnection}'s `screen`. */
+  readonly #screen: ((request: IncomingMessage, socket: Socket) => boolean) | undefined;
   #queue: ChunkQueue | undefined;
   #listeners: { data: (chunk: Buffer) => void; end: () => void; error: (error: Error) => void } | undefined;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, screen?: (request: IncomingMessage, socket: Socket) => boolean) {
     this.#socket = socket;
+    this.#screen = screen;
     // `node:http` removed its own error listener before `'upgrade'`; an error must not throw.
     socket.on("error", ignoreError);
   }
@@ -200,6 +206,27 @@ class HandshakeConnection implements AcceptConnection {
     this.#socket.write(outcome.response, "utf8");
   }
 
+  /** The request of a head the shared path read (a server's own listener): see `incoming-message.ts`. */
+  request(head: HttpRequestHead): IncomingMessage {
+    return incomingMessage(this.#socket, head);
+  }
+
+  /**
+   * Hands the socket over, as `node:http` hands an upgrade's socket, when the screen takes the
+   * request: our listeners removed, reading resumed for whoever listens now.
+   */
+  claim(request: unknown): boolean {
+    const screen = this.#screen;
+    if (screen === undefined) return false;
+    const socket = this.#socket;
+    if (!screen(request as IncomingMessage, socket)) return false;
+    this.detach();
+    // Whatever the new owner does, an error must not throw (see the constructor).
+    socket.on("error", ignoreError);
+    socket.resume();
+    return true;
+  }
+
   end(): void {
     this.#socket.end();
   }
@@ -230,9 +257,16 @@ class HandshakeConnection implements AcceptConnection {
   }
 }
 
-/** See {@link HandshakeConnection}. */
-export function handshakeConnection(socket: Socket): AcceptConnection & { detach(): void } {
-  return new HandshakeConnection(socket);
+/**
+ * See {@link HandshakeConnection}. `screen`, for a server's own listener: sees each upgrade
+ * request for the server (as an `IncomingMessage`) before the checks run, and takes the socket
+ * over by returning true.
+ */
+export function handshakeConnection(
+  socket: Socket,
+  screen?: (request: IncomingMessage, socket: Socket) => boolean,
+): AcceptConnection & { detach(): void } {
+  return new HandshakeConnection(socket, screen);
 }
 
 // The session's listeners, shared by every socket (`this` is the socket) rather than five

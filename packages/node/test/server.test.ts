@@ -1,3 +1,4 @@
+import { IncomingMessage } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
@@ -122,6 +123,86 @@ describe("accept and reject hooks", () => {
     });
     expect(text.startsWith("HTTP/1.1 426 ")).toBe(true);
     expect(text).toMatch(/\r\nSec-WebSocket-Version: 13\r\n/);
+  });
+});
+
+describe("the request of a server it creates (port)", () => {
+  /** What user code reads of a request, as plain data. */
+  function shape(request: unknown, socket: unknown) {
+    const message = request as IncomingMessage;
+    return {
+      isIncomingMessage: message instanceof IncomingMessage,
+      method: message.method,
+      url: message.url,
+      httpVersion: message.httpVersion,
+      major: message.httpVersionMajor,
+      minor: message.httpVersionMinor,
+      headers: { ...message.headers },
+      rawHeaders: message.rawHeaders,
+      complete: message.complete,
+      sameSocket: message.socket === socket,
+      remoteAddress: message.socket.remoteAddress,
+    };
+  }
+
+  it("is the IncomingMessage a node:http server gives, in verify and 'connection' (repeated fields as Node joins them)", async () => {
+    // Node's rules for repeated fields: Cookie joined with "; ", User-Agent and Host keep the
+    // first, other fields joined with ", ".
+    const extra =
+      "Cookie: a=1\r\nCookie: b=2\r\nUser-Agent: one\r\nUser-Agent: two\r\nX-Tag: 1\r\nx-tag: 2\r\n";
+    const seen: Record<string, ReturnType<typeof shape>> = {};
+    const observe = (mode: string, server: WebSocketServer) => {
+      let verified: unknown;
+      server.on("connection", (ws, request) => {
+        const socket = (request as IncomingMessage).socket;
+        seen[mode] = shape(request, socket);
+        expect(verified).toBe(request);
+        ws.close();
+      });
+      return (info: UpgradeInfo) => {
+        verified = info.request;
+      };
+    };
+    let ownVerify: (info: UpgradeInfo) => void = () => {};
+    const { server: own } = await ownServer({ verify: (info) => ownVerify(info) });
+    ownVerify = observe("port", own);
+    const { server: http, port: httpPort } = await httpServer();
+    let attachedVerify: (info: UpgradeInfo) => void = () => {};
+    const attached = defer(
+      new WebSocketServer({ server: http, verify: (info) => attachedVerify(info) }),
+      (s) => s.close(100),
+    );
+    attachedVerify = observe("server", attached);
+    const ownPort = (own.address() as AddressInfo).port;
+    for (const [mode, port] of [
+      ["port", ownPort],
+      ["server", httpPort],
+    ] as const) {
+      const client = await rawClient(port, "/chat?room=1", extra);
+      expect(client.head).toMatch(/^HTTP\/1.1 101 /);
+      await client.waitFrames(1);
+      expect(seen[mode]).toBeDefined();
+    }
+    // The Host field names the port, which differs: compare it apart.
+    const portShape = seen.port as ReturnType<typeof shape>;
+    const serverShape = seen.server as ReturnType<typeof shape>;
+    expect(portShape.headers.host).toBe(`127.0.0.1:${ownPort}`);
+    expect(serverShape.headers.host).toBe(`127.0.0.1:${httpPort}`);
+    const withoutHost = (s: ReturnType<typeof shape>) => ({
+      ...s,
+      headers: { ...s.headers, host: "" },
+      rawHeaders: s.rawHeaders.map((value) => (value.startsWith("127.0.0.1:") ? "" : value)),
+    });
+    expect(withoutHost(portShape)).toEqual(withoutHost(serverShape));
+    expect(portShape).toMatchObject({
+      isIncomingMessage: true,
+      method: "GET",
+      url: "/chat?room=1",
+      httpVersion: "1.1",
+      sameSocket: true,
+      remoteAddress: "127.0.0.1",
+      headers: { cookie: "a=1; b=2", "user-agent": "one", "x-tag": "1, 2" },
+    });
   });
 });
 

@@ -515,13 +515,7 @@ export class ServerCore<
     onError?: (error: Error) => void,
     http?: PlainRequests,
   ): Promise<void> {
-    return acceptConnection(
-      this as unknown as ServerCore<HttpRequestHead, WS, Headers>,
-      connection,
-      deliver as unknown as Deliver<WS, HttpRequestHead>,
-      onError,
-      http,
-    );
+    return acceptConnection(this, connection, deliver, onError, http);
   }
 
   /**
@@ -677,6 +671,7 @@ export class ServerCore<
     remoteAddress: string | undefined | (() => string | undefined),
     gone?: () => boolean,
     onError?: (error: Error) => void,
+    request: Request = head as unknown as Request,
   ): Promise<HandshakeOutcome | undefined> {
     const headers = headerRecord(head.headerMap) as unknown as Headers;
     // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any
@@ -687,8 +682,8 @@ export class ServerCore<
     if (head.headerMap.get("upgrade") === undefined)
       return Promise.resolve(rejection(UPGRADE_REQUIRED, "UPGRADE_REQUIRED"));
     if (!this.matches(head.target)) return Promise.resolve(rejection(NO_ENDPOINT, "NO_ENDPOINT"));
-    const request = {
-      request: head as unknown as Request,
+    const handshakeRequest = {
+      request,
       method: head.method,
       httpVersion: head.httpVersion,
       target: head.target,
@@ -698,7 +693,7 @@ export class ServerCore<
         return typeof remoteAddress === "function" ? remoteAddress() : remoteAddress;
       },
     };
-    return this.handshake(request, gone, onError);
+    return this.handshake(handshakeRequest, gone, onError);
   }
 
   /**
