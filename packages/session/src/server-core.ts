@@ -6,8 +6,8 @@
  * for all, wait with a deadline, then terminate).
  *
  * An adapter hands each new connection to {@link ServerCore.accept} (a raw byte stream: Deno,
- * Bun) or {@link ServerCore.acceptRequest} (a request its HTTP server already parsed: Node,
- * an HTTP/2 stream); `accept.ts` runs the rest. {@link ServerCore.handshake} alone is the
+ * Bun, Node's own `port` server) or {@link ServerCore.acceptRequest} (a request its HTTP server
+ * already parsed: Node's `'upgrade'`, an HTTP/2 stream); `accept.ts` runs the rest. {@link ServerCore.handshake} alone is the
  * decision, for adapters that answer in their own way.
  *
  * @module
@@ -501,7 +501,8 @@ export class ServerCore<
   }
 
   /**
-   * Serves a new connection of a raw-socket runtime (Deno and Bun TCP): reads the request head
+   * Serves a new connection of a raw-socket listener (Deno and Bun TCP, Node's `node:net`
+   * server of the `port` mode): reads the request head
    * with the codec's `HttpHeadParser`, answers it, and on success attaches a session, hands the
    * socket to `deliver` and starts it. Bounded by `handshakeTimeout`, `maxPendingHandshakes`
    * and `maxConnections`;
@@ -663,7 +664,8 @@ export class ServerCore<
    * HTTP/1.1 request without `Host` gets 400 (RFC 9112 §3.2, whatever else it asks), a request
    * without `Upgrade` gets 426 Upgrade Required, a path this server does not serve gets 400.
    * `remoteAddress` may be a function, called only if the address is asked for (reading it can
-   * be a system call, and most servers never ask).
+   * be a system call, and most servers never ask). `request` is what `verify` and `'connection'`
+   * get (the connection's `request(head)`: Node's `IncomingMessage`), by default the head.
    */
   handshakeHead(
     head: HttpRequestHead,
