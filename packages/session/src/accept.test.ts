@@ -349,8 +349,10 @@ describe("ServerCore.accept with the connection's own request object (Node's por
   class RequestConnection extends FakeConnection {
     readonly requests: { of: HttpRequestHead }[] = [];
     readonly claimed: unknown[] = [];
-    constructor(readonly screen: (request: { of: HttpRequestHead }) => boolean = () => false) {
+    readonly screen: (request: { of: HttpRequestHead }) => boolean;
+    constructor(screen: (request: { of: HttpRequestHead }) => boolean = () => false) {
       super();
+      this.screen = screen;
     }
     request(head: HttpRequestHead): { of: HttpRequestHead } {
       const request = { of: head };
