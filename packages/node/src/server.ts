@@ -87,6 +87,27 @@ export type WebSocketServerEvents<B extends BinaryType = "uint8array"> = ServerE
   UpgradeRequest
 >;
 
+/** Closes `server` (once it listens, if it is still starting); resolves once it has closed. */
+function closeWhenListening(server: NetServer): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (server.listening) {
+      server.close(() => resolve());
+      return;
+    }
+    const onListening = (): void => {
+      server.off("error", onError);
+      server.close(() => resolve());
+    };
+    // Listening failed (reported through 'error'): nothing to close.
+    const onError = (): void => {
+      server.off("listening", onListening);
+      resolve();
+    };
+    server.once("listening", onListening);
+    server.once("error", onError);
+  });
+}
+
 /**
  * An HTTP/1.1 upgrade request as the shared accept path reads it. A class with getters so that
  * what is rarely needed (the client's address: a system call) is read only when asked for.
@@ -237,7 +258,9 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
         this.#accept,
       );
       this.#netServer = own;
-      own.on("listening", () => this.emit("listening"));
+      own.on("listening", () => {
+        if (!this.core.closing) this.emit("listening");
+      });
       own.on("error", (error) => this.emit("error", error));
       own.listen(port, host);
     } else {
@@ -342,8 +365,10 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
     if (this.core.closing) return;
     if (this.#httpServer !== undefined) this.#detach(this.#httpServer);
     const own = this.#netServer;
-    // No new connections from now on; the server has closed once the last one is gone.
-    if (own?.listening) this.#netClosed = new Promise<void>((resolve) => own.close(() => resolve()));
+    // No new connections from now on; the server has closed once the last one is gone. Still
+    // looking the host name up (`listen` is not done): closed as soon as it listens, rather
+    // than left listening after close().
+    if (own !== undefined) this.#netClosed = closeWhenListening(own);
   }
 
   /** Waits for the server it created to close (once the sockets closed). */

@@ -274,6 +274,17 @@ describe("attaching to HTTP servers", () => {
 // close() with 1001, slowloris, bytes that are not HTTP, maxPendingHandshakes and
 // maxConnections are basics-scenarios.ts's (basics.test.ts), shared with Deno and Bun.
 describe("shutdown", () => {
+  it("close() right after the constructor, while the host name is looked up, does not leave the server listening", async () => {
+    const server = new WebSocketServer({ port: 0, host: "localhost" });
+    let listening = 0;
+    server.on("listening", () => listening++);
+    await server.close();
+    expect(server.address()).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.address()).toBeNull();
+    expect(listening).toBe(0);
+  });
+
   it("close() terminates clients that do not answer within the deadline", async () => {
     const { server, url } = await ownServer({ closeTimeout: 10_000 });
     const raw = await rawClient(Number(new URL(url).port));
