@@ -1,6 +1,6 @@
 import { IncomingMessage } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect as netConnect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket as WsClient } from "ws";
 import {
@@ -12,7 +12,7 @@ import {
   WebSocketServer,
   type WebSocketServerOptions,
 } from "../src/index.ts";
-import { cleanup, defer, httpServer, nextEvent, rawClient } from "./helpers.ts";
+import { cleanup, defer, httpServer, nextEvent, parseFrames, rawClient, rawFrame } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -203,6 +203,48 @@ describe("the request of a server it creates (port)", () => {
       remoteAddress: "127.0.0.1",
       headers: { cookie: "a=1; b=2", "user-agent": "one", "x-tag": "1, 2" },
     });
+  });
+});
+
+describe("bytes that follow the head before the upgrade is answered (port)", () => {
+  it("keeps frames sent in separate chunks while verify runs, in order, for the session", async () => {
+    let release: () => void = () => {};
+    const verified = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { server, url } = await ownServer({ verify: () => verified });
+    server.on("connection", (ws) => {
+      ws.onmessage = (event) => ws.send(event.data);
+    });
+    const socket = defer(netConnect({ host: "127.0.0.1", port: Number(new URL(url).port) }), (s) =>
+      s.destroy(),
+    );
+    await new Promise((resolve) => socket.once("connect", resolve));
+    let received = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+    });
+    socket.write(
+      "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    // Three frames in three chunks while the verify hook has not answered yet.
+    for (const text of ["one", "two", "three"]) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      socket.write(rawFrame(0x1, new TextEncoder().encode(text)));
+    }
+    release();
+    const texts = async (): Promise<string[]> => {
+      for (;;) {
+        const end = received.indexOf("\r\n\r\n");
+        if (end !== -1) {
+          const frames = parseFrames(received.subarray(end + 4)).frames;
+          if (frames.length >= 3) return frames.map((frame) => new TextDecoder().decode(frame.payload));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    expect(await texts()).toEqual(["one", "two", "three"]);
   });
 });
 
