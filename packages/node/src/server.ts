@@ -6,9 +6,9 @@
  *
  * Listening on its own (`port`), it is a `node:net` server whose connections go to the shared
  * accept path (`ServerCore.accept`: the codec's `HttpHeadParser` reads the head), as on Deno and
- * Bun: a connection then costs a socket and a head parser, not `node:http`'s parser, response
- * and timers, which matters when thousands arrive at once (a slowloris wave). The request given
- * to `verify` and `'connection'` is still an `http.IncomingMessage` (`incoming-message.ts`).
+ * Bun: one accept path, one head parser and the same answers and limits on every runtime, with
+ * no `node:http` parser, response object or timers per connection. The request given to
+ * `verify` and `'connection'` is still an `http.IncomingMessage` (`incoming-message.ts`).
  *
  * Node docs relied on:
  * - `http.Server` `'upgrade'` event: https://nodejs.org/api/http.html#event-upgrade_1
