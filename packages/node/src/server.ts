@@ -4,9 +4,16 @@
  * listens on its own; checks the opening handshake with `@ws/codec`, lets the application
  * accept or reject it, and hands each connection over as a WHATWG-style `WebSocket`.
  *
+ * Listening on its own (`port`), it is a `node:net` server whose connections go to the shared
+ * accept path (`ServerCore.accept`: the codec's `HttpHeadParser` reads the head), as on Deno and
+ * Bun: one accept path, one head parser and the same answers and limits on every runtime, with
+ * no `node:http` parser, response object or timers per connection. The request given to
+ * `verify` and `'connection'` is still an `http.IncomingMessage` (`incoming-message.ts`).
+ *
  * Node docs relied on:
  * - `http.Server` `'upgrade'` event: https://nodejs.org/api/http.html#event-upgrade_1
  * - `http.IncomingMessage`: https://nodejs.org/api/http.html#class-httpincomingmessage
+ * - `net.createServer({ allowHalfOpen, noDelay })`: https://nodejs.org/api/net.html#netcreateserveroptions-connectionlistener
  * - `net.Socket` `end(data)` / `destroy()`: https://nodejs.org/api/net.html#socketenddata-encoding-callback
  * - `server.listen()` / `server.close()`: https://nodejs.org/api/net.html#serverlisten
  *
@@ -14,35 +21,23 @@
  */
 import "./node-version.ts";
 import * as diagnosticsChannel from "node:diagnostics_channel";
-import {
-  createServer,
-  type Server as HttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from "node:http";
+import type { Server as HttpServer, IncomingMessage } from "node:http";
 import type { IncomingHttpHeaders as Http2Headers, ServerHttp2Stream } from "node:http2";
 import type { Server as HttpsServer } from "node:https";
-import type { AddressInfo, Socket } from "node:net";
+import { type AddressInfo, createServer, type Server as NetServer, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { ErrorCode, HandshakeError } from "@ws/codec";
 import { deflateEngine } from "@ws/deflate/node-zlib";
 import {
   type AcceptConnection,
-  type Admission,
   acceptedSocket,
   type BinaryType,
   bindDiagnosticsChannels,
-  DEFAULT_SESSION_LIMITS,
   type HandshakeRequest,
-  MISSING_HOST,
   NO_ENDPOINT,
-  REJECTION_LINGER,
   refuse,
-  rejection,
   type ServerCoreOptions,
   type ServerEvents,
   type UpgradeInfo as SharedUpgradeInfo,
-  UPGRADE_REQUIRED,
   WebSocketServerBase,
 } from "@ws/session";
 import { type ClientOptions, markHttpVersion, WebSocket } from "./client.ts";
@@ -70,7 +65,10 @@ export type UpgradeInfo = SharedUpgradeInfo<UpgradeRequest, IncomingMessage["hea
 /** Options of a {@link WebSocketServer}: the shared server options plus where to listen. */
 export interface WebSocketServerOptions<B extends BinaryType = "uint8array">
   extends ServerCoreOptions<UpgradeInfo, B> {
-  /** Listen on this port (0 picks a free one); creates an HTTP server that answers 426 otherwise. */
+  /**
+   * Listen on this port (0 picks a free one), with a `node:net` server that reads request heads
+   * with the codec's parser; requests that are not an upgrade get 426.
+   */
   readonly port?: number | undefined;
   /** The address to listen on with `port`. Default: Node's (all interfaces). */
   readonly host?: string | undefined;
@@ -89,30 +87,25 @@ export type WebSocketServerEvents<B extends BinaryType = "uint8array"> = ServerE
   UpgradeRequest
 >;
 
-/** The handshake admission of a connection to a server a `WebSocketServer` created. */
-const kAdmission = Symbol("admission");
-
-interface AdmittedSocket extends Duplex {
-  [kAdmission]?: Admission | undefined;
-}
-
-/**
- * Frees the place of a connection that closed before its upgrade (one function for every
- * socket, `this` is the socket, rather than a closure per connection).
- */
-function admissionDone(this: AdmittedSocket): void {
-  this[kAdmission]?.done();
-  this[kAdmission] = undefined;
-}
-
-/** Takes over the admission of `socket` (its upgrade arrived): the accept path ends it. */
-function takeAdmission(socket: Duplex): Admission | undefined {
-  const admitted = socket as AdmittedSocket;
-  const admission = admitted[kAdmission];
-  if (admission === undefined) return undefined;
-  admitted[kAdmission] = undefined;
-  socket.off("close", admissionDone);
-  return admission;
+/** Closes `server` (once it listens, if it is still starting); resolves once it has closed. */
+function closeWhenListening(server: NetServer): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (server.listening) {
+      server.close(() => resolve());
+      return;
+    }
+    const onListening = (): void => {
+      server.off("error", onError);
+      server.close(() => resolve());
+    };
+    // Listening failed (reported through 'error'): nothing to close.
+    const onError = (): void => {
+      server.off("listening", onListening);
+      resolve();
+    };
+    server.once("listening", onListening);
+    server.once("error", onError);
+  });
 }
 
 /**
@@ -224,8 +217,17 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
   IncomingMessage["headers"],
   WebSocketServerOptions<B>
 > {
+  /** The server given with `server`, whose upgrades this one takes. */
   readonly #httpServer: HttpServer | HttpsServer | AnyHttp2Server | undefined;
-  readonly #ownServer: boolean;
+  /** The server this one created (`port`). */
+  readonly #netServer: NetServer | undefined;
+  /** Resolves when {@link WebSocketServer.#netServer} has closed (every connection gone). */
+  #netClosed: Promise<void> | undefined;
+  /**
+   * Sees each HTTP/1.1 upgrade request for this server before the checks run, and takes its
+   * socket over by returning true (`@ws/node/ws`'s `wsClientError`, as in `ws`). Unset: none.
+   */
+  protected screen: ((request: IncomingMessage, socket: Duplex) => boolean) | undefined;
 
   constructor(options: WebSocketServerOptions<B> = {}) {
     super(
@@ -245,31 +247,36 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
       );
     }
     if (port !== undefined) {
-      const maxHeadSize = options.limits?.maxHeadSize ?? DEFAULT_SESSION_LIMITS.maxHeadSize;
       const own = createServer(
         {
-          // What the raw-socket runtimes (Deno, Bun) do with the codec's head parser: the same
-          // head size limit, and the Host rule answered here (#answerPlain) so that it is
-          // published like every other rejection.
-          ...(Number.isFinite(maxHeadSize) ? { maxHeaderSize: maxHeadSize } : {}),
-          requireHostHeader: false,
+          // Keep reading after the client's FIN (TCP half-close), as `node:http` servers do:
+          // the session answers a close frame that arrives with it.
+          allowHalfOpen: true,
+          // Frames are written whole; Nagle would only delay them (`node:http`'s default too).
+          noDelay: true,
         },
-        this.#answerPlain,
+        this.#accept,
       );
-      own.on("clientError", this.#clientError);
-      // The handshake clock starts when the connection opens, so it bounds the head read too.
-      own.on("connection", this.#admit);
-      this.#httpServer = own;
-      this.#ownServer = true;
-      own.on("listening", () => this.emit("listening"));
+      this.#netServer = own;
+      own.on("listening", () => {
+        if (!this.core.closing) this.emit("listening");
+      });
       own.on("error", (error) => this.emit("error", error));
       own.listen(port, host);
     } else {
       this.#httpServer = server;
-      this.#ownServer = false;
+      if (server !== undefined) this.#attach(server);
     }
-    if (this.#httpServer !== undefined) this.#attach(this.#httpServer);
   }
+
+  /**
+   * A connection to the server this one created. The head read, the handshake clock (from
+   * now), `maxPendingHandshakes`, the answers to plain requests (426, 400 without `Host`) and
+   * to bad heads (400, 431) are the shared accept path's, as on Deno and Bun.
+   */
+  readonly #accept = (socket: Socket): void => {
+    void this.core.accept(handshakeConnection(socket, this.screen), this.deliver, this.onError);
+  };
 
   #attach(server: HttpServer | HttpsServer | AnyHttp2Server): void {
     if (!isHttp2Server(server)) {
@@ -294,7 +301,7 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
 
   /** The listening address of the server it listens on or is attached to. */
   address(): AddressInfo | string | null {
-    return this.#httpServer?.address() ?? null;
+    return (this.#netServer ?? this.#httpServer)?.address() ?? null;
   }
 
   /** Whether this server handles `request` (its path matches). */
@@ -313,7 +320,7 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
     head: Buffer,
     callback?: (socket: WebSocket<B>, request: IncomingMessage) => void,
   ): void {
-    const admission = takeAdmission(socket);
+    if (this.screen?.(request, socket) === true) return;
     const connection = handshakeConnection(socket as Socket);
     // The limits, checks, `verify`, response and attach are the shared accept path's.
     void this.core.acceptRequest(
@@ -326,7 +333,6 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
         else this.deliver(ws, upgraded);
       },
       this.onError,
-      admission,
     );
   }
 
@@ -355,78 +361,18 @@ export class WebSocketServer<B extends BinaryType = "uint8array"> extends WebSoc
     );
   }
 
-  /**
-   * A plain HTTP request to the server this one created: 400 without `Host` (RFC 9112 §3.2),
-   * else 426 Upgrade Required, as Deno's and Bun's servers answer; then it closes.
-   */
-  readonly #answerPlain = (request: IncomingMessage, response: ServerResponse): void => {
-    const answer =
-      request.httpVersion !== "1.0" && request.headers.host === undefined
-        ? rejection(MISSING_HOST)
-        : rejection(UPGRADE_REQUIRED, "UPGRADE_REQUIRED");
-    const socket = request.socket;
-    const admission = (socket as AdmittedSocket)[kAdmission];
-    this.core.rejected(answer, request, request.url, socket.remoteAddress, admission);
-    // Answered: the handshake clock stops (the response closes the connection).
-    admission?.done();
-    response.writeHead(answer.status, answer.statusText, answer.headers.flat());
-    response.end(answer.body);
-  };
-
-  /** Sockets whose bad head was answered (node:http may report a parser error again). */
-  readonly #answered = new WeakSet<Duplex>();
-
-  /**
-   * A head the server this one created could not parse: answered as the codec's head parser
-   * does on Deno and Bun (431 too large, else 400, with the reason), published, then closed
-   * after the linger of every rejection. A client that went away gets nothing.
-   */
-  readonly #clientError = (error: Error & { code?: string }, socket: Duplex): void => {
-    if (this.#answered.has(socket)) return;
-    this.#answered.add(socket);
-    if (error.code === "ECONNRESET" || error.code === "HPE_INVALID_EOF_STATE" || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const maxHeadSize = this.options.limits?.maxHeadSize ?? DEFAULT_SESSION_LIMITS.maxHeadSize;
-    const answer = rejection(
-      error.code === "HPE_HEADER_OVERFLOW"
-        ? new HandshakeError(
-            ErrorCode.HeadTooLarge,
-            431,
-            `Cannot parse HTTP request head: the head is larger than maxHeadSize (${maxHeadSize} bytes)`,
-          )
-        : new HandshakeError(
-            ErrorCode.MalformedHead,
-            400,
-            `Cannot parse HTTP request head: ${error.message}`,
-          ),
-    );
-    const admission = (socket as AdmittedSocket)[kAdmission];
-    this.core.rejected(answer, undefined, undefined, (socket as Socket).remoteAddress, admission);
-    admission?.done();
-    socket.end(answer.response);
-    setTimeout(() => socket.destroy(), REJECTION_LINGER).unref();
-  };
-
-  /** A connection to the server this one created: its handshake clock starts now. */
-  readonly #admit = (socket: Socket): void => {
-    (socket as AdmittedSocket)[kAdmission] = this.core.admit(
-      () => socket.destroy(),
-      () => socket.remoteAddress,
-    );
-    socket.on("close", admissionDone);
-  };
-
   protected stopListening(): void {
-    if (!this.core.closing && this.#httpServer !== undefined) this.#detach(this.#httpServer);
+    if (this.core.closing) return;
+    if (this.#httpServer !== undefined) this.#detach(this.#httpServer);
+    const own = this.#netServer;
+    // No new connections from now on; the server has closed once the last one is gone. Still
+    // looking the host name up (`listen` is not done): closed as soon as it listens, rather
+    // than left listening after close().
+    if (own !== undefined) this.#netClosed = closeWhenListening(own);
   }
 
-  /** Closes the HTTP server it created (once the sockets closed). */
+  /** Waits for the server it created to close (once the sockets closed). */
   protected override async closed(): Promise<void> {
-    if (this.#ownServer && this.#httpServer?.listening) {
-      const server = this.#httpServer;
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
+    await this.#netClosed;
   }
 }

@@ -13,8 +13,10 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { setImmediate } from "node:timers";
+import type { HttpRequestHead } from "@ws/codec/handshake";
 import {
   type AcceptConnection,
   type AfterIo,
@@ -25,6 +27,7 @@ import {
   type SessionOptions,
   type Transport,
 } from "@ws/session";
+import { incomingMessage } from "./incoming-message.ts";
 
 /**
  * The fair turns' tick (`Transport.afterIo`): immediates run in the event loop's check phase,
@@ -129,6 +132,25 @@ interface SessionSocket extends Socket {
 /** A socket's error during the handshake, before anyone reads: `gone()` sees it destroyed. */
 function ignoreError(): void {}
 
+/** The handshake connection reading a socket: its listeners below reach it through this property. */
+const kHandshake = Symbol("handshake");
+
+interface HandshakeSocket extends Socket {
+  [kHandshake]: HandshakeConnection | undefined;
+}
+
+// The handshake's socket listeners, shared by every socket (`this` is the socket) rather than
+// closures per connection.
+function onHandshakeData(this: HandshakeSocket, chunk: Buffer): void {
+  this[kHandshake]?.onData(chunk);
+}
+function onHandshakeEnd(this: HandshakeSocket): void {
+  this[kHandshake]?.onEnd();
+}
+function onHandshakeError(this: HandshakeSocket, error: Error): void {
+  this[kHandshake]?.onError(error);
+}
+
 /**
  * A Node socket during the opening handshake, for `dial` (client) and the shared accept path
  * (server): reads one chunk at a time (the socket is paused between reads, so the bytes after
@@ -141,11 +163,16 @@ function ignoreError(): void {}
  */
 class HandshakeConnection implements AcceptConnection {
   readonly #socket: Socket;
+  /** See {@link handshakeConnection}'s `screen`. */
+  readonly #screen: ((request: IncomingMessage, socket: Socket) => boolean) | undefined;
+  /** Made on the first `read()`, with the listeners below. */
   #queue: ChunkQueue | undefined;
-  #listeners: { data: (chunk: Buffer) => void; end: () => void; error: (error: Error) => void } | undefined;
+  /** Whether a `read()` waits for a chunk. */
+  #waiting = false;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, screen?: (request: IncomingMessage, socket: Socket) => boolean) {
     this.#socket = socket;
+    this.#screen = screen;
     // `node:http` removed its own error listener before `'upgrade'`; an error must not throw.
     socket.on("error", ignoreError);
   }
@@ -159,32 +186,48 @@ class HandshakeConnection implements AcceptConnection {
     return this.#socket.remoteAddress;
   }
 
+  /**
+   * The next chunk. The socket keeps flowing while a read waits (no pause and resume per
+   * chunk: most heads come in one or a few chunks); a chunk that arrives with no read waiting
+   * is queued and reading stops until the next read, so the bytes after the head stay in order
+   * for whoever takes the socket next (`detach` puts them back).
+   */
   read(): Promise<Uint8Array | null> {
     let queue = this.#queue;
     if (queue === undefined) {
       const socket = this.#socket;
-      const made = new ChunkQueue((waiting) => (waiting ? socket.resume() : socket.pause()));
+      const made = new ChunkQueue((waiting) => {
+        this.#waiting = waiting;
+        if (waiting && socket.isPaused()) socket.resume();
+      });
       queue = made;
       this.#queue = made;
       // A paused socket emits no 'end' before its bytes are read: nothing was missed, unless
       // it is already destroyed.
       if (socket.destroyed) made.end();
-      const listeners = {
-        data: (chunk: Buffer): void => {
-          socket.pause();
-          made.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-        },
-        end: (): void => made.end(),
-        error: (error: Error): void => made.error(error),
-      };
-      this.#listeners = listeners;
-      socket.pause();
-      socket.on("data", listeners.data);
-      socket.on("end", listeners.end);
-      socket.on("close", listeners.end);
-      socket.on("error", listeners.error);
+      (socket as HandshakeSocket)[kHandshake] = this;
+      socket.on("data", onHandshakeData);
+      socket.on("end", onHandshakeEnd);
+      socket.on("close", onHandshakeEnd);
+      socket.on("error", onHandshakeError);
     }
     return queue.read();
+  }
+
+  /** A chunk from the socket (see {@link HandshakeConnection.read}). */
+  onData(chunk: Buffer): void {
+    if (!this.#waiting) this.#socket.pause();
+    (this.#queue as ChunkQueue).push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+  }
+
+  /** The socket ended or closed. */
+  onEnd(): void {
+    this.#queue?.end();
+  }
+
+  /** The socket failed. */
+  onError(error: Error): void {
+    this.#queue?.error(error);
   }
 
   write(bytes: Uint8Array): void {
@@ -198,6 +241,27 @@ class HandshakeConnection implements AcceptConnection {
    */
   respond(outcome: HandshakeOutcome): void {
     this.#socket.write(outcome.response, "utf8");
+  }
+
+  /** The request of a head the shared path read (a server's own listener): see `incoming-message.ts`. */
+  request(head: HttpRequestHead): IncomingMessage {
+    return incomingMessage(this.#socket, head);
+  }
+
+  /**
+   * Hands the socket over, as `node:http` hands an upgrade's socket, when the screen takes the
+   * request: our listeners removed, reading resumed for whoever listens now.
+   */
+  claim(request: unknown): boolean {
+    const screen = this.#screen;
+    if (screen === undefined) return false;
+    const socket = this.#socket;
+    if (!screen(request as IncomingMessage, socket)) return false;
+    this.detach();
+    // Whatever the new owner does, an error must not throw (see the constructor).
+    socket.on("error", ignoreError);
+    socket.resume();
+    return true;
   }
 
   end(): void {
@@ -215,13 +279,20 @@ class HandshakeConnection implements AcceptConnection {
   detach(): void {
     const socket = this.#socket;
     socket.off("error", ignoreError);
-    const listeners = this.#listeners;
-    if (listeners === undefined) return;
-    this.#listeners = undefined;
-    socket.off("data", listeners.data);
-    socket.off("end", listeners.end);
-    socket.off("close", listeners.end);
-    socket.off("error", listeners.error);
+    const queue = this.#queue;
+    if (queue === undefined) return;
+    this.#queue = undefined;
+    socket.off("data", onHandshakeData);
+    socket.off("end", onHandshakeEnd);
+    socket.off("close", onHandshakeEnd);
+    socket.off("error", onHandshakeError);
+    (socket as HandshakeSocket)[kHandshake] = undefined;
+    // Chunks that came after the last read go back, in order, for the socket's next reader.
+    const queued = queue.drain();
+    if (queued.length > 0) {
+      socket.pause();
+      for (let i = queued.length - 1; i >= 0; i--) socket.unshift(queued[i] as Uint8Array);
+    }
   }
 
   attach(rest: Uint8Array, options: SessionOptions): Session {
@@ -230,9 +301,16 @@ class HandshakeConnection implements AcceptConnection {
   }
 }
 
-/** See {@link HandshakeConnection}. */
-export function handshakeConnection(socket: Socket): AcceptConnection & { detach(): void } {
-  return new HandshakeConnection(socket);
+/**
+ * See {@link HandshakeConnection}. `screen`, for a server's own listener: sees each upgrade
+ * request for the server (as an `IncomingMessage`) before the checks run, and takes the socket
+ * over by returning true.
+ */
+export function handshakeConnection(
+  socket: Socket,
+  screen?: (request: IncomingMessage, socket: Socket) => boolean,
+): AcceptConnection & { detach(): void } {
+  return new HandshakeConnection(socket, screen);
 }
 
 // The session's listeners, shared by every socket (`this` is the socket) rather than five

@@ -1,5 +1,6 @@
+import { IncomingMessage } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect as netConnect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket as WsClient } from "ws";
 import {
@@ -11,7 +12,7 @@ import {
   WebSocketServer,
   type WebSocketServerOptions,
 } from "../src/index.ts";
-import { cleanup, defer, httpServer, nextEvent, rawClient } from "./helpers.ts";
+import { cleanup, defer, httpServer, nextEvent, parseFrames, rawClient, rawFrame } from "./helpers.ts";
 
 afterEach(cleanup);
 
@@ -125,6 +126,128 @@ describe("accept and reject hooks", () => {
   });
 });
 
+describe("the request of a server it creates (port)", () => {
+  /** What user code reads of a request, as plain data. */
+  function shape(request: unknown, socket: unknown) {
+    const message = request as IncomingMessage;
+    return {
+      isIncomingMessage: message instanceof IncomingMessage,
+      method: message.method,
+      url: message.url,
+      httpVersion: message.httpVersion,
+      major: message.httpVersionMajor,
+      minor: message.httpVersionMinor,
+      headers: { ...message.headers },
+      rawHeaders: message.rawHeaders,
+      complete: message.complete,
+      sameSocket: message.socket === socket,
+      remoteAddress: message.socket.remoteAddress,
+    };
+  }
+
+  it("is the IncomingMessage a node:http server gives, in verify and 'connection' (repeated fields as Node joins them)", async () => {
+    // Node's rules for repeated fields: Cookie joined with "; ", User-Agent and Host keep the
+    // first, other fields joined with ", ".
+    const extra =
+      "Cookie: a=1\r\nCookie: b=2\r\nUser-Agent: one\r\nUser-Agent: two\r\nX-Tag: 1\r\nx-tag: 2\r\n";
+    const seen: Record<string, ReturnType<typeof shape>> = {};
+    const observe = (mode: string, server: WebSocketServer) => {
+      let verified: unknown;
+      server.on("connection", (ws, request) => {
+        const socket = (request as IncomingMessage).socket;
+        seen[mode] = shape(request, socket);
+        expect(verified).toBe(request);
+        ws.close();
+      });
+      return (info: UpgradeInfo) => {
+        verified = info.request;
+      };
+    };
+    let ownVerify: (info: UpgradeInfo) => void = () => {};
+    const { server: own } = await ownServer({ verify: (info) => ownVerify(info) });
+    ownVerify = observe("port", own);
+    const { server: http, port: httpPort } = await httpServer();
+    let attachedVerify: (info: UpgradeInfo) => void = () => {};
+    const attached = defer(
+      new WebSocketServer({ server: http, verify: (info) => attachedVerify(info) }),
+      (s) => s.close(100),
+    );
+    attachedVerify = observe("server", attached);
+    const ownPort = (own.address() as AddressInfo).port;
+    for (const [mode, port] of [
+      ["port", ownPort],
+      ["server", httpPort],
+    ] as const) {
+      const client = await rawClient(port, "/chat?room=1", extra);
+      expect(client.head).toMatch(/^HTTP\/1.1 101 /);
+      await client.waitFrames(1);
+      expect(seen[mode]).toBeDefined();
+    }
+    // The Host field names the port, which differs: compare it apart.
+    const portShape = seen.port as ReturnType<typeof shape>;
+    const serverShape = seen.server as ReturnType<typeof shape>;
+    expect(portShape.headers.host).toBe(`127.0.0.1:${ownPort}`);
+    expect(serverShape.headers.host).toBe(`127.0.0.1:${httpPort}`);
+    const withoutHost = (s: ReturnType<typeof shape>) => ({
+      ...s,
+      headers: { ...s.headers, host: "" },
+      rawHeaders: s.rawHeaders.map((value) => (value.startsWith("127.0.0.1:") ? "" : value)),
+    });
+    expect(withoutHost(portShape)).toEqual(withoutHost(serverShape));
+    expect(portShape).toMatchObject({
+      isIncomingMessage: true,
+      method: "GET",
+      url: "/chat?room=1",
+      httpVersion: "1.1",
+      sameSocket: true,
+      remoteAddress: "127.0.0.1",
+      headers: { cookie: "a=1; b=2", "user-agent": "one", "x-tag": "1, 2" },
+    });
+  });
+});
+
+describe("bytes that follow the head before the upgrade is answered (port)", () => {
+  it("keeps frames sent in separate chunks while verify runs, in order, for the session", async () => {
+    let release: () => void = () => {};
+    const verified = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { server, url } = await ownServer({ verify: () => verified });
+    server.on("connection", (ws) => {
+      ws.onmessage = (event) => ws.send(event.data);
+    });
+    const socket = defer(netConnect({ host: "127.0.0.1", port: Number(new URL(url).port) }), (s) =>
+      s.destroy(),
+    );
+    await new Promise((resolve) => socket.once("connect", resolve));
+    let received = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+    });
+    socket.write(
+      "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    // Three frames in three chunks while the verify hook has not answered yet.
+    for (const text of ["one", "two", "three"]) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      socket.write(rawFrame(0x1, new TextEncoder().encode(text)));
+    }
+    release();
+    const texts = async (): Promise<string[]> => {
+      for (;;) {
+        const end = received.indexOf("\r\n\r\n");
+        if (end !== -1) {
+          const frames = parseFrames(received.subarray(end + 4)).frames;
+          if (frames.length >= 3) return frames.map((frame) => new TextDecoder().decode(frame.payload));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    expect(await texts()).toEqual(["one", "two", "three"]);
+  });
+});
+
 describe("options are checked", () => {
   it("unknown and mistyped options throw the shared schema's errors (same as Deno and Bun)", () => {
     expect(() => new WebSocketServer({ noServer: true, verifyClient: () => false } as never)).toThrow(
@@ -193,6 +316,17 @@ describe("attaching to HTTP servers", () => {
 // close() with 1001, slowloris, bytes that are not HTTP, maxPendingHandshakes and
 // maxConnections are basics-scenarios.ts's (basics.test.ts), shared with Deno and Bun.
 describe("shutdown", () => {
+  it("close() right after the constructor, while the host name is looked up, does not leave the server listening", async () => {
+    const server = new WebSocketServer({ port: 0, host: "localhost" });
+    let listening = 0;
+    server.on("listening", () => listening++);
+    await server.close();
+    expect(server.address()).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.address()).toBeNull();
+    expect(listening).toBe(0);
+  });
+
   it("close() terminates clients that do not answer within the deadline", async () => {
     const { server, url } = await ownServer({ closeTimeout: 10_000 });
     const raw = await rawClient(Number(new URL(url).port));

@@ -344,6 +344,94 @@ describe("ServerCore.accept (raw byte streams)", () => {
   });
 });
 
+describe("ServerCore.accept with the connection's own request object (Node's port server)", () => {
+  /** A connection that gives a request object of its own, and takes over what `screen` says. */
+  class RequestConnection extends FakeConnection {
+    readonly requests: { of: HttpRequestHead }[] = [];
+    readonly claimed: unknown[] = [];
+    readonly screen: (request: { of: HttpRequestHead }) => boolean;
+    constructor(screen: (request: { of: HttpRequestHead }) => boolean = () => false) {
+      super();
+      this.screen = screen;
+    }
+    request(head: HttpRequestHead): { of: HttpRequestHead } {
+      const request = { of: head };
+      this.requests.push(request);
+      return request;
+    }
+    claim(request: unknown): boolean {
+      const taken = this.screen(request as { of: HttpRequestHead });
+      if (taken) this.claimed.push(request);
+      return taken;
+    }
+  }
+
+  it("gives verify, 'connection' and the diagnostics the connection's request object, not the head", async () => {
+    const verified: unknown[] = [];
+    const server = new ServerCore<unknown, WebSocket>(
+      { verify: (info) => void verified.push(info.request) },
+      (url, init) => new WebSocket(url, undefined, init),
+    );
+    const connection = new RequestConnection();
+    const delivered: unknown[] = [];
+    const done = server.accept(connection, (_ws, request) => delivered.push(request));
+    connection.push(UPGRADE);
+    await done;
+    expect(connection.response().head.status).toBe(101);
+    expect(connection.requests.length).toBe(1);
+    expect(connection.requests[0]?.of.target).toBe("/chat");
+    expect(verified).toEqual([connection.requests[0]]);
+    expect(delivered[0]).toBe(connection.requests[0]);
+
+    const rejected: unknown[] = [];
+    const plain = new RequestConnection();
+    const stop = observe("ws:handshake:rejected", (event) => rejected.push(event.request));
+    try {
+      const refused = server.accept(plain, () => {});
+      plain.push("GET /chat HTTP/1.1\r\nHost: example.test\r\n\r\n");
+      plain.push(null);
+      await refused;
+    } finally {
+      stop();
+    }
+    expect(plain.response().head.status).toBe(426);
+    expect(rejected).toEqual([plain.requests[0]]);
+  });
+
+  it("leaves a claimed upgrade request alone: no answer, not closed, its place freed; plain requests are never offered", async () => {
+    const server = core();
+    const connection = new RequestConnection(() => true);
+    const done = server.accept(connection, () => {
+      throw new Error("a claimed request must not be delivered");
+    });
+    connection.push(UPGRADE);
+    await done;
+    expect(connection.claimed.length).toBe(1);
+    expect(connection.written).toEqual([]);
+    expect(connection.destroyed).toBe(false);
+    expect(connection.ended).toBe(false);
+    expect(server.pendingHandshakes.size).toBe(0);
+
+    // Without `Upgrade`, or for a path the server does not serve: answered, never offered.
+    for (const request of [
+      "GET /chat HTTP/1.1\r\nHost: example.test\r\n\r\n",
+      UPGRADE.replace("/chat", "/elsewhere"),
+    ]) {
+      const other = new RequestConnection(() => true);
+      const pathed = new ServerCore<HttpRequestHead, WebSocket>(
+        { path: "/chat" },
+        (url, init) => new WebSocket(url, undefined, init),
+      );
+      const answered = pathed.accept(other, () => {});
+      other.push(request);
+      other.push(null);
+      await answered;
+      expect(other.claimed).toEqual([]);
+      expect([426, 400]).toContain(other.response().head.status);
+    }
+  });
+});
+
 describe("ServerCore.acceptRequest (a request already parsed: Node, HTTP/2)", () => {
   const request = {
     request: "the runtime's request",

@@ -83,6 +83,19 @@ export interface AcceptConnection extends DialConnection {
    * `:status 200` and the agreed fields (RFC 8441 §5), or the rejection's status.
    */
   respond?(outcome: HandshakeOutcome): void | Promise<void>;
+  /**
+   * The runtime's request object for a head the shared path read (given to `verify` as
+   * `request`, to `'connection'` and to the diagnostics events): Node's own server gives an
+   * `http.IncomingMessage`, as its `node:http` servers do. Default: the parsed head itself.
+   */
+  request?(head: HttpRequestHead): unknown;
+  /**
+   * Whether the application takes over an upgrade request for this server (its `Upgrade`
+   * header present, its path served) before the checks run: `@ws/node/ws`'s `wsClientError`
+   * answers requests that fail them itself, as in `ws`. The shared path then leaves the
+   * connection alone. Default: never.
+   */
+  claim?(request: unknown): boolean;
 }
 
 const encoder = new TextEncoder();
@@ -275,11 +288,11 @@ export function admit<Request, WS extends WebSocket, Headers extends IncomingHea
   return new Admission(pending, destroy, remoteAddress, core.meter);
 }
 
-/** Serves a raw byte stream (Deno, Bun): see {@link ServerCore.accept}. */
-export async function acceptConnection<WS extends WebSocket, Headers extends IncomingHeaders>(
-  core: ServerCore<HttpRequestHead, WS, Headers>,
+/** Serves a raw byte stream (Deno, Bun, Node's own server): see {@link ServerCore.accept}. */
+export async function acceptConnection<Request, WS extends WebSocket, Headers extends IncomingHeaders>(
+  core: ServerCore<Request, WS, Headers>,
   connection: AcceptConnection,
-  deliver: Deliver<WS, HttpRequestHead>,
+  deliver: Deliver<WS, Request>,
   onError: ((error: Error) => void) | undefined,
   http?: PlainRequests,
 ): Promise<void> {
@@ -323,14 +336,23 @@ export async function acceptConnection<WS extends WebSocket, Headers extends Inc
       );
     }
     const gone = (): boolean => admission.timedOut || connection.gone?.() === true;
+    const request = (connection.request === undefined ? head : connection.request(head)) as Request;
+    if (
+      connection.claim !== undefined &&
+      head.headerMap.has("upgrade") &&
+      core.matches(head.target) &&
+      connection.claim(request)
+    )
+      return;
     const outcome = await core.handshakeHead(
       head,
       connection.secure,
       () => connection.remoteAddress,
       gone,
       onError,
+      request,
     );
-    await finish(core, admission, connection, outcome, head, head.target, parser.rest, deliver, onError);
+    await finish(core, admission, connection, outcome, request, head.target, parser.rest, deliver, onError);
   } catch {
     connection.destroy();
   } finally {

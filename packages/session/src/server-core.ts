@@ -6,8 +6,8 @@
  * for all, wait with a deadline, then terminate).
  *
  * An adapter hands each new connection to {@link ServerCore.accept} (a raw byte stream: Deno,
- * Bun) or {@link ServerCore.acceptRequest} (a request its HTTP server already parsed: Node,
- * an HTTP/2 stream); `accept.ts` runs the rest. {@link ServerCore.handshake} alone is the
+ * Bun, Node's own `port` server) or {@link ServerCore.acceptRequest} (a request its HTTP server
+ * already parsed: Node's `'upgrade'`, an HTTP/2 stream); `accept.ts` runs the rest. {@link ServerCore.handshake} alone is the
  * decision, for adapters that answer in their own way.
  *
  * @module
@@ -501,7 +501,8 @@ export class ServerCore<
   }
 
   /**
-   * Serves a new connection of a raw-socket runtime (Deno and Bun TCP): reads the request head
+   * Serves a new connection of a raw-socket listener (Deno and Bun TCP, Node's `node:net`
+   * server of the `port` mode): reads the request head
    * with the codec's `HttpHeadParser`, answers it, and on success attaches a session, hands the
    * socket to `deliver` and starts it. Bounded by `handshakeTimeout`, `maxPendingHandshakes`
    * and `maxConnections`;
@@ -515,13 +516,7 @@ export class ServerCore<
     onError?: (error: Error) => void,
     http?: PlainRequests,
   ): Promise<void> {
-    return acceptConnection(
-      this as unknown as ServerCore<HttpRequestHead, WS, Headers>,
-      connection,
-      deliver as unknown as Deliver<WS, HttpRequestHead>,
-      onError,
-      http,
-    );
+    return acceptConnection(this, connection, deliver, onError, http);
   }
 
   /**
@@ -669,7 +664,8 @@ export class ServerCore<
    * HTTP/1.1 request without `Host` gets 400 (RFC 9112 §3.2, whatever else it asks), a request
    * without `Upgrade` gets 426 Upgrade Required, a path this server does not serve gets 400.
    * `remoteAddress` may be a function, called only if the address is asked for (reading it can
-   * be a system call, and most servers never ask).
+   * be a system call, and most servers never ask). `request` is what `verify` and `'connection'`
+   * get (the connection's `request(head)`: Node's `IncomingMessage`), by default the head.
    */
   handshakeHead(
     head: HttpRequestHead,
@@ -677,6 +673,7 @@ export class ServerCore<
     remoteAddress: string | undefined | (() => string | undefined),
     gone?: () => boolean,
     onError?: (error: Error) => void,
+    request: Request = head as unknown as Request,
   ): Promise<HandshakeOutcome | undefined> {
     const headers = headerRecord(head.headerMap) as unknown as Headers;
     // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any
@@ -687,8 +684,8 @@ export class ServerCore<
     if (head.headerMap.get("upgrade") === undefined)
       return Promise.resolve(rejection(UPGRADE_REQUIRED, "UPGRADE_REQUIRED"));
     if (!this.matches(head.target)) return Promise.resolve(rejection(NO_ENDPOINT, "NO_ENDPOINT"));
-    const request = {
-      request: head as unknown as Request,
+    const handshakeRequest = {
+      request,
       method: head.method,
       httpVersion: head.httpVersion,
       target: head.target,
@@ -698,7 +695,7 @@ export class ServerCore<
         return typeof remoteAddress === "function" ? remoteAddress() : remoteAddress;
       },
     };
-    return this.handshake(request, gone, onError);
+    return this.handshake(handshakeRequest, gone, onError);
   }
 
   /**

@@ -126,21 +126,12 @@ function rejectWith(
 
 /**
  * Our server with one step in front of the shared accept path: a request that fails the
- * opening-handshake checks goes to `screen` first (`ws`'s `wsClientError`), which may take it.
- * Overriding `handleUpgrade` covers the three ways requests arrive (`port`, `server`,
- * `noServer`).
+ * opening-handshake checks goes to its `screen` first (`ws`'s `wsClientError`), which may take
+ * it; the server consults it in the three ways requests arrive (`port`, `server`, `noServer`).
  */
 class ScreeningServer extends NodeWebSocketServer {
-  screen: ((request: IncomingMessage, socket: Duplex) => boolean) | undefined;
-
-  override handleUpgrade(
-    request: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-    callback?: (socket: NodeWebSocket<"uint8array">, request: IncomingMessage) => void,
-  ): void {
-    if (this.screen?.(request, socket) === true) return;
-    super.handleUpgrade(request, socket, head, callback);
+  setScreen(screen: (request: IncomingMessage, socket: Duplex) => boolean): void {
+    this.screen = screen;
   }
 }
 
@@ -183,7 +174,7 @@ export class WebSocketServer extends EventEmitter<WsServerEvents> {
       verify: (info) => this.#verify(info, verifyClient, handleProtocols),
     };
     const inner = new ScreeningServer(mapped);
-    inner.screen = (request, socket) => this.#screen(request, socket);
+    inner.setScreen((request, socket) => this.#screen(request, socket));
     this.#server = inner;
     // Only HTTP/1.1 servers are accepted here (the `server` option's type), so requests are
     // `IncomingMessage`s as in `ws`.
