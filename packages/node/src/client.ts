@@ -168,12 +168,12 @@ async function openSocket(
   return handshakeConnection(await whenConnected(secure, "secureConnect", signal));
 }
 
-/** The HTTP version each socket's connection uses (set once it is known). */
-const httpVersions = new WeakMap<SharedWebSocket, "1.1" | "2">();
+/** Sets a socket's HTTP version (assigned in {@link WebSocket}'s static block: it writes a private field). */
+let setHttpVersion: (socket: WebSocket, version: "1.1" | "2") => void;
 
 /** Records the HTTP version a server's socket runs over. */
-export function markHttpVersion(socket: SharedWebSocket, version: "1.1" | "2"): void {
-  httpVersions.set(socket, version);
+export function markHttpVersion(socket: WebSocket, version: "1.1" | "2"): void {
+  setHttpVersion(socket, version);
 }
 
 /**
@@ -217,7 +217,18 @@ export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocke
   // WebIDL §3.7: the shape of the interface (members on this prototype, constants, `length` 1).
   static {
     SharedWebSocket.defineInterface(WebSocket);
+    setHttpVersion = (socket, version) => {
+      socket.#httpVersion = version;
+    };
   }
+
+  /**
+   * A field rather than a module-level `WeakMap` keyed by the socket: a server marks every
+   * socket it accepts, and a weak table's entries and backing store (which V8 does not shrink
+   * when its keys are collected) cost more than one field per socket and stay in the old
+   * generation after the connections are gone.
+   */
+  #httpVersion: "1.1" | "2" | undefined = undefined;
 
   constructor(
     url: string | URL,
@@ -247,11 +258,11 @@ export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocke
       connector: (request) =>
         connectNode(request, init, (version) => {
           holder.version = version;
-          if (holder.socket !== undefined) httpVersions.set(holder.socket, version);
+          if (holder.socket !== undefined) holder.socket.#httpVersion = version;
         }),
     });
     holder.socket = this;
-    if (holder.version !== undefined) httpVersions.set(this, holder.version);
+    if (holder.version !== undefined) this.#httpVersion = holder.version;
   }
 
   /**
@@ -260,7 +271,7 @@ export class WebSocket<B extends BinaryType = BinaryType> extends SharedWebSocke
    * client socket's handshake succeeded. See the `http2` option.
    */
   get httpVersion(): "1.1" | "2" | undefined {
-    return httpVersions.get(this);
+    return this.#httpVersion;
   }
 }
 
