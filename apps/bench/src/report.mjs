@@ -283,7 +283,7 @@ export function renderMarkdown(res) {
   if (res.rounds > 1) {
     out.push(
       `- Each throughput number is the median of ${res.rounds} rounds, the targets interleaved ` +
-        "(all rounds are in the JSON); latency has rounds of its own (see its section). Memory is measured once, on freshly started servers.",
+        "(all rounds are in the JSON); latency has rounds of its own (see its section). Memory is measured once. Every server is started afresh before each group of measurements (memory, latency, setup, small, large).",
     );
   }
   const background = backgroundCpu(res);
