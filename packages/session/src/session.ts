@@ -421,7 +421,9 @@ export class Session {
    * consumer has not read yet.
    */
   get inboundBufferedAmount(): number {
-    return this.connection.bufferedAmount + this.connection.heldMessageBytes + (this.#rare?.consumers?.bytes ?? 0);
+    return (
+      this.connection.bufferedAmount + this.connection.heldMessageBytes + (this.#rare?.consumers?.bytes ?? 0)
+    );
   }
 
   /** Resolves once, with how the connection ended. */
