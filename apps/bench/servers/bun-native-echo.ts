@@ -1,9 +1,12 @@
 // Reference echo server: Bun's built-in `Bun.serve` with a `websocket` handler (uWebSockets
 // underneath). Follows the apps/echo/targets.json contract (ARCHITECTURE.md): 127.0.0.1:{port},
-// echo, subprotocols chat/superchat, /close?code=C&reason=R, permessage-deflate with --deflate,
+// echo, subprotocols chat/superchat, /close?code=C&reason=R, /gc (the memory measurement's
+// control, apps/echo/src/collect-garbage.mjs), permessage-deflate with --deflate,
 // one line on stdout when listening, stops on SIGTERM.
 //
 // Usage: bun run apps/bench/servers/bun-native-echo.ts --port N [--deflate]
+
+import { garbageReport } from "../../echo/src/collect-garbage.mjs";
 
 const args = process.argv.slice(2);
 const portIndex = args.indexOf("--port");
@@ -17,7 +20,7 @@ const SUPPORTED = ["chat", "superchat"];
 /** permessage-deflate threshold, as for ws and our servers: smaller messages are sent uncompressed. */
 const THRESHOLD = 1024;
 
-type Data = { close: { code: number; reason: string } | null };
+type Data = { close: { code: number; reason: string } | null; gc: boolean };
 
 function pickProtocol(header: string | null): string | undefined {
   if (header === null) return undefined;
@@ -39,7 +42,7 @@ const server = Bun.serve<Data>({
         : null;
     const protocol = pickProtocol(req.headers.get("sec-websocket-protocol"));
     const upgraded = srv.upgrade(req, {
-      data: { close },
+      data: { close, gc: url.pathname === "/gc" },
       ...(protocol === undefined ? {} : { headers: { "Sec-WebSocket-Protocol": protocol } }),
     });
     if (upgraded) return undefined;
@@ -57,6 +60,11 @@ const server = Bun.serve<Data>({
     // compressed (Bun's send() compresses only when asked to).
     perMessageDeflate: deflate ? { compress: "dedicated", decompress: "dedicated" } : false,
     open(ws) {
+      if (ws.data.gc) {
+        ws.send(garbageReport());
+        ws.close(1000);
+        return;
+      }
       const close = ws.data.close;
       if (close !== null) ws.close(close.code, close.reason);
     },

@@ -1,10 +1,13 @@
 // Reference echo server: Deno's built-in `Deno.serve` + `Deno.upgradeWebSocket`. Follows the
 // apps/echo/targets.json contract (ARCHITECTURE.md) as far as Deno's API allows:
-// 127.0.0.1:{port}, echo, subprotocols chat/superchat, /close?code=C&reason=R, one line on
+// 127.0.0.1:{port}, echo, subprotocols chat/superchat, /close?code=C&reason=R, /gc (the memory
+// measurement's control, apps/echo/src/collect-garbage.mjs), one line on
 // stdout when listening, stops on SIGTERM. Deno's server WebSocket has no permessage-deflate:
 // --deflate is accepted and ignored (the benchmark reports what was negotiated).
 //
 // Usage: deno run --allow-net apps/bench/servers/deno-native-echo.ts --port N [--deflate]
+
+import { garbageReport } from "../../echo/src/collect-garbage.mjs";
 
 const args = Deno.args;
 const portIndex = args.indexOf("--port");
@@ -48,6 +51,13 @@ const server = Deno.serve(
     if (url.pathname === "/close") {
       socket.onopen = () => {
         socket.close(Number(url.searchParams.get("code") ?? 1000), url.searchParams.get("reason") ?? "");
+      };
+      return response;
+    }
+    if (url.pathname === "/gc") {
+      socket.onopen = () => {
+        socket.send(garbageReport());
+        socket.close(1000);
       };
       return response;
     }

@@ -1,12 +1,13 @@
 // Reference echo server: the `ws` package's WebSocketServer. Follows the apps/echo/targets.json
 // contract (ARCHITECTURE.md): 127.0.0.1:{port}, every text/binary message echoed unchanged,
-// subprotocols chat/superchat, /close?code=C&reason=R, permessage-deflate with --deflate,
+// subprotocols chat/superchat, /close?code=C&reason=R, /gc (the memory measurement's control), permessage-deflate with --deflate,
 // one line on stdout when listening, stops on SIGTERM.
 //
 // Usage: node apps/bench/servers/ws-echo.mjs --port N [--deflate]
 
 import { createRequire } from "node:module";
 import { WebSocketServer } from "ws";
+import { garbageReport } from "../../echo/src/collect-garbage.mjs";
 
 // ws masks and unmasks with the bufferutil addon when it can load it (its README recommends
 // installing it; the bench installs it) unless WS_NO_BUFFER_UTIL is set (the `ws-nobu` target).
@@ -55,6 +56,11 @@ wss.on("connection", (ws, req) => {
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
   if (url.pathname === "/close") {
     ws.close(Number(url.searchParams.get("code") ?? 1000), url.searchParams.get("reason") ?? "");
+    return;
+  }
+  if (url.pathname === "/gc") {
+    ws.send(garbageReport());
+    ws.close(1000);
     return;
   }
   ws.on("message", (data, isBinary) => ws.send(/** @type {Buffer} */ (data), { binary: isBinary }));

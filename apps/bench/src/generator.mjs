@@ -2,10 +2,19 @@
 // pinned to its own core, and sends it one job at a time: { id, job: { type, ...options } }.
 // It answers { id, ok: true, result } or { id, ok: false, error }.
 
-import { latency, memoryClose, memoryOpen, probe, setupRate, soak, throughput } from "./loadgen.mjs";
+import {
+  collectGarbage,
+  latency,
+  memoryClose,
+  memoryOpen,
+  probe,
+  setupRate,
+  soak,
+  throughput,
+} from "./loadgen.mjs";
 
 /** @type {Record<string, (options: any) => unknown>} */
-const JOBS = { probe, throughput, latency, setupRate, memoryOpen, memoryClose, soak };
+const JOBS = { probe, throughput, latency, setupRate, memoryOpen, memoryClose, collectGarbage, soak };
 
 if (typeof process.send !== "function") {
   console.error("generator.mjs is started by the benchmark (src/cli.mjs) with an IPC channel");

@@ -619,6 +619,50 @@ export function memoryClose() {
 }
 
 /**
+ * Ask the server for a full garbage collection: a connection to the echo contract's `/gc`
+ * control path (apps/echo/src/collect-garbage.mjs) gets one text message `{"heapUsed":N}` after
+ * it. A server without it just holds the connection open (an echo server says nothing first):
+ * after `timeoutMs` the answer is null and the memory reading goes on without a forced GC.
+ * @param {{ port: number, timeoutMs?: number }} o
+ * @returns {Promise<{ heapUsed: number } | null>}
+ */
+export async function collectGarbage(o) {
+  const timeoutMs = o.timeoutMs ?? 5000;
+  let conn;
+  try {
+    conn = await connect({ port: o.port, deflate: false, timeoutMs, path: "/gc" });
+  } catch {
+    return null;
+  }
+  const c = conn;
+  try {
+    return await new Promise((resolve) => {
+      /** @type {Buffer[]} */
+      const received = [];
+      const timer = setTimeout(() => resolve(null), timeoutMs);
+      const onData = (/** @type {Buffer} */ chunk) => {
+        received.push(chunk);
+        const text = dataMessages(Buffer.concat(received)).find((m) => m.opcode === OP_TEXT);
+        if (text === undefined) return;
+        clearTimeout(timer);
+        try {
+          const heapUsed = Number(JSON.parse(text.payload.toString("utf8")).heapUsed);
+          resolve(Number.isFinite(heapUsed) ? { heapUsed } : null);
+        } catch {
+          resolve(null);
+        }
+      };
+      c.socket.on("data", onData);
+      c.socket.once("close", () => resolve(null));
+      if (c.rest.length > 0) onData(c.rest);
+    });
+  } finally {
+    c.socket.write(CLOSE_1000);
+    closeAll([c]);
+  }
+}
+
+/**
  * The soak: `connections` connections, each keeping `window` messages in flight, echo
  * `messages` messages in total (a rotation of distinct messages); the server's RSS (its process
  * tree, /proc) is read every `sampleEvery` echoed messages, and once more after the load stops

@@ -449,7 +449,11 @@ export function renderMarkdown(res) {
     out.push("");
     out.push(
       `The server's resident memory (VmRSS of its process tree, from /proc) before and after opening ${sc.label.replace(" idle connections", "")} ` +
-        `connections that each echoed one ${message} message and then stay idle; no forced GC. Lower is better.` +
+        `connections that each echoed one ${message} message and then stay idle. Lower is better. ` +
+        "Each reading is taken after a full garbage collection in the server (asked for over the echo contract's " +
+        "`/gc` control path) once RSS has settled, so garbage the handshakes left is not counted; the JavaScript heap " +
+        "the server reports after it, and the figure before the collection (what the process held as it was, which " +
+        "moves from run to run with the collector's timing), are shown below it." +
         (p.warmupConnections > 0
           ? ` ${p.warmupConnections} warm-up connections (opened the same way, and kept) come before the first reading, ` +
             "so one-time costs (compiling the handshake and echo code, the heap's first pages) are not charged to the measured ones."
@@ -468,7 +472,9 @@ export function renderMarkdown(res) {
         () => [
           { label: "RSS before (MiB)", field: "rssBeforeKiB", format: mib },
           { label: "RSS with the connections (MiB)", field: "rssAfterKiB", format: mib },
-          { label: "**KiB per connection**", field: "value", format: (n) => n.toFixed(1) },
+          { label: "**KiB per connection**", field: "value", format: (n) => n.toFixed(2) },
+          { label: "of which JavaScript heap (KiB)", field: "heapKiB", format: (n) => n.toFixed(2) },
+          { label: "KiB per connection before the GC", field: "noGcKiB", format: (n) => n.toFixed(2) },
         ],
         "memory",
       ),

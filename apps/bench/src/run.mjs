@@ -639,20 +639,40 @@ export async function runBench(o) {
         // echo paths, growing the heap's first pages) are then in "before", not charged to the
         // measured connections.
         const warmup = /** @type {number} */ (sc.params.warmupConnections);
+        const settleMs = /** @type {number} */ (sc.params.settleMs);
+        // Each reading twice: as the process is (garbage the handshakes left included, as much
+        // as its collector has not reached yet: that varies from run to run), then after a
+        // full GC asked for over the `/gc` control path, once RSS has settled (the allocator
+        // gives freed pages back over the next moments). The figure is the second one when the
+        // server has the control path; the JavaScript heap it reports is shown beside it.
+        /** @returns {Promise<{ heapUsed: number } | null>} */
+        const collect = () => runJob({ type: "collectGarbage", port: st.port }, 15_000);
         if (warmup > 0) await open(warmup, false);
-        const before = await steadyRss(pid);
+        const beforeNoGc = await steadyRss(pid);
+        const gcBefore = await collect();
+        const before = gcBefore === null ? beforeNoGc : await settledRss(pid, settleMs);
         const opened = await open(/** @type {number} */ (sc.params.connections), warmup > 0);
-        const after = await settledRss(pid, /** @type {number} */ (sc.params.settleMs));
+        const afterNoGc = await settledRss(pid, settleMs);
+        const gcAfter = gcBefore === null ? null : await collect();
+        const after = gcAfter === null ? afterNoGc : await settledRss(pid, settleMs);
         await runJob({ type: "memoryClose" }, 10_000);
-        if (before === null || after === null) throw new Error("could not read the server's RSS");
+        if (before === null || after === null || beforeNoGc === null || afterNoGc === null)
+          throw new Error("could not read the server's RSS");
+        const n = opened.opened;
         return {
-          connections: opened.opened,
+          connections: n,
           echoCompressedShare: opened.echoCompressedShare,
           echoWireRatio: opened.echoWireRatio,
           warmupConnections: warmup,
+          forcedGc: gcAfter !== null,
           rssBeforeKiB: before,
           rssAfterKiB: after,
-          value: (after - before) / opened.opened,
+          rssNoGcBeforeKiB: beforeNoGc,
+          rssNoGcAfterKiB: afterNoGc,
+          noGcKiB: (afterNoGc - beforeNoGc) / n,
+          heapKiB:
+            gcBefore !== null && gcAfter !== null ? (gcAfter.heapUsed - gcBefore.heapUsed) / 1024 / n : null,
+          value: (after - before) / n,
         };
       }
       if (sc.group === "latency") {
@@ -875,7 +895,13 @@ function describe(sc, v) {
   const pct = (/** @type {number | null} */ x) =>
     x === null || x === undefined ? "?" : `${Math.round(x * 100)}%`;
   if (sc.group === "memory")
-    return `${v.value.toFixed(1)} KiB/conn (RSS ${(v.rssBeforeKiB / 1024).toFixed(1)} → ${(v.rssAfterKiB / 1024).toFixed(1)} MiB${typeof v.echoCompressedShare === "number" && v.echoCompressedShare > 0 ? `, ${pct(v.echoCompressedShare)} of echoes compressed` : ""})`;
+    return (
+      `${v.value.toFixed(2)} KiB/conn ${v.forcedGc ? "after GC" : "(no GC: the server has no /gc)"} ` +
+      `(RSS ${(v.rssBeforeKiB / 1024).toFixed(1)} → ${(v.rssAfterKiB / 1024).toFixed(1)} MiB` +
+      `${typeof v.heapKiB === "number" ? `; JS heap ${v.heapKiB.toFixed(2)} KiB/conn` : ""}` +
+      `; before GC ${v.noGcKiB.toFixed(2)} KiB/conn` +
+      `${typeof v.echoCompressedShare === "number" && v.echoCompressedShare > 0 ? `, ${pct(v.echoCompressedShare)} of echoes compressed` : ""})`
+    );
   if (sc.group === "latency")
     return `p50 ${v.p50.toFixed(1)} µs, p99 ${v.p99.toFixed(1)} µs (${v.samples} round trips)`;
   if (sc.group === "setup")

@@ -13,6 +13,7 @@ export interface EchoSession {
 export interface EchoSocket {
   readonly url: string;
   readonly session?: EchoSession | undefined;
+  send(data: string): void;
   close(code?: number, reason?: string): void;
 }
 

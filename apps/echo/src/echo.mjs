@@ -7,7 +7,10 @@
 // Every message is echoed unchanged, a client's close code and reason are echoed back (the
 // session's automatic close reply with `echoCloseReason`), subprotocols `chat` and `superchat`
 // are accepted (the first one the client offers), and `/close?code=C&reason=R` is closed by the
-// server at once with that code and reason.
+// server at once with that code and reason. `/gc` is the memory benchmark's control path
+// (collect-garbage.mjs).
+
+import { garbageReport } from "./collect-garbage.mjs";
 
 /** The server options the echo contract needs, before the caller's own. */
 export const ECHO_SERVER_OPTIONS = {
@@ -26,6 +29,11 @@ export function serveEcho(ws) {
   const url = new URL(ws.url);
   if (url.pathname === "/close") {
     ws.close(Number(url.searchParams.get("code") ?? 1000), url.searchParams.get("reason") ?? "");
+    return;
+  }
+  if (url.pathname === "/gc") {
+    ws.send(garbageReport());
+    ws.close(1000);
     return;
   }
   const session = ws.session;

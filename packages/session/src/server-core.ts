@@ -374,6 +374,12 @@ export class ServerCore<
   #connections = 0;
   /** The options of every session without a subprotocol or extensions (made for the first). */
   #plainSession: SessionOptions | undefined;
+  /**
+   * The URL string of the last socket opened: a server's sockets mostly have the same URL, and
+   * each keeps its string for as long as it is open, so equal ones share the first's rather than
+   * each holding a copy made by its handshake.
+   */
+  #lastUrl = "";
   /** Called when a connection accepted under `maxConnections` closes. */
   readonly #release = (): void => this.release();
   /** Topics, `publish` and `broadcast` of this server's sockets. */
@@ -720,7 +726,9 @@ export class ServerCore<
     const tracked = this.options.clientTracking !== false;
     // A tracked socket leaves `clients` by itself once closed, rather than by a reaction to
     // `session.closed` (a promise and a closure per connection).
-    const ws = this.#createSocket(url.href, {
+    const href = url.href;
+    if (href !== this.#lastUrl) this.#lastUrl = href;
+    const ws = this.#createSocket(this.#lastUrl, {
       session,
       binaryType: this.options.binaryType ?? "uint8array",
       clients: tracked ? (this.clients as Set<WebSocket>) : undefined,

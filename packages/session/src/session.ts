@@ -89,6 +89,26 @@ export {
 } from "./session/types.ts";
 
 /**
+ * What few sessions need, in one object made on first need: a session's own fields stay few
+ * (an object's size grows with its field count, in steps), and an idle connection pays for none
+ * of these: how it is ending, its `closed` promise, the sending and receiving parts for streams
+ * and pull consumers, the heartbeat, and its place in the run queue (`turns.ts`).
+ */
+class Rare {
+  /** How the session is ending, made when it begins to (see {@link Ending}). */
+  ending: Ending | undefined = undefined;
+  /** `closed`, made on first use (with its resolver while the session is open). */
+  closed:
+    | { readonly promise: Promise<CloseInfo>; resolve: ((info: CloseInfo) => void) | undefined }
+    | undefined = undefined;
+  streams: StreamedSends | undefined = undefined;
+  consumers: Consumers | undefined = undefined;
+  keepAlive: KeepAlive | undefined = undefined;
+  /** This session's place in the run queue, made when it first has to wait. */
+  turn: TurnTaker | undefined = undefined;
+}
+
+/**
  * How a session is ending: who closed first, the close timer, the peer's close frame, why the
  * connection failed, and how it closed. Made when the close begins (or the connection fails or
  * drops): an open connection, idle ones included, holds none.
@@ -136,7 +156,6 @@ export class Session {
   /** The server's socket over this session (set by the server), named in diagnostics events. */
   socket: WebSocket | undefined;
 
-  readonly #transport: Transport;
   /** The settings, shared with the server's other sessions when it can (`session/config.ts`). */
   readonly #config: SessionConfig;
   /** With an `idleTimeout`: when traffic was last seen, and the timer (made by `start()`). */
@@ -144,12 +163,11 @@ export class Session {
   /** When the session was made (`now()`), for the closed event's duration; 0 without a meter. */
   readonly #openedAt: number = 0;
 
-  // The parts (see the module comment). Only the outbox is always needed: the others are made
-  // on first use, so an idle connection does not pay for them.
+  // The parts (see the module comment). Only the outbox is always needed (it also holds the
+  // transport): the others are made on first use, in `#rare` (see {@link Rare}), so an idle
+  // connection does not pay for them.
   readonly #outbox: Outbox;
-  #streams: StreamedSends | undefined;
-  #consumers: Consumers | undefined;
-  #keepAlive: KeepAlive | undefined;
+  #rare: Rare | undefined;
 
   #state: SessionState = "open";
   #started = false;
@@ -162,24 +180,14 @@ export class Session {
    * paused, and nothing is decoded until the run queue gets to it.
    */
   #waitingTurn = false;
-  /** This session's place in the run queue, made when it first has to wait. */
-  #turn: TurnTaker | undefined;
   /** What is left of this session's slice of the current turn (`turns.ts`). */
   readonly #share = new Share();
   /** This session's face to the server's memory budget (`memory-budget.ts`). Made when the session first holds bytes (or is paused for the budget): idle ones have none. */
   #holder: SessionBudgetHolder | undefined;
   /** Reading is paused because the budget is under pressure (beside `#readPaused`). */
   #budgetPaused = false;
-  /** How the session is ending, made when it begins to (see {@link Ending}). */
-  #ending: Ending | undefined;
-  // Idle connections hold no promise: `closed` is made on first use (with its resolver while
-  // the session is open).
-  #closed:
-    | { readonly promise: Promise<CloseInfo>; resolve: ((info: CloseInfo) => void) | undefined }
-    | undefined;
 
   constructor(transport: Transport, options: SessionOptions) {
-    this.#transport = transport;
     this.#config = sessionConfig(options);
     this.connection = new Connection({
       role: options.role,
@@ -275,10 +283,20 @@ export class Session {
   get #budget(): MemoryBudget | undefined {
     return this.#config.budget;
   }
+  /** What few sessions need, made on first need (see {@link Rare}). */
+  #rareOf(): Rare {
+    this.#rare ??= new Rare();
+    return this.#rare;
+  }
+  /** The transport, held by the outbox. */
+  get #transport(): Transport {
+    return this.#outbox.transport;
+  }
   /** The ending state, made when the session begins to end (see {@link Ending}). */
   #endingOf(): Ending {
-    this.#ending ??= new Ending();
-    return this.#ending;
+    const rare = this.#rareOf();
+    rare.ending ??= new Ending();
+    return rare.ending;
   }
 
   // ─── Adapter side ────────────────────────────────────────────────────────────────────────
@@ -289,7 +307,7 @@ export class Session {
    */
   onData(chunk: Uint8Array): void {
     if (this.#state === "closed" || this.#eof) return;
-    const keepAlive = this.#keepAlive;
+    const keepAlive = this.#rare?.keepAlive;
     if (keepAlive !== undefined) keepAlive.heard = true;
     const idle = this.#idle;
     if (idle !== undefined) idle.lastActivity = now();
@@ -385,7 +403,7 @@ export class Session {
    * message to finish, and the transport's own `bufferedAmount`.
    */
   get bufferedAmount(): number {
-    return this.#outbox.bufferedAmount + (this.#streams?.deferredBytes ?? 0);
+    return this.#outbox.bufferedAmount + (this.#rare?.streams?.deferredBytes ?? 0);
   }
 
   /**
@@ -394,7 +412,7 @@ export class Session {
    * the event loop, and messages waiting for a streamed message to finish.
    */
   get applicationBufferedAmount(): number {
-    return this.#outbox.applicationBufferedAmount + (this.#streams?.deferredBytes ?? 0);
+    return this.#outbox.applicationBufferedAmount + (this.#rare?.streams?.deferredBytes ?? 0);
   }
 
   /**
@@ -403,13 +421,16 @@ export class Session {
    * consumer has not read yet.
    */
   get inboundBufferedAmount(): number {
-    return this.connection.bufferedAmount + this.connection.heldMessageBytes + (this.#consumers?.bytes ?? 0);
+    return (
+      this.connection.bufferedAmount + this.connection.heldMessageBytes + (this.#rare?.consumers?.bytes ?? 0)
+    );
   }
 
   /** Resolves once, with how the connection ended. */
   get closed(): Promise<CloseInfo> {
-    if (this.#closed === undefined) {
-      const info = this.#ending?.closeInfo;
+    const rare = this.#rareOf();
+    if (rare.closed === undefined) {
+      const info = rare.ending?.closeInfo;
       let resolve: ((info: CloseInfo) => void) | undefined;
       const promise =
         info !== undefined
@@ -417,14 +438,14 @@ export class Session {
           : new Promise<CloseInfo>((settle) => {
               resolve = settle;
             });
-      this.#closed = { promise, resolve };
+      rare.closed = { promise, resolve };
     }
-    return this.#closed.promise;
+    return rare.closed.promise;
   }
 
   /** How the connection ended, once closed. */
   get closeInfo(): CloseInfo | undefined {
-    return this.#ending?.closeInfo;
+    return this.#rare?.ending?.closeInfo;
   }
 
   /** Starts delivering events (call after setting `handler`). Bytes received before are kept. */
@@ -451,7 +472,7 @@ export class Session {
     const textMessage = typeof payload === "string";
     this.#checkOpen("send a message");
     const buffered = this.bufferedAmount;
-    const streams = this.#streams;
+    const streams = this.#rare?.streams;
     const behindStream = streams?.pending === true;
     let size: number;
     if (typeof payload === "string" && this.connection.extensions.length > 0) {
@@ -524,7 +545,7 @@ export class Session {
    */
   sendFrame(frame: Uint8Array[], size: number): boolean | undefined {
     this.#checkOpen("send a message");
-    if (this.#outbox.encoding || this.#streams?.pending === true) return undefined;
+    if (this.#outbox.encoding || this.#rare?.streams?.pending === true) return undefined;
     if (this.bufferedAmount + size > this.limits.maxBufferedAmount) {
       this.#overflow(size);
       return false;
@@ -556,7 +577,8 @@ export class Session {
    * meanwhile wait for this message to end. Streams wait for each other.
    */
   sendStream(source: PieceSource, options: SendStreamOptions = {}): Promise<void> {
-    this.#streams ??= new StreamedSends({
+    const rare = this.#rareOf();
+    rare.streams ??= new StreamedSends({
       sendFrame: (event) => {
         this.#write(this.connection.send(event), 0, true);
         // A whole message (sent behind the stream) or a stream's last piece ends a message.
@@ -572,7 +594,7 @@ export class Session {
       blocked: () => this.#outbox.blocked,
       drained: () => this.drained(),
     });
-    return handled(this.#streams.send(source, options));
+    return handled(rare.streams.send(source, options));
   }
 
   /**
@@ -680,18 +702,20 @@ export class Session {
   // ─── Internals ───────────────────────────────────────────────────────────────────────────
 
   #iterate(): AsyncIterableIterator<Received> {
-    this.#consumers ??= new Consumers(this.#receiveHighWaterMark, () => this.#maybeResume());
-    return this.#consumers.iterate(this.#state === "closed");
+    const rare = this.#rareOf();
+    rare.consumers ??= new Consumers(this.#receiveHighWaterMark, () => this.#maybeResume());
+    return rare.consumers.iterate(this.#state === "closed");
   }
 
   #maybeResume(): void {
-    if (!this.#readPaused || (this.#consumers?.full ?? false)) return;
+    if (!this.#readPaused || (this.#rare?.consumers?.full ?? false)) return;
     // Resume outside the consumer's call stack.
     queueMicrotask(() => this.resume());
   }
 
   #keepAliveOf(): KeepAlive {
-    this.#keepAlive ??= new KeepAlive({
+    const rare = this.#rareOf();
+    rare.keepAlive ??= new KeepAlive({
       sendPing: (payload) => {
         if (this.#maySend()) this.#write(this.connection.send({ type: "ping", payload }));
       },
@@ -703,7 +727,7 @@ export class Session {
         this.#finish();
       },
     });
-    return this.#keepAlive;
+    return rare.keepAlive;
   }
 
   /**
@@ -807,8 +831,9 @@ export class Session {
     this.#waitingTurn = true;
     this.#share.waited();
     if (!this.#readPaused && !this.#budgetPaused) this.#transport.pause();
-    this.#turn ??= { takeTurn: () => this.#takeTurn() };
-    waitTurn(this.#turn, this.#transport.afterIo);
+    const rare = this.#rareOf();
+    rare.turn ??= { takeTurn: () => this.#takeTurn() };
+    waitTurn(rare.turn, this.#transport.afterIo);
   }
 
   /** The run queue got to this session: decode the next slice, and read again when done. */
@@ -978,7 +1003,7 @@ export class Session {
         this.handler.ping?.(event.payload);
         return;
       case "pong":
-        this.#keepAlive?.pong(event.payload);
+        this.#rare?.keepAlive?.pong(event.payload);
         this.handler.pong?.(event.payload);
         return;
       case "close":
@@ -1008,7 +1033,7 @@ export class Session {
   }
 
   #deliver(item: Received, size: number): void {
-    if (this.#consumers?.deliver(item, size) === true) this.pause();
+    if (this.#rare?.consumers?.deliver(item, size) === true) this.pause();
   }
 
   /** Both close frames are exchanged (RFC 6455 §7.1.1): the server closes TCP first. */
@@ -1133,11 +1158,12 @@ export class Session {
           };
     ending.closeInfo = info;
     if (this.#budget !== undefined && this.#holder !== undefined) this.#budget.closed(this.#holder);
-    this.#keepAlive?.stop(info.code);
+    const rare = this.#rareOf();
+    rare.keepAlive?.stop(info.code);
     this.#outbox.closed();
-    this.#streams?.clear();
-    this.#consumers?.end();
-    const closed = this.#closed;
+    rare.streams?.clear();
+    rare.consumers?.end();
+    const closed = rare.closed;
     if (closed !== undefined) {
       closed.resolve?.(info);
       closed.resolve = undefined;

@@ -160,6 +160,23 @@ class ExtensionWork {
 /** The outbound events whose bytes are always ready at once. */
 export type PingPongOutbound = Extract<OutboundEvent, { readonly type: "ping" | "pong" }>;
 
+/**
+ * What an open server connection does not need, in one object made on first need, so that the
+ * connection's own fields stay few (an object's size grows with its field count, in steps) and
+ * an idle one pays for none of these: how it is ending (the peer's close frame, a failure, the
+ * transport's end, and whether each was reported), the message being sent in pieces, and a
+ * client's masking keys (a server does not mask, RFC 6455 §5.1).
+ */
+class Rare {
+  closeReceived: CloseReceived | undefined = undefined;
+  failure: RemoteProtocolError | undefined = undefined;
+  failureReported = false;
+  eof = false;
+  eofReported = false;
+  outbound: OutboundMessage | undefined = undefined;
+  masks: MaskingKeys | undefined = undefined;
+}
+
 /** An outbound message being sent in pieces. */
 interface OutboundMessage {
   readonly kind: "text" | "binary";
@@ -204,18 +221,12 @@ export class Connection {
    * extensions' absence (streamed messages, extensions), so the connection keeps no options.
    */
   #assembler: MessageAssembler | undefined;
-  /** A client's masking keys; undefined for a server (it does not mask). */
-  readonly #masks: MaskingKeys | undefined;
   /** `ConnectionOptions.copyPayloadsUpTo`, for the frames sent. */
   readonly #freshUpTo: number;
 
   #closeSent = false;
-  #closeReceived: CloseReceived | undefined;
-  #failure: RemoteProtocolError | undefined;
-  #failureReported = false;
-  #eof = false;
-  #eofReported = false;
-  #outbound: OutboundMessage | undefined;
+  /** What an open server connection does not need, made on first need (see {@link Rare}). */
+  #rare: Rare | undefined;
   /** Asynchronous extension work, made on first need (see {@link ExtensionWork}). */
   #work: ExtensionWork | undefined;
   #framesRead = 0;
@@ -231,7 +242,7 @@ export class Connection {
     this.limits = resolveLimits(options.limits);
     const extensions = options.extensions ?? NO_EXTENSIONS;
     this.extensions = extensions.length === 0 ? NO_EXTENSIONS : extensions;
-    this.#masks = this.role === "client" ? new MaskingKeys(options.random ?? webRandom) : undefined;
+    if (this.role === "client") this.#rareOf().masks = new MaskingKeys(options.random ?? webRandom);
     let allowedRsv = 0;
     for (const extension of this.extensions) {
       if ((allowedRsv & extension.rsvMask) !== 0) {
@@ -277,6 +288,11 @@ export class Connection {
    * The message assembler, made on first use (see `#assembler`) for whole messages without
    * extensions: the output budget bounds only what extensions decode, so it has none.
    */
+  #rareOf(): Rare {
+    this.#rare ??= new Rare();
+    return this.#rare;
+  }
+
   #assemblerOf(): MessageAssembler {
     this.#assembler ??= new MessageAssembler({
       maxMessageSize: this.limits.maxMessageSize,
@@ -305,12 +321,12 @@ export class Connection {
 
   /** The peer's close frame, once received. */
   get closeReceived(): CloseReceived | undefined {
-    return this.#closeReceived;
+    return this.#rare?.closeReceived;
   }
 
   /** Why the connection failed, if the peer broke the protocol. */
   get failure(): RemoteProtocolError | undefined {
-    return this.#failure;
+    return this.#rare?.failure;
   }
 
   /**
@@ -366,9 +382,10 @@ export class Connection {
    * failed or ended).
    */
   fail(error: RemoteProtocolError): boolean {
-    if (!this.#allowed["receive-frame"] || this.#failure !== undefined) return false;
-    this.#failure = error;
-    this.#failureReported = true;
+    if (!this.#allowed["receive-frame"] || this.#rare?.failure !== undefined) return false;
+    const rare = this.#rareOf();
+    rare.failure = error;
+    rare.failureReported = true;
     this.#transition("protocol-error");
     // An asynchronous decode step still owns the message: it is dropped once the step settles.
     if (this.#work?.inboundPending === undefined) this.#assembler?.discard();
@@ -381,7 +398,7 @@ export class Connection {
    * anything the peer sent.
    */
   receive(chunk: Uint8Array): void {
-    if (this.#eof)
+    if (this.#rare?.eof === true)
       throw new LocalProtocolError(
         ErrorCode.InvalidState,
         "Cannot receive data: the transport already ended",
@@ -407,8 +424,9 @@ export class Connection {
    * closed (their memory freed) once any asynchronous work has settled.
    */
   receiveEof(): void {
-    if (this.#eof) return;
-    this.#eof = true;
+    const rare = this.#rareOf();
+    if (rare.eof) return;
+    rare.eof = true;
     // Without extensions there is nothing to close.
     if (this.extensions.length === 0) return;
     const state = this.#workOf();
@@ -464,10 +482,11 @@ export class Connection {
         return ready;
       }
     }
-    if (this.#failure !== undefined) {
-      if (!this.#failureReported) {
-        this.#failureReported = true;
-        return { type: "failed", error: this.#failure };
+    const rare = this.#rare;
+    if (rare?.failure !== undefined) {
+      if (!rare.failureReported) {
+        rare.failureReported = true;
+        return { type: "failed", error: rare.failure };
       }
       return this.#eofEvent();
     }
@@ -526,17 +545,17 @@ export class Connection {
       (message) => {
         work.inboundPending = undefined;
         // Failed meanwhile (`fail()`): the message is not delivered.
-        if (this.#failure !== undefined) this.#assembler?.discard();
+        if (this.#rare?.failure !== undefined) this.#assembler?.discard();
         else work.ready = message;
       },
       (error: unknown) => {
         work.inboundPending = undefined;
-        if (this.#failure !== undefined) {
+        if (this.#rare?.failure !== undefined) {
           this.#assembler?.discard();
           return;
         }
         // The assembler rejects with RemoteProtocolErrors only (extension faults become 1011).
-        this.#failure = error as RemoteProtocolError;
+        this.#rareOf().failure = error as RemoteProtocolError;
         this.#transition("protocol-error");
         this.#assembler?.discard();
       },
@@ -544,8 +563,9 @@ export class Connection {
   }
 
   #eofEvent(): InboundEvent | typeof NEED_DATA {
-    if (!this.#eof || this.#eofReported) return NEED_DATA;
-    this.#eofReported = true;
+    const rare = this.#rare;
+    if (rare === undefined || !rare.eof || rare.eofReported) return NEED_DATA;
+    rare.eofReported = true;
     const clean = this.#state === ConnectionState.Closed;
     this.#transition("eof");
     return { type: "eof", clean };
@@ -563,14 +583,15 @@ export class Connection {
     if (piece.opcode === Opcode.Pong) return { type: "pong", payload: piece.data };
     const { code, reason } = decodeClosePayload(piece.data);
     const event: CloseReceived = { type: "close", code, reason };
-    this.#closeReceived = event;
+    this.#rareOf().closeReceived = event;
     this.#transition("receive-close");
     return event;
   }
 
   #fail(error: RemoteProtocolError): InboundEvent {
-    this.#failure = error;
-    this.#failureReported = true;
+    const rare = this.#rareOf();
+    rare.failure = error;
+    rare.failureReported = true;
     this.#transition("protocol-error");
     // Nothing more is delivered: what the message in progress holds is freed now, not when the
     // connection is dropped (a server's memory budget counts it until then).
@@ -653,7 +674,7 @@ export class Connection {
           );
         }
         this.#closeSent = true;
-        this.#outbound = undefined;
+        if (this.#rare !== undefined) this.#rare.outbound = undefined;
         this.#transition("send-close");
         return this.#inOrder(() => this.#frame(Opcode.Close, true, 0, payload));
       }
@@ -695,7 +716,7 @@ export class Connection {
     if (!(data instanceof Uint8Array)) throw new TypeError("Cannot send binary: data must be a Uint8Array");
     if (this.extensions.length > 0 || this.#work?.sendChain !== undefined) return 0;
     const length = data.length;
-    if (target.length - offset < frameHeaderSize(length, this.#masks !== undefined) + length) return 0;
+    if (target.length - offset < frameHeaderSize(length, this.role === "client") + length) return 0;
     this.#checkCanSendMessage("binary");
     return encodeFrameInto(target, offset, Opcode.Binary, true, 0, data, this.#nextMaskingKey());
   }
@@ -725,21 +746,23 @@ export class Connection {
 
   #checkCanSend(what: string): void {
     if (!this.canSend) {
-      const why = this.#eof
-        ? "the transport ended"
-        : this.#closeSent
-          ? "a close frame was sent"
-          : `the connection is ${this.#state}`;
+      const why =
+        this.#rare?.eof === true
+          ? "the transport ended"
+          : this.#closeSent
+            ? "a close frame was sent"
+            : `the connection is ${this.#state}`;
       throw new LocalProtocolError(ErrorCode.InvalidState, `Cannot send ${what}: ${why}`);
     }
   }
 
   #checkCanSendMessage(what: string): void {
     this.#checkCanSend(what);
-    if (this.#outbound !== undefined) {
+    const outbound = this.#rare?.outbound;
+    if (outbound !== undefined) {
       throw new LocalProtocolError(
         ErrorCode.InvalidState,
-        `Cannot send ${what}: a ${this.#outbound.kind} message is being sent in pieces (RFC 6455 §5.4)`,
+        `Cannot send ${what}: a ${outbound.kind} message is being sent in pieces (RFC 6455 §5.4)`,
       );
     }
   }
@@ -788,10 +811,11 @@ export class Connection {
       throw new TypeError(`Cannot send ${what}: data must be a string or a Uint8Array`);
     }
     this.#checkCanSend(what);
-    let message = this.#outbound;
+    const rare = this.#rareOf();
+    let message = rare.outbound;
     if (message === undefined) {
       message = this.#startMessage(kind, undefined, options);
-      this.#outbound = message;
+      rare.outbound = message;
     } else if (message.kind !== kind) {
       throw new LocalProtocolError(
         ErrorCode.InvalidState,
@@ -802,7 +826,7 @@ export class Connection {
     const rsv = message.first ? message.rsv : 0;
     const encoders = message.encoders;
     message.first = false;
-    if (last) this.#outbound = undefined;
+    if (last) rare.outbound = undefined;
     const bytes = typeof data === "string" ? utf8Encoder.encode(data) : data;
     return this.#inOrder(() => this.#transformedFrame(opcode, last, rsv, encoders, bytes));
   }
@@ -849,7 +873,7 @@ export class Connection {
 
   /** A fresh masking key for a client frame (RFC 6455 §5.3), or undefined for a server. */
   #nextMaskingKey(): Uint8Array | undefined {
-    return this.#masks?.next();
+    return this.#rare?.masks?.next();
   }
 }
 

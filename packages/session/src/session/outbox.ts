@@ -156,6 +156,16 @@ class Backlog {
   encodingBytes = 0;
 }
 
+/**
+ * The data frames written and not known to be transmitted yet, oldest first: flat pairs
+ * [position after the frame, its payload bytes] from `head` on. Made on first use and dropped
+ * once all are transmitted, so an idle connection holds none.
+ */
+class PayloadMarks {
+  readonly pairs: number[] = [];
+  head = 0;
+}
+
 /** The frames a session writes, on their way to the transport. */
 export class Outbox {
   readonly #transport: Transport;
@@ -178,8 +188,7 @@ export class Outbox {
   // and, oldest first, flat pairs [position after a data frame, its payload bytes] for the data
   // frames not known to be transmitted yet (made on first use; a batch's frames are one mark).
   #written = 0;
-  #payloadMarks: number[] | undefined;
-  #markHead = 0;
+  #payloadMarks: PayloadMarks | undefined;
   #markedPayload = 0;
   // Payload bytes written in the turn `#payloadTurn` (see currentWriteTurn).
   #turnPayload = 0;
@@ -203,6 +212,11 @@ export class Outbox {
    * client's frames are masked) without extensions (they transform the bytes).
    */
   readonly #textInto: boolean;
+
+  /** The transport written to (the session reads it from here rather than holding it twice). */
+  get transport(): Transport {
+    return this.#transport;
+  }
 
   get textInto(): boolean {
     return this.#textInto;
@@ -267,35 +281,38 @@ export class Outbox {
 
   /** Records a data frame of `payload` application bytes, just written, as not transmitted yet. */
   #markPayload(payload: number): void {
-    this.#payloadMarks ??= [];
-    this.#payloadMarks.push(this.#written, payload);
+    this.#payloadMarks ??= new PayloadMarks();
+    const marks = this.#payloadMarks;
+    marks.pairs.push(this.#written, payload);
     this.#markedPayload += payload;
     // Forget transmitted frames now and then, so that the marks stay few when nobody reads
     // bufferedAmount.
-    if (this.#payloadMarks.length - this.#markHead >= 256) this.#dropTransmitted();
+    if (marks.pairs.length - marks.head >= 256) this.#dropTransmitted();
   }
 
   /** Forgets the data frames whose bytes all left the session and the runtime. */
   #dropTransmitted(): void {
-    const marks = this.#payloadMarks;
-    if (marks === undefined) return;
+    const payloadMarks = this.#payloadMarks;
+    if (payloadMarks === undefined) return;
+    const marks = payloadMarks.pairs;
     const unsent =
       (this.#backlog?.queuedBytes ?? 0) + this.#batchBytes + (this.#transport.bufferedAmount ?? 0);
     const transmitted = this.#destroyed ? Number.POSITIVE_INFINITY : this.#written - unsent;
-    let head = this.#markHead;
+    let head = payloadMarks.head;
     while (head < marks.length && (marks[head] as number) <= transmitted) {
       this.#markedPayload -= marks[head + 1] as number;
       head += 2;
     }
     if (head === marks.length) {
-      // All transmitted: an idle connection keeps no array.
+      // All transmitted: an idle connection keeps no marks.
       this.#payloadMarks = undefined;
-      head = 0;
-    } else if (head >= 512) {
+      return;
+    }
+    if (head >= 512) {
       marks.splice(0, head);
       head = 0;
     }
-    this.#markHead = head;
+    payloadMarks.head = head;
   }
 
   /**
