@@ -25,8 +25,8 @@ import { loopbackTick } from "./after-io.ts";
  * Read buffers are sized per connection, between these bounds: a pending `read()` pins its
  * buffer for as long as the peer is silent, so an idle connection should hold a small one
  * (a fixed 64 KiB made an idle connection cost 80 KiB), while a busy one reads big chunks.
- * A read that fills its buffer doubles the size of the next one; a read that uses less than
- * 1/16 of the size halves it.
+ * A read that fills the space it was given doubles the size of the next buffer;
+ * {@link SHRINK_AFTER} reads in a row that each use less than 1/16 of the size halve it.
  */
 const MIN_READ_SIZE = 1024;
 const MAX_READ_SIZE = 64 * 1024;
@@ -43,6 +43,12 @@ const MAX_READ_SIZE = 64 * 1024;
  * timer each time.
  */
 const READ_BURST = 256 * 1024;
+/**
+ * Small reads in a row before the read buffer shrinks. One is not enough: a stream of large
+ * frames brings a short read now and then (a frame's tail that arrived on its own), and a
+ * buffer that shrank for it grew back at the next full read, a fresh allocation each way.
+ */
+const SHRINK_AFTER = 4;
 /** `write()` reports false while more than this many bytes wait to be written. */
 const HIGH_WATER_MARK = 64 * 1024;
 /**
@@ -59,13 +65,26 @@ const COALESCE = WRITE_BATCH_LIMIT;
  * `conn.read(reader.space())` itself, so an idle connection waits on one promise (Deno's own
  * `read()`) instead of a chain of async functions, each with its generator, registers and
  * await closures.
+ *
+ * Chunks are read one after another into one buffer, each into the part after the last. A
+ * chunk is the session's (the codec keeps views of it and unmasks it in place) until the
+ * session says it kept nothing of it ({@link release}): then its memory is read into again,
+ * and once every chunk read into the buffer was given back, the whole buffer is.
  */
 class ChunkReader {
   readonly #conn: Deno.Conn;
   #size = MIN_READ_SIZE;
+  /** The buffer chunks are read into (`#size` bytes when it was made). */
   #buffer = new Uint8Array(MIN_READ_SIZE);
-  /** The memory the last read filled the start of, until the next read. */
-  #lastSpace: Uint8Array<ArrayBuffer> | undefined;
+  /** Where in `#buffer` the next chunk goes. */
+  #offset = 0;
+  /** A chunk read into `#buffer` is still the session's: its memory must not be read into. */
+  #lent = false;
+  /** `#lent` before the last chunk was taken, and where that chunk began. */
+  #lentBefore = false;
+  #lastStart = 0;
+  /** Small reads in a row (see {@link SHRINK_AFTER}). */
+  #small = 0;
 
   constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -73,39 +92,52 @@ class ChunkReader {
 
   /** The memory the next `conn.read()` fills. */
   space(): Uint8Array {
-    // The unread tail of the last buffer is reused until it is small next to the current size.
-    if (this.#buffer.length < this.#size >>> 2) this.#buffer = new Uint8Array(this.#size);
-    return this.#buffer;
+    const buffer = this.#buffer;
+    // A buffer of another size is replaced (a busy connection reads bigger chunks, an idle one
+    // holds less); so is one with little room left, when chunks of it are still the session's.
+    if (buffer.length !== this.#size || buffer.length - this.#offset < this.#size >>> 2) {
+      this.#buffer = new Uint8Array(this.#size);
+      this.#offset = 0;
+      this.#lent = false;
+      return this.#buffer;
+    }
+    return this.#offset === 0 ? buffer : buffer.subarray(this.#offset);
   }
 
   /**
-   * The `n` bytes the last read put at the start of `space()`, as fresh memory (never handed
-   * out twice): the codec owns (and unmasks in place) what it is given.
+   * The `n` bytes the last read put at the start of `space()`. They are the caller's (the
+   * codec owns, and unmasks in place, what it is given) until {@link release} gives them back.
    */
   take(n: number): Uint8Array {
-    const buffer = this.#buffer;
-    if (n === buffer.length) {
-      if (this.#size < MAX_READ_SIZE) this.#size *= 2;
-    } else if (n < this.#size >>> 4 && this.#size > MIN_READ_SIZE) {
-      this.#size >>>= 1;
+    const start = this.#offset;
+    const size = this.#size;
+    if (n === this.#buffer.length - start) {
+      if (size < MAX_READ_SIZE) this.#size = size * 2;
+      this.#small = 0;
+    } else if (n < size >>> 4) {
+      if (++this.#small >= SHRINK_AFTER && size > MIN_READ_SIZE) {
+        this.#size = size >>> 1;
+        this.#small = 0;
+      }
+    } else {
+      this.#small = 0;
     }
-    // The next chunk is read into the untouched tail.
-    this.#lastSpace = buffer;
-    this.#buffer = buffer.subarray(n);
-    return buffer.subarray(0, n);
+    this.#lentBefore = this.#lent;
+    this.#lent = true;
+    this.#lastStart = start;
+    this.#offset = start + n;
+    return this.#buffer.subarray(start, start + n);
   }
 
   /**
-   * The chunk the last `take()` returned is no longer referenced by anyone (the session said
-   * so): the next read goes into the same memory. A fresh buffer per read cost a zero-filled
-   * allocation of up to {@link MAX_READ_SIZE} bytes, and garbage the engine collects.
+   * Nothing references the chunk the last `take()` returned any more (the session said so): its
+   * memory is read into again, and all of the buffer's if no other chunk of it is lent. A fresh
+   * buffer per read cost a zero-filled allocation of up to {@link MAX_READ_SIZE} bytes, and
+   * garbage the engine collects.
    */
-  reuse(): void {
-    const space = this.#lastSpace;
-    this.#lastSpace = undefined;
-    // Only while its size is the current one: a buffer being grown or shrunk is replaced as
-    // before (an idle connection's pending read should not pin a big one).
-    if (space !== undefined && space.length === this.#size) this.#buffer = space;
+  release(): void {
+    this.#lent = this.#lentBefore;
+    this.#offset = this.#lent ? this.#lastStart : 0;
   }
 
   /** Reads the next chunk, or `null` at EOF (the opening handshake reads with this). */
@@ -291,7 +323,7 @@ class SocketTransport implements Transport {
     try {
       const session = this.#session as Session;
       session.onData(this.#reader.take(result));
-      if (session.releaseInput()) this.#reader.reuse();
+      if (session.releaseInput()) this.#reader.release();
     } catch (error) {
       this.#onReadError(error);
       return;
