@@ -198,9 +198,9 @@ export class Connection {
   #allowed: AllowedInputs = ALLOWED.open;
   readonly #decoder: FrameDecoder;
   /**
-   * Made for the first data frame that is not a small message in one frame (see
-   * `oneSmallFrameMessage`): a connection whose messages all fit in one small frame, and an idle
-   * one, need none. Made at once for what needs more options than the limits and the
+   * Made for the first data frame that is not a message in one frame of up to 64 KiB (see
+   * `oneSmallFrameMessage`): a connection whose messages all come that way, and an idle one,
+   * need none. Made at once for what needs more options than the limits and the
    * extensions' absence (streamed messages, extensions), so the connection keeps no options.
    */
   #assembler: MessageAssembler | undefined;
@@ -480,12 +480,17 @@ export class Connection {
       if ((this.#framesRead >= stop || buffered <= floor) && buffered > 0) return YIELD;
       let piece: FramePiece | undefined;
       try {
-        // Small data frames (most small messages, and a peer's tiny fragments) are taken
-        // without a piece object each.
+        // Small data frames (most small messages, and a peer's tiny fragments), and whole
+        // messages in one frame of up to 64 KiB when none is in progress, are taken without a
+        // piece object each.
         const assembler = this.#assembler;
         if (
-          (assembler === undefined || assembler.takesSmallFragments) &&
-          decoder.nextSmallFrame(smallFrame)
+          assembler === undefined
+            ? decoder.nextMessageFrame(smallFrame)
+            : assembler.takesSmallFragments &&
+              (assembler.inMessage
+                ? decoder.nextSmallFrame(smallFrame)
+                : decoder.nextMessageFrame(smallFrame))
         ) {
           this.#framesRead++;
           let message: InboundEvent | undefined;
