@@ -104,8 +104,9 @@ export function oneSmallFrameMessage(
   const { source, start, end } = frame;
   if (end - start > maxMessageSize) tooBig(end - start, maxMessageSize);
   if (frame.opcode === Opcode.Text) {
-    // The runtime's range decoder needs no view or copy of the payload (see `Utf8RangeDecoder`).
-    if (decodeText !== undefined)
+    // The runtime's range decoder needs no view or copy of the payload (see `Utf8RangeDecoder`);
+    // a short payload is copied anyway (see copyUpTo), and a decoder's call costs less then.
+    if (decodeText !== undefined && end - start > copyUpTo)
       return { type: "text", data: decodeUtf8Range(source, start, end, decodeText, "text message") };
     const bytes = end - start <= copyUpTo ? copyOf(source, start, end) : source.subarray(start, end);
     return { type: "text", data: decodeUtf8(bytes, "text message") };
