@@ -16,6 +16,8 @@
  *
  * @module
  */
+
+import type { Utf8RangeDecoder } from "@ws/codec";
 import {
   type AcceptConnection,
   type AfterIo,
@@ -25,7 +27,6 @@ import {
   type SessionOptions,
   type Transport,
 } from "@ws/session";
-import type { Utf8RangeDecoder } from "@ws/codec";
 import type { BunSocket, BunSocketHandler } from "./bun-api.ts";
 import { decodeUtf8Range } from "./text-decoding.ts";
 

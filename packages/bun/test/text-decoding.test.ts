@@ -40,7 +40,10 @@ const invalid: [string, number[]][] = [
   ["5-byte form", [0xf8, 0x88, 0x80, 0x80, 0x80]],
   ["0xFE", [0xfe]],
   ["0xFF", [0xff]],
-  ["Autobahn 6.4.1 prefix", [0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xf4, 0x90, 0x80, 0x80]],
+  [
+    "Autobahn 6.4.1 prefix",
+    [0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xf4, 0x90, 0x80, 0x80],
+  ],
 ];
 
 const valid: [string, string][] = [
@@ -52,7 +55,7 @@ const valid: [string, string][] = [
   ["a literal U+FFFD", "a \ufffd b"],
   ["a literal U+FFFD after U+FEFF", "\ufeff\ufffd"],
   ["U+FEFF at the start (kept: a BOM is data in a message)", "\ufeffx"],
-  ["a kilobyte", "x".repeat(1000) + "é"],
+  ["a kilobyte", `${"x".repeat(1000)}é`],
 ];
 
 describe("decodeUtf8Range (Bun)", () => {
