@@ -279,6 +279,21 @@ describe("unmaskRange", () => {
     );
   });
 
+  it("long ranges (through WebAssembly SIMD) match a byte-by-byte XOR and leave the rest alone", () => {
+    const k = new Uint8Array([0xde, 0xad, 0xbe, 0xef]);
+    for (const length of [8191, 8192, 8193, 20_001]) {
+      for (const at of [0, 1, 3]) {
+        const buffer = randomBytes(length + 16, length + at);
+        const before = buffer.slice();
+        const chunk = buffer.subarray(2, length + 14);
+        unmaskRange(chunk, at, at + length, 0xdeadbeef);
+        const expected = before.slice();
+        expected.set(naiveMask(before.subarray(2 + at, 2 + at + length), k, 0), 2 + at);
+        expect(firstDifference(buffer, expected)).toBe(-1);
+      }
+    }
+  });
+
   it("reuses its view across calls on one chunk and makes a new one for the next chunk", () => {
     const k = new Uint8Array([9, 8, 7, 6]);
     const asNumber = 0x09080706;

@@ -172,6 +172,14 @@ export function maskFrom(
 }
 
 /**
+ * From this many bytes on, {@link unmaskRange} unmasks a view of the range with
+ * {@link maskInto} (WebAssembly SIMD where the runtime has it), faster there than the word loop.
+ */
+const RANGE_VIEW_MIN = 8192;
+/** The key of {@link unmaskRange}'s long ranges as bytes (read only during the call). */
+const rangeKey = new Uint8Array(4);
+
+/**
  * The last array {@link unmaskRange} made a 32-bit view of, and that view (of the 4-aligned
  * part of its buffer around it). A received chunk usually holds several frames: one view per
  * chunk rather than one per frame (on JavaScriptCore a view costs about as much as unmasking a
@@ -185,13 +193,24 @@ let words: Uint32Array | undefined;
  * (key byte 0 in the top bits), from key position 0 at `start`: unmasking a payload where it
  * lies in the received chunk, without a view of it. From {@link WORD_LOOP_MIN} bytes on, a word
  * loop over a 32-bit view of the chunk's buffer, which touches only the words inside the range
- * (the buffer may hold other data around the chunk).
+ * (the buffer may hold other data around the chunk); from {@link RANGE_VIEW_MIN} on, SIMD over a
+ * view of the range.
  */
 export function unmaskRange(chunk: Uint8Array, start: number, end: number, key: number): void {
   const k0 = key >>> 24;
   const k1 = (key >>> 16) & 0xff;
   const k2 = (key >>> 8) & 0xff;
   const k3 = key & 0xff;
+  if (end - start >= RANGE_VIEW_MIN) {
+    // Long enough that a view of it costs little beside it: WebAssembly SIMD, as any payload.
+    rangeKey[0] = k0;
+    rangeKey[1] = k1;
+    rangeKey[2] = k2;
+    rangeKey[3] = k3;
+    const view = chunk.subarray(start, end);
+    maskInto(view, rangeKey, view);
+    return;
+  }
   let i = start;
   if (end - start >= WORD_LOOP_MIN) {
     if (wordsOf !== chunk || words === undefined) {
