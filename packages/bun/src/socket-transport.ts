@@ -16,6 +16,8 @@
  *
  * @module
  */
+
+import type { Utf8RangeDecoder } from "@ws/codec";
 import {
   type AcceptConnection,
   type AfterIo,
@@ -26,6 +28,7 @@ import {
   type Transport,
 } from "@ws/session";
 import type { BunSocket, BunSocketHandler } from "./bun-api.ts";
+import { decodeUtf8Range } from "./text-decoding.ts";
 
 /**
  * Up to this size, copying a payload into a fresh array (and unmasking it on the way) costs
@@ -92,6 +95,11 @@ export class SocketTransport implements Transport {
    */
   get copyPayloadsUpTo(): number {
     return COPY_PAYLOADS_UP_TO;
+  }
+
+  /** Text messages in one frame are decoded from the chunk without a view (see `text-decoding.ts`). */
+  get decodeText(): Utf8RangeDecoder {
+    return decodeUtf8Range;
   }
 
   /**

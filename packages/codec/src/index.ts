@@ -60,4 +60,5 @@ export {
 export type { Extension } from "./extensions/extension.ts";
 export { DEFAULT_LIMITS, type Limits } from "./limits.ts";
 export type { OutputBudget } from "./message/assembler.ts";
+export type { Utf8RangeDecoder } from "./message/utf8.ts";
 export type { RandomSource } from "./web-globals.ts";

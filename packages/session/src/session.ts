@@ -198,6 +198,7 @@ export class Session {
       outputBudget: options.budget,
       copyPayloadsUpTo: transport.copyPayloadsUpTo,
       allocate: transport.allocate,
+      decodeText: transport.decodeText,
     });
     const meter = options.meter;
     this.#outbox = new Outbox(transport, this.connection, meter, this);

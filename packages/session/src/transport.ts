@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { Utf8RangeDecoder } from "@ws/codec";
 import type { AfterIo } from "./session/after-io.ts";
 
 /** What a runtime adapter provides to a {@link Session}. */
@@ -51,6 +52,13 @@ export interface Transport {
    * so a runtime's allocator that skips zero-filling may be used. Default: `new Uint8Array`.
    */
   readonly allocate?: ((size: number) => Uint8Array) | undefined;
+  /**
+   * Decodes a range of a received chunk as UTF-8 without a view of it (the codec's
+   * `decodeText`): the string, or undefined when the bytes are not valid UTF-8. For runtimes
+   * whose own decoder reads a range of an array, where a view costs more than the call
+   * (JavaScriptCore). Default: a fatal `TextDecoder` over a view.
+   */
+  readonly decodeText?: Utf8RangeDecoder | undefined;
   /**
    * A `write()` that returns `true` keeps no reference to the buffers it was given: the runtime
    * copied or sent every byte (Bun's socket write copies what it takes). The session may then

@@ -29,6 +29,7 @@ import { frameHeaderSize, writeFrameHeader } from "../frame/header.ts";
 import { maskInto } from "../frame/mask.ts";
 import { type Limits, resolveLimits } from "../limits.ts";
 import { concat, MessageAssembler, type OutputBudget, oneSmallFrameMessage } from "../message/assembler.ts";
+import type { Utf8RangeDecoder } from "../message/utf8.ts";
 import { type RandomSource, utf8Encoder, webRandom } from "../web-globals.ts";
 import type { CloseReceived, InboundEvent, OutboundEvent, PingEvent, SendOptions } from "./events.ts";
 import { ALLOWED, type AllowedInputs, type ConnectionInput, ConnectionState, TRANSITIONS } from "./states.ts";
@@ -83,6 +84,35 @@ export interface ConnectionOptions {
    * `FrameDecoderOptions.allocate`): it need not be zero-filled. Default: `new Uint8Array(size)`.
    */
   readonly allocate?: ((size: number) => Uint8Array) | undefined;
+  /**
+   * Decodes a range of a received chunk as UTF-8 without a view of it: the string, or undefined
+   * when the bytes are not valid UTF-8 (see {@link Utf8RangeDecoder}). Used for text messages
+   * that come whole in one frame; others are decoded as they arrive, by a fatal `TextDecoder`.
+   * For a runtime whose own decoder reads a range of an array (Bun's `Buffer`), where a view
+   * costs about as much as decoding a kilobyte. Default: a fatal `TextDecoder` over a view.
+   */
+  readonly decodeText?: Utf8RangeDecoder | undefined;
+}
+
+/** The settings for received payloads and frames sent, shared by connections made with the same ones. */
+interface PayloadSettings {
+  /** `ConnectionOptions.copyPayloadsUpTo`. */
+  readonly copyUpTo: number;
+  readonly decodeText: Utf8RangeDecoder | undefined;
+}
+
+/** The payload settings made last, given again to connections made with the same options. */
+let lastPayloadSettings: PayloadSettings = { copyUpTo: 0, decodeText: undefined };
+
+/**
+ * The payload settings for these options: the last ones made when they match (a server's
+ * connections share one object), so that a connection holds one field for them.
+ */
+function payloadSettingsOf(copyUpTo: number, decodeText: Utf8RangeDecoder | undefined): PayloadSettings {
+  const last = lastPayloadSettings;
+  if (last.copyUpTo !== copyUpTo || last.decodeText !== decodeText)
+    lastPayloadSettings = { copyUpTo, decodeText };
+  return lastPayloadSettings;
 }
 
 /** Masking keys are drawn from a pool refilled this many bytes at a time (ws, undici). */
@@ -215,14 +245,14 @@ export class Connection {
   #allowed: AllowedInputs = ALLOWED.open;
   readonly #decoder: FrameDecoder;
   /**
-   * Made for the first data frame that is not a small message in one frame (see
-   * `oneSmallFrameMessage`): a connection whose messages all fit in one small frame, and an idle
-   * one, need none. Made at once for what needs more options than the limits and the
+   * Made for the first data frame that is not a message in one frame of up to 64 KiB (see
+   * `oneSmallFrameMessage`): a connection whose messages all come that way, and an idle one,
+   * need none. Made at once for what needs more options than the limits and the
    * extensions' absence (streamed messages, extensions), so the connection keeps no options.
    */
   #assembler: MessageAssembler | undefined;
-  /** `ConnectionOptions.copyPayloadsUpTo`, for the frames sent. */
-  readonly #freshUpTo: number;
+  /** `ConnectionOptions.copyPayloadsUpTo` (also for the frames sent) and `decodeText`. */
+  readonly #payloads: PayloadSettings;
 
   #closeSent = false;
   /** What an open server connection does not need, made on first need (see {@link Rare}). */
@@ -272,7 +302,12 @@ export class Connection {
       copyPayloadsUpTo,
       allocate: options.allocate,
     });
-    this.#freshUpTo = copyPayloadsUpTo;
+    if (options.decodeText !== undefined && typeof options.decodeText !== "function") {
+      throw new TypeError(
+        `Cannot create connection: decodeText must be a function, got ${typeof options.decodeText}`,
+      );
+    }
+    this.#payloads = payloadSettingsOf(copyPayloadsUpTo, options.decodeText);
     const streamMessages = options.streamMessages ?? false;
     if (streamMessages || this.extensions.length > 0)
       this.#assembler = new MessageAssembler({
@@ -499,21 +534,32 @@ export class Connection {
       if ((this.#framesRead >= stop || buffered <= floor) && buffered > 0) return YIELD;
       let piece: FramePiece | undefined;
       try {
-        // Small data frames (most small messages, and a peer's tiny fragments) are taken
-        // without a piece object each.
+        // Small data frames (most small messages, and a peer's tiny fragments), and whole
+        // messages in one frame of up to 64 KiB when none is in progress, are taken without a
+        // piece object each.
         const assembler = this.#assembler;
         if (
-          (assembler === undefined || assembler.takesSmallFragments) &&
-          decoder.nextSmallFrame(smallFrame)
+          assembler === undefined
+            ? decoder.nextMessageFrame(smallFrame)
+            : assembler.takesSmallFragments &&
+              (assembler.inMessage
+                ? decoder.nextSmallFrame(smallFrame)
+                : decoder.nextMessageFrame(smallFrame))
         ) {
           this.#framesRead++;
+          const payloads = this.#payloads;
           let message: InboundEvent | undefined;
           try {
             // A message in one frame, with none in progress, needs no assembler.
             message =
               assembler === undefined && smallFrame.fin && smallFrame.opcode !== Opcode.Continuation
-                ? oneSmallFrameMessage(smallFrame, this.#freshUpTo, this.limits.maxMessageSize)
-                : this.#assemblerOf().pushSmallFrame(smallFrame, this.#freshUpTo);
+                ? oneSmallFrameMessage(
+                    smallFrame,
+                    payloads.copyUpTo,
+                    this.limits.maxMessageSize,
+                    payloads.decodeText,
+                  )
+                : this.#assemblerOf().pushSmallFrame(smallFrame, payloads.copyUpTo, payloads.decodeText);
           } finally {
             // Keep no input chunk alive through it once its bytes are taken.
             smallFrame.source = EMPTY;
@@ -791,7 +837,7 @@ export class Connection {
     const opcode = kind === "text" ? Opcode.Text : Opcode.Binary;
     if (this.extensions.length === 0) {
       if (typeof data === "string")
-        return encodeTextFrame(data, opcode, true, 0, this.#nextMaskingKey(), this.#freshUpTo);
+        return encodeTextFrame(data, opcode, true, 0, this.#nextMaskingKey(), this.#payloads.copyUpTo);
       // Text already encoded as UTF-8 is framed as it is, like binary.
       return this.#frame(opcode, true, 0, data);
     }
@@ -846,7 +892,7 @@ export class Connection {
   }
 
   #frame(opcode: number, fin: boolean, rsv: number, payload: Uint8Array): Uint8Array[] {
-    return encodeFrameParts(opcode, fin, rsv, payload, this.#nextMaskingKey(), this.#freshUpTo);
+    return encodeFrameParts(opcode, fin, rsv, payload, this.#nextMaskingKey(), this.#payloads.copyUpTo);
   }
 
   /** One frame whose payload is several parts (extension output), without joining them first. */

@@ -17,7 +17,7 @@
  */
 import { CloseCode, isControlOpcode, isKnownOpcode, MAX_CONTROL_PAYLOAD, Opcode } from "../constants.ts";
 import { ErrorCode, RemoteProtocolError } from "../errors.ts";
-import { applyMask, maskFrom, maskInto } from "./mask.ts";
+import { applyMask, maskFrom, maskInto, unmaskRange } from "./mask.ts";
 
 /** Options for a {@link FrameDecoder}. */
 export interface FrameDecoderOptions {
@@ -84,7 +84,10 @@ export interface FramePiece {
 export interface SmallFragment {
   /** The opcode: text, binary or continuation (RFC 6455 §5.2). */
   opcode: number;
-  /** The payload length, at most 125 (the 7-bit length form). */
+  /**
+   * The payload length: at most 125 (the 7-bit length form), or up to 65,535 for a whole
+   * message read by {@link FrameDecoder.nextMessageFrame}.
+   */
   payloadLength: number;
   /** The input chunk the payload lies in; `source[start…end)` is the payload, unmasked. */
   source: Uint8Array;
@@ -385,7 +388,7 @@ export class FrameDecoder {
    * proportion to its bytes only.
    */
   nextSmallFragment(into: SmallFragment): boolean {
-    return this.#nextSmall(into, false);
+    return this.#nextSmall(into, false, false);
   }
 
   /**
@@ -395,11 +398,27 @@ export class FrameDecoder {
    * makes for any frame.
    */
   nextSmallFrame(into: SmallFrame): boolean {
-    return this.#nextSmall(into, true);
+    return this.#nextSmall(into, true, false);
   }
 
-  /** Both of the above: `into` is a {@link SmallFrame} when `finAllowed`. */
-  #nextSmall(into: SmallFragment, finAllowed: boolean): boolean {
+  /**
+   * {@link FrameDecoder.nextSmallFrame}, and also a whole message in one frame with a 16-bit
+   * length (126 to 65,535 bytes, RFC 6455 §5.2): FIN set, opcode text or binary, no RSV bits,
+   * within the frame size limit, masked as the role requires, lying whole in the first buffered
+   * chunk (unmasked in place, as small frames are). For a caller with no message in progress,
+   * which takes such a frame as the message: the mid-sized messages of a busy peer, read without
+   * the piece object and the state changes of {@link FrameDecoder.next}. Any other frame with a
+   * 16-bit length is left to {@link FrameDecoder.next}.
+   */
+  nextMessageFrame(into: SmallFrame): boolean {
+    return this.#nextSmall(into, true, true);
+  }
+
+  /**
+   * All of the above: `into` is a {@link SmallFrame} when `finAllowed`; `whole16`: a whole
+   * message with a 16-bit length too.
+   */
+  #nextSmall(into: SmallFragment, finAllowed: boolean, whole16: boolean): boolean {
     if (this.#state !== DecoderState.ReadHeader) return false;
     const chunk = this.#queue[0];
     if (chunk === undefined) return false;
@@ -415,15 +434,35 @@ export class FrameDecoder {
     }
     // RSV clear, opcode continuation (0), text (1) or binary (2).
     if (b0 > Opcode.Binary) return false;
-    const length = b1 & 0x7f;
-    if (length > MAX_7BIT_LENGTH || length > this.#maxFrameSize) return false;
+    let length = b1 & 0x7f;
+    let lengthSize = 0;
+    if (length > MAX_7BIT_LENGTH) {
+      // A 16-bit length (126), in its minimal form (§5.2), for a whole message only.
+      if (length !== 126 || !whole16 || !fin || b0 === Opcode.Continuation || available < 4) return false;
+      length = ((chunk[at + 2] as number) << 8) | (chunk[at + 3] as number);
+      if (length <= MAX_7BIT_LENGTH) return false;
+      lengthSize = 2;
+    }
+    if (length > this.#maxFrameSize) return false;
     const masked = b1 >= 0x80;
     if (masked !== this.#requireMask) return false;
-    const header = masked ? 6 : 2;
+    const header = 2 + lengthSize + (masked ? 4 : 0);
     if (available < header + length) return false;
     const start = at + header;
     const end = start + length;
-    if (masked) {
+    if (masked && lengthSize !== 0) {
+      const keyAt = at + 2 + lengthSize;
+      unmaskRange(
+        chunk,
+        start,
+        end,
+        (((chunk[keyAt] as number) << 24) |
+          ((chunk[keyAt + 1] as number) << 16) |
+          ((chunk[keyAt + 2] as number) << 8) |
+          (chunk[keyAt + 3] as number)) >>>
+          0,
+      );
+    } else if (masked) {
       const k0 = chunk[at + 2] as number;
       const k1 = chunk[at + 3] as number;
       const k2 = chunk[at + 4] as number;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { applyMask, maskInto, maskIntoJs } from "./mask.ts";
+import { applyMask, maskInto, maskIntoJs, unmaskRange } from "./mask.ts";
 import { maskIntoSimd, SIMD_BLOCK, simdMaskAvailable } from "./mask-simd.ts";
 
 function naiveMask(data: Uint8Array, key: Uint8Array, offset: number): Uint8Array {
@@ -243,6 +243,74 @@ describe("both masking paths", () => {
       expect(buffer.subarray(0, 14)).toEqual(before.subarray(0, 14));
       expect(buffer.subarray(15 + SIMD_BLOCK)).toEqual(before.subarray(15 + SIMD_BLOCK));
       expect(firstDifference(view, naiveMask(before.subarray(14, 14 + SIMD_BLOCK + 1), k, 2))).toBe(-1);
+    }
+  });
+});
+
+describe("unmaskRange", () => {
+  it("matches a byte-by-byte XOR for any range, at any offset of the chunk in its buffer, leaving the rest alone", () => {
+    fc.assert(
+      fc.property(
+        key,
+        fc.uint8Array({ minLength: 1, maxLength: 700 }),
+        fc.nat(3),
+        fc.nat(700),
+        fc.nat(700),
+        (k, bytes, at, a, b) => {
+          const buffer = new Uint8Array(at + bytes.length + 5).fill(0x5a);
+          buffer.set(bytes, at);
+          const chunk = buffer.subarray(at, at + bytes.length);
+          const start = Math.min(a, b) % (bytes.length + 1);
+          const end = Math.min(Math.max(a, b), bytes.length);
+          const before = buffer.slice();
+          const asNumber =
+            (((k[0] as number) << 24) |
+              ((k[1] as number) << 16) |
+              ((k[2] as number) << 8) |
+              (k[3] as number)) >>>
+            0;
+          unmaskRange(chunk, start, Math.max(start, end), asNumber);
+          const expected = before.slice();
+          expected.set(naiveMask(before.subarray(at + start, at + Math.max(start, end)), k, 0), at + start);
+          expect(firstDifference(buffer, expected)).toBe(-1);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("long ranges (through WebAssembly SIMD) match a byte-by-byte XOR and leave the rest alone", () => {
+    const k = new Uint8Array([0xde, 0xad, 0xbe, 0xef]);
+    for (const length of [8191, 8192, 8193, 20_001]) {
+      for (const at of [0, 1, 3]) {
+        const buffer = randomBytes(length + 16, length + at);
+        const before = buffer.slice();
+        const chunk = buffer.subarray(2, length + 14);
+        unmaskRange(chunk, at, at + length, 0xdeadbeef);
+        const expected = before.slice();
+        expected.set(naiveMask(before.subarray(2 + at, 2 + at + length), k, 0), 2 + at);
+        expect(firstDifference(buffer, expected)).toBe(-1);
+      }
+    }
+  });
+
+  it("reuses its view across calls on one chunk and makes a new one for the next chunk", () => {
+    const k = new Uint8Array([9, 8, 7, 6]);
+    const asNumber = 0x09080706;
+    for (const size of [64, 100, 1000]) {
+      const first = randomBytes(size, 1);
+      const second = randomBytes(size + 3, 2);
+      const a = first.slice();
+      const b = second.slice();
+      unmaskRange(a, 0, size >> 1, asNumber);
+      unmaskRange(a, size >> 1, size, asNumber);
+      unmaskRange(b, 3, size + 3, asNumber);
+      expect(firstDifference(a.subarray(0, size >> 1), naiveMask(first.subarray(0, size >> 1), k, 0))).toBe(
+        -1,
+      );
+      expect(firstDifference(a.subarray(size >> 1), naiveMask(first.subarray(size >> 1), k, 0))).toBe(-1);
+      expect(firstDifference(b.subarray(3), naiveMask(second.subarray(3), k, 0))).toBe(-1);
+      expect(b.subarray(0, 3)).toEqual(second.subarray(0, 3));
     }
   });
 });

@@ -170,3 +170,80 @@ export function maskFrom(
   if (i + 1 < length) target[i + 1] = (source[start + i + 1] as number) ^ k1;
   if (i + 2 < length) target[i + 2] = (source[start + i + 2] as number) ^ k2;
 }
+
+/**
+ * From this many bytes on, {@link unmaskRange} unmasks a view of the range with
+ * {@link maskInto} (WebAssembly SIMD where the runtime has it), faster there than the word loop.
+ */
+const RANGE_VIEW_MIN = 8192;
+/** The key of {@link unmaskRange}'s long ranges as bytes (read only during the call). */
+const rangeKey = new Uint8Array(4);
+
+/**
+ * The last array {@link unmaskRange} made a 32-bit view of, and that view (of the 4-aligned
+ * part of its buffer around it). A received chunk usually holds several frames: one view per
+ * chunk rather than one per frame (on JavaScriptCore a view costs about as much as unmasking a
+ * kilobyte with it).
+ */
+let wordsOf: Uint8Array | undefined;
+let words: Uint32Array | undefined;
+
+/**
+ * XORs `chunk[start…end)` in place with a masking key given as a big-endian 32-bit number
+ * (key byte 0 in the top bits), from key position 0 at `start`: unmasking a payload where it
+ * lies in the received chunk, without a view of it. From {@link WORD_LOOP_MIN} bytes on, a word
+ * loop over a 32-bit view of the chunk's buffer, which touches only the words inside the range
+ * (the buffer may hold other data around the chunk); from {@link RANGE_VIEW_MIN} on, SIMD over a
+ * view of the range.
+ */
+export function unmaskRange(chunk: Uint8Array, start: number, end: number, key: number): void {
+  const k0 = key >>> 24;
+  const k1 = (key >>> 16) & 0xff;
+  const k2 = (key >>> 8) & 0xff;
+  const k3 = key & 0xff;
+  if (end - start >= RANGE_VIEW_MIN) {
+    // Long enough that a view of it costs little beside it: WebAssembly SIMD, as any payload.
+    rangeKey[0] = k0;
+    rangeKey[1] = k1;
+    rangeKey[2] = k2;
+    rangeKey[3] = k3;
+    const view = chunk.subarray(start, end);
+    maskInto(view, rangeKey, view);
+    return;
+  }
+  let i = start;
+  if (end - start >= WORD_LOOP_MIN) {
+    if (wordsOf !== chunk || words === undefined) {
+      const from = chunk.byteOffset & ~3;
+      words = new Uint32Array(chunk.buffer, from, (chunk.byteOffset + chunk.length - from) >>> 2);
+      wordsOf = chunk;
+    }
+    const base = chunk.byteOffset & 3;
+    // Bytes up to the first aligned position, then whole words, then the tail.
+    for (; ((base + i) & 3) !== 0; i++) chunk[i] = (chunk[i] as number) ^ keyByte(i - start, k0, k1, k2, k3);
+    const phase = i - start;
+    rotatedKey[0] = keyByte(phase, k0, k1, k2, k3);
+    rotatedKey[1] = keyByte(phase + 1, k0, k1, k2, k3);
+    rotatedKey[2] = keyByte(phase + 2, k0, k1, k2, k3);
+    rotatedKey[3] = keyByte(phase + 3, k0, k1, k2, k3);
+    const word = rotatedKeyWord[0] as number;
+    const view = words;
+    let w = (base + i) >>> 2;
+    const stop = (base + end) >>> 2;
+    for (; w + 4 <= stop; w += 4) {
+      view[w] = (view[w] as number) ^ word;
+      view[w + 1] = (view[w + 1] as number) ^ word;
+      view[w + 2] = (view[w + 2] as number) ^ word;
+      view[w + 3] = (view[w + 3] as number) ^ word;
+    }
+    for (; w < stop; w++) view[w] = (view[w] as number) ^ word;
+    i = w * 4 - base;
+  }
+  for (; i < end; i++) chunk[i] = (chunk[i] as number) ^ keyByte(i - start, k0, k1, k2, k3);
+}
+
+/** Byte `position mod 4` of a masking key held as four bytes. */
+function keyByte(position: number, k0: number, k1: number, k2: number, k3: number): number {
+  const at = position & 3;
+  return at === 0 ? k0 : at === 1 ? k1 : at === 2 ? k2 : k3;
+}

@@ -17,7 +17,7 @@ import type { Extension, MessageDecoder } from "../extensions/extension.ts";
 import type { FramePiece, SmallFragment, SmallFrame } from "../frame/decoder.ts";
 import { ByteCollector } from "./collector.ts";
 import { TextCollector } from "./text-collector.ts";
-import { decodeUtf8, StreamingUtf8Decoder } from "./utf8.ts";
+import { decodeUtf8, decodeUtf8Range, StreamingUtf8Decoder, type Utf8RangeDecoder } from "./utf8.ts";
 
 /** A message, or a piece of one, ready to deliver. */
 export type AssembledMessage =
@@ -85,10 +85,12 @@ function tooBig(size: number, maxMessageSize: number): never {
 }
 
 /**
- * The message of one small frame read by `FrameDecoder.nextSmallFrame` that starts and ends it
- * (FIN set, a text or binary opcode, no RSV bits) while no message is in progress: binary as a
- * view of the input chunk, or as a copy when it is at most `copyUpTo` bytes (see
- * `ConnectionOptions.copyPayloadsUpTo`); text validated and decoded from it (RFC 6455 §8.1).
+ * The message of one frame read by `FrameDecoder.nextSmallFrame` or `nextMessageFrame` that
+ * starts and ends it (FIN set, a text or binary opcode, no RSV bits) while no message is in
+ * progress: binary as a view of the input chunk, or as a copy when it is at most `copyUpTo`
+ * bytes (see `ConnectionOptions.copyPayloadsUpTo`); text validated and decoded from it (RFC
+ * 6455 §8.1: the message is whole, so validating it whole fails as soon as it is certain), by
+ * `decodeText` when the runtime has one (see `ConnectionOptions.decodeText`).
  * It needs no state of a connection, so a connection whose messages all come this way needs no
  * {@link MessageAssembler} (`Connection` makes one for the first other frame). Throws a
  * {@link RemoteProtocolError} (1009 over `maxMessageSize`, 1007 for invalid UTF-8).
@@ -97,13 +99,23 @@ export function oneSmallFrameMessage(
   frame: SmallFrame,
   copyUpTo: number,
   maxMessageSize: number,
+  decodeText?: Utf8RangeDecoder,
 ): AssembledMessage {
   const { source, start, end } = frame;
   if (end - start > maxMessageSize) tooBig(end - start, maxMessageSize);
+  if (frame.opcode === Opcode.Text) {
+    // The runtime's range decoder needs no view or copy of the payload (see `Utf8RangeDecoder`);
+    // a short payload is copied anyway (see copyUpTo), and a decoder's call costs less then.
+    if (decodeText !== undefined && end - start > copyUpTo)
+      return { type: "text", data: decodeUtf8Range(source, start, end, decodeText, "text message") };
+    const bytes = end - start <= copyUpTo ? copyOf(source, start, end) : source.subarray(start, end);
+    return { type: "text", data: decodeUtf8(bytes, "text message") };
+  }
   // A view of a fresh input chunk costs more than a copy on JavaScriptCore (see copyUpTo).
-  const bytes = end - start <= copyUpTo ? copyOf(source, start, end) : source.subarray(start, end);
-  if (frame.opcode === Opcode.Text) return { type: "text", data: decodeUtf8(bytes, "text message") };
-  return { type: "binary", data: bytes };
+  return {
+    type: "binary",
+    data: end - start <= copyUpTo ? copyOf(source, start, end) : source.subarray(start, end),
+  };
 }
 
 /** Assembles data frame pieces into messages. Throws {@link RemoteProtocolError} on a violation. */
@@ -213,14 +225,18 @@ export class MessageAssembler {
    * from it. Only while {@link MessageAssembler.takesSmallFragments}. Failures throw a
    * {@link RemoteProtocolError}.
    */
-  pushSmallFrame(frame: SmallFrame, copyUpTo: number): AssembledMessage | undefined {
+  pushSmallFrame(
+    frame: SmallFrame,
+    copyUpTo: number,
+    decodeText?: Utf8RangeDecoder,
+  ): AssembledMessage | undefined {
     if (!frame.fin) {
       this.pushSmallFragment(frame);
       return undefined;
     }
     // Nothing in progress: the message is this frame.
     if (this.#kind === 0 && frame.opcode !== Opcode.Continuation)
-      return oneSmallFrameMessage(frame, copyUpTo, this.#maxMessageSize);
+      return oneSmallFrameMessage(frame, copyUpTo, this.#maxMessageSize, decodeText);
     this.#frameStarts(frame.opcode, 0, frame.payloadLength);
     const { source, start, end } = frame;
     const whole = this.#size === 0;

@@ -10,4 +10,10 @@ export {
   type MessageAssemblerOptions,
   type OutputBudget,
 } from "./assembler.ts";
-export { decodeUtf8, decodeValidUtf8, isValidUtf8, StreamingUtf8Decoder } from "./utf8.ts";
+export {
+  decodeUtf8,
+  decodeValidUtf8,
+  isValidUtf8,
+  StreamingUtf8Decoder,
+  type Utf8RangeDecoder,
+} from "./utf8.ts";

@@ -170,6 +170,30 @@ export function decodeUtf8With(strategy: WholeUtf8Strategy, bytes: Uint8Array, w
   }
 }
 
+/**
+ * A runtime's own decoder of a range of an array as UTF-8 (see `ConnectionOptions.decodeText`):
+ * the string `source[start…end)` decodes to, or undefined when those bytes are not valid UTF-8.
+ */
+export type Utf8RangeDecoder = (source: Uint8Array, start: number, end: number) => string | undefined;
+
+/**
+ * Decodes `source[start…end)`, a whole UTF-8 payload, with `decoder` when there is one (no view
+ * of `source` is made), else as {@link decodeUtf8} does from a view. Throws a
+ * {@link RemoteProtocolError} (1007) when the bytes are not valid UTF-8.
+ */
+export function decodeUtf8Range(
+  source: Uint8Array,
+  start: number,
+  end: number,
+  decoder: Utf8RangeDecoder | undefined,
+  where: string,
+): string {
+  if (decoder === undefined) return decodeUtf8(source.subarray(start, end), where);
+  const text = decoder(source, start, end);
+  if (text === undefined) throw invalidUtf8(where);
+  return text;
+}
+
 /** Whether `bytes` is valid UTF-8 as a whole. */
 export function isValidUtf8(bytes: Uint8Array): boolean {
   try {
