@@ -110,3 +110,16 @@ export function normalize(events: readonly InboundEvent[]): unknown[] {
     return e;
   });
 }
+
+/** Random bytes without fast-check's per-element cost, for payloads of many KiB (xorshift). */
+export function randomBytes(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let state = seed | 1;
+  for (let i = 0; i < length; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    out[i] = state & 0xff;
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { hex, toHex } from "../../test/helpers.ts";
+import { hex, randomBytes, toHex } from "../../test/helpers.ts";
 import { FRAME_EXAMPLES } from "../../test/vectors/rfc6455.ts";
 import {
   encodeFrame,
@@ -274,18 +274,6 @@ describe("freshUpTo", () => {
 });
 
 describe("encodeFrameInto (a frame written into memory the caller owns)", () => {
-  /** xorshift bytes: fast-check's arrays cost too much per element for payloads of many KiB. */
-  const bytes = (length: number, seed: number) => {
-    const out = new Uint8Array(length);
-    let state = seed | 1;
-    for (let i = 0; i < length; i++) {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      out[i] = state & 0xff;
-    }
-    return out;
-  };
   const concat = (parts: Uint8Array[]) => {
     const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
     let at = 0;
@@ -320,7 +308,7 @@ describe("encodeFrameInto (a frame written into memory the caller owns)", () => 
         fc.integer({ min: 0, max: 2 }),
         fc.integer({ min: 0, max: 0x7fffffff }),
         (size, payloadShift, offset, maskingKey, fin, slack, seed) => {
-          const data = bytes(size, seed);
+          const data = randomBytes(size, seed);
           const payload = new Uint8Array(size + payloadShift).subarray(payloadShift);
           payload.set(data);
           const expected = concat(
@@ -349,7 +337,7 @@ describe("encodeFrameInto (a frame written into memory the caller owns)", () => 
         fc.option(fc.uint8Array({ minLength: 4, maxLength: 4 }), { nil: undefined }),
         fc.integer({ min: 0, max: 0x7fffffff }),
         (size, offset, shift, maskingKey, seed) => {
-          const data = bytes(size, seed);
+          const data = randomBytes(size, seed);
           const expected = concat(
             encodeFrame({ opcode: 2, payload: data, ...(maskingKey && { maskingKey }) }),
           );

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { randomBytes } from "../../test/helpers.ts";
 import { applyMask, maskInto, maskIntoJs, unmaskRange } from "./mask.ts";
 import { maskIntoSimd, SIMD_BLOCK, simdMaskAvailable } from "./mask-simd.ts";
 
@@ -75,19 +76,6 @@ describe("maskInto", () => {
     );
   });
 });
-
-/** Random bytes without fast-check's per-element cost, for payloads of many KiB. */
-function randomBytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let state = seed | 1;
-  for (let i = 0; i < length; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    out[i] = state & 0xff;
-  }
-  return out;
-}
 
 type Masker = (source: Uint8Array, key: Uint8Array, target: Uint8Array, keyOffset: number) => void;
 const paths: [string, Masker][] = [
